@@ -1,0 +1,259 @@
+// Package store opens the embedded SQLite database or a PostgreSQL server,
+// applies the embedded migrations, and hides the few differences between
+// the two SQL dialects so that every query in the domain packages is
+// written once.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver ("pgx")
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver ("sqlite")
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is a handle on one database. With SQLite, writes go through a single
+// connection (SQLite admits one writer at a time; queueing in Go is cheaper
+// than spinning on SQLITE_BUSY) and reads through a pool; with PostgreSQL
+// both are the same pool.
+type DB struct {
+	Dialect Dialect
+	w       *sql.DB
+	r       *sql.DB
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL server.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens dsn: a postgres:// URL, or otherwise a path to a SQLite file
+// (created with its folder if missing). Durability: SQLite runs in WAL mode
+// with synchronous=FULL, so an acknowledged commit survives a power cut;
+// PostgreSQL is asked for synchronous_commit=on for the same reason.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite: empty path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite readers: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db := &DB{Dialect: SQLite, w: w, r: r}
+	if err := w.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	if !strings.Contains(dsn, "synchronous_commit") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "synchronous_commit=on"
+	}
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(16)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return &DB{Dialect: Postgres, w: p, r: p}, nil
+}
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		if e := db.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
+
+// Rebind turns the ? placeholders of a query into $1, $2, ... for
+// PostgreSQL. Question marks inside string literals are left alone.
+func (db *DB) Rebind(q string) string {
+	if db.Dialect != Postgres {
+		return q
+	}
+	return rebind(q)
+}
+
+func rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	inStr := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inStr = !inStr
+			b.WriteByte(c)
+		case c == '?' && !inStr:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Queryer is what both *DB (reads) and *Tx offer; domain code written
+// against it runs inside or outside a transaction.
+type Queryer interface {
+	Exec(ctx context.Context, q string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
+	Dialect() Dialect
+}
+
+// Reader returns a Queryer over the read pool.
+func (db *DB) Reader() Queryer { return reader{db} }
+
+type reader struct{ db *DB }
+
+func (r reader) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return r.db.w.ExecContext(ctx, r.db.Rebind(q), args...)
+}
+func (r reader) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
+}
+func (r reader) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...)
+}
+func (r reader) Dialect() Dialect { return r.db.Dialect }
+
+// Tx is a write transaction.
+type Tx struct {
+	db *DB
+	tx *sql.Tx
+}
+
+func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
+}
+func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
+}
+func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
+}
+func (t *Tx) Dialect() Dialect { return t.db.Dialect }
+
+// InsertID runs an INSERT ... RETURNING id and returns the id.
+func InsertID(ctx context.Context, q Queryer, query string, args ...any) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// WithTx runs fn in a write transaction and commits it if fn returns nil.
+// With SQLite the transaction begins IMMEDIATE, so it holds the write lock
+// from the start and two writers never deadlock on a lock upgrade.
+func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{db: db, tx: sqlTx}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// In returns "(?,?,?)" for n placeholders, for IN lists.
+func In(n int) string {
+	if n <= 0 {
+		return "(NULL)"
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on
+// either engine.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// Ms converts a time to the unix milliseconds stored in the database; the
+// zero time is stored as 0 ("not set").
+func Ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// Time converts stored unix milliseconds back to a UTC time.
+func Time(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
