@@ -107,7 +107,7 @@ func (l Limit) String() string {
 		}
 	default:
 		// Keep the raw unit visible so a bad limit is recognisable in logs.
-		return fmt.Sprintf("%d %s", l.Value, string(l.Unit))
+		return fmt.Sprintf("%d (unit %q)", l.Value, string(l.Unit))
 	}
 	return fmt.Sprintf("%d %s", l.Value, unit)
 }

@@ -1,0 +1,283 @@
+package org
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/store"
+)
+
+// Session lifetimes: idle sessions end after IdleTimeout, all after MaxAge.
+const (
+	SessionIdleTimeout = 2 * time.Hour
+	SessionMaxAge      = 12 * time.Hour
+)
+
+// Login throttling: after MaxFailures failed attempts for one username (or
+// from one address) within ThrottleWindow, further attempts are refused
+// until LockoutFor has passed, whatever the password.
+const (
+	MaxFailures    = 5
+	ThrottleWindow = 15 * time.Minute
+	LockoutFor     = 15 * time.Minute
+)
+
+// Session is a logged-in browser.
+type Session struct {
+	Token string // the cookie value; only its hash is stored
+	CSRF  string
+	User  User
+	Actor Actor
+}
+
+// Login checks a username and password, applying the throttle, and opens
+// a session. It answers the same error for a missing user and a wrong
+// password.
+func (s *Store) Login(ctx context.Context, username, password, ip, userAgent string) (*Session, error) {
+	now := s.now()
+	keys := []string{"user:" + strings.ToLower(username), "ip:" + ip}
+	for _, k := range keys {
+		var until int64
+		err := s.DB.Reader().QueryRow(ctx, `SELECT locked_until FROM login_throttle WHERE key = ?`, k).Scan(&until)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if until > store.Ms(now) {
+			mins := int(time.Until(store.Time(until)).Minutes()) + 1
+			return nil, apperr.New(apperr.RateLimited, "login.locked", "minutes", fmt.Sprint(mins))
+		}
+	}
+	u, err := s.UserByName(ctx, username)
+	hash := dummyHash
+	if err == nil {
+		hash = u.passwordHash
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return nil, err
+	}
+	if !CheckPassword(hash, password) || err != nil || u.Disabled {
+		if ferr := s.recordFailure(ctx, keys, now); ferr != nil {
+			return nil, ferr
+		}
+		return nil, apperr.New(apperr.Unauthorized, "login.failed")
+	}
+	actor, err := s.ActorFor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	sess := &Session{Token: RandomToken(32), CSRF: RandomToken(24), User: u, Actor: actor}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, keys[0]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires_at < ?`, store.Ms(now)); err != nil {
+			return err
+		}
+		if len(userAgent) > 200 {
+			userAgent = userAgent[:200]
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, csrf, created_at, expires_at, last_seen_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			sessionKey(sess.Token), u.ID, sess.CSRF, store.Ms(now), store.Ms(now.Add(SessionMaxAge)), store.Ms(now), ip, userAgent)
+		if err != nil {
+			return err
+		}
+		return s.logAdmin(ctx, tx, actor, "user.login", map[string]any{"ip": ip})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+func (s *Store) recordFailure(ctx context.Context, keys []string, now time.Time) error {
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		for _, k := range keys {
+			var failures int
+			var start int64
+			err := tx.QueryRow(ctx, `SELECT failures, window_start FROM login_throttle WHERE key = ?`, k).Scan(&failures, &start)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				failures, start = 0, store.Ms(now)
+			case err != nil:
+				return err
+			}
+			if store.Ms(now)-start > ThrottleWindow.Milliseconds() {
+				failures, start = 0, store.Ms(now)
+			}
+			failures++
+			var until int64
+			limit := MaxFailures
+			if strings.HasPrefix(k, "ip:") {
+				limit = MaxFailures * 4 // an office behind one NAT address shares it
+			}
+			if failures >= limit {
+				until = store.Ms(now.Add(LockoutFor))
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until`,
+				k, failures, start, until)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SessionByToken returns the live session for a cookie value, sliding its
+// idle timeout. Unknown, expired or idle sessions are Unauthorized.
+func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, apperr.New(apperr.Unauthorized, "login.required")
+	}
+	now := s.now()
+	key := sessionKey(token)
+	var userID, expires, lastSeen int64
+	var csrf string
+	err := s.DB.Reader().QueryRow(ctx, `SELECT user_id, csrf, expires_at, last_seen_at FROM sessions WHERE id = ?`, key).Scan(&userID, &csrf, &expires, &lastSeen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.Unauthorized, "login.required")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if store.Ms(now) > expires || store.Ms(now)-lastSeen > SessionIdleTimeout.Milliseconds() {
+		return nil, apperr.New(apperr.Unauthorized, "login.expired")
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, apperr.New(apperr.Unauthorized, "login.required")
+	}
+	// Touch at most once a minute: a write per request would serialise
+	// every page view behind the SQLite writer.
+	if store.Ms(now)-lastSeen > time.Minute.Milliseconds() {
+		if _, err := s.DB.Reader().Exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, store.Ms(now), key); err != nil {
+			return nil, err
+		}
+	}
+	actor, err := s.ActorFor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Token: token, CSRF: csrf, User: u, Actor: actor}, nil
+}
+
+// Logout ends a session.
+func (s *Store) Logout(ctx context.Context, token string) error {
+	_, err := s.DB.Reader().Exec(ctx, `DELETE FROM sessions WHERE id = ?`, sessionKey(token))
+	return err
+}
+
+// ---- API tokens ----
+
+// Token is a machine client's credential; the secret is shown once.
+type Token struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Role     Role   `json:"role"`
+	UnitID   int64  `json:"unit_id,omitempty"`
+	Created  int64  `json:"created_at"`
+	LastUsed int64  `json:"last_used_at"`
+	Revoked  bool   `json:"revoked"`
+	Secret   string `json:"token,omitempty"`
+}
+
+// TokenPrefix marks Chuangwen tokens so that leaked ones are easy to spot
+// in logs and by secret scanners.
+const TokenPrefix = "cw_"
+
+// CreateToken makes an API token. With a unit it acts as that unit's
+// handler; without one it is a client that files and reads cases.
+func (s *Store) CreateToken(ctx context.Context, actor Actor, name string, unitID int64) (Token, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return Token{}, apperr.New(apperr.Invalid, "token.name_required")
+	}
+	t := Token{Name: name, Role: RoleClient, UnitID: unitID, Secret: TokenPrefix + RandomToken(30), Created: store.Ms(s.now())}
+	if unitID != 0 {
+		t.Role = RoleHandler
+	}
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if unitID != 0 {
+			if err := exists(ctx, tx, "units", unitID, "unit.not_found"); err != nil {
+				return err
+			}
+		}
+		id, err := store.InsertID(ctx, tx, `INSERT INTO api_tokens (name, token_hash, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+			t.Name, sessionKey(t.Secret), string(t.Role), nullable(unitID), t.Created)
+		if err != nil {
+			return err
+		}
+		t.ID = id
+		return s.logAdmin(ctx, tx, actor, "token.create", map[string]any{"id": id, "name": name, "unit_id": unitID})
+	})
+	return t, err
+}
+
+// RevokeToken disables a token for good.
+func (s *Store) RevokeToken(ctx context.Context, actor Actor, id int64) error {
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, store.Ms(s.now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "token.not_found")
+		}
+		return s.logAdmin(ctx, tx, actor, "token.revoke", map[string]any{"id": id})
+	})
+}
+
+// Tokens lists API tokens (without secrets).
+func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.DB.Reader().Query(ctx, `SELECT id, name, role, COALESCE(unit_id, 0), created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var t Token
+		var role string
+		var revoked int64
+		if err := rows.Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.Created, &t.LastUsed, &revoked); err != nil {
+			return nil, err
+		}
+		t.Role, t.Revoked = Role(role), revoked != 0
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ActorForToken authenticates a Bearer token.
+func (s *Store) ActorForToken(ctx context.Context, secret string) (Actor, error) {
+	var t Token
+	var role string
+	var revoked int64
+	err := s.DB.Reader().QueryRow(ctx, `SELECT id, name, role, COALESCE(unit_id, 0), last_used_at, revoked_at FROM api_tokens WHERE token_hash = ?`, sessionKey(secret)).
+		Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.LastUsed, &revoked)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked != 0) {
+		return Actor{}, apperr.New(apperr.Unauthorized, "token.invalid")
+	}
+	if err != nil {
+		return Actor{}, err
+	}
+	now := store.Ms(s.now())
+	if now-t.LastUsed > time.Minute.Milliseconds() {
+		if _, err := s.DB.Reader().Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, t.ID); err != nil {
+			return Actor{}, err
+		}
+	}
+	a := Actor{TokenID: t.ID, Name: "API:" + t.Name, Role: Role(role), UnitID: t.UnitID, Scope: ScopeCity}
+	if t.UnitID != 0 {
+		a.Scope = ScopeUnit
+	}
+	return a, nil
+}
