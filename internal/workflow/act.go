@@ -1,0 +1,349 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/workcal"
+)
+
+// ActInput is one action on a case.
+type ActInput struct {
+	Action Action
+	// Version, when set, must equal the case's version: the client saw the
+	// case in that version and acts on what it saw (optimistic locking).
+	Version int
+	Opinion string
+	// Dispatch: lead and cooperating units (the responsibility table fills
+	// them in when LeadUnitID is 0).
+	LeadUnitID  int64
+	CoopUnitIDs []int64
+	// Deadline overrides the category's limit on dispatch, rework and
+	// resume; it is the requested new deadline of an extension.
+	Deadline time.Time
+	// MergeInto is the case this one duplicates.
+	MergeInto int64
+	// Accept may correct the category and urgency.
+	CategoryID int64
+	Urgency    int
+	Photos     []PhotoFile
+}
+
+// opinionRequired lists actions that must say why.
+var opinionRequired = []Action{Reject, Return, RequestExtension, DenyExtension, Postpone, Feedback, VerifyFail, Reopen, Void, Comment, Supervise}
+
+// Act performs one action on a case for actor, inside one transaction that
+// also writes the trail. Two people acting on the same case at once cannot
+// both succeed: the update is conditional on the version read.
+func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInput) (*Case, error) {
+	if _, ok := rules[in.Action]; !ok {
+		return nil, apperr.New(apperr.Invalid, "case.bad_action", "action", string(in.Action))
+	}
+	in.Opinion = strings.TrimSpace(in.Opinion)
+	if slices.Contains(opinionRequired, in.Action) && in.Opinion == "" {
+		return nil, apperr.New(apperr.Invalid, "case.opinion_required", "action", "action."+string(in.Action))
+	}
+	if len([]rune(in.Opinion)) > MaxDescription {
+		return nil, apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxDescription))
+	}
+	if in.Action == Feedback && len(in.Photos) == 0 {
+		return nil, apperr.New(apperr.Invalid, "case.after_photo_required")
+	}
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var out *Case
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		c, err := s.load(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if err := s.apply(ctx, tx, cal, actor, c, in, now); err != nil {
+			return err
+		}
+		out, err = s.load(ctx, tx, actor, id)
+		if apperr.Is(err, apperr.NotFound) {
+			// The action moved the case out of the actor's scope (a unit
+			// returning it): answer with what it looked like just after.
+			out, err = c, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	hideReporter(actor, out)
+	return out, nil
+}
+
+// apply checks and performs in on c (already loaded within tx) and writes
+// the case row, its task and the trail event.
+func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar, actor org.Actor, c *Case, in ActInput, now time.Time) error {
+	if !RoleMay(actor.Role, in.Action) {
+		return apperr.New(apperr.Forbidden, "case.role_forbidden", "action", "action."+string(in.Action))
+	}
+	next, ok := Next(c.State, in.Action)
+	if !ok {
+		return apperr.New(apperr.Conflict, "case.action_forbidden", "action", "action."+string(in.Action), "state", "state."+string(c.State))
+	}
+	if in.Version != 0 && in.Version != c.Version {
+		return apperr.New(apperr.Conflict, "case.stale")
+	}
+	if actor.Role == org.RoleHandler && in.Action != Comment && c.LeadUnitID != actor.UnitID {
+		return apperr.New(apperr.Forbidden, "case.not_lead_unit")
+	}
+	if !Allowed(actor, c, in.Action) {
+		return apperr.New(apperr.Conflict, "case.action_not_now", "action", "action."+string(in.Action))
+	}
+	from := c.State
+	data := map[string]any{}
+	task := taskChange{}
+	var photoKind string
+
+	// newDeadline picks the explicit deadline or the category's limit.
+	newDeadline := func() (time.Time, error) {
+		if !in.Deadline.IsZero() {
+			if !in.Deadline.After(now) {
+				return time.Time{}, apperr.New(apperr.Invalid, "case.deadline_past")
+			}
+			return in.Deadline.UTC().Truncate(time.Millisecond), nil
+		}
+		cat, err := s.Category(ctx, tx, c.CategoryID)
+		if err != nil {
+			return time.Time{}, err
+		}
+		lim := cat.Limit(c.Urgency)
+		if lim.Validate() != nil {
+			return time.Time{}, apperr.New(apperr.Invalid, "category.bad_limit")
+		}
+		return cal.Deadline(now, lim).UTC(), nil
+	}
+	setTimer := func(start, deadline time.Time) {
+		c.Deadline = deadline
+		c.WarnAt = cal.WarnAt(start, deadline, WarnFraction).UTC()
+		c.Warning, c.Overdue, c.OverdueAt = 0, false, time.Time{}
+		data["deadline"] = deadline
+	}
+	clearTimer := func() {
+		c.Deadline, c.WarnAt = time.Time{}, time.Time{}
+		c.Warning, c.Overdue, c.OverdueAt = 0, false, time.Time{}
+	}
+
+	switch in.Action {
+	case Accept:
+		c.AcceptedAt = now
+		if in.CategoryID != 0 && in.CategoryID != c.CategoryID {
+			cat, err := s.Category(ctx, tx, in.CategoryID)
+			if err != nil || cat.ParentID == 0 || !cat.Active {
+				return apperr.New(apperr.Invalid, "case.category_leaf")
+			}
+			data["category_id"] = cat.ID
+			c.CategoryID = cat.ID
+		}
+		if in.Urgency != 0 {
+			if in.Urgency < UrgencyNormal || in.Urgency > UrgencyCritical {
+				return apperr.New(apperr.Invalid, "case.bad_urgency")
+			}
+			data["urgency"] = in.Urgency
+			c.Urgency = in.Urgency
+		}
+	case Reject, Void:
+		clearTimer()
+	case Merge:
+		if in.MergeInto == 0 || in.MergeInto == c.ID {
+			return apperr.New(apperr.Invalid, "case.merge_target")
+		}
+		target, err := s.load(ctx, tx, actor, in.MergeInto)
+		if err != nil {
+			return apperr.New(apperr.Invalid, "case.merge_target")
+		}
+		if target.State.Final() {
+			return apperr.New(apperr.Invalid, "case.merge_target")
+		}
+		c.MergedInto = target.ID
+		data["merge_into"] = target.No
+	case Dispatch:
+		lead, coops := in.LeadUnitID, in.CoopUnitIDs
+		if lead == 0 {
+			cat, err := s.Category(ctx, tx, c.CategoryID)
+			if err != nil {
+				return err
+			}
+			lead, coops, err = s.DefaultDispatch(ctx, tx, cat, c.RegionID)
+			if err != nil {
+				return err
+			}
+			if lead == 0 {
+				return apperr.New(apperr.Invalid, "case.lead_required")
+			}
+			data["by_table"] = true
+		}
+		coops = dedupe(coops, lead)
+		for _, u := range append([]int64{lead}, coops...) {
+			var active bool
+			if err := tx.QueryRow(ctx, `SELECT active FROM units WHERE id = ?`, u).Scan(&active); err != nil || !active {
+				return apperr.New(apperr.Invalid, "unit.not_found")
+			}
+		}
+		d, err := newDeadline()
+		if err != nil {
+			return err
+		}
+		c.LeadUnitID, c.CoopUnitIDs, c.DispatchedAt = lead, coops, now
+		setTimer(now, d)
+		data["lead_unit_id"], data["coop_unit_ids"] = lead, coops
+		task.create = true
+	case Acknowledge:
+		task.set = append(task.set, "acked_at = ?")
+		task.args = append(task.args, store.Ms(now))
+	case Return:
+		task.set = append(task.set, "returned_at = ?")
+		task.args = append(task.args, store.Ms(now))
+		data["unit_id"] = c.LeadUnitID
+		c.LeadUnitID, c.CoopUnitIDs = 0, nil
+		c.ReturnCount++
+		clearTimer()
+	case RequestExtension:
+		if in.Deadline.IsZero() || !in.Deadline.After(c.Deadline) {
+			return apperr.New(apperr.Invalid, "case.extension_deadline")
+		}
+		if !now.Before(c.Deadline) {
+			return apperr.New(apperr.Conflict, "case.extension_too_late")
+		}
+		c.ExtPending, c.ExtDeadline, c.ExtReason = true, in.Deadline.UTC().Truncate(time.Millisecond), in.Opinion
+		data["requested_deadline"] = c.ExtDeadline
+	case ApproveExtension:
+		d := c.ExtDeadline
+		if !in.Deadline.IsZero() {
+			d = in.Deadline.UTC().Truncate(time.Millisecond)
+		}
+		if !d.After(now) {
+			return apperr.New(apperr.Invalid, "case.deadline_past")
+		}
+		start := c.DispatchedAt
+		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
+		setTimer(start, d)
+		task.set = append(task.set, "deadline = ?", "extensions = extensions + 1")
+		task.args = append(task.args, store.Ms(d))
+	case DenyExtension:
+		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
+	case Postpone:
+		task.set = append(task.set, "postponed = TRUE")
+		clearTimer()
+	case Resume:
+		d, err := newDeadline()
+		if err != nil {
+			return err
+		}
+		setTimer(now, d)
+		task.set = append(task.set, "deadline = ?")
+		task.args = append(task.args, store.Ms(d))
+	case Feedback:
+		late := now.After(c.Deadline)
+		task.set = append(task.set, "handled_at = ?")
+		task.args = append(task.args, store.Ms(now))
+		if late {
+			task.set = append(task.set, "overdue = TRUE")
+		}
+		data["on_time"] = !late
+		photoKind = "after"
+	case VerifyPass:
+		c.ClosedAt = now
+		task.set = append(task.set, "closed_at = ?")
+		task.args = append(task.args, store.Ms(now))
+		photoKind = "evidence"
+	case VerifyFail:
+		d, err := newDeadline()
+		if err != nil {
+			return err
+		}
+		task.set = append(task.set, "reworked_at = ?")
+		task.args = append(task.args, store.Ms(now))
+		task.create = true
+		c.ReworkCount++
+		c.DispatchedAt = now
+		setTimer(now, d)
+		photoKind = "evidence"
+	case Reopen:
+		c.ClosedAt = time.Time{}
+		c.LeadUnitID, c.CoopUnitIDs = 0, nil
+		clearTimer()
+	case Supervise:
+		c.Supervised = true
+	case Unsupervise:
+		c.Supervised = false
+	case Comment:
+		photoKind = "evidence"
+	}
+	if photoKind == "" && len(in.Photos) > 0 {
+		photoKind = "evidence"
+	}
+	if len(in.Photos) > 0 {
+		data["photos"] = photoDigests(in.Photos)
+	}
+	c.State = next
+
+	// Task rows: close out the current one, then open a new one if the
+	// action dispatches.
+	if len(task.set) > 0 && c.TaskID != 0 {
+		if _, err := tx.Exec(ctx, `UPDATE tasks SET `+strings.Join(task.set, ", ")+` WHERE id = ?`, append(task.args, c.TaskID)...); err != nil {
+			return fmt.Errorf("update task: %w", err)
+		}
+	}
+	if in.Action == Return || in.Action == Reopen {
+		c.TaskID = 0
+	}
+	if task.create {
+		tid, err := store.InsertID(ctx, tx, `INSERT INTO tasks (case_id, unit_id, region_id, dispatched_at, deadline) VALUES (?, ?, ?, ?, ?)`,
+			c.ID, c.LeadUnitID, nullable(c.RegionID), store.Ms(now), store.Ms(c.Deadline))
+		if err != nil {
+			return fmt.Errorf("insert task: %w", err)
+		}
+		c.TaskID = tid
+	}
+	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen {
+		if _, err := tx.Exec(ctx, `DELETE FROM case_coop_units WHERE case_id = ?`, c.ID); err != nil {
+			return err
+		}
+		for _, u := range c.CoopUnitIDs {
+			if _, err := tx.Exec(ctx, `INSERT INTO case_coop_units (case_id, unit_id) VALUES (?, ?)`, c.ID, u); err != nil {
+				return err
+			}
+		}
+	}
+
+	res, err := tx.Exec(ctx, `UPDATE cases SET state = ?, category_id = ?, urgency = ?, lead_unit_id = ?, task_id = ?, deadline = ?, warn_at = ?, warning = ?, overdue = ?, overdue_at = ?,
+		supervised = ?, rework_count = ?, return_count = ?, ext_pending = ?, ext_deadline = ?, ext_reason = ?, merged_into = ?,
+		accepted_at = ?, dispatched_at = ?, closed_at = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		string(c.State), c.CategoryID, c.Urgency, nullable(c.LeadUnitID), nullable(c.TaskID), store.Ms(c.Deadline), store.Ms(c.WarnAt), c.Warning, c.Overdue, store.Ms(c.OverdueAt),
+		c.Supervised, c.ReworkCount, c.ReturnCount, c.ExtPending, store.Ms(c.ExtDeadline), c.ExtReason, nullable(c.MergedInto),
+		store.Ms(c.AcceptedAt), store.Ms(c.DispatchedAt), store.Ms(c.ClosedAt), store.Ms(now), c.ID, c.Version)
+	if err != nil {
+		return fmt.Errorf("update case %d: %w", c.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apperr.New(apperr.Conflict, "case.stale")
+	}
+	c.Version++
+	c.UpdatedAt = now
+	seq, err := s.appendEvent(ctx, tx, actor, now, c.ID, in.Action, from, c.State, in.Opinion, data)
+	if err != nil {
+		return err
+	}
+	return insertPhotos(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
+}
+
+type taskChange struct {
+	set    []string
+	args   []any
+	create bool
+}

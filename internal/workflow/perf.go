@@ -1,0 +1,287 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"chuangwen/internal/store"
+)
+
+// Figures are the unit performance counts (综合评价) over a period, and the
+// rates computed from them. The definitions, in docs/performance.md:
+//
+// The cohort is every task (one dispatch of a case to a lead unit, or one
+// rework of it) dispatched within the period.
+//   - Dispatched: tasks in the cohort. Returns: tasks the unit sent back.
+//   - Due: tasks not returned that were handled, or whose deadline had
+//     passed, by the end of the period (or now, if sooner).
+//   - Handled: tasks with a rectification report; HandledOnTime: reported by
+//     the deadline in force (extensions included).
+//   - Closed: tasks whose verification passed; ClosedOnTime: closed and
+//     handled on time.
+//   - Reworks: tasks whose verification failed. Overdue: tasks that passed
+//     their deadline unhandled. Extended: tasks granted an extension.
+//     Postponed: tasks put on hold (缓办), left out of the on-time rates.
+type Figures struct {
+	Dispatched    int `json:"dispatched"`
+	Returns       int `json:"returns"`
+	Due           int `json:"due"`
+	Handled       int `json:"handled"`
+	HandledOnTime int `json:"handled_on_time"`
+	Closed        int `json:"closed"`
+	ClosedOnTime  int `json:"closed_on_time"`
+	Reworks       int `json:"reworks"`
+	Overdue       int `json:"overdue"`
+	Extended      int `json:"extended"`
+	Postponed     int `json:"postponed"`
+	// Acceptance figures are per region only: units do not accept cases.
+	Reported  int `json:"reported,omitempty"`
+	Merged    int `json:"merged,omitempty"`
+	Accepted  int `json:"accepted,omitempty"`
+	Rejected  int `json:"rejected,omitempty"`
+	withCases bool
+}
+
+// Rates are the published indicators; nil where the denominator is 0.
+type Rates struct {
+	Acceptance     *float64 `json:"acceptance_rate,omitempty"` // 立案率
+	OnTimeHandling *float64 `json:"on_time_handling_rate"`     // 按期处置率
+	Closure        *float64 `json:"closure_rate"`              // 结案率
+	OnTimeClosure  *float64 `json:"on_time_closure_rate"`      // 按期结案率
+	Rework         *float64 `json:"rework_rate"`               // 返工率
+	Overdue        *float64 `json:"overdue_rate"`              // 超期率
+	Extension      *float64 `json:"extension_rate"`            // 延期率
+	Return         *float64 `json:"return_rate"`               // 退回率
+}
+
+func ratio(a, b int) *float64 {
+	if b <= 0 {
+		return nil
+	}
+	r := float64(a) / float64(b)
+	return &r
+}
+
+// Rates computes the indicators of DOMAIN.md section 3 from f.
+func (f Figures) Rates() Rates {
+	dueNet := f.Due - f.Postponed
+	r := Rates{
+		OnTimeHandling: ratio(f.HandledOnTime, dueNet),
+		Closure:        ratio(f.Closed, dueNet),
+		OnTimeClosure:  ratio(f.ClosedOnTime, dueNet),
+		Rework:         ratio(f.Reworks, f.Handled),
+		Overdue:        ratio(f.Overdue, f.Due),
+		Extension:      ratio(f.Extended, f.Due),
+		Return:         ratio(f.Returns, f.Dispatched),
+	}
+	if f.withCases {
+		r.Acceptance = ratio(f.Accepted, f.Reported-f.Merged)
+	}
+	return r
+}
+
+func (f *Figures) add(g Figures) {
+	f.Dispatched += g.Dispatched
+	f.Returns += g.Returns
+	f.Due += g.Due
+	f.Handled += g.Handled
+	f.HandledOnTime += g.HandledOnTime
+	f.Closed += g.Closed
+	f.ClosedOnTime += g.ClosedOnTime
+	f.Reworks += g.Reworks
+	f.Overdue += g.Overdue
+	f.Extended += g.Extended
+	f.Postponed += g.Postponed
+	f.Reported += g.Reported
+	f.Merged += g.Merged
+	f.Accepted += g.Accepted
+	f.Rejected += g.Rejected
+}
+
+// PerfRow is the figures of one unit or region.
+type PerfRow struct {
+	ID      int64   `json:"id"`
+	Code    string  `json:"code"`
+	Name    string  `json:"name"`
+	Figures Figures `json:"figures"`
+	Rates   Rates   `json:"rates"`
+}
+
+// Period is [From, To).
+type Period struct{ From, To time.Time }
+
+type perfKey struct{ unit, region int64 }
+
+// taskFigures aggregates the cohort of tasks dispatched in p, grouped by
+// unit and region, in one pass over the tasks table.
+func (s *Service) taskFigures(ctx context.Context, p Period) (map[perfKey]Figures, error) {
+	asOf := p.To
+	if now := s.now(); now.Before(asOf) {
+		asOf = now
+	}
+	rows, err := s.DB.Reader().Query(ctx, `SELECT unit_id, COALESCE(region_id, 0),
+		count(*),
+		SUM(CASE WHEN returned_at > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
+		SUM(CASE WHEN handled_at > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN handled_at > 0 AND handled_at <= deadline AND postponed = FALSE THEN 1 ELSE 0 END),
+		SUM(CASE WHEN closed_at > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN closed_at > 0 AND handled_at <= deadline AND postponed = FALSE THEN 1 ELSE 0 END),
+		SUM(CASE WHEN reworked_at > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN overdue = TRUE THEN 1 ELSE 0 END),
+		SUM(CASE WHEN extensions > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN postponed = TRUE AND returned_at = 0 THEN 1 ELSE 0 END)
+		FROM tasks WHERE dispatched_at >= ? AND dispatched_at < ?
+		GROUP BY unit_id, region_id`, store.Ms(asOf), store.Ms(p.From), store.Ms(p.To))
+	if err != nil {
+		return nil, fmt.Errorf("unit figures: %w", err)
+	}
+	defer rows.Close()
+	out := map[perfKey]Figures{}
+	for rows.Next() {
+		var k perfKey
+		var f Figures
+		if err := rows.Scan(&k.unit, &k.region, &f.Dispatched, &f.Returns, &f.Due, &f.Handled, &f.HandledOnTime, &f.Closed, &f.ClosedOnTime,
+			&f.Reworks, &f.Overdue, &f.Extended, &f.Postponed); err != nil {
+			return nil, err
+		}
+		out[k] = f
+	}
+	return out, rows.Err()
+}
+
+// UnitPerformance returns the figures of every unit that had tasks in p,
+// ordered by on-time closure rate, best first.
+func (s *Service) UnitPerformance(ctx context.Context, p Period) ([]PerfRow, error) {
+	figs, err := s.taskFigures(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	byUnit := map[int64]*Figures{}
+	for k, f := range figs {
+		if byUnit[k.unit] == nil {
+			byUnit[k.unit] = &Figures{}
+		}
+		byUnit[k.unit].add(f)
+	}
+	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name FROM units`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PerfRow
+	for rows.Next() {
+		var r PerfRow
+		if err := rows.Scan(&r.ID, &r.Code, &r.Name); err != nil {
+			return nil, err
+		}
+		if f := byUnit[r.ID]; f != nil {
+			r.Figures, r.Rates = *f, f.Rates()
+			out = append(out, r)
+		}
+	}
+	sortRows(out)
+	return out, rows.Err()
+}
+
+// RegionPerformance returns the figures of every region at level
+// ("district" or "street"), each over its whole subtree, with acceptance
+// figures from the cases reported in p.
+func (s *Service) RegionPerformance(ctx context.Context, p Period, level string) ([]PerfRow, error) {
+	q := s.DB.Reader()
+	rrows, err := q.Query(ctx, `SELECT id, code, name, level, path FROM regions`)
+	if err != nil {
+		return nil, err
+	}
+	type reg struct {
+		row   PerfRow
+		level string
+		path  string
+	}
+	regs := map[int64]*reg{}
+	for rrows.Next() {
+		var r reg
+		if err := rrows.Scan(&r.row.ID, &r.row.Code, &r.row.Name, &r.level, &r.path); err != nil {
+			rrows.Close()
+			return nil, err
+		}
+		regs[r.row.ID] = &r
+	}
+	rrows.Close()
+	// groupOf maps a region to its ancestor at level (itself included).
+	groupOf := func(id int64) *reg {
+		r := regs[id]
+		if r == nil {
+			return nil
+		}
+		for _, part := range strings.Split(strings.Trim(r.path, "/"), "/") {
+			aid, _ := strconv.ParseInt(part, 10, 64)
+			if a := regs[aid]; a != nil && a.level == level {
+				return a
+			}
+		}
+		return nil
+	}
+	figs, err := s.taskFigures(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for k, f := range figs {
+		if g := groupOf(k.region); g != nil {
+			g.row.Figures.add(f)
+		}
+	}
+	crows, err := q.Query(ctx, `SELECT COALESCE(region_id, 0), count(*),
+		SUM(CASE WHEN state = 'merged' THEN 1 ELSE 0 END),
+		SUM(CASE WHEN accepted_at > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN state = 'rejected' THEN 1 ELSE 0 END)
+		FROM cases WHERE reported_at >= ? AND reported_at < ? GROUP BY region_id`, store.Ms(p.From), store.Ms(p.To))
+	if err != nil {
+		return nil, fmt.Errorf("region acceptance: %w", err)
+	}
+	defer crows.Close()
+	for crows.Next() {
+		var rid int64
+		var f Figures
+		if err := crows.Scan(&rid, &f.Reported, &f.Merged, &f.Accepted, &f.Rejected); err != nil {
+			return nil, err
+		}
+		if g := groupOf(rid); g != nil {
+			g.row.Figures.add(f)
+		}
+	}
+	if err := crows.Err(); err != nil {
+		return nil, err
+	}
+	var out []PerfRow
+	for _, r := range regs {
+		if r.level != level {
+			continue
+		}
+		r.row.Figures.withCases = true
+		r.row.Rates = r.row.Figures.Rates()
+		out = append(out, r.row)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out, nil
+}
+
+func sortRows(rows []PerfRow) {
+	val := func(p *float64) float64 {
+		if p == nil {
+			return -1
+		}
+		return *p
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := val(rows[i].Rates.OnTimeClosure), val(rows[j].Rates.OnTimeClosure)
+		if a != b {
+			return a > b
+		}
+		return rows[i].Code < rows[j].Code
+	})
+}

@@ -1,0 +1,118 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+)
+
+// sweepBatch bounds one watch transaction, so that a backlog after a long
+// outage is worked off in short transactions that do not stall users.
+const sweepBatch = 500
+
+// SweepDeadlines marks yellow warnings and overdue cases as of now and
+// writes a trail event for each. Its state is the cases table itself, so
+// it survives restarts; each update re-checks its condition on the row, so
+// two replicas sweeping at once never mark a case twice.
+func (s *Service) SweepDeadlines(ctx context.Context) (warned, overdue int, err error) {
+	now := s.now()
+	for {
+		n, err := s.sweep(ctx, now, true)
+		overdue += n
+		if err != nil || n < sweepBatch {
+			break
+		}
+	}
+	for {
+		n, err2 := s.sweep(ctx, now, false)
+		warned += n
+		if err2 != nil {
+			err = err2
+		}
+		if err2 != nil || n < sweepBatch {
+			break
+		}
+	}
+	return warned, overdue, err
+}
+
+func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, error) {
+	var n int
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		var q string
+		if red {
+			// overdue_at is the deadline itself: the moment the case became
+			// overdue, not the moment the watch noticed.
+			q = `UPDATE cases SET warning = 2, overdue = TRUE, overdue_at = deadline, version = version + 1, updated_at = ?
+				WHERE id IN (SELECT id FROM cases WHERE state IN ('dispatched', 'in_progress') AND overdue = FALSE AND deadline > 0 AND deadline <= ? ORDER BY deadline LIMIT ?)
+				AND state IN ('dispatched', 'in_progress') AND overdue = FALSE AND deadline > 0 AND deadline <= ?
+				RETURNING id, state, COALESCE(task_id, 0), deadline`
+		} else {
+			q = `UPDATE cases SET warning = 1, version = version + 1, updated_at = ?
+				WHERE id IN (SELECT id FROM cases WHERE state IN ('dispatched', 'in_progress') AND warning = 0 AND warn_at > 0 AND warn_at <= ? ORDER BY warn_at LIMIT ?)
+				AND state IN ('dispatched', 'in_progress') AND warning = 0 AND warn_at > 0 AND warn_at <= ?
+				RETURNING id, state, COALESCE(task_id, 0), deadline`
+		}
+		rows, err := tx.Query(ctx, q, store.Ms(now), store.Ms(now), sweepBatch, store.Ms(now))
+		if err != nil {
+			return fmt.Errorf("deadline sweep: %w", err)
+		}
+		type hit struct {
+			id, task, deadline int64
+			state              string
+		}
+		var hits []hit
+		for rows.Next() {
+			var h hit
+			if err := rows.Scan(&h.id, &h.state, &h.task, &h.deadline); err != nil {
+				rows.Close()
+				return err
+			}
+			hits = append(hits, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		action := Warn
+		if red {
+			action = Overdue
+		}
+		for _, h := range hits {
+			if red && h.task != 0 {
+				if _, err := tx.Exec(ctx, `UPDATE tasks SET overdue = TRUE WHERE id = ?`, h.task); err != nil {
+					return err
+				}
+			}
+			data := map[string]any{"deadline": store.Time(h.deadline)}
+			if _, err := s.appendEvent(ctx, tx, org.System, now, h.id, action, State(h.state), State(h.state), "", data); err != nil {
+				return err
+			}
+		}
+		n = len(hits)
+		return nil
+	})
+	return n, err
+}
+
+// Watch runs SweepDeadlines every interval until ctx ends.
+func (s *Service) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		w, o, err := s.SweepDeadlines(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Error("deadline watch", "err", err)
+		} else if w+o > 0 {
+			s.Log.Info("deadline watch", "warned", w, "overdue", o)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
