@@ -1,0 +1,93 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"chuangwen/internal/apperr"
+)
+
+// status maps an error code to its HTTP status: the one place where
+// domain failures become HTTP.
+func status(code apperr.Code) int {
+	switch code {
+	case apperr.Invalid:
+		return http.StatusBadRequest
+	case apperr.Unauthorized:
+		return http.StatusUnauthorized
+	case apperr.Forbidden:
+		return http.StatusForbidden
+	case apperr.NotFound:
+		return http.StatusNotFound
+	case apperr.Conflict:
+		return http.StatusConflict
+	case apperr.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case apperr.Unsupported:
+		return http.StatusUnsupportedMediaType
+	case apperr.RateLimited:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+func errUnauthorized(key string) error { return apperr.New(apperr.Unauthorized, key) }
+func errInvalid(key string, args ...string) error {
+	return apperr.New(apperr.Invalid, key, args...)
+}
+
+// message turns err into the user's language; internal errors are logged
+// and shown as a generic message so no detail leaks.
+func (s *Server) message(r *http.Request, err error) (apperr.Code, string) {
+	e, ok := apperr.As(err)
+	if !ok {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apperr.TooLarge, s.Msg.T(s.lang(r), "body_too_large", "mb", itoa(mbe.Limit>>20))
+		}
+		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		return apperr.Internal, s.Msg.T(s.lang(r), "internal")
+	}
+	return e.Code, s.Msg.T(s.lang(r), e.Key, e.Args...)
+}
+
+// apiError is the JSON error body of the API.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// failJSON writes err as the API's JSON error.
+func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := s.message(r, err)
+	var body apiError
+	body.Error.Code, body.Error.Message = string(code), msg
+	writeJSON(w, status(code), body)
+}
+
+// fail answers err in the form the request expects: JSON for the API, a
+// page for the console.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if isAPI(r) {
+		s.failJSON(w, r, err)
+		return
+	}
+	code, msg := s.message(r, err)
+	if code == apperr.Unauthorized {
+		http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	s.renderStatus(w, r, status(code), "error", map[string]any{"Message": msg, "Status": status(code)})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

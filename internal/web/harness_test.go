@@ -1,0 +1,232 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"chuangwen/internal/i18n"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/web"
+	"chuangwen/internal/workcal"
+	"chuangwen/internal/workflow"
+)
+
+const testPassword = "Test-Passw0rd!"
+
+// fixture is a small city with one user of each role and two units.
+type fixture struct {
+	t        *testing.T
+	url      string
+	db       *store.DB
+	orgs     *org.Store
+	flow     *workflow.Service
+	unitA    org.Unit
+	unitB    org.Unit
+	district org.Region
+	comm     org.Region
+	category workflow.Category
+}
+
+func newFixture(t *testing.T, db *store.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, db: db, orgs: &org.Store{DB: db}}
+	f.flow = workflow.NewService(db, &workflow.PhotoStore{Dir: t.TempDir(), MaxBytes: 1 << 20}, loc, nil)
+	admin := org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	city, err := f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530900", Name: "测试市", Level: "city"})
+	must(err)
+	f.district, err = f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530902", Name: "东区", Level: "district", ParentID: city.ID})
+	must(err)
+	street, err := f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530902001", Name: "东街道", Level: "street", ParentID: f.district.ID})
+	must(err)
+	f.comm, err = f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530902001001", Name: "幸福社区", Level: "community", ParentID: street.ID})
+	must(err)
+	f.unitA, err = f.orgs.CreateUnit(ctx, admin, org.Unit{Code: "CGJ", Name: "城市管理局", Kind: "department"})
+	must(err)
+	f.unitB, err = f.orgs.CreateUnit(ctx, admin, org.Unit{Code: "JTJ", Name: "交通运输局", Kind: "department"})
+	must(err)
+	major, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "01", Name: "市容环境"})
+	must(err)
+	f.category, err = f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0101", ParentID: major.ID, Name: "暴露垃圾", LimitUnit: workcal.Hours, LimitNormal: 4})
+	must(err)
+	_, err = f.flow.SaveResponsibility(ctx, admin, workflow.Responsibility{CategoryID: f.category.ID, RegionID: city.ID, LeadUnitID: f.unitA.ID})
+	must(err)
+	users := []org.NewUser{
+		{Username: "admin", Role: org.RoleAdmin},
+		{Username: "acceptor", Role: org.RoleAcceptor},
+		{Username: "handlerA", Role: org.RoleHandler, UnitID: f.unitA.ID},
+		{Username: "handlerB", Role: org.RoleHandler, UnitID: f.unitB.ID},
+		{Username: "inspector", Role: org.RoleInspector},
+		{Username: "leader", Role: org.RoleLeader},
+		{Username: "fresh", Role: org.RoleAcceptor, MustChange: true},
+	}
+	for _, u := range users {
+		u.Password = testPassword
+		_, err := f.orgs.CreateUser(ctx, admin, u)
+		must(err)
+	}
+	msg, err := i18n.Load()
+	must(err)
+	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: loc, MaxUploadBytes: 3 << 20})
+	must(err)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	f.url = ts.URL
+	return f
+}
+
+// client is a browser-like HTTP client: a cookie jar, no redirects
+// followed, and the session's CSRF token once logged in.
+type client struct {
+	f     *fixture
+	hc    *http.Client
+	csrf  string
+	token string // Bearer token instead of a session
+}
+
+func (f *fixture) anon() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{f: f, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// login logs username in through the console form and picks up the CSRF
+// token from a page.
+func (f *fixture) login(username string) *client {
+	f.t.Helper()
+	c := f.anon()
+	res := c.form("POST", "/login", url.Values{"username": {username}, "password": {testPassword}})
+	if res.StatusCode != http.StatusSeeOther {
+		f.t.Fatalf("login %s: status %d: %s", username, res.StatusCode, res.body)
+	}
+	page := c.do("GET", "/password", nil, "")
+	m := csrfRe.FindStringSubmatch(page.body)
+	if m == nil {
+		f.t.Fatalf("no csrf token on page: %s", page.body)
+	}
+	c.csrf = m[1]
+	return c
+}
+
+// bearer returns a client authenticating with a new API token.
+func (f *fixture) bearer(unitID int64) *client {
+	f.t.Helper()
+	tok, err := f.orgs.CreateToken(context.Background(), org.System, "test", unitID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	c := f.anon()
+	c.token = tok.Secret
+	return c
+}
+
+type response struct {
+	StatusCode int
+	Header     http.Header
+	body       string
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.body), v); err != nil {
+		t.Fatalf("bad JSON (%v): %s", err, r.body)
+	}
+}
+
+func (c *client) do(method, path string, body io.Reader, contentType string) response {
+	c.f.t.Helper()
+	req, err := http.NewRequest(method, c.f.url+path, body)
+	if err != nil {
+		c.f.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	} else if c.csrf != "" && strings.HasPrefix(path, "/api/") && method != "GET" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{StatusCode: res.StatusCode, Header: res.Header, body: string(b)}
+}
+
+func (c *client) json(method, path string, v any) response {
+	var body io.Reader
+	if v != nil {
+		b, _ := json.Marshal(v)
+		body = bytes.NewReader(b)
+	}
+	return c.do(method, path, body, "application/json")
+}
+
+// form posts a urlencoded form, adding the CSRF token when logged in.
+func (c *client) form(method, path string, v url.Values) response {
+	if c.csrf != "" && v.Get("csrf") == "" {
+		v.Set("csrf", c.csrf)
+	}
+	return c.do(method, path, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
+}
+
+// multipart posts fields and files (name -> content) as multipart/form-data.
+func (c *client) multipart(path string, fields url.Values, files map[string][]byte) response {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if c.csrf != "" && !strings.HasPrefix(path, "/api/") {
+		fields.Set("csrf", c.csrf)
+	}
+	for k, vs := range fields {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	for name, content := range files {
+		w, _ := mw.CreateFormFile("photo", name)
+		w.Write(content)
+	}
+	mw.Close()
+	return c.do("POST", path, &buf, mw.FormDataContentType())
+}
+
+func pngBytes(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for i := 0; i < 16; i++ {
+		img.Set(i, i, color.RGBA{200, 30, 30, 255})
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

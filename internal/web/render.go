@@ -1,0 +1,128 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"chuangwen/internal/org"
+	"chuangwen/internal/workflow"
+)
+
+// parseTemplates parses each page together with the layout.
+func (s *Server) parseTemplates() error {
+	funcs := template.FuncMap{
+		"t": func(lang, key string, args ...string) string { return s.Msg.T(lang, key, args...) },
+		"asset": func(name string) string { return s.static.url(name) },
+		"time": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(s.Location).Format("2006-01-02 15:04")
+		},
+		"day": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(s.Location).Format("2006-01-02")
+		},
+		"ms": func(ms int64) string {
+			if ms == 0 {
+				return ""
+			}
+			return time.UnixMilli(ms).In(s.Location).Format("2006-01-02 15:04")
+		},
+		"pct": func(p *float64) string {
+			if p == nil {
+				return "—"
+			}
+			return fmt.Sprintf("%.1f%%", *p*100)
+		},
+		"str":  func(v any) string { return fmt.Sprint(v) },
+		"join": strings.Join,
+		"has": func(ids []int64, id int64) bool {
+			for _, x := range ids {
+				if x == id {
+					return true
+				}
+			}
+			return false
+		},
+		"add":   func(a, b int) int { return a + b },
+		"deref": func(f *float64) float64 { return *f },
+		"list":  func(xs ...int) []int { return xs },
+	}
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	s.tmpl = map[string]*template.Template{}
+	for _, p := range pages {
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", p)
+		if err != nil {
+			return fmt.Errorf("template %s: %w", name, err)
+		}
+		s.tmpl[name] = t
+	}
+	return nil
+}
+
+// page is what every template receives.
+type page struct {
+	Lang   string
+	Title  string
+	Actor  org.Actor
+	User   *org.User
+	CSRF   string
+	Path   string
+	Flash  string
+	Queues []workflow.Queue
+	Data   map[string]any
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, data map[string]any) {
+	s.renderStatus(w, r, http.StatusOK, name, data)
+}
+
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, code int, name string, data map[string]any) {
+	t := s.tmpl[name]
+	if t == nil {
+		http.Error(w, "no template "+name, http.StatusInternalServerError)
+		return
+	}
+	p := page{Lang: s.lang(r), Path: r.URL.Path, Data: data}
+	if pr := principalOf(r); pr != nil {
+		p.Actor = pr.actor
+		if pr.session != nil {
+			p.CSRF = pr.session.CSRF
+			p.User = &pr.session.User
+		}
+		p.Queues = workflow.QueuesFor(pr.actor.Role)
+	}
+	switch r.URL.Query().Get("msg") {
+	case "saved":
+		p.Flash = s.Msg.T(p.Lang, "ui.saved")
+	case "done":
+		p.Flash = s.Msg.T(p.Lang, "ui.done")
+	case "password":
+		p.Flash = s.Msg.T(p.Lang, "ui.password_changed")
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.Log.Error("render", "template", name, "err", err)
+		http.Error(w, "render error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,191 @@
+// Package web is the HTTP face of Chuangwen: the JSON API under /api/v1,
+// the server-rendered console in Simplified Chinese, health and metrics.
+// Handlers translate HTTP to calls on the domain packages and domain
+// errors back to HTTP statuses, in one place (errors.go).
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"chuangwen/internal/i18n"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/workflow"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Server holds what handlers need.
+type Server struct {
+	DB       *store.DB
+	Org      *org.Store
+	Flow     *workflow.Service
+	Msg      *i18n.Catalogue
+	Log      *slog.Logger
+	Location *time.Location
+	// SecureCookies marks cookies Secure (set behind HTTPS).
+	SecureCookies bool
+	// MaxUploadBytes bounds a whole multipart request.
+	MaxUploadBytes int64
+
+	mux     *http.ServeMux
+	tmpl    map[string]*template.Template
+	static  *assets
+	metrics *metrics
+	routes  []route
+}
+
+// New builds the server, parsing every template now so that a broken one
+// fails start-up, not a request.
+func New(s *Server) (*Server, error) {
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxUploadBytes <= 0 {
+		s.MaxUploadBytes = 9*workflow.DefaultMaxPhotoBytes + 1<<20
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	s.static, err = newAssets(sub)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics()
+	s.mux = http.NewServeMux()
+	s.registerRoutes()
+	return s, nil
+}
+
+// ServeHTTP serves a request with access logging, metrics, panic recovery
+// and the security headers every response carries.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	h := rec.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	defer func() {
+		if v := recover(); v != nil {
+			s.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			if !rec.wrote {
+				s.fail(rec, r, errors.New("panic"))
+			}
+		}
+		_, pattern := s.mux.Handler(r)
+		d := time.Since(start)
+		s.metrics.observe(pattern, rec.status, d)
+		s.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// ---- request context: who is asking ----
+
+type ctxKey int
+
+const (
+	keyActor ctxKey = iota
+	keySession
+	keyLang
+)
+
+// principal is the authenticated caller of a request.
+type principal struct {
+	actor   org.Actor
+	session *org.Session // nil for Bearer tokens
+}
+
+const sessionCookie = "cw_session"
+
+// authenticate finds the caller: a Bearer token, or a session cookie.
+func (s *Server) authenticate(r *http.Request) (*principal, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return nil, errUnauthorized("token.invalid")
+		}
+		a, err := s.Org.ActorForToken(r.Context(), strings.TrimSpace(tok))
+		if err != nil {
+			return nil, err
+		}
+		return &principal{actor: a}, nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, errUnauthorized("login.required")
+	}
+	sess, err := s.Org.SessionByToken(r.Context(), c.Value)
+	if err != nil {
+		return nil, err
+	}
+	return &principal{actor: sess.Actor, session: sess}, nil
+}
+
+func withPrincipal(ctx context.Context, p *principal) context.Context {
+	return context.WithValue(ctx, keyActor, p)
+}
+
+func principalOf(r *http.Request) *principal {
+	p, _ := r.Context().Value(keyActor).(*principal)
+	return p
+}
+
+func actorOf(r *http.Request) org.Actor {
+	if p := principalOf(r); p != nil {
+		return p.actor
+	}
+	return org.Actor{}
+}
+
+// lang picks the user's language: a lang cookie, else Accept-Language.
+func (s *Server) lang(r *http.Request) string {
+	if c, err := r.Cookie("lang"); err == nil {
+		return s.Msg.Pick(c.Value)
+	}
+	if r.Header.Get("Accept-Language") == "" {
+		return i18n.Default
+	}
+	return s.Msg.Pick(r.Header.Get("Accept-Language"))
+}
