@@ -179,13 +179,16 @@ func actorOf(r *http.Request) org.Actor {
 	return org.Actor{}
 }
 
-// lang picks the user's language: a lang cookie, else Accept-Language.
+// lang picks the user's language: the lang cookie (the console's switch)
+// first; API clients may also ask with Accept-Language. The console
+// otherwise speaks Chinese whatever the browser's locale, so that an
+// office PC set up in English still shows the product as its users know it.
 func (s *Server) lang(r *http.Request) string {
 	if c, err := r.Cookie("lang"); err == nil {
 		return s.Msg.Pick(c.Value)
 	}
-	if r.Header.Get("Accept-Language") == "" {
-		return i18n.Default
+	if isAPI(r) && r.Header.Get("Accept-Language") != "" {
+		return s.Msg.Pick(r.Header.Get("Accept-Language"))
 	}
-	return s.Msg.Pick(r.Header.Get("Accept-Language"))
+	return i18n.Default
 }

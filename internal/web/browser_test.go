@@ -1,0 +1,149 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"chuangwen/internal/store"
+)
+
+// chromium finds the browser; CI sets CHUANGWEN_REQUIRE_BROWSER=1 so that
+// a missing browser fails the run instead of skipping the test.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CHUANGWEN_REQUIRE_BROWSER") != "" {
+		t.Fatal("no chromium on PATH and CHUANGWEN_REQUIRE_BROWSER is set")
+	}
+	t.Skip("no chromium on PATH (apt-get install chromium); CI installs it")
+	return ""
+}
+
+type browserSession struct{ ctx context.Context }
+
+// TestBrowserClosedLoop drives the console in headless Chromium through
+// the whole loop with three people: the acceptor accepts and dispatches,
+// the unit handler reports rectification with a photo, the inspector
+// verifies; the case ends closed with its full timeline.
+func TestBrowserClosedLoop(t *testing.T) {
+	bin := chromium(t)
+	f := newFixture(t, store.NewTestSQLite(t))
+	acc := f.login("acceptor")
+	c := f.report(acc)
+
+	photo := filepath.Join(t.TempDir(), "after.png")
+	if err := os.WriteFile(photo, pngBytes(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caseURL := fmt.Sprintf("%s/cases/%d", f.url, c.ID)
+	type step = chromedp.Action[chromedp.Void]
+
+	// each person in a browser of their own (own profile, own cookies)
+	session := func(user string, steps ...step) *browserSession {
+		t.Helper()
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+			chromedp.UserDataDir(t.TempDir()))
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		t.Cleanup(cancelA)
+		ctx, cancel := chromedp.NewContext(actx)
+		t.Cleanup(cancel)
+		login := []step{
+			chromedp.Navigate(f.url + "/login"),
+			chromedp.WaitVisible(chromedp.ID("username")),
+			chromedp.SendKeys(chromedp.ID("username"), user),
+			chromedp.SendKeys(chromedp.ID("password"), testPassword),
+			chromedp.Click(chromedp.ID("login")),
+			chromedp.WaitVisible(chromedp.ID("whoami")),
+			chromedp.Navigate(caseURL),
+			chromedp.WaitVisible(chromedp.ID("case-state")),
+		}
+		// The first run starts the browser; it must not carry a timeout,
+		// which would stop the browser with it.
+		if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatal(err)
+		}
+		tctx, cancel2 := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel2()
+		if err := chromedp.Do(tctx, append(login, steps...)...); err != nil {
+			t.Fatalf("%s: %v", user, err)
+		}
+		return &browserSession{ctx: ctx}
+	}
+	// state waits (up to 10 s) for the case page to show the state, so a
+	// check never reads the page that was there before a submit.
+	state := func(want string) step {
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			expr := `(document.getElementById('case-state') || {dataset: {}}).dataset.state || ''`
+			var got string
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				// errors while the page navigates are expected: retry
+				if v, err := chromedp.Evaluate[string](expr)(ctx, tg); err == nil {
+					if got = v; got == want {
+						return chromedp.Void{}, nil
+					}
+				}
+			}
+			body, _ := chromedp.Text(chromedp.CSS("main"))(ctx, tg)
+			return chromedp.Void{}, fmt.Errorf("state %q, want %q; page: %.400s", got, want, body)
+		}
+	}
+	// open an action's <details>, fill it in, submit (the next state check
+	// waits for the resulting page)
+	act := func(action string, fill ...step) step {
+		steps := []step{chromedp.Click(chromedp.CSS("#act-" + action + " summary"))}
+		steps = append(steps, fill...)
+		steps = append(steps, chromedp.Click(chromedp.ID("do-"+action)))
+		return chromedp.Steps(steps...)
+	}
+
+	session("acceptor",
+		state("reported"),
+		act("accept"),
+		state("accepted"),
+		act("dispatch", chromedp.SetValue(chromedp.ID("lead_unit_id"), fmt.Sprint(f.unitA.ID)),
+			chromedp.SendKeys(chromedp.CSS("#act-dispatch textarea"), "请于时限内清理")),
+		state("dispatched"),
+	)
+	session("handlerA",
+		act("acknowledge"),
+		state("in_progress"),
+		act("feedback",
+			chromedp.SetUploadFiles(chromedp.CSS("#act-feedback input[type=file]"), []string{photo}),
+			chromedp.SendKeys(chromedp.CSS("#act-feedback textarea"), "垃圾已清运完毕")),
+		state("verifying"),
+	)
+	insp := session("inspector",
+		act("verify_pass", chromedp.SendKeys(chromedp.CSS("#act-verify_pass textarea"), "现场核查已整改到位")),
+		state("closed"),
+	)
+	timeline, err := chromedp.Run(insp.ctx, chromedp.Text(chromedp.ID("timeline")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photos, err := chromedp.Run(insp.ctx, chromedp.Evaluate[int](`document.querySelectorAll('.photos img').length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"上报", "立案", "派遣", "签收", "处理反馈", "核查通过", "垃圾已清运完毕", "现场核查已整改到位", "已结案"} {
+		if !strings.Contains(timeline, w) {
+			t.Errorf("timeline lacks %q:\n%s", w, timeline)
+		}
+	}
+	if photos != 1 {
+		t.Errorf("case page shows %d photos, want 1", photos)
+	}
+}
