@@ -16,7 +16,7 @@ import (
 // parseTemplates parses each page together with the layout.
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
-		"t": func(lang, key string, args ...string) string { return s.Msg.T(lang, key, args...) },
+		"t":     func(lang, key string, args ...string) string { return s.Msg.T(lang, key, args...) },
 		"asset": func(name string) string { return s.static.url(name) },
 		"time": func(t time.Time) string {
 			if t.IsZero() {

@@ -238,7 +238,9 @@ func TestScenarios(t *testing.T) {
 			{"must change password first", func() response { return f.login("fresh").do("GET", "/cases", nil, "") }, 303, nil, nil},
 			{"must change password: api", func() response { return f.login("fresh").do("GET", "/api/v1/cases", nil, "") }, 403, []string{"修改初始密码"}, nil},
 			{"openapi", func() response { return anon.do("GET", "/api/v1/openapi.json", nil, "") }, 200, []string{`"openapi":"3.0.3"`, "/api/v1/cases/{id}/actions"}, nil},
-			{"list filters", func() response { return acc.do("GET", "/api/v1/cases?state=reported&category_id="+fmt.Sprint(f.category.ID)+"&from=2000-01-01&limit=5", nil, "") }, 200, []string{c.No}, nil},
+			{"list filters", func() response {
+				return acc.do("GET", "/api/v1/cases?state=reported&category_id="+fmt.Sprint(f.category.ID)+"&from=2000-01-01&limit=5", nil, "")
+			}, 200, []string{c.No}, nil},
 			{"bad list filter", func() response { return acc.do("GET", "/api/v1/cases?from=yesterday", nil, "") }, 400, []string{"YYYY-MM-DD"}, nil},
 		}
 		for _, tc := range cases {
