@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`.
+GO        ?= go
+BIN       := bin/chuangwen
+# The PostgreSQL server the store and API tests also run on. Set PG= to
+# run the SQLite half only (the PostgreSQL subtests then say they skipped).
+PG        ?= postgres://postgres@127.0.0.1:5432/test
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: build run test lint fuzz bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/chuangwen
+
+# Serve the demo city on the embedded SQLite database in ./data (loaded
+# on first start), at http://127.0.0.1:8080/.
+run: build
+	./$(BIN) serve --demo
+
+# Every test: unit, store and HTTP tests on SQLite and PostgreSQL, the
+# headless-browser test, with the race detector.
+test:
+	CHUANGWEN_TEST_POSTGRES=$(PG) $(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench: build
+	./$(BIN) bench --data ./data/bench
+
+clean:
+	rm -rf bin
