@@ -19,24 +19,24 @@ const sweepBatch = 500
 // two replicas sweeping at once never mark a case twice.
 func (s *Service) SweepDeadlines(ctx context.Context) (warned, overdue int, err error) {
 	now := s.now()
-	for {
-		n, err := s.sweep(ctx, now, true)
-		overdue += n
-		if err != nil || n < sweepBatch {
-			break
+	// Overdue first: a case past its deadline is marked red, not yellow.
+	for _, red := range []bool{true, false} {
+		for {
+			n, err := s.sweep(ctx, now, red)
+			if red {
+				overdue += n
+			} else {
+				warned += n
+			}
+			if err != nil {
+				return warned, overdue, err
+			}
+			if n < sweepBatch {
+				break
+			}
 		}
 	}
-	for {
-		n, err2 := s.sweep(ctx, now, false)
-		warned += n
-		if err2 != nil {
-			err = err2
-		}
-		if err2 != nil || n < sweepBatch {
-			break
-		}
-	}
-	return warned, overdue, err
+	return warned, overdue, nil
 }
 
 func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, error) {

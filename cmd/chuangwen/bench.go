@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"chuangwen/internal/bench"
+	"chuangwen/internal/demo"
+)
+
+// cmdBench builds (or reuses) a large database and prints the timings of
+// docs/benchmarks.md as Markdown tables.
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cases, reps, transitions int
+	var workers string
+	// Default the data folder to ./data/bench, so a real ./data is never
+	// filled with a million generated cases.
+	hasData := false
+	for _, a := range args {
+		if name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); name == "data" || name == "db" {
+			hasData = true
+		}
+	}
+	if !hasData {
+		args = append([]string{"--data", filepath.Join("data", "bench")}, args...)
+	}
+	return withApp(ctx, "bench", args, stderr, func(fs *flag.FlagSet) {
+		fs.IntVar(&cases, "cases", 1_000_000, "cases in the database (generated up to this number)")
+		fs.IntVar(&reps, "reps", 200, "timed runs of each read")
+		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
+		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
+	}, func(a *app) error {
+		now := time.Now()
+		regions, err := a.orgs.Regions(ctx)
+		if err != nil {
+			return err
+		}
+		if len(regions) == 0 {
+			fmt.Fprintln(stdout, "loading the demo city's organisation...")
+			if _, err := demo.Load(ctx, a.orgs, a.flow, demo.Options{Cases: 20, Now: now}); err != nil {
+				return err
+			}
+		}
+		var have int
+		if err := a.db.Reader().QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&have); err != nil {
+			return err
+		}
+		if have < cases {
+			fmt.Fprintf(stdout, "generating %d cases (have %d)...\n", cases-have, have)
+			start := time.Now()
+			err := bench.Generate(ctx, a.db, bench.GenOptions{Cases: cases - have, Days: 120, Seed: uint64(have + 1), Now: now, Loc: a.loc,
+				Log: func(f string, args ...any) { fmt.Fprintf(stdout, "  "+f+"\n", args...) }})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "generated in %s\n", time.Since(start).Round(time.Second))
+			have = cases
+		}
+		fmt.Fprintf(stdout, "\n### %s, %d cases (%s)\n", a.db.Dialect, have, now.Format("2006-01-02"))
+		if err := bench.Reads(ctx, a.db, a.flow, now, reps, stdout); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\n| engine | writers | transitions | transitions/s | raw inserts/s | ratio |\n|---|---|---|---|---|---|\n")
+		for _, w := range strings.Split(workers, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(w))
+			if err != nil || n < 1 {
+				return fmt.Errorf("--workers %q: want numbers like 1,4", workers)
+			}
+			if err := bench.Transitions(ctx, a.db, a.flow, transitions, n, stdout); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

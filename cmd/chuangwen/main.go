@@ -1,0 +1,375 @@
+// Command chuangwen is the civilized-city campaign platform: one binary
+// with an embedded SQLite database (or PostgreSQL), serving the console
+// and the API, and the administrative subcommands around it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/audit"
+	"chuangwen/internal/demo"
+	"chuangwen/internal/i18n"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/web"
+	"chuangwen/internal/workflow"
+)
+
+const usage = `chuangwen — 创文闭环管理平台 (civilized-city campaign platform)
+
+Usage: chuangwen <command> [flags]
+
+Commands:
+  serve            run the web console and API (add --demo to load the demo city into an empty database)
+  migrate          apply database migrations
+  demo             load the demo city (--cases N, --days D, --seed S)
+  user add         add a user: --username U --role R [--unit CODE] [--scope city|region|unit] [--region CODE] [--name NAME]
+  user reset       reset a password: --username U (prints a new one-time password)
+  token create     create an API token: --name NAME [--unit CODE] (the token is on the last line)
+  audit verify     walk the hash-chained trail; exit status 1 if it is broken
+  bench            time lists, queues, counters, performance figures and transitions at scale
+                   (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
+
+Every command takes the common flags (run "chuangwen serve -h" to see them).
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "chuangwen:", err)
+		var ec exitCode
+		if errors.As(err, &ec) {
+			os.Exit(int(ec))
+		}
+		os.Exit(1)
+	}
+}
+
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// run is main without the process: tests call it with their own args and
+// writers.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	if (cmd == "user" || cmd == "token" || cmd == "audit") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "migrate":
+		return withApp(ctx, "migrate", rest, stderr, nil, func(a *app) error {
+			fmt.Fprintln(stdout, "migrations applied")
+			return nil
+		})
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "user add":
+		return cmdUserAdd(ctx, rest, stdout, stderr)
+	case "user reset":
+		return cmdUserReset(ctx, rest, stdout, stderr)
+	case "token create":
+		return cmdTokenCreate(ctx, rest, stdout, stderr)
+	case "audit verify":
+		return cmdAuditVerify(ctx, rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", strings.Join(args[:min(2, len(args))], " "), usage)
+}
+
+// app is the wired program: configuration, database, domain services.
+type app struct {
+	cfg  Config
+	log  *slog.Logger
+	db   *store.DB
+	loc  *time.Location
+	orgs *org.Store
+	flow *workflow.Service
+}
+
+// withApp parses the common flags plus any the command adds, opens and
+// migrates the database, runs fn and closes everything.
+func withApp(ctx context.Context, name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet), fn func(a *app) error) error {
+	cfg := defaults()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	level, _ := cfg.level()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	loc, _ := time.LoadLocation(cfg.TimeZone)
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		log.Info("migration applied", "migration", m)
+	}
+	photos := &workflow.PhotoStore{Dir: filepath.Join(cfg.Data, "photos"), MaxBytes: int64(cfg.MaxPhotoMB) << 20}
+	a := &app{cfg: cfg, log: log, db: db, loc: loc, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, photos, loc, log)}
+	return fn(a)
+}
+
+// seedAdmin creates the first administrator on an empty database, with a
+// one-time password that must be changed at first login.
+func (a *app) seedAdmin(ctx context.Context, out io.Writer) error {
+	users, err := a.orgs.Users(ctx)
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	pw := os.Getenv("CHUANGWEN_ADMIN_PASSWORD")
+	if pw == "" {
+		pw = oneTimePassword()
+	}
+	_, err = a.orgs.CreateUser(ctx, org.System, org.NewUser{Username: "admin", DisplayName: "系统管理员", Password: pw, Role: org.RoleAdmin, Scope: org.ScopeCity, MustChange: true, SkipPolicy: true})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nFirst start: created administrator \"admin\" with one-time password: %s\n(it must be changed at first login)\n\n", pw)
+	return nil
+}
+
+// oneTimePassword returns a random password that passes the policy.
+func oneTimePassword() string {
+	return "Cw-" + org.RandomToken(9) + "7a"
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var loadDemo bool
+	return withApp(ctx, "serve", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&loadDemo, "demo", false, "load the demo city first if the database is empty")
+	}, func(a *app) error {
+		if loadDemo {
+			regions, err := a.orgs.Regions(ctx)
+			if err != nil {
+				return err
+			}
+			if len(regions) == 0 {
+				if err := a.loadDemo(ctx, demo.Options{}, stdout); err != nil {
+					return err
+				}
+			}
+		}
+		if err := a.seedAdmin(ctx, stdout); err != nil {
+			return err
+		}
+		msg, err := i18n.Load()
+		if err != nil {
+			return err
+		}
+		srv, err := web.New(&web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", a.cfg.Addr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, a, srv, ln, stdout)
+	})
+}
+
+// serve runs the HTTP server and the deadline watch until SIGINT/SIGTERM
+// or ctx ends, then finishes requests in flight and returns.
+func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		a.flow.Watch(ctx, a.cfg.WatchInterval)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.log.Info("serving", "addr", ln.Addr().String(), "db", a.cfg.redactedDB(), "data", a.cfg.Data)
+	fmt.Fprintf(stdout, "Chuangwen is serving at http://%s/\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	<-watchDone
+	return err
+}
+
+func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) error {
+	fmt.Fprintln(out, "Loading the demo city (a fictional city, demo data only)...")
+	start := time.Now()
+	opts.Log = func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }
+	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Demo city loaded in %s. Demo accounts (demo passwords, for trying the product only):\n", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, "  %-16s %-14s %-10s %s\n", "username", "password", "role", "unit")
+	for _, acc := range accounts {
+		fmt.Fprintf(out, "  %-16s %-14s %-10s %s\n", acc.Username, acc.Password, acc.Role, acc.Unit)
+	}
+	return nil
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var opts demo.Options
+	return withApp(ctx, "demo", args, stderr, func(fs *flag.FlagSet) {
+		fs.IntVar(&opts.Cases, "cases", 2000, "number of demo cases")
+		fs.IntVar(&opts.Days, "days", 120, "spread cases over the last N days")
+		fs.Int64Var(&opts.Seed, "seed", 1, "random seed")
+	}, func(a *app) error {
+		return a.loadDemo(ctx, opts, stdout)
+	})
+}
+
+func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var username, role, unit, scope, region, name, password string
+	return withApp(ctx, "user add", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "login name (required)")
+		fs.StringVar(&role, "role", "", "admin, acceptor, handler, inspector, grid, leader or volunteer (required)")
+		fs.StringVar(&unit, "unit", "", "unit code (required for handlers)")
+		fs.StringVar(&scope, "scope", "", "city, region or unit (default by role)")
+		fs.StringVar(&region, "region", "", "region code for --scope region")
+		fs.StringVar(&name, "name", "", "display name")
+		fs.StringVar(&password, "password", "", "initial password (default: a random one-time password, printed)")
+	}, func(a *app) error {
+		nu := org.NewUser{Username: username, DisplayName: name, Role: org.Role(role), Scope: org.Scope(scope), MustChange: true}
+		if unit != "" {
+			u, err := a.orgs.UnitByCode(ctx, unit)
+			if err != nil {
+				return fmt.Errorf("--unit %s: no such unit", unit)
+			}
+			nu.UnitID = u.ID
+		}
+		if region != "" {
+			rs, err := a.orgs.Regions(ctx)
+			if err != nil {
+				return err
+			}
+			for _, r := range rs {
+				if r.Code == region {
+					nu.ScopeRegionID = r.ID
+				}
+			}
+			if nu.ScopeRegionID == 0 {
+				return fmt.Errorf("--region %s: no such region", region)
+			}
+		}
+		nu.Password = password
+		if password == "" {
+			nu.Password = oneTimePassword()
+		}
+		u, err := a.orgs.CreateUser(ctx, org.System, nu)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "user %s (%s) created; one-time password (change at first login):\n%s\n", u.Username, u.Role, nu.Password)
+		return nil
+	})
+}
+
+func cmdUserReset(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var username string
+	return withApp(ctx, "user reset", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "login name (required)")
+	}, func(a *app) error {
+		u, err := a.orgs.UserByName(ctx, username)
+		if err != nil {
+			return fmt.Errorf("--username %q: no such user", username)
+		}
+		pw := oneTimePassword()
+		if err := a.orgs.SetPassword(ctx, org.System, u.ID, pw, true, ""); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "password of %s reset; one-time password (change at first login):\n%s\n", u.Username, pw)
+		return nil
+	})
+}
+
+func cmdTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var name, unit string
+	return withApp(ctx, "token create", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "what the token is for, e.g. 12345-hotline (required)")
+		fs.StringVar(&unit, "unit", "", "unit code: the token then acts as that unit's handler")
+	}, func(a *app) error {
+		var unitID int64
+		if unit != "" {
+			u, err := a.orgs.UnitByCode(ctx, unit)
+			if err != nil {
+				return fmt.Errorf("--unit %s: no such unit", unit)
+			}
+			unitID = u.ID
+		}
+		t, err := a.orgs.CreateToken(ctx, org.System, name, unitID)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "API token %q created (role %s). Send it as \"Authorization: Bearer <token>\". It is shown only once:\n%s\n", t.Name, t.Role, t.Secret)
+		return nil
+	})
+}
+
+func cmdAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return withApp(ctx, "audit verify", args, stderr, nil, func(a *app) error {
+		rep, err := audit.Verify(ctx, a.db.Reader())
+		if err != nil {
+			return err
+		}
+		if !rep.OK {
+			fmt.Fprintf(stdout, "BROKEN: entry %d: %s (%d entries checked before it)\n", rep.BrokenSeq, rep.Problem, rep.Entries-1)
+			return exitCode(1)
+		}
+		fmt.Fprintf(stdout, "OK: %d entries, chain intact; head %d %s\n(keep this head hash outside the database to detect a rewrite of the whole chain)\n", rep.Entries, rep.HeadSeq, rep.HeadHash)
+		return nil
+	})
+}
+
+// explain renders a domain error in English for the command line.
+func explain(err error) error {
+	msg, lerr := i18n.Load()
+	if lerr != nil {
+		return err
+	}
+	if e, ok := apperr.As(err); ok {
+		return errors.New(msg.T("en", e.Key, e.Args...))
+	}
+	return err
+}

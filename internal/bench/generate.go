@@ -1,0 +1,273 @@
+// Package bench measures the product at the volumes the issues name: a
+// bulk generator for a million cases (written straight to the tables in
+// large transactions, with a genuine hash-chained trail), and the timed
+// scenarios whose numbers go to docs/benchmarks.md.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"chuangwen/internal/audit"
+	"chuangwen/internal/store"
+)
+
+// GenOptions sizes a generated case load.
+type GenOptions struct {
+	Cases int
+	Days  int
+	Seed  uint64
+	Now   time.Time
+	Loc   *time.Location
+	Log   func(format string, args ...any)
+}
+
+type refs struct {
+	units      []int64
+	regions    []int64 // communities
+	categories []int64 // 小类
+	limits     map[int64]time.Duration
+}
+
+func loadRefs(ctx context.Context, q store.Queryer) (refs, error) {
+	var r refs
+	r.limits = map[int64]time.Duration{}
+	ids := func(query string) ([]int64, error) {
+		rows, err := q.Query(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		return out, rows.Err()
+	}
+	var err error
+	if r.units, err = ids(`SELECT id FROM units ORDER BY id`); err != nil {
+		return r, err
+	}
+	if r.regions, err = ids(`SELECT id FROM regions WHERE level = 'community' ORDER BY id`); err != nil {
+		return r, err
+	}
+	rows, err := q.Query(ctx, `SELECT id, limit_unit, limit_normal FROM categories WHERE parent_id IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return r, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var unit string
+		var n int
+		if err := rows.Scan(&id, &unit, &n); err != nil {
+			return r, err
+		}
+		r.categories = append(r.categories, id)
+		d := time.Duration(n) * time.Hour
+		if unit == "days" {
+			d = time.Duration(n) * 24 * time.Hour
+		}
+		r.limits[id] = d
+	}
+	if len(r.units) == 0 || len(r.regions) == 0 || len(r.categories) == 0 {
+		return r, fmt.Errorf("generate: the database needs units, communities and categories first (load the demo city)")
+	}
+	return r, rows.Err()
+}
+
+// stateMix is the share of generated cases per final state, loosely after
+// a running campaign: most cases closed, a working set open in every state.
+var stateMix = []struct {
+	state string
+	share float64
+}{
+	{"closed", 0.72}, {"verifying", 0.04}, {"in_progress", 0.05}, {"dispatched", 0.03}, {"postponed", 0.01},
+	{"accepted", 0.03}, {"reported", 0.03}, {"rejected", 0.05}, {"merged", 0.03}, {"voided", 0.01},
+}
+
+func pickState(r *rand.Rand) string {
+	x := r.Float64()
+	for _, s := range stateMix {
+		if x < s.share {
+			return s.state
+		}
+		x -= s.share
+	}
+	return "closed"
+}
+
+// path is the actions a case in a final state went through.
+var paths = map[string][]string{
+	"reported":    {"report"},
+	"accepted":    {"report", "accept"},
+	"rejected":    {"report", "reject"},
+	"merged":      {"report", "merge"},
+	"dispatched":  {"report", "accept", "dispatch"},
+	"in_progress": {"report", "accept", "dispatch", "acknowledge"},
+	"postponed":   {"report", "accept", "dispatch", "acknowledge", "postpone"},
+	"verifying":   {"report", "accept", "dispatch", "acknowledge", "feedback"},
+	"closed":      {"report", "accept", "dispatch", "acknowledge", "feedback", "verify_pass"},
+	"voided":      {"report", "accept", "void"},
+}
+
+var toState = map[string]string{"report": "reported", "accept": "accepted", "reject": "rejected", "merge": "merged", "dispatch": "dispatched",
+	"acknowledge": "in_progress", "postpone": "postponed", "feedback": "verifying", "verify_pass": "closed", "void": "voided"}
+
+// Generate adds opts.Cases cases with their tasks and trail, in
+// transactions of batch cases each.
+func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
+	r := rand.New(rand.NewPCG(opts.Seed, 7))
+	refs, err := loadRefs(ctx, db.Reader())
+	if err != nil {
+		return err
+	}
+	var caseID, taskID int64
+	if err := db.Reader().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM cases`).Scan(&caseID); err != nil {
+		return err
+	}
+	if err := db.Reader().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM tasks`).Scan(&taskID); err != nil {
+		return err
+	}
+	span := time.Duration(opts.Days) * 24 * time.Hour
+	seqByYear := map[string]int64{}
+	const batch = 5000
+	start := time.Now()
+	for done := 0; done < opts.Cases; done += batch {
+		n := min(batch, opts.Cases-done)
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			var cases, tasks [][]any
+			var events []*audit.Entry
+			for i := 0; i < n; i++ {
+				caseID++
+				state := pickState(r)
+				reported := opts.Now.Add(-time.Duration(r.Int64N(int64(span)))).Truncate(time.Millisecond)
+				if state != "closed" && state != "rejected" && state != "merged" && state != "voided" {
+					// open cases are recent
+					reported = opts.Now.Add(-time.Duration(r.Int64N(int64(14 * 24 * time.Hour)))).Truncate(time.Millisecond)
+				}
+				year := reported.In(opts.Loc).Format("2006")
+				seqByYear[year]++
+				cat := refs.categories[r.IntN(len(refs.categories))]
+				region := refs.regions[r.IntN(len(refs.regions))]
+				unit := refs.units[r.IntN(len(refs.units))]
+				limit := refs.limits[cat]
+				t := reported
+				var accepted, dispatched, closed, deadline, warnAt time.Time
+				var lead, task any
+				overdue, warning := false, 0
+				var handled time.Time
+				for _, a := range paths[state] {
+					t = t.Add(time.Duration(10+r.IntN(120)) * time.Minute)
+					switch a {
+					case "accept":
+						accepted = t
+					case "dispatch":
+						dispatched = t
+						deadline = t.Add(limit)
+						warnAt = t.Add(limit * 8 / 10)
+						lead = unit
+						taskID++
+						task = taskID
+					case "feedback":
+						// a fifth of the units run late
+						if r.IntN(5) == 0 {
+							t = deadline.Add(time.Duration(1+r.IntN(48)) * time.Hour)
+						} else {
+							t = dispatched.Add(time.Duration(r.Int64N(int64(limit))))
+						}
+						handled = t
+					case "verify_pass":
+						closed = t
+					}
+					events = append(events, &audit.Entry{At: t, ActorName: "bench", ActorRole: "system", Action: a, CaseID: caseID, ToState: toState[a]})
+				}
+				if task != nil {
+					late := !handled.IsZero() && handled.After(deadline) || handled.IsZero() && opts.Now.After(deadline) && state != "postponed"
+					if late && handled.IsZero() {
+						overdue, warning = true, 2
+					} else if handled.IsZero() && opts.Now.After(warnAt) && state != "postponed" {
+						warning = 1
+					}
+					tasks = append(tasks, []any{taskID, caseID, unit, region, store.Ms(dispatched), store.Ms(deadline), store.Ms(dispatched.Add(time.Hour)),
+						store.Ms(handled), store.Ms(closed), state == "postponed", late})
+				}
+				var overdueAt time.Time
+				if overdue {
+					overdueAt = deadline
+				}
+				cases = append(cases, []any{caseID, fmt.Sprintf("%s-%06d", year, seqByYear[year]), "citizen", cat, "批量生成的测试案件", 24.9 + r.Float64()*0.2, 102.6 + r.Float64()*0.3,
+					"", region, 1, state, lead, task, store.Ms(deadline), store.Ms(warnAt), warning, overdue, store.Ms(overdueAt),
+					store.Ms(reported), store.Ms(accepted), store.Ms(dispatched), store.Ms(closed), store.Ms(t), r.IntN(50) == 0})
+			}
+			if err := insertRows(ctx, tx, `cases (id, no, source, category_id, description, lat, lon, address, region_id, urgency, state, lead_unit_id, task_id, deadline, warn_at, warning, overdue, overdue_at, reported_at, accepted_at, dispatched_at, closed_at, updated_at, supervised)`, cases); err != nil {
+				return err
+			}
+			if err := insertRows(ctx, tx, `tasks (id, case_id, unit_id, region_id, dispatched_at, deadline, acked_at, handled_at, closed_at, postponed, overdue)`, tasks); err != nil {
+				return err
+			}
+			return audit.AppendBatch(ctx, tx, events)
+		})
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		if opts.Log != nil && (done+n)%100000 < batch {
+			opts.Log("generated %d cases (%.0f/s)", done+n, float64(done+n)/time.Since(start).Seconds())
+		}
+	}
+	return db.WithTx(ctx, func(tx *store.Tx) error {
+		for year, n := range seqByYear {
+			if _, err := tx.Exec(ctx, `INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value`, "case_no_"+year, n); err != nil {
+				return err
+			}
+		}
+		if db.Dialect == store.Postgres {
+			for _, t := range []string{"cases", "tasks"} {
+				if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))`, t, t)); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `ANALYZE`); err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `ANALYZE`); err != nil {
+			return err
+		}
+		return nil
+	})
+}
+
+// insertRows writes rows with multi-row INSERTs under the engines'
+// parameter limits.
+func insertRows(ctx context.Context, tx *store.Tx, table string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := len(rows[0])
+	per := 30000 / cols
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " VALUES ")
+		args := make([]any, 0, len(chunk)*cols)
+		for i, row := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(ph)
+			args = append(args, row...)
+		}
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", strings.Fields(table)[0], err)
+		}
+	}
+	return nil
+}
