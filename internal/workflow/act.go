@@ -103,6 +103,17 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if !Allowed(actor, c, in.Action) {
 		return apperr.New(apperr.Conflict, "case.action_not_now", "action", "action."+string(in.Action))
 	}
+	// Lock the case row before touching any other row (tasks, cooperating
+	// units): the deadline watch locks cases before tasks too, so the two
+	// never deadlock, and a concurrent actor that got here first makes
+	// this one fail cleanly as a conflict instead of on a duplicate key.
+	res, err := tx.Exec(ctx, `UPDATE cases SET version = version WHERE id = ? AND version = ?`, c.ID, c.Version)
+	if err != nil {
+		return fmt.Errorf("lock case %d: %w", c.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apperr.New(apperr.Conflict, "case.stale")
+	}
 	from := c.State
 	data := map[string]any{}
 	task := taskChange{}
@@ -155,8 +166,13 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			data["urgency"] = in.Urgency
 			c.Urgency = in.Urgency
 		}
-	case Reject, Void:
+	case Reject:
 		clearTimer()
+	case Void:
+		clearTimer()
+		// A voided case's task leaves the unit's figures altogether.
+		task.set = append(task.set, "voided_at = ?")
+		task.args = append(task.args, store.Ms(now))
 	case Merge:
 		if in.MergeInto == 0 || in.MergeInto == c.ID {
 			return apperr.New(apperr.Invalid, "case.merge_target")
@@ -290,6 +306,11 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		data["photos"] = photoDigests(in.Photos)
 	}
 	c.State = next
+	if next != InProgress {
+		// A pending extension request belongs to the handling that just
+		// ended (returned, reported, postponed, voided...).
+		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
+	}
 
 	// Task rows: close out the current one, then open a new one if the
 	// action dispatches.
@@ -320,7 +341,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		}
 	}
 
-	res, err := tx.Exec(ctx, `UPDATE cases SET state = ?, category_id = ?, urgency = ?, lead_unit_id = ?, task_id = ?, deadline = ?, warn_at = ?, warning = ?, overdue = ?, overdue_at = ?,
+	res, err = tx.Exec(ctx, `UPDATE cases SET state = ?, category_id = ?, urgency = ?, lead_unit_id = ?, task_id = ?, deadline = ?, warn_at = ?, warning = ?, overdue = ?, overdue_at = ?,
 		supervised = ?, rework_count = ?, return_count = ?, ext_pending = ?, ext_deadline = ?, ext_reason = ?, merged_into = ?,
 		accepted_at = ?, dispatched_at = ?, closed_at = ?, updated_at = ?, version = version + 1
 		WHERE id = ? AND version = ?`,

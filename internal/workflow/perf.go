@@ -15,17 +15,19 @@ import (
 // rates computed from them. The definitions, in docs/performance.md:
 //
 // The cohort is every task (one dispatch of a case to a lead unit, or one
-// rework of it) dispatched within the period.
+// rework of it) dispatched within the period, except tasks of voided
+// cases; the figures are the cohort's outcome as known now.
 //   - Dispatched: tasks in the cohort. Returns: tasks the unit sent back.
-//   - Due: tasks not returned that were handled, or whose deadline had
-//     passed, by the end of the period (or now, if sooner).
+//   - Due: tasks not returned that have been handled, or whose deadline
+//     has passed.
 //   - Handled: tasks with a rectification report; HandledOnTime: reported by
 //     the deadline in force (extensions included).
 //   - Closed: tasks whose verification passed; ClosedOnTime: closed and
 //     handled on time.
 //   - Reworks: tasks whose verification failed. Overdue: tasks that passed
 //     their deadline unhandled. Extended: tasks granted an extension.
-//     Postponed: tasks put on hold (缓办), left out of the on-time rates.
+//     Postponed: due tasks that were put on hold (缓办), left out of the
+//     on-time and closure rates. Overdue and Extended count due tasks only.
 type Figures struct {
 	Dispatched    int `json:"dispatched"`
 	Returns       int `json:"returns"`
@@ -43,6 +45,9 @@ type Figures struct {
 	Merged    int `json:"merged,omitempty"`
 	Accepted  int `json:"accepted,omitempty"`
 	Rejected  int `json:"rejected,omitempty"`
+	// ClosedCounted is Closed without postponed tasks: the closure rate's
+	// numerator must come from its denominator's set.
+	ClosedCounted int `json:"closed_counted"`
 	withCases bool
 }
 
@@ -71,7 +76,7 @@ func (f Figures) Rates() Rates {
 	dueNet := f.Due - f.Postponed
 	r := Rates{
 		OnTimeHandling: ratio(f.HandledOnTime, dueNet),
-		Closure:        ratio(f.Closed, dueNet),
+		Closure:        ratio(f.ClosedCounted, dueNet),
 		OnTimeClosure:  ratio(f.ClosedOnTime, dueNet),
 		Rework:         ratio(f.Reworks, f.Handled),
 		Overdue:        ratio(f.Overdue, f.Due),
@@ -91,6 +96,7 @@ func (f *Figures) add(g Figures) {
 	f.Handled += g.Handled
 	f.HandledOnTime += g.HandledOnTime
 	f.Closed += g.Closed
+	f.ClosedCounted += g.ClosedCounted
 	f.ClosedOnTime += g.ClosedOnTime
 	f.Reworks += g.Reworks
 	f.Overdue += g.Overdue
@@ -119,10 +125,9 @@ type perfKey struct{ unit, region int64 }
 // taskFigures aggregates the cohort of tasks dispatched in p, grouped by
 // unit and region, in one pass over the tasks table.
 func (s *Service) taskFigures(ctx context.Context, p Period) (map[perfKey]Figures, error) {
-	asOf := p.To
-	if now := s.now(); now.Before(asOf) {
-		asOf = now
-	}
+	// The cohort's outcome as known now: a task counts as due once handled
+	// or past its deadline, whenever that happened.
+	now := store.Ms(s.now())
 	rows, err := s.DB.Reader().Query(ctx, `SELECT unit_id, COALESCE(region_id, 0),
 		count(*),
 		SUM(CASE WHEN returned_at > 0 THEN 1 ELSE 0 END),
@@ -130,13 +135,14 @@ func (s *Service) taskFigures(ctx context.Context, p Period) (map[perfKey]Figure
 		SUM(CASE WHEN handled_at > 0 THEN 1 ELSE 0 END),
 		SUM(CASE WHEN handled_at > 0 AND handled_at <= deadline AND postponed = FALSE THEN 1 ELSE 0 END),
 		SUM(CASE WHEN closed_at > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN closed_at > 0 AND postponed = FALSE THEN 1 ELSE 0 END),
 		SUM(CASE WHEN closed_at > 0 AND handled_at <= deadline AND postponed = FALSE THEN 1 ELSE 0 END),
 		SUM(CASE WHEN reworked_at > 0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN overdue = TRUE THEN 1 ELSE 0 END),
-		SUM(CASE WHEN extensions > 0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN postponed = TRUE AND returned_at = 0 THEN 1 ELSE 0 END)
-		FROM tasks WHERE dispatched_at >= ? AND dispatched_at < ?
-		GROUP BY unit_id, region_id`, store.Ms(asOf), store.Ms(p.From), store.Ms(p.To))
+		SUM(CASE WHEN overdue = TRUE AND returned_at = 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN extensions > 0 AND returned_at = 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN postponed = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END)
+		FROM tasks WHERE dispatched_at >= ? AND dispatched_at < ? AND voided_at = 0
+		GROUP BY unit_id, region_id`, now, now, store.Ms(p.From), store.Ms(p.To))
 	if err != nil {
 		return nil, fmt.Errorf("unit figures: %w", err)
 	}
@@ -145,7 +151,7 @@ func (s *Service) taskFigures(ctx context.Context, p Period) (map[perfKey]Figure
 	for rows.Next() {
 		var k perfKey
 		var f Figures
-		if err := rows.Scan(&k.unit, &k.region, &f.Dispatched, &f.Returns, &f.Due, &f.Handled, &f.HandledOnTime, &f.Closed, &f.ClosedOnTime,
+		if err := rows.Scan(&k.unit, &k.region, &f.Dispatched, &f.Returns, &f.Due, &f.Handled, &f.HandledOnTime, &f.Closed, &f.ClosedCounted, &f.ClosedOnTime,
 			&f.Reworks, &f.Overdue, &f.Extended, &f.Postponed); err != nil {
 			return nil, err
 		}
