@@ -41,14 +41,14 @@ type Figures struct {
 	Extended      int `json:"extended"`
 	Postponed     int `json:"postponed"`
 	// Acceptance figures are per region only: units do not accept cases.
-	Reported  int `json:"reported,omitempty"`
-	Merged    int `json:"merged,omitempty"`
-	Accepted  int `json:"accepted,omitempty"`
-	Rejected  int `json:"rejected,omitempty"`
+	Reported int `json:"reported,omitempty"`
+	Merged   int `json:"merged,omitempty"`
+	Accepted int `json:"accepted,omitempty"`
+	Rejected int `json:"rejected,omitempty"`
 	// ClosedCounted is Closed without postponed tasks: the closure rate's
 	// numerator must come from its denominator's set.
 	ClosedCounted int `json:"closed_counted"`
-	withCases bool
+	withCases     bool
 }
 
 // Rates are the published indicators; nil where the denominator is 0.
