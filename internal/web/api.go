@@ -47,6 +47,14 @@ type caseView struct {
 	AllowedActions []workflow.Action `json:"allowed_actions"`
 }
 
+func newCaseView(a org.Actor, c *workflow.Case) caseView {
+	acts := workflow.AllowedActions(a, c)
+	if acts == nil {
+		acts = []workflow.Action{}
+	}
+	return caseView{Case: c, AllowedActions: acts}
+}
+
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
 	a := actorOf(r)
 	writeJSON(w, 200, map[string]any{"name": a.Name, "role": a.Role, "unit_id": a.UnitID, "scope": a.Scope, "scope_region_id": a.RegionID, "user_id": a.UserID})
@@ -140,7 +148,7 @@ func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, 200, caseView{Case: c, AllowedActions: workflow.AllowedActions(actorOf(r), c)})
+	writeJSON(w, 200, newCaseView(actorOf(r), c))
 }
 
 func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
@@ -291,7 +299,7 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/cases/"+itoa(c.ID))
-	writeJSON(w, http.StatusCreated, caseView{Case: c, AllowedActions: workflow.AllowedActions(actorOf(r), c)})
+	writeJSON(w, http.StatusCreated, newCaseView(actorOf(r), c))
 }
 
 // actionJSON is the JSON body of an action.
@@ -419,7 +427,7 @@ func (s *Server) apiAct(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, 200, caseView{Case: c, AllowedActions: workflow.AllowedActions(actorOf(r), c)})
+	writeJSON(w, 200, newCaseView(actorOf(r), c))
 }
 
 func (s *Server) handlePhoto(w http.ResponseWriter, r *http.Request) {
