@@ -154,6 +154,14 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 					reported = opts.Now.Add(-time.Duration(r.Int64N(int64(14 * 24 * time.Hour)))).Truncate(time.Millisecond)
 				}
 				year := reported.In(opts.Loc).Format("2006")
+				if _, ok := seqByYear[year]; !ok {
+					// continue the year's numbering where the product left it
+					var v int64
+					if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(value), 0) FROM counters WHERE name = ?`, "case_no_"+year).Scan(&v); err != nil {
+						return err
+					}
+					seqByYear[year] = v
+				}
 				seqByYear[year]++
 				cat := refs.categories[r.IntN(len(refs.categories))]
 				region := refs.regions[r.IntN(len(refs.regions))]
@@ -224,7 +232,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	}
 	return db.WithTx(ctx, func(tx *store.Tx) error {
 		for year, n := range seqByYear {
-			if _, err := tx.Exec(ctx, `INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value`, "case_no_"+year, n); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, "case_no_"+year, n); err != nil {
 				return err
 			}
 		}

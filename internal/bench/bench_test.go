@@ -1,0 +1,71 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"chuangwen/internal/audit"
+	"chuangwen/internal/bench"
+	"chuangwen/internal/demo"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/workflow"
+)
+
+// TestGenerateAndMeasure runs the benchmark path at a small size on both
+// databases: the generated cases are well formed (the trail verifies, the
+// figures add up) and every timed scenario runs.
+func TestGenerateAndMeasure(t *testing.T) {
+	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		loc, _ := time.LoadLocation("Asia/Shanghai")
+		orgs := &org.Store{DB: db}
+		flow := workflow.NewService(db, &workflow.PhotoStore{Dir: t.TempDir()}, loc, nil)
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, loc)
+		if _, err := demo.Load(ctx, orgs, flow, demo.Options{Cases: 10, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := bench.Generate(ctx, db, bench.GenOptions{Cases: 6000, Days: 120, Seed: 1, Now: now, Loc: loc}); err != nil {
+			t.Fatal(err)
+		}
+		var n, tasks, bad int
+		q := db.Reader()
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&n); err != nil || n != 6010 {
+			t.Fatalf("cases %d %v", n, err)
+		}
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM tasks`).Scan(&tasks); err != nil || tasks < 4000 {
+			t.Fatalf("tasks %d %v", tasks, err)
+		}
+		// every dispatched-or-later case points at a task of its lead unit
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM cases c LEFT JOIN tasks t ON t.id = c.task_id
+			WHERE c.state IN ('dispatched','in_progress','verifying','closed') AND (t.id IS NULL OR t.unit_id <> c.lead_unit_id)`).Scan(&bad); err != nil || bad != 0 {
+			t.Fatalf("%d cases without their task (%v)", bad, err)
+		}
+		if rep, err := audit.Verify(ctx, q); err != nil || !rep.OK {
+			t.Fatalf("trail: %+v %v", rep, err)
+		}
+		// the numbering continues after the generated cases
+		c, err := flow.Report(ctx, org.Actor{Name: "t", Role: org.RoleAcceptor, Scope: org.ScopeCity}, workflow.NewCase{CategoryID: 2, Description: "x", Address: "y"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ID != 6011 {
+			t.Fatalf("next case id %d", c.ID)
+		}
+		var out bytes.Buffer
+		if err := bench.Reads(ctx, db, flow, now, 3, &out); err != nil {
+			t.Fatal(err)
+		}
+		if err := bench.Transitions(ctx, db, flow, 10, 2, &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"queue 待受理", "per unit", "| " + string(db.Dialect) + " | 2 | 40 |"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("report lacks %q:\n%s", want, out.String())
+			}
+		}
+	})
+}
