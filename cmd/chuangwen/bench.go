@@ -66,6 +66,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := bench.Reads(ctx, a.db, a.flow, now, reps, stdout); err != nil {
 			return err
 		}
+		fmt.Fprintf(stdout, "\n| engine | setting | commits | durable commits/s | relaxed commits/s | ratio |\n|---|---|---|---|---|---|\n")
+		if err := bench.Durability(ctx, a.db, 3000, stdout); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "\n| engine | writers | transitions | transitions/s | raw inserts/s | ratio |\n|---|---|---|---|---|---|\n")
 		for _, w := range strings.Split(workers, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(w))

@@ -230,3 +230,60 @@ func tinyJPEG() []byte {
 	_ = jpeg.Encode(&buf, img, nil)
 	return buf.Bytes()
 }
+
+// Durability compares single-row commits per second with the product's
+// durable setting against a relaxed one on the same database: SQLite
+// synchronous=FULL against NORMAL (WAL), PostgreSQL synchronous_commit on
+// against off. The difference is what "an acknowledged write survives a
+// power cut" costs.
+func Durability(ctx context.Context, db *store.DB, n int, out io.Writer) error {
+	if _, err := db.Reader().Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	defer db.Reader().Exec(ctx, `DROP TABLE bench_raw`)
+	next := int64(0)
+	commits := func(relaxed bool) (float64, error) {
+		if db.Dialect == store.SQLite {
+			mode := "FULL"
+			if relaxed {
+				mode = "NORMAL"
+			}
+			// the writer pool has one connection, so the pragma applies to it
+			if _, err := db.Reader().Exec(ctx, `PRAGMA synchronous = `+mode); err != nil {
+				return 0, err
+			}
+			defer db.Reader().Exec(ctx, `PRAGMA synchronous = FULL`)
+		}
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			next++
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				if relaxed && db.Dialect == store.Postgres {
+					if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+						return err
+					}
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO bench_raw (id, at, payload) VALUES (?, ?, ?)`, next, time.Now().UnixMilli(), "payload of a comparable size to a trail event")
+				return err
+			})
+			if err != nil {
+				return 0, err
+			}
+		}
+		return float64(n) / time.Since(start).Seconds(), nil
+	}
+	durable, err := commits(false)
+	if err != nil {
+		return err
+	}
+	relaxed, err := commits(true)
+	if err != nil {
+		return err
+	}
+	label := "synchronous=FULL vs NORMAL"
+	if db.Dialect == store.Postgres {
+		label = "synchronous_commit on vs off"
+	}
+	fmt.Fprintf(out, "| %s | %s | %d | %.0f | %.0f | %.2f |\n", db.Dialect, label, n, durable, relaxed, durable/relaxed)
+	return nil
+}

@@ -77,7 +77,9 @@ func (a Actor) CaseScope() (string, []any) {
 		if a.UnitID == 0 {
 			return "1=0", nil
 		}
-		return "(c.lead_unit_id = ? OR EXISTS (SELECT 1 FROM case_coop_units cu WHERE cu.case_id = c.id AND cu.unit_id = ?))", []any{a.UnitID, a.UnitID}
+		// "lead = ? OR id IN (...)" rather than "OR EXISTS": both engines
+		// answer each side from an index and combine them.
+		return "(c.lead_unit_id = ? OR c.id IN (SELECT case_id FROM case_coop_units WHERE unit_id = ?))", []any{a.UnitID, a.UnitID}
 	}
 	return "1=0", nil
 }

@@ -121,5 +121,16 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 			return applied, fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 		}
 	}
+	if len(applied) > 0 {
+		// New indexes have no statistics yet; without them the planners
+		// can prefer a worse index for the queue queries.
+		if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil {
+			return applied, fmt.Errorf("analyze after migrations: %w", err)
+		}
+	} else if db.Dialect == SQLite {
+		if _, err := db.w.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
+			return applied, fmt.Errorf("optimize: %w", err)
+		}
+	}
 	return applied, nil
 }

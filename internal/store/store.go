@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver ("pgx")
@@ -35,6 +36,74 @@ type DB struct {
 	Dialect Dialect
 	w       *sql.DB
 	r       *sql.DB
+
+	// stmts caches prepared statements on the SQLite writer connection.
+	// The pure-Go driver parses a statement on every call otherwise, and
+	// parsing is most of the cost of a short write; pgx caches prepared
+	// statements by itself.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+	wanted map[string]bool
+}
+
+// Statements longer than this or beyond this many are not cached: they
+// are generated (bulk inserts, IN lists) and would not be seen again.
+const (
+	maxCachedStmtLen = 2048
+	maxCachedStmts   = 512
+)
+
+// stmt returns the cached prepared statement for q on the SQLite writer,
+// or nil when there is none yet. It never prepares: inside a transaction
+// the writer's only connection is taken, so preparing would wait forever.
+// Instead it notes q, and WithTx prepares the noted statements once the
+// transaction has given the connection back.
+func (db *DB) stmt(q string) *sql.Stmt {
+	if db.Dialect != SQLite || len(q) > maxCachedStmtLen {
+		return nil
+	}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st, ok := db.stmts[q]; ok {
+		return st
+	}
+	if len(db.stmts)+len(db.wanted) < maxCachedStmts {
+		if db.wanted == nil {
+			db.wanted = map[string]bool{}
+		}
+		db.wanted[q] = true
+	}
+	return nil
+}
+
+// prepareWanted prepares the statements noted by stmt. It holds no lock
+// while preparing: preparing waits for the writer connection, which a
+// transaction in another goroutine may hold while it asks stmt for a
+// statement.
+func (db *DB) prepareWanted(ctx context.Context) {
+	db.stmtMu.Lock()
+	var qs []string
+	for q := range db.wanted {
+		qs = append(qs, q)
+	}
+	db.wanted = nil
+	db.stmtMu.Unlock()
+	for _, q := range qs {
+		st, err := db.w.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		db.stmtMu.Lock()
+		if _, dup := db.stmts[q]; dup {
+			st.Close()
+		} else {
+			if db.stmts == nil {
+				db.stmts = map[string]*sql.Stmt{}
+			}
+			db.stmts[q] = st
+		}
+		db.stmtMu.Unlock()
+	}
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL server.
@@ -109,6 +178,12 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	err := db.w.Close()
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {
@@ -187,12 +262,21 @@ type Tx struct {
 }
 
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.db.stmt(q); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
 }
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.db.stmt(q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
 }
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.db.stmt(q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
 }
 func (t *Tx) Dialect() Dialect { return t.db.Dialect }
@@ -219,6 +303,14 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if db.Dialect == SQLite {
+		db.stmtMu.Lock()
+		n := len(db.wanted)
+		db.stmtMu.Unlock()
+		if n > 0 {
+			db.prepareWanted(ctx)
+		}
 	}
 	return nil
 }

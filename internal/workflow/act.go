@@ -62,18 +62,32 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	now := s.now()
 	var out *Case
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		c, err := s.load(ctx, tx, actor, id)
+		// Cooperating units are read only where an action needs them: a
+		// transition is a handful of statements, and each one counts.
+		c, err := s.loadRow(ctx, tx, actor, id)
 		if err != nil {
 			return err
+		}
+		// Before dispatch a case has none; dispatch, return and reopen
+		// replace them; every other action keeps them for the answer.
+		rewrites := in.Action == Dispatch || in.Action == Return || in.Action == Reopen
+		if !rewrites && c.State != Reported && c.State != Accepted {
+			if c.CoopUnitIDs, err = coopUnits(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if err := s.apply(ctx, tx, cal, actor, c, in, now); err != nil {
 			return err
 		}
-		out, err = s.load(ctx, tx, actor, id)
+		coops := c.CoopUnitIDs
+		out, err = s.loadRow(ctx, tx, actor, id)
 		if apperr.Is(err, apperr.NotFound) {
 			// The action moved the case out of the actor's scope (a unit
 			// returning it): answer with what it looked like just after.
 			out, err = c, nil
+		}
+		if out != nil {
+			out.CoopUnitIDs = coops
 		}
 		return err
 	})
@@ -107,12 +121,16 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	// units): the deadline watch locks cases before tasks too, so the two
 	// never deadlock, and a concurrent actor that got here first makes
 	// this one fail cleanly as a conflict instead of on a duplicate key.
-	res, err := tx.Exec(ctx, `UPDATE cases SET version = version WHERE id = ? AND version = ?`, c.ID, c.Version)
-	if err != nil {
-		return fmt.Errorf("lock case %d: %w", c.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apperr.New(apperr.Conflict, "case.stale")
+	// (A SQLite write transaction holds the database's only write lock
+	// from its first statement, so there the row lock is implied.)
+	if tx.Dialect() == store.Postgres {
+		res, err := tx.Exec(ctx, `UPDATE cases SET version = version WHERE id = ? AND version = ?`, c.ID, c.Version)
+		if err != nil {
+			return fmt.Errorf("lock case %d: %w", c.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.Conflict, "case.stale")
+		}
 	}
 	from := c.State
 	data := map[string]any{}
@@ -341,7 +359,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		}
 	}
 
-	res, err = tx.Exec(ctx, `UPDATE cases SET state = ?, category_id = ?, urgency = ?, lead_unit_id = ?, task_id = ?, deadline = ?, warn_at = ?, warning = ?, overdue = ?, overdue_at = ?,
+	res, err := tx.Exec(ctx, `UPDATE cases SET state = ?, category_id = ?, urgency = ?, lead_unit_id = ?, task_id = ?, deadline = ?, warn_at = ?, warning = ?, overdue = ?, overdue_at = ?,
 		supervised = ?, rework_count = ?, return_count = ?, ext_pending = ?, ext_deadline = ?, ext_reason = ?, merged_into = ?,
 		accepted_at = ?, dispatched_at = ?, closed_at = ?, updated_at = ?, version = version + 1
 		WHERE id = ? AND version = ?`,

@@ -169,6 +169,16 @@ func hideReporter(actor org.Actor, c *Case) {
 // load reads a case if actor may see it; otherwise NotFound, so that
 // probing ids of other units' cases learns nothing.
 func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id int64) (*Case, error) {
+	c, err := s.loadRow(ctx, q, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	c.CoopUnitIDs, err = coopUnits(ctx, q, id)
+	return c, err
+}
+
+// loadRow reads the case row alone (no cooperating units).
+func (s *Service) loadRow(ctx context.Context, q store.Queryer, actor org.Actor, id int64) (*Case, error) {
 	cond, args := actor.CaseScope()
 	c, err := scanCase(q.QueryRow(ctx, `SELECT `+caseCols+caseFrom+` WHERE c.id = ? AND `+cond, append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -177,19 +187,24 @@ func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id
 	if err != nil {
 		return nil, fmt.Errorf("load case %d: %w", id, err)
 	}
-	rows, err := q.Query(ctx, `SELECT unit_id FROM case_coop_units WHERE case_id = ? ORDER BY unit_id`, id)
+	return c, nil
+}
+
+func coopUnits(ctx context.Context, q store.Queryer, caseID int64) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT unit_id FROM case_coop_units WHERE case_id = ? ORDER BY unit_id`, caseID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []int64
 	for rows.Next() {
 		var u int64
 		if err := rows.Scan(&u); err != nil {
 			return nil, err
 		}
-		c.CoopUnitIDs = append(c.CoopUnitIDs, u)
+		out = append(out, u)
 	}
-	return c, rows.Err()
+	return out, rows.Err()
 }
 
 // Get returns a case with its photos, as actor may see it.

@@ -3,11 +3,73 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 )
+
+var allQueues = []Queue{QueueToAccept, QueueToDispatch, QueueToHandle, QueueToVerify, QueueOverdue, QueueExtension, QueueSupervised}
+
+func stateList(states []State) string {
+	parts := make([]string, 0, len(states))
+	for _, st := range states {
+		if slices.Contains(States, st) { // never anything but the enum
+			parts = append(parts, "'"+string(st)+"'")
+		}
+	}
+	if len(parts) == 0 {
+		return "NULL"
+	}
+	return strings.Join(parts, ",")
+}
+
+func idList(ids []int64) string {
+	if len(ids) == 0 {
+		return "NULL"
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// resolveFilter turns a region into the ids of its subtree and a category
+// into itself and its children. Unknown ids match nothing.
+func (s *Service) resolveFilter(ctx context.Context, f Filter) (regionIDs, categoryIDs []int64, err error) {
+	q := s.DB.Reader()
+	ids := func(query string, args ...any) ([]int64, error) {
+		rows, err := q.Query(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		return out, rows.Err()
+	}
+	if f.RegionID != 0 {
+		regionIDs, err = ids(`SELECT r.id FROM regions r, regions top WHERE top.id = ? AND r.path LIKE top.path || '%'`, f.RegionID)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if f.CategoryID != 0 {
+		categoryIDs, err = ids(`SELECT id FROM categories WHERE id = ? OR parent_id = ?`, f.CategoryID, f.CategoryID)
+	}
+	return regionIDs, categoryIDs, err
+}
+
 
 // Queue names a work queue (工作队列).
 type Queue string
@@ -68,7 +130,12 @@ type Page struct {
 // CountCap bounds the count shown beside a list.
 const CountCap = 10000
 
-func (f Filter) where(actor org.Actor, regionPath string) (string, []any) {
+// where builds the filter's condition. States and the ids of a region's
+// subtree and a category's children are written into the SQL as literals
+// (they come from the enum and the database, never from the user as text):
+// with literals both engines can prove a query matches a partial index
+// and estimate an IN list, which bound parameters hide from them.
+func (f Filter) where(actor org.Actor, regionIDs, categoryIDs []int64) (string, []any) {
 	cond, args := actor.CaseScope()
 	conds := []string{cond}
 	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
@@ -89,26 +156,21 @@ func (f Filter) where(actor org.Actor, regionPath string) (string, []any) {
 		states = []State{InProgress}
 		add("c.ext_pending = TRUE")
 	case QueueSupervised:
+		// listed until closed
+		states = []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}
 		add("c.supervised = TRUE")
 	}
-	if len(states) == 1 {
-		add("c.state = ?", string(states[0]))
-	} else if len(states) > 1 {
-		ph := make([]string, len(states))
-		for i, s := range states {
-			ph[i] = "?"
-			args = append(args, string(s))
-		}
-		conds = append(conds, "c.state IN ("+strings.Join(ph, ",")+")")
+	if len(states) > 0 {
+		conds = append(conds, "c.state IN ("+stateList(states)+")")
 	}
 	if f.CategoryID != 0 {
-		add("(c.category_id = ? OR c.category_id IN (SELECT id FROM categories WHERE parent_id = ?))", f.CategoryID, f.CategoryID)
+		conds = append(conds, "c.category_id IN ("+idList(categoryIDs)+")")
+	}
+	if f.RegionID != 0 {
+		conds = append(conds, "c.region_id IN ("+idList(regionIDs)+")")
 	}
 	if f.UnitID != 0 {
 		add("c.lead_unit_id = ?", f.UnitID)
-	}
-	if regionPath != "" {
-		add("c.region_id IN (SELECT id FROM regions WHERE path LIKE ?)", regionPath+"%")
 	}
 	if f.Warning > 0 {
 		add("c.warning >= ?", f.Warning)
@@ -134,13 +196,19 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	var regionPath string
-	if f.RegionID != 0 {
-		if err := s.DB.Reader().QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, f.RegionID).Scan(&regionPath); err != nil {
-			return Page{}, nil // an unknown region matches nothing
+	for _, st := range f.States {
+		if !slices.Contains(States, st) {
+			return Page{}, apperr.New(apperr.Invalid, "case.bad_state", "state", string(st))
 		}
 	}
-	where, args := f.where(actor, regionPath)
+	if f.Queue != "" && !slices.Contains(allQueues, f.Queue) {
+		return Page{}, apperr.New(apperr.Invalid, "case.bad_queue")
+	}
+	regionIDs, categoryIDs, err := s.resolveFilter(ctx, f)
+	if err != nil {
+		return Page{}, err
+	}
+	where, args := f.where(actor, regionIDs, categoryIDs)
 	q := s.DB.Reader()
 	var page Page
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+where+` LIMIT ?) t`, append(args, CountCap+1)...).Scan(&page.Total); err != nil {
@@ -182,7 +250,7 @@ func (s *Service) Counts(ctx context.Context, actor org.Actor) (map[Queue]int, e
 		if _, done := out[q]; done {
 			continue
 		}
-		where, args := Filter{Queue: q}.where(actor, "")
+		where, args := Filter{Queue: q}.where(actor, nil, nil)
 		var n int
 		if err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&n); err != nil {
 			return nil, fmt.Errorf("count %s: %w", q, err)
