@@ -70,7 +70,6 @@ func (s *Service) resolveFilter(ctx context.Context, f Filter) (regionIDs, categ
 	return regionIDs, categoryIDs, err
 }
 
-
 // Queue names a work queue (工作队列).
 type Queue string
 
