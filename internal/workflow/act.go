@@ -133,6 +133,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		}
 	}
 	from := c.State
+	before := caseColumns(c)
 	data := map[string]any{}
 	task := taskChange{}
 	var photoKind string
@@ -359,13 +360,18 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		}
 	}
 
-	res, err := tx.Exec(ctx, `UPDATE cases SET state = ?, category_id = ?, urgency = ?, lead_unit_id = ?, task_id = ?, deadline = ?, warn_at = ?, warning = ?, overdue = ?, overdue_at = ?,
-		supervised = ?, rework_count = ?, return_count = ?, ext_pending = ?, ext_deadline = ?, ext_reason = ?, merged_into = ?,
-		accepted_at = ?, dispatched_at = ?, closed_at = ?, updated_at = ?, version = version + 1
-		WHERE id = ? AND version = ?`,
-		string(c.State), c.CategoryID, c.Urgency, nullable(c.LeadUnitID), nullable(c.TaskID), store.Ms(c.Deadline), store.Ms(c.WarnAt), c.Warning, c.Overdue, store.Ms(c.OverdueAt),
-		c.Supervised, c.ReworkCount, c.ReturnCount, c.ExtPending, store.Ms(c.ExtDeadline), c.ExtReason, nullable(c.MergedInto),
-		store.Ms(c.AcceptedAt), store.Ms(c.DispatchedAt), store.Ms(c.ClosedAt), store.Ms(now), c.ID, c.Version)
+	// Write only the columns the action changed: SQLite rewrites every
+	// index whose columns are named in SET, and a case row carries many.
+	sets := []string{"updated_at = ?", "version = version + 1"}
+	args := []any{store.Ms(now)}
+	after := caseColumns(c)
+	for i, col := range after {
+		if col.val != before[i].val {
+			sets = append(sets, col.name+" = ?")
+			args = append(args, col.val)
+		}
+	}
+	res, err := tx.Exec(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`, append(args, c.ID, c.Version)...)
 	if err != nil {
 		return fmt.Errorf("update case %d: %w", c.ID, err)
 	}
@@ -385,4 +391,22 @@ type taskChange struct {
 	set    []string
 	args   []any
 	create bool
+}
+
+type column struct {
+	name string
+	val  any
+}
+
+// caseColumns lists the case's writable columns with their stored values
+// (comparable, so that changes can be found with !=).
+func caseColumns(c *Case) []column {
+	return []column{
+		{"state", string(c.State)}, {"category_id", c.CategoryID}, {"urgency", c.Urgency}, {"lead_unit_id", nullable(c.LeadUnitID)},
+		{"task_id", nullable(c.TaskID)}, {"deadline", store.Ms(c.Deadline)}, {"warn_at", store.Ms(c.WarnAt)}, {"warning", c.Warning},
+		{"overdue", c.Overdue}, {"overdue_at", store.Ms(c.OverdueAt)}, {"supervised", c.Supervised}, {"rework_count", c.ReworkCount},
+		{"return_count", c.ReturnCount}, {"ext_pending", c.ExtPending}, {"ext_deadline", store.Ms(c.ExtDeadline)}, {"ext_reason", c.ExtReason},
+		{"merged_into", nullable(c.MergedInto)}, {"accepted_at", store.Ms(c.AcceptedAt)}, {"dispatched_at", store.Ms(c.DispatchedAt)},
+		{"closed_at", store.Ms(c.ClosedAt)},
+	}
 }
