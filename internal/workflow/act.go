@@ -62,33 +62,30 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	now := s.now()
 	var out *Case
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		// Cooperating units are read only where an action needs them: a
-		// transition is a handful of statements, and each one counts.
-		c, err := s.loadRow(ctx, tx, actor, id)
+		c, err := s.load(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}
-		// Before dispatch a case has none; dispatch, return and reopen
-		// replace them; every other action keeps them for the answer.
-		rewrites := in.Action == Dispatch || in.Action == Return || in.Action == Reopen
-		if !rewrites && c.State != Reported && c.State != Accepted {
-			if c.CoopUnitIDs, err = coopUnits(ctx, tx, id); err != nil {
-				return err
-			}
-		}
+		lead, cat := c.LeadUnitID, c.CategoryID
 		if err := s.apply(ctx, tx, cal, actor, c, in, now); err != nil {
 			return err
 		}
-		coops := c.CoopUnitIDs
-		out, err = s.loadRow(ctx, tx, actor, id)
-		if apperr.Is(err, apperr.NotFound) {
-			// The action moved the case out of the actor's scope (a unit
-			// returning it): answer with what it looked like just after.
-			out, err = c, nil
+		// The answer is the case as apply left it; only names that the
+		// action changed are looked up again.
+		if c.LeadUnitID != lead {
+			c.LeadUnitName = ""
+			if c.LeadUnitID != 0 {
+				if err := tx.QueryRow(ctx, `SELECT name FROM units WHERE id = ?`, c.LeadUnitID).Scan(&c.LeadUnitName); err != nil {
+					return err
+				}
+			}
 		}
-		if out != nil {
-			out.CoopUnitIDs = coops
+		if c.CategoryID != cat {
+			if err := tx.QueryRow(ctx, `SELECT name FROM categories WHERE id = ?`, c.CategoryID).Scan(&c.CategoryName); err != nil {
+				return err
+			}
 		}
+		out = c
 		return err
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -135,18 +136,18 @@ const caseFrom = ` FROM cases c
 	LEFT JOIN regions r ON r.id = c.region_id
 	LEFT JOIN units u ON u.id = c.lead_unit_id`
 
-func scanCase(row interface{ Scan(...any) error }) (*Case, error) {
+func scanCase(row interface{ Scan(...any) error }, extra ...any) (*Case, error) {
 	var c Case
 	var lat, lon sql.NullFloat64
 	var state string
 	var deadline, warnAt, overdueAt, extDeadline, reported, accepted, dispatched, closed, updated int64
 	var rep Reporter
-	err := row.Scan(&c.ID, &c.No, &c.Source, &c.CategoryID, &c.CategoryName, &c.Description, &lat, &lon, &c.Address,
+	dest := []any{&c.ID, &c.No, &c.Source, &c.CategoryID, &c.CategoryName, &c.Description, &lat, &lon, &c.Address,
 		&c.RegionID, &c.RegionName, &c.Urgency, &state, &c.LeadUnitID, &c.LeadUnitName, &c.TaskID,
 		&deadline, &warnAt, &c.Warning, &c.Overdue, &overdueAt, &c.Supervised, &c.ReworkCount, &c.ReturnCount,
 		&c.ExtPending, &extDeadline, &c.ExtReason, &c.MergedInto, &rep.Name, &rep.Phone, &rep.UserID,
-		&reported, &accepted, &dispatched, &closed, &updated, &c.Version)
-	if err != nil {
+		&reported, &accepted, &dispatched, &closed, &updated, &c.Version}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	if lat.Valid && lon.Valid {
@@ -168,44 +169,35 @@ func hideReporter(actor org.Actor, c *Case) {
 
 // load reads a case if actor may see it; otherwise NotFound, so that
 // probing ids of other units' cases learns nothing.
-func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id int64) (*Case, error) {
-	c, err := s.loadRow(ctx, q, actor, id)
-	if err != nil {
-		return nil, err
-	}
-	c.CoopUnitIDs, err = coopUnits(ctx, q, id)
-	return c, err
+// The cooperating units come with the row as one comma-separated column,
+// saving a query on every load (each transition loads its case).
+var coopAgg = map[store.Dialect]string{
+	store.SQLite:   `(SELECT group_concat(unit_id) FROM case_coop_units WHERE case_id = c.id)`,
+	store.Postgres: `(SELECT string_agg(unit_id::text, ',') FROM case_coop_units WHERE case_id = c.id)`,
 }
 
-// loadRow reads the case row alone (no cooperating units).
-func (s *Service) loadRow(ctx context.Context, q store.Queryer, actor org.Actor, id int64) (*Case, error) {
+func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id int64) (*Case, error) {
 	cond, args := actor.CaseScope()
-	c, err := scanCase(q.QueryRow(ctx, `SELECT `+caseCols+caseFrom+` WHERE c.id = ? AND `+cond, append([]any{id}, args...)...))
+	var coops sql.NullString
+	var c *Case
+	row := q.QueryRow(ctx, `SELECT `+caseCols+`, `+coopAgg[q.Dialect()]+caseFrom+` WHERE c.id = ? AND `+cond, append([]any{id}, args...)...)
+	c, err := scanCase(row, &coops)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.New(apperr.NotFound, "case.not_found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load case %d: %w", id, err)
 	}
+	for _, part := range strings.Split(coops.String, ",") {
+		if u, err := strconv.ParseInt(part, 10, 64); err == nil {
+			c.CoopUnitIDs = append(c.CoopUnitIDs, u)
+		}
+	}
+	slices.Sort(c.CoopUnitIDs)
 	return c, nil
 }
 
-func coopUnits(ctx context.Context, q store.Queryer, caseID int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT unit_id FROM case_coop_units WHERE case_id = ? ORDER BY unit_id`, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var u int64
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
+
 
 // Get returns a case with its photos, as actor may see it.
 func (s *Service) Get(ctx context.Context, actor org.Actor, id int64) (*Case, error) {
