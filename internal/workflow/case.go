@@ -197,8 +197,6 @@ func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id
 	return c, nil
 }
 
-
-
 // Get returns a case with its photos, as actor may see it.
 func (s *Service) Get(ctx context.Context, actor org.Actor, id int64) (*Case, error) {
 	q := s.DB.Reader()
