@@ -55,6 +55,11 @@ func TestGenerateAndMeasure(t *testing.T) {
 		if c.ID != 6011 {
 			t.Fatalf("next case id %d", c.ID)
 		}
+		// a list that matches more than CountCap says so and pages on
+		page, err := flow.List(ctx, org.Actor{Name: "t", Role: org.RoleAcceptor, Scope: org.ScopeCity}, workflow.Filter{})
+		if err != nil || !page.TotalCapped || page.Total != workflow.CountCap || len(page.Cases) != 50 || page.Next == 0 {
+			t.Fatalf("capped list: total %d capped %v, %d cases, next %d, %v", page.Total, page.TotalCapped, len(page.Cases), page.Next, err)
+		}
 		var out bytes.Buffer
 		if err := bench.Reads(ctx, db, flow, now, 3, &out); err != nil {
 			t.Fatal(err)

@@ -127,15 +127,18 @@ type Page struct {
 	TotalCapped bool `json:"total_capped,omitempty"`
 }
 
-// CountCap bounds the count shown beside a list.
-const CountCap = 10000
+// CountCap bounds the count shown beside a list ("more than 1000 cases:
+// narrow the filter"). Counting further costs more than the page itself
+// when a filter matches a few percent of a million cases; the exact
+// numbers a leader needs are the dashboard counters and the figures.
+const CountCap = 1000
 
 // pkScanFrom is the number of matches from which a SQLite list page is
 // read by walking the table in id order rather than through an index:
 // reading and sorting n matches costs about n row reads, walking costs
-// about limit × rows/n, and the two meet near a few thousand matches for
-// a million-case table.
-const pkScanFrom = 2000
+// about limit × rows/n, and the two meet near a thousand or two matches
+// for a million-case table.
+const pkScanFrom = CountCap
 
 // where builds the filter's condition. States and the ids of a region's
 // subtree and a category's children are written into the SQL as literals
