@@ -7,6 +7,7 @@ package org
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -56,6 +57,10 @@ type Actor struct {
 	// RegionPath is the materialised path of RegionID ("/1/4/"), filled in
 	// at authentication so scope checks need no extra query.
 	RegionPath string
+	// RegionIDs lists the region and everything under it, also filled in
+	// at authentication: the scope condition names them as literals,
+	// which lets the planners use the (state, region) index.
+	RegionIDs []int64
 }
 
 // System is the actor for automatic actions.
@@ -69,10 +74,17 @@ func (a Actor) CaseScope() (string, []any) {
 	case ScopeCity:
 		return "1=1", nil
 	case ScopeRegion:
-		if a.RegionPath == "" {
-			return "1=0", nil
+		if len(a.RegionIDs) == 0 {
+			if a.RegionPath == "" {
+				return "1=0", nil
+			}
+			return "c.region_id IN (SELECT id FROM regions WHERE path LIKE ?)", []any{a.RegionPath + "%"}
 		}
-		return "c.region_id IN (SELECT id FROM regions WHERE path LIKE ?)", []any{a.RegionPath + "%"}
+		ids := make([]string, len(a.RegionIDs))
+		for i, id := range a.RegionIDs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		return "c.region_id IN (" + strings.Join(ids, ",") + ")", nil
 	case ScopeUnit:
 		if a.UnitID == 0 {
 			return "1=0", nil

@@ -514,6 +514,21 @@ func (s *Store) ActorFor(ctx context.Context, u User) (Actor, error) {
 			return a, err
 		}
 		a.RegionPath = r.Path
+		rows, err := s.DB.Reader().Query(ctx, `SELECT id FROM regions WHERE path LIKE ? ORDER BY id`, r.Path+"%")
+		if err != nil {
+			return a, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return a, err
+			}
+			a.RegionIDs = append(a.RegionIDs, id)
+		}
+		if err := rows.Err(); err != nil {
+			return a, err
+		}
 	}
 	return a, nil
 }

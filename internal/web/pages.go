@@ -115,17 +115,12 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) {
 	a := actorOf(r)
-	counts, err := s.Flow.Counts(r.Context(), a)
+	counts, states, err := s.Flow.Dashboard(r.Context(), a)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	states, err := s.Flow.StateCounts(r.Context(), a)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "dashboard", map[string]any{"Counts": counts, "States": states, "AllStates": workflow.States})
+	s.render(w, r, "dashboard", map[string]any{"Counts": counts, "States": states, "AllStates": workflow.OpenStates})
 }
 
 // lookups are the names the case pages show for ids.

@@ -263,26 +263,61 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 // Counts returns, for each of the actor's queues, how many cases wait in
 // it (the dashboard counters).
 func (s *Service) Counts(ctx context.Context, actor org.Actor) (map[Queue]int, error) {
+	queues, _, err := s.Dashboard(ctx, actor)
+	return queues, err
+}
+
+// Dashboard returns the actor's queue counters and the open cases by
+// state. Queues that are just a state (待受理 is "reported") are read off
+// the state counts, so one grouped count serves them all; only the flag
+// queues (overdue, extension, supervised) are counted on their own.
+func (s *Service) Dashboard(ctx context.Context, actor org.Actor) (map[Queue]int, map[string]int, error) {
+	states, err := s.OpenStateCounts(ctx, actor)
+	if err != nil {
+		return nil, nil, err
+	}
+	byState := map[Queue][]State{
+		QueueToAccept: {Reported}, QueueToDispatch: {Accepted}, QueueToHandle: {Dispatched, InProgress}, QueueToVerify: {Verifying},
+	}
 	out := map[Queue]int{}
 	for _, q := range append(QueuesFor(actor.Role), QueueOverdue) {
 		if _, done := out[q]; done {
 			continue
 		}
+		if sts, ok := byState[q]; ok {
+			for _, st := range sts {
+				out[q] += states[string(st)]
+			}
+			continue
+		}
 		where, args := Filter{Queue: q}.where(actor, nil, nil)
 		var n int
 		if err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&n); err != nil {
-			return nil, fmt.Errorf("count %s: %w", q, err)
+			return nil, nil, fmt.Errorf("count %s: %w", q, err)
 		}
 		out[q] = n
 	}
-	return out, nil
+	return out, states, nil
 }
 
-// StateCounts counts open cases by state in actor's scope, and the
-// overdue and yellow-warned ones, for metrics and the dashboard.
+// StateCounts counts cases by state in actor's scope (metrics).
 func (s *Service) StateCounts(ctx context.Context, actor org.Actor) (map[string]int, error) {
+	return s.stateCounts(ctx, actor, "")
+}
+
+// OpenStateCounts counts the cases still in the loop, by state (the
+// dashboard): each state is a short range of the state index, while the
+// closed archive, which a full count would have to walk, is left out.
+func (s *Service) OpenStateCounts(ctx context.Context, actor org.Actor) (map[string]int, error) {
+	return s.stateCounts(ctx, actor, " AND c.state IN ("+stateList(OpenStates)+")")
+}
+
+// OpenStates are the states of cases still in the loop.
+var OpenStates = []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}
+
+func (s *Service) stateCounts(ctx context.Context, actor org.Actor, extra string) (map[string]int, error) {
 	cond, args := actor.CaseScope()
-	rows, err := s.DB.Reader().Query(ctx, `SELECT c.state, count(*) FROM cases c WHERE `+cond+` GROUP BY c.state`, args...)
+	rows, err := s.DB.Reader().Query(ctx, `SELECT c.state, count(*) FROM cases c WHERE `+cond+extra+` GROUP BY c.state`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -33,3 +33,8 @@ CREATE INDEX cases_intake ON cases(region_id, reported_at, state, accepted_at);
 -- report date) counted from one covering index; with several filters set
 -- the count reads only the matching entries.
 CREATE INDEX cases_filter ON cases(state, category_id, region_id, reported_at);
+
+-- District- and street-scoped users: their counters are a few ranges of
+-- (state, region).
+CREATE INDEX cases_state_region ON cases(state, region_id);
+CREATE INDEX cases_n_overdue_region ON cases(overdue, state, region_id);
