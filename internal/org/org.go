@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"chuangwen/internal/store"
 )
 
 // Role is what a person does in the campaign.
@@ -69,7 +71,11 @@ var System = Actor{Name: "系统", Role: RoleSystem, Scope: ScopeCity}
 // CaseScope returns an SQL condition (and its arguments) that keeps the
 // cases table, aliased c, to what a sees. The condition is meant to be
 // ANDed into a WHERE clause.
-func (a Actor) CaseScope() (string, []any) {
+//
+// On PostgreSQL the cooperating-unit lookup is written as "= ANY(ARRAY(...))":
+// evaluated once, it lets the planner combine the two index lookups
+// (BitmapOr) where "IN (subquery)" would filter every open case.
+func (a Actor) CaseScope(d store.Dialect) (string, []any) {
 	switch a.Scope {
 	case ScopeCity:
 		return "1=1", nil
@@ -91,6 +97,9 @@ func (a Actor) CaseScope() (string, []any) {
 		}
 		// "lead = ? OR id IN (...)" rather than "OR EXISTS": both engines
 		// answer each side from an index and combine them.
+		if d == store.Postgres {
+			return "(c.lead_unit_id = ? OR c.id = ANY(ARRAY(SELECT case_id FROM case_coop_units WHERE unit_id = ?)))", []any{a.UnitID, a.UnitID}
+		}
 		return "(c.lead_unit_id = ? OR c.id IN (SELECT case_id FROM case_coop_units WHERE unit_id = ?))", []any{a.UnitID, a.UnitID}
 	}
 	return "1=0", nil

@@ -177,7 +177,7 @@ var coopAgg = map[store.Dialect]string{
 }
 
 func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id int64) (*Case, error) {
-	cond, args := actor.CaseScope()
+	cond, args := actor.CaseScope(q.Dialect())
 	var coops sql.NullString
 	var c *Case
 	row := q.QueryRow(ctx, `SELECT `+caseCols+`, `+coopAgg[q.Dialect()]+caseFrom+` WHERE c.id = ? AND `+cond, append([]any{id}, args...)...)

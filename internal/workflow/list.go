@@ -145,8 +145,8 @@ const pkScanFrom = CountCap
 // (they come from the enum and the database, never from the user as text):
 // with literals both engines can prove a query matches a partial index
 // and estimate an IN list, which bound parameters hide from them.
-func (f Filter) where(actor org.Actor, regionIDs, categoryIDs []int64) (string, []any) {
-	cond, args := actor.CaseScope()
+func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs []int64) (string, []any) {
+	cond, args := actor.CaseScope(d)
 	conds := []string{cond}
 	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
 	states := f.States
@@ -218,7 +218,7 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	if err != nil {
 		return Page{}, err
 	}
-	where, args := f.where(actor, regionIDs, categoryIDs)
+	where, args := f.where(s.DB.Dialect, actor, regionIDs, categoryIDs)
 	q := s.DB.Reader()
 	var page Page
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+where+` LIMIT ?) t`, append(args, CountCap+1)...).Scan(&page.Total); err != nil {
@@ -290,7 +290,7 @@ func (s *Service) Dashboard(ctx context.Context, actor org.Actor) (map[Queue]int
 			}
 			continue
 		}
-		where, args := Filter{Queue: q}.where(actor, nil, nil)
+		where, args := Filter{Queue: q}.where(s.DB.Dialect, actor, nil, nil)
 		var n int
 		if err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&n); err != nil {
 			return nil, nil, fmt.Errorf("count %s: %w", q, err)
@@ -316,7 +316,7 @@ func (s *Service) OpenStateCounts(ctx context.Context, actor org.Actor) (map[str
 var OpenStates = []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}
 
 func (s *Service) stateCounts(ctx context.Context, actor org.Actor, extra string) (map[string]int, error) {
-	cond, args := actor.CaseScope()
+	cond, args := actor.CaseScope(s.DB.Dialect)
 	rows, err := s.DB.Reader().Query(ctx, `SELECT c.state, count(*) FROM cases c WHERE `+cond+extra+` GROUP BY c.state`, args...)
 	if err != nil {
 		return nil, err
