@@ -39,17 +39,36 @@ type Session struct {
 // a session. It answers the same error for a missing user and a wrong
 // password.
 func (s *Store) Login(ctx context.Context, username, password, ip, userAgent string) (*Session, error) {
+	u, keys, err := s.checkLogin(ctx, username, password, ip)
+	if err != nil {
+		return nil, err
+	}
+	return s.openSession(ctx, u, keys, ip, userAgent)
+}
+
+// CheckLogin checks a password under the same throttle as Login, without
+// opening a session (re-authentication before a password change).
+func (s *Store) CheckLogin(ctx context.Context, username, password, ip string) error {
+	_, keys, err := s.checkLogin(ctx, username, password, ip)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.Reader().Exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, keys[0])
+	return err
+}
+
+func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (User, []string, error) {
 	now := s.now()
 	keys := []string{"user:" + strings.ToLower(username), "ip:" + ip}
 	for _, k := range keys {
 		var until int64
 		err := s.DB.Reader().QueryRow(ctx, `SELECT locked_until FROM login_throttle WHERE key = ?`, k).Scan(&until)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, err
+			return User{}, nil, err
 		}
 		if until > store.Ms(now) {
-			mins := int(time.Until(store.Time(until)).Minutes()) + 1
-			return nil, apperr.New(apperr.RateLimited, "login.locked", "minutes", fmt.Sprint(mins))
+			mins := int(store.Time(until).Sub(now).Minutes()) + 1
+			return User{}, nil, apperr.New(apperr.RateLimited, "login.locked", "minutes", fmt.Sprint(mins))
 		}
 	}
 	u, err := s.UserByName(ctx, username)
@@ -57,14 +76,19 @@ func (s *Store) Login(ctx context.Context, username, password, ip, userAgent str
 	if err == nil {
 		hash = u.passwordHash
 	} else if !apperr.Is(err, apperr.NotFound) {
-		return nil, err
+		return User{}, nil, err
 	}
 	if !CheckPassword(hash, password) || err != nil || u.Disabled {
 		if ferr := s.recordFailure(ctx, keys, now); ferr != nil {
-			return nil, ferr
+			return User{}, nil, ferr
 		}
-		return nil, apperr.New(apperr.Unauthorized, "login.failed")
+		return User{}, nil, apperr.New(apperr.Unauthorized, "login.failed")
 	}
+	return u, keys, nil
+}
+
+func (s *Store) openSession(ctx context.Context, u User, keys []string, ip, userAgent string) (*Session, error) {
+	now := s.now()
 	actor, err := s.ActorFor(ctx, u)
 	if err != nil {
 		return nil, err

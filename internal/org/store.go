@@ -349,6 +349,10 @@ func validateUser(u *NewUser) error {
 	if u.Role == RoleHandler && u.UnitID == 0 {
 		return apperr.New(apperr.Invalid, "user.handler_needs_unit")
 	}
+	if u.Role == RoleHandler && u.Scope != ScopeUnit {
+		// a unit's handler sees its own unit's cases, never more
+		return apperr.New(apperr.Invalid, "user.handler_unit_scope")
+	}
 	if u.Scope == ScopeUnit && u.UnitID == 0 {
 		return apperr.New(apperr.Invalid, "user.handler_needs_unit")
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 )
 
@@ -89,7 +91,21 @@ func (m *metrics) write(w io.Writer) {
 
 // handleMetrics serves /metrics: request metrics plus case gauges read
 // from the database at scrape time (so every replica reports the same).
+//
+// Case counts are the city's business: a scraper on this host reads them
+// freely, anyone else needs an API token or an administrator's session.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if ip := net.ParseIP(clientIP(r)); ip == nil || !ip.IsLoopback() {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.failJSON(w, r, err)
+			return
+		}
+		if p.session != nil && p.actor.Role != org.RoleAdmin {
+			s.failJSON(w, r, apperr.New(apperr.Forbidden, "forbidden"))
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	var b strings.Builder

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -23,12 +24,30 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a plain absolute
+// path, no scheme or host, no backslash or control character (browsers
+// read "/\\evil" as "//evil" and drop tabs).
 func safeNext(v string) string {
-	if v == "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "/\\") {
+	if v == "" || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") {
 		return "/"
 	}
-	return v
+	for _, r := range v {
+		if r == '\\' || r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	clean := path.Clean(u.Path)
+	if !strings.HasPrefix(clean, "/") || strings.HasPrefix(clean, "//") {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		return clean + "?" + u.RawQuery
+	}
+	return clean
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +59,14 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// Login CSRF: the form carries the value of a cookie set with it.
+	// Login CSRF: a login posted from another site would sign the victim's
+	// browser into the attacker's account.
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			s.fail(w, r, apperr.New(apperr.Forbidden, "csrf"))
+			return
+		}
+	}
 	next := safeNext(r.FormValue("next"))
 	sess, err := s.Org.Login(r.Context(), r.FormValue("username"), r.FormValue("password"), clientIP(r), r.UserAgent())
 	if err != nil {
@@ -73,6 +99,10 @@ func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.New(apperr.Forbidden, "forbidden"))
 		return
 	}
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	lang := s.lang(r)
 	fail := func(key string) {
 		s.renderStatus(w, r, http.StatusBadRequest, "password", map[string]any{"Error": s.Msg.T(lang, key)})
@@ -82,7 +112,12 @@ func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.Org.Login(r.Context(), u.Username, r.FormValue("old"), clientIP(r), r.UserAgent()); err != nil {
+	if err := s.Org.CheckLogin(r.Context(), u.Username, r.FormValue("old"), clientIP(r)); err != nil {
+		if apperr.Is(err, apperr.RateLimited) {
+			_, msg := s.message(r, err)
+			s.renderStatus(w, r, http.StatusTooManyRequests, "password", map[string]any{"Error": msg})
+			return
+		}
 		fail("password.wrong")
 		return
 	}
@@ -350,6 +385,9 @@ func (s *Server) postUserUpdate(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) postUserPassword(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
+	if err == nil {
+		err = s.parseForm(r)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

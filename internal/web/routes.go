@@ -125,6 +125,15 @@ func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/")
 // and CSRF protection to a route.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// net/http removes multipart temp files only for the request it
+		// made; the copies made below carry their own form, so remove it
+		// here whatever happens.
+		cur := r
+		defer func() {
+			if cur.MultipartForm != nil {
+				_ = cur.MultipartForm.RemoveAll()
+			}
+		}()
 		if rt.public {
 			rt.h(w, r)
 			return
@@ -135,6 +144,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		r = r.WithContext(withPrincipal(r.Context(), p))
+		cur = r
 		if p.session != nil {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				if err := s.checkCSRF(r, p.session); err != nil {

@@ -325,3 +325,33 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		t.Errorf("undocumented path answered %d", res.StatusCode)
 	}
 }
+
+func TestSafeNext(t *testing.T) {
+	f := newFixture(t, store.NewTestSQLite(t))
+	for next, want := range map[string]string{
+		"/cases?queue=overdue": "/cases?queue=overdue",
+		"//evil.example":       "/",
+		"/./\\evil.example":    "/",
+		"/\t/evil.example":     "/",
+		"https://evil.example": "/",
+		"/a/../b":              "/b",
+	} {
+		c := f.anon()
+		res := c.form("POST", "/login", url.Values{"username": {"acceptor"}, "password": {testPassword}, "next": {next}})
+		if loc := res.Header.Get("Location"); res.StatusCode != 303 || loc != want {
+			t.Errorf("next=%q: %d Location %q, want %q", next, res.StatusCode, loc, want)
+		}
+	}
+	// a login posted from another site is refused
+	req, _ := http.NewRequest("POST", f.url+"/login", strings.NewReader("username=acceptor&password="+url.QueryEscape(testPassword)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Errorf("cross-site login: %d", res.StatusCode)
+	}
+}

@@ -263,7 +263,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		start := c.DispatchedAt
 		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
 		setTimer(start, d)
-		task.set = append(task.set, "deadline = ?", "extensions = extensions + 1")
+		// The approved deadline is the one in force: a task marked overdue
+		// against the old one is no longer overdue.
+		task.set = append(task.set, "deadline = ?", "extensions = extensions + 1", "overdue = FALSE")
 		task.args = append(task.args, store.Ms(d))
 	case DenyExtension:
 		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
