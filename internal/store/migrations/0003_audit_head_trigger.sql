@@ -1,0 +1,2 @@
+-- The head of the trail follows each inserted event inside the engine,
+-- one statement fewer per action than updating it from the application.
