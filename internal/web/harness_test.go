@@ -40,6 +40,7 @@ type fixture struct {
 	district org.Region
 	comm     org.Region
 	category workflow.Category
+	srv      *web.Server
 }
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
@@ -94,6 +95,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 	must(err)
 	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: loc, MaxUploadBytes: 3 << 20})
 	must(err)
+	f.srv = srv
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	f.url = ts.URL

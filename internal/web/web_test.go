@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -353,5 +354,36 @@ func TestSafeNext(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 403 {
 		t.Errorf("cross-site login: %d", res.StatusCode)
+	}
+}
+
+// TestMultipartTempFilesRemoved: a large multipart body spills to temp
+// files; they must be gone once the request is answered, whether it was
+// refused (bad CSRF token) or served.
+func TestMultipartTempFilesRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	f := newFixture(t, store.NewTestSQLite(t))
+	f.srv.MaxUploadBytes = 20 << 20
+	acc := f.login("acceptor")
+	c := f.report(acc)
+	// 12 MB: more than the 8 MB a form keeps in memory, so it spills to
+	// disk; over the 1 MB photo limit, under the 20 MB body limit
+	body := bytes.Repeat([]byte{0xff, 0xd8, 0xff, 0xe0}, 12<<20/4)
+	big := map[string][]byte{"a.jpg": body}
+	bad := *acc
+	bad.csrf = "wrong"
+	for _, cl := range []*client{&bad, acc} {
+		res := cl.multipart(fmt.Sprintf("/cases/%d/act", c.ID), url.Values{"action": {"comment"}, "opinion": {"x"}}, big)
+		if res.StatusCode != 403 && res.StatusCode != 413 {
+			t.Fatalf("status %d: %s", res.StatusCode, res.body)
+		}
+	}
+	left, err := filepath.Glob(filepath.Join(tmp, "multipart-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Fatalf("multipart temp files left behind: %v", left)
 	}
 }
