@@ -35,27 +35,11 @@ type refs struct {
 func loadRefs(ctx context.Context, q store.Queryer) (refs, error) {
 	var r refs
 	r.limits = map[int64]time.Duration{}
-	ids := func(query string) ([]int64, error) {
-		rows, err := q.Query(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			out = append(out, id)
-		}
-		return out, rows.Err()
-	}
 	var err error
-	if r.units, err = ids(`SELECT id FROM units ORDER BY id`); err != nil {
+	if r.units, err = store.Int64s(ctx, q, `SELECT id FROM units ORDER BY id`); err != nil {
 		return r, err
 	}
-	if r.regions, err = ids(`SELECT id FROM regions WHERE level = 'community' ORDER BY id`); err != nil {
+	if r.regions, err = store.Int64s(ctx, q, `SELECT id FROM regions WHERE level = 'community' ORDER BY id`); err != nil {
 		return r, err
 	}
 	rows, err := q.Query(ctx, `SELECT id, limit_unit, limit_normal FROM categories WHERE parent_id IS NOT NULL ORDER BY id`)

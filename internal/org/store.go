@@ -258,15 +258,13 @@ func (s *Store) UpdateUnit(ctx context.Context, actor Actor, u Unit) error {
 	})
 }
 
+// exists answers the error key when the row is missing.
 func exists(ctx context.Context, q store.Queryer, table string, id int64, key string) error {
-	var n int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE id = ?`, id).Scan(&n); err != nil {
-		return err
+	ok, err := store.Exists(ctx, q, table, id)
+	if err == nil && !ok {
+		err = apperr.New(apperr.Invalid, key)
 	}
-	if n == 0 {
-		return apperr.New(apperr.Invalid, key)
-	}
-	return nil
+	return err
 }
 
 // Units returns every unit ordered by code.

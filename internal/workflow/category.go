@@ -323,14 +323,11 @@ func (s *Service) DefaultDispatch(ctx context.Context, q store.Queryer, cat Cate
 }
 
 func mustExist(ctx context.Context, q store.Queryer, table string, id int64, key string) error {
-	var n int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE id = ?`, id).Scan(&n); err != nil {
-		return err
+	ok, err := store.Exists(ctx, q, table, id)
+	if err == nil && !ok {
+		err = apperr.New(apperr.Invalid, key)
 	}
-	if n == 0 {
-		return apperr.New(apperr.Invalid, key)
-	}
-	return nil
+	return err
 }
 
 func dedupe(ids []int64, except int64) []int64 {

@@ -43,30 +43,14 @@ func idList(ids []int64) string {
 // into itself and its children. Unknown ids match nothing.
 func (s *Service) resolveFilter(ctx context.Context, f Filter) (regionIDs, categoryIDs []int64, err error) {
 	q := s.DB.Reader()
-	ids := func(query string, args ...any) ([]int64, error) {
-		rows, err := q.Query(ctx, query, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			out = append(out, id)
-		}
-		return out, rows.Err()
-	}
 	if f.RegionID != 0 {
-		regionIDs, err = ids(`SELECT r.id FROM regions r, regions top WHERE top.id = ? AND r.path LIKE top.path || '%'`, f.RegionID)
+		regionIDs, err = store.Int64s(ctx, q, `SELECT r.id FROM regions r, regions top WHERE top.id = ? AND r.path LIKE top.path || '%'`, f.RegionID)
 		if err != nil {
 			return nil, nil, err
 		}
 	}
 	if f.CategoryID != 0 {
-		categoryIDs, err = ids(`SELECT id FROM categories WHERE id = ? OR parent_id = ?`, f.CategoryID, f.CategoryID)
+		categoryIDs, err = store.Int64s(ctx, q, `SELECT id FROM categories WHERE id = ? OR parent_id = ?`, f.CategoryID, f.CategoryID)
 	}
 	return regionIDs, categoryIDs, err
 }
