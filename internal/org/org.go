@@ -76,6 +76,11 @@ var System = Actor{Name: "系统", Role: RoleSystem, Scope: ScopeCity}
 // evaluated once, it lets the planner combine the two index lookups
 // (BitmapOr) where "IN (subquery)" would filter every open case.
 func (a Actor) CaseScope(d store.Dialect) (string, []any) {
+	if a.Role == RoleVolunteer {
+		// Volunteer coordinators run activities and hours; they have no
+		// business with cases and the people who reported them.
+		return "1=0", nil
+	}
 	switch a.Scope {
 	case ScopeCity:
 		return "1=1", nil

@@ -159,3 +159,25 @@ func TestAccountsSessionsTokens(t *testing.T) {
 		}
 	})
 }
+
+func TestCaseScope(t *testing.T) {
+	cases := []struct {
+		a    org.Actor
+		want string
+	}{
+		{org.Actor{Role: org.RoleAcceptor, Scope: org.ScopeCity}, "1=1"},
+		{org.Actor{Role: org.RoleVolunteer, Scope: org.ScopeCity}, "1=0"},
+		{org.Actor{Role: org.RoleInspector, Scope: org.ScopeRegion, RegionPath: "/1/2/", RegionIDs: []int64{2, 5, 9}}, "c.region_id IN (2,5,9)"},
+		{org.Actor{Role: org.RoleInspector, Scope: org.ScopeRegion}, "1=0"},
+		{org.Actor{Role: org.RoleHandler, Scope: org.ScopeUnit}, "1=0"},
+	}
+	for _, tc := range cases {
+		if got, _ := tc.a.CaseScope(store.SQLite); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.a, got, tc.want)
+		}
+	}
+	h := org.Actor{Role: org.RoleHandler, Scope: org.ScopeUnit, UnitID: 7}
+	if got, args := h.CaseScope(store.Postgres); !strings.Contains(got, "ANY(ARRAY(") || len(args) != 2 {
+		t.Errorf("postgres unit scope: %s %v", got, args)
+	}
+}
