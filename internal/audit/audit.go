@@ -112,25 +112,20 @@ func scan(rows interface{ Scan(...any) error }) (Entry, error) {
 
 // ForCase returns the trail of one case, oldest first.
 func ForCase(ctx context.Context, q store.Queryer, caseID int64) ([]Entry, error) {
-	rows, err := q.Query(ctx, `SELECT `+columns+` FROM events WHERE case_id = ? ORDER BY seq`, caseID)
+	out, err := list(ctx, q, `SELECT `+columns+` FROM events WHERE case_id = ? ORDER BY seq`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("trail of case %d: %w", caseID, err)
 	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Recent returns the newest n entries not tied to a case (administration).
 func Recent(ctx context.Context, q store.Queryer, n int) ([]Entry, error) {
-	rows, err := q.Query(ctx, `SELECT `+columns+` FROM events WHERE case_id IS NULL ORDER BY seq DESC LIMIT ?`, n)
+	return list(ctx, q, `SELECT `+columns+` FROM events WHERE case_id IS NULL ORDER BY seq DESC LIMIT ?`, n)
+}
+
+func list(ctx context.Context, q store.Queryer, query string, args ...any) ([]Entry, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -399,12 +399,7 @@ func (s *Server) postUserPassword(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageUnits(w http.ResponseWriter, r *http.Request) { s.showUnits(w, r, 200, "") }
 
 func (s *Server) showUnits(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	l, err := s.lookups(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.renderStatus(w, r, code, "admin_units", map[string]any{"L": l, "Kinds": org.UnitKinds, "Error": msg})
+	s.renderWithLookups(w, r, code, "admin_units", map[string]any{"Kinds": org.UnitKinds, "Error": msg})
 }
 
 func (s *Server) postUnit(w http.ResponseWriter, r *http.Request) {
@@ -428,12 +423,7 @@ func (s *Server) postUnit(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pageRegions(w http.ResponseWriter, r *http.Request) { s.showRegions(w, r, 200, "") }
 
 func (s *Server) showRegions(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	l, err := s.lookups(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.renderStatus(w, r, code, "admin_regions", map[string]any{"L": l, "Levels": org.Levels, "Error": msg})
+	s.renderWithLookups(w, r, code, "admin_regions", map[string]any{"Levels": org.Levels, "Error": msg})
 }
 
 func (s *Server) postRegion(w http.ResponseWriter, r *http.Request) {
@@ -457,12 +447,19 @@ func (s *Server) pageCategories(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showCategories(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.renderWithLookups(w, r, code, "admin_categories", map[string]any{"Error": msg})
+}
+
+// renderWithLookups renders an administration page that needs the units,
+// regions and categories by name (as data["L"]).
+func (s *Server) renderWithLookups(w http.ResponseWriter, r *http.Request, code int, name string, data map[string]any) {
 	l, err := s.lookups(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderStatus(w, r, code, "admin_categories", map[string]any{"L": l, "Error": msg})
+	data["L"] = l
+	s.renderStatus(w, r, code, name, data)
 }
 
 func (s *Server) postCategory(w http.ResponseWriter, r *http.Request) {
