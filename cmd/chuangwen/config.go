@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"chuangwen/internal/store"
+	"chuangwen/internal/workflow"
 )
 
 // Config is every setting of the program. Each has a default, a flag and
@@ -25,11 +27,29 @@ type Config struct {
 	MaxPhotoMB    int
 	SecureCookies bool
 	WatchInterval time.Duration
+	// Photos is where photo files live: a folder, or an S3-compatible
+	// bucket (s3://ACCESS:SECRET@host:port/bucket?region=..&path_style=1).
+	Photos string
+	// AutoAccept lists the sources whose reports skip the acceptor.
+	AutoAccept string
+	// GridFallbackM is how far the nearest grid cell may be for a point in
+	// no cell to take its locality (属地兜底).
+	GridFallbackM int
+	// Public rate limits per client address.
+	PublicReportsPerHour int
+	PublicReadsPerMinute int
+	// An optional street-map tile service for the public map.
+	TileURL, TileDatum, TileAttribution string
+	// RewardFirstOnly: only a problem's first reporter counts for rewards.
+	RewardFirstOnly bool
+	// Open311Jurisdiction is the GeoReport v2 jurisdiction_id, if any.
+	Open311Jurisdiction string
 }
 
 // defaults returns the configuration of a fresh install.
 func defaults() Config {
-	return Config{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", TimeZone: "Asia/Shanghai", MaxPhotoMB: 20, WatchInterval: time.Minute}
+	return Config{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", TimeZone: "Asia/Shanghai", MaxPhotoMB: 20, WatchInterval: time.Minute,
+		AutoAccept: "inspector,grid", GridFallbackM: 200, PublicReportsPerHour: 30, PublicReadsPerMinute: 300, TileDatum: "wgs84", RewardFirstOnly: true}
 }
 
 // register binds the common flags to c, with environment overrides
@@ -59,6 +79,16 @@ func (c *Config) register(fs *flag.FlagSet) {
 		d = c.WatchInterval
 	}
 	fs.DurationVar(&c.WatchInterval, "watch-interval", d, "how often the deadline watch runs (CHUANGWEN_WATCH_INTERVAL)")
+	fs.StringVar(&c.Photos, "photos", env("PHOTOS", c.Photos), "photo storage: a folder (default <data>/photos) or s3://ACCESS:SECRET@host/bucket?region=..&path_style=1 (CHUANGWEN_PHOTOS)")
+	fs.StringVar(&c.AutoAccept, "auto-accept", env("AUTO_ACCEPT", c.AutoAccept), "sources whose reports are accepted on arrival: citizen, inspector, grid, leader, hotline, api (CHUANGWEN_AUTO_ACCEPT)")
+	fs.IntVar(&c.GridFallbackM, "grid-fallback-m", envInt("GRID_FALLBACK_M", c.GridFallbackM), "a point in no grid cell takes the nearest cell's locality within this many metres (CHUANGWEN_GRID_FALLBACK_M)")
+	fs.IntVar(&c.PublicReportsPerHour, "public-reports-per-hour", envInt("PUBLIC_REPORTS_PER_HOUR", c.PublicReportsPerHour), "public reports, follows and ratings per client address and hour; 0 = unlimited (CHUANGWEN_PUBLIC_REPORTS_PER_HOUR)")
+	fs.IntVar(&c.PublicReadsPerMinute, "public-reads-per-minute", envInt("PUBLIC_READS_PER_MINUTE", c.PublicReadsPerMinute), "public page and map requests per client address and minute; 0 = unlimited (CHUANGWEN_PUBLIC_READS_PER_MINUTE)")
+	fs.StringVar(&c.TileURL, "tile-url", env("TILE_URL", c.TileURL), "optional XYZ tile URL template for the public map, e.g. a Tianditu WMTS with the city's key; empty = the city's own grid only (CHUANGWEN_TILE_URL)")
+	fs.StringVar(&c.TileDatum, "tile-datum", env("TILE_DATUM", c.TileDatum), "datum of the tile service: wgs84 (also CGCS2000) or gcj02 (CHUANGWEN_TILE_DATUM)")
+	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", c.TileAttribution), "attribution shown under the tiles (CHUANGWEN_TILE_ATTRIBUTION)")
+	fs.BoolVar(&c.RewardFirstOnly, "reward-first-only", env("REWARD_FIRST_ONLY", "true") != "false", "only a problem's first reporter counts for rewards (CHUANGWEN_REWARD_FIRST_ONLY)")
+	fs.StringVar(&c.Open311Jurisdiction, "open311-jurisdiction", env("OPEN311_JURISDICTION", c.Open311Jurisdiction), "Open311 jurisdiction_id when several cities share one endpoint (CHUANGWEN_OPEN311_JURISDICTION)")
 }
 
 // Validate checks the settings and fills in derived ones.
@@ -78,6 +108,26 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPhotoMB < 1 || c.MaxPhotoMB > 200 {
 		errs = append(errs, fmt.Errorf("--max-photo-mb %d: must be 1..200", c.MaxPhotoMB))
+	}
+	if c.Photos == "" {
+		c.Photos = filepath.Join(c.Data, "photos")
+	}
+	for _, src := range strings.Split(c.AutoAccept, ",") {
+		if src = strings.TrimSpace(src); src != "" && !slices.Contains(workflow.Sources, src) {
+			errs = append(errs, fmt.Errorf("--auto-accept: unknown source %q (want %s)", src, strings.Join(workflow.Sources, ", ")))
+		}
+	}
+	if c.GridFallbackM < 0 || c.GridFallbackM > 5000 {
+		errs = append(errs, fmt.Errorf("--grid-fallback-m %d: must be 0..5000", c.GridFallbackM))
+	}
+	if c.PublicReportsPerHour < 0 || c.PublicReadsPerMinute < 0 {
+		errs = append(errs, errors.New("public rate limits must not be negative"))
+	}
+	if c.TileDatum != "wgs84" && c.TileDatum != "gcj02" {
+		errs = append(errs, fmt.Errorf("--tile-datum %q: want wgs84 or gcj02", c.TileDatum))
+	}
+	if c.TileURL != "" && !strings.HasPrefix(c.TileURL, "https://") && !strings.HasPrefix(c.TileURL, "http://") && !strings.HasPrefix(c.TileURL, "/") {
+		errs = append(errs, fmt.Errorf("--tile-url %q: want an http(s) URL template with {z}/{x}/{y}", c.TileURL))
 	}
 	if c.WatchInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--watch-interval %s: must be at least 1s", c.WatchInterval))

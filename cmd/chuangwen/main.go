@@ -14,16 +14,19 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
+	"chuangwen/internal/grid"
 	"chuangwen/internal/i18n"
+	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
+	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
 	"chuangwen/internal/web"
 	"chuangwen/internal/workflow"
@@ -105,6 +108,7 @@ type app struct {
 	loc  *time.Location
 	orgs *org.Store
 	flow *workflow.Service
+	grid *grid.Store
 }
 
 // withApp parses the common flags plus any the command adds, opens and
@@ -141,8 +145,21 @@ func withApp(ctx context.Context, name string, args []string, stderr io.Writer, 
 	for _, m := range applied {
 		log.Info("migration applied", "migration", m)
 	}
-	photos := &workflow.PhotoStore{Dir: filepath.Join(cfg.Data, "photos"), MaxBytes: int64(cfg.MaxPhotoMB) << 20}
+	blobs, err := blob.Open(cfg.Photos)
+	if err != nil {
+		return fmt.Errorf("--photos: %w", err)
+	}
+	photos := &workflow.PhotoStore{Blobs: blobs, MaxBytes: int64(cfg.MaxPhotoMB) << 20}
 	a := &app{cfg: cfg, log: log, db: db, loc: loc, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, photos, loc, log)}
+	a.flow.AutoAccept = nil
+	for _, src := range strings.Split(cfg.AutoAccept, ",") {
+		if src = strings.TrimSpace(src); src != "" {
+			a.flow.AutoAccept = append(a.flow.AutoAccept, src)
+		}
+	}
+	a.grid = grid.New(db, log)
+	a.grid.FallbackM = float64(cfg.GridFallbackM)
+	a.flow.Locator = a.grid
 	return fn(a)
 }
 
@@ -193,7 +210,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		srv, err := web.New(&web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies})
+		in, err := intake.New(ctx, a.flow)
+		if err != nil {
+			return err
+		}
+		in.RewardFirstOnly = a.cfg.RewardFirstOnly
+		city, err := a.cityName(ctx)
+		if err != nil {
+			return err
+		}
+		ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
+			Grid: a.grid, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction,
+			PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
+			PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
+		if a.cfg.TileURL != "" {
+			ws.Tiles = &web.TileConfig{URL: a.cfg.TileURL, Datum: a.cfg.TileDatum, Attribution: a.cfg.TileAttribution, MaxZoom: 18}
+		}
+		srv, err := web.New(ws)
 		if err != nil {
 			return err
 		}
@@ -216,6 +249,16 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 		defer close(watchDone)
 		a.flow.Watch(ctx, a.cfg.WatchInterval)
 	}()
+	// The photo worker makes the derived versions; its queue is in the
+	// database, so photos queued before a restart are picked up now.
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		host, _ := os.Hostname()
+		a.flow.RunPhotoWorker(ctx, fmt.Sprintf("%s-%d", host, os.Getpid()), 5*time.Second)
+	}()
+	// Another replica may import grid cells: reload them now and then.
+	go a.grid.Watch(ctx, time.Minute)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	a.log.Info("serving", "addr", ln.Addr().String(), "db", a.cfg.redactedDB(), "data", a.cfg.Data)
@@ -230,7 +273,22 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	defer cancel()
 	err := hs.Shutdown(sctx)
 	<-watchDone
+	<-workerDone
 	return err
+}
+
+// cityName is the name of the root region (the city), for the public page.
+func (a *app) cityName(ctx context.Context) (string, error) {
+	regions, err := a.orgs.Regions(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range regions {
+		if r.ParentID == 0 {
+			return r.Name, nil
+		}
+	}
+	return "", nil
 }
 
 func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) error {

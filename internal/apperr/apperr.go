@@ -22,6 +22,7 @@ const (
 	TooLarge     Code = "too_large"    // 413: body or file too large
 	Unsupported  Code = "unsupported"  // 415: wrong media type
 	RateLimited  Code = "rate_limited" // 429: slow down
+	Unavailable  Code = "unavailable"  // 503: not ready yet, try again shortly
 	Internal     Code = "internal"     // 500
 )
 

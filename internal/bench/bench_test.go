@@ -9,6 +9,7 @@ import (
 
 	"chuangwen/internal/audit"
 	"chuangwen/internal/bench"
+	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
@@ -23,7 +24,7 @@ func TestGenerateAndMeasure(t *testing.T) {
 		ctx := context.Background()
 		loc, _ := time.LoadLocation("Asia/Shanghai")
 		orgs := &org.Store{DB: db}
-		flow := workflow.NewService(db, &workflow.PhotoStore{Dir: t.TempDir()}, loc, nil)
+		flow := workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, loc, nil)
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, loc)
 		if _, err := demo.Load(ctx, orgs, flow, demo.Options{Cases: 10, Now: now}); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chuangwen/internal/audit"
+	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
@@ -32,7 +33,7 @@ type env struct {
 
 func newEnv(t testing.TB) env {
 	db := store.NewTestSQLite(t)
-	return env{db: db, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, &workflow.PhotoStore{Dir: t.TempDir()}, shanghai(t), nil)}
+	return env{db: db, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai(t), nil)}
 }
 
 // count runs a query returning one integer.

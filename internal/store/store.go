@@ -257,9 +257,14 @@ func (r reader) Dialect() Dialect { return r.db.Dialect }
 
 // Tx is a write transaction.
 type Tx struct {
-	db *DB
-	tx *sql.Tx
+	db    *DB
+	tx    *sql.Tx
+	after []func()
 }
+
+// AfterCommit runs fn once the transaction has committed (never if it
+// rolls back): for nudging workers about rows they can only see then.
+func (t *Tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
 
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if st := t.db.stmt(q); st != nil {
@@ -303,6 +308,9 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for _, fn := range tx.after {
+		fn()
 	}
 	if db.Dialect == SQLite {
 		db.stmtMu.Lock()

@@ -180,6 +180,8 @@ type newCaseJSON struct {
 	Source        string   `json:"source"`
 	ReporterName  string   `json:"reporter_name"`
 	ReporterPhone string   `json:"reporter_phone"`
+	// Coord names the datum of lat/lon: wgs84 (default), gcj02 or bd09.
+	Coord string `json:"coord"`
 }
 
 // maxPhotos bounds the photos of one submission.
@@ -260,10 +262,7 @@ func (s *Server) newCaseFromForm(r *http.Request) (workflow.NewCase, error) {
 		return in, err
 	}
 	in.Urgency = int(u)
-	if in.Lat, err = formFloat(r, "lat"); err != nil {
-		return in, err
-	}
-	if in.Lon, err = formFloat(r, "lon"); err != nil {
+	if in.Lat, in.Lon, err = readPoint(r.FormValue("lat"), r.FormValue("lon"), r.FormValue("coord")); err != nil {
 		return in, err
 	}
 	in.Description, in.Address, in.Source = r.FormValue("description"), r.FormValue("address"), r.FormValue("source")
@@ -289,8 +288,20 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		in = workflow.NewCase{CategoryID: j.CategoryID, Description: j.Description, Lat: j.Lat, Lon: j.Lon, Address: j.Address, RegionID: j.RegionID,
+		in = workflow.NewCase{CategoryID: j.CategoryID, Description: j.Description, Address: j.Address, RegionID: j.RegionID,
 			Urgency: j.Urgency, Source: j.Source, ReporterName: j.ReporterName, ReporterPhone: j.ReporterPhone}
+		if (j.Lat == nil) != (j.Lon == nil) {
+			s.fail(w, r, apperr.New(apperr.Invalid, "case.bad_location"))
+			return
+		}
+		if j.Lat != nil {
+			var err error
+			in.Lat, in.Lon, err = readPoint(strconv.FormatFloat(*j.Lat, 'f', -1, 64), strconv.FormatFloat(*j.Lon, 'f', -1, 64), j.Coord)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 	}
 	c, err := s.Flow.Report(r.Context(), actorOf(r), in)
 	if err != nil {
@@ -430,6 +441,10 @@ func (s *Server) apiAct(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, newCaseView(actorOf(r), c))
 }
 
+// handlePhoto serves a case photo to a reader of the case: a derived
+// version (v=large, the default, or v=thumb) with all metadata removed.
+// Only the office (admin, acceptor) may open the original (v=original),
+// which may carry the reporter's GPS position.
 func (s *Server) handlePhoto(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -446,16 +461,21 @@ func (s *Server) handlePhoto(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := s.Flow.Photos.Open(p.Path)
-	if err != nil {
+	v := r.URL.Query().Get("v")
+	switch v {
+	case "":
+		v = "large"
+	case "large", "thumb":
+	case "original":
+		if a := actorOf(r); a.Role != org.RoleAdmin && a.Role != org.RoleAcceptor {
+			s.fail(w, r, apperr.New(apperr.Forbidden, "photo.original_forbidden"))
+			return
+		}
+	default:
 		s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
 		return
 	}
-	defer f.Close()
-	w.Header().Set("Content-Type", p.Mime)
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Header().Set("ETag", `"`+p.SHA256+`"`)
-	http.ServeContent(w, r, "", p.Created, f)
+	s.servePhotoVariant(w, r, p, v)
 }
 
 func (s *Server) apiQueues(w http.ResponseWriter, r *http.Request) {

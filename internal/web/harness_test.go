@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"chuangwen/internal/blob"
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
@@ -51,7 +52,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, db: db, orgs: &org.Store{DB: db}}
-	f.flow = workflow.NewService(db, &workflow.PhotoStore{Dir: t.TempDir(), MaxBytes: 1 << 20}, loc, nil)
+	f.flow = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}, MaxBytes: 1 << 20}, loc, nil)
 	admin := org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity}
 	must := func(err error) {
 		t.Helper()

@@ -11,9 +11,9 @@ import (
 // client what to send and what comes back; the Go types are the truth.
 var schemas = map[string]map[string]any{
 	"Actor":          obj("name", "string", "role", "string", "unit_id", "integer", "scope", "string", "scope_region_id", "integer", "user_id", "integer"),
-	"Case":           obj("id", "integer", "no", "string", "source", "string", "category_id", "integer", "category_name", "string", "description", "string", "lat", "number", "lon", "number", "address", "string", "region_id", "integer", "urgency", "integer", "state", "string", "lead_unit_id", "integer", "coop_unit_ids", "array", "deadline", "string", "warning", "integer", "overdue", "boolean", "supervised", "boolean", "rework_count", "integer", "version", "integer", "photos", "array", "allowed_actions", "array"),
+	"Case":           obj("id", "integer", "no", "string", "source", "string", "category_id", "integer", "category_name", "string", "description", "string", "lat", "number", "lon", "number", "address", "string", "region_id", "integer", "urgency", "integer", "state", "string", "lead_unit_id", "integer", "coop_unit_ids", "array", "deadline", "string", "warning", "integer", "overdue", "boolean", "supervised", "boolean", "rework_count", "integer", "version", "integer", "photos", "array", "allowed_actions", "array", "grid_cell_id", "integer", "location_flag", "string", "routing", "object"),
 	"CasePage":       obj("cases", "array", "next", "integer", "total", "integer", "total_capped", "boolean"),
-	"NewCase":        obj("category_id", "integer", "description", "string", "lat", "number", "lon", "number", "address", "string", "region_id", "integer", "urgency", "integer", "source", "string", "reporter_name", "string", "reporter_phone", "string"),
+	"NewCase":        obj("category_id", "integer", "description", "string", "lat", "number", "lon", "number", "address", "string", "region_id", "integer", "urgency", "integer", "source", "string", "reporter_name", "string", "reporter_phone", "string", "coord", "string"),
 	"Action":         obj("action", "string", "version", "integer", "opinion", "string", "lead_unit_id", "integer", "coop_unit_ids", "array", "deadline", "string", "merge_into", "integer", "merge_into_no", "string", "category_id", "integer", "urgency", "integer"),
 	"Events":         arr(obj("seq", "integer", "at", "string", "actor_name", "string", "actor_role", "string", "action", "string", "from_state", "string", "to_state", "string", "opinion", "string", "data", "string")),
 	"Region":         obj("id", "integer", "code", "string", "name", "string", "level", "string", "parent_id", "integer"),
@@ -21,7 +21,7 @@ var schemas = map[string]map[string]any{
 	"NewUser":        obj("username", "string", "display_name", "string", "password", "string", "role", "string", "unit_id", "integer", "scope", "string", "scope_region_id", "integer", "disabled", "boolean"),
 	"User":           obj("id", "integer", "username", "string", "display_name", "string", "role", "string", "unit_id", "integer", "scope", "string", "scope_region_id", "integer", "must_change_password", "boolean", "disabled", "boolean"),
 	"Password":       obj("password", "string"),
-	"Category":       obj("id", "integer", "code", "string", "parent_id", "integer", "name", "string", "standard", "string", "limit_unit", "string", "limit_normal", "integer", "limit_urgent", "integer", "limit_critical", "integer", "active", "boolean"),
+	"Category":       obj("id", "integer", "code", "string", "parent_id", "integer", "name", "string", "standard", "string", "limit_unit", "string", "limit_normal", "integer", "limit_urgent", "integer", "limit_critical", "integer", "active", "boolean", "hint", "string", "staff_only", "boolean", "auto_accept", "boolean", "auto_dispatch", "boolean", "dup_radius_m", "integer"),
 	"Responsibility": obj("id", "integer", "category_id", "integer", "region_id", "integer", "lead_unit_id", "integer", "coop_unit_ids", "array"),
 	"Calendar":       obj("spans", "string", "days", "array"),
 	"Spans":          obj("spans", "string"),
@@ -31,6 +31,17 @@ var schemas = map[string]map[string]any{
 	"Token":          obj("id", "integer", "name", "string", "role", "string", "unit_id", "integer", "created_at", "integer", "last_used_at", "integer", "revoked", "boolean", "token", "string"),
 	"AuditReport":    obj("entries", "integer", "head_seq", "integer", "head_hash", "string", "ok", "boolean", "broken_seq", "integer", "problem", "string"),
 	"Error":          obj("error", "object"),
+	"Nearby":         arr(obj("id", "integer", "no", "string", "category_id", "integer", "description", "string", "state", "string", "lat", "number", "lon", "number", "distance_m", "number")),
+	"GeoJSON":        obj("type", "string", "features", "array"),
+	"GridImport":     obj("created", "integer", "updated", "integer", "errors", "integer", "warnings", "integer", "problems", "array"),
+	"Location":       obj("flag", "string", "cell_id", "integer", "cell_code", "string", "cell_name", "string", "region_id", "integer", "owner_unit_id", "integer", "distance_m", "number"),
+	"CellCodes":      obj("cell_codes", "array"),
+	"Block":          obj("kind", "string", "value", "string", "reason", "string"),
+	"Blocks":         arr(obj("kind", "string", "id", "string", "label", "string", "reason", "string", "created_at", "string")),
+	"PublicConfig":   obj("city", "string", "center", "object", "bounds", "array", "districts", "array", "categories", "array", "max_photos", "integer", "max_photo_mb", "integer", "max_description", "integer", "tiles", "object", "grid_url", "string", "cases_url", "string"),
+	"PublicReport":   obj("category_id", "integer", "description", "string", "lat", "number", "lon", "number", "coord", "string", "name", "string", "phone", "string", "device_id", "string", "photos", "array"),
+	"Follow":         obj("case_no", "string", "device_id", "string"),
+	"Receipt":        obj("receipt", "string", "case_no", "string", "status_url", "string", "state_text", "string", "kind", "string"),
 }
 
 func init() {

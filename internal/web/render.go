@@ -63,10 +63,15 @@ func (s *Server) parseTemplates() error {
 	s.tmpl = map[string]*template.Template{}
 	for _, p := range pages {
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || name == "public_layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", p)
+		// Public pages (no login, phone first) have their own layout.
+		layout := "templates/layout.html"
+		if strings.HasPrefix(name, "public_") {
+			layout = "templates/public_layout.html"
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, layout, p)
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
 		}

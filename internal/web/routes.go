@@ -79,6 +79,29 @@ func (s *Server) registerRoutes() {
 		{method: "DELETE", path: "/api/v1/tokens/{id}", api: true, roles: admin, summary: "Revoke a token", resp: "object", h: s.apiRevokeToken},
 		{method: "GET", path: "/api/v1/audit/verify", api: true, roles: admin, summary: "Walk the hash-chained trail and report the first broken link", resp: "AuditReport", h: s.apiAuditVerify},
 
+		{method: "GET", path: "/api/v1/cases/{id}/duplicates", api: true, roles: office, summary: "Open cases of the same category near this one, reported earlier: likely duplicates to merge into", resp: "Nearby", h: s.apiDuplicates},
+		{method: "GET", path: "/api/v1/grid/cells", api: true, summary: "Grid cells (万米单元网格) meeting a box, as GeoJSON", query: []string{"bbox"}, resp: "GeoJSON", h: s.apiGridCells},
+		{method: "GET", path: "/api/v1/grid/export", api: true, roles: office, summary: "Every grid cell as a GeoJSON FeatureCollection (the import format)", resp: "GeoJSON", h: s.apiGridExport},
+		{method: "POST", path: "/api/v1/grid/import", api: true, roles: admin, summary: "Import grid cells from a GeoJSON FeatureCollection (create or update by grid code; dry_run=1 only validates)", query: []string{"dry_run"}, body: "GeoJSON", resp: "GridImport", h: s.apiGridImport},
+		{method: "GET", path: "/api/v1/grid/locate", api: true, summary: "Where a point falls: grid cell, region and the fallback used", query: []string{"lat", "lon", "coord"}, resp: "Location", h: s.apiGridLocate},
+		{method: "PUT", path: "/api/v1/grid/assignments/{user}", api: true, roles: admin, summary: "Set the grid cells a grid worker patrols (by cell code)", body: "CellCodes", resp: "object", h: s.apiGridAssign},
+		{method: "GET", path: "/api/v1/blocklist", api: true, roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, summary: "Blocked devices, phone numbers and addresses (masked)", resp: "Blocks", h: s.apiBlocks},
+		{method: "POST", path: "/api/v1/blocklist", api: true, status: 201, roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, summary: "Block a device, phone number or address from public reporting", body: "Block", resp: "object", h: s.apiAddBlock},
+		{method: "DELETE", path: "/api/v1/blocklist/{kind}/{id}", api: true, roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, summary: "Lift a block", resp: "object", h: s.apiRemoveBlock},
+
+		// public reporting (随手拍): no login, rate-limited per client
+		{method: "GET", path: "/api/v1/public/config", api: true, public: true, summary: "Public page settings: city, categories with hints, limits, map", resp: "PublicConfig", h: s.apiPublicConfig},
+		{method: "GET", path: "/api/v1/public/grid", api: true, public: true, summary: "Grid cells in a box for the offline map (GeoJSON, at most 3000)", query: []string{"bbox"}, resp: "GeoJSON", h: s.apiPublicGrid},
+		{method: "GET", path: "/api/v1/public/cases", api: true, public: true, summary: "Open cases in a box, as map markers", query: []string{"bbox"}, resp: "object", h: s.apiPublicCases},
+		{method: "GET", path: "/api/v1/public/nearby", api: true, public: true, summary: "Open cases of a category near a point (likely the same problem)", query: []string{"category_id", "lat", "lon", "coord"}, resp: "object", h: s.apiPublicNearby},
+		{method: "POST", path: "/api/v1/public/reports", api: true, public: true, status: 201, summary: "Report a problem (multipart: category_id, description, lat, lon, coord, name, phone, device_id, photos); Idempotency-Key header makes retries safe (200 with the first answer)", body: "PublicReport", resp: "Receipt", h: s.apiPublicReport},
+		{method: "POST", path: "/api/v1/public/follow", api: true, public: true, status: 201, summary: "Follow an existing open case instead of reporting it again", body: "Follow", resp: "Receipt", h: s.apiPublicFollow},
+		{method: "GET", path: "/report", public: true, h: s.pageReport},
+		{method: "GET", path: "/track", public: true, h: s.pageTrackLookup},
+		{method: "GET", path: "/track/{code}", public: true, h: s.pageTrack},
+		{method: "POST", path: "/track/{code}/rate", public: true, h: s.postTrackRate},
+		{method: "GET", path: "/track/{code}/photos/{photo}/{variant}", public: true, h: s.handleTrackPhoto},
+
 		// console
 		{method: "GET", path: "/login", public: true, h: s.pageLogin},
 		{method: "POST", path: "/login", public: true, h: s.postLogin},
@@ -113,6 +136,12 @@ func (s *Server) registerRoutes() {
 		{method: "POST", path: "/admin/tokens", roles: admin, h: s.postToken},
 		{method: "POST", path: "/admin/tokens/{id}/revoke", roles: admin, h: s.postRevokeToken},
 		{method: "GET", path: "/admin/audit", roles: admin, h: s.pageAudit},
+		{method: "GET", path: "/admin/grid", roles: admin, h: s.pageGrid},
+		{method: "POST", path: "/admin/grid/import", roles: admin, h: s.postGridImport},
+		{method: "POST", path: "/admin/grid/assign", roles: admin, h: s.postGridAssign},
+		{method: "GET", path: "/admin/blocklist", roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, h: s.pageBlocklist},
+		{method: "POST", path: "/admin/blocklist", roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, h: s.postBlock},
+		{method: "POST", path: "/admin/blocklist/{kind}/{id}/delete", roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, h: s.postUnblock},
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

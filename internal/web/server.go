@@ -15,8 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"chuangwen/internal/grid"
 	"chuangwen/internal/i18n"
+	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
+	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
 	"chuangwen/internal/workflow"
 )
@@ -39,6 +42,17 @@ type Server struct {
 	SecureCookies bool
 	// MaxUploadBytes bounds a whole multipart request.
 	MaxUploadBytes int64
+	// Intake: the grid, public reporting, and the public map's settings.
+	Grid   *grid.Store
+	Intake *intake.Service
+	City   string
+	Tiles  *TileConfig
+	// Rate limits per client address on the public endpoints (reads:
+	// pages, map data, status; writes: reports, follows, ratings).
+	PublicReadLimit  *ratelimit.Limiter
+	PublicWriteLimit *ratelimit.Limiter
+	// Open311 is the GeoReport v2 jurisdiction id ("" = single city).
+	Open311Jurisdiction string
 
 	mux     *http.ServeMux
 	tmpl    map[string]*template.Template

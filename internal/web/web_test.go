@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -135,8 +136,24 @@ func TestClosedLoopOverAPI(t *testing.T) {
 			t.Fatalf("photos: %+v", full)
 		}
 		p := fmt.Sprintf("/api/v1/cases/%d/photos/%d", c.ID, full.Photos[0].ID)
-		if r := hA.do("GET", p, nil, ""); r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" {
-			t.Fatalf("photo: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+		// Until the worker has made the derived versions: 503, try again.
+		if r := hA.do("GET", p, nil, ""); r.StatusCode != 503 || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("photo before derivation: %d %s", r.StatusCode, r.body)
+		}
+		if n, err := f.flow.DerivePhotos(context.Background(), "test"); err != nil || n != 1 {
+			t.Fatalf("DerivePhotos = %d, %v", n, err)
+		}
+		for _, v := range []string{"", "?v=large", "?v=thumb"} {
+			if r := hA.do("GET", p+v, nil, ""); r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/jpeg" {
+				t.Fatalf("photo%s: %d %s", v, r.StatusCode, r.Header.Get("Content-Type"))
+			}
+		}
+		// The original is the office's only.
+		if r := hA.do("GET", p+"?v=original", nil, ""); r.StatusCode != 403 {
+			t.Fatalf("original for a handler: %d", r.StatusCode)
+		}
+		if r := acc.do("GET", p+"?v=original", nil, ""); r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("original for the acceptor: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
 		}
 		if r := hB.do("GET", p, nil, ""); r.StatusCode != 404 {
 			t.Fatalf("photo for other unit: %d", r.StatusCode)

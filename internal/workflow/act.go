@@ -42,18 +42,8 @@ var opinionRequired = []Action{Reject, Return, RequestExtension, DenyExtension, 
 // also writes the trail. Two people acting on the same case at once cannot
 // both succeed: the update is conditional on the version read.
 func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInput) (*Case, error) {
-	if _, ok := rules[in.Action]; !ok {
-		return nil, apperr.New(apperr.Invalid, "case.bad_action", "action", string(in.Action))
-	}
-	in.Opinion = strings.TrimSpace(in.Opinion)
-	if slices.Contains(opinionRequired, in.Action) && in.Opinion == "" {
-		return nil, apperr.New(apperr.Invalid, "case.opinion_required", "action", "action."+string(in.Action))
-	}
-	if len([]rune(in.Opinion)) > MaxDescription {
-		return nil, apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxDescription))
-	}
-	if in.Action == Feedback && len(in.Photos) == 0 {
-		return nil, apperr.New(apperr.Invalid, "case.after_photo_required")
+	if err := checkInput(&in); err != nil {
+		return nil, err
 	}
 	cal, err := s.Calendar(ctx)
 	if err != nil {
@@ -93,6 +83,40 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	}
 	hideReporter(actor, out)
 	return out, nil
+}
+
+func checkInput(in *ActInput) error {
+	if _, ok := rules[in.Action]; !ok {
+		return apperr.New(apperr.Invalid, "case.bad_action", "action", string(in.Action))
+	}
+	in.Opinion = strings.TrimSpace(in.Opinion)
+	if slices.Contains(opinionRequired, in.Action) && in.Opinion == "" {
+		return apperr.New(apperr.Invalid, "case.opinion_required", "action", "action."+string(in.Action))
+	}
+	if len([]rune(in.Opinion)) > MaxDescription {
+		return apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxDescription))
+	}
+	if in.Action == Feedback && len(in.Photos) == 0 {
+		return apperr.New(apperr.Invalid, "case.after_photo_required")
+	}
+	return nil
+}
+
+// ActTx is Act within a transaction the caller owns (a citizen's rating
+// and the reopening it causes commit together).
+func (s *Service) ActTx(ctx context.Context, tx *store.Tx, actor org.Actor, id int64, in ActInput) error {
+	if err := checkInput(&in); err != nil {
+		return err
+	}
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := s.load(ctx, tx, actor, id)
+	if err != nil {
+		return err
+	}
+	return s.apply(ctx, tx, cal, actor, c, in, s.now())
 }
 
 // apply checks and performs in on c (already loaded within tx) and writes
@@ -383,7 +407,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if err != nil {
 		return err
 	}
-	return insertPhotos(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
+	return s.insertPhotos(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
 }
 
 type taskChange struct {

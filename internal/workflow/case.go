@@ -18,6 +18,7 @@ import (
 	"chuangwen/internal/audit"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/workcal"
 )
 
 // WarnFraction is the share of the time limit after which a case gets a
@@ -47,7 +48,11 @@ type Service struct {
 	Now func() time.Time
 	// AutoAccept lists the sources whose reports are accepted on arrival.
 	AutoAccept []string
-	cal        calendarCache
+	// Locator places reported points in the grid; nil leaves cases unplaced.
+	Locator Locator
+	// photoWake nudges the derivative worker after photos are queued.
+	photoWake chan struct{}
+	cal       calendarCache
 }
 
 // NewService returns a Service with the product's defaults.
@@ -55,7 +60,7 @@ func NewService(db *store.DB, photos *PhotoStore, loc *time.Location, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{DB: db, Photos: photos, Location: loc, Log: log, AutoAccept: []string{SourceInspector, SourceGrid}}
+	return &Service{DB: db, Photos: photos, Location: loc, Log: log, AutoAccept: []string{SourceInspector, SourceGrid}, photoWake: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time {
@@ -111,6 +116,10 @@ type Case struct {
 	UpdatedAt    time.Time `json:"updated_at"`
 	Version      int       `json:"version"`
 	Photos       []Photo   `json:"photos,omitempty"`
+	// Grid placement and routing (how the case got where it is).
+	GridCellID   int64    `json:"grid_cell_id,omitempty"`
+	LocationFlag string   `json:"location_flag,omitempty"`
+	Routing      *Routing `json:"routing,omitempty"`
 }
 
 // Photo is a photo tied to a case.
@@ -122,14 +131,43 @@ type Photo struct {
 	SHA256   string    `json:"sha256"`
 	EventSeq int64     `json:"event_seq,omitempty"`
 	Created  time.Time `json:"created_at"`
-	Path     string    `json:"-"`
+	// Ready is set once the derived versions exist; until then only the
+	// office can open the original.
+	Ready     bool   `json:"ready"`
+	Failed    bool   `json:"failed,omitempty"`
+	Path      string `json:"-"` // private original
+	LargePath string `json:"-"`
+	ThumbPath string `json:"-"`
+}
+
+// VariantKey returns the blob key of a derived version ("large", "thumb").
+func (p Photo) VariantKey(v string) string {
+	switch v {
+	case "large":
+		return p.LargePath
+	case "thumb":
+		return p.ThumbPath
+	}
+	return ""
+}
+
+const photoCols = `id, kind, mime, size, sha256, event_seq, created_at, path, large_path, thumb_path, derived_at, derive_error`
+
+func scanPhoto(r interface{ Scan(...any) error }) (Photo, error) {
+	var p Photo
+	var created, derived int64
+	var derr string
+	err := r.Scan(&p.ID, &p.Kind, &p.Mime, &p.Size, &p.SHA256, &p.EventSeq, &created, &p.Path, &p.LargePath, &p.ThumbPath, &derived, &derr)
+	p.Created, p.Ready, p.Failed = store.Time(created), derived != 0, derr != ""
+	return p, err
 }
 
 const caseCols = `c.id, c.no, c.source, c.category_id, COALESCE(cat.name, ''), c.description, c.lat, c.lon, c.address,
 	COALESCE(c.region_id, 0), COALESCE(r.name, ''), c.urgency, c.state, COALESCE(c.lead_unit_id, 0), COALESCE(u.name, ''), COALESCE(c.task_id, 0),
 	c.deadline, c.warn_at, c.warning, c.overdue, c.overdue_at, c.supervised, c.rework_count, c.return_count,
 	c.ext_pending, c.ext_deadline, c.ext_reason, COALESCE(c.merged_into, 0), c.reporter_name, c.reporter_phone, COALESCE(c.reporter_user_id, 0),
-	c.reported_at, c.accepted_at, c.dispatched_at, c.closed_at, c.updated_at, c.version`
+	c.reported_at, c.accepted_at, c.dispatched_at, c.closed_at, c.updated_at, c.version,
+	COALESCE(c.grid_cell_id, 0), c.location_flag, c.routing`
 
 const caseFrom = ` FROM cases c
 	LEFT JOIN categories cat ON cat.id = c.category_id
@@ -142,11 +180,13 @@ func scanCase(row interface{ Scan(...any) error }, extra ...any) (*Case, error) 
 	var state string
 	var deadline, warnAt, overdueAt, extDeadline, reported, accepted, dispatched, closed, updated int64
 	var rep Reporter
+	var routing string
 	dest := []any{&c.ID, &c.No, &c.Source, &c.CategoryID, &c.CategoryName, &c.Description, &lat, &lon, &c.Address,
 		&c.RegionID, &c.RegionName, &c.Urgency, &state, &c.LeadUnitID, &c.LeadUnitName, &c.TaskID,
 		&deadline, &warnAt, &c.Warning, &c.Overdue, &overdueAt, &c.Supervised, &c.ReworkCount, &c.ReturnCount,
 		&c.ExtPending, &extDeadline, &c.ExtReason, &c.MergedInto, &rep.Name, &rep.Phone, &rep.UserID,
-		&reported, &accepted, &dispatched, &closed, &updated, &c.Version}
+		&reported, &accepted, &dispatched, &closed, &updated, &c.Version,
+		&c.GridCellID, &c.LocationFlag, &routing}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -157,6 +197,12 @@ func scanCase(row interface{ Scan(...any) error }, extra ...any) (*Case, error) 
 	c.Deadline, c.WarnAt, c.OverdueAt, c.ExtDeadline = store.Time(deadline), store.Time(warnAt), store.Time(overdueAt), store.Time(extDeadline)
 	c.ReportedAt, c.AcceptedAt, c.DispatchedAt, c.ClosedAt, c.UpdatedAt = store.Time(reported), store.Time(accepted), store.Time(dispatched), store.Time(closed), store.Time(updated)
 	c.Reporter = &rep
+	if routing != "" {
+		c.Routing = new(Routing)
+		if err := json.Unmarshal([]byte(routing), c.Routing); err != nil {
+			c.Routing = nil
+		}
+	}
 	return &c, nil
 }
 
@@ -205,21 +251,25 @@ func (s *Service) Get(ctx context.Context, actor org.Actor, id int64) (*Case, er
 		return nil, err
 	}
 	hideReporter(actor, c)
-	rows, err := q.Query(ctx, `SELECT id, kind, mime, size, sha256, event_seq, created_at, path FROM photos WHERE case_id = ? ORDER BY id`, id)
+	c.Photos, err = s.casePhotos(ctx, q, id)
+	return c, err
+}
+
+func (s *Service) casePhotos(ctx context.Context, q store.Queryer, id int64) ([]Photo, error) {
+	rows, err := q.Query(ctx, `SELECT `+photoCols+` FROM photos WHERE case_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []Photo
 	for rows.Next() {
-		var p Photo
-		var created int64
-		if err := rows.Scan(&p.ID, &p.Kind, &p.Mime, &p.Size, &p.SHA256, &p.EventSeq, &created, &p.Path); err != nil {
+		p, err := scanPhoto(rows)
+		if err != nil {
 			return nil, err
 		}
-		p.Created = store.Time(created)
-		c.Photos = append(c.Photos, p)
+		out = append(out, p)
 	}
-	return c, rows.Err()
+	return out, rows.Err()
 }
 
 // Photo returns one photo of a case the actor may see.
@@ -227,14 +277,10 @@ func (s *Service) Photo(ctx context.Context, actor org.Actor, caseID, photoID in
 	if _, err := s.load(ctx, s.DB.Reader(), actor, caseID); err != nil {
 		return Photo{}, err
 	}
-	var p Photo
-	var created int64
-	err := s.DB.Reader().QueryRow(ctx, `SELECT id, kind, mime, size, sha256, event_seq, created_at, path FROM photos WHERE id = ? AND case_id = ?`, photoID, caseID).
-		Scan(&p.ID, &p.Kind, &p.Mime, &p.Size, &p.SHA256, &p.EventSeq, &created, &p.Path)
+	p, err := scanPhoto(s.DB.Reader().QueryRow(ctx, `SELECT `+photoCols+` FROM photos WHERE id = ? AND case_id = ?`, photoID, caseID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, apperr.New(apperr.NotFound, "photo.not_found")
 	}
-	p.Created = store.Time(created)
 	return p, err
 }
 
@@ -246,7 +292,8 @@ func (s *Service) Timeline(ctx context.Context, actor org.Actor, id int64) ([]au
 	return audit.ForCase(ctx, s.DB.Reader(), id)
 }
 
-// NewCase is a report of a problem.
+// NewCase is a report of a problem. Coordinates are WGS-84; the edges
+// (API, Open311, public page) convert other datums before this point.
 type NewCase struct {
 	Source        string
 	CategoryID    int64
@@ -257,7 +304,17 @@ type NewCase struct {
 	Urgency       int
 	ReporterName  string
 	ReporterPhone string
-	Photos        []PhotoFile
+	ReporterEmail string
+	DeviceID      string
+	// Attributes are category-specific answers (Open311 attributes).
+	Attributes map[string][]string
+	Photos     []PhotoFile
+	// MaxDescription overrides the length limit (the public page allows
+	// fewer characters than the console).
+	MaxDescription int
+	// RequireInCity refuses a point outside the city instead of passing
+	// it to the acceptor with a flag (public channels).
+	RequireInCity bool
 }
 
 // MaxDescription is the longest description accepted, in characters.
@@ -279,96 +336,25 @@ func sourceFor(role org.Role) string {
 	return SourceHotline
 }
 
-// Report files a new case (信息收集). Reports from the sources in
-// AutoAccept are accepted at once by the system.
+// PreparedCase is a checked report, located in the grid, ready to be
+// written by ReportTx.
+type PreparedCase struct {
+	in       NewCase
+	actor    org.Actor
+	location Location
+	cal      *workcal.Calendar
+}
+
+// Report files a new case (信息收集): it is placed in its grid cell, and
+// accepted and dispatched at once when its source or category says so.
 func (s *Service) Report(ctx context.Context, actor org.Actor, in NewCase) (*Case, error) {
-	switch actor.Role {
-	case org.RoleHandler, org.RoleVolunteer:
-		return nil, apperr.New(apperr.Forbidden, "forbidden")
+	p, err := s.PrepareReport(ctx, actor, in)
+	if err != nil {
+		return nil, err
 	}
-	if in.Source == "" || actor.Role != org.RoleAcceptor && actor.Role != org.RoleSystem && actor.Role != org.RoleAdmin {
-		in.Source = sourceFor(actor.Role)
-	}
-	if !slices.Contains(Sources, in.Source) {
-		return nil, apperr.New(apperr.Invalid, "case.bad_source")
-	}
-	in.Description = strings.TrimSpace(in.Description)
-	if in.Description == "" {
-		return nil, apperr.New(apperr.Invalid, "case.description_required")
-	}
-	if utf8.RuneCountInString(in.Description) > MaxDescription {
-		return nil, apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxDescription))
-	}
-	if in.Urgency == 0 {
-		in.Urgency = UrgencyNormal
-	}
-	if in.Urgency < UrgencyNormal || in.Urgency > UrgencyCritical {
-		return nil, apperr.New(apperr.Invalid, "case.bad_urgency")
-	}
-	if (in.Lat == nil) != (in.Lon == nil) {
-		return nil, apperr.New(apperr.Invalid, "case.bad_location")
-	}
-	if in.Lat != nil && !ValidLatLon(*in.Lat, *in.Lon) {
-		return nil, apperr.New(apperr.Invalid, "case.bad_location")
-	}
-	if in.Lat == nil && strings.TrimSpace(in.Address) == "" && in.RegionID == 0 {
-		return nil, apperr.New(apperr.Invalid, "case.location_required")
-	}
-	now := s.now()
 	var out *Case
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		cat, err := s.Category(ctx, tx, in.CategoryID)
-		if err != nil || !cat.Active {
-			return apperr.New(apperr.Invalid, "category.not_found")
-		}
-		if cat.ParentID == 0 {
-			return apperr.New(apperr.Invalid, "case.category_leaf")
-		}
-		if in.RegionID != 0 {
-			var path string
-			if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path); err != nil {
-				return apperr.New(apperr.Invalid, "region.not_found")
-			}
-			if actor.Scope == org.ScopeRegion && !actor.SeesRegionPath(path) {
-				return apperr.New(apperr.Invalid, "case.region_out_of_scope")
-			}
-		}
-		no, err := s.nextNo(ctx, tx, now)
-		if err != nil {
-			return err
-		}
-		var lat, lon any
-		if in.Lat != nil {
-			lat, lon = *in.Lat, *in.Lon
-		}
-		id, err := store.InsertID(ctx, tx, `INSERT INTO cases (no, source, category_id, description, lat, lon, address, region_id, urgency, state,
-			reporter_name, reporter_phone, reporter_user_id, reported_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			no, in.Source, cat.ID, in.Description, lat, lon, strings.TrimSpace(in.Address), nullable(in.RegionID), in.Urgency, string(Reported),
-			strings.TrimSpace(in.ReporterName), strings.TrimSpace(in.ReporterPhone), nullable(actor.UserID), store.Ms(now), store.Ms(now))
-		if err != nil {
-			return fmt.Errorf("insert case: %w", err)
-		}
-		data := map[string]any{"source": in.Source, "category_id": cat.ID, "urgency": in.Urgency}
-		if len(in.Photos) > 0 {
-			data["photos"] = photoDigests(in.Photos)
-		}
-		seq, err := s.appendEvent(ctx, tx, actor, now, id, Report, "", Reported, "", data)
-		if err != nil {
-			return err
-		}
-		if err := insertPhotos(ctx, tx, id, "before", seq, now, in.Photos); err != nil {
-			return err
-		}
-		if slices.Contains(s.AutoAccept, in.Source) {
-			if _, err := tx.Exec(ctx, `UPDATE cases SET state = ?, accepted_at = ?, version = version + 1 WHERE id = ?`, string(Accepted), store.Ms(now), id); err != nil {
-				return err
-			}
-			if _, err := s.appendEvent(ctx, tx, org.System, now, id, Accept, Reported, Accepted, "", map[string]any{"auto": true}); err != nil {
-				return err
-			}
-		}
-		out, err = s.load(ctx, tx, org.System, id)
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		out, err = s.ReportTx(ctx, tx, p)
 		return err
 	})
 	if err != nil {
@@ -376,6 +362,157 @@ func (s *Service) Report(ctx context.Context, actor org.Actor, in NewCase) (*Cas
 	}
 	hideReporter(actor, out)
 	return out, nil
+}
+
+// PrepareReport checks a report and locates it, outside any transaction.
+func (s *Service) PrepareReport(ctx context.Context, actor org.Actor, in NewCase) (PreparedCase, error) {
+	switch actor.Role {
+	case org.RoleHandler, org.RoleVolunteer:
+		return PreparedCase{}, apperr.New(apperr.Forbidden, "forbidden")
+	}
+	if in.Source == "" || actor.Role != org.RoleAcceptor && actor.Role != org.RoleSystem && actor.Role != org.RoleAdmin && actor.Role != org.RoleClient {
+		in.Source = sourceFor(actor.Role)
+	}
+	if !slices.Contains(Sources, in.Source) {
+		return PreparedCase{}, apperr.New(apperr.Invalid, "case.bad_source")
+	}
+	in.Description = strings.TrimSpace(in.Description)
+	if in.Description == "" {
+		return PreparedCase{}, apperr.New(apperr.Invalid, "case.description_required")
+	}
+	max := MaxDescription
+	if in.MaxDescription > 0 {
+		max = in.MaxDescription
+	}
+	if utf8.RuneCountInString(in.Description) > max {
+		return PreparedCase{}, apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(max))
+	}
+	if in.Urgency == 0 {
+		in.Urgency = UrgencyNormal
+	}
+	if in.Urgency < UrgencyNormal || in.Urgency > UrgencyCritical {
+		return PreparedCase{}, apperr.New(apperr.Invalid, "case.bad_urgency")
+	}
+	if (in.Lat == nil) != (in.Lon == nil) {
+		return PreparedCase{}, apperr.New(apperr.Invalid, "case.bad_location")
+	}
+	if in.Lat != nil && !ValidLatLon(*in.Lat, *in.Lon) {
+		return PreparedCase{}, apperr.New(apperr.Invalid, "case.bad_location")
+	}
+	if in.Lat == nil && strings.TrimSpace(in.Address) == "" && in.RegionID == 0 {
+		return PreparedCase{}, apperr.New(apperr.Invalid, "case.location_required")
+	}
+	p := PreparedCase{in: in, actor: actor}
+	if in.Lat != nil && s.Locator != nil {
+		loc, err := s.Locator.Locate(ctx, *in.Lat, *in.Lon)
+		if err != nil {
+			return p, err
+		}
+		if loc.Flag == LocOutside && in.RequireInCity {
+			return p, apperr.New(apperr.Invalid, "case.outside_city")
+		}
+		p.location = loc
+	}
+	var err error
+	p.cal, err = s.Calendar(ctx)
+	return p, err
+}
+
+// ReportTx writes a prepared report within tx, with its trail, and its
+// automatic acceptance and dispatch. The answer shows the reporter.
+func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*Case, error) {
+	in, actor, loc := p.in, p.actor, p.location
+	now := s.now()
+	cat, err := s.Category(ctx, tx, in.CategoryID)
+	if err != nil || !cat.Active {
+		return nil, apperr.New(apperr.Invalid, "category.not_found")
+	}
+	if cat.ParentID == 0 {
+		return nil, apperr.New(apperr.Invalid, "case.category_leaf")
+	}
+	if in.RegionID == 0 {
+		in.RegionID = loc.RegionID
+	} else {
+		var path string
+		if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path); err != nil {
+			return nil, apperr.New(apperr.Invalid, "region.not_found")
+		}
+		if actor.Scope == org.ScopeRegion && !actor.SeesRegionPath(path) {
+			return nil, apperr.New(apperr.Invalid, "case.region_out_of_scope")
+		}
+	}
+	routing, err := s.route(ctx, tx, cat, in.RegionID, loc)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case slices.Contains(s.AutoAccept, in.Source):
+		routing.AutoAccept = "source"
+	case cat.AutoAccept:
+		routing.AutoAccept = "category"
+	}
+	routing.AutoDispatch = routing.AutoAccept != "" && cat.AutoDispatch && routing.LeadUnitID != 0
+	routing.NoRule = routing.AutoAccept != "" && cat.AutoDispatch && routing.LeadUnitID == 0
+	no, err := s.nextNo(ctx, tx, now)
+	if err != nil {
+		return nil, err
+	}
+	var lat, lon any
+	if in.Lat != nil {
+		lat, lon = *in.Lat, *in.Lon
+	}
+	var attrs string
+	if len(in.Attributes) > 0 {
+		b, _ := json.Marshal(in.Attributes)
+		attrs = string(b)
+	}
+	id, err := store.InsertID(ctx, tx, `INSERT INTO cases (no, source, category_id, description, lat, lon, address, region_id, urgency, state,
+		reporter_name, reporter_phone, reporter_email, reporter_device, reporter_user_id, reported_at, updated_at,
+		grid_cell_id, location_flag, routing, attributes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		no, in.Source, cat.ID, in.Description, lat, lon, strings.TrimSpace(in.Address), nullable(in.RegionID), in.Urgency, string(Reported),
+		strings.TrimSpace(in.ReporterName), strings.TrimSpace(in.ReporterPhone), strings.TrimSpace(in.ReporterEmail), strings.TrimSpace(in.DeviceID),
+		nullable(actor.UserID), store.Ms(now), store.Ms(now),
+		nullable(loc.CellID), loc.Flag, routing.encode(), attrs)
+	if err != nil {
+		return nil, fmt.Errorf("insert case: %w", err)
+	}
+	data := map[string]any{"source": in.Source, "category_id": cat.ID, "urgency": in.Urgency}
+	if loc.Flag != "" {
+		data["location"] = loc.Flag
+		if loc.CellCode != "" {
+			data["grid"] = loc.CellCode
+		}
+	}
+	if len(in.Photos) > 0 {
+		data["photos"] = photoDigests(in.Photos)
+	}
+	seq, err := s.appendEvent(ctx, tx, actor, now, id, Report, "", Reported, "", data)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.insertPhotos(ctx, tx, id, "before", seq, now, in.Photos); err != nil {
+		return nil, err
+	}
+	c, err := s.load(ctx, tx, org.System, id)
+	if err != nil {
+		return nil, err
+	}
+	if routing.AutoAccept != "" {
+		if err := s.apply(ctx, tx, p.cal, org.System, c, ActInput{Action: Accept}, now); err != nil {
+			return nil, err
+		}
+		if routing.AutoDispatch {
+			in := ActInput{Action: Dispatch, LeadUnitID: routing.LeadUnitID, CoopUnitIDs: routing.CoopUnitIDs}
+			if err := s.apply(ctx, tx, p.cal, org.System, c, in, now); err != nil {
+				return nil, err
+			}
+		}
+		if c, err = s.load(ctx, tx, org.System, id); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // ValidLatLon checks a WGS-84 coordinate pair.
@@ -402,12 +539,21 @@ func photoDigests(ps []PhotoFile) []string {
 	return out
 }
 
-func insertPhotos(ctx context.Context, tx *store.Tx, caseID int64, kind string, seq int64, now time.Time, ps []PhotoFile) error {
+func (s *Service) insertPhotos(ctx context.Context, tx *store.Tx, caseID int64, kind string, seq int64, now time.Time, ps []PhotoFile) error {
 	for _, p := range ps {
-		if _, err := tx.Exec(ctx, `INSERT INTO photos (case_id, kind, path, mime, size, sha256, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			caseID, kind, p.Path, p.Mime, p.Size, p.SHA256, seq, store.Ms(now)); err != nil {
+		id, err := store.InsertID(ctx, tx, `INSERT INTO photos (case_id, kind, path, mime, size, sha256, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			caseID, kind, p.Path, p.Mime, p.Size, p.SHA256, seq, store.Ms(now))
+		if err != nil {
 			return fmt.Errorf("insert photo: %w", err)
 		}
+		// The derived versions are made by the background worker; the
+		// job is queued in the same transaction as the photo.
+		if _, err := tx.Exec(ctx, `INSERT INTO photo_jobs (photo_id, run_after) VALUES (?, ?)`, id, store.Ms(now)); err != nil {
+			return fmt.Errorf("queue photo: %w", err)
+		}
+	}
+	if len(ps) > 0 {
+		tx.AfterCommit(s.photoQueued)
 	}
 	return nil
 }

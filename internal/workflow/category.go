@@ -30,7 +30,20 @@ type Category struct {
 	LimitUrgent   int          `json:"limit_urgent"`
 	LimitCritical int          `json:"limit_critical"`
 	Active        bool         `json:"active"`
+	// Intake settings: the hint shown to citizens, whether only staff may
+	// choose the category (not offered on the public page or Open311), whether its reports are accepted and
+	// dispatched (by the responsibility table) without waiting for an
+	// acceptor, and the radius within which an open case of the same
+	// category counts as a likely duplicate.
+	Hint         string `json:"hint,omitempty"`
+	StaffOnly    bool   `json:"staff_only"`
+	AutoAccept   bool   `json:"auto_accept"`
+	AutoDispatch bool   `json:"auto_dispatch"`
+	DupRadiusM   int    `json:"dup_radius_m"`
 }
+
+// DefaultDupRadiusM is the duplicate radius of a category that sets none.
+const DefaultDupRadiusM = 50
 
 // Urgency levels of a case.
 const (
@@ -64,6 +77,13 @@ func (c *Category) validate() error {
 	if c.Code == "" || c.Name == "" {
 		return apperr.New(apperr.Invalid, "category.required")
 	}
+	if c.DupRadiusM == 0 {
+		c.DupRadiusM = DefaultDupRadiusM
+	}
+	if c.DupRadiusM < 0 || c.DupRadiusM > 5000 {
+		return apperr.New(apperr.Invalid, "category.bad_dup_radius")
+	}
+	c.Hint = strings.TrimSpace(c.Hint)
 	if c.ParentID == 0 {
 		// A 大类 groups 小类; its limit is only a default for new children.
 		if c.LimitUnit == "" {
@@ -80,12 +100,14 @@ func (c *Category) validate() error {
 	return nil
 }
 
-const categoryCols = `id, code, COALESCE(parent_id, 0), name, standard, limit_unit, limit_normal, limit_urgent, limit_critical, active`
+const categoryCols = `id, code, COALESCE(parent_id, 0), name, standard, limit_unit, limit_normal, limit_urgent, limit_critical, active,
+	hint, staff_only, auto_accept, auto_dispatch, dup_radius_m`
 
 func scanCategory(r interface{ Scan(...any) error }) (Category, error) {
 	var c Category
 	var unit string
-	err := r.Scan(&c.ID, &c.Code, &c.ParentID, &c.Name, &c.Standard, &unit, &c.LimitNormal, &c.LimitUrgent, &c.LimitCritical, &c.Active)
+	err := r.Scan(&c.ID, &c.Code, &c.ParentID, &c.Name, &c.Standard, &unit, &c.LimitNormal, &c.LimitUrgent, &c.LimitCritical, &c.Active,
+		&c.Hint, &c.StaffOnly, &c.AutoAccept, &c.AutoDispatch, &c.DupRadiusM)
 	c.LimitUnit = workcal.Unit(unit)
 	return c, err
 }
@@ -138,12 +160,16 @@ func (s *Service) SaveCategory(ctx context.Context, actor org.Actor, c Category)
 		var err error
 		if c.ID == 0 {
 			c.Active = true
-			c.ID, err = store.InsertID(ctx, tx, `INSERT INTO categories (code, parent_id, name, standard, limit_unit, limit_normal, limit_urgent, limit_critical, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, TRUE)`,
-				c.Code, nullable(c.ParentID), c.Name, c.Standard, string(c.LimitUnit), c.LimitNormal, c.LimitUrgent, c.LimitCritical)
+			c.ID, err = store.InsertID(ctx, tx, `INSERT INTO categories (code, parent_id, name, standard, limit_unit, limit_normal, limit_urgent, limit_critical, active,
+				hint, staff_only, auto_accept, auto_dispatch, dup_radius_m) VALUES (?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)`,
+				c.Code, nullable(c.ParentID), c.Name, c.Standard, string(c.LimitUnit), c.LimitNormal, c.LimitUrgent, c.LimitCritical,
+				c.Hint, c.StaffOnly, c.AutoAccept, c.AutoDispatch, c.DupRadiusM)
 		} else {
 			var res sql.Result
-			res, err = tx.Exec(ctx, `UPDATE categories SET name = ?, standard = ?, limit_unit = ?, limit_normal = ?, limit_urgent = ?, limit_critical = ?, active = ? WHERE id = ?`,
-				c.Name, c.Standard, string(c.LimitUnit), c.LimitNormal, c.LimitUrgent, c.LimitCritical, c.Active, c.ID)
+			res, err = tx.Exec(ctx, `UPDATE categories SET name = ?, standard = ?, limit_unit = ?, limit_normal = ?, limit_urgent = ?, limit_critical = ?, active = ?,
+				hint = ?, staff_only = ?, auto_accept = ?, auto_dispatch = ?, dup_radius_m = ? WHERE id = ?`,
+				c.Name, c.Standard, string(c.LimitUnit), c.LimitNormal, c.LimitUrgent, c.LimitCritical, c.Active,
+				c.Hint, c.StaffOnly, c.AutoAccept, c.AutoDispatch, c.DupRadiusM, c.ID)
 			if err == nil {
 				if n, _ := res.RowsAffected(); n == 0 {
 					return apperr.New(apperr.NotFound, "category.not_found")
@@ -278,11 +304,25 @@ func (s *Service) DeleteResponsibility(ctx context.Context, actor org.Actor, id 
 // category cat in region regionID: the most specific row wins, walking up
 // the region tree first, then from the 小类 to its 大类.
 func (s *Service) DefaultDispatch(ctx context.Context, q store.Queryer, cat Category, regionID int64) (lead int64, coops []int64, err error) {
+	m, err := s.matchResponsibility(ctx, q, cat, regionID)
+	return m.Lead, m.Coops, err
+}
+
+// ruleMatch is the responsibility row that decides a dispatch.
+type ruleMatch struct {
+	ID         int64
+	CategoryID int64
+	RegionID   int64
+	Lead       int64
+	Coops      []int64
+}
+
+func (s *Service) matchResponsibility(ctx context.Context, q store.Queryer, cat Category, regionID int64) (ruleMatch, error) {
 	var regionIDs []int64
 	if regionID != 0 {
 		var path string
 		if err := q.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, regionID).Scan(&path); err != nil {
-			return 0, nil, err
+			return ruleMatch{}, err
 		}
 		for _, p := range strings.Split(strings.Trim(path, "/"), "/") {
 			id, _ := strconv.ParseInt(p, 10, 64)
@@ -295,31 +335,31 @@ func (s *Service) DefaultDispatch(ctx context.Context, q store.Queryer, cat Cate
 			continue
 		}
 		for _, rid := range regionIDs {
-			var id int64
-			err := q.QueryRow(ctx, `SELECT id, lead_unit_id FROM responsibilities WHERE category_id = ? AND region_id = ?`, catID, rid).Scan(&id, &lead)
+			m := ruleMatch{CategoryID: catID, RegionID: rid}
+			err := q.QueryRow(ctx, `SELECT id, lead_unit_id FROM responsibilities WHERE category_id = ? AND region_id = ?`, catID, rid).Scan(&m.ID, &m.Lead)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
 			if err != nil {
-				return 0, nil, err
+				return ruleMatch{}, err
 			}
-			rows, err := q.Query(ctx, `SELECT unit_id FROM responsibility_coops WHERE responsibility_id = ? ORDER BY unit_id`, id)
+			rows, err := q.Query(ctx, `SELECT unit_id FROM responsibility_coops WHERE responsibility_id = ? ORDER BY unit_id`, m.ID)
 			if err != nil {
-				return 0, nil, err
+				return ruleMatch{}, err
 			}
 			for rows.Next() {
 				var u int64
 				if err := rows.Scan(&u); err != nil {
 					rows.Close()
-					return 0, nil, err
+					return ruleMatch{}, err
 				}
-				coops = append(coops, u)
+				m.Coops = append(m.Coops, u)
 			}
 			rows.Close()
-			return lead, coops, rows.Err()
+			return m, rows.Err()
 		}
 	}
-	return 0, nil, nil
+	return ruleMatch{}, nil
 }
 
 func mustExist(ctx context.Context, q store.Queryer, table string, id int64, key string) error {

@@ -13,6 +13,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/blob"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/workcal"
@@ -85,7 +86,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 	ctx := context.Background()
 	f := &fixture{t: t, ctx: ctx, db: db, clk: &clock{t: start}}
 	f.org = &org.Store{DB: db, Now: f.clk.Now}
-	f.svc = workflow.NewService(db, &workflow.PhotoStore{Dir: t.TempDir()}, shanghai, nil)
+	f.svc = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai, nil)
 	f.svc.Now = f.clk.Now
 
 	region := func(code, name, level string, parent int64) org.Region {

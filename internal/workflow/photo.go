@@ -2,126 +2,135 @@ package workflow
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/blob"
+	"chuangwen/internal/imaging"
 )
 
 // DefaultMaxPhotoBytes is the default upload limit per photo.
 const DefaultMaxPhotoBytes = 20 << 20
 
-// PhotoStore keeps photos as files under Dir (never as database blobs).
-// Writes are atomic: a temp file is written and fsynced, then renamed into
-// place, so a crash leaves either the whole photo or none.
+// metaPrefix is how much of an upload is kept in memory to read its EXIF
+// (the APP1 segment sits at the start of a JPEG and is at most 64 KiB).
+const metaPrefix = 128 << 10
+
+// PhotoStore keeps photos in a blob store (a local folder or an S3
+// bucket), never as database blobs. The original upload is private; units
+// and the public only see derived versions (orientation applied, all
+// metadata removed), made by the background worker.
 type PhotoStore struct {
-	Dir      string
+	Blobs    blob.Store
 	MaxBytes int64
+	// Variants are the derived sizes; DefaultVariants when empty.
+	Variants []imaging.Variant
+	Limits   imaging.Limits
 }
 
 // PhotoFile is a stored photo, before it is tied to a case.
 type PhotoFile struct {
-	Path   string // relative to Dir
+	Path   string // blob key of the original
 	Mime   string
 	Size   int64
 	SHA256 string
+	// Meta is what the original's EXIF says (orientation, GPS).
+	Meta imaging.Meta
 }
 
 var photoExt = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
-// Save stores one upload, checking its type from its first bytes (not its
-// name) and its size as it streams.
+// limitReader fails once more than max bytes have been read, so that an
+// oversized upload aborts the blob write instead of being cut short.
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+	h   hash.Hash
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	l.h.Write(p[:n])
+	if l.n > l.max {
+		return n, apperr.New(apperr.TooLarge, "photo.too_large", "mb", fmt.Sprint(l.max>>20))
+	}
+	return n, err
+}
+
+// Save stores one upload as a private original, checking its type from
+// its first bytes (not its name) and its size as it streams. The write is
+// atomic: a failed or oversized upload leaves nothing behind.
 func (p *PhotoStore) Save(r io.Reader) (PhotoFile, error) {
+	return p.SaveContext(context.Background(), r)
+}
+
+// SaveContext is Save with a context for the blob store.
+func (p *PhotoStore) SaveContext(ctx context.Context, r io.Reader) (PhotoFile, error) {
 	max := p.MaxBytes
 	if max <= 0 {
 		max = DefaultMaxPhotoBytes
 	}
-	br := bufio.NewReaderSize(r, 512)
-	head, err := br.Peek(512)
+	br := bufio.NewReaderSize(r, metaPrefix)
+	head, err := br.Peek(metaPrefix)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return PhotoFile{}, fmt.Errorf("read upload: %w", err)
 	}
 	if len(head) == 0 {
 		return PhotoFile{}, apperr.New(apperr.Invalid, "photo.empty")
 	}
-	mime := http.DetectContentType(head)
-	ext, ok := photoExt[mime]
+	mime, ok := imaging.Sniff(head)
 	if !ok {
-		if isHEIC(head) {
+		if imaging.IsHEIC(head) {
 			return PhotoFile{}, apperr.New(apperr.Unsupported, "photo.heic")
 		}
 		return PhotoFile{}, apperr.New(apperr.Unsupported, "photo.bad_type")
 	}
-	now := time.Now().UTC()
-	dir := filepath.Join(p.Dir, now.Format("2006"), now.Format("01"))
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return PhotoFile{}, err
-	}
-	tmp, err := os.CreateTemp(dir, ".upload-*")
-	if err != nil {
-		return PhotoFile{}, err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(br, max+1))
-	if err == nil && n > max {
-		err = apperr.New(apperr.TooLarge, "photo.too_large", "mb", fmt.Sprint(max>>20))
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return PhotoFile{}, err
-	}
-	var rnd [8]byte
+	meta, _ := imaging.ReadMeta(head) // best effort: a photo without EXIF is fine
+	var rnd [12]byte
 	_, _ = rand.Read(rnd[:])
-	name := hex.EncodeToString(rnd[:]) + ext
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return PhotoFile{}, err
+	now := time.Now().UTC()
+	key := "orig/" + now.Format("2006/01") + "/" + hex.EncodeToString(rnd[:]) + photoExt[mime]
+	lr := &limitReader{r: br, max: max, h: sha256.New()}
+	if err := p.Blobs.Put(ctx, key, lr, -1, mime); err != nil {
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			return PhotoFile{}, ae
+		}
+		return PhotoFile{}, fmt.Errorf("store photo: %w", err)
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename itself durable
-		d.Close()
-	}
-	rel := filepath.ToSlash(filepath.Join(now.Format("2006"), now.Format("01"), name))
-	return PhotoFile{Path: rel, Mime: mime, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return PhotoFile{Path: key, Mime: mime, Size: lr.n, SHA256: hex.EncodeToString(lr.h.Sum(nil)), Meta: meta}, nil
 }
 
-// isHEIC recognises the ISO-BMFF brand of HEIC/HEIF photos (iPhones), so
-// the user is told that format is not supported yet rather than "not an
-// image".
-func isHEIC(head []byte) bool {
-	if len(head) < 12 || string(head[4:8]) != "ftyp" {
-		return false
+// Open opens a stored object (an original or a derived version).
+func (p *PhotoStore) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+	rc, n, err := p.Blobs.Open(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, 0, apperr.New(apperr.NotFound, "photo.not_found")
 	}
-	brand := string(head[8:12])
-	return strings.HasPrefix(brand, "hei") || strings.HasPrefix(brand, "mif") || brand == "hevc"
+	return rc, n, err
 }
 
-// Open opens a stored photo for reading.
-func (p *PhotoStore) Open(rel string) (*os.File, error) {
-	clean := filepath.Clean(filepath.FromSlash(rel))
-	if strings.HasPrefix(clean, "..") || filepath.IsAbs(clean) {
-		return nil, apperr.New(apperr.NotFound, "photo.not_found")
-	}
-	return os.Open(filepath.Join(p.Dir, clean))
-}
-
-// Remove deletes stored files whose case was never written.
+// Remove deletes stored originals whose case was never written (a
+// refused request, or a replayed submission).
 func (p *PhotoStore) Remove(files []PhotoFile) {
 	for _, f := range files {
-		_ = os.Remove(filepath.Join(p.Dir, filepath.FromSlash(f.Path)))
+		_ = p.Blobs.Delete(context.Background(), f.Path)
 	}
+}
+
+func (p *PhotoStore) variants() []imaging.Variant {
+	if len(p.Variants) > 0 {
+		return p.Variants
+	}
+	return imaging.DefaultVariants
 }

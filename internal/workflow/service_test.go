@@ -151,7 +151,7 @@ func TestFullLoop(t *testing.T) {
 		if err != nil || p.Path != after.Path {
 			t.Errorf("Photo as handler A = %+v, %v", p, err)
 		}
-		fh, err := f.svc.Photos.Open(p.Path)
+		fh, _, err := f.svc.Photos.Open(f.ctx, p.Path)
 		if err != nil {
 			t.Fatal(err)
 		}

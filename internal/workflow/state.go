@@ -80,10 +80,10 @@ type rule struct {
 
 // rules is the closed loop of DOMAIN.md section 3, as data.
 var rules = map[Action]rule{
-	Accept:           {from: []State{Reported}, to: Accepted, roles: []org.Role{org.RoleAcceptor}},
+	Accept:           {from: []State{Reported}, to: Accepted, roles: []org.Role{org.RoleAcceptor, org.RoleSystem}},
 	Reject:           {from: []State{Reported}, to: Rejected, roles: []org.Role{org.RoleAcceptor}},
-	Merge:            {from: []State{Reported}, to: Merged, roles: []org.Role{org.RoleAcceptor}},
-	Dispatch:         {from: []State{Accepted}, to: Dispatched, roles: []org.Role{org.RoleAcceptor}},
+	Merge:            {from: []State{Reported, Accepted}, to: Merged, roles: []org.Role{org.RoleAcceptor}},
+	Dispatch:         {from: []State{Accepted}, to: Dispatched, roles: []org.Role{org.RoleAcceptor, org.RoleSystem}},
 	Acknowledge:      {from: []State{Dispatched}, to: InProgress, roles: []org.Role{org.RoleHandler}},
 	Return:           {from: []State{Dispatched, InProgress}, to: Accepted, roles: []org.Role{org.RoleHandler}},
 	RequestExtension: {from: []State{InProgress}, roles: []org.Role{org.RoleHandler}},

@@ -49,9 +49,13 @@ func expectedTransitions() map[workflow.State]map[workflow.Action]workflow.State
 	set := func(from workflow.State, a workflow.Action, to workflow.State) { t[from][a] = to }
 
 	// From the DOMAIN.md table.
-	set(sReported, workflow.Accept, sAccepted)               // 立案
-	set(sReported, workflow.Reject, sRejected)               // 不予立案
-	set(sReported, workflow.Merge, sMerged)                  // 合并
+	set(sReported, workflow.Accept, sAccepted) // 立案
+	set(sReported, workflow.Reject, sRejected) // 不予立案
+	set(sReported, workflow.Merge, sMerged)    // 合并
+	// A case accepted on arrival (inspectors, grid workers, auto-accept
+	// categories) can still turn out to duplicate an earlier one before
+	// it is dispatched.
+	set(sAccepted, workflow.Merge, sMerged)
 	set(sAccepted, workflow.Dispatch, sDispatched)           // 派遣
 	set(sDispatched, workflow.Acknowledge, sInProgress)      // 签收
 	set(sDispatched, workflow.Return, sAccepted)             // 退回
@@ -141,10 +145,12 @@ func expectedRoles() map[workflow.Action][]org.Role {
 	office := []org.Role{org.RoleLeader, org.RoleAcceptor, org.RoleAdmin}
 	verifiers := []org.Role{org.RoleInspector, org.RoleAcceptor, org.RoleGrid}
 	return map[workflow.Action][]org.Role{
-		workflow.Accept:           {org.RoleAcceptor},
+		// The system accepts and dispatches on arrival when the source or
+		// the category says so (auto-accept, auto-dispatch).
+		workflow.Accept:           {org.RoleAcceptor, org.RoleSystem},
 		workflow.Reject:           {org.RoleAcceptor},
 		workflow.Merge:            {org.RoleAcceptor},
-		workflow.Dispatch:         {org.RoleAcceptor},
+		workflow.Dispatch:         {org.RoleAcceptor, org.RoleSystem},
 		workflow.Acknowledge:      {org.RoleHandler},
 		workflow.Return:           {org.RoleHandler},
 		workflow.RequestExtension: {org.RoleHandler},

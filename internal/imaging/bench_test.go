@@ -1,0 +1,152 @@
+package imaging
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"math"
+	"sync"
+	"testing"
+
+	"golang.org/x/image/draw"
+)
+
+// photoLike draws a deterministic w×h picture with what makes real photos
+// expensive to code: smooth gradients, fine texture and sensor-like noise,
+// in 4:2:0 like a camera's output.
+func photoLike(w, h int) *image.YCbCr {
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	seed := uint32(12345)
+	for y := range h {
+		fy := float64(y) / float64(h)
+		ty := math.Cos(float64(y) * 0.07)
+		for x := range w {
+			seed = seed*1664525 + 1013904223
+			noise := float64(int(seed>>24)-128) / 128 * 6
+			fx := float64(x) / float64(w)
+			v := 110 + 70*math.Sin(fx*5+fy*3) + 25*math.Sin(float64(x)*0.09)*ty + noise
+			img.Y[y*img.YStride+x] = uint8(max(0, min(255, v)))
+		}
+	}
+	cw, ch := (w+1)/2, (h+1)/2
+	for y := range ch {
+		for x := range cw {
+			fx, fy := float64(x)/float64(cw), float64(y)/float64(ch)
+			img.Cb[y*img.CStride+x] = uint8(128 + 40*math.Cos(fx*4-fy*2))
+			img.Cr[y*img.CStride+x] = uint8(128 + 35*math.Sin(fy*5+fx))
+		}
+	}
+	return img
+}
+
+var (
+	photo12MPOnce sync.Once
+	photo12MP     []byte
+)
+
+// jpeg12MP is a 4000×3000 photo-like JPEG at quality 90 (about 2–3 MB).
+func jpeg12MP(b *testing.B) []byte {
+	photo12MPOnce.Do(func() {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, photoLike(4000, 3000), &jpeg.Options{Quality: 90}); err != nil {
+			panic(err)
+		}
+		photo12MP = buf.Bytes()
+	})
+	b.SetBytes(int64(len(photo12MP)))
+	return photo12MP
+}
+
+// loopCPU runs f b.N times and reports, besides wall time, the process CPU
+// time per operation (cpu-ns/op), the figure that matters on a shared
+// machine; GC work done meanwhile is part of it.
+func loopCPU(b *testing.B, f func()) {
+	b.Helper()
+	b.ResetTimer()
+	start := processCPU()
+	n := 0
+	for b.Loop() {
+		f()
+		n++
+	}
+	if cpu := processCPU() - start; cpu > 0 && n > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/op")
+	}
+}
+
+func BenchmarkDerive12MP(b *testing.B) {
+	data := jpeg12MP(b)
+	loopCPU(b, func() {
+		if _, err := Derive(data, DefaultVariants, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkStages12MP splits BenchmarkDerive12MP into its steps.
+func BenchmarkStages12MP(b *testing.B) {
+	data := jpeg12MP(b)
+	src, err := decodeJPEG(data, DefaultMaxPixels, func(int, int) int { return 4 })
+	if err != nil {
+		b.Fatal(err)
+	}
+	large := src.resize(1280, 960)
+	thumb := large.resize(320, 240)
+	b.Run("decode-1:2", func(b *testing.B) {
+		loopCPU(b, func() { _, _ = decodeJPEG(data, DefaultMaxPixels, func(int, int) int { return 4 }) })
+	})
+	b.Run("resize-large", func(b *testing.B) { loopCPU(b, func() { src.resize(1280, 960) }) })
+	b.Run("resize-thumb", func(b *testing.B) { loopCPU(b, func() { large.resize(320, 240) }) })
+	b.Run("orient6-large", func(b *testing.B) { loopCPU(b, func() { large.orient(6) }) })
+	b.Run("encode-large", func(b *testing.B) { loopCPU(b, func() { encodePlanar(large, 82) }) })
+	b.Run("encode-thumb", func(b *testing.B) { loopCPU(b, func() { encodePlanar(thumb, 75) }) })
+}
+
+// BenchmarkNaive12MP is the obvious way, for comparison: full decode,
+// high-quality thumbnail from full size, full-size re-encode to drop
+// metadata.
+func BenchmarkNaive12MP(b *testing.B) {
+	data := jpeg12MP(b)
+	loopCPU(b, func() {
+		img, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		thumb := image.NewRGBA(image.Rect(0, 0, 320, 240))
+		draw.CatmullRom.Scale(thumb, thumb.Rect, img, img.Bounds(), draw.Src, nil)
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, thumb, &jpeg.Options{Quality: 75}); err != nil {
+			b.Fatal(err)
+		}
+		buf.Reset()
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 82}); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkDecodeStdlib12MP: image/jpeg's full decode alone, the floor of
+// any pipeline built on it.
+func BenchmarkDecodeStdlib12MP(b *testing.B) {
+	data := jpeg12MP(b)
+	loopCPU(b, func() {
+		if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkDecodeFast12MP: this package's decoder at full size and at the
+// 1/2 scale Derive uses for a 1280-pixel variant of a 4000-pixel photo.
+func BenchmarkDecodeFast12MP(b *testing.B) {
+	data := jpeg12MP(b)
+	for _, s := range []int{8, 4, 2, 1} {
+		b.Run(map[int]string{8: "1:1", 4: "1:2", 2: "1:4", 1: "1:8"}[s], func(b *testing.B) {
+			loopCPU(b, func() {
+				if _, err := decodeJPEG(data, DefaultMaxPixels, func(int, int) int { return s }); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}

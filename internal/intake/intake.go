@@ -1,0 +1,627 @@
+// Package intake takes reports from citizens (随手拍) and other systems:
+// idempotent submissions that survive a flaky phone network, receipt
+// codes (查询码) to follow a case, the citizen's rating that can reopen
+// it, following an existing case instead of filing a duplicate, and the
+// abuse switch that blocks a device, phone number or address.
+package intake
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/audit"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/workflow"
+)
+
+// MaxPublicDescription is the longest description on the public page.
+const MaxPublicDescription = 500
+
+// MaxPublicPhotos is the most photos one public report may carry.
+const MaxPublicPhotos = 9
+
+// Service runs intake over the case workflow.
+type Service struct {
+	Flow *workflow.Service
+	DB   *store.DB
+	// RewardFirstOnly: only the first reporter of a problem counts for
+	// rewards; reporters of cases merged into another do not.
+	RewardFirstOnly bool
+	Now             func() time.Time
+
+	secret []byte
+}
+
+// New returns an intake service; it loads (or creates) the key that
+// hashes blocked phone numbers and devices.
+func New(ctx context.Context, flow *workflow.Service) (*Service, error) {
+	s := &Service{Flow: flow, DB: flow.DB, RewardFirstOnly: true}
+	var hexKey string
+	err := flow.DB.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = 'intake_secret'`).Scan(&hexKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		var k [32]byte
+		_, _ = rand.Read(k[:])
+		hexKey = hex.EncodeToString(k[:])
+		err = flow.DB.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES ('intake_secret', ?) ON CONFLICT (key) DO NOTHING`, hexKey)
+			return err
+		})
+		if err == nil {
+			err = flow.DB.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = 'intake_secret'`).Scan(&hexKey)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("intake secret: %w", err)
+	}
+	s.secret, err = hex.DecodeString(hexKey)
+	return s, err
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Millisecond)
+	}
+	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+// Submission is one report from a channel.
+type Submission struct {
+	// Scope and Key identify the submission for idempotency: the scope is
+	// the channel ("public", "token:12", "user:5"), the key the client's
+	// Idempotency-Key. An empty key means no idempotency.
+	Scope, Key string
+	Case       workflow.NewCase
+	// IP is the client's address, for the abuse switch.
+	IP string
+}
+
+// Receipt is the answer to a submission.
+type Receipt struct {
+	Code      string         `json:"receipt"`
+	CaseNo    string         `json:"case_no"`
+	CaseID    int64          `json:"-"`
+	State     workflow.State `json:"state"`
+	Kind      string         `json:"kind"`
+	Replayed  bool           `json:"-"`
+	Duplicate bool           `json:"-"`
+}
+
+// Receipt kinds.
+const (
+	KindReporter = "reporter"
+	KindFollower = "follower"
+)
+
+// MaxKeyLen bounds an idempotency key.
+const MaxKeyLen = 128
+
+// errReplay ends the transaction of a submission whose key is taken.
+var errReplay = errors.New("replay")
+
+// Submit files a report once per idempotency key. A retry of the same
+// submission (same key, same content) gets the first answer back and its
+// photos are discarded; the same key with different content is refused.
+// Concurrent retries are serialised by the key's primary key: the second
+// insert waits for the first transaction and then finds its row.
+func (s *Service) Submit(ctx context.Context, actor org.Actor, sub Submission) (Receipt, error) {
+	rec, err := s.submit(ctx, actor, sub)
+	if err != nil || rec.Replayed {
+		s.Flow.Photos.Remove(sub.Case.Photos)
+	}
+	return rec, err
+}
+
+func (s *Service) submit(ctx context.Context, actor org.Actor, sub Submission) (Receipt, error) {
+	if len(sub.Key) > MaxKeyLen {
+		return Receipt{}, apperr.New(apperr.Invalid, "intake.bad_key")
+	}
+	if err := s.checkBlocked(ctx, sub.Case.DeviceID, sub.Case.ReporterPhone, sub.IP); err != nil {
+		return Receipt{}, err
+	}
+	fp := fingerprint(sub.Case)
+	if sub.Key != "" {
+		if rec, ok, err := s.replay(ctx, s.DB.Reader(), sub.Scope, sub.Key, fp); err != nil || ok {
+			return rec, err
+		}
+	}
+	p, err := s.Flow.PrepareReport(ctx, actor, sub.Case)
+	if err != nil {
+		return Receipt{}, err
+	}
+	var rec Receipt
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if sub.Key != "" {
+			res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
+				sub.Scope, sub.Key, fp, store.Ms(s.now()))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errReplay
+			}
+		}
+		c, err := s.Flow.ReportTx(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		rec = Receipt{CaseNo: c.No, CaseID: c.ID, State: c.State, Kind: KindReporter}
+		if actor.Role == org.RoleSystem || actor.Role == org.RoleClient {
+			// Citizens (directly or through another app) follow their case
+			// with a receipt; staff have the console.
+			rec.Code, err = s.newReceipt(ctx, tx, c.ID, KindReporter, sub.Case.DeviceID, strings.TrimSpace(sub.Case.ReporterPhone) != "")
+			if err != nil {
+				return err
+			}
+		}
+		if sub.Key != "" {
+			b, _ := json.Marshal(rec)
+			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, c.ID, string(b), sub.Scope, sub.Key)
+		}
+		return err
+	})
+	if errors.Is(err, errReplay) {
+		rec, ok, err := s.replay(ctx, s.DB.Reader(), sub.Scope, sub.Key, fp)
+		if err == nil && !ok {
+			err = apperr.New(apperr.Conflict, "intake.in_progress")
+		}
+		return rec, err
+	}
+	return rec, err
+}
+
+func (s *Service) replay(ctx context.Context, q store.Queryer, scope, key, fp string) (Receipt, bool, error) {
+	var storedFP, resp string
+	err := q.QueryRow(ctx, `SELECT fingerprint, response FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key).Scan(&storedFP, &resp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Receipt{}, false, nil
+	}
+	if err != nil {
+		return Receipt{}, false, err
+	}
+	if storedFP != fp {
+		return Receipt{}, false, apperr.New(apperr.Conflict, "intake.key_reused")
+	}
+	if resp == "" {
+		return Receipt{}, false, nil
+	}
+	var rec Receipt
+	if err := json.Unmarshal([]byte(resp), &rec); err != nil {
+		return Receipt{}, false, err
+	}
+	rec.Replayed = true
+	// The state may have moved on since the first answer.
+	_ = q.QueryRow(ctx, `SELECT id, state FROM cases WHERE no = ?`, rec.CaseNo).Scan(&rec.CaseID, &rec.State)
+	return rec, true, nil
+}
+
+// fingerprint identifies a submission's content, so that a reused key
+// with different content is told apart from a retry. Photos count by
+// their digests, so a retried upload of the same files matches.
+func fingerprint(in workflow.NewCase) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s\x00", in.CategoryID, strings.TrimSpace(in.Description))
+	if in.Lat != nil {
+		fmt.Fprintf(h, "%.6f,%.6f\x00", *in.Lat, *in.Lon)
+	}
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", strings.TrimSpace(in.Address), strings.TrimSpace(in.ReporterPhone), in.Source)
+	for _, p := range in.Photos {
+		h.Write([]byte(p.SHA256))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// receiptAlphabet avoids look-alike characters (0/O, 1/I/L).
+const receiptAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// ReceiptLen is the length of a receipt code: 31^10 ≈ 8×10^14 codes, so
+// guessing one is hopeless under the status page's rate limit.
+const ReceiptLen = 10
+
+func newCode() string {
+	b := make([]byte, ReceiptLen)
+	max := big.NewInt(int64(len(receiptAlphabet)))
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, max)
+		b[i] = receiptAlphabet[n.Int64()]
+	}
+	return string(b)
+}
+
+// NormalizeCode accepts a code as typed: any case, with spaces or dashes.
+func NormalizeCode(code string) (string, bool) {
+	code = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
+	if len(code) != ReceiptLen {
+		return "", false
+	}
+	for _, r := range code {
+		if !strings.ContainsRune(receiptAlphabet, r) {
+			return "", false
+		}
+	}
+	return code, true
+}
+
+func (s *Service) newReceipt(ctx context.Context, tx *store.Tx, caseID int64, kind, device string, eligible bool) (string, error) {
+	for range 5 {
+		code := newCode()
+		res, err := tx.Exec(ctx, `INSERT INTO receipts (code, case_id, kind, device_id, reward_eligible, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			code, caseID, kind, truncateRunes(device, 100), eligible && kind == KindReporter, store.Ms(s.now()))
+		if err != nil {
+			return "", err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return code, nil
+		}
+	}
+	return "", errors.New("could not allocate a receipt code")
+}
+
+// Follow gives a citizen a receipt for an existing open case instead of
+// filing a duplicate (“关注此问题”). Idempotent like Submit.
+func (s *Service) Follow(ctx context.Context, scope, key, caseNo, device, ip string) (Receipt, error) {
+	if len(key) > MaxKeyLen {
+		return Receipt{}, apperr.New(apperr.Invalid, "intake.bad_key")
+	}
+	if err := s.checkBlocked(ctx, device, "", ip); err != nil {
+		return Receipt{}, err
+	}
+	sum := sha256.Sum256([]byte("follow\x00" + caseNo))
+	fp := hex.EncodeToString(sum[:])
+	if key != "" {
+		if rec, ok, err := s.replay(ctx, s.DB.Reader(), scope, key, fp); err != nil || ok {
+			return rec, err
+		}
+	}
+	var rec Receipt
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if key != "" {
+			res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
+				scope, key, fp, store.Ms(s.now()))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errReplay
+			}
+		}
+		var state string
+		err := tx.QueryRow(ctx, `SELECT id, state FROM cases WHERE no = ?`, caseNo).Scan(&rec.CaseID, &state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "case.not_found")
+		}
+		if err != nil {
+			return err
+		}
+		if !workflow.State(state).Open() {
+			return apperr.New(apperr.Conflict, "intake.follow_closed")
+		}
+		rec.CaseNo, rec.State, rec.Kind, rec.Duplicate = caseNo, workflow.State(state), KindFollower, true
+		if rec.Code, err = s.newReceipt(ctx, tx, rec.CaseID, KindFollower, device, false); err != nil {
+			return err
+		}
+		if key != "" {
+			b, _ := json.Marshal(rec)
+			if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, rec.CaseID, string(b), scope, key); err != nil {
+				return err
+			}
+		}
+		_, err = audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorName: org.System.Name, ActorRole: string(org.RoleSystem), Action: "citizen.follow", CaseID: rec.CaseID})
+		return err
+	})
+	if errors.Is(err, errReplay) {
+		rec, ok, err := s.replay(ctx, s.DB.Reader(), scope, key, fp)
+		if err == nil && !ok {
+			err = apperr.New(apperr.Conflict, "intake.in_progress")
+		}
+		return rec, err
+	}
+	return rec, err
+}
+
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// Ratings a citizen can give a closed case.
+const (
+	Satisfied   = "satisfied"
+	Unsatisfied = "unsatisfied"
+)
+
+// Rate records a citizen's rating of a closed case. An unsatisfied
+// rating reopens the case for the acceptor, with the citizen's reason as
+// the opinion. One rating per receipt per closure.
+func (s *Service) Rate(ctx context.Context, code, rating, reason string) error {
+	code, ok := NormalizeCode(code)
+	if !ok {
+		return apperr.New(apperr.NotFound, "intake.receipt_not_found")
+	}
+	if !slices.Contains([]string{Satisfied, Unsatisfied}, rating) {
+		return apperr.New(apperr.Invalid, "intake.bad_rating")
+	}
+	reason = strings.TrimSpace(reason)
+	if rating == Unsatisfied && reason == "" {
+		return apperr.New(apperr.Invalid, "intake.reason_required")
+	}
+	if utf8.RuneCountInString(reason) > MaxPublicDescription {
+		return apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxPublicDescription))
+	}
+	var caseID, ratedAt, closedAt int64
+	var state string
+	err := s.DB.Reader().QueryRow(ctx, `SELECT r.case_id, r.rated_at, c.state, c.closed_at FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.code = ?`, code).
+		Scan(&caseID, &ratedAt, &state, &closedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.New(apperr.NotFound, "intake.receipt_not_found")
+	}
+	if err != nil {
+		return err
+	}
+	if workflow.State(state) != workflow.Closed {
+		return apperr.New(apperr.Conflict, "intake.not_closed")
+	}
+	if ratedAt >= closedAt {
+		return apperr.New(apperr.Conflict, "intake.already_rated")
+	}
+	now := s.now()
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE receipts SET rating = ?, rating_reason = ?, rated_at = ? WHERE code = ? AND rated_at = ?`, rating, reason, store.Ms(now), code, ratedAt)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.Conflict, "intake.already_rated")
+		}
+		b, _ := json.Marshal(map[string]string{"rating": rating})
+		if _, err := audit.Append(ctx, tx, &audit.Entry{At: now, ActorName: org.System.Name, ActorRole: string(org.RoleSystem), Action: "citizen.rate",
+			CaseID: caseID, Opinion: reason, Data: string(b)}); err != nil {
+			return err
+		}
+		if rating == Unsatisfied {
+			return s.Flow.ActTx(ctx, tx, org.System, caseID, workflow.ActInput{Action: workflow.Reopen, Opinion: reason})
+		}
+		return nil
+	})
+}
+
+// Blocklist kinds.
+const (
+	BlockDevice = "device"
+	BlockPhone  = "phone"
+	BlockIP     = "ip"
+)
+
+func normalizeBlock(kind, value string) string {
+	value = strings.TrimSpace(value)
+	if kind == BlockPhone {
+		value = strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, value)
+		value = strings.TrimPrefix(value, "86")
+	}
+	return value
+}
+
+func (s *Service) blockHash(kind, value string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(kind + ":" + normalizeBlock(kind, value)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *Service) checkBlocked(ctx context.Context, device, phone, ip string) error {
+	var hashes []any
+	var kinds []any
+	for _, kv := range [][2]string{{BlockDevice, device}, {BlockPhone, phone}, {BlockIP, ip}} {
+		if normalizeBlock(kv[0], kv[1]) != "" {
+			kinds = append(kinds, kv[0])
+			hashes = append(hashes, s.blockHash(kv[0], kv[1]))
+		}
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	var n int
+	err := s.DB.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM blocklist WHERE value_hash IN `+store.In(len(hashes)), hashes...).Scan(&n)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return apperr.New(apperr.Forbidden, "intake.blocked")
+	}
+	return nil
+}
+
+// Block is one entry of the abuse list.
+type Block struct {
+	Kind      string    `json:"kind"`
+	Hash      string    `json:"id"`
+	Label     string    `json:"label"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// mask shows enough of a value to recognise it, never all of it.
+func mask(kind, v string) string {
+	v = normalizeBlock(kind, v)
+	r := []rune(v)
+	switch {
+	case len(r) <= 4:
+		return strings.Repeat("*", len(r))
+	case kind == BlockPhone && len(r) >= 7:
+		return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+	default:
+		return string(r[:2]) + strings.Repeat("*", len(r)-4) + string(r[len(r)-2:])
+	}
+}
+
+// AddBlock blocks a device, phone number or address (admin or acceptor).
+func (s *Service) AddBlock(ctx context.Context, actor org.Actor, kind, value, reason string) error {
+	if actor.Role != org.RoleAdmin && actor.Role != org.RoleAcceptor {
+		return apperr.New(apperr.Forbidden, "forbidden")
+	}
+	if !slices.Contains([]string{BlockDevice, BlockPhone, BlockIP}, kind) || normalizeBlock(kind, value) == "" {
+		return apperr.New(apperr.Invalid, "intake.bad_block")
+	}
+	reason = truncateRunes(strings.TrimSpace(reason), 200)
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		h := s.blockHash(kind, value)
+		if _, err := tx.Exec(ctx, `INSERT INTO blocklist (kind, value_hash, label, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			kind, h, mask(kind, value), reason, nullable(actor.UserID), store.Ms(s.now())); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(map[string]string{"kind": kind, "label": mask(kind, value)})
+		_, err := audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), Action: "block.add", Opinion: reason, Data: string(b)})
+		return err
+	})
+}
+
+// RemoveBlock lifts a block by its id (the hash).
+func (s *Service) RemoveBlock(ctx context.Context, actor org.Actor, kind, hash string) error {
+	if actor.Role != org.RoleAdmin && actor.Role != org.RoleAcceptor {
+		return apperr.New(apperr.Forbidden, "forbidden")
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM blocklist WHERE kind = ? AND value_hash = ?`, kind, hash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "intake.block_not_found")
+		}
+		b, _ := json.Marshal(map[string]string{"kind": kind, "id": hash})
+		_, err = audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), Action: "block.remove", Data: string(b)})
+		return err
+	})
+}
+
+// Blocks lists the abuse list, newest first.
+func (s *Service) Blocks(ctx context.Context) ([]Block, error) {
+	rows, err := s.DB.Reader().Query(ctx, `SELECT kind, value_hash, label, reason, created_at FROM blocklist ORDER BY created_at DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Block
+	for rows.Next() {
+		var b Block
+		var at int64
+		if err := rows.Scan(&b.Kind, &b.Hash, &b.Label, &b.Reason, &at); err != nil {
+			return nil, err
+		}
+		b.CreatedAt = store.Time(at)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+func nullable(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// Track is what the holder of a receipt sees of a case.
+type Track struct {
+	Code, Kind   string
+	Case         *workflow.Case
+	Steps        []Step
+	CanRate      bool
+	Rating       string
+	RatingReason string
+	RatedAt      time.Time
+	// MergedInto is the number of the case this one was merged into; the
+	// receipt then follows that case.
+	MergedInto string
+}
+
+// Step is one plain-words stage of the loop on the status page.
+type Step struct {
+	Key           string // received, accepted, handling, verifying, closed
+	At            time.Time
+	Done, Current bool
+}
+
+// Track returns the public view of the case behind a receipt code.
+func (s *Service) Track(ctx context.Context, code string) (*Track, error) {
+	code, ok := NormalizeCode(code)
+	if !ok {
+		return nil, apperr.New(apperr.NotFound, "intake.receipt_not_found")
+	}
+	t := &Track{Code: code}
+	var caseID, ratedAt int64
+	err := s.DB.Reader().QueryRow(ctx, `SELECT case_id, kind, rating, rating_reason, rated_at FROM receipts WHERE code = ?`, code).
+		Scan(&caseID, &t.Kind, &t.Rating, &t.RatingReason, &ratedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "intake.receipt_not_found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Flow.Get(ctx, org.System, caseID)
+	if err != nil {
+		return nil, err
+	}
+	for hops := 0; c.State == workflow.Merged && c.MergedInto != 0 && hops < 5; hops++ {
+		target, err := s.Flow.Get(ctx, org.System, c.MergedInto)
+		if err != nil {
+			return nil, err
+		}
+		t.MergedInto = target.No
+		c = target
+	}
+	c.Reporter = nil // never on a public page
+	t.Case = c
+	t.RatedAt = store.Time(ratedAt)
+	t.CanRate = c.State == workflow.Closed && ratedAt < store.Ms(c.ClosedAt)
+	if !t.CanRate && ratedAt < store.Ms(c.ClosedAt) {
+		t.Rating, t.RatingReason = "", "" // a rating of an earlier closure
+	}
+	var verifyingAt time.Time
+	if c.State == workflow.Verifying || c.State == workflow.Closed {
+		if evs, err := s.Flow.Timeline(ctx, org.System, c.ID); err == nil {
+			for _, e := range evs {
+				if e.Action == string(workflow.Feedback) {
+					verifyingAt = e.At
+				}
+			}
+		}
+	}
+	stage := map[workflow.State]int{workflow.Reported: 0, workflow.Accepted: 1, workflow.Dispatched: 2, workflow.InProgress: 2, workflow.Postponed: 2,
+		workflow.Verifying: 3, workflow.Closed: 4}
+	cur, known := stage[c.State]
+	at := []time.Time{c.ReportedAt, c.AcceptedAt, c.DispatchedAt, verifyingAt, c.ClosedAt}
+	for i, key := range []string{"received", "accepted", "handling", "verifying", "closed"} {
+		st := Step{Key: key}
+		if known {
+			st.Done = i < cur || (i == cur && c.State == workflow.Closed)
+			st.Current = i == cur && c.State != workflow.Closed
+		} else {
+			st.Done = i == 0
+		}
+		if st.Done || st.Current {
+			st.At = at[i]
+		}
+		t.Steps = append(t.Steps, st)
+	}
+	return t, nil
+}

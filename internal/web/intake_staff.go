@@ -1,0 +1,303 @@
+package web
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/grid"
+	"chuangwen/internal/org"
+	"chuangwen/internal/workflow"
+)
+
+// Staff side of intake: duplicates, the grid, the abuse list.
+
+func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.Flow.Duplicates(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d == nil {
+		d = []workflow.NearbyCase{}
+	}
+	writeJSON(w, 200, d)
+}
+
+func (s *Server) apiGridCells(w http.ResponseWriter, r *http.Request) {
+	s.apiPublicGrid(w, r)
+}
+
+func (s *Server) apiGridExport(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := s.Grid.Export(r.Context(), &buf); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/geo+json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="grid-cells.geojson"`)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) apiGridImport(w http.ResponseWriter, r *http.Request) {
+	body := http.MaxBytesReader(w, r.Body, grid.MaxImportBytes)
+	rep, err := s.Grid.Import(r.Context(), actorOf(r), body, r.URL.Query().Get("dry_run") == "1")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, s.localizeReport(r, rep))
+}
+
+// importView is an import report with each problem in the user's words.
+type importView struct {
+	grid.ImportReport
+	Messages []problemView `json:"problems,omitempty"`
+}
+
+type problemView struct {
+	Index    int    `json:"index"`
+	Code     string `json:"code,omitempty"`
+	Severity string `json:"severity"`
+	Key      string `json:"key"`
+	Message  string `json:"message"`
+}
+
+func (s *Server) localizeReport(r *http.Request, rep grid.ImportReport) importView {
+	v := importView{ImportReport: rep}
+	lang := s.lang(r)
+	for _, p := range rep.Problems {
+		args := append([]string{"index", itoa(int64(p.Index + 1)), "code", p.Code}, p.Args...)
+		v.Messages = append(v.Messages, problemView{Index: p.Index, Code: p.Code, Severity: string(p.Severity), Key: p.Key, Message: s.Msg.T(lang, p.Key, args...)})
+	}
+	v.ImportReport.Problems = nil
+	return v
+}
+
+func (s *Server) apiGridLocate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	lat, lon, err := readPoint(q.Get("lat"), q.Get("lon"), q.Get("coord"))
+	if err == nil && lat == nil {
+		err = apperr.New(apperr.Invalid, "case.location_required")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	loc, err := s.Grid.Locate(r.Context(), *lat, *lon)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, loc)
+}
+
+func (s *Server) cellIDsByCode(r *http.Request, codes []string) ([]int64, error) {
+	var ids []int64
+	for _, code := range codes {
+		code = strings.TrimSpace(code)
+		if code == "" {
+			continue
+		}
+		var id int64
+		if err := s.DB.Reader().QueryRow(r.Context(), `SELECT id FROM grid_cells WHERE code = ?`, code).Scan(&id); err != nil {
+			return nil, apperr.New(apperr.Invalid, "grid.cell_code_unknown", "code", code)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (s *Server) apiGridAssign(w http.ResponseWriter, r *http.Request) {
+	uid, err := pathID(r, "user")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var body struct {
+		CellCodes []string `json:"cell_codes"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ids, err := s.cellIDsByCode(r, body.CellCodes)
+	if err == nil {
+		err = s.Grid.Assign(r.Context(), actorOf(r), uid, ids)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"cells": len(ids)})
+}
+
+func (s *Server) apiBlocks(w http.ResponseWriter, r *http.Request) {
+	bs, err := s.Intake.Blocks(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if bs == nil {
+		writeJSON(w, 200, []any{})
+		return
+	}
+	writeJSON(w, 200, bs)
+}
+
+func (s *Server) apiAddBlock(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Kind, Value, Reason string
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Intake.AddBlock(r.Context(), actorOf(r), body.Kind, body.Value, body.Reason); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 201, map[string]bool{"ok": true})
+}
+
+func (s *Server) apiRemoveBlock(w http.ResponseWriter, r *http.Request) {
+	if err := s.Intake.RemoveBlock(r.Context(), actorOf(r), r.PathValue("kind"), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, map[string]bool{"ok": true})
+}
+
+// ---- console pages ----
+
+func (s *Server) gridPageData(r *http.Request) (map[string]any, error) {
+	n, err := s.Grid.Count(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.Org.Users(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	type worker struct {
+		User  org.User
+		Cells []string
+	}
+	var workers []worker
+	for _, u := range users {
+		if u.Role != org.RoleGrid {
+			continue
+		}
+		ids, err := s.Grid.Assigned(r.Context(), u.ID)
+		if err != nil {
+			return nil, err
+		}
+		wk := worker{User: u}
+		for _, id := range ids {
+			if c, ok, _ := s.Grid.Cell(r.Context(), id); ok {
+				wk.Cells = append(wk.Cells, c.Code)
+			}
+		}
+		workers = append(workers, wk)
+	}
+	ds, err := s.Grid.Districts(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Count": n, "Workers": workers, "Districts": ds}, nil
+}
+
+func (s *Server) pageGrid(w http.ResponseWriter, r *http.Request) {
+	data, err := s.gridPageData(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "admin_grid", data)
+}
+
+func (s *Server) postGridImport(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		s.fail(w, r, apperr.New(apperr.Invalid, "grid.file_required"))
+		return
+	}
+	defer f.Close()
+	rep, err := s.Grid.Import(r.Context(), actorOf(r), io.LimitReader(f, grid.MaxImportBytes+1), r.FormValue("dry_run") == "1")
+	data, derr := s.gridPageData(r)
+	if derr != nil {
+		s.fail(w, r, derr)
+		return
+	}
+	if err != nil {
+		code, msg := s.message(r, err)
+		data["Error"] = msg
+		s.renderStatus(w, r, status(code), "admin_grid", data)
+		return
+	}
+	data["Report"] = s.localizeReport(r, rep)
+	data["DryRun"] = r.FormValue("dry_run") == "1"
+	s.render(w, r, "admin_grid", data)
+}
+
+func (s *Server) postGridAssign(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	uid, err := formInt(r, "user_id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	codes := strings.FieldsFunc(r.FormValue("cells"), func(c rune) bool { return c == ',' || c == '，' || c == ' ' || c == '\n' || c == '\r' })
+	ids, err := s.cellIDsByCode(r, codes)
+	if err == nil {
+		err = s.Grid.Assign(r.Context(), actorOf(r), uid, ids)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/grid?msg=saved", http.StatusSeeOther)
+}
+
+func (s *Server) pageBlocklist(w http.ResponseWriter, r *http.Request) {
+	bs, err := s.Intake.Blocks(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "admin_blocklist", map[string]any{"Blocks": bs})
+}
+
+func (s *Server) postBlock(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Intake.AddBlock(r.Context(), actorOf(r), r.FormValue("kind"), r.FormValue("value"), r.FormValue("reason")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/blocklist?msg=saved", http.StatusSeeOther)
+}
+
+func (s *Server) postUnblock(w http.ResponseWriter, r *http.Request) {
+	if err := s.Intake.RemoveBlock(r.Context(), actorOf(r), r.PathValue("kind"), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/blocklist?msg=done", http.StatusSeeOther)
+}

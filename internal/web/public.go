@@ -1,0 +1,665 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"math"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/geo"
+	"chuangwen/internal/intake"
+	"chuangwen/internal/org"
+	"chuangwen/internal/workflow"
+)
+
+// The public side (随手拍): the phone reporting page, its JSON endpoints
+// and the status page reachable by receipt code. No login; rate limits
+// per client address; reporter data never leaves the office.
+
+// TileConfig is an optional street-map tile service for the public map
+// (off by default: the map draws the city's own grid cells).
+type TileConfig struct {
+	URL         string `json:"url"`
+	Subdomains  string `json:"subdomains,omitempty"`
+	Datum       string `json:"datum"` // wgs84 (also CGCS2000 services such as Tianditu) or gcj02
+	Attribution string `json:"attribution,omitempty"`
+	MaxZoom     int    `json:"max_zoom,omitempty"`
+}
+
+type publicCategory struct {
+	ID    int64  `json:"id"`
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Group string `json:"group"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+type latLon struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+type publicDistrict struct {
+	Name   string     `json:"name"`
+	Center latLon     `json:"center"`
+	Bounds [4]float64 `json:"bounds"`
+}
+
+type publicConfig struct {
+	City           string           `json:"city"`
+	Center         latLon           `json:"center"`
+	Bounds         [4]float64       `json:"bounds"` // minLon, minLat, maxLon, maxLat
+	Districts      []publicDistrict `json:"districts"`
+	Categories     []publicCategory `json:"categories"`
+	MaxPhotos      int              `json:"max_photos"`
+	MaxPhotoMB     int64            `json:"max_photo_mb"`
+	MaxDescription int              `json:"max_description"`
+	Tiles          *TileConfig      `json:"tiles"`
+	GridURL        string           `json:"grid_url"`
+	CasesURL       string           `json:"cases_url"`
+}
+
+// publicGuard applies the per-client rate limit and refuses cross-site
+// writes (a browser always sends Origin on a cross-site POST).
+func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request, write bool) bool {
+	lim := s.PublicReadLimit
+	if write {
+		lim = s.PublicWriteLimit
+		if o := r.Header.Get("Origin"); o != "" {
+			if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+				s.fail(w, r, apperr.New(apperr.Forbidden, "csrf"))
+				return false
+			}
+		}
+	}
+	if ok, wait := lim.Allow(clientIP(r)); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.fail(w, r, apperr.New(apperr.RateLimited, "rate_limited", "seconds", strconv.Itoa(secs)))
+		return false
+	}
+	return true
+}
+
+func (s *Server) publicConfig(r *http.Request) (publicConfig, error) {
+	ctx := r.Context()
+	cfg := publicConfig{City: s.City, MaxPhotos: intake.MaxPublicPhotos, MaxPhotoMB: s.Flow.Photos.MaxBytes >> 20,
+		MaxDescription: intake.MaxPublicDescription, Tiles: s.Tiles, GridURL: "/api/v1/public/grid", CasesURL: "/api/v1/public/cases",
+		Districts: []publicDistrict{}, Categories: []publicCategory{}}
+	if cfg.MaxPhotoMB == 0 {
+		cfg.MaxPhotoMB = workflow.DefaultMaxPhotoBytes >> 20
+	}
+	cats, err := s.Flow.Categories(ctx)
+	if err != nil {
+		return cfg, err
+	}
+	groups := map[int64]string{}
+	for _, c := range cats {
+		if c.ParentID == 0 {
+			groups[c.ID] = c.Name
+		}
+	}
+	for _, c := range cats {
+		if c.ParentID != 0 && c.Active && !c.StaffOnly && groups[c.ParentID] != "" {
+			cfg.Categories = append(cfg.Categories, publicCategory{ID: c.ID, Code: c.Code, Name: c.Name, Group: groups[c.ParentID], Hint: c.Hint})
+		}
+	}
+	if s.Grid != nil {
+		b, ok, err := s.Grid.Bounds(ctx)
+		if err != nil {
+			return cfg, err
+		}
+		if ok {
+			cfg.Bounds = [4]float64{b.Min.Lon, b.Min.Lat, b.Max.Lon, b.Max.Lat}
+			cfg.Center = latLon{Lat: (b.Min.Lat + b.Max.Lat) / 2, Lon: (b.Min.Lon + b.Max.Lon) / 2}
+		}
+		ds, err := s.Grid.Districts(ctx)
+		if err != nil {
+			return cfg, err
+		}
+		for _, d := range ds {
+			cfg.Districts = append(cfg.Districts, publicDistrict{Name: d.Name, Center: latLon{Lat: d.Center.Lat, Lon: d.Center.Lon},
+				Bounds: [4]float64{d.Bounds.Min.Lon, d.Bounds.Min.Lat, d.Bounds.Max.Lon, d.Bounds.Max.Lat}})
+		}
+	}
+	return cfg, nil
+}
+
+func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	cfg, err := s.publicConfig(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, _ := json.Marshal(cfg)
+	s.render(w, r, "public_report", map[string]any{"Config": template.JS(b)})
+}
+
+func (s *Server) apiPublicConfig(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	cfg, err := s.publicConfig(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, cfg)
+}
+
+// parseBBox reads "minLon,minLat,maxLon,maxLat" (WGS-84).
+func parseBBox(v string) (geo.Rect, error) {
+	parts := strings.Split(v, ",")
+	bad := apperr.New(apperr.Invalid, "bad_bbox")
+	if len(parts) != 4 {
+		return geo.Rect{}, bad
+	}
+	var f [4]float64
+	for i, p := range parts {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return geo.Rect{}, bad
+		}
+		f[i] = x
+	}
+	box := geo.Rect{Min: geo.Point{Lon: f[0], Lat: f[1]}, Max: geo.Point{Lon: f[2], Lat: f[3]}}
+	if !geo.Valid(box.Min) || !geo.Valid(box.Max) || box.Min.Lon > box.Max.Lon || box.Min.Lat > box.Max.Lat {
+		return geo.Rect{}, bad
+	}
+	return box, nil
+}
+
+// maxMapCells bounds the cells one map request returns.
+const maxMapCells = 3000
+
+func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	box, err := parseBBox(r.URL.Query().Get("bbox"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cells, truncated, err := s.Grid.Cells(r.Context(), box, maxMapCells)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	type props struct {
+		Code      string `json:"code"`
+		Name      string `json:"name"`
+		Community string `json:"community"`
+		Street    string `json:"street"`
+		District  string `json:"district"`
+	}
+	type feature struct {
+		Type       string          `json:"type"`
+		Properties props           `json:"properties"`
+		Geometry   json.RawMessage `json:"geometry"`
+	}
+	fc := struct {
+		Type      string    `json:"type"`
+		Features  []feature `json:"features"`
+		Truncated bool      `json:"truncated,omitempty"`
+	}{Type: "FeatureCollection", Features: make([]feature, 0, len(cells)), Truncated: truncated}
+	for _, c := range cells {
+		fc.Features = append(fc.Features, feature{Type: "Feature", Geometry: c.GeometryJSON(),
+			Properties: props{Code: c.Code, Name: c.Name, Community: c.Community, Street: c.Street, District: c.District}})
+	}
+	w.Header().Set("Content-Type", "application/geo+json; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(fc)
+}
+
+func (s *Server) stateText(r *http.Request, st workflow.State) string {
+	return s.Msg.T(s.lang(r), "track.state."+string(st))
+}
+
+func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	box, err := parseBBox(r.URL.Query().Get("bbox"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cases, err := s.Flow.OpenInBox(r.Context(), box.Min.Lat, box.Min.Lon, box.Max.Lat, box.Max.Lon, 500)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for i := range cases {
+		cases[i].StateText = s.stateText(r, cases[i].State)
+	}
+	if cases == nil {
+		cases = []workflow.MapCase{}
+	}
+	writeJSON(w, 200, map[string]any{"cases": cases})
+}
+
+// readPoint reads lat/lon in the datum named by coord (default WGS-84)
+// and returns WGS-84.
+func readPoint(latS, lonS, coord string) (*float64, *float64, error) {
+	latS, lonS = strings.TrimSpace(latS), strings.TrimSpace(lonS)
+	if latS == "" && lonS == "" {
+		return nil, nil, nil
+	}
+	bad := apperr.New(apperr.Invalid, "case.bad_location")
+	lat, err1 := strconv.ParseFloat(latS, 64)
+	lon, err2 := strconv.ParseFloat(lonS, 64)
+	if err1 != nil || err2 != nil {
+		return nil, nil, bad
+	}
+	d, err := geo.ParseDatum(coord)
+	if err != nil {
+		return nil, nil, apperr.New(apperr.Invalid, "bad_coord")
+	}
+	p := geo.Point{Lon: lon, Lat: lat}
+	if !geo.Valid(p) {
+		return nil, nil, bad
+	}
+	w := geo.ToWGS84(p, d)
+	return &w.Lat, &w.Lon, nil
+}
+
+func (s *Server) apiPublicNearby(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	q := r.URL.Query()
+	lat, lon, err := readPoint(q.Get("lat"), q.Get("lon"), q.Get("coord"))
+	if err == nil && lat == nil {
+		err = apperr.New(apperr.Invalid, "case.location_required")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	catID, err := strconv.ParseInt(q.Get("category_id"), 10, 64)
+	if err != nil {
+		s.fail(w, r, apperr.New(apperr.Invalid, "category.not_found"))
+		return
+	}
+	cat, err := s.Flow.Category(r.Context(), s.DB.Reader(), catID)
+	if err != nil || cat.StaffOnly || !cat.Active {
+		s.fail(w, r, apperr.New(apperr.Invalid, "category.not_found"))
+		return
+	}
+	near, err := s.Flow.Nearby(r.Context(), nil, catID, *lat, *lon, float64(cat.DupRadiusM), 5)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	type item struct {
+		No          string  `json:"no"`
+		Category    string  `json:"category"`
+		Description string  `json:"description"`
+		StateText   string  `json:"state_text"`
+		DistanceM   int     `json:"distance_m"`
+		ReportedAt  string  `json:"reported_at"`
+		Thumb       string  `json:"thumb"`
+		Lat         float64 `json:"lat"`
+		Lon         float64 `json:"lon"`
+	}
+	out := []item{}
+	for _, n := range near {
+		out = append(out, item{No: n.No, Category: cat.Name, Description: excerpt(n.Description, 80), StateText: s.stateText(r, n.State),
+			DistanceM: int(math.Round(n.DistanceM)), ReportedAt: time.UnixMilli(n.ReportedAt).In(s.Location).Format(time.RFC3339), Lat: n.Lat, Lon: n.Lon})
+	}
+	writeJSON(w, 200, map[string]any{"cases": out})
+}
+
+func excerpt(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// publicReceipt is the answer to a public report or follow.
+type publicReceipt struct {
+	Receipt   string `json:"receipt"`
+	CaseNo    string `json:"case_no"`
+	StatusURL string `json:"status_url"`
+	StateText string `json:"state_text"`
+	Kind      string `json:"kind"`
+}
+
+func (s *Server) receiptAnswer(w http.ResponseWriter, r *http.Request, rec intake.Receipt) {
+	code := http.StatusCreated
+	if rec.Replayed {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, publicReceipt{Receipt: rec.Code, CaseNo: rec.CaseNo, StatusURL: "/track/" + rec.Code, StateText: s.stateText(r, rec.State), Kind: rec.Kind})
+}
+
+func idempotencyKey(r *http.Request) string {
+	if k := strings.TrimSpace(r.Header.Get("Idempotency-Key")); k != "" {
+		return k
+	}
+	return strings.TrimSpace(r.FormValue("idempotency_key"))
+}
+
+// savePublicPhotos stores the "photos" files (1 to 9) of a public report.
+func (s *Server) savePublicPhotos(r *http.Request) ([]workflow.PhotoFile, error) {
+	var files []*multipart.FileHeader
+	for _, field := range []string{"photos", "photo"} {
+		for _, fh := range r.MultipartForm.File[field] {
+			if fh.Size > 0 || fh.Filename != "" {
+				files = append(files, fh)
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil, apperr.New(apperr.Invalid, "photo.required")
+	}
+	if len(files) > intake.MaxPublicPhotos {
+		return nil, errInvalid("photo.too_many", "max", itoa(intake.MaxPublicPhotos))
+	}
+	var out []workflow.PhotoFile
+	for _, fh := range files {
+		f, err := fh.Open()
+		if err != nil {
+			s.Flow.Photos.Remove(out)
+			return nil, err
+		}
+		pf, err := s.Flow.Photos.SaveContext(r.Context(), f)
+		f.Close()
+		if err != nil {
+			s.Flow.Photos.Remove(out)
+			return nil, err
+		}
+		out = append(out, pf)
+	}
+	return out, nil
+}
+
+func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, true) {
+		return
+	}
+	if !isMultipart(r) {
+		s.fail(w, r, apperr.New(apperr.Unsupported, "public.multipart_required"))
+		return
+	}
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
+	var err error
+	if in.CategoryID, err = formInt(r, "category_id"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if in.CategoryID == 0 {
+		s.fail(w, r, apperr.New(apperr.Invalid, "category.not_found"))
+		return
+	}
+	if cat, err := s.Flow.Category(r.Context(), s.DB.Reader(), in.CategoryID); err != nil || cat.StaffOnly {
+		s.fail(w, r, apperr.New(apperr.Invalid, "category.not_found"))
+		return
+	}
+	if in.Lat, in.Lon, err = readPoint(r.FormValue("lat"), r.FormValue("lon"), r.FormValue("coord")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in.Description = r.FormValue("description")
+	in.ReporterName = excerpt(strings.TrimSpace(r.FormValue("name")), 50)
+	in.ReporterPhone = strings.TrimSpace(r.FormValue("phone"))
+	if in.ReporterPhone != "" && !validPhone(in.ReporterPhone) {
+		s.fail(w, r, apperr.New(apperr.Invalid, "public.bad_phone"))
+		return
+	}
+	in.DeviceID = excerpt(strings.TrimSpace(r.FormValue("device_id")), 100)
+	if in.Photos, err = s.savePublicPhotos(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// No location given: the first photo's EXIF position, if it has one.
+	if in.Lat == nil && in.Photos[0].Meta.HasGPS {
+		lat, lon := in.Photos[0].Meta.Lat, in.Photos[0].Meta.Lon
+		in.Lat, in.Lon = &lat, &lon
+	}
+	if in.Lat == nil {
+		s.Flow.Photos.Remove(in.Photos)
+		s.fail(w, r, apperr.New(apperr.Invalid, "case.location_required"))
+		return
+	}
+	rec, err := s.Intake.Submit(r.Context(), org.System, intake.Submission{Scope: "public", Key: idempotencyKey(r), Case: in, IP: clientIP(r)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.receiptAnswer(w, r, rec)
+}
+
+// validPhone accepts mainland mobile and landline numbers as people type
+// them (digits, spaces, dashes, an optional +86).
+func validPhone(p string) bool {
+	digits := 0
+	for i, c := range p {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == ' ' || c == '-':
+		case c == '+' && i == 0:
+		default:
+			return false
+		}
+	}
+	return digits >= 7 && digits <= 15
+}
+
+func (s *Server) apiPublicFollow(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, true) {
+		return
+	}
+	var body struct {
+		CaseNo   string `json:"case_no"`
+		DeviceID string `json:"device_id"`
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := decodeJSON(r, &body); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	} else {
+		if err := s.parseForm(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		body.CaseNo, body.DeviceID = r.FormValue("case_no"), r.FormValue("device_id")
+	}
+	rec, err := s.Intake.Follow(r.Context(), "public-follow", idempotencyKey(r), strings.TrimSpace(body.CaseNo), excerpt(strings.TrimSpace(body.DeviceID), 100), clientIP(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.receiptAnswer(w, r, rec)
+}
+
+// ---- status page (查询) ----
+
+type trackStep struct {
+	Label         string
+	At            time.Time
+	Done, Current bool
+}
+
+type trackView struct {
+	Receipt, CaseNo, Category, Description, StateText, State string
+	Steps                                                    []trackStep
+	Reported                                                 time.Time
+	Before, After                                            []string
+	CanRate                                                  bool
+	Rating, RatingReason                                     string
+	RatedAt                                                  time.Time
+	Follower                                                 bool
+	Note                                                     string
+}
+
+func (s *Server) pageTrackLookup(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	if c := r.URL.Query().Get("code"); c != "" {
+		if code, ok := intake.NormalizeCode(c); ok {
+			http.Redirect(w, r, "/track/"+code, http.StatusSeeOther)
+			return
+		}
+		s.renderStatus(w, r, http.StatusNotFound, "public_track_lookup", map[string]any{"Error": s.Msg.T(s.lang(r), "intake.receipt_not_found")})
+		return
+	}
+	s.render(w, r, "public_track_lookup", map[string]any{})
+}
+
+func (s *Server) pageTrack(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	t, err := s.Intake.Track(r.Context(), r.PathValue("code"))
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			s.renderStatus(w, r, http.StatusNotFound, "public_track_lookup", map[string]any{"Error": s.Msg.T(s.lang(r), "intake.receipt_not_found")})
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	lang := s.lang(r)
+	v := trackView{Receipt: t.Code, CaseNo: t.Case.No, Category: t.Case.CategoryName, Description: t.Case.Description,
+		State: string(t.Case.State), StateText: s.Msg.T(lang, "track.state."+string(t.Case.State)), Reported: t.Case.ReportedAt,
+		CanRate: t.CanRate, Rating: t.Rating, RatingReason: t.RatingReason, RatedAt: t.RatedAt, Follower: t.Kind == intake.KindFollower}
+	if t.MergedInto != "" {
+		v.Note = s.Msg.T(lang, "track.note_merged", "no", t.MergedInto)
+	}
+	for _, st := range t.Steps {
+		v.Steps = append(v.Steps, trackStep{Label: s.Msg.T(lang, "track.step."+st.Key), At: st.At, Done: st.Done, Current: st.Current})
+	}
+	if t.Case.State == workflow.Rejected || t.Case.State == workflow.Voided {
+		v.Note = s.Msg.T(lang, "track.note_"+string(t.Case.State))
+	}
+	for _, p := range t.Case.Photos {
+		if !p.Ready {
+			continue
+		}
+		u := "/track/" + t.Code + "/photos/" + itoa(p.ID) + "/thumb"
+		switch p.Kind {
+		case "before":
+			v.Before = append(v.Before, u)
+		case "after":
+			v.After = append(v.After, u)
+		}
+	}
+	msg := ""
+	switch r.URL.Query().Get("msg") {
+	case "rated":
+		msg = s.Msg.T(lang, "track.rated")
+	case "reopened":
+		msg = s.Msg.T(lang, "track.reopened")
+	}
+	s.render(w, r, "public_track", map[string]any{"Track": v, "Message": msg})
+}
+
+func (s *Server) postTrackRate(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, true) {
+		return
+	}
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	code, _ := intake.NormalizeCode(r.PathValue("code"))
+	rating := r.FormValue("rating")
+	if err := s.Intake.Rate(r.Context(), code, rating, r.FormValue("reason")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	msg := "rated"
+	if rating == intake.Unsatisfied {
+		msg = "reopened"
+	}
+	http.Redirect(w, r, "/track/"+code+"?msg="+msg, http.StatusSeeOther)
+}
+
+// handleTrackPhoto serves a derived version of a case photo to the holder
+// of the case's receipt. Originals are never served here.
+func (s *Server) handleTrackPhoto(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	pid, err := pathID(r, "photo")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	variant := r.PathValue("variant")
+	if variant != "thumb" && variant != "large" {
+		s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
+		return
+	}
+	t, err := s.Intake.Track(r.Context(), r.PathValue("code"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, p := range t.Case.Photos {
+		if p.ID == pid && (p.Kind == "before" || p.Kind == "after") {
+			s.servePhotoVariant(w, r, p, variant)
+			return
+		}
+	}
+	s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
+}
+
+// servePhotoVariant writes a derived version (or, for the office, the
+// original when variant is "original").
+func (s *Server) servePhotoVariant(w http.ResponseWriter, r *http.Request, p workflow.Photo, variant string) {
+	key, mime := p.VariantKey(variant), "image/jpeg"
+	if variant == "original" {
+		key, mime = p.Path, p.Mime
+	}
+	if key == "" {
+		if p.Failed {
+			s.fail(w, r, apperr.New(apperr.NotFound, "photo.failed"))
+			return
+		}
+		w.Header().Set("Retry-After", "2")
+		s.fail(w, r, apperr.New(apperr.Unavailable, "photo.processing"))
+		return
+	}
+	rc, size, err := s.Flow.Photos.Open(r.Context(), key)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", mime)
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	w.Header().Set("ETag", `"`+p.SHA256[:16]+"-"+variant+`"`)
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", p.Created, rs)
+		return
+	}
+	if size > 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	if _, err := io.Copy(w, rc); err != nil && !errors.Is(err, r.Context().Err()) {
+		s.Log.Warn("photo copy", "err", err)
+	}
+}

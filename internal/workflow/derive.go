@@ -1,0 +1,172 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"chuangwen/internal/imaging"
+	"chuangwen/internal/store"
+)
+
+// The derivative queue lives in the database (photo_jobs), so it survives
+// a restart, and a job is leased before it is worked on, so two replicas
+// never process the same photo at once. A worker that dies mid-job loses
+// its lease after photoLease and the job runs again elsewhere.
+const (
+	photoLease       = 2 * time.Minute
+	photoMaxAttempts = 5
+)
+
+func (s *Service) photoQueued() {
+	if s.photoWake == nil {
+		return
+	}
+	select {
+	case s.photoWake <- struct{}{}:
+	default:
+	}
+}
+
+// claimPhoto leases the next due job for owner; 0 when none is due.
+func (s *Service) claimPhoto(ctx context.Context, owner string) (int64, int, error) {
+	now := s.now()
+	skip := ""
+	if s.DB.Dialect == store.Postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	var id int64
+	var attempts int
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE photo_jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+			WHERE photo_id = (SELECT photo_id FROM photo_jobs WHERE run_after <= ? AND lease_until < ? ORDER BY run_after, photo_id LIMIT 1`+skip+`)
+			RETURNING photo_id, attempts`,
+			owner, store.Ms(now.Add(photoLease)), store.Ms(now), store.Ms(now)).Scan(&id, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return id, attempts, err
+}
+
+// DerivePhotos works through the due jobs until none is left or ctx ends,
+// and returns how many photos it derived.
+func (s *Service) DerivePhotos(ctx context.Context, owner string) (int, error) {
+	done := 0
+	for ctx.Err() == nil {
+		id, attempts, err := s.claimPhoto(ctx, owner)
+		if err != nil || id == 0 {
+			return done, err
+		}
+		if err := s.derivePhoto(ctx, owner, id, attempts); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, ctx.Err()
+}
+
+// derivePhoto makes the derived versions of one photo. Failures that a
+// retry cannot fix (not an image after all, a decompression bomb) are
+// recorded on the photo; others are retried later with backoff.
+func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attempts int) error {
+	var key string
+	if err := s.DB.Reader().QueryRow(ctx, `SELECT path FROM photos WHERE id = ?`, id).Scan(&key); err != nil {
+		return fmt.Errorf("photo %d: %w", id, err)
+	}
+	outs, err := s.makeDerived(ctx, id, key)
+	now := s.now()
+	if err != nil {
+		permanent := errors.Is(err, imaging.ErrUnsupported) || errors.Is(err, imaging.ErrTooManyPixels) || errors.Is(err, imaging.ErrCorrupt)
+		s.Log.Warn("photo derivative failed", "photo", id, "attempt", attempts, "err", err)
+		return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			if permanent || attempts >= photoMaxAttempts {
+				if _, err := tx.Exec(ctx, `UPDATE photos SET derive_error = ? WHERE id = ?`, truncate(err.Error(), 500), id); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `DELETE FROM photo_jobs WHERE photo_id = ? AND lease_owner = ?`, id, owner)
+				return err
+			}
+			backoff := time.Duration(1<<attempts) * 5 * time.Second
+			_, err := tx.Exec(ctx, `UPDATE photo_jobs SET run_after = ?, lease_until = 0, lease_owner = '', last_error = ? WHERE photo_id = ? AND lease_owner = ?`,
+				store.Ms(now.Add(backoff)), truncate(err.Error(), 500), id, owner)
+			return err
+		})
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE photos SET large_path = ?, thumb_path = ?, derived_at = ?, derive_error = '' WHERE id = ?`,
+			outs["large"], outs["thumb"], store.Ms(now), id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM photo_jobs WHERE photo_id = ? AND lease_owner = ?`, id, owner)
+		return err
+	})
+}
+
+// makeDerived decodes the original once and stores every variant; it
+// returns the blob key of each by variant name.
+func (s *Service) makeDerived(ctx context.Context, id int64, key string) (map[string]string, error) {
+	rc, _, err := s.Photos.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, s.Photos.maxBytes()+1))
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	outs, err := imaging.Derive(data, s.Photos.variants(), s.Photos.Limits)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]string{}
+	for _, o := range outs {
+		k := fmt.Sprintf("derived/%d/%d-%s.jpg", id/1000, id, o.Name)
+		if err := s.Photos.Blobs.Put(ctx, k, bytes.NewReader(o.Data), int64(len(o.Data)), o.Mime); err != nil {
+			return nil, fmt.Errorf("store %s: %w", k, err)
+		}
+		keys[o.Name] = k
+	}
+	return keys, nil
+}
+
+func (p *PhotoStore) maxBytes() int64 {
+	if p.MaxBytes > 0 {
+		return p.MaxBytes
+	}
+	return DefaultMaxPhotoBytes
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// RunPhotoWorker derives photos until ctx ends: at once when a photo is
+// queued in this process, and every poll interval for jobs queued by
+// other replicas or left over from before a restart.
+func (s *Service) RunPhotoWorker(ctx context.Context, owner string, poll time.Duration) {
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if _, err := s.DerivePhotos(ctx, owner); err != nil && ctx.Err() == nil {
+			s.Log.Error("photo worker", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.photoWake:
+		case <-t.C:
+		}
+	}
+}
