@@ -1,8 +1,8 @@
 // Package demo loads a FICTIONAL demo city, 云川市, into an empty database:
 // regions, responsible units, problem categories with their time limits,
 // the responsibility table, the 2026 holiday calendar, demo accounts with
-// printed passwords, and a few thousand cases at every stage of the closed
-// loop. Every case is driven through the real workflow service on a
+// printed passwords, the unit grid (万米单元网格) with its grid workers, and
+// a few thousand cases at every stage of the closed loop. Every case is driven through the real workflow service on a
 // simulated clock, so its trail, tasks, deadlines, warnings and audit chain
 // are exactly what the product would have recorded.
 //
@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/geo"
+	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
@@ -30,6 +32,9 @@ type Options struct {
 	Seed  int64                            // deterministic random seed (default 1)
 	Now   time.Time                        // "today" (default time.Now())
 	Log   func(format string, args ...any) // progress, may be nil
+	// Grid, when set, receives the city's grid cells (imported as a grid
+	// file would be) and places every demo case; nil loads no grid.
+	Grid *grid.Store
 }
 
 // Account is a demo login, printed for the newcomer. Password is the
@@ -42,9 +47,15 @@ type Account struct{ Username, Password, Role, Unit string }
 // regions (never overwrite a real city). An existing "admin" account (the
 // first-start administrator) is kept with its own password.
 //
-// Load sets flow.Now and orgs.Now to its simulated clock while it runs and
-// restores them before returning, so it must not run while the same
-// service answers requests. It is not one transaction: if it fails (or ctx
+// With opts.Grid, Load imports the grid cells into it and sets
+// flow.Locator to it (and leaves it so), so that every case is placed in
+// the grid by the workflow service itself: most in a cell of their
+// community, some on a road near one (属地兜底), a few where no cell is near
+// (unlocated). Load refuses a grid that already has cells.
+//
+// Load sets flow.Now, orgs.Now and opts.Grid.Now to its simulated clock
+// while it runs and restores them before returning, so it must not run
+// while the same service answers requests. It is not one transaction: if it fails (or ctx
 // ends) half-way, the database holds part of the demo city and should be
 // thrown away. The holiday calendar loaded is the 2026 one
 // (workcal.China2026); days of other years count as plain weekdays and
@@ -78,6 +89,15 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	if len(regions) > 0 {
 		return nil, errors.New("demo: the database already has regions; the demo city is only loaded into an empty database")
 	}
+	if opts.Grid != nil {
+		n, err := opts.Grid.Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, errors.New("demo: the database already has grid cells; the demo city is only loaded into an empty database")
+		}
+	}
 
 	s := &sim{
 		ctx:  ctx,
@@ -87,6 +107,7 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 		rng:  rand.New(rand.NewPCG(uint64(opts.Seed), 0x9e3779b97f4a7c15)),
 		loc:  flow.Location,
 		now:  opts.Now.UTC().Truncate(time.Second),
+		grid: opts.Grid,
 	}
 	// The city is set up two days before the first case.
 	s.clock = s.now.AddDate(0, 0, -opts.Days-2)
@@ -95,6 +116,11 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	flow.Now = func() time.Time { return s.clock }
 	orgs.Now = func() time.Time { return s.clock }
 	defer func() { flow.Now, orgs.Now = prevFlow, prevOrg }()
+	if s.grid != nil {
+		prevGrid := s.grid.Now
+		s.grid.Now = func() time.Time { return s.clock }
+		defer func() { s.grid.Now = prevGrid }()
+	}
 
 	start := time.Now()
 	accounts, err := s.buildCity()
@@ -103,6 +129,13 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	}
 	opts.Log("demo: city set up (%d regions, %d units, %d categories, %d accounts) in %s",
 		len(s.communities)+s.streetCount+len(districts)+1, len(s.units), s.catCount, len(accounts), time.Since(start).Round(time.Millisecond))
+	if s.grid != nil {
+		if err := s.loadGrid(); err != nil {
+			return nil, err
+		}
+		// From here on the workflow service places every report.
+		flow.Locator = s.grid
+	}
 	if err := s.runCases(); err != nil {
 		return nil, err
 	}
@@ -118,9 +151,8 @@ type community struct {
 	streetNo int // index within the district
 	office   int64
 	grid     *org.Actor
-	lat, lon float64 // centre
-	dLat     float64 // half-size of its cell
-	dLon     float64
+	block    block      // its cells in the city's lattice
+	cells    []geo.Cell // its grid cells, as imported
 	roads    [2]string
 	compound string
 	address  string // "云川市明湖区湖滨街道春晖社区"
@@ -175,6 +207,7 @@ func (s *sim) buildCity() ([]Account, error) {
 	}
 	s.city = city
 	tick()
+	s.layout = layoutCity()
 	roadIdx := 0
 	for di, d := range districts {
 		dr, err := s.orgs.CreateRegion(ctx, admin, org.Region{Code: fmt.Sprintf("%s%02d", cityCode[:4], di+2), Name: d.name, Level: "district", ParentID: city.ID})
@@ -183,14 +216,6 @@ func (s *sim) buildCity() ([]Account, error) {
 		}
 		tick()
 		s.districtRegions = append(s.districtRegions, dr)
-		qLat, qLon := latMin, lonMin
-		if d.north {
-			qLat = (latMin + latMax) / 2
-		}
-		if d.east {
-			qLon = (lonMin + lonMax) / 2
-		}
-		stripW := (lonMax - lonMin) / 2 / float64(len(d.streets))
 		for si, st := range d.streets {
 			sr, err := s.orgs.CreateRegion(ctx, admin, org.Region{Code: fmt.Sprintf("%s%03d", dr.Code, si+1), Name: st.name, Level: "street", ParentID: dr.ID})
 			if err != nil {
@@ -198,7 +223,6 @@ func (s *sim) buildCity() ([]Account, error) {
 			}
 			tick()
 			s.streetCount++
-			rowH := (latMax - latMin) / 2 / float64(len(st.communities))
 			for ci, cn := range st.communities {
 				cr, err := s.orgs.CreateRegion(ctx, admin, org.Region{Code: fmt.Sprintf("%s%03d", sr.Code, ci+1), Name: cn, Level: "community", ParentID: sr.ID})
 				if err != nil {
@@ -212,9 +236,7 @@ func (s *sim) buildCity() ([]Account, error) {
 					r2 = roadNames[(roadIdx+1)%n]
 				}
 				s.communities = append(s.communities, &community{
-					region: cr, name: cn, district: di, street: sr, streetNo: si,
-					lat: qLat + rowH*(float64(ci)+0.5), lon: qLon + stripW*(float64(si)+0.5),
-					dLat: rowH * 0.4, dLon: stripW * 0.4,
+					region: cr, name: cn, district: di, street: sr, streetNo: si, block: s.layout.blocks[di][si][ci],
 					roads: [2]string{r1, r2}, compound: compoundNames[roadIdx%len(compoundNames)],
 					address: cityName + d.name + st.name + cn,
 				})
@@ -260,11 +282,16 @@ func (s *sim) buildCity() ([]Account, error) {
 		}
 		c.office = streetOffice[c.street.ID]
 	}
+	s.buildCells()
+	s.byRegion = map[int64]*community{}
+	for _, c := range s.communities {
+		s.byRegion[c.region.ID] = c
+	}
 
 	// Categories.
 	s.cats = map[string]*catInfo{}
 	for _, g := range categoryTree {
-		parent, err := s.flow.SaveCategory(ctx, admin, workflow.Category{Code: g.code, Name: g.name, LimitUnit: workcal.Hours})
+		parent, err := s.flow.SaveCategory(ctx, admin, workflow.Category{Code: g.code, Name: g.name, Hint: g.hint, LimitUnit: workcal.Hours})
 		if err != nil {
 			return nil, fmt.Errorf("demo: category: %w", err)
 		}
@@ -273,7 +300,8 @@ func (s *sim) buildCity() ([]Account, error) {
 		for i := range g.cats {
 			cd := &g.cats[i]
 			c, err := s.flow.SaveCategory(ctx, admin, workflow.Category{Code: cd.code, ParentID: parent.ID, Name: cd.name, Standard: cd.standard,
-				LimitUnit: cd.unit, LimitNormal: cd.normal, LimitUrgent: cd.urgent, LimitCritical: cd.crit})
+				LimitUnit: cd.unit, LimitNormal: cd.normal, LimitUrgent: cd.urgent, LimitCritical: cd.crit,
+				Hint: cd.hint, AutoAccept: cd.auto, AutoDispatch: cd.auto})
 			if err != nil {
 				return nil, fmt.Errorf("demo: category %s: %w", cd.code, err)
 			}

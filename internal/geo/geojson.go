@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Cell is a grid cell (单元网格) of the unit-grid management method: the
@@ -164,8 +165,9 @@ func parseFeature(i int, f featureJSON) (Cell, []Problem) {
 	if s, _ := rawString(f.Type); s != "Feature" {
 		return Cell{}, []Problem{newProblem(i, "", SeverityError, "grid.not_feature")}
 	}
-	var props map[string]json.RawMessage
-	propsOK := isNull(f.Properties) || json.Unmarshal(f.Properties, &props) == nil
+	props := map[string][]byte{}
+	_, isObject := scanObject(f.Properties, 0, func(k string, v []byte) { props[k] = v })
+	propsOK := isNull(f.Properties) || isObject
 
 	var c Cell
 	var ps []Problem
@@ -231,7 +233,15 @@ func parseGeometry(raw json.RawMessage) (MultiPolygon, []issue) {
 	if isNull(raw) {
 		return nil, oneIssue("grid.geometry_missing")
 	}
-	rawType, coords, isObject := geometryMembers(raw)
+	var rawType, coords []byte
+	_, isObject := scanObject(raw, 0, func(k string, v []byte) {
+		switch k {
+		case "type":
+			rawType = v
+		case "coordinates":
+			coords = v
+		}
+	})
 	if !isObject {
 		return nil, oneIssue("grid.geometry_type", "type", shorten(raw))
 	}
@@ -301,6 +311,9 @@ func propertyText(v json.RawMessage) (string, bool) {
 	}
 	switch c := v[0]; {
 	case c == '"':
+		if inner := v[1 : len(v)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			return strings.TrimSpace(string(inner)), true // the usual case, without escapes
+		}
 		var s string
 		if json.Unmarshal(v, &s) != nil {
 			return "", false

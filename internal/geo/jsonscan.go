@@ -1,101 +1,66 @@
 package geo
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
+	"strings"
 )
 
 // Reading a grid file is mostly reading coordinates. encoding/json would
-// scan them several times over (once per nested Unmarshal) and cannot say
-// which number of which ring is wrong, so the file is split into features
-// with one streaming pass of encoding/json, and coordinates, which by then
-// are known to be valid JSON, are read by the small scanner below.
+// scan them once per nested Unmarshal and cannot say which number of which
+// ring is wrong, so the file is checked once with json.Valid and then
+// walked by the small scanner below, which may assume valid JSON.
 
 // featureJSON is one element of "features", its members still raw.
 type featureJSON struct {
-	Type       json.RawMessage `json:"type"`
-	Properties json.RawMessage `json:"properties"`
-	Geometry   json.RawMessage `json:"geometry"`
+	Type, Properties, Geometry []byte
 }
 
 // readFeatures checks that data is a FeatureCollection and returns its
 // features. An element that is not an object comes back empty (and is
 // then reported as not a Feature).
 func readFeatures(data []byte) ([]featureJSON, error) {
-	notJSON := func(err error) error { return fmt.Errorf("%w: %v", ErrNotJSON, err) }
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, notJSON(err)
+	if !json.Valid(data) {
+		err := json.Unmarshal(data, new(json.RawMessage)) // to say where
+		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
-	if tok != json.Delim('{') {
-		if !json.Valid(data) {
-			return nil, notJSON(errors.New("invalid JSON"))
-		}
-		return nil, ErrNotFeatureCollection
-	}
-	var (
-		typ      string
-		features []featureJSON
-		found    bool
-	)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, notJSON(err)
-		}
-		switch tok {
+	var typ, list []byte
+	_, isObject := scanObject(data, 0, func(k string, v []byte) {
+		switch k {
 		case "type":
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, notJSON(err)
-			}
-			typ, _ = rawString(raw)
+			typ = v
 		case "features":
-			tok, err := dec.Token()
-			if err != nil {
-				return nil, notJSON(err)
-			}
-			if tok != json.Delim('[') {
-				return nil, ErrNotFeatureCollection
-			}
-			found, features = true, features[:0]
-			for dec.More() {
-				var f featureJSON
-				if err := dec.Decode(&f); err != nil {
-					var te *json.UnmarshalTypeError
-					if !errors.As(err, &te) {
-						return nil, notJSON(err)
-					}
-					f = featureJSON{} // not an object: the value was consumed all the same
-				}
-				features = append(features, f)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, notJSON(err)
-			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, notJSON(err)
-			}
+			list = v
 		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, notJSON(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, notJSON(errors.New("data after the top-level object"))
-	}
-	if typ != "FeatureCollection" || !found {
+	})
+	if s, _ := rawString(typ); !isObject || s != "FeatureCollection" {
 		return nil, ErrNotFeatureCollection
 	}
-	if features == nil {
-		features = []featureJSON{}
+	i := skipSpace(list, 0)
+	if i >= len(list) || list[i] != '[' {
+		return nil, ErrNotFeatureCollection
+	}
+	features := []featureJSON{}
+	for i = skipSpace(list, i+1); i < len(list) && list[i] != ']'; {
+		var f featureJSON
+		end, isObject := scanObject(list, i, func(k string, v []byte) {
+			switch k {
+			case "type":
+				f.Type = v
+			case "properties":
+				f.Properties = v
+			case "geometry":
+				f.Geometry = v
+			}
+		})
+		if !isObject {
+			end = skipValue(list, i)
+		}
+		features = append(features, f)
+		if i = skipSpace(list, end); i < len(list) && list[i] == ',' {
+			i = skipSpace(list, i+1)
+		}
 	}
 	return features, nil
 }
@@ -155,39 +120,33 @@ func skipString(b []byte, i int) int {
 	return i
 }
 
-// geometryMembers returns the raw "type" and "coordinates" members of a
-// geometry object; ok is false when raw is not an object.
-func geometryMembers(raw []byte) (typ, coords []byte, ok bool) {
-	i := skipSpace(raw, 0)
+// scanObject calls fn with each member of the JSON object starting at
+// raw[i] (raw is valid JSON): the key unquoted, the value raw. It returns
+// the position after the object, or ok false when there is no object at
+// i. Like encoding/json, a repeated key's last value wins when fn stores
+// by key.
+func scanObject(raw []byte, i int, fn func(key string, val []byte)) (end int, ok bool) {
+	i = skipSpace(raw, i)
 	if i >= len(raw) || raw[i] != '{' {
-		return nil, nil, false
+		return i, false
 	}
 	i = skipSpace(raw, i+1)
 	for i < len(raw) && raw[i] == '"' {
 		kEnd := skipString(raw, i)
-		key := raw[i:kEnd]
+		key := string(raw[i+1 : kEnd-1])
+		if strings.IndexByte(key, '\\') >= 0 {
+			_ = json.Unmarshal(raw[i:kEnd], &key)
+		}
 		i = skipSpace(raw, kEnd)
 		i = skipSpace(raw, i+1) // the colon
 		vEnd := skipValue(raw, i)
-		val := raw[i:vEnd]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			var k string
-			if json.Unmarshal(key, &k) == nil {
-				key = []byte(strconv.Quote(k))
-			}
-		}
-		switch string(key) {
-		case `"type"`:
-			typ = val
-		case `"coordinates"`:
-			coords = val
-		}
+		fn(key, raw[i:vEnd])
 		i = skipSpace(raw, vEnd)
 		if i < len(raw) && raw[i] == ',' {
 			i = skipSpace(raw, i+1)
 		}
 	}
-	return typ, coords, true
+	return i + 1, true // past the closing brace
 }
 
 // coordScanner reads Polygon and MultiPolygon coordinates from valid JSON.

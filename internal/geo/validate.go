@@ -221,9 +221,10 @@ func holeInside(outer, hole Ring) bool {
 
 // shape is a cell prepared for the overlap test.
 type shape struct {
-	geom MultiPolygon
-	box  Rect
-	segs []seg
+	geom  MultiPolygon
+	box   Rect
+	segs  []seg
+	inner []Point // a point inside each polygon, worked out when first needed
 }
 
 func newShape(m MultiPolygon) *shape {
@@ -234,6 +235,18 @@ func newShape(m MultiPolygon) *shape {
 		}
 	}
 	return s
+}
+
+func (s *shape) innerPoints() []Point {
+	if s.inner == nil {
+		s.inner = make([]Point, 0, len(s.geom))
+		for _, pg := range s.geom {
+			if p, _, ok := pg.interiorPoint(); ok {
+				s.inner = append(s.inner, p)
+			}
+		}
+	}
+	return s.inner
 }
 
 // interiorsIntersect reports whether the insides of a and b overlap;
@@ -256,8 +269,8 @@ func interiorsIntersect(a, b *shape) bool {
 		return true
 	}
 	for _, pair := range [2][2]*shape{{a, b}, {b, a}} {
-		for _, pg := range pair[0].geom {
-			if p, _, ok := pg.interiorPoint(); ok && pair[1].geom.relate(p) == interior {
+		for _, p := range pair[0].innerPoints() {
+			if pair[1].box.Contains(p) && pair[1].geom.relate(p) == interior {
 				return true
 			}
 		}

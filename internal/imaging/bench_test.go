@@ -16,22 +16,30 @@ import (
 // in 4:2:0 like a camera's output.
 func photoLike(w, h int) *image.YCbCr {
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	// sin(5x/w + 3y/h) and sin(0.09x)·cos(0.07y) are separable, so the
+	// trigonometry is done once per row and column.
+	sx, cx, tx := make([]float64, w), make([]float64, w), make([]float64, w)
+	for x := range w {
+		sx[x], cx[x] = math.Sincos(5 * float64(x) / float64(w))
+		tx[x] = 25 * math.Sin(float64(x)*0.09)
+	}
 	seed := uint32(12345)
 	for y := range h {
-		fy := float64(y) / float64(h)
+		sy, cy := math.Sincos(3 * float64(y) / float64(h))
 		ty := math.Cos(float64(y) * 0.07)
-		for x := range w {
+		row := img.Y[y*img.YStride : y*img.YStride+w]
+		for x := range row {
 			seed = seed*1664525 + 1013904223
 			noise := float64(int(seed>>24)-128) / 128 * 6
-			fx := float64(x) / float64(w)
-			v := 110 + 70*math.Sin(fx*5+fy*3) + 25*math.Sin(float64(x)*0.09)*ty + noise
-			img.Y[y*img.YStride+x] = uint8(max(0, min(255, v)))
+			v := 110 + 70*(sx[x]*cy+cx[x]*sy) + tx[x]*ty + noise
+			row[x] = uint8(max(0, min(255, v)))
 		}
 	}
 	cw, ch := (w+1)/2, (h+1)/2
 	for y := range ch {
+		fy := float64(y) / float64(ch)
 		for x := range cw {
-			fx, fy := float64(x)/float64(cw), float64(y)/float64(ch)
+			fx := float64(x) / float64(cw)
 			img.Cb[y*img.CStride+x] = uint8(128 + 40*math.Cos(fx*4-fy*2))
 			img.Cr[y*img.CStride+x] = uint8(128 + 35*math.Sin(fy*5+fx))
 		}

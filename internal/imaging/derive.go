@@ -33,6 +33,14 @@ func Derive(data []byte, variants []Variant, limits Limits) ([]Output, error) {
 		}
 		return nil, ErrUnsupported
 	}
+	// The decompression-bomb guard looks at the header twice: our own walk
+	// (which sees a frame header even when nothing follows it) and the
+	// decoder's DecodeConfig (the size the decoder will actually use).
+	maxPixels := limits.maxPixels()
+	meta, _ := ReadMeta(data)
+	if int64(meta.Width)*int64(meta.Height) > maxPixels {
+		return nil, fmt.Errorf("%w: %d×%d", ErrTooManyPixels, meta.Width, meta.Height)
+	}
 	cfg, err := decodeConfig(mime, data)
 	if err != nil {
 		return nil, err
@@ -40,11 +48,9 @@ func Derive(data []byte, variants []Variant, limits Limits) ([]Output, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("%w: empty image", ErrCorrupt)
 	}
-	maxPixels := limits.maxPixels()
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, fmt.Errorf("%w: %d×%d", ErrTooManyPixels, cfg.Width, cfg.Height)
 	}
-	meta, _ := ReadMeta(data)
 	o := meta.Orientation
 	turned := o >= 5 && o <= 8
 
@@ -167,4 +173,3 @@ func classify(err error) error {
 	}
 	return fmt.Errorf("%w: %v", ErrCorrupt, err)
 }
-

@@ -174,18 +174,18 @@ func (h *huffTable) slowDecode(br *bitReader) (int, bool) {
 }
 
 type jpegComp struct {
-	id         byte
-	h, v       int // sampling factors
-	tq         int // quantization table
-	td, ta     int // Huffman tables of the current scan
-	pred       int32
-	decoded    bool
-	pix        []byte // scaled plane, padded to whole blocks
-	stride     int
-	rows       int // rows of blocks the buffer holds
-	w, h2      int // true scaled plane size
-	blocksW    int // blocks per line in a non-interleaved scan
-	blocksH    int
+	id      byte
+	h, v    int // sampling factors
+	tq      int // quantization table
+	td, ta  int // Huffman tables of the current scan
+	pred    int32
+	decoded bool
+	pix     []byte // scaled plane, padded to whole blocks
+	stride  int
+	rows    int // rows of blocks the buffer holds
+	w, h2   int // true scaled plane size
+	blocksW int // blocks per line in a non-interleaved scan
+	blocksH int
 }
 
 type jpegDecoder struct {
@@ -508,7 +508,7 @@ func (d *jpegDecoder) decodeInterleaved(br *bitReader, sc []*jpegComp) error {
 			for _, c := range sc {
 				for by := range c.v {
 					for bx := range c.h {
-						off := ((my*c.v+by)*c.stride + (mx*c.h+bx)) * s
+						off := ((my*c.v+by)*c.stride + (mx*c.h + bx)) * s
 						if err := d.block(br, c, c.pix[off:], c.stride); err != nil {
 							return err
 						}

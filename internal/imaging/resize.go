@@ -52,10 +52,10 @@ func resizePlane(src plane, w, h int) plane {
 	// Vertical first: it runs along whole rows (cache-friendly) and leaves
 	// the costlier horizontal pass fewer rows to do.
 	if src.h != h {
-		src = resampleV(src, h, makeWeights(src.h, h))
+		src = resampleV(src, h, makeWeights(src.h, h, false))
 	}
 	if src.w != w {
-		src = resampleH(src, w, makeWeights(src.w, w))
+		src = resampleH(src, w, makeWeights(src.w, w, true))
 	}
 	return src
 }
@@ -124,13 +124,26 @@ type weights struct {
 	w     []int32
 }
 
-func makeWeights(n, m int) weights {
+// makeWeights computes the filter for n input samples to m outputs. With
+// pad the tap count is rounded up to 8, 16 or a multiple of 4 (with
+// zero weights) when the input is long enough, for the horizontal pass's
+// unrolled loops.
+func makeWeights(n, m int, pad bool) weights {
 	scale := float64(n) / float64(m)
 	fs := max(scale, 1) // widen the kernel when reducing (anti-aliasing)
 	support := kernelSize * fs
 	taps := int(math.Ceil(2*support)) + 1
-	if padded := (taps + 3) &^ 3; padded <= n {
-		taps = padded // whole groups of 4 for the unrolled horizontal pass
+	if pad {
+		padded := (taps + 3) &^ 3
+		switch {
+		case taps <= 8:
+			padded = 8
+		case taps <= 16:
+			padded = 16
+		}
+		if padded <= n {
+			taps = padded
+		}
 	}
 	taps = min(taps, n)
 	wt := weights{taps: taps, start: make([]int, m), w: make([]int32, m*taps)}
@@ -150,7 +163,8 @@ func makeWeights(n, m int) weights {
 			first, last = min(first, jj), max(last, jj)
 		}
 		if last < 0 { // cannot happen for a sane kernel; fall back to nearest
-			first, last = min(int(center), n-1), min(int(center), n-1)
+			first = min(int(center), n-1)
+			last = first
 			acc[first] = 1
 		}
 		start := min(first, n-taps)
@@ -160,7 +174,7 @@ func makeWeights(n, m int) weights {
 		}
 		ws := wt.w[i*taps : i*taps+taps]
 		var total int32
-		big := 0
+		big := first - start
 		for j := first; j <= last; j++ {
 			v := int32(math.Round(acc[j] / sum * (1 << weightBits)))
 			ws[j-start] = v
@@ -176,60 +190,84 @@ func makeWeights(n, m int) weights {
 	return wt
 }
 
+const half = 1 << (weightBits - 1) // rounding
+
+// resampleH filters along rows. The 8- and 16-tap cases (every reduction
+// up to 2× and up to 3.5×) use fixed-size array views, which lets the
+// compiler drop the bounds checks from the inner loop.
 func resampleH(src plane, w int, wt weights) plane {
 	dst := newPlane(w, src.h)
 	taps := wt.taps
+	st := wt.start[:w]
 	for y := range src.h {
 		row := src.row(y)
-		drow := dst.row(y)
-		if taps%4 == 0 {
+		drow := dst.row(y)[:w]
+		switch taps {
+		case 8:
+			ws := wt.w[:w*8]
+			for i := range drow {
+				c := (*[8]int32)(ws[i*8:])
+				p := (*[8]byte)(row[st[i]:])
+				s := half + c[0]*int32(p[0]) + c[1]*int32(p[1]) + c[2]*int32(p[2]) + c[3]*int32(p[3]) +
+					c[4]*int32(p[4]) + c[5]*int32(p[5]) + c[6]*int32(p[6]) + c[7]*int32(p[7])
+				drow[i] = clamp8(int(s >> weightBits))
+			}
+		case 16:
+			ws := wt.w[:w*16]
+			for i := range drow {
+				c := (*[16]int32)(ws[i*16:])
+				p := (*[16]byte)(row[st[i]:])
+				s := half + c[0]*int32(p[0]) + c[1]*int32(p[1]) + c[2]*int32(p[2]) + c[3]*int32(p[3]) +
+					c[4]*int32(p[4]) + c[5]*int32(p[5]) + c[6]*int32(p[6]) + c[7]*int32(p[7]) +
+					c[8]*int32(p[8]) + c[9]*int32(p[9]) + c[10]*int32(p[10]) + c[11]*int32(p[11]) +
+					c[12]*int32(p[12]) + c[13]*int32(p[13]) + c[14]*int32(p[14]) + c[15]*int32(p[15])
+				drow[i] = clamp8(int(s >> weightBits))
+			}
+		default:
 			for i := range drow {
 				ws := wt.w[i*taps : i*taps+taps]
-				px := row[wt.start[i]:]
-				s := int32(1 << (weightBits - 1))
-				for t := 0; t < len(ws); t += 4 {
-					w4 := (*[4]int32)(ws[t:])
-					p4 := (*[4]byte)(px[t:])
-					s += w4[0]*int32(p4[0]) + w4[1]*int32(p4[1]) + w4[2]*int32(p4[2]) + w4[3]*int32(p4[3])
+				px := row[st[i]:]
+				px = px[:len(ws)]
+				s := int32(half)
+				for t, c := range ws {
+					s += c * int32(px[t])
 				}
 				drow[i] = clamp8(int(s >> weightBits))
 			}
-			continue
-		}
-		for i := range drow {
-			ws := wt.w[i*taps : i*taps+taps]
-			px := row[wt.start[i]:]
-			px = px[:len(ws)]
-			s := int32(1 << (weightBits - 1))
-			for t, c := range ws {
-				s += c * int32(px[t])
-			}
-			drow[i] = clamp8(int(s >> weightBits))
 		}
 	}
 	return dst
 }
 
+// resampleV filters along columns, a whole row at a time and two input rows
+// per sweep of the accumulator.
 func resampleV(src plane, h int, wt weights) plane {
 	dst := newPlane(src.w, h)
 	taps := wt.taps
 	acc := make([]int32, src.w)
 	for i := range h {
+		ws := wt.w[i*taps : i*taps+taps]
+		st := wt.start[i]
 		for x := range acc {
-			acc[x] = 1 << (weightBits - 1)
+			acc[x] = half
 		}
-		for t, c := range wt.w[i*taps : i*taps+taps] {
-			if c == 0 {
-				continue
-			}
-			row := src.row(wt.start[i] + t)
-			row = row[:len(acc)]
-			for x, v := range row {
-				acc[x] += c * int32(v)
+		t := 0
+		for ; t+1 < taps; t += 2 {
+			c0, c1 := ws[t], ws[t+1]
+			r0 := src.row(st + t)[:len(acc)]
+			r1 := src.row(st + t + 1)[:len(acc)]
+			for x := range acc {
+				acc[x] += c0*int32(r0[x]) + c1*int32(r1[x])
 			}
 		}
-		drow := dst.row(i)
-		drow = drow[:len(acc)]
+		if t < taps {
+			c0 := ws[t]
+			r0 := src.row(st + t)[:len(acc)]
+			for x := range acc {
+				acc[x] += c0 * int32(r0[x])
+			}
+		}
+		drow := dst.row(i)[:len(acc)]
 		for x, s := range acc {
 			drow[x] = clamp8(int(s >> weightBits))
 		}

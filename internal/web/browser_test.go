@@ -39,6 +39,11 @@ type browserSession struct{ ctx context.Context }
 func TestBrowserClosedLoop(t *testing.T) {
 	bin := chromium(t)
 	f := newFixture(t, store.NewTestSQLite(t))
+	// The photo worker runs as in production: the page shows a photo once
+	// its derived versions exist.
+	wctx, stopWorker := context.WithCancel(context.Background())
+	t.Cleanup(stopWorker)
+	go f.flow.RunPhotoWorker(wctx, "browser-test", time.Second)
 	acc := f.login("acceptor")
 	c := f.report(acc)
 
@@ -134,9 +139,20 @@ func TestBrowserClosedLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	photos, err := chromedp.Run(insp.ctx, chromedp.Evaluate[int](`document.querySelectorAll('.photos img').length`))
-	if err != nil {
-		t.Fatal(err)
+	// The derived photo is ready within moments of the feedback; reload
+	// until it shows (up to 10 s).
+	var photos int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		photos, err = chromedp.Run(insp.ctx, chromedp.Evaluate[int](`document.querySelectorAll('.photos img').length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if photos == 1 {
+			break
+		}
+		if err := chromedp.Do(insp.ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("case-state"))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, w := range []string{"上报", "立案", "派遣", "签收", "处理反馈", "核查通过", "垃圾已清运完毕", "现场核查已整改到位", "已结案"} {
 		if !strings.Contains(timeline, w) {

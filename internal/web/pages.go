@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,9 @@ type lookups struct {
 	Regions    []org.Region
 	Categories []workflow.Category
 	UnitName   map[int64]string
+	// Names by id, for the routing explanation.
+	RegionName   map[int64]string
+	CategoryName map[int64]string
 }
 
 func (s *Server) lookups(r *http.Request) (lookups, error) {
@@ -178,9 +182,15 @@ func (s *Server) lookups(r *http.Request) (lookups, error) {
 	if l.Categories, err = s.Flow.Categories(r.Context()); err != nil {
 		return l, err
 	}
-	l.UnitName = map[int64]string{}
+	l.UnitName, l.RegionName, l.CategoryName = map[int64]string{}, map[int64]string{}, map[int64]string{}
 	for _, u := range l.Units {
 		l.UnitName[u.ID] = u.Name
+	}
+	for _, g := range l.Regions {
+		l.RegionName[g.ID] = g.Name
+	}
+	for _, c := range l.Categories {
+		l.CategoryName[c.ID] = c.Name
 	}
 	return l, nil
 }
@@ -277,7 +287,76 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	for _, u := range c.CoopUnitIDs {
 		coops = append(coops, l.UnitName[u])
 	}
-	s.renderStatus(w, r, code, "case", map[string]any{"Case": c, "Trail": trail, "Actions": workflow.AllowedActions(a, c), "L": l, "Coops": coops, "Error": errMsg})
+	actions := workflow.AllowedActions(a, c)
+	data := map[string]any{"Case": c, "Trail": trail, "Actions": actions, "L": l, "Coops": coops, "Error": errMsg, "Routing": s.routingView(r, c, l)}
+	if slices.Contains(actions, workflow.Merge) {
+		dups, err := s.Flow.Duplicates(r.Context(), a, c.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Duplicates"] = dups
+	}
+	s.renderStatus(w, r, code, "case", data)
+}
+
+// flagKey names the text of a location flag (routing.flag_cell, _nearest,
+// _unlocated, _outside).
+func flagKey(flag string) string { return "routing.flag_" + flag }
+
+// routingLine is one fact of how a case was placed and sent.
+type routingLine struct{ Label, Value string }
+
+// routingView says in words why the case went where it went: its grid
+// cell (or the fallback used), the responsibility rule matched, and what
+// the system did on arrival.
+func (s *Server) routingView(r *http.Request, c *workflow.Case, l lookups) []routingLine {
+	rt := c.Routing
+	if rt == nil {
+		return nil
+	}
+	lang := s.lang(r)
+	var out []routingLine
+	loc := rt.Location
+	if loc.Flag != "" {
+		v := s.Msg.T(lang, flagKey(loc.Flag))
+		if loc.CellCode != "" {
+			v += " · " + loc.CellCode + " " + loc.CellName
+		}
+		if loc.Flag == workflow.LocNearest {
+			v += " · " + s.Msg.T(lang, "routing.distance", "m", strconv.Itoa(int(loc.DistanceM)))
+		}
+		out = append(out, routingLine{s.Msg.T(lang, "routing.location"), v})
+	}
+	switch {
+	case rt.RuleID != 0:
+		out = append(out, routingLine{s.Msg.T(lang, "routing.rule"), s.Msg.T(lang, "routing.rule_text", "category", l.CategoryName[rt.RuleCategory], "region", l.RegionName[rt.RuleRegion])})
+	case rt.OwnerFallback:
+		out = append(out, routingLine{s.Msg.T(lang, "routing.rule"), s.Msg.T(lang, "routing.owner_fallback")})
+	default:
+		out = append(out, routingLine{s.Msg.T(lang, "routing.rule"), s.Msg.T(lang, "routing.no_rule")})
+	}
+	if rt.LeadUnitID != 0 {
+		v := l.UnitName[rt.LeadUnitID]
+		var coops []string
+		for _, u := range rt.CoopUnitIDs {
+			coops = append(coops, l.UnitName[u])
+		}
+		if len(coops) > 0 {
+			v += " · " + s.Msg.T(lang, "ui.coop_units") + "：" + strings.Join(coops, "、")
+		}
+		out = append(out, routingLine{s.Msg.T(lang, "routing.suggested"), v})
+	}
+	switch rt.AutoAccept {
+	case "source":
+		out = append(out, routingLine{s.Msg.T(lang, "routing.arrival"), s.Msg.T(lang, "routing.auto_accept_source")})
+	case "category":
+		out = append(out, routingLine{s.Msg.T(lang, "routing.arrival"), s.Msg.T(lang, "routing.auto_accept_category")})
+	}
+	if rt.AutoDispatch {
+		out = append(out, routingLine{s.Msg.T(lang, "routing.arrival"), s.Msg.T(lang, "routing.auto_dispatched")})
+	}
+	return out
 }
 
 func (s *Server) postAct(w http.ResponseWriter, r *http.Request) {
@@ -472,7 +551,7 @@ func (s *Server) postCategory(w http.ResponseWriter, r *http.Request) {
 	ints := []struct {
 		name string
 		dst  *int
-	}{{"limit_normal", &c.LimitNormal}, {"limit_urgent", &c.LimitUrgent}, {"limit_critical", &c.LimitCritical}}
+	}{{"limit_normal", &c.LimitNormal}, {"limit_urgent", &c.LimitUrgent}, {"limit_critical", &c.LimitCritical}, {"dup_radius_m", &c.DupRadiusM}}
 	for _, p := range ints {
 		if err == nil {
 			var v int64
@@ -490,6 +569,8 @@ func (s *Server) postCategory(w http.ResponseWriter, r *http.Request) {
 		c.Code, c.Name, c.Standard = r.FormValue("code"), r.FormValue("name"), r.FormValue("standard")
 		c.LimitUnit = workcal.Unit(r.FormValue("limit_unit"))
 		c.Active = r.FormValue("active") != "off"
+		c.Hint = r.FormValue("hint")
+		c.AutoAccept, c.AutoDispatch, c.StaffOnly = r.FormValue("auto_accept") == "on", r.FormValue("auto_dispatch") == "on", r.FormValue("staff_only") == "on"
 		if c.ID != 0 {
 			// Code and parent are fixed once created.
 			old, gerr := s.Flow.Category(r.Context(), s.DB.Reader(), c.ID)

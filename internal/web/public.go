@@ -224,8 +224,14 @@ func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(fc)
 }
 
+// Keys of the plain-words texts of the status page (all present in the
+// catalogue: track.state.*, track.step.*, track.note_rejected/voided).
+func stateKey(st workflow.State) string { return "track.state." + string(st) }
+func stepKey(step string) string        { return "track.step." + step }
+func noteKey(st workflow.State) string  { return "track.note_" + string(st) }
+
 func (s *Server) stateText(r *http.Request, st workflow.State) string {
-	return s.Msg.T(s.lang(r), "track.state."+string(st))
+	return s.Msg.T(s.lang(r), stateKey(st))
 }
 
 func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) {
@@ -543,16 +549,16 @@ func (s *Server) pageTrack(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := s.lang(r)
 	v := trackView{Receipt: t.Code, CaseNo: t.Case.No, Category: t.Case.CategoryName, Description: t.Case.Description,
-		State: string(t.Case.State), StateText: s.Msg.T(lang, "track.state."+string(t.Case.State)), Reported: t.Case.ReportedAt,
+		State: string(t.Case.State), StateText: s.Msg.T(lang, stateKey(t.Case.State)), Reported: t.Case.ReportedAt,
 		CanRate: t.CanRate, Rating: t.Rating, RatingReason: t.RatingReason, RatedAt: t.RatedAt, Follower: t.Kind == intake.KindFollower}
 	if t.MergedInto != "" {
 		v.Note = s.Msg.T(lang, "track.note_merged", "no", t.MergedInto)
 	}
 	for _, st := range t.Steps {
-		v.Steps = append(v.Steps, trackStep{Label: s.Msg.T(lang, "track.step."+st.Key), At: st.At, Done: st.Done, Current: st.Current})
+		v.Steps = append(v.Steps, trackStep{Label: s.Msg.T(lang, stepKey(st.Key)), At: st.At, Done: st.Done, Current: st.Current})
 	}
 	if t.Case.State == workflow.Rejected || t.Case.State == workflow.Voided {
-		v.Note = s.Msg.T(lang, "track.note_"+string(t.Case.State))
+		v.Note = s.Msg.T(lang, noteKey(t.Case.State))
 	}
 	for _, p := range t.Case.Photos {
 		if !p.Ready {
@@ -662,4 +668,36 @@ func (s *Server) servePhotoVariant(w http.ResponseWriter, r *http.Request, p wor
 	if _, err := io.Copy(w, rc); err != nil && !errors.Is(err, r.Context().Err()) {
 		s.Log.Warn("photo copy", "err", err)
 	}
+}
+
+// apiPublicPhoto serves a derived version of a before or after photo of a
+// public case by case number (Open311 media_url). Never the original.
+func (s *Server) apiPublicPhoto(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	pid, err := pathID(r, "photo")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	variant := r.PathValue("variant")
+	if variant != "thumb" && variant != "large" {
+		s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
+		return
+	}
+	c, err := s.Flow.PublicCase(r.Context(), r.PathValue("no"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if c != nil {
+		for _, p := range c.Photos {
+			if p.ID == pid && (p.Kind == "before" || p.Kind == "after") {
+				s.servePhotoVariant(w, r, p, variant)
+				return
+			}
+		}
+	}
+	s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
 }

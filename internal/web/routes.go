@@ -96,6 +96,7 @@ func (s *Server) registerRoutes() {
 		{method: "GET", path: "/api/v1/public/nearby", api: true, public: true, summary: "Open cases of a category near a point (likely the same problem)", query: []string{"category_id", "lat", "lon", "coord"}, resp: "object", h: s.apiPublicNearby},
 		{method: "POST", path: "/api/v1/public/reports", api: true, public: true, status: 201, summary: "Report a problem (multipart: category_id, description, lat, lon, coord, name, phone, device_id, photos); Idempotency-Key header makes retries safe (200 with the first answer)", body: "PublicReport", resp: "Receipt", h: s.apiPublicReport},
 		{method: "POST", path: "/api/v1/public/follow", api: true, public: true, status: 201, summary: "Follow an existing open case instead of reporting it again", body: "Follow", resp: "Receipt", h: s.apiPublicFollow},
+		{method: "GET", path: "/api/v1/public/photos/{no}/{photo}/{variant}", api: true, public: true, summary: "A derived (metadata-free) version of a case photo: large or thumb", resp: "binary", h: s.apiPublicPhoto},
 		{method: "GET", path: "/report", public: true, h: s.pageReport},
 		{method: "GET", path: "/track", public: true, h: s.pageTrackLookup},
 		{method: "GET", path: "/track/{code}", public: true, h: s.pageTrack},
@@ -146,6 +147,8 @@ func (s *Server) registerRoutes() {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}
+	// Open311 GeoReport v2: its own router, formats and errors.
+	s.mux.Handle("/open311/v2/", s.open311Handler())
 }
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }

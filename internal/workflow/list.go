@@ -13,7 +13,7 @@ import (
 	"chuangwen/internal/store"
 )
 
-var allQueues = []Queue{QueueToAccept, QueueToDispatch, QueueToHandle, QueueToVerify, QueueOverdue, QueueExtension, QueueSupervised}
+var allQueues = []Queue{QueueToAccept, QueueToDispatch, QueueToHandle, QueueToVerify, QueueMyCells, QueueOverdue, QueueExtension, QueueSupervised}
 
 func stateList(states []State) string {
 	parts := make([]string, 0, len(states))
@@ -66,6 +66,9 @@ const (
 	QueueOverdue    Queue = "overdue"     // 已超期
 	QueueExtension  Queue = "extension"   // 延期待审
 	QueueSupervised Queue = "supervised"  // 挂牌督办
+	// QueueMyCells is a grid worker's (网格员) verification queue: cases
+	// waiting to be checked on site in the cells assigned to them.
+	QueueMyCells Queue = "my_cells" // 我的网格待核查
 )
 
 // QueuesFor lists the queues a role works from, in display order.
@@ -75,7 +78,9 @@ func QueuesFor(role org.Role) []Queue {
 		return []Queue{QueueToAccept, QueueToDispatch, QueueExtension, QueueToVerify, QueueOverdue, QueueSupervised}
 	case org.RoleHandler:
 		return []Queue{QueueToHandle, QueueOverdue}
-	case org.RoleInspector, org.RoleGrid:
+	case org.RoleGrid:
+		return []Queue{QueueMyCells, QueueToVerify, QueueOverdue}
+	case org.RoleInspector:
 		return []Queue{QueueToVerify, QueueOverdue}
 	case org.RoleLeader, org.RoleAdmin:
 		return []Queue{QueueSupervised, QueueOverdue, QueueToVerify}
@@ -143,6 +148,9 @@ func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs [
 		states = []State{Dispatched, InProgress}
 	case QueueToVerify:
 		states = []State{Verifying}
+	case QueueMyCells:
+		states = []State{Verifying}
+		add("c.grid_cell_id IN (SELECT cell_id FROM grid_assignments WHERE user_id = ?)", actor.UserID)
 	case QueueOverdue:
 		states = []State{Dispatched, InProgress}
 		add("c.overdue = TRUE")

@@ -1,0 +1,313 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/geo"
+	"chuangwen/internal/intake"
+	"chuangwen/internal/open311"
+	"chuangwen/internal/org"
+	"chuangwen/internal/workflow"
+)
+
+// Open311 GeoReport v2 over the case store. Services are the public 小类
+// (group = 大类); service_request_id is the case number; api_key is a
+// core API token of a client system; tokens are receipt codes. Reporter
+// data never appears in an answer.
+
+type open311Backend struct{ s *Server }
+
+type ctxCoord struct{}
+
+// open311Handler wraps the protocol handler: rate limits, and the coord
+// parameter (our extension) that picks the datum of coordinates written.
+func (s *Server) open311Handler() http.Handler {
+	h := open311.NewHandler(open311Backend{s}, "/open311/v2/", open311.Options{
+		Jurisdiction: s.Open311Jurisdiction,
+		Log:          s.Log,
+		Location:     s.Location,
+		Messages:     func(lang, key string, args ...string) string { return s.Msg.T(lang, key, args...) },
+		Language:     s.Msg.Pick,
+		Discovery:    open311.Discovery{Changeset: "2026-11-27 00:00", Contact: s.City, KeyService: s.Msg.T("zh-CN", "open311.key_service")},
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.publicGuard(w, r, r.Method == http.MethodPost) {
+			return
+		}
+		d, err := geo.ParseDatum(r.URL.Query().Get("coord"))
+		if err != nil && r.Method == http.MethodGet {
+			d = geo.WGS84
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxCoord{}, d)))
+	})
+}
+
+func (b open311Backend) msg(lang, key string, args ...string) string { return b.s.Msg.T(lang, key, args...) }
+
+// o311err turns a domain error into the protocol's: 404 stays 404, 403
+// stays 403, every other client error is 400.
+func (b open311Backend) o311err(lang string, err error) error {
+	e, ok := apperr.As(err)
+	if !ok {
+		return err
+	}
+	desc := b.msg(lang, e.Key, e.Args...)
+	switch e.Code {
+	case apperr.NotFound:
+		return open311.NotFound(desc)
+	case apperr.Forbidden, apperr.Unauthorized:
+		return open311.Forbidden(desc)
+	case apperr.Internal:
+		return err
+	}
+	return open311.BadRequest(desc)
+}
+
+func (b open311Backend) categories(ctx context.Context) (map[string]workflow.Category, map[int64]string, error) {
+	cats, err := b.s.Flow.Categories(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byCode := map[string]workflow.Category{}
+	groups := map[int64]string{}
+	for _, c := range cats {
+		if c.ParentID == 0 {
+			groups[c.ID] = c.Name
+		}
+	}
+	for _, c := range cats {
+		if c.ParentID != 0 && c.Active && !c.StaffOnly {
+			byCode[c.Code] = c
+		}
+	}
+	return byCode, groups, nil
+}
+
+func (b open311Backend) Services(ctx context.Context, lang string) ([]open311.Service, error) {
+	cats, err := b.s.Flow.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byCode, groups, err := b.categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []open311.Service
+	for _, c := range cats { // in code order
+		if _, ok := byCode[c.Code]; !ok {
+			continue
+		}
+		attrs, err := b.s.Flow.CategoryAttributes(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		desc := c.Hint
+		if desc == "" {
+			desc = c.Standard
+		}
+		out = append(out, open311.Service{Code: c.Code, Name: c.Name, Description: desc, Group: groups[c.ParentID], Metadata: len(attrs) > 0,
+			Type: "realtime", Keywords: keywords(c.Hint)})
+	}
+	return out, nil
+}
+
+// keywords splits a hint into a few comma-free words for Open311.
+func keywords(hint string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(hint, func(r rune) bool { return strings.ContainsRune("，,、；; 。", r) }) {
+		if f = strings.TrimSpace(f); f != "" && len(out) < 5 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (b open311Backend) Definition(ctx context.Context, lang, code string) ([]open311.Attribute, error) {
+	byCode, _, err := b.categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := byCode[code]
+	if !ok {
+		return nil, open311.NotFound(b.msg(lang, "open311.unknown_service", "code", code))
+	}
+	attrs, err := b.s.Flow.CategoryAttributes(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []open311.Attribute{}
+	for _, a := range attrs {
+		oa := open311.Attribute{Variable: true, Code: a.Code, Datatype: a.Datatype, Required: a.Required, Description: a.Description, Order: a.Order}
+		for _, v := range a.Values {
+			oa.Values = append(oa.Values, open311.Value{Key: v.Key, Name: v.Name})
+		}
+		out = append(out, oa)
+	}
+	return out, nil
+}
+
+func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.NewRequest) (open311.Created, error) {
+	lang := b.s.lang(r)
+	actor, err := b.s.Org.ActorForToken(ctx, in.APIKey)
+	if err != nil || actor.Role != org.RoleClient {
+		return open311.Created{}, open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
+	}
+	byCode, _, err := b.categories(ctx)
+	if err != nil {
+		return open311.Created{}, err
+	}
+	cat, ok := byCode[in.ServiceCode]
+	if !ok {
+		return open311.Created{}, open311.NotFound(b.msg(lang, "open311.unknown_service", "code", in.ServiceCode))
+	}
+	defs, err := b.s.Flow.CategoryAttributes(ctx, cat.ID)
+	if err != nil {
+		return open311.Created{}, err
+	}
+	answers, err := workflow.CheckAttributes(defs, in.Attributes)
+	if err != nil {
+		return open311.Created{}, b.o311err(lang, err)
+	}
+	nc := workflow.NewCase{Source: workflow.SourceAPI, CategoryID: cat.ID, Description: in.Description, RequireInCity: true,
+		ReporterName: strings.TrimSpace(in.LastName + in.FirstName), ReporterPhone: in.Phone, ReporterEmail: in.Email, DeviceID: in.DeviceID,
+		Address: in.AddressString, Attributes: answers}
+	if nc.Address == "" && in.AddressID != "" {
+		nc.Address = "address_id:" + in.AddressID
+	}
+	if in.MediaURL != "" {
+		// Remote photos are not fetched (the server never calls out);
+		// the link is kept for the acceptor.
+		if nc.Attributes == nil {
+			nc.Attributes = map[string][]string{}
+		}
+		nc.Attributes["media_url"] = []string{in.MediaURL}
+	}
+	if strings.TrimSpace(nc.Description) == "" {
+		nc.Description = cat.Name
+	}
+	if utf8.RuneCountInString(nc.Description) > workflow.MaxDescription {
+		return open311.Created{}, open311.BadRequest(b.msg(lang, "case.description_too_long", "max", strconv.Itoa(workflow.MaxDescription)))
+	}
+	if in.Lat != nil {
+		p := geo.ToWGS84(geo.Point{Lon: *in.Long, Lat: *in.Lat}, geo.Datum(strings.ToLower(in.Coord)))
+		nc.Lat, nc.Lon = &p.Lat, &p.Lon
+	}
+	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	rec, err := b.s.Intake.Submit(ctx, actor, intake.Submission{Scope: "token:" + strconv.FormatInt(actor.TokenID, 10), Key: key, Case: nc, IP: clientIP(r)})
+	if err != nil {
+		return open311.Created{}, b.o311err(lang, err)
+	}
+	return open311.Created{ID: rec.CaseNo, Notice: b.msg(lang, "open311.notice", "receipt", rec.Code), AccountID: in.AccountID}, nil
+}
+
+func (b open311Backend) Token(ctx context.Context, token string) (string, error) {
+	t, err := b.s.Intake.Track(ctx, token)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return "", open311.NotFound(b.msg("zh-CN", "open311.unknown_token"))
+		}
+		return "", err
+	}
+	return t.Case.No, nil
+}
+
+func (b open311Backend) Requests(ctx context.Context, lang string, q open311.Query) ([]open311.Request, error) {
+	pq := workflow.PublicQuery{Nos: q.IDs, CategoryCodes: q.ServiceCodes, From: q.Start, To: q.End, UpdatedAfter: q.UpdatedAfter, UpdatedBefore: q.UpdatedBefore,
+		Limit: q.PageSize, Offset: (q.Page - 1) * q.PageSize}
+	for _, st := range q.Status {
+		pq.Open = pq.Open || st == "open"
+		pq.Closed = pq.Closed || st == "closed"
+	}
+	if len(q.IDs) > 0 {
+		pq.Limit, pq.Offset = len(q.IDs), 0
+	}
+	cases, err := b.s.Flow.PublicCases(ctx, pq)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]open311.Request, 0, len(cases))
+	for _, c := range cases {
+		r, err := b.request(ctx, lang, c, q.Extensions)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (b open311Backend) Request(ctx context.Context, lang, id string, extensions bool) (open311.Request, error) {
+	c, err := b.s.Flow.PublicCase(ctx, id)
+	if err != nil {
+		return open311.Request{}, err
+	}
+	if c == nil {
+		return open311.Request{}, open311.NotFound(b.msg(lang, "open311.unknown_request", "id", id))
+	}
+	return b.request(ctx, lang, c, extensions)
+}
+
+// request maps a case to a GeoReport request: public-safe fields only.
+func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Case, ext bool) (open311.Request, error) {
+	r := open311.Request{ID: c.No, Status: "open", ServiceName: c.CategoryName, Description: c.Description, AgencyResponsible: c.LeadUnitName,
+		Requested: c.ReportedAt, Updated: c.UpdatedAt, Expected: c.Deadline, Address: c.Address}
+	if !c.State.Open() {
+		r.Status = "closed"
+	}
+	r.StatusNotes = b.msg(lang, "track.state."+string(c.State))
+	if c.Lat != nil {
+		d, _ := ctx.Value(ctxCoord{}).(geo.Datum)
+		p := geo.FromWGS84(geo.Point{Lon: *c.Lon, Lat: *c.Lat}, d)
+		r.Lat, r.Long = &p.Lat, &p.Lon
+	}
+	var code string
+	if err := b.s.DB.Reader().QueryRow(ctx, `SELECT code FROM categories WHERE id = ?`, c.CategoryID).Scan(&code); err != nil {
+		return r, err
+	}
+	r.ServiceCode = code
+	if c.Photos == nil {
+		var err error
+		if c.Photos, err = b.s.Flow.CasePhotos(ctx, c.ID); err != nil {
+			return r, err
+		}
+	}
+	var photos []string
+	for _, p := range c.Photos {
+		if p.Ready && (p.Kind == "before" || p.Kind == "after") {
+			photos = append(photos, "/api/v1/public/photos/"+c.No+"/"+strconv.FormatInt(p.ID, 10)+"/large")
+		}
+	}
+	if len(photos) > 0 {
+		r.MediaURL = photos[0]
+	}
+	if !ext {
+		return r, nil
+	}
+	e := &open311.Extended{Channel: c.Source, Photos: photos, Duplicate: c.State == workflow.Merged}
+	if c.MergedInto != 0 {
+		var no string
+		if err := b.s.DB.Reader().QueryRow(ctx, `SELECT no FROM cases WHERE id = ?`, c.MergedInto).Scan(&no); err == nil {
+			e.ParentID = no
+		}
+	}
+	if a, err := b.s.Flow.CaseAttributes(ctx, c.ID); err == nil && a != "" {
+		_ = json.Unmarshal([]byte(a), &e.Attributes)
+		delete(e.Attributes, "media_url")
+	}
+	steps, err := b.s.Flow.PublicTimeline(ctx, c.ID)
+	if err != nil {
+		return r, err
+	}
+	for _, st := range steps {
+		e.Notes = append(e.Notes, open311.Note{At: st.At, Type: "status_change", Summary: b.msg(lang, "action."+string(st.Action)),
+			Description: b.msg(lang, "track.state."+string(st.To))})
+	}
+	r.Extended = e
+	return r, nil
+}
