@@ -44,6 +44,7 @@ Commands:
   user reset       reset a password: --username U (prints a new one-time password)
   token create     create an API token: --name NAME [--unit CODE] (the token is on the last line)
   audit verify     walk the hash-chained trail; exit status 1 if it is broken
+  bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
   bench            time lists, queues, counters, performance figures and transitions at scale
                    (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
 
@@ -96,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAuditVerify(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "bench-intake":
+		return cmdBenchIntake(ctx, rest, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", strings.Join(args[:min(2, len(args))], " "), usage)
 }
@@ -206,27 +209,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := a.seedAdmin(ctx, stdout); err != nil {
 			return err
 		}
-		msg, err := i18n.Load()
-		if err != nil {
-			return err
-		}
-		in, err := intake.New(ctx, a.flow)
-		if err != nil {
-			return err
-		}
-		in.RewardFirstOnly = a.cfg.RewardFirstOnly
-		city, err := a.cityName(ctx)
-		if err != nil {
-			return err
-		}
-		ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
-			Grid: a.grid, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction,
-			PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
-			PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
-		if a.cfg.TileURL != "" {
-			ws.Tiles = &web.TileConfig{URL: a.cfg.TileURL, Datum: a.cfg.TileDatum, Attribution: a.cfg.TileAttribution, MaxZoom: 18}
-		}
-		srv, err := web.New(ws)
+		srv, err := a.webServer(ctx)
 		if err != nil {
 			return err
 		}
@@ -275,6 +258,31 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	<-watchDone
 	<-workerDone
 	return err
+}
+
+// webServer builds the HTTP face with everything the product serves.
+func (a *app) webServer(ctx context.Context) (*web.Server, error) {
+	msg, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
+	in, err := intake.New(ctx, a.flow)
+	if err != nil {
+		return nil, err
+	}
+	in.RewardFirstOnly = a.cfg.RewardFirstOnly
+	city, err := a.cityName(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
+		Grid: a.grid, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction,
+		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
+		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
+	if a.cfg.TileURL != "" {
+		ws.Tiles = &web.TileConfig{URL: a.cfg.TileURL, Datum: a.cfg.TileDatum, Attribution: a.cfg.TileAttribution, MaxZoom: 18}
+	}
+	return web.New(ws)
 }
 
 // cityName is the name of the root region (the city), for the public page.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
@@ -42,6 +43,7 @@ type sim struct {
 	cal   *workcal.Calendar
 	now   time.Time // "today": nothing happens after it
 	clock time.Time // the simulated clock, read by flow.Now and orgs.Now
+	grid  *grid.Store
 
 	admin, leader, districtInspector org.Actor
 	acceptors, inspectors            []org.Actor
@@ -51,6 +53,8 @@ type sim struct {
 	city            org.Region
 	districtRegions []org.Region
 	communities     []*community
+	byRegion        map[int64]*community
+	layout          cityLayout
 	streetCount     int
 	units           map[string]org.Unit
 	cats            map[string]*catInfo
@@ -132,6 +136,7 @@ type run struct {
 	reportCat *catInfo // the category the reporter chose (citizens err)
 	urgency   int
 	place     string // location within the community
+	placement placement
 	lat, lon  float64
 	address   string
 	photo     bool
@@ -182,7 +187,9 @@ func (s *sim) runCases() error {
 		return fmt.Errorf("demo: photos: %w", err)
 	}
 	s.photos = ps
-	s.planCases()
+	if err := s.planCases(); err != nil {
+		return err
+	}
 	for _, r := range s.runs {
 		s.schedule(r, r.reportAt, s.stepReport)
 	}
@@ -314,7 +321,7 @@ func (s *sim) reportTime(from, to time.Time) time.Time {
 
 // ---- plans ----
 
-func (s *sim) planCases() {
+func (s *sim) planCases() error {
 	n := s.opts.Cases
 	var outs []outcome
 	var vars []variant
@@ -339,13 +346,34 @@ func (s *sim) planCases() {
 		outs = append(outs, outClosed)
 		vars = append(vars, varNone)
 	}
+	// With a grid, a few cases lie off the cells: some near one, very
+	// few far from any.
+	places := make([]placement, n)
+	if s.grid != nil {
+		off, gap := int(math.Round(0.01*float64(n))), int(math.Round(0.06*float64(n)))
+		if n >= 40 {
+			off, gap = max(off, 2), max(gap, 6)
+		}
+		for i := range min(off+gap, n) {
+			places[i] = inGap
+			if i < off {
+				places[i] = offGrid
+			}
+		}
+		s.rng.Shuffle(n, func(i, j int) { places[i], places[j] = places[j], places[i] })
+	}
 	for i := range outs {
-		s.runs = append(s.runs, s.plan(outs[i], vars[i]))
+		r, err := s.plan(outs[i], vars[i], places[i])
+		if err != nil {
+			return fmt.Errorf("demo: plan: %w", err)
+		}
+		s.runs = append(s.runs, r)
 	}
 	slices.SortStableFunc(s.runs, func(a, b *run) int { return a.reportAt.Compare(b.reportAt) })
 	for i, r := range s.runs {
 		r.idx = i
 	}
+	return nil
 }
 
 func (s *sim) pickCategory() *catInfo {
@@ -369,8 +397,8 @@ func (s *sim) pickUrgency(ci *catInfo) int {
 	return workflow.UrgencyUrgent
 }
 
-func (s *sim) plan(out outcome, v variant) *run {
-	r := &run{out: out, variant: v, must: out != outClosed}
+func (s *sim) plan(out outcome, v variant, pl placement) (*run, error) {
+	r := &run{out: out, variant: v, must: out != outClosed, placement: pl}
 	windowStart := s.now.Add(-time.Duration(s.opts.Days) * 24 * time.Hour)
 	ago := func(d time.Duration) time.Time {
 		t := s.now.Add(-d)
@@ -394,6 +422,11 @@ func (s *sim) plan(out outcome, v variant) *run {
 	default:
 		r.source = workflow.SourceGrid
 	}
+	if r.source == workflow.SourceGrid && pl == offGrid {
+		// Grid workers know where they stand; a lost point comes from
+		// the hotline.
+		r.source = workflow.SourceHotline
+	}
 	if r.source == workflow.SourceGrid {
 		var gc []*community
 		for _, c := range s.communities {
@@ -406,6 +439,9 @@ func (s *sim) plan(out outcome, v variant) *run {
 	} else {
 		r.comm = pick(s, s.communities)
 	}
+	if err := s.placePoint(r); err != nil {
+		return nil, err
+	}
 	switch r.source {
 	case workflow.SourceCitizen, workflow.SourceHotline:
 		r.reporter = pick(s, s.acceptors)
@@ -416,6 +452,12 @@ func (s *sim) plan(out outcome, v variant) *run {
 		}
 	}
 	r.cat = s.pickCategory()
+	// Reports of the categories accepted and dispatched on arrival never
+	// wait for the acceptor: the outcomes that need one take another.
+	acceptorOnly := citizenOnly || out == outAccepted
+	for acceptorOnly && r.cat.def.auto {
+		r.cat = s.pickCategory()
+	}
 	r.urgency = s.pickUrgency(r.cat)
 	r.reportCat = r.cat
 	switch r.source {
@@ -432,7 +474,7 @@ func (s *sim) plan(out outcome, v variant) *run {
 	case outClosed:
 		end := ago(min(3*day, time.Duration(s.opts.Days)*day/2))
 		r.reportAt = s.reportTime(windowStart, end)
-		r.returned = s.p(0.05)
+		r.returned = !r.cat.def.auto && s.p(0.05)
 		r.rework = s.p(0.08)
 		r.ext = s.p(0.05)
 		r.extDenied = r.ext && s.p(0.25)
@@ -445,7 +487,7 @@ func (s *sim) plan(out outcome, v variant) *run {
 			// corrects it on acceptance.
 			for {
 				other := pick(s, s.catList)
-				if other != r.cat {
+				if other != r.cat && !other.def.auto {
 					r.reportCat = other
 					break
 				}
@@ -482,7 +524,7 @@ func (s *sim) plan(out outcome, v variant) *run {
 		}
 	}
 	s.describe(r)
-	return r
+	return r, nil
 }
 
 // planDispatch fixes the dispatch time of a case that must be waiting,
@@ -511,6 +553,9 @@ func (s *sim) planDispatch(r *run, windowStart time.Time) {
 		}
 		if ok {
 			gap := s.minutes(20, 150)
+			if r.cat.def.auto {
+				gap = 0 // dispatched on arrival
+			}
 			r.dispatchAt = t
 			r.reportAt = t.Add(-gap)
 			r.acceptAt = r.reportAt.Add(time.Duration(float64(gap) * (0.2 + 0.6*s.rng.Float64()))).Truncate(time.Second)
@@ -551,7 +596,7 @@ func (s *sim) findStart(r *run, ok func(dl, warn time.Time) bool) (time.Time, bo
 	return pick(s, found).UTC(), true
 }
 
-// describe writes the description, address and coordinates.
+// describe writes the description and address.
 func (s *sim) describe(r *run) {
 	c := r.comm
 	road1, road2 := c.roads[0], c.roads[1]
@@ -600,8 +645,6 @@ func (s *sim) describe(r *run) {
 		r.address = fmt.Sprintf("%s%s%d号附近", c.address, road, num)
 	}
 	r.place = c.name + place
-	r.lat = math.Round((c.lat+(s.rng.Float64()*2-1)*c.dLat)*1e6) / 1e6
-	r.lon = math.Round((c.lon+(s.rng.Float64()*2-1)*c.dLon)*1e6) / 1e6
 }
 
 func (s *sim) problem(r *run) string {
@@ -684,6 +727,18 @@ func (s *sim) stepReport(r *run) error {
 	}
 	in := workflow.NewCase{Source: r.source, CategoryID: r.reportCat.cat.ID, Description: s.description(r), Lat: &r.lat, Lon: &r.lon,
 		Address: r.address, RegionID: r.comm.region.ID, Urgency: r.urgency}
+	if s.grid != nil {
+		loc, err := s.grid.Locate(s.ctx, r.lat, r.lon)
+		if err != nil {
+			return err
+		}
+		if c := s.byRegion[loc.RegionID]; c != nil {
+			// The grid names the community: the report leaves the region
+			// to it. Only where no cell is near does the reporter's
+			// address give it.
+			in.RegionID, r.comm = 0, c
+		}
+	}
 	if r.named {
 		in.ReporterName = pick(s, surnames) + pick(s, []string{"先生", "女士"})
 		in.ReporterPhone = strconv.Itoa(13800000000 + r.idx)
@@ -709,7 +764,11 @@ func (s *sim) stepReport(r *run) error {
 	if r.out == outReported {
 		return nil
 	}
-	if c.State == workflow.Accepted { // inspectors' and grid workers' reports
+	switch c.State {
+	case workflow.Dispatched: // a category dispatched on arrival
+		s.afterDispatch(r, false)
+		return nil
+	case workflow.Accepted: // inspectors' and grid workers' reports
 		return s.afterAccept(r)
 	}
 	at := r.acceptAt
@@ -728,7 +787,7 @@ func (s *sim) findOriginal(r *run) *run {
 		if o.reportAt.Before(s.clock.Add(-10 * 24 * time.Hour)) {
 			break
 		}
-		if o.c == nil || o.orig != nil || o.c.State == workflow.Reported || o.c.State.Final() {
+		if o.c == nil || o.orig != nil || o.c.State == workflow.Reported || o.c.State.Final() || o.cat.def.auto {
 			continue
 		}
 		cands = append(cands, o)
@@ -793,24 +852,30 @@ func (s *sim) stepDispatch(r *run) error {
 	if err := s.act(r, s.acceptor(), in); err != nil {
 		return err
 	}
+	s.afterDispatch(r, wrong)
+	return nil
+}
+
+// afterDispatch schedules what follows a dispatch (wrong: to the wrong
+// unit, which returns it).
+func (s *sim) afterDispatch(r *run, wrong bool) {
 	switch {
 	case wrong:
 		s.schedule(r, s.work(s.clock, s.intn(20, 180)), s.stepReturn)
-		return nil
+		return
 	case r.out == outVoided:
 		s.schedule(r, s.office(s.clock.Add(s.minutes(60, 20*60))), s.stepVoid)
-		return nil
+		return
 	case r.out == outDispatched:
 		if r.variant == varStuck && r.supervise {
 			s.scheduleOpt(r, s.office(r.c.Deadline.Add(s.minutes(24*60, 72*60))), s.stepLateSupervise)
 		}
-		return nil
+		return
 	case r.supervise && !r.didSupervise && r.variant != varStuck:
 		s.schedule(r, s.office(s.clock.Add(s.minutes(20, 180))), s.stepSupervise)
-		return nil
+		return
 	}
 	s.schedule(r, s.work(s.clock, s.intn(5, 90)), s.stepAck)
-	return nil
 }
 
 func (s *sim) stepReturn(r *run) error {

@@ -223,6 +223,8 @@ func (s *sim) loadGrid() error {
 		return fmt.Errorf("demo: grid import created %d of %d cells, %d errors%s", rep.Created, len(cells), rep.Errors, first)
 	}
 	s.clock = s.clock.Add(time.Minute)
+	s.opts.Log("demo: grid of %d cells imported (%d KB of GeoJSON, %d warnings) in %s", rep.Created, size>>10, rep.Warnings, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
 
 	// Grid workers patrol every cell of their street.
 	stored, more, err := s.grid.Cells(ctx, geo.Rect{Min: geo.Point{Lon: -180, Lat: -90}, Max: geo.Point{Lon: 180, Lat: 90}}, len(cells))
@@ -247,14 +249,15 @@ func (s *sim) loadGrid() error {
 		}
 		assigned[c.grid.UserID] = append(assigned[c.grid.UserID], cellsOf[c.region.ID]...)
 	}
+	n := 0
 	for _, u := range workers {
 		if err := s.grid.Assign(ctx, s.admin, u, assigned[u]); err != nil {
 			return fmt.Errorf("demo: grid assignment: %w", err)
 		}
+		n += len(assigned[u])
 		s.clock = s.clock.Add(7 * time.Second)
 	}
-	s.opts.Log("demo: grid of %d cells (%d KB of GeoJSON, %d warnings) imported and %d grid workers assigned in %s",
-		rep.Created, size>>10, rep.Warnings, len(workers), time.Since(start).Round(time.Millisecond))
+	s.opts.Log("demo: %d grid workers assigned to %d cells in %s", len(workers), n, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"chuangwen/internal/audit"
 	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
+	"chuangwen/internal/geo"
+	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/workflow"
@@ -29,11 +31,16 @@ type env struct {
 	db   *store.DB
 	orgs *org.Store
 	flow *workflow.Service
+	grid *grid.Store
 }
 
 func newEnv(t testing.TB) env {
-	db := store.NewTestSQLite(t)
-	return env{db: db, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai(t), nil)}
+	return newEnvOn(t, store.NewTestSQLite(t))
+}
+
+func newEnvOn(t testing.TB, db *store.DB) env {
+	return env{db: db, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai(t), nil),
+		grid: grid.New(db, nil)}
 }
 
 // count runs a query returning one integer.
@@ -69,15 +76,21 @@ func groupCounts(t *testing.T, db *store.DB, q string) map[string]int {
 }
 
 func TestLoad(t *testing.T) {
+	store.TestDBs(t, func(t *testing.T, db *store.DB) { testLoad(t, newEnvOn(t, db)) })
+}
+
+func testLoad(t *testing.T, e env) {
 	ctx := context.Background()
-	e := newEnv(t)
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t)) // a Friday afternoon
-	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf})
+	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.flow.Now != nil || e.orgs.Now != nil {
+	if e.flow.Now != nil || e.orgs.Now != nil || e.grid.Now != nil {
 		t.Error("Load did not restore the clocks")
+	}
+	if e.flow.Locator != e.grid {
+		t.Error("Load did not set the workflow's locator to the grid")
 	}
 
 	levels := groupCounts(t, e.db, `SELECT level, count(*) FROM regions GROUP BY level`)
@@ -94,6 +107,16 @@ func TestLoad(t *testing.T) {
 	if n := count(t, e.db, `SELECT count(*) FROM categories WHERE parent_id IS NOT NULL AND standard <> ''`); n < 20 {
 		t.Errorf("%d 小类 with a standard", n)
 	}
+	if n := count(t, e.db, `SELECT count(*) FROM categories WHERE hint = ''`); n != 0 {
+		t.Errorf("%d categories without a hint", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM categories WHERE auto_accept = TRUE AND auto_dispatch = TRUE AND parent_id IS NOT NULL`); n < 1 || n > 2 {
+		t.Errorf("%d categories accepted and dispatched on arrival, want 1 or 2", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM categories WHERE auto_accept <> auto_dispatch`); n != 0 {
+		t.Errorf("%d categories with only one of the automatic switches", n)
+	}
+	checkGrid(t, e)
 
 	roles := map[string]int{}
 	for _, a := range accounts {
@@ -167,6 +190,8 @@ func TestLoad(t *testing.T) {
 		t.Errorf("%d cases reported before the window", n)
 	}
 
+	checkPlacement(t, e, 200)
+
 	rep, err := audit.Verify(ctx, e.db.Reader())
 	if err != nil {
 		t.Fatal(err)
@@ -180,34 +205,185 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// checkGrid checks the demo city's grid cells and their grid workers.
+func checkGrid(t *testing.T, e env) {
+	t.Helper()
+	ctx := context.Background()
+	cells := count(t, e.db, `SELECT count(*) FROM grid_cells`)
+	if cells < 4000 || cells > 5000 {
+		t.Errorf("%d grid cells, want 4000..5000", cells)
+	}
+	if n, err := e.grid.Count(ctx); err != nil || n != cells {
+		t.Errorf("grid index holds %d cells (%v), the table %d", n, err, cells)
+	}
+	// Every cell lies in its community: the code starts with the
+	// community's, the names agree, and the owner unit is known.
+	if n := count(t, e.db, `SELECT count(*) FROM grid_cells g JOIN regions r ON r.id = g.region_id
+		JOIN regions st ON st.id = r.parent_id JOIN regions d ON d.id = st.parent_id
+		WHERE r.level = 'community' AND g.community = r.name AND g.street = st.name AND g.district = d.name
+		AND substr(g.code, 1, 12) = r.code AND length(g.code) = 15`); n != cells {
+		t.Errorf("%d of %d cells resolved to their community", n, cells)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM grid_cells g JOIN units u ON u.id = g.owner_unit_id WHERE u.code = g.owner AND u.kind IN ('street', 'district')`); n != cells {
+		t.Errorf("%d of %d cells with a street office or district government as owner", n, cells)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM regions r WHERE r.level = 'community' AND NOT EXISTS (SELECT 1 FROM grid_cells g WHERE g.region_id = r.id)`); n != 0 {
+		t.Errorf("%d communities without cells", n)
+	}
+	all, more, err := e.grid.Cells(ctx, geo.Rect{Min: geo.Point{Lon: 102.60, Lat: 24.90}, Max: geo.Point{Lon: 102.90, Lat: 25.10}}, 10000)
+	if err != nil || more || len(all) != cells {
+		t.Fatalf("%d cells in the city box (more %v, %v), want %d", len(all), more, err, cells)
+	}
+	multi, holes := 0, 0
+	for _, c := range all {
+		if len(c.Geometry) > 1 {
+			multi++
+		}
+		for _, pg := range c.Geometry {
+			if len(pg) > 1 {
+				holes++
+			}
+		}
+		if c.Name != c.Community+"第"+c.Code[12:]+"网格" {
+			t.Errorf("cell %s is named %q", c.Code, c.Name)
+		}
+	}
+	if multi == 0 || holes == 0 {
+		t.Errorf("%d multi-part cells and %d holes, want some of each", multi, holes)
+	}
+	// Each grid worker patrols every cell of their street and no other.
+	for _, name := range []string{"grid1", "grid2", "grid3"} {
+		var id, street int64
+		if err := e.db.Reader().QueryRow(ctx, `SELECT id, scope_region_id FROM users WHERE username = ?`, name).Scan(&id, &street); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := e.grid.Assigned(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := count(t, e.db, `SELECT count(*) FROM grid_cells g JOIN regions r ON r.id = g.region_id WHERE r.parent_id = ?`, street)
+		inStreet := count(t, e.db, `SELECT count(*) FROM grid_assignments a JOIN grid_cells g ON g.id = a.cell_id
+			JOIN regions r ON r.id = g.region_id WHERE a.user_id = ? AND r.parent_id = ?`, id, street)
+		if own < 200 || len(ids) != own || inStreet != own {
+			t.Errorf("%s patrols %d cells, %d of them in their street of %d cells", name, len(ids), inStreet, own)
+		}
+	}
+}
+
+// checkPlacement checks that the grid placed the demo cases: most in a
+// cell, some near one (属地兜底), a few unlocated, none lost.
+func checkPlacement(t *testing.T, e env, cases int) {
+	t.Helper()
+	flags := groupCounts(t, e.db, `SELECT location_flag, count(*) FROM cases GROUP BY location_flag`)
+	t.Logf("cases by location: %v", flags)
+	if flags[workflow.LocCell] < cases*85/100 {
+		t.Errorf("%d of %d cases in a cell, want most", flags[workflow.LocCell], cases)
+	}
+	if n := flags[workflow.LocNearest]; n < 5 || n > cases/5 {
+		t.Errorf("%d cases placed in the nearest cell, want some", n)
+	}
+	if n := flags[workflow.LocNone]; n < 1 || n > cases/20 {
+		t.Errorf("%d unlocated cases, want a few", n)
+	}
+	if n := flags[workflow.LocCell] + flags[workflow.LocNearest] + flags[workflow.LocNone]; n != cases {
+		t.Errorf("cases by location %v: %d of %d placed", flags, n, cases)
+	}
+	// A placed case takes its cell's community; an unlocated one keeps
+	// the community of the address it gave, and has no cell.
+	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN grid_cells g ON g.id = c.grid_cell_id WHERE c.region_id = g.region_id`); n != flags[workflow.LocCell]+flags[workflow.LocNearest] {
+		t.Errorf("%d placed cases in their cell's community", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN regions r ON r.id = c.region_id WHERE c.location_flag = ? AND c.grid_cell_id IS NULL AND r.level = 'community'`, workflow.LocNone); n != flags[workflow.LocNone] {
+		t.Errorf("%d of %d unlocated cases with a community and no cell", n, flags[workflow.LocNone])
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM cases WHERE location_flag = ? AND routing LIKE '%"distance_m":%'`, workflow.LocNearest); n != flags[workflow.LocNearest] {
+		t.Errorf("%d of %d nearest-cell cases record the distance", n, flags[workflow.LocNearest])
+	}
+	// Grid workers report in their own streets.
+	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN users u ON u.id = c.reporter_user_id JOIN regions r ON r.id = c.region_id
+		WHERE c.source = 'grid' AND r.parent_id <> u.scope_region_id`); n != 0 {
+		t.Errorf("%d grid workers' cases outside their street", n)
+	}
+	// The clear-cut categories went straight to the unit.
+	if n := count(t, e.db, `SELECT count(*) FROM cases WHERE source IN ('citizen', 'hotline') AND routing LIKE '%"auto_accept":"category"%' AND routing LIKE '%"auto_dispatch":true%'`); n == 0 {
+		t.Error("no case accepted and dispatched on arrival by its category")
+	}
+}
+
 // TestDeterministic loads twice with the same seed and compares the cases.
 func TestDeterministic(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t))
 	dump := func() string {
 		e := newEnv(t)
-		if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 60, Days: 30, Seed: 7, Now: now}); err != nil {
+		if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 60, Days: 30, Seed: 7, Now: now, Grid: e.grid}); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := e.db.Reader().Query(ctx, `SELECT no, state, description, category_id, COALESCE(lead_unit_id, 0), reported_at, updated_at FROM cases ORDER BY id`)
+		rows, err := e.db.Reader().Query(ctx, `SELECT no, state, description, category_id, COALESCE(lead_unit_id, 0), reported_at, updated_at,
+			lat, lon, COALESCE(region_id, 0), COALESCE(grid_cell_id, 0), location_flag FROM cases ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
 		var b strings.Builder
 		for rows.Next() {
-			var no, state, desc string
-			var cat, lead, rep, upd int64
-			if err := rows.Scan(&no, &state, &desc, &cat, &lead, &rep, &upd); err != nil {
+			var no, state, desc, flag string
+			var cat, lead, rep, upd, region, cell int64
+			var lat, lon float64
+			if err := rows.Scan(&no, &state, &desc, &cat, &lead, &rep, &upd, &lat, &lon, &region, &cell, &flag); err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintln(&b, no, state, desc, cat, lead, rep, upd)
+			fmt.Fprintln(&b, no, state, desc, cat, lead, rep, upd, lat, lon, region, cell, flag)
 		}
 		return b.String()
 	}
 	a, b := dump(), dump()
 	if a != b {
 		t.Error("two loads with the same seed differ")
+	}
+	if !strings.Contains(a, " cell\n") {
+		t.Error("no case placed in a cell")
+	}
+}
+
+// TestLoadWithoutGrid loads the demo city for a caller that gives no grid
+// store: no cells, and every case in the community of its address.
+func TestLoadWithoutGrid(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t))
+	if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 40, Days: 30, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM grid_cells`); n != 0 {
+		t.Errorf("%d grid cells loaded without a grid store", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN regions r ON r.id = c.region_id
+		WHERE r.level = 'community' AND c.location_flag = '' AND c.lat BETWEEN 24.9 AND 25.1 AND c.lon BETWEEN 102.6 AND 102.9`); n != 40 {
+		t.Errorf("%d of 40 cases in a community of the city box, unplaced", n)
+	}
+	if e.flow.Locator != nil {
+		t.Error("Load without a grid set a locator")
+	}
+}
+
+// TestRefusesExistingGrid: the demo grid is not laid over a real one.
+func TestRefusesExistingGrid(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	var buf strings.Builder
+	cells := geo.GenerateLattice(geo.Point{Lon: 116.4, Lat: 39.9}, 1, 1, 100, 1)
+	if err := geo.WriteCells(&buf, []geo.Cell{{Code: "110101001001001", Name: "某网格", Geometry: cells[0].Geometry}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.grid.Import(ctx, org.System, strings.NewReader(buf.String()), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 10, Grid: e.grid}); err == nil {
+		t.Error("Load into a database with grid cells succeeded")
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM regions`); n != 0 {
+		t.Errorf("the refused Load wrote %d regions", n)
 	}
 }
 
@@ -230,10 +406,12 @@ func TestLoadFull(t *testing.T) {
 	}
 	e := newEnv(t)
 	start := time.Now()
-	if _, err := demo.Load(context.Background(), e.orgs, e.flow, demo.Options{Log: t.Logf}); err != nil {
+	if _, err := demo.Load(context.Background(), e.orgs, e.flow, demo.Options{Log: t.Logf, Grid: e.grid}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("2000 cases loaded in %s", time.Since(start).Round(time.Millisecond))
 	t.Logf("cases by state: %v", groupCounts(t, e.db, `SELECT state, count(*) FROM cases GROUP BY state`))
 	t.Logf("events: %d", count(t, e.db, `SELECT count(*) FROM events`))
+	checkGrid(t, e)
+	checkPlacement(t, e, 2000)
 }

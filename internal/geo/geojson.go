@@ -28,7 +28,8 @@ type Cell struct {
 }
 
 // Severity says whether a Problem keeps a cell out (error) or only
-// deserves a look (warning).
+// deserves a look (warning). The message keys grid.severity.error and
+// grid.severity.warning name them.
 type Severity string
 
 const (
@@ -95,7 +96,7 @@ func ParseCells(r io.Reader, maxBytes int64) ([]Cell, []Problem, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, min(maxBytes, math.MaxInt64-1)+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read grid file: %w", err)
 	}

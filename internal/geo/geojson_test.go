@@ -3,7 +3,9 @@ package geo_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"slices"
@@ -175,7 +177,7 @@ func TestProblemOrderAndSeveral(t *testing.T) {
 		feature(`{"grid_code":"A"}`, polygon(`[[[0,0],[1,0],[1,1],[0,1]],[[0,0],[1,0]]]`)), // two bad rings
 		okFeature,
 		feature(`{"grid_code":"C","street":[]}`, polygon(`[[[0,0],[1,1],[1,0],[0,1],[0,0]]]`)), // warning and error
-		feature(`{"grid_code":"A"}`, polygon(`[[[5,5],[6,5],[6,6],[5,6],[5,5]]]`)),          // duplicate of a rejected cell
+		feature(`{"grid_code":"A"}`, polygon(`[[[5,5],[6,5],[6,6],[5,6],[5,5]]]`)),             // duplicate of a rejected cell
 	))
 	var got []string
 	for _, p := range problems {
@@ -222,8 +224,10 @@ func TestFileErrors(t *testing.T) {
 			t.Errorf("%s: err %v (key %q), want %v", tc.name, err, geo.ErrorKey(err), tc.want)
 		}
 	}
-	if _, _, err := geo.ParseCells(strings.NewReader(big), int64(len(big))); err != nil {
-		t.Errorf("exactly at the limit: %v", err)
+	for _, limit := range []int64{int64(len(big)), math.MaxInt64} {
+		if _, _, err := geo.ParseCells(strings.NewReader(big), limit); err != nil {
+			t.Errorf("limit %d: %v", limit, err)
+		}
 	}
 	cells, problems, err := geo.ParseCells(strings.NewReader(`{"type":"FeatureCollection","features":[]}`), 0)
 	if err != nil || len(cells) != 0 || len(problems) != 0 {
@@ -391,4 +395,65 @@ func cityGeoJSON(t testing.TB, n int) string {
 		t.Fatal(err)
 	}
 	return buf.String()
+}
+
+// TestOverlapProperties checks the overlap test on many random pairs of
+// small polygons with integer corners (so that shared edges, collinear
+// runs and touching vertices are common): it must not depend on the order
+// of the two cells, and a point found inside both must mean an overlap.
+func TestOverlapProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	randomRing := func() (string, geo.MultiPolygon) {
+		n := 3 + rng.IntN(4)
+		r := make(geo.Ring, 0, n+1)
+		for range n {
+			r = append(r, geo.Point{Lon: float64(rng.IntN(5)), Lat: float64(rng.IntN(5))})
+		}
+		r = append(r, r[0])
+		var b strings.Builder
+		for i, p := range r {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "[%g,%g]", p.Lon, p.Lat)
+		}
+		return polygon("[[" + b.String() + "]]"), geo.MultiPolygon{{r}}
+	}
+	overlapOf := func(t *testing.T, a, b string) (bool, bool) {
+		cells, problems := parse(t, fc(feature(`{"grid_code":"A"}`, a), feature(`{"grid_code":"B"}`, b)))
+		if len(cells) != 2 {
+			return false, false
+		}
+		return len(problems) == 1 && problems[0].Key == "grid.cells_overlap", true
+	}
+	pairs, overlapping := 0, 0
+	for pairs < 3000 {
+		ja, ga := randomRing()
+		jb, gb := randomRing()
+		ab, ok := overlapOf(t, ja, jb)
+		if !ok {
+			continue // one of them is not a valid cell
+		}
+		pairs++
+		if ab {
+			overlapping++
+		}
+		if ba, _ := overlapOf(t, jb, ja); ba != ab {
+			t.Fatalf("overlap depends on order: %v then %v: %v, reversed %v", ga, gb, ab, ba)
+		}
+		if ab {
+			continue
+		}
+		for k := range 32 {
+			for l := range 32 {
+				p := geo.Point{Lon: (float64(k) + 0.37) / 8, Lat: (float64(l) + 0.41) / 8}
+				if ga.Contains(p) && gb.Contains(p) {
+					t.Fatalf("%v and %v both contain %v, yet no overlap", ga, gb, p)
+				}
+			}
+		}
+	}
+	if overlapping < pairs/10 || overlapping > pairs*9/10 {
+		t.Errorf("%d of %d pairs overlap: the sample is lopsided", overlapping, pairs)
+	}
 }

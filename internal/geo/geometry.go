@@ -169,7 +169,7 @@ func (m MultiPolygon) Contains(p Point) bool {
 }
 
 // DistanceTo is the distance in metres from p to the nearest edge of m,
-// 0 when m contains p. It measures on a plane tangent at p (equirectangular
+// 0 when m contains p (+Inf when m is empty). It measures on a plane tangent at p (equirectangular
 // projection): good to a fraction of a percent over a city, not for
 // continents.
 func (m MultiPolygon) DistanceTo(p Point) float64 {

@@ -115,14 +115,19 @@ func newGrid(boxes []Rect, div float64, perShape int) *Index {
 	return ix
 }
 
-func (ix *Index) col(lon float64) int {
-	c := int((lon - ix.bounds.Min.Lon) * ix.invW)
-	return min(max(c, 0), ix.nx-1)
-}
+func (ix *Index) col(lon float64) int { return clampCell((lon-ix.bounds.Min.Lon)*ix.invW, ix.nx) }
+func (ix *Index) row(lat float64) int { return clampCell((lat-ix.bounds.Min.Lat)*ix.invH, ix.ny) }
 
-func (ix *Index) row(lat float64) int {
-	r := int((lat - ix.bounds.Min.Lat) * ix.invH)
-	return min(max(r, 0), ix.ny-1)
+// clampCell turns a fractional bucket number into one in [0, n), clamping
+// before the conversion (a float beyond int's range converts to garbage).
+func clampCell(f float64, n int) int {
+	if !(f > 0) { // also NaN
+		return 0
+	}
+	if f >= float64(n) {
+		return n - 1
+	}
+	return int(f)
 }
 
 // span is the range of buckets that box b meets (clamped to the grid).

@@ -3,6 +3,7 @@ package geo_test
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"chuangwen/internal/geo"
@@ -212,4 +213,29 @@ func TestNearestMatchesBruteForce(t *testing.T) {
 			t.Fatalf("Nearest(%v, %.0f) = %d, %.2f, %v; brute force %d, %.2f", p, maxM, got, d, ok, want, wantD)
 		}
 	}
+}
+
+// TestLocateConcurrent: an Index is shared by every request (run with
+// -race).
+func TestLocateConcurrent(t *testing.T) {
+	geoms := geometries(city(300, 2))
+	ix := geo.NewIndex(geoms)
+	ps := uniformPoints(boundsOf(geoms), 2000, 3)
+	want := make([]int, len(ps))
+	for i, p := range ps {
+		want[i], _ = ix.Locate(p)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i, p := range ps {
+				if got, _ := ix.Locate(p); got != want[i] {
+					t.Errorf("Locate(%v) = %d, then %d", p, want[i], got)
+					return
+				}
+				ix.Nearest(p, 150)
+			}
+		})
+	}
+	wg.Wait()
 }

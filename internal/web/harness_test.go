@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -19,7 +20,9 @@ import (
 	"time"
 
 	"chuangwen/internal/blob"
+	"chuangwen/internal/grid"
 	"chuangwen/internal/i18n"
+	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/web"
@@ -42,6 +45,28 @@ type fixture struct {
 	comm     org.Region
 	category workflow.Category
 	srv      *web.Server
+	grid     *grid.Store
+	intake   *intake.Service
+	// cell is the centre of grid cell 530902001001005 (幸福社区, the
+	// middle of a 3 × 3 block of 100 m cells).
+	cell struct{ Lat, Lon float64 }
+}
+
+// gridGeoJSON is a 3 × 3 block of about 100 m cells in 幸福社区 around
+// (25.0, 102.7), owned by the city management bureau.
+func gridGeoJSON() string {
+	var feats []string
+	n := 0
+	for row := 0; row < 3; row++ {
+		for col := 0; col < 3; col++ {
+			n++
+			x0, y0 := 102.7+float64(col-1)*0.001-0.0005, 25.0+float64(row-1)*0.0009-0.00045
+			x1, y1 := x0+0.001, y0+0.0009
+			feats = append(feats, fmt.Sprintf(`{"type":"Feature","properties":{"grid_code":"530902001001%03d","name":"幸福社区第%03d网格","community":"幸福社区","street":"东街道","district":"东区","owner_unit":"CGJ"},`+
+				`"geometry":{"type":"Polygon","coordinates":[[[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f]]]}}`, n, n, x0, y0, x1, y0, x1, y1, x0, y1, x0, y0))
+		}
+	}
+	return `{"type":"FeatureCollection","features":[` + strings.Join(feats, ",") + `]}`
 }
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
@@ -92,9 +117,20 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 		_, err := f.orgs.CreateUser(ctx, admin, u)
 		must(err)
 	}
+	f.grid = grid.New(db, nil)
+	f.flow.Locator = f.grid
+	rep, err := f.grid.Import(ctx, admin, strings.NewReader(gridGeoJSON()), false)
+	must(err)
+	if rep.Created != 9 || rep.Errors != 0 {
+		t.Fatalf("grid import: %+v", rep)
+	}
+	f.cell.Lat, f.cell.Lon = 25.0, 102.7
+	f.intake, err = intake.New(ctx, f.flow)
+	must(err)
 	msg, err := i18n.Load()
 	must(err)
-	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: loc, MaxUploadBytes: 3 << 20})
+	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: loc, MaxUploadBytes: 3 << 20,
+		Grid: f.grid, Intake: f.intake, City: "测试市"})
 	must(err)
 	f.srv = srv
 	ts := httptest.NewServer(srv)

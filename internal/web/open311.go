@@ -48,7 +48,9 @@ func (s *Server) open311Handler() http.Handler {
 	})
 }
 
-func (b open311Backend) msg(lang, key string, args ...string) string { return b.s.Msg.T(lang, key, args...) }
+func (b open311Backend) msg(lang, key string, args ...string) string {
+	return b.s.Msg.T(lang, key, args...)
+}
 
 // o311err turns a domain error into the protocol's: 404 stays 404, 403
 // stays 403, every other client error is 400.

@@ -300,12 +300,11 @@
       if (!r || !r.receipt) return;
       var li = el('li'), a = el('a');
       a.href = r.status_url && /^\/track\//.test(r.status_url) ? r.status_url : '/track/' + encodeURIComponent(r.receipt);
-      var left = el('span');
-      left.appendChild(el('span', 'code', r.receipt));
-      var what = [r.category, r.follow ? t('public.mine.followed') : ''].filter(Boolean).join(' · ');
-      if (what) { left.appendChild(doc.createTextNode(' ')); left.appendChild(el('span', '', what)); }
-      a.appendChild(left);
-      a.appendChild(el('span', 'muted', [r.state_text, r.at ? fmtTime(r.at) : ''].filter(Boolean).join(' · ')));
+      var r1 = el('span', 'r1');
+      r1.appendChild(el('span', 'code', r.receipt));
+      if (r.state_text) r1.appendChild(el('span', '', r.state_text));
+      a.appendChild(r1);
+      a.appendChild(el('span', 'r2', [r.category, r.follow ? t('public.mine.followed') : '', r.at ? fmtTime(r.at) : ''].filter(Boolean).join(' · ')));
       li.appendChild(a);
       ul.appendChild(li);
     });
@@ -436,6 +435,9 @@
   function Report(form, cfg) {
     var self = this;
     this.form = form;
+    // the script checks the form itself, with messages from the catalogue;
+    // the native checks would stop at the coordinates folded away below the map
+    form.noValidate = true;
     this.cfg = cfg;
     this.maxPhotos = +cfg.max_photos || 9;
     this.maxBytes = (+cfg.max_photo_mb || 20) * 1024 * 1024;

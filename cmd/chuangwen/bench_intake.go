@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"chuangwen/internal/bench"
+	"chuangwen/internal/demo"
+	"chuangwen/internal/org"
+)
+
+// cmdBenchIntake measures intake over loopback HTTP against a real server
+// in this process: reports without photos through Open311 (sustained
+// rate, compared with raw durable inserts on the same database in the
+// same run), and concurrent photo uploads through the public page's
+// endpoint (time to acknowledgement while the derivative worker runs).
+func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var duration time.Duration
+	var clients, uploads, uploadClients, photoKB int
+	var profile string
+	hasData := false
+	for _, a := range args {
+		if name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); name == "data" || name == "db" {
+			hasData = true
+		}
+	}
+	if !hasData {
+		args = append([]string{"--data", filepath.Join("data", "bench-intake")}, args...)
+	}
+	return withApp(ctx, "bench-intake", args, stderr, func(fs *flag.FlagSet) {
+		fs.DurationVar(&duration, "duration", 15*time.Second, "how long each sustained run lasts")
+		fs.IntVar(&clients, "clients", 8, "concurrent clients filing reports without photos")
+		fs.IntVar(&uploads, "uploads", 200, "photo reports to upload")
+		fs.IntVar(&uploadClients, "upload-clients", 20, "concurrent uploaders")
+		fs.IntVar(&photoKB, "photo-kb", 2048, "size of the uploaded phone photo (a 12-megapixel JPEG)")
+		fs.StringVar(&profile, "profile", "", "write a CPU profile of the sustained no-photo run to this file")
+	}, func(a *app) error {
+		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the load comes from one address
+		regions, err := a.orgs.Regions(ctx)
+		if err != nil {
+			return err
+		}
+		if len(regions) == 0 {
+			fmt.Fprintln(stdout, "loading the demo city (organisation, grid, a few cases)...")
+			if _, err := demo.Load(ctx, a.orgs, a.flow, demo.Options{Cases: 20, Grid: a.grid}); err != nil {
+				return err
+			}
+		}
+		if err := a.grid.Reload(ctx); err != nil {
+			return err
+		}
+		center := [2]float64{25.0, 102.75}
+		if b, ok, err := a.grid.Bounds(ctx); err != nil {
+			return err
+		} else if ok {
+			center = [2]float64{(b.Min.Lat + b.Max.Lat) / 2, (b.Min.Lon + b.Max.Lon) / 2}
+		}
+		var catID int64
+		var catCode string
+		if err := a.db.Reader().QueryRow(ctx, `SELECT id, code FROM categories WHERE parent_id IS NOT NULL AND active = TRUE AND staff_only = FALSE ORDER BY code LIMIT 1`).Scan(&catID, &catCode); err != nil {
+			return fmt.Errorf("a public category: %w", err)
+		}
+		tok, err := a.orgs.CreateToken(ctx, org.System, "bench-intake", 0)
+		if err != nil {
+			return err
+		}
+		srv, err := a.webServer(ctx)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+		base := "http://" + ln.Addr().String()
+		wctx, stopWorker := context.WithCancel(ctx)
+		defer stopWorker()
+		go a.flow.RunPhotoWorker(wctx, "bench", time.Second)
+
+		fmt.Fprintf(stdout, "\n### intake on %s (%d clients, %s each run)\n\n", a.db.Dialect, clients, duration)
+		raw, err := bench.RawInserts(ctx, a.db, clients, duration)
+		if err != nil {
+			return err
+		}
+		var stopProfile func()
+		if profile != "" {
+			f, err := os.Create(profile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		}
+		res := bench.Open311Load(ctx, base, tok.Secret, catCode, center, clients, duration)
+		if stopProfile != nil {
+			stopProfile()
+		}
+		if res.Errors > 0 {
+			return fmt.Errorf("%d of %d Open311 reports failed; first: %s", res.Errors, res.Requests, res.FirstError)
+		}
+		fmt.Fprintln(stdout, "| engine | path | clients | reports | reports/s | p50 ms | p99 ms | raw durable inserts/s | ratio |")
+		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintf(stdout, "| %s | Open311 POST requests.json (no photo) | %d | %d | %.0f | %s | %s | %.0f | %.2f |\n",
+			a.db.Dialect, clients, res.Requests, res.PerSecond(), msStr(res.P50), msStr(res.P99), raw, res.PerSecond()/raw)
+
+		photo := bench.PhonePhoto(photoKB << 10)
+		var queuedBefore int
+		_ = a.db.Reader().QueryRow(ctx, `SELECT count(*) FROM photo_jobs`).Scan(&queuedBefore)
+		up := bench.UploadLoad(ctx, base, catID, center, photo, uploadClients, uploads)
+		if up.Errors > 0 {
+			return fmt.Errorf("%d of %d uploads failed; first: %s", up.Errors, up.Requests, up.FirstError)
+		}
+		ackDone := time.Now()
+		fmt.Fprintf(stdout, "\n| engine | uploads | concurrent | photo | ack p50 ms | ack p95 ms | ack p99 ms | max ms | uploads/s |\n|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(stdout, "| %s | %d | %d | %.1f MB, 4000×3000 | %s | %s | %s | %s | %.1f |\n", a.db.Dialect, up.Requests, uploadClients,
+			float64(len(photo))/(1<<20), msStr(up.P50), msStr(up.P95), msStr(up.P99), msStr(up.Max), up.PerSecond())
+		// Then the worker catches up with the queue.
+		for {
+			var left int
+			if err := a.db.Reader().QueryRow(ctx, `SELECT count(*) FROM photo_jobs`).Scan(&left); err != nil {
+				return err
+			}
+			if left == 0 {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		drain := time.Since(ackDone)
+		fmt.Fprintf(stdout, "\nderivative worker: queue drained %.1f s after the last acknowledgement (%d photos in %.1f s from the first upload: %.1f photos/s)\n",
+			drain.Seconds(), uploads+queuedBefore, (up.Elapsed + drain).Seconds(), float64(uploads+queuedBefore)/(up.Elapsed+drain).Seconds())
+		return nil
+	})
+}
+
+func msStr(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }

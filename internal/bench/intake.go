@@ -1,0 +1,244 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"chuangwen/internal/store"
+)
+
+// The intake benchmarks drive a running server over loopback HTTP, as a
+// hotline system or a phone would: a small load generator with a fixed
+// number of clients, each sending its next request as soon as the last
+// was answered (closed loop).
+
+// LoadResult is what one load run measured.
+type LoadResult struct {
+	Requests, Errors int
+	Elapsed          time.Duration
+	P50, P95, P99    time.Duration
+	Max              time.Duration
+	FirstError       string
+}
+
+// PerSecond is the sustained rate of successful requests.
+func (r LoadResult) PerSecond() float64 {
+	return float64(r.Requests-r.Errors) / r.Elapsed.Seconds()
+}
+
+func percentiles(ds []time.Duration, r *LoadResult) {
+	if len(ds) == 0 {
+		return
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	q := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
+	r.P50, r.P95, r.P99, r.Max = q(0.50), q(0.95), q(0.99), ds[len(ds)-1]
+}
+
+// load runs clients concurrent loops of do until duration has passed or
+// total requests were sent (whichever is set), and times each request.
+func load(ctx context.Context, clients int, duration time.Duration, total int, do func(worker, i int) error) LoadResult {
+	var mu sync.Mutex
+	var ds []time.Duration
+	var res LoadResult
+	var sent atomic.Int64
+	deadline := time.Now().Add(duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			var errs int
+			var first string
+			for ctx.Err() == nil {
+				i := int(sent.Add(1))
+				if total > 0 && i > total || total == 0 && time.Now().After(deadline) {
+					break
+				}
+				t := time.Now()
+				err := do(w, i)
+				local = append(local, time.Since(t))
+				if err != nil {
+					errs++
+					if first == "" {
+						first = err.Error()
+					}
+				}
+			}
+			mu.Lock()
+			ds = append(ds, local...)
+			res.Errors += errs
+			if res.FirstError == "" {
+				res.FirstError = first
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	res.Requests = len(ds)
+	percentiles(ds, &res)
+	return res
+}
+
+func newHTTPClient(conns int) *http.Client {
+	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, DisableCompression: true}}
+}
+
+func randomKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Open311Load files reports without photos through Open311 POST
+// requests.json for the given duration.
+func Open311Load(ctx context.Context, base, apiKey, serviceCode string, center [2]float64, clients int, duration time.Duration) LoadResult {
+	hc := newHTTPClient(clients)
+	return load(ctx, clients, duration, 0, func(w, i int) error {
+		rng := mrand.New(mrand.NewPCG(uint64(w), uint64(i)))
+		form := url.Values{
+			"api_key":      {apiKey},
+			"service_code": {serviceCode},
+			"lat":          {strconv.FormatFloat(center[0]+(rng.Float64()-0.5)*0.01, 'f', 6, 64)},
+			"long":         {strconv.FormatFloat(center[1]+(rng.Float64()-0.5)*0.01, 'f', 6, 64)},
+			"description":  {fmt.Sprintf("压测上报 %d-%d：人行道上堆放杂物，影响通行", w, i)},
+			"phone":        {"13800000000"},
+		}
+		req, err := http.NewRequestWithContext(ctx, "POST", base+"/open311/v2/requests.json", bytes.NewBufferString(form.Encode()))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Idempotency-Key", randomKey())
+		return send(hc, req)
+	})
+}
+
+func send(hc *http.Client, req *http.Request) error {
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%d %.200s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// UploadLoad sends total public reports, each with one photo, from
+// clients concurrent uploaders, and times the acknowledgement (the 201).
+func UploadLoad(ctx context.Context, base string, categoryID int64, center [2]float64, photo []byte, clients, total int) LoadResult {
+	hc := newHTTPClient(clients)
+	return load(ctx, clients, 0, total, func(w, i int) error {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		rng := mrand.New(mrand.NewPCG(uint64(w), uint64(i)))
+		fields := map[string]string{
+			"category_id": strconv.FormatInt(categoryID, 10),
+			"description": fmt.Sprintf("压测随手拍 %d-%d：消防通道被占用", w, i),
+			"lat":         strconv.FormatFloat(center[0]+(rng.Float64()-0.5)*0.01, 'f', 6, 64),
+			"lon":         strconv.FormatFloat(center[1]+(rng.Float64()-0.5)*0.01, 'f', 6, 64),
+			"device_id":   fmt.Sprintf("bench-%d", w),
+		}
+		for k, v := range fields {
+			_ = mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("photos", "photo.jpg")
+		// Vary the last bytes so every upload is a different photo.
+		fw.Write(photo[:len(photo)-2])
+		fw.Write([]byte{byte(i), 0xD9})
+		mw.Close()
+		req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/public/reports", &body)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Idempotency-Key", randomKey())
+		return send(hc, req)
+	})
+}
+
+// PhonePhoto makes a JPEG of about the given size: a 4000 × 3000 scene of
+// gradients and texture, the size of a 12-megapixel phone photo, encoded
+// at the quality that lands nearest to wantBytes.
+func PhonePhoto(wantBytes int) []byte {
+	const w, h = 4000, 3000
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	rng := mrand.New(mrand.NewPCG(7, 11))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := 90 + 60*math.Sin(float64(x)/170) + 40*math.Cos(float64(y)/90) + float64(rng.IntN(24))
+			img.Y[y*img.YStride+x] = uint8(max(0, min(255, v)))
+		}
+	}
+	for y := 0; y < h/2; y++ {
+		for x := 0; x < w/2; x++ {
+			img.Cb[y*img.CStride+x] = uint8(110 + (x*y)%40)
+			img.Cr[y*img.CStride+x] = uint8(120 + (x+y)%30)
+		}
+	}
+	var best []byte
+	for _, q := range []int{95, 90, 85, 80, 75, 70, 60, 50} {
+		var buf bytes.Buffer
+		_ = jpeg.Encode(&buf, img, &jpeg.Options{Quality: q})
+		if best == nil || abs(buf.Len()-wantBytes) < abs(len(best)-wantBytes) {
+			best = buf.Bytes()
+		}
+		if buf.Len() < wantBytes {
+			break
+		}
+	}
+	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// RawInserts measures durable single-row commits per second with the
+// given number of concurrent writers for a duration: the ceiling any
+// intake path on this database is compared with.
+func RawInserts(ctx context.Context, db *store.DB, writers int, duration time.Duration) (float64, error) {
+	if _, err := db.Reader().Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw_intake (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
+		return 0, err
+	}
+	defer db.Reader().Exec(ctx, `DROP TABLE bench_raw_intake`)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	res := load(ctx, writers, duration, 0, func(w, i int) error {
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO bench_raw_intake (id, at, payload) VALUES (?, ?, ?)`, next.Add(1), time.Now().UnixMilli(), "人行道上堆放杂物，影响通行：一条上报的大小")
+			return err
+		})
+		if err != nil {
+			once.Do(func() { firstErr = err })
+		}
+		return err
+	})
+	return res.PerSecond(), firstErr
+}
