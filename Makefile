@@ -26,6 +26,16 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# Each fuzz target for FUZZTIME (the seeds under testdata/fuzz run in
+# every `make test` anyway); CI runs this briefly.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./internal/geo:FuzzParseCells ./internal/imaging:FuzzReadMeta ./internal/imaging:FuzzDerive \
+	./internal/open311:FuzzParseNewRequest ./internal/web:FuzzPublicReport
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+
 bench: build
 	./$(BIN) bench --data ./data/bench
 

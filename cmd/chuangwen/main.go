@@ -303,6 +303,7 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	fmt.Fprintln(out, "Loading the demo city (a fictional city, demo data only)...")
 	start := time.Now()
 	opts.Log = func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }
+	opts.Grid = a.grid
 	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
 	if err != nil {
 		return err

@@ -258,9 +258,10 @@ func s3Failure(op, key string, resp *http.Response) error {
 		Message   string `xml:"Message"`
 		RequestID string `xml:"RequestId"`
 	}
-	if xml.Unmarshal(body, &x) != nil {
+	if xml.Unmarshal(body, &x) != nil || x.Code == "" {
 		x.Code, x.RequestID = "", ""
-		// Not XML (a proxy's error page): keep a printable excerpt.
+		// Not an S3 error document (a proxy's error page, say): keep a
+		// printable excerpt.
 		x.Message = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
 			if unicode.IsPrint(r) {
 				return r

@@ -21,6 +21,9 @@ import (
 // ErrTooManyPixels or ErrCorrupt; an invalid variant is a plain error (a
 // programming mistake, not the citizen's).
 func Derive(data []byte, variants []Variant, limits Limits) ([]Output, error) {
+	if len(variants) == 0 {
+		return nil, errors.New("imaging: no variants requested")
+	}
 	for _, v := range variants {
 		if v.MaxSide < 1 || v.Quality < 1 || v.Quality > 100 {
 			return nil, fmt.Errorf("imaging: invalid variant %+v", v)

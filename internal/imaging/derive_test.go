@@ -403,8 +403,10 @@ func TestDeriveErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Derive(photo, []Variant{{"bad", 0, 80}}, Limits{}); err == nil || errors.Is(err, ErrCorrupt) {
-		t.Errorf("invalid variant: err = %v", err)
+	for _, vs := range [][]Variant{nil, {{"bad", 0, 80}}, {{"bad", 100, 0}}, {{"bad", 100, 101}}} {
+		if _, err := Derive(photo, vs, Limits{}); err == nil || errors.Is(err, ErrCorrupt) {
+			t.Errorf("variants %v: err = %v", vs, err)
+		}
 	}
 	if _, err := Derive(append(ftyp("heic", "mif1"), make([]byte, 64)...), DefaultVariants, Limits{}); err == nil || !strings.Contains(err.Error(), "HEIC") {
 		t.Errorf("HEIC error does not say so: %v", err)

@@ -34,7 +34,7 @@ const testPassword = "Test-Passw0rd!"
 
 // fixture is a small city with one user of each role and two units.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	db       *store.DB
 	orgs     *org.Store
@@ -69,7 +69,7 @@ func gridGeoJSON() string {
 	return `{"type":"FeatureCollection","features":[` + strings.Join(feats, ",") + `]}`
 }
 
-func newFixture(t *testing.T, db *store.DB) *fixture {
+func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	loc, err := time.LoadLocation("Asia/Shanghai")
@@ -191,7 +191,7 @@ type response struct {
 	body       string
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(r.body), v); err != nil {
 		t.Fatalf("bad JSON (%v): %s", err, r.body)

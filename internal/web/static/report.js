@@ -379,7 +379,7 @@
   // send retries xhrOnce with backoff while the failure is retryable.
   // The body and the Idempotency-Key stay the same across tries, so the
   // server answers a replay with the first result. Resolves with
-  // {ok, status, json, final} — it never rejects.
+  // {ok, status, json}; it never rejects.
   function send(o) {
     var attempt = 0;
     var once = function () {
@@ -396,10 +396,14 @@
         }
         var d = retryDelay(attempt, wait);
         if (o.onRetry) o.onRetry(attempt, d, r.status);
-        return sleep(d).then(waitOnline).then(once);
+        return sleep(d).then(offline).then(once);
       });
     };
-    return waitOnline().then(once);
+    var offline = function () {
+      if (typeof navigator !== 'undefined' && navigator.onLine === false && o.onOffline) o.onOffline();
+      return waitOnline();
+    };
+    return offline().then(once);
   }
   function errorText(res) {
     if (res.json && res.json.error && res.json.error.message) return res.json.error.message;
@@ -420,6 +424,7 @@
   function initReport() {
     var form = $('report-form');
     if (!form) return;
+    renderMine();
     var cfg = readJSON('config');
     if (cfg && cfg.categories) { new Report(form, cfg); return; }
     // the config is normally embedded; fetch it if it is not
@@ -469,7 +474,6 @@
     root.addEventListener('beforeunload', function (e) {
       if (self.sending) { e.preventDefault(); e.returnValue = ''; }
     });
-    renderMine();
   }
 
   Report.prototype.edited = function (e) {
@@ -751,6 +755,7 @@
       url: this.cfg.follow_url || '/api/v1/public/follow',
       headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
       body: JSON.stringify({ case_no: no, device_id: deviceID() }),
+      onOffline: function () { self.status(t('public.send.offline')); },
       onRetry: function (n) { self.status(t('public.send.retrying', { n: n + 1, max: MAX_TRIES })); }
     }).then(function (res) {
       self.busy(false, btn);
@@ -794,10 +799,10 @@
     if (bad) {
       this.fail(bad[1]);
       var f = $(bad[0]);
+      if (bad[0] === 'map') f = $('use-gps').hidden ? $('map').querySelector('canvas') : $('use-gps');
       if (f) {
-        if (bad[0] === 'photos' || bad[0] === 'map') f = bad[0] === 'map' ? ($('use-gps').hidden ? $('map').querySelector('canvas') : $('use-gps')) : $('photos');
-        if (f && f.focus) f.focus();
-        if (f && f.scrollIntoView) f.scrollIntoView({ block: 'center' });
+        f.focus();
+        if (f.scrollIntoView) f.scrollIntoView({ block: 'center' });
       }
       return;
     }
@@ -832,6 +837,7 @@
         self.status(t('public.send.uploading', { pct: pct }));
       },
       onUploaded: function () { bar.value = 100; self.status(t('public.send.processing')); },
+      onOffline: function () { self.status(t('public.send.offline')); },
       onRetry: function (n, delay) {
         bar.value = 0;
         self.status(t('public.send.retrying', { n: n + 1, max: MAX_TRIES }) + ' ' + t('public.send.retry_in', { s: Math.round(delay / 1000) }));
@@ -840,9 +846,10 @@
       self.busy(false, $('submit'));
       show($('progress'), false);
       if (res.ok) { self.success(res.json, false, cat ? cat.name : ''); return; }
-      // a refusal is final for this content: the next try is a new submission
+      // a refusal is final for this content: the next try is a new submission;
+      // after a network failure the same key makes the next tap safe
       if (!retryable(res.status)) self.key = null;
-      self.fail(errorText(res) + (res.status === 0 ? ' ' + t('public.send.kept') : ''));
+      self.fail(errorText(res) + (retryable(res.status) ? ' ' + t('public.send.kept') : ''));
     });
   };
   Report.prototype.busy = function (on, btn) {
@@ -968,7 +975,7 @@
     if (!form) return;
     var inp = $('code');
     form.addEventListener('submit', function (e) {
-      var code = inp.value.replace(/\s+/g, '').toUpperCase();
+      var code = inp.value.replace(/[\s-]+/g, '').toUpperCase();
       if (!code) { e.preventDefault(); inp.focus(); return; }
       e.preventDefault();
       root.location.href = '/track/' + encodeURIComponent(code);
