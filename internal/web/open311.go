@@ -37,7 +37,10 @@ func (s *Server) open311Handler() http.Handler {
 		Discovery:    open311.Discovery{Changeset: "2026-11-27 00:00", Contact: s.City, KeyService: s.Msg.T("zh-CN", "open311.key_service")},
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.publicGuard(w, r, r.Method == http.MethodPost) {
+		// POST needs an api_key (a revocable token of a known system), so
+		// Open311 shares the reads' per-address limit rather than the
+		// citizens' report limit, which would throttle a hotline.
+		if !s.publicGuard(w, r, false) {
 			return
 		}
 		d, err := geo.ParseDatum(r.URL.Query().Get("coord"))
