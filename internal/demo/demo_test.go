@@ -76,6 +76,7 @@ func groupCounts(t *testing.T, db *store.DB, q string) map[string]int {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	store.TestDBs(t, func(t *testing.T, db *store.DB) { testLoad(t, newEnvOn(t, db)) })
 }
 
@@ -312,6 +313,7 @@ func checkPlacement(t *testing.T, e env, cases int) {
 
 // TestDeterministic loads twice with the same seed and compares the cases.
 func TestDeterministic(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t))
 	dump := func() string {
@@ -349,6 +351,7 @@ func TestDeterministic(t *testing.T) {
 // TestLoadWithoutGrid loads the demo city for a caller that gives no grid
 // store: no cells, and every case in the community of its address.
 func TestLoadWithoutGrid(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t))
