@@ -65,6 +65,7 @@ type Cell struct {
 }
 
 type snapshot struct {
+	version string // cell count and latest change when loaded
 	ix     *geo.Index
 	cells  []Cell
 	bounds geo.Rect
@@ -86,8 +87,19 @@ func (s *Store) now() time.Time {
 	return time.Now()
 }
 
+// version identifies the cells' state: their count and latest change.
+func (s *Store) version(ctx context.Context) (string, error) {
+	var n, at int64
+	err := s.DB.Reader().QueryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM grid_cells`).Scan(&n, &at)
+	return fmt.Sprint(n, "/", at), err
+}
+
 // Reload rebuilds the index from the database.
 func (s *Store) Reload(ctx context.Context) error {
+	version, err := s.version(ctx)
+	if err != nil {
+		return err
+	}
 	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name, community, street, district, owner, COALESCE(region_id, 0), COALESCE(owner_unit_id, 0), geometry FROM grid_cells ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("load grid: %w", err)
@@ -108,13 +120,13 @@ func (s *Store) Reload(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	s.install(cells)
+	s.install(cells, version)
 	return nil
 }
 
-func (s *Store) install(cells []Cell) {
+func (s *Store) install(cells []Cell, version string) {
 	geoms := make([]geo.MultiPolygon, len(cells))
-	snap := &snapshot{cells: cells, empty: len(cells) == 0}
+	snap := &snapshot{cells: cells, empty: len(cells) == 0, version: version}
 	for i, c := range cells {
 		geoms[i] = c.Geometry
 		b := c.Geometry.Bounds()
@@ -213,11 +225,14 @@ func (s *Store) Import(ctx context.Context, actor org.Actor, r io.Reader, dryRun
 	}
 	cells, problems, err := geo.ParseCells(r, MaxImportBytes)
 	if err != nil {
-		var ae *apperr.Error
-		if errors.As(err, &ae) {
-			return rep, ae
+		switch key := geo.ErrorKey(err); key {
+		case "grid.file_too_large":
+			return rep, apperr.New(apperr.TooLarge, key, "max_mb", fmt.Sprint(MaxImportBytes>>20))
+		case "":
+			return rep, apperr.New(apperr.Invalid, "grid.bad_file", "detail", err.Error())
+		default:
+			return rep, apperr.New(apperr.Invalid, key)
 		}
-		return rep, apperr.New(apperr.Invalid, "grid.bad_file", "detail", err.Error())
 	}
 	rep.Problems = problems
 	for _, p := range problems {
@@ -488,31 +503,29 @@ func (s *Store) Districts(ctx context.Context) ([]District, error) {
 	return out, nil
 }
 
-// Watch reloads the cells every interval until ctx ends, so an import on
-// another replica reaches this one's index.
+// Watch reloads the cells every interval until ctx ends whenever the
+// table differs from the loaded snapshot, so an import on another replica
+// reaches this one's index.
 func (s *Store) Watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	version := func() string {
-		var n, at int64
-		if err := s.DB.Reader().QueryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM grid_cells`).Scan(&n, &at); err != nil {
-			return ""
-		}
-		return fmt.Sprint(n, at)
-	}
-	last := version()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if v := version(); v != "" && v != last {
+		v, err := s.version(ctx)
+		if err != nil {
+			continue
+		}
+		s.mu.RLock()
+		loaded := s.snap
+		s.mu.RUnlock()
+		if loaded == nil || loaded.version != v {
 			if err := s.Reload(ctx); err != nil {
 				s.Log.Error("grid reload", "err", err)
-				continue
 			}
-			last = v
 		}
 	}
 }

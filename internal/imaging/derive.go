@@ -70,11 +70,14 @@ func Derive(data []byte, variants []Variant, limits Limits) ([]Output, error) {
 		needW, needH = max(needW, w), max(needH, h)
 	}
 	src, err := decodePlanar(mime, data, maxPixels, func(w, h int) int {
-		s := 8
-		for s > 1 && (w*(s/2)+7)/8 >= needW && (h*(s/2)+7)/8 >= needH {
-			s /= 2
+		// The smallest n/8 decode that is still at least as large as the
+		// largest variant: 3/8 for a 4000×3000 photo and 1280 pixels.
+		for _, n := range []int{1, 2, 3, 4} {
+			if (w*n+7)/8 >= needW && (h*n+7)/8 >= needH {
+				return n
+			}
 		}
-		return s
+		return 8
 	})
 	if err != nil {
 		return nil, err

@@ -2,12 +2,12 @@ package imaging
 
 import "math"
 
-// Inverse DCTs producing 8×8, 4×4, 2×2 or 1×1 pixels from a block of
-// dequantized coefficients. The reduced sizes evaluate the same continuous
-// cosine series at the centres of 2×2, 4×4 or 8×8 pixel groups using only the
-// low-frequency coefficients, which is how a JPEG is decoded directly at
-// 1/2, 1/4 or 1/8 of its size for a fraction of the cost (libjpeg's
-// "scaled IDCT" idea; this implementation is our own).
+// Inverse DCTs producing n×n pixels (n = 8, 4, 3, 2, 1) from a block of
+// dequantized coefficients. The reduced sizes evaluate the block's continuous cosine
+// series at n evenly spaced points per side using only the n×n lowest
+// frequencies, which is how a JPEG is decoded directly at n/8 of its size
+// for a fraction of the cost (libjpeg's "scaled IDCT" idea; this
+// implementation is our own).
 //
 // Arithmetic is fixed point with 13 fractional bits in int (64-bit), so no
 // hostile coefficient can overflow; out-of-range results are clamped.
@@ -30,6 +30,9 @@ var (
 	// 4-point reduced transform: cos(π/8), cos(3π/8).
 	fixQ1 = fix(math.Cos(math.Pi / 8))
 	fixQ3 = fix(math.Cos(3 * math.Pi / 8))
+	// 3-point reduced transform.
+	fixK3   = fix(math.Sqrt(3) / 2)
+	fixHalf = fix(0.5)
 )
 
 func clamp8(v int) uint8 {
@@ -145,6 +148,36 @@ func idct2(c *[4]int32, dst []byte, stride int) {
 	dst[1] = clamp8((a - b + e - f + bias) >> 3)
 	dst[stride] = clamp8((a + b - e - f + bias) >> 3)
 	dst[stride+1] = clamp8((a - b - e + f + bias) >> 3)
+}
+
+// idct3 writes 3×3 pixels from the low 3×3 coefficients c (row-major 3×3),
+// the size a 4000-pixel photo is decoded at for a 1280-pixel variant. The
+// 3-point series: cos(π/6) = √3/2, cos(π/2) = 0, cos(π/3) = ½, cos(π) = -1:
+//
+//	out0 = X0/√2 + X1·√3/2 + X2/2
+//	out1 = X0/√2          - X2
+//	out2 = X0/√2 - X1·√3/2 + X2/2
+func idct3(c *[9]int32, dst []byte, stride int) {
+	var t [9]int
+	const sh1 = idctBits - idctPass1
+	const rnd1 = 1 << (sh1 - 1)
+	for col := range 3 {
+		x0, x1, x2 := int(c[col]), int(c[3+col]), int(c[6+col])
+		e, d := x0*fixR2+x2*fixHalf, x1*fixK3
+		t[col] = (e + d + rnd1) >> sh1
+		t[3+col] = (x0*fixR2 - x2<<idctBits + rnd1) >> sh1
+		t[6+col] = (e - d + rnd1) >> sh1
+	}
+	const sh2 = idctBits + idctPass1 + 2
+	const bias = 128<<sh2 + 1<<(sh2-1)
+	for r := range 3 {
+		x0, x1, x2 := t[r*3], t[r*3+1], t[r*3+2]
+		e, d := x0*fixR2+x2*fixHalf, x1*fixK3
+		row := dst[r*stride : r*stride+3 : r*stride+3]
+		row[0] = clamp8((e + d + bias) >> sh2)
+		row[1] = clamp8((x0*fixR2 - x2<<idctBits + bias) >> sh2)
+		row[2] = clamp8((e - d + bias) >> sh2)
+	}
 }
 
 // idct1 is the DC term alone: the block's mean.

@@ -9,8 +9,8 @@
 //
 // Speed matters because a 12-megapixel phone photo arrives with every
 // report: a baseline JPEG is decoded once, by this package's own decoder,
-// directly at 1/2, 1/4 or 1/8 of its size where the largest variant allows
-// it (the scaled inverse DCT costs a fraction of a full decode); the rest of
+// directly at 1/8, 2/8, 3/8 or 4/8 of its size when the largest variant
+// allows (the reduced inverse DCT costs a fraction of a full one); the rest of
 // the reduction is a box shrink by an integer factor followed by a
 // Catmull-Rom filter working on the Y, Cb and Cr planes, each at its own
 // resolution; smaller variants are made from larger ones; orientation is

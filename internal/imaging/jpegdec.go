@@ -9,7 +9,7 @@ import (
 // A decoder for the JPEGs phones write: sequential (baseline or extended)
 // Huffman-coded 8-bit, greyscale or YCbCr, any sampling factors, restart
 // intervals, interleaved or not. It decodes straight into Y/Cb/Cr planes at
-// 1/1, 1/2, 1/4 or 1/8 scale. Progressive, arithmetic-coded, lossless,
+// n/8 scale, n = 8, 4, 3, 2 or 1. Progressive, arithmetic-coded, lossless,
 // 12-bit, CMYK and RGB JPEGs return errNotFast and go to image/jpeg.
 //
 // The input is hostile: every length, table and index is checked, and the
@@ -195,7 +195,7 @@ type jpegDecoder struct {
 	comps        []jpegComp
 	hmax, vmax   int
 	mcusX, mcusY int
-	scale        int // output pixels per block side: 8, 4, 2 or 1
+	scale        int // output pixels per block side: 8, 4, 3, 2 or 1
 	qt           [4][64]int32
 	qtOK         [4]bool
 	dc, ac       [4]huffTable
@@ -208,7 +208,8 @@ type jpegDecoder struct {
 }
 
 // decodeJPEG decodes data into planes. pickScale receives the frame size and
-// returns how many output pixels each 8×8 block yields (8, 4, 2 or 1).
+// returns how many output pixels a side of each 8×8 block yields: 8, 4, 3, 2
+// or 1 (other values mean 8).
 func decodeJPEG(data []byte, maxPixels int64, pickScale func(w, h int) int) (*planar, error) {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return nil, corruptf("missing SOI")
@@ -334,7 +335,7 @@ func (d *jpegDecoder) parseSOF(seg []byte, maxPixels int64, pickScale func(w, h 
 	}
 	d.scale = pickScale(d.width, d.height)
 	switch d.scale {
-	case 1, 2, 4, 8:
+	case 1, 2, 3, 4, 8:
 	default:
 		d.scale = 8
 	}
@@ -659,6 +660,8 @@ func (d *jpegDecoder) block(br *bitReader, c *jpegComp, dst []byte, stride int) 
 		idct8(coef, dst, stride)
 	case 4:
 		idct4((*[16]int32)(coef[:16]), dst, stride)
+	case 3:
+		idct3((*[9]int32)(coef[:9]), dst, stride)
 	case 2:
 		idct2((*[4]int32)(coef[:4]), dst, stride)
 	default:

@@ -105,21 +105,30 @@ func TestDecodeLeavesOtherProcessesToStdlib(t *testing.T) {
 	}
 }
 
-// boxReference averages k×k blocks of a full-size plane (partial blocks at
-// the edges average what they cover).
-func boxReference(pix []byte, stride, w, h, k int) (out []byte, ow, oh int) {
-	ow, oh = (w+k-1)/k, (h+k-1)/k
+// areaReference averages a full-size plane down to n/8 of its size: output
+// sample i covers source pixels whose centres fall in [8i/n, 8(i+1)/n).
+func areaReference(pix []byte, stride, w, h, n int) (out []byte, ow, oh int) {
+	ow, oh = (w*n+7)/8, (h*n+7)/8
+	// When the size is not a multiple of 8/n the last sample sits partly in
+	// the encoder's padding, which repeats the edge: so does the reference.
+	span := func(i, size int) (int, int) {
+		lo, hi := (8*i*2+n-1)/(2*n), (8*(i+1)*2+n-1)/(2*n) // centres x+½ ≥ 8i/n
+		lo = min(lo, size-1)
+		return lo, min(max(hi, lo+1), size)
+	}
 	out = make([]byte, ow*oh)
 	for oy := range oh {
+		y0, y1 := span(oy, h)
 		for ox := range ow {
-			sum, n := 0, 0
-			for y := oy * k; y < min(oy*k+k, h); y++ {
-				for x := ox * k; x < min(ox*k+k, w); x++ {
+			x0, x1 := span(ox, w)
+			sum, cnt := 0, 0
+			for y := y0; y < y1; y++ {
+				for x := x0; x < x1; x++ {
 					sum += int(pix[y*stride+x])
-					n++
+					cnt++
 				}
 			}
-			out[oy*ow+ox] = uint8((sum + n/2) / n)
+			out[oy*ow+ox] = uint8((sum + cnt/2) / max(cnt, 1))
 		}
 	}
 	return out, ow, oh
@@ -127,7 +136,7 @@ func boxReference(pix []byte, stride, w, h, k int) (out []byte, ow, oh int) {
 
 // TestDecodeScaled checks the reduced inverse DCTs against the full decode
 // averaged down: the scaled decode samples a low-passed picture, so it
-// lands close to the box average but not on it.
+// lands close to the area average but not on it.
 func TestDecodeScaled(t *testing.T) {
 	data := encodeStd(t, photoLike(203, 151), 90)
 	full, err := jpeg.Decode(bytes.NewReader(data))
@@ -135,28 +144,23 @@ func TestDecodeScaled(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := full.(*image.YCbCr)
-	for _, tc := range []struct {
-		scale   int
-		maxMean float64
-	}{{4, 1.0}, {2, 1.0}, {1, 0.5}} {
-		got, err := decodeJPEG(data, DefaultMaxPixels, func(int, int) int { return tc.scale })
+	for _, n := range []int{1, 2, 3, 4} {
+		got, err := decodeJPEG(data, DefaultMaxPixels, func(int, int) int { return n })
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := 8 / tc.scale
-		want, ow, oh := boxReference(ref.Y, ref.YStride, 203, 151, k)
-		if wantW, wantH := (203*tc.scale+7)/8, (151*tc.scale+7)/8; ow != wantW || oh != wantH {
-			t.Fatalf("reference size %d×%d, want %d×%d", ow, oh, wantW, wantH)
-		}
+		want, ow, oh := areaReference(ref.Y, ref.YStride, 203, 151, n)
 		mean, worst := planeDiff(t, got.y, want, ow, ow, oh)
-		t.Logf("scale %d/8: Y mean difference %.2f, worst %d", tc.scale, mean, worst)
-		if mean > tc.maxMean {
-			t.Errorf("scale %d/8: Y mean difference %.2f from the box average", tc.scale, mean)
+		t.Logf("scale %d/8: Y mean difference %.2f, worst %d", n, mean, worst)
+		// Integer-pixel boxes only approximate 8/3-pixel areas, so the
+		// bound is loose; a misplaced block or wrong table is far above it.
+		if mean > 1.2 {
+			t.Errorf("scale %d/8: Y mean difference %.2f from the area average", n, mean)
 		}
 		cw, ch := chromaSize(203, 151)
-		want, ow, oh = boxReference(ref.Cb, ref.CStride, cw, ch, k)
-		if mean, _ := planeDiff(t, got.cb, want, ow, ow, oh); mean > tc.maxMean {
-			t.Errorf("scale %d/8: Cb mean difference %.2f", tc.scale, mean)
+		want, ow, oh = areaReference(ref.Cb, ref.CStride, cw, ch, n)
+		if mean, _ := planeDiff(t, got.cb, want, ow, ow, oh); mean > 1.2 {
+			t.Errorf("scale %d/8: Cb mean difference %.2f", n, mean)
 		}
 	}
 }
@@ -193,9 +197,15 @@ func TestIDCTMatchesDefinition(t *testing.T) {
 			c[i] = rnd(60 >> (i / 16))
 		}
 		c[0] = rnd(900)
-		for _, s := range []int{8, 4, 2, 1} {
+		for _, s := range []int{8, 4, 3, 2, 1} {
 			dst := make([]byte, 8*8)
 			switch s {
+			case 3:
+				var cc [9]int32
+				for v := range 3 {
+					copy(cc[v*3:v*3+3], c[v*8:v*8+3])
+				}
+				idct3(&cc, dst, 8)
 			case 8:
 				cc := c
 				idct8(&cc, dst, 8)

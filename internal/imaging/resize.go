@@ -61,11 +61,13 @@ func resizePlane(src plane, w, h int) plane {
 }
 
 // boxShrink averages kx×ky blocks; the last row and column of blocks may be
-// partial and average what they cover.
+// partial and average what they cover. Divisions are multiplications by a
+// 32-bit reciprocal, exact while a block has fewer than 4096 samples.
 func boxShrink(src plane, kx, ky int) plane {
 	ow, oh := (src.w+kx-1)/kx, (src.h+ky-1)/ky
 	dst := newPlane(ow, oh)
 	sums := make([]uint32, src.w)
+	exact := kx*ky < 4096
 	for oy := range oh {
 		y0, y1 := oy*ky, min(oy*ky+ky, src.h)
 		clear(sums)
@@ -78,13 +80,8 @@ func boxShrink(src plane, kx, ky int) plane {
 		}
 		drow := dst.row(oy)
 		rows := uint32(y1 - y0)
-		if kx == 2 && src.w%2 == 0 {
-			cnt := 2 * rows
-			for ox := range drow {
-				drow[ox] = uint8((sums[2*ox] + sums[2*ox+1] + cnt/2) / cnt)
-			}
-			continue
-		}
+		full := uint32(kx) * rows
+		recip := (1<<32 + uint64(full) - 1) / uint64(full)
 		for ox := range drow {
 			x0, x1 := ox*kx, min(ox*kx+kx, src.w)
 			var s uint32
@@ -92,7 +89,12 @@ func boxShrink(src plane, kx, ky int) plane {
 				s += v
 			}
 			cnt := uint32(x1-x0) * rows
-			drow[ox] = uint8((s + cnt/2) / cnt)
+			switch {
+			case cnt == full && exact:
+				drow[ox] = uint8((uint64(s+cnt/2) * recip) >> 32)
+			default:
+				drow[ox] = uint8((s + cnt/2) / cnt)
+			}
 		}
 	}
 	return dst

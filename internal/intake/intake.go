@@ -299,8 +299,9 @@ func (s *Service) Follow(ctx context.Context, scope, key, caseNo, device, ip str
 			}
 		}
 		var state string
-		err := tx.QueryRow(ctx, `SELECT id, state FROM cases WHERE no = ?`, caseNo).Scan(&rec.CaseID, &state)
-		if errors.Is(err, sql.ErrNoRows) {
+		var staffOnly bool
+		err := tx.QueryRow(ctx, `SELECT c.id, c.state, cat.staff_only FROM cases c JOIN categories cat ON cat.id = c.category_id WHERE c.no = ?`, caseNo).Scan(&rec.CaseID, &state, &staffOnly)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && staffOnly {
 			return apperr.New(apperr.NotFound, "case.not_found")
 		}
 		if err != nil {
@@ -363,15 +364,23 @@ func (s *Service) Rate(ctx context.Context, code, rating, reason string) error {
 	if utf8.RuneCountInString(reason) > MaxPublicDescription {
 		return apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxPublicDescription))
 	}
-	var caseID, ratedAt, closedAt int64
+	var caseID, ratedAt, closedAt, mergedInto int64
 	var state string
-	err := s.DB.Reader().QueryRow(ctx, `SELECT r.case_id, r.rated_at, c.state, c.closed_at FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.code = ?`, code).
-		Scan(&caseID, &ratedAt, &state, &closedAt)
+	err := s.DB.Reader().QueryRow(ctx, `SELECT r.case_id, r.rated_at, c.state, c.closed_at, COALESCE(c.merged_into, 0) FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.code = ?`, code).
+		Scan(&caseID, &ratedAt, &state, &closedAt, &mergedInto)
 	if errors.Is(err, sql.ErrNoRows) {
 		return apperr.New(apperr.NotFound, "intake.receipt_not_found")
 	}
 	if err != nil {
 		return err
+	}
+	// A receipt of a merged case follows (and rates) the case it was
+	// merged into, as its status page shows.
+	for hops := 0; workflow.State(state) == workflow.Merged && mergedInto != 0 && hops < 5; hops++ {
+		caseID = mergedInto
+		if err := s.DB.Reader().QueryRow(ctx, `SELECT state, closed_at, COALESCE(merged_into, 0) FROM cases WHERE id = ?`, caseID).Scan(&state, &closedAt, &mergedInto); err != nil {
+			return err
+		}
 	}
 	if workflow.State(state) != workflow.Closed {
 		return apperr.New(apperr.Conflict, "intake.not_closed")
@@ -416,7 +425,14 @@ func normalizeBlock(kind, value string) string {
 			}
 			return -1
 		}, value)
-		value = strings.TrimPrefix(value, "86")
+		// +86 / 0086 country prefixes before a mobile number (11 digits
+		// starting with 1).
+		for _, p := range []string{"0086", "86"} {
+			if rest, ok := strings.CutPrefix(value, p); ok && len(rest) == 11 && rest[0] == '1' {
+				value = rest
+				break
+			}
+		}
 	}
 	return value
 }
@@ -478,7 +494,8 @@ func (s *Service) AddBlock(ctx context.Context, actor org.Actor, kind, value, re
 	if actor.Role != org.RoleAdmin && actor.Role != org.RoleAcceptor {
 		return apperr.New(apperr.Forbidden, "forbidden")
 	}
-	if !slices.Contains([]string{BlockDevice, BlockPhone, BlockIP}, kind) || normalizeBlock(kind, value) == "" {
+	norm := normalizeBlock(kind, value)
+	if !slices.Contains([]string{BlockDevice, BlockPhone, BlockIP}, kind) || norm == "" || kind == BlockPhone && (len(norm) < 7 || len(norm) > 15) {
 		return apperr.New(apperr.Invalid, "intake.bad_block")
 	}
 	reason = truncateRunes(strings.TrimSpace(reason), 200)
@@ -552,6 +569,8 @@ type Track struct {
 	// MergedInto is the number of the case this one was merged into; the
 	// receipt then follows that case.
 	MergedInto string
+	// FiledNo is the number of the case the receipt was given for.
+	FiledNo string
 }
 
 // Step is one plain-words stage of the loop on the status page.
@@ -581,6 +600,7 @@ func (s *Service) Track(ctx context.Context, code string) (*Track, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.FiledNo = c.No
 	for hops := 0; c.State == workflow.Merged && c.MergedInto != 0 && hops < 5; hops++ {
 		target, err := s.Flow.Get(ctx, org.System, c.MergedInto)
 		if err != nil {
@@ -593,8 +613,8 @@ func (s *Service) Track(ctx context.Context, code string) (*Track, error) {
 	t.Case = c
 	t.RatedAt = store.Time(ratedAt)
 	t.CanRate = c.State == workflow.Closed && ratedAt < store.Ms(c.ClosedAt)
-	if !t.CanRate && ratedAt < store.Ms(c.ClosedAt) {
-		t.Rating, t.RatingReason = "", "" // a rating of an earlier closure
+	if ratedAt < store.Ms(c.ClosedAt) {
+		t.Rating, t.RatingReason, t.RatedAt = "", "", time.Time{} // a rating of an earlier closure
 	}
 	var verifyingAt time.Time
 	if c.State == workflow.Verifying || c.State == workflow.Closed {

@@ -60,10 +60,10 @@ type env struct {
 	flow *workflow.Service
 	in   *intake.Service
 
-	community org.Region
-	unitA     org.Unit
+	community                           org.Region
+	unitA                               org.Unit
 	admin, acceptor, handler, inspector org.Actor
-	cat       workflow.Category
+	cat                                 workflow.Category
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
@@ -549,11 +549,11 @@ func TestBlocklist(t *testing.T) {
 		}
 		cases := e.count(`SELECT COUNT(*) FROM cases`)
 		for name, mod := range map[string]func(*intake.Submission){
-			"phone plain":       func(s *intake.Submission) { s.Case.ReporterPhone = phone },
-			"phone +86 spaced":  func(s *intake.Submission) { s.Case.ReporterPhone = "+86 138 0013 8000" },
-			"phone 86 dashed":   func(s *intake.Submission) { s.Case.ReporterPhone = "86-138-0013-8000" },
-			"device":            func(s *intake.Submission) { s.Case.DeviceID = "device-bad-123" },
-			"ip":                func(s *intake.Submission) { s.IP = "203.0.113.9" },
+			"phone plain":      func(s *intake.Submission) { s.Case.ReporterPhone = phone },
+			"phone +86 spaced": func(s *intake.Submission) { s.Case.ReporterPhone = "+86 138 0013 8000" },
+			"phone 86 dashed":  func(s *intake.Submission) { s.Case.ReporterPhone = "86-138-0013-8000" },
+			"device":           func(s *intake.Submission) { s.Case.DeviceID = "device-bad-123" },
+			"ip":               func(s *intake.Submission) { s.IP = "203.0.113.9" },
 		} {
 			if err := submit(mod); apperr.CodeOf(err) != apperr.Forbidden {
 				t.Errorf("%s: got %v, want intake.blocked", name, err)
@@ -569,7 +569,9 @@ func TestBlocklist(t *testing.T) {
 		}
 
 		// Follow is blocked the same way.
-		open := e.submit(intake.Submission{Case: e.report("可关注")})
+		followable := e.report("可关注")
+		followable.ReporterPhone = "13900000000"
+		open := e.submit(intake.Submission{Case: followable})
 		_, err = e.in.Follow(e.ctx, "public", "", open.CaseNo, "device-bad-123", "198.51.100.1")
 		wantErr(t, err, apperr.Forbidden, "intake.blocked")
 		_, err = e.in.Follow(e.ctx, "public", "", open.CaseNo, "device-ok", "203.0.113.9")

@@ -1,6 +1,7 @@
 package open311
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -101,6 +102,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.f = f
+	if h.o.Guard != nil {
+		if err := h.o.Guard(w, r); err != nil {
+			c.fail(err)
+			return
+		}
+	}
 
 	methods := strings.Fields(resources[res])
 	method := r.Method
@@ -189,6 +196,17 @@ func (c *call) setLanguage(form url.Values) {
 		pref = c.r.Header.Get("Accept-Language")
 	}
 	c.lang = c.h.o.Language(pref)
+	c.r = c.r.WithContext(context.WithValue(c.r.Context(), langKey{}, c.lang))
+}
+
+type langKey struct{}
+
+// LanguageFrom returns the language the handler picked for the request
+// whose context ctx is ("" outside a request), so that a backend can
+// speak it in methods that take no language argument.
+func LanguageFrom(ctx context.Context) string {
+	l, _ := ctx.Value(langKey{}).(string)
+	return l
 }
 
 // jurisdiction checks jurisdiction_id against the one this server serves;

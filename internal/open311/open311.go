@@ -194,4 +194,8 @@ type Options struct {
 	// Accept-Language header; default: zh* → "zh-CN", en* → "en", else
 	// "zh-CN".
 	Language func(pref string) string
+	// Guard, when set, runs before every request of a known resource and
+	// format (rate limits); a non-nil *Error is answered in the request's
+	// format. It may set headers such as Retry-After.
+	Guard func(w http.ResponseWriter, r *http.Request) error
 }

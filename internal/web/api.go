@@ -325,6 +325,11 @@ type actionJSON struct {
 	MergeIntoNo string  `json:"merge_into_no"`
 	CategoryID  int64   `json:"category_id"`
 	Urgency     int     `json:"urgency"`
+	// Accept may place a case the grid could not.
+	RegionID int64    `json:"region_id"`
+	Lat      *float64 `json:"lat"`
+	Lon      *float64 `json:"lon"`
+	Coord    string   `json:"coord"`
 }
 
 // parseDeadline reads an RFC 3339 instant, or a date meaning the close of
@@ -348,10 +353,18 @@ func (s *Server) parseDeadline(v string) (time.Time, error) {
 
 func (s *Server) actionFromJSON(r *http.Request, j actionJSON) (workflow.ActInput, error) {
 	in := workflow.ActInput{Action: workflow.Action(j.Action), Version: j.Version, Opinion: j.Opinion, LeadUnitID: j.LeadUnitID, CoopUnitIDs: j.CoopUnitIDs,
-		MergeInto: j.MergeInto, CategoryID: j.CategoryID, Urgency: j.Urgency}
+		MergeInto: j.MergeInto, CategoryID: j.CategoryID, Urgency: j.Urgency, RegionID: j.RegionID}
 	var err error
 	if in.Deadline, err = s.parseDeadline(j.Deadline); err != nil {
 		return in, err
+	}
+	if (j.Lat == nil) != (j.Lon == nil) {
+		return in, errInvalid("case.bad_location")
+	}
+	if j.Lat != nil {
+		if in.Lat, in.Lon, err = readPoint(strconv.FormatFloat(*j.Lat, 'f', -1, 64), strconv.FormatFloat(*j.Lon, 'f', -1, 64), j.Coord); err != nil {
+			return in, err
+		}
 	}
 	if j.MergeIntoNo != "" && in.MergeInto == 0 {
 		page, err := s.Flow.List(r.Context(), actorOf(r), workflow.Filter{No: strings.TrimSpace(j.MergeIntoNo), Limit: 1})
@@ -391,6 +404,14 @@ func (s *Server) actionFromForm(r *http.Request) (workflow.ActInput, error) {
 		return workflow.ActInput{}, err
 	}
 	j.Urgency = int(v)
+	if j.RegionID, err = formInt(r, "region_id"); err != nil {
+		return workflow.ActInput{}, err
+	}
+	if lat, lon, err := readPoint(r.FormValue("lat"), r.FormValue("lon"), r.FormValue("coord")); err != nil {
+		return workflow.ActInput{}, err
+	} else if lat != nil {
+		j.Lat, j.Lon = lat, lon // already WGS-84
+	}
 	for _, c := range r.Form["coop_unit_ids"] {
 		n, err := strconv.ParseInt(c, 10, 64)
 		if err != nil {

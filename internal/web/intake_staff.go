@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"chuangwen/internal/apperr"
@@ -74,7 +75,14 @@ func (s *Server) localizeReport(r *http.Request, rep grid.ImportReport) importVi
 	v := importView{ImportReport: rep}
 	lang := s.lang(r)
 	for _, p := range rep.Problems {
-		args := append([]string{"index", itoa(int64(p.Index + 1)), "code", p.Code}, p.Args...)
+		// The arguments name the feature (1-based index, grid code); a
+		// feature without a code names it with a catalogue key.
+		args := slices.Clone(p.Args)
+		for i := 1; i < len(args); i += 2 {
+			if strings.HasPrefix(args[i], "grid.") {
+				args[i] = s.Msg.T(lang, args[i])
+			}
+		}
 		v.Messages = append(v.Messages, problemView{Index: p.Index, Code: p.Code, Severity: string(p.Severity), Key: p.Key, Message: s.Msg.T(lang, p.Key, args...)})
 	}
 	v.ImportReport.Problems = nil

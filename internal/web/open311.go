@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,14 +36,19 @@ func (s *Server) open311Handler() http.Handler {
 		Messages:     func(lang, key string, args ...string) string { return s.Msg.T(lang, key, args...) },
 		Language:     s.Msg.Pick,
 		Discovery:    open311.Discovery{Changeset: "2026-11-27 00:00", Contact: s.City, KeyService: s.Msg.T("zh-CN", "open311.key_service")},
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// POST needs an api_key (a revocable token of a known system), so
 		// Open311 shares the reads' per-address limit rather than the
 		// citizens' report limit, which would throttle a hotline.
-		if !s.publicGuard(w, r, false) {
-			return
-		}
+		Guard: func(w http.ResponseWriter, r *http.Request) error {
+			if ok, wait := s.PublicReadLimit.Allow(clientIP(r)); !ok {
+				secs := strconv.Itoa(int(math.Ceil(wait.Seconds())))
+				w.Header().Set("Retry-After", secs)
+				return &open311.Error{Status: http.StatusTooManyRequests, Key: "rate_limited", Args: []string{"seconds", secs}}
+			}
+			return nil
+		},
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := geo.ParseDatum(r.URL.Query().Get("coord"))
 		if err != nil && r.Method == http.MethodGet {
 			d = geo.WGS84
@@ -158,7 +164,7 @@ func (b open311Backend) Definition(ctx context.Context, lang, code string) ([]op
 }
 
 func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.NewRequest) (open311.Created, error) {
-	lang := b.s.lang(r)
+	lang := open311.LanguageFrom(ctx)
 	actor, err := b.s.Org.ActorForToken(ctx, in.APIKey)
 	if err != nil || actor.Role != org.RoleClient {
 		return open311.Created{}, open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
@@ -215,11 +221,11 @@ func (b open311Backend) Token(ctx context.Context, token string) (string, error)
 	t, err := b.s.Intake.Track(ctx, token)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
-			return "", open311.NotFound(b.msg("zh-CN", "open311.unknown_token"))
+			return "", open311.NotFound(b.msg(open311.LanguageFrom(ctx), "open311.unknown_token"))
 		}
 		return "", err
 	}
-	return t.Case.No, nil
+	return t.FiledNo, nil
 }
 
 func (b open311Backend) Requests(ctx context.Context, lang string, q open311.Query) ([]open311.Request, error) {

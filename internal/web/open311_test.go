@@ -521,6 +521,15 @@ func TestOpen311EndToEnd(t *testing.T) {
 		o.wantError("lat without long", o.post("requests.json", without("long")), 400, "lat 与 long")
 		o.wantError("outside the city", o.post("requests.json", without("+lat=40")), 400, "不在本市范围")
 		o.wantError("bad datum", o.post("requests.json", without("+coord=xyz")), 400, "xyz")
+		o.wantError("description over the case limit", o.post("requests.json", without("+description="+strings.Repeat("垃", 2001))), 400, "2000")
+		// The language asked for (locale, or Accept-Language) is the
+		// backend's too, not only the protocol layer's.
+		inEnglish := func(v url.Values) url.Values { v.Set("locale", "en"); return v }
+		o.wantError("protocol error in English", o.post("requests.json", inEnglish(without("api_key"))), 403, "An api_key is required")
+		o.wantError("definition error in English", o.get("services/9999.json?locale=en"), 404, "Unknown service code: 9999")
+		o.wantError("unknown service on POST in English", o.post("requests.json", inEnglish(without("+service_code=9999"))), 404, "Unknown service code: 9999")
+		o.wantError("missing attribute in English", o.post("requests.json", inEnglish(without("attribute[blind_lane]"))), 400, "Please fill in")
+		o.wantError("unknown token in English", o.get("tokens/ZZZZZZZZZZ.json?locale=en"), 404, "Unknown token")
 		if res := o.post("requests.xml", without("api_key")); res.StatusCode != 403 || !strings.Contains(res.body, "<errors>") || !strings.Contains(res.body, "<code>403</code>") {
 			t.Errorf("XML error: %d %s", res.StatusCode, res.body)
 		}

@@ -451,7 +451,18 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if wantsHTML(r) {
+		// The page's form posted without JavaScript: go to the status page.
+		http.Redirect(w, r, "/track/"+rec.Code, http.StatusSeeOther)
+		return
+	}
 	s.receiptAnswer(w, r, rec)
+}
+
+// wantsHTML reports whether a browser posted a plain form (no script):
+// it asks for HTML first, where fetch and XHR ask for JSON or anything.
+func wantsHTML(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Accept"), "text/html")
 }
 
 // validPhone accepts mainland mobile and landline numbers as people type

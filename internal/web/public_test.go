@@ -1274,6 +1274,93 @@ func TestDuplicatesAndMerge(t *testing.T) {
 		if d := dups(b.ID); len(d) != 0 {
 			t.Errorf("a merged case offers duplicates: %+v", d)
 		}
+
+		// Once the first case is closed, the second reporter's status page
+		// (which follows it) offers the rating form; the rating must then
+		// be taken, like the first reporter's.
+		s := staff{acc: acc, hA: hA, insp: f.login("inspector")}
+		s.close(t, a.ID)
+		track = f.get("/track/" + second.Receipt)
+		if !strings.Contains(track.body, "已办结") || !strings.Contains(track.body, `id="rate-form"`) {
+			t.Fatalf("merged receipt's page after closure: no rating form")
+		}
+		res, err := send(f.url, "POST", "/track/"+second.Receipt+"/rate", []byte("rating=satisfied"), "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 303 {
+			t.Errorf("rating through a merged case's receipt: %d, want 303 (the page offered the form): %s", res.StatusCode, excerptOf(res.body))
+		}
+		res, _ = send(f.url, "POST", "/track/"+first.Receipt+"/rate", []byte("rating=satisfied"), "application/x-www-form-urlencoded", nil)
+		if res.StatusCode != 303 {
+			t.Errorf("rating through the first receipt: %d", res.StatusCode)
+		}
+	})
+}
+
+// excerptOf keeps the message of an error page short in test output.
+func excerptOf(body string) string {
+	if m := regexp.MustCompile(`(?s)<main[^>]*>(.*?)</main>`).FindStringSubmatch(body); m != nil {
+		body = m[1]
+	}
+	body = regexp.MustCompile(`<[^>]+>|\s+`).ReplaceAllString(body, " ")
+	if len(body) > 300 {
+		body = body[:300]
+	}
+	return strings.TrimSpace(body)
+}
+
+// TestPublicHidesStaffOnlyCases: cases of a staff-only category (内部巡查
+// items) are kept from every public reader, as Open311 keeps them: the
+// map, following by number, nearby, photos.
+func TestPublicHidesStaffOnlyCases(t *testing.T) {
+	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		internal, err := f.flow.SaveCategory(context.Background(), org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity},
+			workflow.Category{Code: "0109", ParentID: f.category.ParentID, Name: "内部巡查项", LimitUnit: "hours", LimitNormal: 4, StaffOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc := f.login("acceptor")
+		res := acc.json("POST", "/api/v1/cases", map[string]any{"category_id": internal.ID, "description": "内部督查：某单位门前台账问题", "lat": f.cell.Lat, "lon": f.cell.Lon, "source": "hotline"})
+		if res.StatusCode != 201 {
+			t.Fatalf("staff report: %d %s", res.StatusCode, res.body)
+		}
+		var c caseJSON
+		res.json(t, &c)
+		public := f.mustReport(f.reportFields("公开类别的问题", f.cell.Lat, f.cell.Lon))
+
+		// Open311 hides it (the reference behaviour)
+		if res := f.get("/open311/v2/requests/" + c.No + ".json"); res.StatusCode != 404 {
+			t.Errorf("Open311 shows the staff-only case: %d", res.StatusCode)
+		}
+		if res := f.get(fmt.Sprintf("/api/v1/public/nearby?category_id=%d&lat=25&lon=102.7", internal.ID)); res.StatusCode != 400 {
+			t.Errorf("nearby of a staff-only category: %d", res.StatusCode)
+		}
+		// the public map
+		var markers struct {
+			Cases []struct{ No, Category string }
+		}
+		f.get("/api/v1/public/cases?bbox=102.69,24.99,102.71,25.01").json(t, &markers)
+		var nos []string
+		for _, m := range markers.Cases {
+			nos = append(nos, m.No)
+		}
+		if !slices.Equal(nos, []string{public.CaseNo}) {
+			t.Errorf("public map markers %v, want only %s (not the staff-only %s)", nos, public.CaseNo, c.No)
+		}
+		// following it by number would open its status page to anyone
+		res, err = send(f.url, "POST", "/api/v1/public/follow", []byte(`{"case_no":"`+c.No+`"}`), "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 404 {
+			var rec receiptJSON
+			res.json(t, &rec)
+			page := f.get("/track/" + rec.Receipt)
+			t.Errorf("following a staff-only case: %d, want 404; its status page then shows the description: %v",
+				res.StatusCode, strings.Contains(page.body, "内部督查"))
+		}
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -54,6 +55,7 @@ type Server struct {
 	// Open311 is the GeoReport v2 jurisdiction id ("" = single city).
 	Open311Jurisdiction string
 
+	csp     string
 	mux     *http.ServeMux
 	tmpl    map[string]*template.Template
 	static  *assets
@@ -82,6 +84,7 @@ func New(s *Server) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics()
+	s.csp = contentSecurityPolicy(s.Tiles)
 	s.mux = http.NewServeMux()
 	s.registerRoutes()
 	return s, nil
@@ -96,7 +99,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("Content-Security-Policy", s.csp)
 	defer func() {
 		if v := recover(); v != nil {
 			s.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
@@ -110,6 +113,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
 	}()
 	s.mux.ServeHTTP(rec, r)
+}
+
+// contentSecurityPolicy allows only this site, plus the tile service's
+// host for images when the operator configured one.
+func contentSecurityPolicy(tiles *TileConfig) string {
+	img := "'self' data: blob:"
+	if tiles != nil {
+		if u, err := url.Parse(strings.NewReplacer("{s}", "x", "{z}", "0", "{x}", "0", "{y}", "0").Replace(tiles.URL)); err == nil && u.Host != "" {
+			host := u.Host
+			if strings.Contains(tiles.URL, "{s}") {
+				// t{s}.example.com → *.example.com
+				if _, rest, ok := strings.Cut(host, "."); ok {
+					host = "*." + rest
+				}
+			}
+			img += " " + u.Scheme + "://" + host
+		}
+	}
+	return "default-src 'self'; img-src " + img + "; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
 }
 
 type statusRecorder struct {

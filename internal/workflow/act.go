@@ -29,9 +29,12 @@ type ActInput struct {
 	Deadline time.Time
 	// MergeInto is the case this one duplicates.
 	MergeInto int64
-	// Accept may correct the category and urgency.
+	// Accept may correct the category and urgency, and place a case the
+	// grid could not (a region, or a point that is located again).
 	CategoryID int64
 	Urgency    int
+	RegionID   int64
+	Lat, Lon   *float64
 	Photos     []PhotoFile
 }
 
@@ -205,6 +208,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			}
 			data["urgency"] = in.Urgency
 			c.Urgency = in.Urgency
+		}
+		if err := s.relocate(ctx, tx, actor, c, in, data); err != nil {
+			return err
 		}
 	case Reject:
 		clearTimer()
@@ -431,5 +437,73 @@ func caseColumns(c *Case) []column {
 		{"return_count", c.ReturnCount}, {"ext_pending", c.ExtPending}, {"ext_deadline", store.Ms(c.ExtDeadline)}, {"ext_reason", c.ExtReason},
 		{"merged_into", nullable(c.MergedInto)}, {"accepted_at", store.Ms(c.AcceptedAt)}, {"dispatched_at", store.Ms(c.DispatchedAt)},
 		{"closed_at", store.Ms(c.ClosedAt)},
+		{"region_id", nullable(c.RegionID)}, {"lat", nullableF(c.Lat)}, {"lon", nullableF(c.Lon)}, {"grid_cell_id", nullable(c.GridCellID)},
+		{"location_flag", c.LocationFlag}, {"routing", c.Routing.text()},
 	}
+}
+
+func nullableF(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}
+
+// relocate applies an acceptor's placement of a case on Accept: a new
+// point is located in the grid again (and must lie in the city); a region
+// alone replaces the region. The routing record follows.
+func (s *Service) relocate(ctx context.Context, tx *store.Tx, actor org.Actor, c *Case, in ActInput, data map[string]any) error {
+	if in.Lat == nil && in.Lon == nil && in.RegionID == 0 {
+		return nil
+	}
+	if (in.Lat == nil) != (in.Lon == nil) || in.Lat != nil && !ValidLatLon(*in.Lat, *in.Lon) {
+		return apperr.New(apperr.Invalid, "case.bad_location")
+	}
+	var loc Location
+	if in.Lat != nil {
+		lat, lon := *in.Lat, *in.Lon
+		c.Lat, c.Lon = &lat, &lon
+		data["lat"], data["lon"] = lat, lon
+		if s.Locator != nil {
+			var err error
+			if loc, err = s.Locator.Locate(ctx, lat, lon); err != nil {
+				return err
+			}
+			if loc.Flag == LocOutside {
+				return apperr.New(apperr.Invalid, "case.outside_city")
+			}
+		}
+		c.GridCellID, c.LocationFlag = loc.CellID, loc.Flag
+		if loc.RegionID != 0 {
+			c.RegionID = loc.RegionID
+		}
+	}
+	if in.RegionID != 0 {
+		var path string
+		if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path); err != nil {
+			return apperr.New(apperr.Invalid, "region.not_found")
+		}
+		if actor.Scope == org.ScopeRegion && !actor.SeesRegionPath(path) {
+			return apperr.New(apperr.Invalid, "case.region_out_of_scope")
+		}
+		c.RegionID = in.RegionID
+		if c.LocationFlag == LocNone || c.LocationFlag == "" {
+			c.LocationFlag = LocManual
+		}
+	}
+	data["region_id"] = c.RegionID
+	cat, err := s.Category(ctx, tx, c.CategoryID)
+	if err != nil {
+		return err
+	}
+	r, err := s.route(ctx, tx, cat, c.RegionID, loc)
+	if err != nil {
+		return err
+	}
+	if loc.Flag == "" && c.Routing != nil {
+		r.Location = c.Routing.Location
+		r.Location.Flag = c.LocationFlag
+	}
+	c.Routing = &r
+	return nil
 }

@@ -17,6 +17,7 @@ const (
 	LocNearest = "nearest"   // in no cell; the nearest cell's locality within the fallback distance (属地兜底)
 	LocNone    = "unlocated" // in no cell and none near: the acceptor places it
 	LocOutside = "outside"   // outside the city altogether
+	LocManual  = "manual"    // placed in a region by the acceptor
 )
 
 // Location is where a point falls in the city's grid (万米单元网格).
@@ -69,6 +70,14 @@ func (s *Service) route(ctx context.Context, q store.Queryer, cat Category, regi
 func (r Routing) encode() string {
 	b, _ := json.Marshal(r)
 	return string(b)
+}
+
+// text is the stored form of a case's routing ("" when it has none).
+func (r *Routing) text() string {
+	if r == nil {
+		return ""
+	}
+	return r.encode()
 }
 
 // NearbyCase is an open case close to a point: a likely duplicate.
@@ -192,8 +201,8 @@ type MapCase struct {
 // most limit of them (public-safe columns only).
 func (s *Service) OpenInBox(ctx context.Context, minLat, minLon, maxLat, maxLon float64, limit int) ([]MapCase, error) {
 	rows, err := s.DB.Reader().Query(ctx, `SELECT c.no, c.category_id, COALESCE(cat.name, ''), c.state, c.lat, c.lon FROM cases c
-		LEFT JOIN categories cat ON cat.id = c.category_id
-		WHERE c.lat BETWEEN ? AND ? AND c.lon BETWEEN ? AND ?
+		JOIN categories cat ON cat.id = c.category_id
+		WHERE c.lat BETWEEN ? AND ? AND c.lon BETWEEN ? AND ? AND cat.staff_only = FALSE
 		AND c.state IN ('reported','accepted','dispatched','in_progress','postponed','verifying')
 		ORDER BY c.id DESC LIMIT ?`, minLat, maxLat, minLon, maxLon, limit)
 	if err != nil {

@@ -24,10 +24,11 @@
   var MAX_ZOOM = 20;
   var GRID_SPAN_M = 4500; // load grid cells only when the view is smaller than this
   var GRID_STEP = 0.04; // degrees; grid cells are fetched and cached per such square
-  var CASES_MIN_ZOOM = 12;
+  var CASES_MIN_ZOOM = 14; // below this the city is a carpet of dots
   var TAP_SLOP_MOUSE = 5;
   var TAP_SLOP_TOUCH = 12;
   var MAX_FEATURES = 40000;
+  var NEAR_CELL_M = 200; // as the server's --grid-fallback-m default
 
   function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -115,6 +116,26 @@
       for (var i = 0; i < g.coordinates.length; i++) if (pointInPolygon(lon, lat, g.coordinates[i])) return true;
     }
     return false;
+  }
+  // distanceToGeometry: metres from a point to the nearest edge of a
+  // polygon's rings (local equirectangular approximation; fine for metres).
+  function distanceToGeometry(lat, lon, g) {
+    var kx = 111320 * Math.cos(lat * PI / 180), ky = 110540;
+    var best = Infinity, polys = polygonsOf(g);
+    for (var p = 0; p < polys.length; p++) {
+      for (var r = 0; r < polys[p].length; r++) {
+        var ring = polys[p][r];
+        for (var i = 1; i < ring.length; i++) {
+          var ax = (ring[i - 1][0] - lon) * kx, ay = (ring[i - 1][1] - lat) * ky;
+          var bx = (ring[i][0] - lon) * kx, by = (ring[i][1] - lat) * ky;
+          var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+          var t = l2 > 0 ? clamp(-(ax * dx + ay * dy) / l2, 0, 1) : 0;
+          var d = Math.hypot(ax + t * dx, ay + t * dy);
+          if (d < best) best = d;
+        }
+      }
+    }
+    return best;
   }
   function polygonsOf(g) {
     if (!g) return [];
@@ -541,9 +562,23 @@
     });
     return found;
   };
+  // nearCell returns the loaded cell nearest to a point within maxM metres:
+  // grid cells leave gaps (roads, water), and the server, too, gives a point
+  // in a gap the locality of the nearest cell.
+  CWMap.prototype.nearCell = function (lat, lon, maxM) {
+    var best = null, bd = maxM;
+    var dLat = maxM / 111320, dLon = maxM / (111320 * Math.max(Math.cos(lat * PI / 180), 0.01));
+    this.features.forEach(function (f) {
+      var b = f.wbb;
+      if (lon < b[0] - dLon || lon > b[2] + dLon || lat < b[1] - dLat || lat > b[3] + dLat) return;
+      var d = distanceToGeometry(lat, lon, f.geometry);
+      if (d < bd) { bd = d; best = f; }
+    });
+    return best;
+  };
   CWMap.prototype.updateCell = function (force) {
     if (!this.pin) return;
-    var f = this.cellAt(this.pin.lat, this.pin.lon);
+    var f = this.cellAt(this.pin.lat, this.pin.lon) || this.nearCell(this.pin.lat, this.pin.lon, NEAR_CELL_M);
     var code = f ? f.code : null;
     if (!force && code === this.cell) return;
     if (!force && !f && this.cell === null) return;
@@ -913,7 +948,7 @@
   };
   CWMap.prototype.drawCases = function () {
     if (this.zoom < CASES_MIN_ZOOM || !this.cases.length) return;
-    var ctx = this.ctx, r = this.zoom >= 15 ? 7 : 5;
+    var ctx = this.ctx, r = this.zoom >= 16 ? 7 : 5;
     ctx.save();
     ctx.fillStyle = '#e8710a';
     ctx.strokeStyle = '#fff';
@@ -988,6 +1023,8 @@
       x.open('GET', url, true);
       x.timeout = timeoutMs || 20000;
       x.setRequestHeader('Accept', 'application/json');
+      // state texts in the answers follow the page's language, not the browser's
+      if (document.documentElement.lang) x.setRequestHeader('Accept-Language', document.documentElement.lang);
       x.onload = function () {
         if (x.status < 200 || x.status >= 300) { reject(new Error('HTTP ' + x.status)); return; }
         try { resolve(JSON.parse(x.responseText)); } catch (e) { reject(e); }
@@ -1006,6 +1043,7 @@
     metersPerPixel: metersPerPixel,
     pointInRing: pointInRing,
     pointInGeometry: pointInGeometry,
+    distanceToGeometry: distanceToGeometry,
     districtAt: districtAt,
     gridKeys: gridKeys,
     keyBBox: keyBBox

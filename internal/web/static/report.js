@@ -359,6 +359,8 @@
       };
       x.open(o.method || 'POST', o.url, true);
       x.setRequestHeader('Accept', 'application/json');
+      // error messages and state texts follow the page's language
+      x.setRequestHeader('Accept-Language', LANG);
       Object.keys(o.headers || {}).forEach(function (h) { x.setRequestHeader(h, o.headers[h]); });
       if (x.upload) {
         x.upload.onprogress = function (e) { poke(); if (o.onProgress && e.lengthComputable) o.onProgress(e.loaded, e.total); };
@@ -718,6 +720,7 @@
   Report.prototype.renderNearby = function (cases) {
     var box = $('nearby'), ul = $('nearby-list');
     while (ul.firstChild) ul.removeChild(ul.firstChild);
+    cases = cases.slice(0, 5); // the nearest few are enough to recognise the problem
     cases.forEach(function (c) {
       var li = el('li');
       if (c.thumb && /^\//.test(c.thumb)) {
