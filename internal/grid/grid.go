@@ -66,10 +66,10 @@ type Cell struct {
 
 type snapshot struct {
 	version string // cell count and latest change when loaded
-	ix     *geo.Index
-	cells  []Cell
-	bounds geo.Rect
-	empty  bool
+	ix      *geo.Index
+	cells   []Cell
+	bounds  geo.Rect
+	empty   bool
 }
 
 // New returns a grid store with the default distances.

@@ -1,8 +1,8 @@
 package open311
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
