@@ -34,7 +34,7 @@ FUZZ_TARGETS := ./internal/geo:FuzzParseCells ./internal/imaging:FuzzReadMeta ./
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; done
 
 bench: build
 	./$(BIN) bench --data ./data/bench

@@ -1,0 +1,122 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"chuangwen/internal/store"
+)
+
+// TestBrowserPhoneReport is a resident on a phone: the reporting page in a
+// 360 × 640 viewport, a category, a description, a photo from the album,
+// a pin placed by tapping the offline grid map, submit; the receipt code
+// comes back and the status page it links to shows the case.
+func TestBrowserPhoneReport(t *testing.T) {
+	bin := chromium(t)
+	f := newFixture(t, store.NewTestSQLite(t))
+	photo := filepath.Join(t.TempDir(), "fire-lane.jpg")
+	if err := os.WriteFile(photo, smallJPEG(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.Flag("headless", true), chromedp.NoSandbox)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// The first run starts the browser and must not carry a timeout.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel2 := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel2()
+
+	err := chromedp.Do(tctx,
+		chromedp.EmulateViewport(360, 640, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(f.url+"/report"),
+		chromedp.WaitVisible(chromedp.ID("map")),
+		// the category list is filled from the page's configuration
+		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#category option[value="%d"]`, f.category.ID))),
+		chromedp.SetValue(chromedp.ID("category"), fmt.Sprint(f.category.ID)),
+		chromedp.SendKeys(chromedp.ID("description"), "消防通道被电动车堵住，车辆无法通行"),
+		chromedp.SetUploadFiles(chromedp.ID("photos"), []string{photo}, chromedp.NodeReady),
+		chromedp.ScrollIntoView(chromedp.ID("map")),
+		chromedp.Click(chromedp.ID("map")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tap sets the pin: the coordinates land in the form.
+	var lat, lon string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && lat == ""; time.Sleep(100 * time.Millisecond) {
+		lat, _ = chromedp.Run(tctx, chromedp.Value(chromedp.ID("lat"), chromedp.NodeReady))
+		lon, _ = chromedp.Run(tctx, chromedp.Value(chromedp.ID("lon"), chromedp.NodeReady))
+	}
+	if lat == "" || lon == "" {
+		t.Fatal("tapping the map set no location")
+	}
+	if !strings.HasPrefix(lat, "25.0") && !strings.HasPrefix(lat, "24.99") || !strings.HasPrefix(lon, "102.7") && !strings.HasPrefix(lon, "102.69") {
+		t.Fatalf("pin at %s, %s: not in the city's grid around 25.0, 102.7", lat, lon)
+	}
+	// No horizontal scrolling on a phone.
+	wide, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide {
+		t.Error("the reporting page scrolls sideways at 360 px")
+	}
+	if err := chromedp.Do(tctx, chromedp.ScrollIntoView(chromedp.ID("submit")), chromedp.Click(chromedp.ID("submit"))); err != nil {
+		t.Fatal(err)
+	}
+	var receipt string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		receipt, _ = chromedp.Run(tctx, chromedp.Text(chromedp.ID("receipt"), chromedp.NodeReady))
+		if receipt = strings.TrimSpace(receipt); receipt != "" {
+			break
+		}
+	}
+	if !regexp.MustCompile(`^[2-9A-HJ-NP-Z]{10}$`).MatchString(strings.ReplaceAll(receipt, "-", "")) {
+		errText, _ := chromedp.Run(tctx, chromedp.Text(chromedp.ID("error"), chromedp.NodeReady))
+		t.Fatalf("receipt %q after submit (error shown: %q)", receipt, errText)
+	}
+	code := strings.ReplaceAll(receipt, "-", "")
+
+	// The case exists, placed in its grid cell, with the photo.
+	var cell string
+	var photos int
+	if err := f.db.Reader().QueryRow(context.Background(), `SELECT g.code, (SELECT count(*) FROM photos p WHERE p.case_id = c.id)
+		FROM receipts r JOIN cases c ON c.id = r.case_id JOIN grid_cells g ON g.id = c.grid_cell_id WHERE r.code = ?`, code).Scan(&cell, &photos); err != nil {
+		t.Fatalf("case of receipt %s: %v", code, err)
+	}
+	if !strings.HasPrefix(cell, "530902001001") || photos != 1 {
+		t.Fatalf("case in cell %q with %d photos", cell, photos)
+	}
+
+	// The status page by the link on the success panel.
+	if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("status-link")), chromedp.WaitVisible(chromedp.ID("steps"))); err != nil {
+		t.Fatal(err)
+	}
+	state, err := chromedp.Run(tctx, chromedp.AttributeValue(chromedp.ID("state"), "data-state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := chromedp.Run(tctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(url, "/track/"+code) || state.Value != "reported" || !strings.Contains(page, "消防通道被电动车堵住") || !strings.Contains(page, "已收到") {
+		t.Fatalf("status page %s, state %q:\n%.600s", url, state.Value, page)
+	}
+}
