@@ -87,6 +87,9 @@ type Submission struct {
 	Case       workflow.NewCase
 	// IP is the client's address, for the abuse switch.
 	IP string
+	// WantReceipt gives a staff submission a receipt too (the public page
+	// used by a signed-in inspector or grid worker).
+	WantReceipt bool
 }
 
 // Receipt is the answer to a submission.
@@ -159,10 +162,13 @@ func (s *Service) submit(ctx context.Context, actor org.Actor, sub Submission) (
 			return err
 		}
 		rec = Receipt{CaseNo: c.No, CaseID: c.ID, State: c.State, Kind: KindReporter}
-		if actor.Role == org.RoleSystem || actor.Role == org.RoleClient {
-			// Citizens (directly or through another app) follow their case
-			// with a receipt; staff have the console.
-			rec.Code, err = s.newReceipt(ctx, tx, c.ID, KindReporter, sub.Case.DeviceID, strings.TrimSpace(sub.Case.ReporterPhone) != "")
+		// Citizens (directly or through another app) follow their case
+		// with a receipt, and those who left a phone number can earn
+		// rewards; staff have the console, and get a receipt only when
+		// they use the public page (never a reward: it is their job).
+		citizen := actor.Role == org.RoleSystem || actor.Role == org.RoleClient
+		if citizen || sub.WantReceipt {
+			rec.Code, err = s.newReceipt(ctx, tx, c.ID, KindReporter, sub.Case.DeviceID, citizen && strings.TrimSpace(sub.Case.ReporterPhone) != "")
 			if err != nil {
 				return err
 			}

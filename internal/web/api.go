@@ -220,18 +220,6 @@ func (s *Server) savePhotos(r *http.Request) ([]workflow.PhotoFile, error) {
 	return out, nil
 }
 
-func formFloat(r *http.Request, name string) (*float64, error) {
-	v := strings.TrimSpace(r.FormValue(name))
-	if v == "" {
-		return nil, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return nil, apperr.New(apperr.Invalid, "case.bad_location")
-	}
-	return &f, nil
-}
-
 func formInt(r *http.Request, name string) (int64, error) {
 	v := strings.TrimSpace(r.FormValue(name))
 	if v == "" {

@@ -26,6 +26,18 @@ type open311Backend struct{ s *Server }
 
 type ctxCoord struct{}
 
+type ctxBase struct{}
+
+// baseURL is the scheme and host the client used, for absolute media_url
+// links (another system cannot resolve a bare path).
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
 // open311Handler wraps the protocol handler: rate limits, and the coord
 // parameter (our extension) that picks the datum of coordinates written.
 func (s *Server) open311Handler() http.Handler {
@@ -53,7 +65,8 @@ func (s *Server) open311Handler() http.Handler {
 		if err != nil && r.Method == http.MethodGet {
 			d = geo.WGS84
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxCoord{}, d)))
+		ctx := context.WithValue(context.WithValue(r.Context(), ctxCoord{}, d), ctxBase{}, baseURL(r))
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -291,7 +304,8 @@ func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Ca
 	var photos []string
 	for _, p := range c.Photos {
 		if p.Ready && (p.Kind == "before" || p.Kind == "after") {
-			photos = append(photos, "/api/v1/public/photos/"+c.No+"/"+strconv.FormatInt(p.ID, 10)+"/large")
+			base, _ := ctx.Value(ctxBase{}).(string)
+			photos = append(photos, base+"/api/v1/public/photos/"+c.No+"/"+strconv.FormatInt(p.ID, 10)+"/large")
 		}
 	}
 	if len(photos) > 0 {

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,10 +135,26 @@ func (s *Server) publicConfig(r *http.Request) (publicConfig, error) {
 	return cfg, nil
 }
 
+// staffReporter returns the request with its principal when a signed-in
+// inspector, grid worker or other reporting role uses the public page:
+// they report as themselves (their source is accepted on arrival when so
+// configured). Anyone else is an anonymous citizen.
+func (s *Server) staffReporter(r *http.Request) (*http.Request, bool) {
+	if _, err := r.Cookie(sessionCookie); err != nil {
+		return r, false
+	}
+	p, err := s.authenticate(r)
+	if err != nil || p.session == nil || !slices.Contains(reporters, p.actor.Role) || p.session.User.MustChangePassword {
+		return r, false
+	}
+	return r.WithContext(withPrincipal(r.Context(), p)), true
+}
+
 func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) {
 	if !s.publicGuard(w, r, false) {
 		return
 	}
+	r, _ = s.staffReporter(r)
 	cfg, err := s.publicConfig(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -407,6 +424,24 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
+	actor, scope := org.System, "public"
+	if sr, ok := s.staffReporter(r); ok {
+		// A signed-in reporter: the session's CSRF token must come back.
+		// The request copy parses the form from here on, so it removes
+		// its multipart temp files itself.
+		r = sr
+		defer func() {
+			if sr.MultipartForm != nil {
+				_ = sr.MultipartForm.RemoveAll()
+			}
+		}()
+		p := principalOf(r)
+		if err := s.checkCSRF(r, p.session); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		actor, scope, in.Source = p.actor, "user:"+strconv.FormatInt(p.actor.UserID, 10), ""
+	}
 	var err error
 	if in.CategoryID, err = formInt(r, "category_id"); err != nil {
 		s.fail(w, r, err)
@@ -446,7 +481,7 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.New(apperr.Invalid, "case.location_required"))
 		return
 	}
-	rec, err := s.Intake.Submit(r.Context(), org.System, intake.Submission{Scope: "public", Key: idempotencyKey(r), Case: in, IP: clientIP(r)})
+	rec, err := s.Intake.Submit(r.Context(), actor, intake.Submission{Scope: scope, Key: idempotencyKey(r), Case: in, IP: clientIP(r), WantReceipt: true})
 	if err != nil {
 		s.fail(w, r, err)
 		return

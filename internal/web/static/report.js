@@ -821,6 +821,9 @@
     fd.append('name', $('name').value.trim());
     fd.append('phone', $('phone').value.trim());
     fd.append('device_id', deviceID());
+    // Signed-in inspectors and grid workers report as themselves.
+    var csrf = document.querySelector('#report-form input[name=csrf]');
+    if (csrf) fd.append('csrf', csrf.value);
     this.photos.forEach(function (p) { fd.append('photos', p.file, p.file.name || 'photo.jpg'); });
     var self = this, key = this.key;
     var cat = this.cats[$('category').value];
