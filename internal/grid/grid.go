@@ -385,7 +385,12 @@ func (s *Store) regionCodes(ctx context.Context) (*regionIndex, error) {
 func (ix *regionIndex) resolve(c geo.Cell) int64 {
 	for _, n := range []int{12, 9, 6} {
 		if len(c.Code) >= n {
+			// Codes are kept either as they grow (6, 9, 12 digits) or
+			// padded with zeros to 12 (330102001000 for a street).
 			if id, ok := ix.byCode[c.Code[:n]]; ok {
+				return id
+			}
+			if id, ok := ix.byCode[c.Code[:n]+strings.Repeat("0", 12-n)]; ok {
 				return id
 			}
 		}

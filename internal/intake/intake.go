@@ -451,11 +451,9 @@ func (s *Service) blockHash(kind, value string) string {
 
 func (s *Service) checkBlocked(ctx context.Context, device, phone, ip string) error {
 	var hashes []any
-	var kinds []any
 	for _, kv := range [][2]string{{BlockDevice, device}, {BlockPhone, phone}, {BlockIP, ip}} {
 		if normalizeBlock(kv[0], kv[1]) != "" {
-			kinds = append(kinds, kv[0])
-			hashes = append(hashes, s.blockHash(kv[0], kv[1]))
+			hashes = append(hashes, s.blockHash(kv[0], kv[1])) // the kind is part of the hash
 		}
 	}
 	if len(hashes) == 0 {

@@ -227,7 +227,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		if err != nil {
 			return apperr.New(apperr.Invalid, "case.merge_target")
 		}
-		if target.State.Final() {
+		if !target.State.Open() {
+			// Merging into a closed case would hide a relapse: report
+			// it as a new case (or reopen the old one) instead.
 			return apperr.New(apperr.Invalid, "case.merge_target")
 		}
 		c.MergedInto = target.ID

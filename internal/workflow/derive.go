@@ -63,28 +63,32 @@ func (s *Service) DerivePhotos(ctx context.Context, owner string) (int, error) {
 		if err != nil || id == 0 {
 			return done, err
 		}
-		if err := s.derivePhoto(ctx, owner, id, attempts); err != nil {
+		ok, err := s.derivePhoto(ctx, owner, id, attempts)
+		if err != nil {
 			return done, err
 		}
-		done++
+		if ok {
+			done++
+		}
 	}
 	return done, ctx.Err()
 }
 
-// derivePhoto makes the derived versions of one photo. Failures that a
-// retry cannot fix (not an image after all, a decompression bomb) are
-// recorded on the photo; others are retried later with backoff.
-func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attempts int) error {
+// derivePhoto makes the derived versions of one photo and reports whether
+// it did. Failures that a retry cannot fix (not an image after all, a
+// decompression bomb) are recorded on the photo; others are retried later
+// with backoff.
+func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attempts int) (bool, error) {
 	var key string
 	if err := s.DB.Reader().QueryRow(ctx, `SELECT path FROM photos WHERE id = ?`, id).Scan(&key); err != nil {
-		return fmt.Errorf("photo %d: %w", id, err)
+		return false, fmt.Errorf("photo %d: %w", id, err)
 	}
 	outs, err := s.makeDerived(ctx, id, key)
 	now := s.now()
 	if err != nil {
 		permanent := errors.Is(err, imaging.ErrUnsupported) || errors.Is(err, imaging.ErrTooManyPixels) || errors.Is(err, imaging.ErrCorrupt)
 		s.Log.Warn("photo derivative failed", "photo", id, "attempt", attempts, "err", err)
-		return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		return false, s.DB.WithTx(ctx, func(tx *store.Tx) error {
 			if permanent || attempts >= photoMaxAttempts {
 				if _, err := tx.Exec(ctx, `UPDATE photos SET derive_error = ? WHERE id = ?`, truncate(err.Error(), 500), id); err != nil {
 					return err
@@ -98,7 +102,7 @@ func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attem
 			return err
 		})
 	}
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+	return true, s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE photos SET large_path = ?, thumb_path = ?, derived_at = ?, derive_error = '' WHERE id = ?`,
 			outs["large"], outs["thumb"], store.Ms(now), id); err != nil {
 			return err
