@@ -804,7 +804,7 @@ func (s *sim) stepAccept(r *run) error {
 	case outRejected:
 		return s.act(r, a, workflow.ActInput{Action: workflow.Reject, Opinion: pick(s, rejectReasons)})
 	case outMerged:
-		if r.orig.c.State.Final() {
+		if !r.orig.c.State.Open() {
 			return s.act(r, a, workflow.ActInput{Action: workflow.Reject, Opinion: "重复上报，原案件已办结"})
 		}
 		return s.act(r, a, workflow.ActInput{Action: workflow.Merge, MergeInto: r.orig.id, Opinion: fmt.Sprintf("与案件%s反映同一问题，予以合并", r.orig.c.No)})
