@@ -26,7 +26,8 @@ import (
 func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var duration time.Duration
 	var clients, uploads, uploadClients, photoKB int
-	var profile string
+	var profile, uploadProfile string
+	var noWorker, skipSustained bool
 	hasData := false
 	for _, a := range args {
 		if name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); name == "data" || name == "db" {
@@ -43,6 +44,9 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.IntVar(&uploadClients, "upload-clients", 20, "concurrent uploaders")
 		fs.IntVar(&photoKB, "photo-kb", 2048, "size of the uploaded phone photo (a 12-megapixel JPEG)")
 		fs.StringVar(&profile, "profile", "", "write a CPU profile of the sustained no-photo run to this file")
+		fs.StringVar(&uploadProfile, "upload-profile", "", "write a CPU profile of the upload run to this file")
+		fs.BoolVar(&noWorker, "no-worker", false, "do not run the derivative worker during the uploads (to see what it costs them)")
+		fs.BoolVar(&skipSustained, "uploads-only", false, "skip the sustained no-photo run")
 	}, func(a *app) error {
 		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the load comes from one address
 		regions, err := a.orgs.Regions(ctx)
@@ -87,47 +91,46 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		base := "http://" + ln.Addr().String()
 		wctx, stopWorker := context.WithCancel(ctx)
 		defer stopWorker()
-		go a.flow.RunPhotoWorker(wctx, "bench", time.Second)
+		if !noWorker {
+			go a.flow.RunPhotoWorker(wctx, "bench", time.Second)
+		}
 
 		fmt.Fprintf(stdout, "\n### intake on %s (%d clients, %s each run)\n\n", a.db.Dialect, clients, duration)
-		raw, err := bench.RawInserts(ctx, a.db, clients, duration)
-		if err != nil {
+		if err := runSustained(ctx, a, stdout, skipSustained, profile, base, tok.Secret, catCode, center, clients, duration); err != nil {
 			return err
 		}
-		var stopProfile func()
-		if profile != "" {
-			f, err := os.Create(profile)
-			if err != nil {
-				return err
-			}
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
-			}
-			stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
-		}
-		res := bench.Open311Load(ctx, base, tok.Secret, catCode, center, clients, duration)
-		if stopProfile != nil {
-			stopProfile()
-		}
-		if res.Errors > 0 {
-			return fmt.Errorf("%d of %d Open311 reports failed; first: %s", res.Errors, res.Requests, res.FirstError)
-		}
-		fmt.Fprintln(stdout, "| engine | path | clients | reports | reports/s | p50 ms | p99 ms | raw durable inserts/s | ratio |")
-		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
-		fmt.Fprintf(stdout, "| %s | Open311 POST requests.json (no photo) | %d | %d | %.0f | %s | %s | %.0f | %.2f |\n",
-			a.db.Dialect, clients, res.Requests, res.PerSecond(), msStr(res.P50), msStr(res.P99), raw, res.PerSecond()/raw)
-
 		photo := bench.PhonePhoto(photoKB << 10)
 		var queuedBefore int
 		_ = a.db.Reader().QueryRow(ctx, `SELECT count(*) FROM photo_jobs`).Scan(&queuedBefore)
+		worker := "worker running"
+		if noWorker {
+			worker = "worker stopped"
+		}
+		fmt.Fprintf(stdout, "\n| engine | load | uploads | photo | derivatives | ack p50 ms | ack p95 ms | ack p99 ms | max ms | uploads/s |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		row := func(load string, up bench.LoadResult) {
+			fmt.Fprintf(stdout, "| %s | %s | %d | %.1f MB, 4000×3000 | %s | %s | %s | %s | %s | %.1f |\n", a.db.Dialect, load, up.Requests,
+				float64(len(photo))/(1<<20), worker, msStr(up.P50), msStr(up.P95), msStr(up.P99), msStr(up.Max), up.PerSecond())
+		}
+		stopProfile, err := startProfile(uploadProfile)
+		if err != nil {
+			return err
+		}
+		burst := bench.UploadBursts(ctx, base, catID, center, photo, uploadClients, max(1, uploads/uploadClients), time.Second)
+		stopProfile()
+		if burst.Errors > 0 {
+			return fmt.Errorf("%d of %d uploads failed; first: %s", burst.Errors, burst.Requests, burst.FirstError)
+		}
+		row(fmt.Sprintf("%d rounds of %d simultaneous uploads", max(1, uploads/uploadClients), uploadClients), burst)
 		up := bench.UploadLoad(ctx, base, catID, center, photo, uploadClients, uploads)
 		if up.Errors > 0 {
 			return fmt.Errorf("%d of %d uploads failed; first: %s", up.Errors, up.Requests, up.FirstError)
 		}
 		ackDone := time.Now()
-		fmt.Fprintf(stdout, "\n| engine | uploads | concurrent | photo | ack p50 ms | ack p95 ms | ack p99 ms | max ms | uploads/s |\n|---|---|---|---|---|---|---|---|---|\n")
-		fmt.Fprintf(stdout, "| %s | %d | %d | %.1f MB, 4000×3000 | %s | %s | %s | %s | %.1f |\n", a.db.Dialect, up.Requests, uploadClients,
-			float64(len(photo))/(1<<20), msStr(up.P50), msStr(up.P95), msStr(up.P99), msStr(up.Max), up.PerSecond())
+		row(fmt.Sprintf("%d uploaders without pause (saturated)", uploadClients), up)
+		uploads *= 2
+		if noWorker {
+			return nil
+		}
 		// Then the worker catches up with the queue.
 		for {
 			var left int
@@ -144,6 +147,49 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 			drain.Seconds(), uploads+queuedBefore, (up.Elapsed + drain).Seconds(), float64(uploads+queuedBefore)/(up.Elapsed+drain).Seconds())
 		return nil
 	})
+}
+
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// runSustained files reports without photos through Open311 for the
+// duration and compares the rate with raw durable inserts.
+func runSustained(ctx context.Context, a *app, stdout io.Writer, skip bool, profile, base, key, catCode string, center [2]float64, clients int, duration time.Duration) error {
+	if skip {
+		return nil
+	}
+	{
+		raw, err := bench.RawInserts(ctx, a.db, clients, duration)
+		if err != nil {
+			return err
+		}
+		stopProfile, err := startProfile(profile)
+		if err != nil {
+			return err
+		}
+		res := bench.Open311Load(ctx, base, key, catCode, center, clients, duration)
+		stopProfile()
+		if res.Errors > 0 {
+			return fmt.Errorf("%d of %d Open311 reports failed; first: %s", res.Errors, res.Requests, res.FirstError)
+		}
+		fmt.Fprintln(stdout, "| engine | path | clients | reports | reports/s | p50 ms | p99 ms | raw durable inserts/s | ratio |")
+		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintf(stdout, "| %s | Open311 POST requests.json (no photo) | %d | %d | %.0f | %s | %s | %.0f | %.2f |\n",
+			a.db.Dialect, clients, res.Requests, res.PerSecond(), msStr(res.P50), msStr(res.P99), raw, res.PerSecond()/raw)
+
+		return nil
+	}
 }
 
 func msStr(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }

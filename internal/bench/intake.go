@@ -147,10 +147,83 @@ func send(hc *http.Client, req *http.Request) error {
 }
 
 // UploadLoad sends total public reports, each with one photo, from
-// clients concurrent uploaders, and times the acknowledgement (the 201).
+// clients concurrent uploaders in a closed loop (each sends its next
+// upload as soon as the last was acknowledged: the server never rests),
+// and times the acknowledgement (the 201).
 func UploadLoad(ctx context.Context, base string, categoryID int64, center [2]float64, photo []byte, clients, total int) LoadResult {
+	return load(ctx, clients, 0, total, uploader(ctx, base, categoryID, center, photo, newHTTPClient(clients)))
+}
+
+// UploadBursts sends rounds of clients simultaneous uploads: a round
+// starts when the previous one is fully acknowledged and the server has
+// had a pause (as when a crowd reports one incident at once).
+func UploadBursts(ctx context.Context, base string, categoryID int64, center [2]float64, photo []byte, clients, rounds int, pause time.Duration) LoadResult {
 	hc := newHTTPClient(clients)
-	return load(ctx, clients, 0, total, func(w, i int) error {
+	build := uploadRequest(ctx, base, categoryID, center, photo)
+	var all LoadResult
+	var ds []time.Duration
+	start := time.Now()
+	var idle time.Duration
+	for round := range rounds {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		// The round's requests are built first and released together, so
+		// the timings are the server's and the network's, not the
+		// generator's body building.
+		reqs := make([]*http.Request, clients)
+		for w := range clients {
+			var err error
+			if reqs[w], err = build(w, round*clients+w+1); err != nil {
+				all.Errors++
+				all.FirstError = err.Error()
+				return all
+			}
+		}
+		startGun := make(chan struct{})
+		for w := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-startGun
+				t := time.Now()
+				err := send(hc, reqs[w])
+				d := time.Since(t)
+				mu.Lock()
+				defer mu.Unlock()
+				ds = append(ds, d)
+				if err != nil {
+					all.Errors++
+					if all.FirstError == "" {
+						all.FirstError = err.Error()
+					}
+				}
+			}()
+		}
+		close(startGun)
+		wg.Wait()
+		time.Sleep(pause)
+		idle += pause
+	}
+	all.Elapsed = time.Since(start) - idle
+	all.Requests = len(ds)
+	percentiles(ds, &all)
+	return all
+}
+
+func uploader(ctx context.Context, base string, categoryID int64, center [2]float64, photo []byte, hc *http.Client) func(w, i int) error {
+	build := uploadRequest(ctx, base, categoryID, center, photo)
+	return func(w, i int) error {
+		req, err := build(w, i)
+		if err != nil {
+			return err
+		}
+		return send(hc, req)
+	}
+}
+
+// uploadRequest builds the i-th public report with its photo.
+func uploadRequest(ctx context.Context, base string, categoryID int64, center [2]float64, photo []byte) func(w, i int) (*http.Request, error) {
+	return func(w, i int) (*http.Request, error) {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
 		rng := mrand.New(mrand.NewPCG(uint64(w), uint64(i)))
@@ -169,14 +242,14 @@ func UploadLoad(ctx context.Context, base string, categoryID int64, center [2]fl
 		fw.Write(photo[:len(photo)-2])
 		fw.Write([]byte{byte(i), 0xD9})
 		mw.Close()
-		req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/public/reports", &body)
+		req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/public/reports", bytes.NewReader(body.Bytes()))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 		req.Header.Set("Idempotency-Key", randomKey())
-		return send(hc, req)
-	})
+		return req, nil
+	}
 }
 
 // PhonePhoto makes a JPEG of about the given size: a 4000 × 3000 scene of

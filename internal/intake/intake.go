@@ -18,6 +18,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -44,6 +45,10 @@ type Service struct {
 	Now             func() time.Time
 
 	secret []byte
+	// The group commit's queue (see commit).
+	qmu     sync.Mutex
+	queue   []*job
+	writing bool
 }
 
 // New returns an intake service; it loads (or creates) the key that
@@ -145,48 +150,139 @@ func (s *Service) submit(ctx context.Context, actor org.Actor, sub Submission) (
 	if err != nil {
 		return Receipt{}, err
 	}
-	var rec Receipt
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if sub.Key != "" {
-			res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
-				sub.Scope, sub.Key, fp, store.Ms(s.now()))
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return errReplay
-			}
-		}
-		c, err := s.Flow.ReportTx(ctx, tx, p)
-		if err != nil {
-			return err
-		}
-		rec = Receipt{CaseNo: c.No, CaseID: c.ID, State: c.State, Kind: KindReporter}
-		// Citizens (directly or through another app) follow their case
-		// with a receipt, and those who left a phone number can earn
-		// rewards; staff have the console, and get a receipt only when
-		// they use the public page (never a reward: it is their job).
-		citizen := actor.Role == org.RoleSystem || actor.Role == org.RoleClient
-		if citizen || sub.WantReceipt {
-			rec.Code, err = s.newReceipt(ctx, tx, c.ID, KindReporter, sub.Case.DeviceID, citizen && strings.TrimSpace(sub.Case.ReporterPhone) != "")
-			if err != nil {
-				return err
-			}
-		}
-		if sub.Key != "" {
-			b, _ := json.Marshal(rec)
-			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, c.ID, string(b), sub.Scope, sub.Key)
-		}
-		return err
-	})
-	if errors.Is(err, errReplay) {
-		rec, ok, err := s.replay(ctx, s.DB.Reader(), sub.Scope, sub.Key, fp)
-		if err == nil && !ok {
-			err = apperr.New(apperr.Conflict, "intake.in_progress")
-		}
-		return rec, err
-	}
+	rec, err := s.commit(ctx, &job{actor: actor, sub: sub, prepared: p, fp: fp})
 	return rec, err
+}
+
+// job is one submission waiting for the group commit.
+type job struct {
+	actor    org.Actor
+	sub      Submission
+	prepared workflow.PreparedCase
+	fp       string
+	rec      Receipt
+	err      error
+	done     chan struct{}
+}
+
+// maxBatch bounds the submissions one transaction carries.
+const maxBatch = 64
+
+// commit writes a prepared submission. Submissions that arrive while a
+// transaction is being written wait for the next one and are written
+// together, each under its own savepoint (one failing does not undo the
+// others), so a burst of reports shares one durable commit instead of
+// queueing for one each. A lone submission is written at once.
+func (s *Service) commit(ctx context.Context, j *job) (Receipt, error) {
+	j.done = make(chan struct{})
+	s.qmu.Lock()
+	s.queue = append(s.queue, j)
+	start := !s.writing
+	s.writing = true
+	s.qmu.Unlock()
+	if start {
+		go s.writeBatches()
+	}
+	select {
+	case <-j.done:
+		return j.rec, j.err
+	case <-ctx.Done():
+		// The submission may still be written; a retry with the same
+		// key will find it.
+		return Receipt{}, ctx.Err()
+	}
+}
+
+// writeBatches writes queued submissions until the queue is empty.
+func (s *Service) writeBatches() {
+	for {
+		s.qmu.Lock()
+		n := min(len(s.queue), maxBatch)
+		if n == 0 {
+			s.writing = false
+			s.qmu.Unlock()
+			return
+		}
+		batch := s.queue[:n:n]
+		s.queue = s.queue[n:]
+		s.qmu.Unlock()
+		s.writeBatch(batch)
+	}
+}
+
+func (s *Service) writeBatch(batch []*job) {
+	// The requests' contexts may end while the batch is written; the
+	// batch is written whole all the same.
+	ctx := context.Background()
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		for i, j := range batch {
+			sp := fmt.Sprintf("sub%d", i)
+			if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
+				return err
+			}
+			j.rec, j.err = s.writeOne(ctx, tx, j)
+			if j.err != nil {
+				if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, j := range batch {
+		if err != nil && j.err == nil {
+			j.err = err
+		}
+		if errors.Is(j.err, errReplay) {
+			rec, ok, rerr := s.replay(ctx, s.DB.Reader(), j.sub.Scope, j.sub.Key, j.fp)
+			if rerr == nil && !ok {
+				rerr = apperr.New(apperr.Conflict, "intake.in_progress")
+			}
+			j.rec, j.err = rec, rerr
+		}
+		close(j.done)
+	}
+}
+
+// writeOne writes one submission within the batch's transaction.
+func (s *Service) writeOne(ctx context.Context, tx *store.Tx, j *job) (Receipt, error) {
+	sub, actor := j.sub, j.actor
+	if sub.Key != "" {
+		res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
+			sub.Scope, sub.Key, j.fp, store.Ms(s.now()))
+		if err != nil {
+			return Receipt{}, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Receipt{}, errReplay
+		}
+	}
+	c, err := s.Flow.ReportTx(ctx, tx, j.prepared)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rec := Receipt{CaseNo: c.No, CaseID: c.ID, State: c.State, Kind: KindReporter}
+	// Citizens (directly or through another app) follow their case with
+	// a receipt, and those who left a phone number can earn rewards;
+	// staff have the console, and get a receipt only when they use the
+	// public page (never a reward: it is their job).
+	citizen := actor.Role == org.RoleSystem || actor.Role == org.RoleClient
+	if citizen || sub.WantReceipt {
+		rec.Code, err = s.newReceipt(ctx, tx, c.ID, KindReporter, sub.Case.DeviceID, citizen && strings.TrimSpace(sub.Case.ReporterPhone) != "")
+		if err != nil {
+			return Receipt{}, err
+		}
+	}
+	if sub.Key != "" {
+		b, _ := json.Marshal(rec)
+		if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, c.ID, string(b), sub.Scope, sub.Key); err != nil {
+			return Receipt{}, err
+		}
+	}
+	return rec, nil
 }
 
 func (s *Service) replay(ctx context.Context, q store.Queryer, scope, key, fp string) (Receipt, bool, error) {

@@ -261,6 +261,7 @@ func (s *Server) newCaseFromForm(r *http.Request) (workflow.NewCase, error) {
 func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 	var in workflow.NewCase
 	if isMultipart(r) {
+		defer s.Flow.IntakeStarted()()
 		var err error
 		if in, err = s.newCaseFromForm(r); err != nil {
 			s.fail(w, r, err)

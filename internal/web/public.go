@@ -1,12 +1,12 @@
 package web
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"html/template"
 	"io"
 	"math"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -377,38 +377,74 @@ func idempotencyKey(r *http.Request) string {
 	return strings.TrimSpace(r.FormValue("idempotency_key"))
 }
 
-// savePublicPhotos stores the "photos" files (1 to 9) of a public report.
-func (s *Server) savePublicPhotos(r *http.Request) ([]workflow.PhotoFile, error) {
-	var files []*multipart.FileHeader
-	for _, field := range []string{"photos", "photo"} {
-		for _, fh := range r.MultipartForm.File[field] {
-			if fh.Size > 0 || fh.Filename != "" {
-				files = append(files, fh)
+// maxFieldBytes bounds one text field of a public report.
+const maxFieldBytes = 16 << 10
+
+// readPublicReport streams a multipart report: text fields into memory
+// (bounded), each photo straight into the photo store as it arrives (no
+// second copy of a 20 MB file in memory or a temp file). On error the
+// photos already stored are removed again.
+func (s *Server) readPublicReport(w http.ResponseWriter, r *http.Request) (url.Values, []workflow.PhotoFile, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.MaxUploadBytes)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, nil, apperr.New(apperr.Invalid, "bad_form")
+	}
+	fields := url.Values{}
+	var photos []workflow.PhotoFile
+	fail := func(err error) (url.Values, []workflow.PhotoFile, error) {
+		s.Flow.Photos.Remove(photos)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, nil, apperr.New(apperr.TooLarge, "body_too_large", "mb", itoa(mbe.Limit>>20))
+		}
+		if _, ok := apperr.As(err); ok {
+			return nil, nil, err
+		}
+		return nil, nil, apperr.New(apperr.Invalid, "bad_form")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		name := part.FormName()
+		if part.FileName() == "" {
+			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+			part.Close()
+			if err != nil {
+				return fail(err)
 			}
+			if len(b) > maxFieldBytes {
+				return fail(errInvalid("public.field_too_long", "field", name))
+			}
+			fields.Add(name, string(b))
+			continue
 		}
-	}
-	if len(files) == 0 {
-		return nil, apperr.New(apperr.Invalid, "photo.required")
-	}
-	if len(files) > intake.MaxPublicPhotos {
-		return nil, errInvalid("photo.too_many", "max", itoa(intake.MaxPublicPhotos))
-	}
-	var out []workflow.PhotoFile
-	for _, fh := range files {
-		f, err := fh.Open()
+		if name != "photos" && name != "photo" {
+			part.Close()
+			continue
+		}
+		if len(photos) == intake.MaxPublicPhotos {
+			return fail(errInvalid("photo.too_many", "max", itoa(intake.MaxPublicPhotos)))
+		}
+		pf, err := s.Flow.Photos.SaveContext(r.Context(), part)
+		part.Close()
 		if err != nil {
-			s.Flow.Photos.Remove(out)
-			return nil, err
+			if apperr.Is(err, apperr.Invalid) && len(photos) > 0 {
+				continue // an empty extra file input
+			}
+			return fail(err)
 		}
-		pf, err := s.Flow.Photos.SaveContext(r.Context(), f)
-		f.Close()
-		if err != nil {
-			s.Flow.Photos.Remove(out)
-			return nil, err
-		}
-		out = append(out, pf)
+		photos = append(photos, pf)
 	}
-	return out, nil
+	if len(photos) == 0 {
+		return fail(apperr.New(apperr.Invalid, "photo.required"))
+	}
+	return fields, photos, nil
 }
 
 func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
@@ -419,69 +455,72 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.New(apperr.Unsupported, "public.multipart_required"))
 		return
 	}
-	if err := s.parseForm(r); err != nil {
+	defer s.Flow.IntakeStarted()()
+	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
+	actor, scope := org.System, "public"
+	sr, staff := s.staffReporter(r)
+	fields, photos, err := s.readPublicReport(w, r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
-	actor, scope := org.System, "public"
-	if sr, ok := s.staffReporter(r); ok {
-		// A signed-in reporter: the session's CSRF token must come back.
-		// The request copy parses the form from here on, so it removes
-		// its multipart temp files itself.
-		r = sr
-		defer func() {
-			if sr.MultipartForm != nil {
-				_ = sr.MultipartForm.RemoveAll()
-			}
-		}()
-		p := principalOf(r)
-		if err := s.checkCSRF(r, p.session); err != nil {
-			s.fail(w, r, err)
+	in.Photos = photos
+	// From here on every refusal removes the stored photos.
+	refuse := func(err error) {
+		s.Flow.Photos.Remove(photos)
+		s.fail(w, r, err)
+	}
+	if staff {
+		// A signed-in reporter: the session's CSRF token must come back
+		// (form field or header); publicGuard has checked the Origin.
+		p := principalOf(sr)
+		tok := r.Header.Get("X-CSRF-Token")
+		if tok == "" {
+			tok = fields.Get("csrf")
+		}
+		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(p.session.CSRF)) != 1 {
+			refuse(apperr.New(apperr.Forbidden, "csrf"))
 			return
 		}
 		actor, scope, in.Source = p.actor, "user:"+strconv.FormatInt(p.actor.UserID, 10), ""
 	}
-	var err error
-	if in.CategoryID, err = formInt(r, "category_id"); err != nil {
-		s.fail(w, r, err)
+	cat, err := strconv.ParseInt(strings.TrimSpace(fields.Get("category_id")), 10, 64)
+	if err != nil || cat <= 0 {
+		refuse(apperr.New(apperr.Invalid, "category.not_found"))
 		return
 	}
-	if in.CategoryID == 0 {
-		s.fail(w, r, apperr.New(apperr.Invalid, "category.not_found"))
+	in.CategoryID = cat
+	if c, err := s.Flow.Category(r.Context(), s.DB.Reader(), in.CategoryID); err != nil || c.StaffOnly {
+		refuse(apperr.New(apperr.Invalid, "category.not_found"))
 		return
 	}
-	if cat, err := s.Flow.Category(r.Context(), s.DB.Reader(), in.CategoryID); err != nil || cat.StaffOnly {
-		s.fail(w, r, apperr.New(apperr.Invalid, "category.not_found"))
+	if in.Lat, in.Lon, err = readPoint(fields.Get("lat"), fields.Get("lon"), fields.Get("coord")); err != nil {
+		refuse(err)
 		return
 	}
-	if in.Lat, in.Lon, err = readPoint(r.FormValue("lat"), r.FormValue("lon"), r.FormValue("coord")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	in.Description = r.FormValue("description")
-	in.ReporterName = excerpt(strings.TrimSpace(r.FormValue("name")), 50)
-	in.ReporterPhone = strings.TrimSpace(r.FormValue("phone"))
+	in.Description = fields.Get("description")
+	in.ReporterName = excerpt(strings.TrimSpace(fields.Get("name")), 50)
+	in.ReporterPhone = strings.TrimSpace(fields.Get("phone"))
 	if in.ReporterPhone != "" && !validPhone(in.ReporterPhone) {
-		s.fail(w, r, apperr.New(apperr.Invalid, "public.bad_phone"))
+		refuse(apperr.New(apperr.Invalid, "public.bad_phone"))
 		return
 	}
-	in.DeviceID = excerpt(strings.TrimSpace(r.FormValue("device_id")), 100)
-	if in.Photos, err = s.savePublicPhotos(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	in.DeviceID = excerpt(strings.TrimSpace(fields.Get("device_id")), 100)
 	// No location given: the first photo's EXIF position, if it has one.
 	if in.Lat == nil && in.Photos[0].Meta.HasGPS {
 		lat, lon := in.Photos[0].Meta.Lat, in.Photos[0].Meta.Lon
 		in.Lat, in.Lon = &lat, &lon
 	}
 	if in.Lat == nil {
-		s.Flow.Photos.Remove(in.Photos)
-		s.fail(w, r, apperr.New(apperr.Invalid, "case.location_required"))
+		refuse(apperr.New(apperr.Invalid, "case.location_required"))
 		return
 	}
-	rec, err := s.Intake.Submit(r.Context(), actor, intake.Submission{Scope: scope, Key: idempotencyKey(r), Case: in, IP: clientIP(r), WantReceipt: true})
+	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if key == "" {
+		key = strings.TrimSpace(fields.Get("idempotency_key"))
+	}
+	// Submit removes the photos itself when it refuses or replays.
+	rec, err := s.Intake.Submit(r.Context(), actor, intake.Submission{Scope: scope, Key: key, Case: in, IP: clientIP(r), WantReceipt: true})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,7 +53,11 @@ type Service struct {
 	Locator Locator
 	// photoWake nudges the derivative worker after photos are queued.
 	photoWake chan struct{}
-	cal       calendarCache
+	// Uploads in flight and the end of the last one (unix ns): the
+	// derivative worker gives way to them.
+	intakeActive atomic.Int64
+	intakeLast   atomic.Int64
+	cal          calendarCache
 }
 
 // NewService returns a Service with the product's defaults.

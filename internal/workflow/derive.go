@@ -57,8 +57,15 @@ func (s *Service) claimPhoto(ctx context.Context, owner string) (int64, int, err
 // DerivePhotos works through the due jobs until none is left or ctx ends,
 // and returns how many photos it derived.
 func (s *Service) DerivePhotos(ctx context.Context, owner string) (int, error) {
+	return s.derivePhotos(ctx, owner, false)
+}
+
+func (s *Service) derivePhotos(ctx context.Context, owner string, giveWay bool) (int, error) {
 	done := 0
 	for ctx.Err() == nil {
+		if giveWay {
+			s.giveWay(ctx)
+		}
 		id, attempts, err := s.claimPhoto(ctx, owner)
 		if err != nil || id == 0 {
 			return done, err
@@ -72,6 +79,37 @@ func (s *Service) DerivePhotos(ctx context.Context, owner string) (int, error) {
 		}
 	}
 	return done, ctx.Err()
+}
+
+// Intake acknowledgement must not wait for image processing, and on a
+// small machine the two compete for the same cores and disk. The worker
+// therefore gives way: it starts the next photo only once no upload is in
+// flight and none has finished for intakeQuiet — but never waits longer
+// than intakeMaxWait, so a steady stream of uploads cannot starve it.
+const (
+	intakeQuiet   = 150 * time.Millisecond
+	intakeMaxWait = 3 * time.Second
+)
+
+// IntakeStarted marks an upload in flight; call the returned func when it
+// has been answered.
+func (s *Service) IntakeStarted() func() {
+	s.intakeActive.Add(1)
+	return func() {
+		s.intakeLast.Store(time.Now().UnixNano())
+		s.intakeActive.Add(-1)
+	}
+}
+
+func (s *Service) giveWay(ctx context.Context) {
+	deadline := time.Now().Add(intakeMaxWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		quiet := time.Since(time.Unix(0, s.intakeLast.Load()))
+		if s.intakeActive.Load() == 0 && quiet >= intakeQuiet {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // derivePhoto makes the derived versions of one photo and reports whether
@@ -157,13 +195,14 @@ func truncate(s string, n int) string {
 // queued in this process, and every poll interval for jobs queued by
 // other replicas or left over from before a restart.
 func (s *Service) RunPhotoWorker(ctx context.Context, owner string, poll time.Duration) {
+	lowerPriority()
 	if poll <= 0 {
 		poll = 5 * time.Second
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		if _, err := s.DerivePhotos(ctx, owner); err != nil && ctx.Err() == nil {
+		if _, err := s.derivePhotos(ctx, owner, true); err != nil && ctx.Err() == nil {
 			s.Log.Error("photo worker", "err", err)
 		}
 		select {
