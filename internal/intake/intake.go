@@ -175,6 +175,13 @@ const maxBatch = 64
 // queueing for one each. A lone submission is written at once.
 func (s *Service) commit(ctx context.Context, j *job) (Receipt, error) {
 	j.done = make(chan struct{})
+	if s.DB.Dialect == store.Postgres {
+		// PostgreSQL runs the transactions side by side (their round
+		// trips overlap until the audit head's lock) and coalesces their
+		// WAL flushes itself.
+		s.writeBatch([]*job{j})
+		return j.rec, j.err
+	}
 	s.qmu.Lock()
 	s.queue = append(s.queue, j)
 	start := !s.writing
@@ -215,6 +222,11 @@ func (s *Service) writeBatch(batch []*job) {
 	// batch is written whole all the same.
 	ctx := context.Background()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if len(batch) == 1 {
+			// Alone in its transaction: its failure rolls back the whole.
+			batch[0].rec, batch[0].err = s.writeOne(ctx, tx, batch[0])
+			return batch[0].err
+		}
 		for i, j := range batch {
 			sp := fmt.Sprintf("sub%d", i)
 			if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
