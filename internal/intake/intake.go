@@ -757,3 +757,42 @@ func (s *Service) Track(ctx context.Context, code string) (*Track, error) {
 	}
 	return t, nil
 }
+
+// ReceiptInfo is what the office sees of a case's receipts: never the
+// code itself (it is the citizen's key), but who followed how, whether
+// they count for rewards, and their rating.
+type ReceiptInfo struct {
+	Kind           string    `json:"kind"`
+	RewardEligible bool      `json:"reward_eligible"`
+	Rating         string    `json:"rating,omitempty"`
+	RatingReason   string    `json:"rating_reason,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Receipts lists the receipts of a case. Reward eligibility: a reporter
+// who left a phone number; with RewardFirstOnly, not when the case was
+// merged into an earlier one (only the first reporter of a problem
+// counts).
+func (s *Service) Receipts(ctx context.Context, caseID int64) ([]ReceiptInfo, error) {
+	rows, err := s.DB.Reader().Query(ctx, `SELECT r.kind, r.reward_eligible, r.rating, r.rating_reason, r.created_at, c.state
+		FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.case_id = ? ORDER BY r.created_at`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ReceiptInfo
+	for rows.Next() {
+		var ri ReceiptInfo
+		var at int64
+		var state string
+		if err := rows.Scan(&ri.Kind, &ri.RewardEligible, &ri.Rating, &ri.RatingReason, &at, &state); err != nil {
+			return nil, err
+		}
+		if s.RewardFirstOnly && workflow.State(state) == workflow.Merged {
+			ri.RewardEligible = false
+		}
+		ri.CreatedAt = store.Time(at)
+		out = append(out, ri)
+	}
+	return out, rows.Err()
+}

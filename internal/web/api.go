@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/geo"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/org"
 	"chuangwen/internal/workcal"
@@ -127,6 +128,9 @@ func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := s.Flow.List(r.Context(), actorOf(r), f)
+	if err == nil {
+		err = outputDatum(r, page.Cases...)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -137,6 +141,27 @@ func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, page)
 }
 
+// outputDatum converts the cases' coordinates (stored in WGS-84) to the
+// datum the coord parameter names, for clients drawing on a GCJ-02 or
+// BD-09 map.
+func outputDatum(r *http.Request, cases ...*workflow.Case) error {
+	v := r.URL.Query().Get("coord")
+	if v == "" {
+		return nil
+	}
+	d, err := geo.ParseDatum(v)
+	if err != nil {
+		return apperr.New(apperr.Invalid, "bad_coord")
+	}
+	for _, c := range cases {
+		if c.Lat != nil {
+			p := geo.FromWGS84(geo.Point{Lon: *c.Lon, Lat: *c.Lat}, d)
+			c.Lat, c.Lon = &p.Lat, &p.Lon
+		}
+	}
+	return nil
+}
+
 func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -144,6 +169,9 @@ func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := s.Flow.Get(r.Context(), actorOf(r), id)
+	if err == nil {
+		err = outputDatum(r, c)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

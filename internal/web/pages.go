@@ -289,6 +289,14 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	}
 	actions := workflow.AllowedActions(a, c)
 	data := map[string]any{"Case": c, "Trail": trail, "Actions": actions, "L": l, "Coops": coops, "Error": errMsg, "Routing": s.routingView(r, c, l)}
+	if s.Intake != nil && (a.Role == org.RoleAdmin || a.Role == org.RoleAcceptor) {
+		rs, err := s.Intake.Receipts(r.Context(), c.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Receipts"] = rs
+	}
 	if slices.Contains(actions, workflow.Merge) {
 		dups, err := s.Flow.Duplicates(r.Context(), a, c.ID)
 		if err != nil {

@@ -161,7 +161,21 @@ func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, _ := json.Marshal(cfg)
-	s.render(w, r, "public_report", map[string]any{"Config": template.JS(b)})
+	// The categories are also rendered into the page, so the form works
+	// before (or without) the script.
+	type group struct {
+		Name       string
+		Categories []publicCategory
+	}
+	var groups []group
+	for _, c := range cfg.Categories {
+		if len(groups) == 0 || groups[len(groups)-1].Name != c.Group {
+			groups = append(groups, group{Name: c.Group})
+		}
+		g := &groups[len(groups)-1]
+		g.Categories = append(g.Categories, c)
+	}
+	s.render(w, r, "public_report", map[string]any{"Config": template.JS(b), "Groups": groups})
 }
 
 func (s *Server) apiPublicConfig(w http.ResponseWriter, r *http.Request) {

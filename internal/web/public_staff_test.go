@@ -3,12 +3,14 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
+	"chuangwen/internal/geo"
 	"chuangwen/internal/store"
 )
 
@@ -64,6 +66,64 @@ func TestStaffUseThePublicPage(t *testing.T) {
 		}
 		if source != "inspector" || state != "accepted" || reporter == 0 || eligible {
 			t.Fatalf("staff case: source %s state %s reporter %d reward-eligible %v", source, state, reporter, eligible)
+		}
+	})
+}
+
+// TestOutputDatumAndReceipts: coordinates go out in the datum asked for;
+// the page renders the categories without script; the office sees the
+// receipts of a case with their reward eligibility.
+func TestOutputDatumAndReceipts(t *testing.T) {
+	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		anon := f.anon()
+		page := anon.do("GET", "/report", nil, "")
+		if !strings.Contains(page.body, `<option value="`+strconv.FormatInt(f.category.ID, 10)+`">暴露垃圾</option>`) {
+			t.Fatalf("the reporting page does not list the categories without script:\n%.2000s", page.body)
+		}
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range map[string]string{"category_id": strconv.FormatInt(f.category.ID, 10), "description": "垃圾堆放",
+			"lat": "25.0", "lon": "102.7", "phone": "13800138000"} {
+			mw.WriteField(k, v)
+		}
+		w, _ := mw.CreateFormFile("photos", "p.jpg")
+		w.Write(smallJPEG())
+		mw.Close()
+		res := anon.do("POST", "/api/v1/public/reports", &buf, mw.FormDataContentType())
+		if res.StatusCode != 201 {
+			t.Fatalf("report: %d %s", res.StatusCode, res.body)
+		}
+		var id int64
+		if err := db.Reader().QueryRow(context.Background(), `SELECT id FROM cases ORDER BY id DESC LIMIT 1`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		acc := f.login("acceptor")
+		var c struct{ Lat, Lon float64 }
+		acc.do("GET", "/api/v1/cases/"+strconv.FormatInt(id, 10)+"?coord=gcj02", nil, "").json(t, &c)
+		want := geo.FromWGS84(geo.Point{Lon: 102.7, Lat: 25.0}, geo.GCJ02)
+		if math.Abs(c.Lat-want.Lat) > 1e-9 || math.Abs(c.Lon-want.Lon) > 1e-9 || math.Abs(c.Lat-25.0) < 1e-4 {
+			t.Fatalf("GCJ-02 output %v,%v, want %v,%v", c.Lat, c.Lon, want.Lat, want.Lon)
+		}
+		if r := acc.do("GET", "/api/v1/cases/"+strconv.FormatInt(id, 10)+"?coord=xyz", nil, ""); r.StatusCode != 400 {
+			t.Fatalf("coord=xyz: %d", r.StatusCode)
+		}
+		casePage := acc.do("GET", "/cases/"+strconv.FormatInt(id, 10), nil, "")
+		if !strings.Contains(casePage.body, `id="receipts"`) || !strings.Contains(casePage.body, "首位上报人") {
+			t.Fatalf("the acceptor's case page lacks the receipts with reward eligibility")
+		}
+		if strings.Contains(casePage.body, "13800138000") == false {
+			t.Fatalf("the acceptor should see the reporter's phone")
+		}
+		for _, a := range []map[string]any{{"action": "accept"}, {"action": "dispatch", "lead_unit_id": f.unitA.ID}} {
+			if r := acc.json("POST", "/api/v1/cases/"+strconv.FormatInt(id, 10)+"/actions", a); r.StatusCode != 200 {
+				t.Fatalf("%v: %d %s", a, r.StatusCode, r.body)
+			}
+		}
+		h := f.login("handlerA")
+		hp := h.do("GET", "/cases/"+strconv.FormatInt(id, 10), nil, "")
+		if hp.StatusCode != 200 || strings.Contains(hp.body, `id="receipts"`) || strings.Contains(hp.body, "13800138000") {
+			t.Fatalf("the lead unit's handler: status %d, sees receipts or the phone", hp.StatusCode)
 		}
 	})
 }

@@ -35,7 +35,7 @@ var (
 )
 
 func (s *Server) registerRoutes() {
-	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "warning", "supervised", "from", "to", "no", "before", "limit"}
+	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "warning", "supervised", "from", "to", "no", "before", "limit", "coord"}
 	s.routes = []route{
 		// operations
 		{method: "GET", path: "/healthz", public: true, h: s.handleHealth},
@@ -47,7 +47,7 @@ func (s *Server) registerRoutes() {
 		{method: "GET", path: "/api/v1/me", api: true, summary: "The caller: role, unit and scope", resp: "Actor", h: s.apiMe},
 		{method: "GET", path: "/api/v1/cases", api: true, summary: "List cases in the caller's scope, newest first (keyset paging with before=)", query: listQuery, resp: "CasePage", h: s.apiListCases},
 		{method: "POST", path: "/api/v1/cases", api: true, status: 201, roles: reporters, summary: "Report a problem (JSON, or multipart/form-data with photo files)", body: "NewCase", resp: "Case", h: s.apiCreateCase},
-		{method: "GET", path: "/api/v1/cases/{id}", api: true, summary: "One case with its photos and the actions the caller may take", resp: "Case", h: s.apiGetCase},
+		{method: "GET", path: "/api/v1/cases/{id}", api: true, summary: "One case with its photos and the actions the caller may take (coord=gcj02|bd09 converts its coordinates)", query: []string{"coord"}, resp: "Case", h: s.apiGetCase},
 		{method: "GET", path: "/api/v1/cases/{id}/timeline", api: true, summary: "The trail of a case", resp: "Events", h: s.apiTimeline},
 		{method: "POST", path: "/api/v1/cases/{id}/actions", api: true, summary: "Act on a case: accept, reject, merge, dispatch, acknowledge, return, request/approve/deny_extension, postpone, resume, feedback, verify_pass, verify_fail, reopen, void, supervise, unsupervise, comment (JSON, or multipart with photo files)", body: "Action", resp: "Case", h: s.apiAct},
 		{method: "GET", path: "/api/v1/cases/{id}/photos/{photo}", api: true, summary: "A photo file of a case", resp: "binary", h: s.handlePhoto},
