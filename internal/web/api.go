@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
-	"chuangwen/internal/geo"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
