@@ -44,6 +44,9 @@ type Config struct {
 	RewardFirstOnly bool
 	// Open311Jurisdiction is the GeoReport v2 jurisdiction_id, if any.
 	Open311Jurisdiction string
+	// TrustProxy reads the client's address from the reverse proxy's
+	// X-Real-IP / X-Forwarded-For (only when the peer is loopback or private).
+	TrustProxy bool
 }
 
 // defaults returns the configuration of a fresh install.
@@ -88,6 +91,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.TileDatum, "tile-datum", env("TILE_DATUM", c.TileDatum), "datum of the tile service: wgs84 (also CGCS2000) or gcj02 (CHUANGWEN_TILE_DATUM)")
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", c.TileAttribution), "attribution shown under the tiles (CHUANGWEN_TILE_ATTRIBUTION)")
 	fs.BoolVar(&c.RewardFirstOnly, "reward-first-only", env("REWARD_FIRST_ONLY", "true") != "false", "only a problem's first reporter counts for rewards (CHUANGWEN_REWARD_FIRST_ONLY)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "behind a reverse proxy: take the client address from X-Real-IP / X-Forwarded-For when the peer is loopback or private (CHUANGWEN_TRUST_PROXY=true)")
 	fs.StringVar(&c.Open311Jurisdiction, "open311-jurisdiction", env("OPEN311_JURISDICTION", c.Open311Jurisdiction), "Open311 jurisdiction_id when several cities share one endpoint (CHUANGWEN_OPEN311_JURISDICTION)")
 }
 

@@ -276,7 +276,7 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 		return nil, err
 	}
 	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
-		Grid: a.grid, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction,
+		Grid: a.grid, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, TrustProxy: a.cfg.TrustProxy,
 		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
 		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
 	if a.cfg.TileURL != "" {

@@ -190,14 +190,11 @@ func (s *Service) commit(ctx context.Context, j *job) (Receipt, error) {
 	if start {
 		go s.writeBatches()
 	}
-	select {
-	case <-j.done:
-		return j.rec, j.err
-	case <-ctx.Done():
-		// The submission may still be written; a retry with the same
-		// key will find it.
-		return Receipt{}, ctx.Err()
-	}
+	// Wait for the write even if the client has gone: the submission is
+	// in the batch and may be stored, so its photos must stay (a retry
+	// with the same key finds it). The write itself is bounded.
+	<-j.done
+	return j.rec, j.err
 }
 
 // writeBatches writes queued submissions until the queue is empty.
@@ -479,9 +476,9 @@ func (s *Service) Rate(ctx context.Context, code, rating, reason string) error {
 		return apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxPublicDescription))
 	}
 	var caseID, ratedAt, closedAt, mergedInto int64
-	var state string
-	err := s.DB.Reader().QueryRow(ctx, `SELECT r.case_id, r.rated_at, c.state, c.closed_at, COALESCE(c.merged_into, 0) FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.code = ?`, code).
-		Scan(&caseID, &ratedAt, &state, &closedAt, &mergedInto)
+	var state, kind string
+	err := s.DB.Reader().QueryRow(ctx, `SELECT r.case_id, r.rated_at, r.kind, c.state, c.closed_at, COALESCE(c.merged_into, 0) FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.code = ?`, code).
+		Scan(&caseID, &ratedAt, &kind, &state, &closedAt, &mergedInto)
 	if errors.Is(err, sql.ErrNoRows) {
 		return apperr.New(apperr.NotFound, "intake.receipt_not_found")
 	}
@@ -491,10 +488,18 @@ func (s *Service) Rate(ctx context.Context, code, rating, reason string) error {
 	// A receipt of a merged case follows (and rates) the case it was
 	// merged into, as its status page shows.
 	for hops := 0; workflow.State(state) == workflow.Merged && mergedInto != 0 && hops < 5; hops++ {
-		caseID = mergedInto
-		if err := s.DB.Reader().QueryRow(ctx, `SELECT state, closed_at, COALESCE(merged_into, 0) FROM cases WHERE id = ?`, caseID).Scan(&state, &closedAt, &mergedInto); err != nil {
+		var next, nextClosed, nextMerged int64
+		var nextState string
+		var staffOnly bool
+		if err := s.DB.Reader().QueryRow(ctx, `SELECT c.state, c.closed_at, COALESCE(c.merged_into, 0), cat.staff_only FROM cases c JOIN categories cat ON cat.id = c.category_id WHERE c.id = ?`, mergedInto).
+			Scan(&nextState, &nextClosed, &nextMerged, &staffOnly); err != nil {
 			return err
 		}
+		if staffOnly {
+			break // the public never follows into an internal case
+		}
+		next = mergedInto
+		caseID, state, closedAt, mergedInto = next, nextState, nextClosed, nextMerged
 	}
 	if workflow.State(state) != workflow.Closed {
 		return apperr.New(apperr.Conflict, "intake.not_closed")
@@ -511,15 +516,20 @@ func (s *Service) Rate(ctx context.Context, code, rating, reason string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.Conflict, "intake.already_rated")
 		}
-		b, _ := json.Marshal(map[string]string{"rating": rating})
-		if _, err := audit.Append(ctx, tx, &audit.Entry{At: now, ActorName: org.System.Name, ActorRole: string(org.RoleSystem), Action: "citizen.rate",
-			CaseID: caseID, Opinion: reason, Data: string(b)}); err != nil {
-			return err
+		// Only the reporter's dissatisfaction reopens the case: anyone can
+		// follow a public case, so followers' ratings are recorded and
+		// shown to the office but act on nothing. The case row is locked
+		// (by the reopen) before the trail's head, the order every other
+		// writer keeps.
+		if rating == Unsatisfied && kind == KindReporter {
+			if err := s.Flow.ActTx(ctx, tx, org.System, caseID, workflow.ActInput{Action: workflow.Reopen, Opinion: reason}); err != nil {
+				return err
+			}
 		}
-		if rating == Unsatisfied {
-			return s.Flow.ActTx(ctx, tx, org.System, caseID, workflow.ActInput{Action: workflow.Reopen, Opinion: reason})
-		}
-		return nil
+		b, _ := json.Marshal(map[string]string{"rating": rating, "kind": kind})
+		_, err = audit.Append(ctx, tx, &audit.Entry{At: now, ActorName: org.System.Name, ActorRole: string(org.RoleSystem), Action: "citizen.rate",
+			CaseID: caseID, Opinion: reason, Data: string(b)})
+		return err
 	})
 }
 
@@ -717,6 +727,9 @@ func (s *Service) Track(ctx context.Context, code string) (*Track, error) {
 		target, err := s.Flow.Get(ctx, org.System, c.MergedInto)
 		if err != nil {
 			return nil, err
+		}
+		if cat, err := s.Flow.Category(ctx, s.DB.Reader(), target.CategoryID); err != nil || cat.StaffOnly {
+			break // the public never follows into an internal case
 		}
 		t.MergedInto = target.No
 		c = target

@@ -806,7 +806,9 @@ func TestRate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rate, reopen := trail[len(trail)-2], trail[len(trail)-1]
+		// The reopen is written first: it locks the case row before the
+		// trail's head, the order every writer keeps.
+		reopen, rate := trail[len(trail)-2], trail[len(trail)-1]
 		if rate.Action != "citizen.rate" || rate.Opinion != reason || !strings.Contains(rate.Data, intake.Unsatisfied) {
 			t.Errorf("rate event = %+v", rate)
 		}
@@ -970,4 +972,31 @@ func TestNormalizeCode(t *testing.T) {
 			t.Errorf("NormalizeCode(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
+}
+
+// TestFollowerRatingDoesNotReopen: anyone can follow a public case, so a
+// follower's "unsatisfied" is recorded but only the reporter's reopens it.
+func TestFollowerRatingDoesNotReopen(t *testing.T) {
+	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		rec := e.submit(intake.Submission{Case: e.report("占道经营")})
+		fol, err := e.in.Follow(e.ctx, "public-follow", "", rec.CaseNo, "dev-2", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.act(e.acceptor, rec.CaseID, workflow.ActInput{Action: workflow.Accept})
+		e.handle(rec.CaseID)
+		if err := e.in.Rate(e.ctx, fol.Code, intake.Unsatisfied, "还没弄好"); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.caseState(rec.CaseID); st != workflow.Closed {
+			t.Fatalf("a follower's rating moved the case to %s", st)
+		}
+		if err := e.in.Rate(e.ctx, rec.Code, intake.Unsatisfied, "还没弄好"); err != nil {
+			t.Fatal(err)
+		}
+		if st := e.caseState(rec.CaseID); st != workflow.Accepted {
+			t.Fatalf("the reporter's rating left the case %s", st)
+		}
+	})
 }

@@ -95,7 +95,7 @@ func (m *metrics) write(w io.Writer) {
 // Case counts are the city's business: a scraper on this host reads them
 // freely, anyone else needs an API token or an administrator's session.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if ip := net.ParseIP(clientIP(r)); ip == nil || !ip.IsLoopback() {
+	if ip := net.ParseIP(peerIP(r)); ip == nil || !ip.IsLoopback() {
 		p, err := s.authenticate(r)
 		if err != nil {
 			s.failJSON(w, r, err)

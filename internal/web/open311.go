@@ -52,7 +52,7 @@ func (s *Server) open311Handler() http.Handler {
 		// Open311 shares the reads' per-address limit rather than the
 		// citizens' report limit, which would throttle a hotline.
 		Guard: func(w http.ResponseWriter, r *http.Request) error {
-			if ok, wait := s.PublicReadLimit.Allow(clientIP(r)); !ok {
+			if ok, wait := s.PublicReadLimit.Allow(limitKey(s.clientIP(r))); !ok {
 				secs := strconv.Itoa(int(math.Ceil(wait.Seconds())))
 				w.Header().Set("Retry-After", secs)
 				return &open311.Error{Status: http.StatusTooManyRequests, Key: "rate_limited", Args: []string{"seconds", secs}}
@@ -223,7 +223,7 @@ func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.
 		nc.Lat, nc.Lon = &p.Lat, &p.Lon
 	}
 	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	rec, err := b.s.Intake.Submit(ctx, actor, intake.Submission{Scope: "token:" + strconv.FormatInt(actor.TokenID, 10), Key: key, Case: nc, IP: clientIP(r)})
+	rec, err := b.s.Intake.Submit(ctx, actor, intake.Submission{Scope: "token:" + strconv.FormatInt(actor.TokenID, 10), Key: key, Case: nc, IP: b.s.clientIP(r)})
 	if err != nil {
 		return open311.Created{}, b.o311err(lang, err)
 	}

@@ -17,12 +17,46 @@ import (
 	"chuangwen/internal/workflow"
 )
 
-func clientIP(r *http.Request) string {
+// peerIP is the address of the TCP peer.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// clientIP is the client's address: the TCP peer, or, behind a trusted
+// reverse proxy (TrustProxy, and the peer is loopback or private), the
+// address the proxy reports in X-Real-IP or last in X-Forwarded-For.
+func (s *Server) clientIP(r *http.Request) string {
+	peer := peerIP(r)
+	if !s.TrustProxy {
+		return peer
+	}
+	if ip := net.ParseIP(peer); ip == nil || !(ip.IsLoopback() || ip.IsPrivate()) {
+		return peer
+	}
+	if v := strings.TrimSpace(r.Header.Get("X-Real-IP")); net.ParseIP(v) != nil {
+		return v
+	}
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		parts := strings.Split(xff, ",")
+		if v := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(v) != nil {
+			return v
+		}
+	}
+	return peer
+}
+
+// limitKey is the rate-limit bucket of an address: IPv4 as is, IPv6 by
+// its /64 (one household or phone gets a whole /64).
+func limitKey(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // safeNext keeps a post-login redirect on this site: a plain absolute
@@ -69,7 +103,7 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	next := safeNext(r.FormValue("next"))
-	sess, err := s.Org.Login(r.Context(), r.FormValue("username"), r.FormValue("password"), clientIP(r), r.UserAgent())
+	sess, err := s.Org.Login(r.Context(), r.FormValue("username"), r.FormValue("password"), s.clientIP(r), r.UserAgent())
 	if err != nil {
 		code, msg := s.message(r, err)
 		s.renderStatus(w, r, status(code), "login", map[string]any{"Next": next, "Error": msg, "Username": r.FormValue("username")})
@@ -113,7 +147,7 @@ func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.Org.CheckLogin(r.Context(), u.Username, r.FormValue("old"), clientIP(r)); err != nil {
+	if err := s.Org.CheckLogin(r.Context(), u.Username, r.FormValue("old"), s.clientIP(r)); err != nil {
 		if apperr.Is(err, apperr.RateLimited) {
 			_, msg := s.message(r, err)
 			s.renderStatus(w, r, http.StatusTooManyRequests, "password", map[string]any{"Error": msg})

@@ -82,7 +82,7 @@ func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request, write bool)
 			}
 		}
 	}
-	if ok, wait := lim.Allow(clientIP(r)); !ok {
+	if ok, wait := lim.Allow(limitKey(s.clientIP(r))); !ok {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		s.fail(w, r, apperr.New(apperr.RateLimited, "rate_limited", "seconds", strconv.Itoa(secs)))
@@ -391,8 +391,13 @@ func idempotencyKey(r *http.Request) string {
 	return strings.TrimSpace(r.FormValue("idempotency_key"))
 }
 
-// maxFieldBytes bounds one text field of a public report.
-const maxFieldBytes = 16 << 10
+// Bounds of a public report's text fields: each, all together, and how
+// many.
+const (
+	maxFieldBytes = 16 << 10
+	maxTextBytes  = 64 << 10
+	maxFields     = 50
+)
 
 // readPublicReport streams a multipart report: text fields into memory
 // (bounded), each photo straight into the photo store as it arrives (no
@@ -405,6 +410,7 @@ func (s *Server) readPublicReport(w http.ResponseWriter, r *http.Request) (url.V
 		return nil, nil, apperr.New(apperr.Invalid, "bad_form")
 	}
 	fields := url.Values{}
+	textBytes, nFields := 0, 0
 	var photos []workflow.PhotoFile
 	fail := func(err error) (url.Values, []workflow.PhotoFile, error) {
 		s.Flow.Photos.Remove(photos)
@@ -434,6 +440,12 @@ func (s *Server) readPublicReport(w http.ResponseWriter, r *http.Request) (url.V
 			}
 			if len(b) > maxFieldBytes {
 				return fail(errInvalid("public.field_too_long", "field", name))
+			}
+			// A report has a dozen short fields: bound their number and
+			// total size, not only each one's.
+			textBytes += len(b)
+			if nFields++; nFields > maxFields || textBytes > maxTextBytes {
+				return fail(apperr.New(apperr.TooLarge, "body_too_large", "mb", "1"))
 			}
 			fields.Add(name, string(b))
 			continue
@@ -534,7 +546,7 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		key = strings.TrimSpace(fields.Get("idempotency_key"))
 	}
 	// Submit removes the photos itself when it refuses or replays.
-	rec, err := s.Intake.Submit(r.Context(), actor, intake.Submission{Scope: scope, Key: key, Case: in, IP: clientIP(r), WantReceipt: true})
+	rec, err := s.Intake.Submit(r.Context(), actor, intake.Submission{Scope: scope, Key: key, Case: in, IP: s.clientIP(r), WantReceipt: true})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -590,7 +602,7 @@ func (s *Server) apiPublicFollow(w http.ResponseWriter, r *http.Request) {
 		}
 		body.CaseNo, body.DeviceID = r.FormValue("case_no"), r.FormValue("device_id")
 	}
-	rec, err := s.Intake.Follow(r.Context(), "public-follow", idempotencyKey(r), strings.TrimSpace(body.CaseNo), excerpt(strings.TrimSpace(body.DeviceID), 100), clientIP(r))
+	rec, err := s.Intake.Follow(r.Context(), "public-follow", idempotencyKey(r), strings.TrimSpace(body.CaseNo), excerpt(strings.TrimSpace(body.DeviceID), 100), s.clientIP(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -127,3 +127,49 @@ func TestOutputDatumAndReceipts(t *testing.T) {
 		}
 	})
 }
+
+// TestPublicReportFieldBounds: many small text fields are refused before
+// any photo is read, and nothing is stored.
+func TestPublicReportFieldBounds(t *testing.T) {
+	f := newFixture(t, store.NewTestSQLite(t))
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for i := range 60 {
+		mw.WriteField("f"+strconv.Itoa(i), strings.Repeat("x", 100))
+	}
+	w, _ := mw.CreateFormFile("photos", "p.jpg")
+	w.Write(smallJPEG())
+	mw.Close()
+	res := f.anon().do("POST", "/api/v1/public/reports", &buf, mw.FormDataContentType())
+	if res.StatusCode != 413 {
+		t.Fatalf("60 fields: %d %s", res.StatusCode, res.body)
+	}
+	var n int
+	if err := f.db.Reader().QueryRow(context.Background(), `SELECT count(*) FROM photos`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("photos stored: %d %v", n, err)
+	}
+}
+
+// TestClientCannotClaimStaffSource: an API client may file as api,
+// citizen or hotline, never as an inspector whose reports skip the
+// acceptor.
+func TestClientCannotClaimStaffSource(t *testing.T) {
+	f := newFixture(t, store.NewTestSQLite(t))
+	cl := f.bearer(0)
+	var c struct {
+		Source string `json:"source"`
+		State  string `json:"state"`
+	}
+	res := cl.json("POST", "/api/v1/cases", map[string]any{"category_id": f.category.ID, "description": "路面坑洼", "lat": 25.0, "lon": 102.7, "source": "inspector"})
+	if res.StatusCode != 201 {
+		t.Fatalf("report: %d %s", res.StatusCode, res.body)
+	}
+	res.json(t, &c)
+	if c.Source != "api" || c.State != "reported" {
+		t.Fatalf("a client claiming inspector: source %s state %s", c.Source, c.State)
+	}
+	cl.json("POST", "/api/v1/cases", map[string]any{"category_id": f.category.ID, "description": "热线转来", "lat": 25.0, "lon": 102.7, "source": "hotline"}).json(t, &c)
+	if c.Source != "hotline" {
+		t.Fatalf("a hotline client: source %s", c.Source)
+	}
+}

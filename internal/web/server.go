@@ -54,6 +54,10 @@ type Server struct {
 	PublicWriteLimit *ratelimit.Limiter
 	// Open311 is the GeoReport v2 jurisdiction id ("" = single city).
 	Open311Jurisdiction string
+	// TrustProxy takes the client's address from X-Real-IP or
+	// X-Forwarded-For when the peer is a loopback or private address (a
+	// reverse proxy in front), for rate limits, blocks and login throttles.
+	TrustProxy bool
 
 	csp     string
 	mux     *http.ServeMux
@@ -110,7 +114,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, pattern := s.mux.Handler(r)
 		d := time.Since(start)
 		s.metrics.observe(pattern, rec.status, d)
-		s.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
+		s.Log.Info("http", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status, "ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
 	}()
 	s.mux.ServeHTTP(rec, r)
 }
@@ -132,6 +136,21 @@ func contentSecurityPolicy(tiles *TileConfig) string {
 		}
 	}
 	return "default-src 'self'; img-src " + img + "; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+}
+
+// logPath hides receipt codes, which are bearer keys to a case's status
+// page and rating, from the access log.
+func logPath(p string) string {
+	for _, prefix := range []string{"/track/", "/open311/v2/tokens/"} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok && rest != "" {
+			_, tail, _ := strings.Cut(rest, "/")
+			if tail != "" {
+				tail = "/" + tail
+			}
+			return prefix + "…" + tail
+		}
+	}
+	return p
 }
 
 type statusRecorder struct {

@@ -477,6 +477,12 @@ func (s *Service) relocate(ctx context.Context, tx *store.Tx, actor org.Actor, c
 		}
 		c.GridCellID, c.LocationFlag = loc.CellID, loc.Flag
 		if loc.RegionID != 0 {
+			if actor.Scope == org.ScopeRegion {
+				var path string
+				if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, loc.RegionID).Scan(&path); err != nil || !actor.SeesRegionPath(path) {
+					return apperr.New(apperr.Invalid, "case.region_out_of_scope")
+				}
+			}
 			c.RegionID = loc.RegionID
 		}
 	}

@@ -375,7 +375,16 @@ func (s *Service) PrepareReport(ctx context.Context, actor org.Actor, in NewCase
 	case org.RoleHandler, org.RoleVolunteer:
 		return PreparedCase{}, apperr.New(apperr.Forbidden, "forbidden")
 	}
-	if in.Source == "" || actor.Role != org.RoleAcceptor && actor.Role != org.RoleSystem && actor.Role != org.RoleAdmin && actor.Role != org.RoleClient {
+	switch {
+	case in.Source == "":
+		in.Source = sourceFor(actor.Role)
+	case actor.Role == org.RoleClient:
+		// Another system files for citizens or a hotline, never as an
+		// inspector or grid worker (whose reports skip the acceptor).
+		if in.Source != SourceAPI && in.Source != SourceCitizen && in.Source != SourceHotline {
+			in.Source = SourceAPI
+		}
+	case actor.Role != org.RoleAcceptor && actor.Role != org.RoleSystem && actor.Role != org.RoleAdmin:
 		in.Source = sourceFor(actor.Role)
 	}
 	if !slices.Contains(Sources, in.Source) {

@@ -57,10 +57,13 @@ func (s *Service) claimPhoto(ctx context.Context, owner string) (int64, int, err
 // DerivePhotos works through the due jobs until none is left or ctx ends,
 // and returns how many photos it derived.
 func (s *Service) DerivePhotos(ctx context.Context, owner string) (int, error) {
-	return s.derivePhotos(ctx, owner, false)
+	return s.derivePhotos(ctx, owner, nil)
 }
 
-func (s *Service) derivePhotos(ctx context.Context, owner string, giveWay bool) (int, error) {
+// derivePhotos works through the due jobs; with a derive thread (ch) it
+// gives way to uploads and hands the image work to that thread.
+func (s *Service) derivePhotos(ctx context.Context, owner string, ch chan *deriveReq) (int, error) {
+	giveWay := ch != nil
 	done := 0
 	for ctx.Err() == nil {
 		if giveWay {
@@ -70,7 +73,7 @@ func (s *Service) derivePhotos(ctx context.Context, owner string, giveWay bool) 
 		if err != nil || id == 0 {
 			return done, err
 		}
-		ok, err := s.derivePhoto(ctx, owner, id, attempts)
+		ok, err := s.derivePhoto(ctx, owner, id, attempts, ch)
 		if err != nil {
 			return done, err
 		}
@@ -116,12 +119,12 @@ func (s *Service) giveWay(ctx context.Context) {
 // it did. Failures that a retry cannot fix (not an image after all, a
 // decompression bomb) are recorded on the photo; others are retried later
 // with backoff.
-func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attempts int) (bool, error) {
+func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attempts int, ch chan *deriveReq) (bool, error) {
 	var key string
 	if err := s.DB.Reader().QueryRow(ctx, `SELECT path FROM photos WHERE id = ?`, id).Scan(&key); err != nil {
 		return false, fmt.Errorf("photo %d: %w", id, err)
 	}
-	outs, err := s.makeDerived(ctx, id, key)
+	outs, err := s.makeDerived(ctx, id, key, ch)
 	now := s.now()
 	if err != nil {
 		permanent := errors.Is(err, imaging.ErrUnsupported) || errors.Is(err, imaging.ErrTooManyPixels) || errors.Is(err, imaging.ErrCorrupt)
@@ -152,7 +155,7 @@ func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attem
 
 // makeDerived decodes the original once and stores every variant; it
 // returns the blob key of each by variant name.
-func (s *Service) makeDerived(ctx context.Context, id int64, key string) (map[string]string, error) {
+func (s *Service) makeDerived(ctx context.Context, id int64, key string, ch chan *deriveReq) (map[string]string, error) {
 	rc, _, err := s.Photos.Open(ctx, key)
 	if err != nil {
 		return nil, err
@@ -162,7 +165,7 @@ func (s *Service) makeDerived(ctx context.Context, id int64, key string) (map[st
 	if err != nil {
 		return nil, err
 	}
-	outs, err := imaging.Derive(data, s.Photos.variants(), s.Photos.Limits)
+	outs, err := s.derive(data, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +178,38 @@ func (s *Service) makeDerived(ctx context.Context, id int64, key string) (map[st
 		keys[o.Name] = k
 	}
 	return keys, nil
+}
+
+// deriveReq is one image for the low-priority derive thread.
+type deriveReq struct {
+	data []byte
+	outs []imaging.Output
+	err  error
+	done chan struct{}
+}
+
+// derive makes the derived versions: on the worker's low-priority thread
+// when RunPhotoWorker runs one, else right here (tests, tools).
+func (s *Service) derive(data []byte, ch chan *deriveReq) ([]imaging.Output, error) {
+	if ch == nil {
+		return imaging.Derive(data, s.Photos.variants(), s.Photos.Limits)
+	}
+	req := &deriveReq{data: data, done: make(chan struct{})}
+	ch <- req
+	<-req.done
+	return req.outs, req.err
+}
+
+// deriveThread decodes and encodes images on an OS thread of its own at
+// the lowest CPU priority, until ch is closed. Only the image work runs
+// there: the database work of the worker stays at normal priority, so a
+// starved thread never holds SQLite's single writer.
+func (s *Service) deriveThread(ch chan *deriveReq) {
+	lowerPriority()
+	for req := range ch {
+		req.outs, req.err = imaging.Derive(req.data, s.Photos.variants(), s.Photos.Limits)
+		close(req.done)
+	}
 }
 
 func (p *PhotoStore) maxBytes() int64 {
@@ -195,14 +230,16 @@ func truncate(s string, n int) string {
 // queued in this process, and every poll interval for jobs queued by
 // other replicas or left over from before a restart.
 func (s *Service) RunPhotoWorker(ctx context.Context, owner string, poll time.Duration) {
-	lowerPriority()
+	ch := make(chan *deriveReq)
+	go s.deriveThread(ch)
+	defer close(ch)
 	if poll <= 0 {
 		poll = 5 * time.Second
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		if _, err := s.derivePhotos(ctx, owner, true); err != nil && ctx.Err() == nil {
+		if _, err := s.derivePhotos(ctx, owner, ch); err != nil && ctx.Err() == nil {
 			s.Log.Error("photo worker", "err", err)
 		}
 		select {

@@ -108,6 +108,8 @@ CREATE TABLE photo_jobs (
     last_error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX photo_jobs_due ON photo_jobs(run_after);
+-- Photos stored before this migration get their derived versions too.
+INSERT INTO photo_jobs (photo_id, run_after) SELECT id, 0 FROM photos;
 
 -- Abuse switch: blocked devices, phone numbers and addresses, stored as
 -- keyed hashes so the list itself holds no phone numbers.
