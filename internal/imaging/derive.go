@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"slices"
@@ -53,6 +54,13 @@ func Derive(data []byte, variants []Variant, limits Limits) ([]Output, error) {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, fmt.Errorf("%w: %d×%d", ErrTooManyPixels, cfg.Width, cfg.Height)
+	}
+	// PNG and WebP decode at full size in the decoder's own pixel format:
+	// a 16-bit RGBA PNG takes 8 bytes a pixel. Bound the bytes too (the
+	// pixel limit at 4 bytes a pixel), so a small file cannot make the
+	// worker allocate gigabytes.
+	if mime != MimeJPEG && int64(cfg.Width)*int64(cfg.Height)*bytesPerPixel(cfg.ColorModel) > maxPixels*4 {
+		return nil, fmt.Errorf("%w: %d×%d at %d bytes a pixel", ErrTooManyPixels, cfg.Width, cfg.Height, bytesPerPixel(cfg.ColorModel))
 	}
 	o := meta.Orientation
 	turned := o >= 5 && o <= 8
@@ -178,4 +186,21 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
 	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+}
+
+// bytesPerPixel is what the standard decoders allocate per pixel for a
+// colour model (unknown models count as the widest).
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model, color.YCbCrModel:
+		return 2
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		return 4
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
 }
