@@ -90,11 +90,7 @@ func (s *Server) localizeReport(r *http.Request, rep grid.ImportReport) importVi
 }
 
 func (s *Server) apiGridLocate(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	lat, lon, err := readPoint(q.Get("lat"), q.Get("lon"), q.Get("coord"))
-	if err == nil && lat == nil {
-		err = apperr.New(apperr.Invalid, "case.location_required")
-	}
+	lat, lon, err := queryPoint(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -288,6 +288,16 @@ func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"cases": cases})
 }
 
+// queryPoint reads the required lat, lon and coord query parameters.
+func queryPoint(r *http.Request) (*float64, *float64, error) {
+	q := r.URL.Query()
+	lat, lon, err := readPoint(q.Get("lat"), q.Get("lon"), q.Get("coord"))
+	if err == nil && lat == nil {
+		err = apperr.New(apperr.Invalid, "case.location_required")
+	}
+	return lat, lon, err
+}
+
 // readPoint reads lat/lon in the datum named by coord (default WGS-84)
 // and returns WGS-84.
 func readPoint(latS, lonS, coord string) (*float64, *float64, error) {
@@ -318,10 +328,7 @@ func (s *Server) apiPublicNearby(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	lat, lon, err := readPoint(q.Get("lat"), q.Get("lon"), q.Get("coord"))
-	if err == nil && lat == nil {
-		err = apperr.New(apperr.Invalid, "case.location_required")
-	}
+	lat, lon, err := queryPoint(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -717,6 +724,19 @@ func (s *Server) postTrackRate(w http.ResponseWriter, r *http.Request) {
 // handleTrackPhoto serves a derived version of a case photo to the holder
 // of the case's receipt. Originals are never served here.
 func (s *Server) handleTrackPhoto(w http.ResponseWriter, r *http.Request) {
+	s.publicPhoto(w, r, func() ([]workflow.Photo, error) {
+		t, err := s.Intake.Track(r.Context(), r.PathValue("code"))
+		if err != nil {
+			return nil, err
+		}
+		return t.Case.Photos, nil
+	})
+}
+
+// publicPhoto serves the {photo} of those listed, if it is a before or
+// after photo, in the {variant} asked for (thumb or large: never the
+// original).
+func (s *Server) publicPhoto(w http.ResponseWriter, r *http.Request, photos func() ([]workflow.Photo, error)) {
 	if !s.publicGuard(w, r, false) {
 		return
 	}
@@ -730,12 +750,12 @@ func (s *Server) handleTrackPhoto(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
 		return
 	}
-	t, err := s.Intake.Track(r.Context(), r.PathValue("code"))
+	ps, err := photos()
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for _, p := range t.Case.Photos {
+	for _, p := range ps {
 		if p.ID == pid && (p.Kind == "before" || p.Kind == "after") {
 			s.servePhotoVariant(w, r, p, variant)
 			return
@@ -784,31 +804,11 @@ func (s *Server) servePhotoVariant(w http.ResponseWriter, r *http.Request, p wor
 // apiPublicPhoto serves a derived version of a before or after photo of a
 // public case by case number (Open311 media_url). Never the original.
 func (s *Server) apiPublicPhoto(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
-		return
-	}
-	pid, err := pathID(r, "photo")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	variant := r.PathValue("variant")
-	if variant != "thumb" && variant != "large" {
-		s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
-		return
-	}
-	c, err := s.Flow.PublicCase(r.Context(), r.PathValue("no"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if c != nil {
-		for _, p := range c.Photos {
-			if p.ID == pid && (p.Kind == "before" || p.Kind == "after") {
-				s.servePhotoVariant(w, r, p, variant)
-				return
-			}
+	s.publicPhoto(w, r, func() ([]workflow.Photo, error) {
+		c, err := s.Flow.PublicCase(r.Context(), r.PathValue("no"))
+		if err != nil || c == nil {
+			return nil, err
 		}
-	}
-	s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
+		return c.Photos, nil
+	})
 }
