@@ -1000,3 +1000,31 @@ func TestFollowerRatingDoesNotReopen(t *testing.T) {
 		}
 	})
 }
+
+// TestReceiptStopsAtStaffOnlyMerge: a citizen's report merged into an
+// internal (staff-only) case keeps showing the citizen's own case, and
+// the receipt cannot rate or reopen the internal one.
+func TestReceiptStopsAtStaffOnlyMerge(t *testing.T) {
+	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		internal, err := e.flow.SaveCategory(e.ctx, e.admin, workflow.Category{Code: "0199", ParentID: e.cat.ParentID, Name: "内部督办", LimitUnit: workcal.Hours, LimitNormal: 4, StaffOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lat, lon := 30.25, 120.16
+		staffCase, err := e.flow.Report(e.ctx, e.acceptor, workflow.NewCase{CategoryID: internal.ID, Description: "内部：领导交办的整治事项", Lat: &lat, Lon: &lon, RegionID: e.community.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := e.submit(intake.Submission{Case: e.report("路口垃圾")})
+		e.act(e.acceptor, rec.CaseID, workflow.ActInput{Action: workflow.Merge, MergeInto: staffCase.ID})
+		tr, err := e.in.Track(e.ctx, rec.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Case.ID != rec.CaseID || tr.MergedInto != "" || strings.Contains(tr.Case.Description, "内部") {
+			t.Fatalf("the receipt followed into the staff-only case: %+v", tr.Case)
+		}
+		wantErr(t, e.in.Rate(e.ctx, rec.Code, intake.Unsatisfied, "不满意"), apperr.Conflict, "intake.not_closed")
+	})
+}
