@@ -1028,3 +1028,44 @@ func TestReceiptStopsAtStaffOnlyMerge(t *testing.T) {
 		wantErr(t, e.in.Rate(e.ctx, rec.Code, intake.Unsatisfied, "不满意"), apperr.Conflict, "intake.not_closed")
 	})
 }
+
+// TestClientGoneDuringBatch: a phone that drops its connection while its
+// submission waits for the writer still gets its case stored, with its
+// photos: nothing deletes the originals of a case that is then written.
+func TestClientGoneDuringBatch(t *testing.T) {
+	db := store.NewTestSQLite(t)
+	e := newEnv(t, db)
+	photo := e.upload(77)
+	// Hold SQLite's one writer, as a long transaction would.
+	held, release := make(chan struct{}), make(chan struct{})
+	go db.WithTx(e.ctx, func(tx *store.Tx) error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	ctx, cancel := context.WithCancel(e.ctx)
+	type result struct {
+		rec intake.Receipt
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rec, err := e.in.Submit(ctx, org.System, intake.Submission{Scope: "public", Key: "gone", Case: e.report("断网的上报", photo)})
+		done <- result{rec, err}
+	}()
+	time.Sleep(200 * time.Millisecond) // the submission is queued behind the writer
+	cancel()                           // the phone gives up
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("submit after the client left: %v", r.err)
+	}
+	if n := e.count(`SELECT count(*) FROM cases WHERE no = ?`, r.rec.CaseNo); n != 1 {
+		t.Fatalf("case stored %d times", n)
+	}
+	if !e.blobExists(photo.Path) {
+		t.Fatal("the stored case's original photo was deleted")
+	}
+}
