@@ -16,8 +16,9 @@ import (
 //
 // Every access goes through an os.Root opened on Dir, so neither a key nor a
 // symbolic link planted inside Dir can reach a file outside it. Put writes a
-// temporary file next to its destination, fsyncs it, renames it over the
-// destination and fsyncs the directory: after a crash the key holds the old
+// temporary file next to its destination, syncs its data (fdatasync on
+// Linux), renames it over the destination and fsyncs the directory: after
+// a crash the key holds the old
 // content or the new, and an acknowledged Put survives a power cut like the
 // database's commits do. Directories are created with mode 0o750 and files
 // with 0o640 (both before the umask): originals are private, so the world gets
@@ -99,7 +100,7 @@ func (l Local) put(ctx context.Context, root *os.Root, key string, r io.Reader, 
 	if size >= 0 && n != size {
 		return fmt.Errorf("content is %d bytes, announced %d", n, size)
 	}
-	if err := f.Sync(); err != nil {
+	if err := datasync(f); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
