@@ -18,9 +18,8 @@ import (
 // symbolic link planted inside Dir can reach a file outside it. Put writes a
 // temporary file next to its destination, syncs its data (fdatasync on
 // Linux), renames it over the destination and fsyncs the directory: after
-// a crash the key holds the old
-// content or the new, and an acknowledged Put survives a power cut like the
-// database's commits do. Directories are created with mode 0o750 and files
+// a crash the key holds the old content or the new, and an acknowledged Put
+// survives a power cut like the database's commits do. Directories are created with mode 0o750 and files
 // with 0o640 (both before the umask): originals are private, so the world gets
 // nothing.
 //
