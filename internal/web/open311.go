@@ -93,49 +93,52 @@ func (b open311Backend) o311err(lang string, err error) error {
 	return open311.BadRequest(desc)
 }
 
-func (b open311Backend) categories(ctx context.Context) (map[string]workflow.Category, map[int64]string, error) {
+// catalog is the public 小类 by code, in code order, with their 大类's
+// names and codes by id (one cached read per call).
+type catalog struct {
+	byCode map[string]workflow.Category
+	public []workflow.Category
+	group  map[int64]string
+	code   map[int64]string
+}
+
+func (b open311Backend) catalog(ctx context.Context) (catalog, error) {
 	cats, err := b.s.Flow.Categories(ctx)
 	if err != nil {
-		return nil, nil, err
+		return catalog{}, err
 	}
-	byCode := map[string]workflow.Category{}
-	groups := map[int64]string{}
+	k := catalog{byCode: map[string]workflow.Category{}, group: map[int64]string{}, code: map[int64]string{}}
 	for _, c := range cats {
+		k.code[c.ID] = c.Code
 		if c.ParentID == 0 {
-			groups[c.ID] = c.Name
+			k.group[c.ID] = c.Name
 		}
 	}
 	for _, c := range cats {
 		if c.ParentID != 0 && c.Active && !c.StaffOnly {
-			byCode[c.Code] = c
+			k.byCode[c.Code] = c
+			k.public = append(k.public, c)
 		}
 	}
-	return byCode, groups, nil
+	return k, nil
 }
 
 func (b open311Backend) Services(ctx context.Context, lang string) ([]open311.Service, error) {
-	cats, err := b.s.Flow.Categories(ctx)
+	k, err := b.catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byCode, groups, err := b.categories(ctx)
+	asks, err := b.s.Flow.AttributedCategories(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []open311.Service
-	for _, c := range cats { // in code order
-		if _, ok := byCode[c.Code]; !ok {
-			continue
-		}
-		attrs, err := b.s.Flow.CategoryAttributes(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
+	for _, c := range k.public {
 		desc := c.Hint
 		if desc == "" {
 			desc = c.Standard
 		}
-		out = append(out, open311.Service{Code: c.Code, Name: c.Name, Description: desc, Group: groups[c.ParentID], Metadata: len(attrs) > 0,
+		out = append(out, open311.Service{Code: c.Code, Name: c.Name, Description: desc, Group: k.group[c.ParentID], Metadata: asks[c.ID],
 			Type: "realtime", Keywords: keywords(c.Hint)})
 	}
 	return out, nil
@@ -153,11 +156,11 @@ func keywords(hint string) []string {
 }
 
 func (b open311Backend) Definition(ctx context.Context, lang, code string) ([]open311.Attribute, error) {
-	byCode, _, err := b.categories(ctx)
+	k, err := b.catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, ok := byCode[code]
+	c, ok := k.byCode[code]
 	if !ok {
 		return nil, open311.NotFound(b.msg(lang, "open311.unknown_service", "code", code))
 	}
@@ -182,11 +185,11 @@ func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.
 	if err != nil || actor.Role != org.RoleClient {
 		return open311.Created{}, open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
 	}
-	byCode, _, err := b.categories(ctx)
+	k, err := b.catalog(ctx)
 	if err != nil {
 		return open311.Created{}, err
 	}
-	cat, ok := byCode[in.ServiceCode]
+	cat, ok := k.byCode[in.ServiceCode]
 	if !ok {
 		return open311.Created{}, open311.NotFound(b.msg(lang, "open311.unknown_service", "code", in.ServiceCode))
 	}
@@ -255,9 +258,22 @@ func (b open311Backend) Requests(ctx context.Context, lang string, q open311.Que
 	if err != nil {
 		return nil, err
 	}
+	k, err := b.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(cases))
+	for i, c := range cases {
+		ids[i] = c.ID
+	}
+	photos, err := b.s.Flow.PhotosOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]open311.Request, 0, len(cases))
 	for _, c := range cases {
-		r, err := b.request(ctx, lang, c, q.Extensions)
+		c.Photos = photos[c.ID]
+		r, err := b.request(ctx, lang, c, q.Extensions, k)
 		if err != nil {
 			return nil, err
 		}
@@ -274,11 +290,16 @@ func (b open311Backend) Request(ctx context.Context, lang, id string, extensions
 	if c == nil {
 		return open311.Request{}, open311.NotFound(b.msg(lang, "open311.unknown_request", "id", id))
 	}
-	return b.request(ctx, lang, c, extensions)
+	k, err := b.catalog(ctx)
+	if err != nil {
+		return open311.Request{}, err
+	}
+	return b.request(ctx, lang, c, extensions, k)
 }
 
-// request maps a case to a GeoReport request: public-safe fields only.
-func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Case, ext bool) (open311.Request, error) {
+// request maps a case, its photos loaded, to a GeoReport request:
+// public-safe fields only.
+func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Case, ext bool, k catalog) (open311.Request, error) {
 	r := open311.Request{ID: c.No, Status: "open", ServiceName: c.CategoryName, Description: c.Description, AgencyResponsible: c.LeadUnitName,
 		Requested: c.ReportedAt, Updated: c.UpdatedAt, Expected: c.Deadline, Address: c.Address}
 	if !c.State.Open() {
@@ -290,21 +311,11 @@ func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Ca
 		p := geo.FromWGS84(geo.Point{Lon: *c.Lon, Lat: *c.Lat}, d)
 		r.Lat, r.Long = &p.Lat, &p.Lon
 	}
-	var code string
-	if err := b.s.DB.Reader().QueryRow(ctx, `SELECT code FROM categories WHERE id = ?`, c.CategoryID).Scan(&code); err != nil {
-		return r, err
-	}
-	r.ServiceCode = code
-	if c.Photos == nil {
-		var err error
-		if c.Photos, err = b.s.Flow.CasePhotos(ctx, c.ID); err != nil {
-			return r, err
-		}
-	}
+	r.ServiceCode = k.code[c.CategoryID]
+	base, _ := ctx.Value(ctxBase{}).(string)
 	var photos []string
 	for _, p := range c.Photos {
 		if p.Ready && (p.Kind == "before" || p.Kind == "after") {
-			base, _ := ctx.Value(ctxBase{}).(string)
 			photos = append(photos, base+"/api/v1/public/photos/"+c.No+"/"+strconv.FormatInt(p.ID, 10)+"/large")
 		}
 	}

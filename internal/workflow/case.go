@@ -49,6 +49,7 @@ type Service struct {
 	Now func() time.Time
 	// AutoAccept lists the sources whose reports are accepted on arrival.
 	AutoAccept []string
+	cats       categoryCache
 	// Locator places reported points in the grid; nil leaves cases unplaced.
 	Locator Locator
 	// photoWake nudges the derivative worker after photos are queued.

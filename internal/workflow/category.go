@@ -113,7 +113,37 @@ func scanCategory(r interface{ Scan(...any) error }) (Category, error) {
 }
 
 // Categories lists all categories ordered by code (大类 before its 小类).
+// They change rarely and are read on every public page, Open311 call and
+// report, so they are cached like the calendar: reloaded after
+// calendarTTL (a change on another replica), and at once after a save
+// here. Callers get their own copy.
 func (s *Service) Categories(ctx context.Context) ([]Category, error) {
+	s.cats.mu.Lock()
+	defer s.cats.mu.Unlock()
+	if s.cats.list == nil || time.Since(s.cats.loaded) >= calendarTTL {
+		list, err := s.loadCategories(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.cats.list, s.cats.loaded = list, time.Now()
+	}
+	return slices.Clone(s.cats.list), nil
+}
+
+// categoryCache is the cached category list (see Categories).
+type categoryCache struct {
+	mu     sync.Mutex
+	list   []Category
+	loaded time.Time
+}
+
+func (s *Service) invalidateCategories() {
+	s.cats.mu.Lock()
+	s.cats.list = nil
+	s.cats.mu.Unlock()
+}
+
+func (s *Service) loadCategories(ctx context.Context) ([]Category, error) {
 	rows, err := s.DB.Reader().Query(ctx, `SELECT `+categoryCols+` FROM categories ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list categories: %w", err)
@@ -147,6 +177,7 @@ func (s *Service) SaveCategory(ctx context.Context, actor org.Actor, c Category)
 	if err := c.validate(); err != nil {
 		return c, err
 	}
+	defer s.invalidateCategories()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if c.ParentID != 0 {
 			p, err := s.Category(ctx, tx, c.ParentID)
@@ -315,6 +346,10 @@ type ruleMatch struct {
 	RegionID   int64
 	Lead       int64
 	Coops      []int64
+	// Whether the lead is active, and the active cooperating units, read
+	// with the rule: routing on arrival passes over deactivated units.
+	LeadActive  bool
+	ActiveCoops []int64
 }
 
 func (s *Service) matchResponsibility(ctx context.Context, q store.Queryer, cat Category, regionID int64) (ruleMatch, error) {

@@ -121,8 +121,43 @@ type PublicStep struct {
 	To     State
 }
 
-// CasePhotos lists a case's photos (no scope check: callers decide what
-// of them to show).
-func (s *Service) CasePhotos(ctx context.Context, id int64) ([]Photo, error) {
-	return s.casePhotos(ctx, s.DB.Reader(), id)
+// PhotosOf lists the photos of several cases in one query, by case.
+func (s *Service) PhotosOf(ctx context.Context, ids []int64) (map[int64][]Photo, error) {
+	out := map[int64][]Photo{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.DB.Reader().Query(ctx, `SELECT case_id, `+photoCols+` FROM photos WHERE case_id IN (`+idList(ids)+`) ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var caseID int64
+		p, err := scanPhoto(leading{rows, &caseID})
+		if err != nil {
+			return nil, err
+		}
+		out[caseID] = append(out[caseID], p)
+	}
+	return out, rows.Err()
+}
+
+// leading scans one extra column before the ones a scan function expects.
+type leading struct {
+	r     interface{ Scan(...any) error }
+	first any
+}
+
+func (l leading) Scan(dest ...any) error { return l.r.Scan(append([]any{l.first}, dest...)...) }
+
+// AttributedCategories returns the ids of the categories that ask
+// attributes (Open311 "metadata").
+func (s *Service) AttributedCategories(ctx context.Context) (map[int64]bool, error) {
+	ids, err := store.Int64s(ctx, s.DB.Reader(), `SELECT DISTINCT category_id FROM category_attributes`)
+	out := map[int64]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, err
 }
