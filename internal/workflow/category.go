@@ -371,24 +371,30 @@ func (s *Service) matchResponsibility(ctx context.Context, q store.Queryer, cat 
 		}
 		for _, rid := range regionIDs {
 			m := ruleMatch{CategoryID: catID, RegionID: rid}
-			err := q.QueryRow(ctx, `SELECT id, lead_unit_id FROM responsibilities WHERE category_id = ? AND region_id = ?`, catID, rid).Scan(&m.ID, &m.Lead)
+			err := q.QueryRow(ctx, `SELECT r.id, r.lead_unit_id, u.active FROM responsibilities r JOIN units u ON u.id = r.lead_unit_id
+				WHERE r.category_id = ? AND r.region_id = ?`, catID, rid).Scan(&m.ID, &m.Lead, &m.LeadActive)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
 			if err != nil {
 				return ruleMatch{}, err
 			}
-			rows, err := q.Query(ctx, `SELECT unit_id FROM responsibility_coops WHERE responsibility_id = ? ORDER BY unit_id`, m.ID)
+			rows, err := q.Query(ctx, `SELECT c.unit_id, u.active FROM responsibility_coops c JOIN units u ON u.id = c.unit_id
+				WHERE c.responsibility_id = ? ORDER BY c.unit_id`, m.ID)
 			if err != nil {
 				return ruleMatch{}, err
 			}
 			for rows.Next() {
 				var u int64
-				if err := rows.Scan(&u); err != nil {
+				var active bool
+				if err := rows.Scan(&u, &active); err != nil {
 					rows.Close()
 					return ruleMatch{}, err
 				}
 				m.Coops = append(m.Coops, u)
+				if active {
+					m.ActiveCoops = append(m.ActiveCoops, u)
+				}
 			}
 			rows.Close()
 			return m, rows.Err()

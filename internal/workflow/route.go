@@ -62,34 +62,18 @@ func (s *Service) route(ctx context.Context, q store.Queryer, cat Category, regi
 	}
 	// A deactivated unit leads nothing: the rule is passed over for the
 	// cell's owner, and inactive cooperating units are left out.
-	active := func(id int64) (bool, error) {
-		var a bool
-		err := q.QueryRow(ctx, `SELECT active FROM units WHERE id = ?`, id).Scan(&a)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		return a, err
-	}
-	leadOK, err := active(m.Lead)
-	if err != nil {
-		return r, err
-	}
-	ownerOK, err := active(loc.OwnerUnitID)
-	if err != nil {
-		return r, err
-	}
 	switch {
-	case m.Lead != 0 && leadOK:
-		r.RuleID, r.RuleCategory, r.RuleRegion, r.LeadUnitID = m.ID, m.CategoryID, m.RegionID, m.Lead
-		for _, u := range m.Coops {
-			if ok, err := active(u); err != nil {
-				return r, err
-			} else if ok {
-				r.CoopUnitIDs = append(r.CoopUnitIDs, u)
-			}
+	case m.Lead != 0 && m.LeadActive:
+		r.RuleID, r.RuleCategory, r.RuleRegion, r.LeadUnitID, r.CoopUnitIDs = m.ID, m.CategoryID, m.RegionID, m.Lead, m.ActiveCoops
+	case loc.OwnerUnitID != 0:
+		var active bool
+		err := q.QueryRow(ctx, `SELECT active FROM units WHERE id = ?`, loc.OwnerUnitID).Scan(&active)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return r, err
 		}
-	case loc.OwnerUnitID != 0 && ownerOK:
-		r.OwnerFallback, r.LeadUnitID = true, loc.OwnerUnitID
+		if active {
+			r.OwnerFallback, r.LeadUnitID = true, loc.OwnerUnitID
+		}
 	}
 	return r, nil
 }
