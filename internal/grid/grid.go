@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,11 +66,13 @@ type Cell struct {
 }
 
 type snapshot struct {
-	version string // cell count and latest change when loaded
-	ix      *geo.Index
-	cells   []Cell
-	bounds  geo.Rect
-	empty   bool
+	version   string // cell count and latest change when loaded
+	ix        *geo.Index
+	cells     []Cell
+	boxes     []geo.Rect // each cell's bounding box
+	districts []District
+	bounds    geo.Rect
+	empty     bool
 }
 
 // New returns a grid store with the default distances.
@@ -126,23 +129,40 @@ func (s *Store) Reload(ctx context.Context) error {
 
 func (s *Store) install(cells []Cell, version string) {
 	geoms := make([]geo.MultiPolygon, len(cells))
-	snap := &snapshot{cells: cells, empty: len(cells) == 0, version: version}
+	snap := &snapshot{cells: cells, empty: len(cells) == 0, version: version, boxes: make([]geo.Rect, len(cells))}
+	at := map[string]int{}
 	for i, c := range cells {
 		geoms[i] = c.Geometry
 		b := c.Geometry.Bounds()
+		snap.boxes[i] = b
 		if i == 0 {
 			snap.bounds = b
+		} else {
+			snap.bounds = union(snap.bounds, b)
+		}
+		if c.District == "" {
 			continue
 		}
-		snap.bounds.Min.Lon = math.Min(snap.bounds.Min.Lon, b.Min.Lon)
-		snap.bounds.Min.Lat = math.Min(snap.bounds.Min.Lat, b.Min.Lat)
-		snap.bounds.Max.Lon = math.Max(snap.bounds.Max.Lon, b.Max.Lon)
-		snap.bounds.Max.Lat = math.Max(snap.bounds.Max.Lat, b.Max.Lat)
+		if j, ok := at[c.District]; ok {
+			snap.districts[j].Bounds = union(snap.districts[j].Bounds, b)
+		} else {
+			at[c.District] = len(snap.districts)
+			snap.districts = append(snap.districts, District{Name: c.District, Bounds: b})
+		}
+	}
+	for i := range snap.districts {
+		b := snap.districts[i].Bounds
+		snap.districts[i].Center = geo.Point{Lon: (b.Min.Lon + b.Max.Lon) / 2, Lat: (b.Min.Lat + b.Max.Lat) / 2}
 	}
 	snap.ix = geo.NewIndex(geoms)
 	s.mu.Lock()
 	s.snap = snap
 	s.mu.Unlock()
+}
+
+func union(a, b geo.Rect) geo.Rect {
+	return geo.Rect{Min: geo.Point{Lon: math.Min(a.Min.Lon, b.Min.Lon), Lat: math.Min(a.Min.Lat, b.Min.Lat)},
+		Max: geo.Point{Lon: math.Max(a.Max.Lon, b.Max.Lon), Lat: math.Max(a.Max.Lat, b.Max.Lat)}}
 }
 
 func (s *Store) current(ctx context.Context) (*snapshot, error) {
@@ -310,9 +330,8 @@ func (s *Store) Cells(ctx context.Context, box geo.Rect, limit int) ([]Cell, boo
 		return nil, false, err
 	}
 	var out []Cell
-	for _, c := range snap.cells {
-		b := c.Geometry.Bounds()
-		if b.Max.Lon < box.Min.Lon || b.Min.Lon > box.Max.Lon || b.Max.Lat < box.Min.Lat || b.Min.Lat > box.Max.Lat {
+	for i, c := range snap.cells {
+		if !snap.boxes[i].Intersects(box) {
 			continue
 		}
 		if len(out) == limit {
@@ -484,28 +503,7 @@ func (s *Store) Districts(ctx context.Context) ([]District, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []District
-	at := map[string]int{}
-	for _, c := range snap.cells {
-		if c.District == "" {
-			continue
-		}
-		b := c.Geometry.Bounds()
-		i, ok := at[c.District]
-		if !ok {
-			at[c.District] = len(out)
-			out = append(out, District{Name: c.District, Bounds: b})
-			continue
-		}
-		d := &out[i].Bounds
-		d.Min.Lon, d.Min.Lat = math.Min(d.Min.Lon, b.Min.Lon), math.Min(d.Min.Lat, b.Min.Lat)
-		d.Max.Lon, d.Max.Lat = math.Max(d.Max.Lon, b.Max.Lon), math.Max(d.Max.Lat, b.Max.Lat)
-	}
-	for i := range out {
-		b := out[i].Bounds
-		out[i].Center = geo.Point{Lon: (b.Min.Lon + b.Max.Lon) / 2, Lat: (b.Min.Lat + b.Max.Lat) / 2}
-	}
-	return out, nil
+	return slices.Clone(snap.districts), nil
 }
 
 // Watch reloads the cells every interval until ctx ends whenever the
