@@ -246,11 +246,7 @@ func (s *Service) writeBatch(batch []*job) {
 			j.err = err
 		}
 		if errors.Is(j.err, errReplay) {
-			rec, ok, rerr := s.replay(ctx, s.DB.Reader(), j.sub.Scope, j.sub.Key, j.fp)
-			if rerr == nil && !ok {
-				rerr = apperr.New(apperr.Conflict, "intake.in_progress")
-			}
-			j.rec, j.err = rec, rerr
+			j.rec, j.err = s.lostRace(ctx, j.sub.Scope, j.sub.Key, j.fp)
 		}
 		close(j.done)
 	}
@@ -259,15 +255,8 @@ func (s *Service) writeBatch(batch []*job) {
 // writeOne writes one submission within the batch's transaction.
 func (s *Service) writeOne(ctx context.Context, tx *store.Tx, j *job) (Receipt, error) {
 	sub, actor := j.sub, j.actor
-	if sub.Key != "" {
-		res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
-			sub.Scope, sub.Key, j.fp, store.Ms(s.now()))
-		if err != nil {
-			return Receipt{}, err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return Receipt{}, errReplay
-		}
+	if err := s.claimKey(ctx, tx, sub.Scope, sub.Key, j.fp); err != nil {
+		return Receipt{}, err
 	}
 	c, err := s.Flow.ReportTx(ctx, tx, j.prepared)
 	if err != nil {
@@ -285,13 +274,45 @@ func (s *Service) writeOne(ctx context.Context, tx *store.Tx, j *job) (Receipt, 
 			return Receipt{}, err
 		}
 	}
-	if sub.Key != "" {
-		b, _ := json.Marshal(rec)
-		if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, c.ID, string(b), sub.Scope, sub.Key); err != nil {
-			return Receipt{}, err
-		}
+	return rec, s.recordAnswer(ctx, tx, sub.Scope, sub.Key, rec)
+}
+
+// claimKey takes an idempotency key for this transaction; errReplay when
+// another submission has it (the second insert waits for the first
+// transaction, then finds its row). No key, no claim.
+func (s *Service) claimKey(ctx context.Context, tx *store.Tx, scope, key, fp string) error {
+	if key == "" {
+		return nil
 	}
-	return rec, nil
+	res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
+		scope, key, fp, store.Ms(s.now()))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errReplay
+	}
+	return nil
+}
+
+// lostRace answers a submission whose key another one took while it was
+// being written: with that one's answer, once it is committed.
+func (s *Service) lostRace(ctx context.Context, scope, key, fp string) (Receipt, error) {
+	rec, ok, err := s.replay(ctx, s.DB.Reader(), scope, key, fp)
+	if err == nil && !ok {
+		err = apperr.New(apperr.Conflict, "intake.in_progress")
+	}
+	return rec, err
+}
+
+// recordAnswer stores the answer a retry under the key gets.
+func (s *Service) recordAnswer(ctx context.Context, tx *store.Tx, scope, key string, rec Receipt) error {
+	if key == "" {
+		return nil
+	}
+	b, _ := json.Marshal(rec)
+	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, rec.CaseID, string(b), scope, key)
+	return err
 }
 
 func (s *Service) replay(ctx context.Context, q store.Queryer, scope, key, fp string) (Receipt, bool, error) {
@@ -399,15 +420,8 @@ func (s *Service) Follow(ctx context.Context, scope, key, caseNo, device, ip str
 	}
 	var rec Receipt
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if key != "" {
-			res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, fingerprint, response, created_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
-				scope, key, fp, store.Ms(s.now()))
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return errReplay
-			}
+		if err := s.claimKey(ctx, tx, scope, key, fp); err != nil {
+			return err
 		}
 		var state string
 		var staffOnly bool
@@ -425,21 +439,14 @@ func (s *Service) Follow(ctx context.Context, scope, key, caseNo, device, ip str
 		if rec.Code, err = s.newReceipt(ctx, tx, rec.CaseID, KindFollower, device, false); err != nil {
 			return err
 		}
-		if key != "" {
-			b, _ := json.Marshal(rec)
-			if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, rec.CaseID, string(b), scope, key); err != nil {
-				return err
-			}
+		if err := s.recordAnswer(ctx, tx, scope, key, rec); err != nil {
+			return err
 		}
 		_, err = audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorName: org.System.Name, ActorRole: string(org.RoleSystem), Action: "citizen.follow", CaseID: rec.CaseID})
 		return err
 	})
 	if errors.Is(err, errReplay) {
-		rec, ok, err := s.replay(ctx, s.DB.Reader(), scope, key, fp)
-		if err == nil && !ok {
-			err = apperr.New(apperr.Conflict, "intake.in_progress")
-		}
-		return rec, err
+		return s.lostRace(ctx, scope, key, fp)
 	}
 	return rec, err
 }
