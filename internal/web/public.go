@@ -359,8 +359,12 @@ func (s *Server) apiPublicNearby(w http.ResponseWriter, r *http.Request) {
 		Lat         float64 `json:"lat"`
 		Lon         float64 `json:"lon"`
 	}
+	// Positions go out in the datum the point came in (coord).
+	datum, _ := geo.ParseDatum(q.Get("coord"))
 	out := []item{}
 	for _, n := range near {
+		p := geo.FromWGS84(geo.Point{Lon: n.Lon, Lat: n.Lat}, datum)
+		n.Lat, n.Lon = p.Lat, p.Lon
 		out = append(out, item{No: n.No, Category: cat.Name, Description: excerpt(n.Description, 80), StateText: s.stateText(r, n.State),
 			DistanceM: int(math.Round(n.DistanceM)), ReportedAt: time.UnixMilli(n.ReportedAt).In(s.Location).Format(time.RFC3339), Lat: n.Lat, Lon: n.Lon})
 	}

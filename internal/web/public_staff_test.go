@@ -173,3 +173,28 @@ func TestClientCannotClaimStaffSource(t *testing.T) {
 		t.Fatalf("a hotline client: source %s", c.Source)
 	}
 }
+
+// TestNearbyAnswersInTheDatumAsked: a GCJ-02 query gets GCJ-02 positions.
+func TestNearbyAnswersInTheDatumAsked(t *testing.T) {
+	f := newFixture(t, store.NewTestSQLite(t))
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"category_id": strconv.FormatInt(f.category.ID, 10), "description": "垃圾", "lat": "25.0", "lon": "102.7"} {
+		mw.WriteField(k, v)
+	}
+	w, _ := mw.CreateFormFile("photos", "p.jpg")
+	w.Write(smallJPEG())
+	mw.Close()
+	if r := f.anon().do("POST", "/api/v1/public/reports", &buf, mw.FormDataContentType()); r.StatusCode != 201 {
+		t.Fatalf("report: %d %s", r.StatusCode, r.body)
+	}
+	g := geo.FromWGS84(geo.Point{Lon: 102.7, Lat: 25.0}, geo.GCJ02)
+	var near struct {
+		Cases []struct{ Lat, Lon float64 }
+	}
+	f.anon().do("GET", "/api/v1/public/nearby?category_id="+strconv.FormatInt(f.category.ID, 10)+
+		"&lat="+strconv.FormatFloat(g.Lat, 'f', -1, 64)+"&lon="+strconv.FormatFloat(g.Lon, 'f', -1, 64)+"&coord=gcj02", nil, "").json(t, &near)
+	if len(near.Cases) != 1 || math.Abs(near.Cases[0].Lat-g.Lat) > 1e-6 || math.Abs(near.Cases[0].Lon-g.Lon) > 1e-6 {
+		t.Fatalf("nearby in GCJ-02: %+v, want %v,%v", near.Cases, g.Lat, g.Lon)
+	}
+}
