@@ -71,7 +71,7 @@ func ratio(a, b int) *float64 {
 	return &r
 }
 
-// Rates computes the indicators of DOMAIN.md section 3 from f.
+// Rates computes the 综合评价 indicators of docs/performance.md from f (terms in docs/domain.md).
 func (f Figures) Rates() Rates {
 	dueNet := f.Due - f.Postponed
 	r := Rates{

@@ -78,7 +78,7 @@ type rule struct {
 	roles []org.Role
 }
 
-// rules is the closed loop of DOMAIN.md section 3, as data.
+// rules is the closed loop of docs/domain.md (the closed loop), as data.
 var rules = map[Action]rule{
 	Accept:           {from: []State{Reported}, to: Accepted, roles: []org.Role{org.RoleAcceptor, org.RoleSystem}},
 	Reject:           {from: []State{Reported}, to: Rejected, roles: []org.Role{org.RoleAcceptor}},

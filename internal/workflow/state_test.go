@@ -35,10 +35,10 @@ var allActions = []workflow.Action{
 	workflow.Unsupervise, workflow.Comment, workflow.Warn, workflow.Overdue, workflow.Report, workflow.Action("bogus"),
 }
 
-// openStates are the states DOMAIN.md calls "open" (void 作废 applies).
+// openStates are the states docs/domain.md calls "open" (void 作废 applies).
 var openStates = []workflow.State{sReported, sAccepted, sDispatched, sInProgress, sPostponed, sVerifying}
 
-// expectedTransitions is the closed loop of DOMAIN.md section 3, written
+// expectedTransitions is the closed loop of docs/domain.md (the closed loop), written
 // independently of the rules map: for each state, the actions allowed in it
 // and the state they lead to. Anything absent is forbidden.
 func expectedTransitions() map[workflow.State]map[workflow.Action]workflow.State {
@@ -48,7 +48,7 @@ func expectedTransitions() map[workflow.State]map[workflow.Action]workflow.State
 	}
 	set := func(from workflow.State, a workflow.Action, to workflow.State) { t[from][a] = to }
 
-	// From the DOMAIN.md table.
+	// From the actions table of docs/domain.md.
 	set(sReported, workflow.Accept, sAccepted) // 立案
 	set(sReported, workflow.Reject, sRejected) // 不予立案
 	set(sReported, workflow.Merge, sMerged)    // 合并
@@ -139,8 +139,8 @@ func TestStatePredicates(t *testing.T) {
 	}
 }
 
-// expectedRoles is who moves a case, from the "Who" column of DOMAIN.md
-// section 3 and the roles of section 2.
+// expectedRoles is who moves a case, from the "Who" column of the actions
+// table in docs/domain.md (the closed loop) and its roles section.
 func expectedRoles() map[workflow.Action][]org.Role {
 	office := []org.Role{org.RoleLeader, org.RoleAcceptor, org.RoleAdmin}
 	verifiers := []org.Role{org.RoleInspector, org.RoleAcceptor, org.RoleGrid}
