@@ -23,7 +23,7 @@ func TestGenerateAndMeasure(t *testing.T) {
 	store.TestDBs(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		loc, _ := time.LoadLocation("Asia/Shanghai")
-		orgs := &org.Store{DB: db}
+		orgs := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}
 		flow := workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, loc, nil)
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, loc)
 		if _, err := demo.Load(ctx, orgs, flow, demo.Options{Cases: 10, Now: now}); err != nil {

@@ -39,7 +39,7 @@ func newEnv(t testing.TB) env {
 }
 
 func newEnvOn(t testing.TB, db *store.DB) env {
-	return env{db: db, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai(t), nil),
+	return env{db: db, orgs: &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}, flow: workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai(t), nil),
 		grid: grid.New(db, nil)}
 }
 

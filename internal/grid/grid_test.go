@@ -92,7 +92,7 @@ type env struct {
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), db: db, now: time.Date(2026, 11, 16, 1, 0, 0, 0, time.UTC)}
-	e.org = &org.Store{DB: db, Now: func() time.Time { return e.now }}
+	e.org = &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: func() time.Time { return e.now }}
 	e.gs = grid.New(db, nil)
 	e.gs.Now = func() time.Time { return e.now }
 	region := func(code, name, level string, parent int64) org.Region {

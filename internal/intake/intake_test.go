@@ -70,7 +70,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, ctx: ctx, db: db, clk: &clock{t: time.Date(2026, 11, 16, 9, 0, 0, 0, shanghai)}}
-	orgs := &org.Store{DB: db, Now: e.clk.Now}
+	orgs := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: e.clk.Now}
 	city, err := orgs.CreateRegion(ctx, org.System, org.Region{Code: "3301", Name: "杭州市", Level: "city"})
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func TestAccountsSessionsTokens(t *testing.T) {
 	store.TestDBs(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-		s := &org.Store{DB: db, Now: clk.now}
+		s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: clk.now}
 		admin := org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
 		city, err := s.CreateRegion(ctx, admin, org.Region{Code: "531900", Name: "云川市", Level: "city"})
 		if err != nil {

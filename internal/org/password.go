@@ -10,23 +10,40 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// argon2id parameters: OWASP's baseline (19 MiB, 2 passes, 1 lane). They
-// are stored with each hash, so raising them later re-hashes nobody.
+// PasswordCost is argon2id's cost for new hashes: passes and memory. The
+// zero value is OWASP's baseline (2 passes, 19 MiB, 1 lane). The cost is
+// stored with each hash, so raising it later re-hashes nobody, and a hash
+// made at another cost still checks.
+type PasswordCost struct {
+	Time      uint32
+	MemoryKiB uint32
+}
+
+// DefaultPasswordCost is the cost production hashes are made at.
+var DefaultPasswordCost = PasswordCost{Time: 2, MemoryKiB: 19 * 1024}
+
 const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
 	argonThreads = 1
 	argonKeyLen  = 32
 )
 
-// HashPassword returns an encoded argon2id hash of pw.
+// HashPassword returns an encoded argon2id hash of pw at the default cost.
 func HashPassword(pw string) (string, error) {
+	return DefaultPasswordCost.Hash(pw)
+}
+
+// Hash returns an encoded argon2id hash of pw at cost c (the default when
+// c is zero).
+func (c PasswordCost) Hash(pw string) (string, error) {
+	if c.Time == 0 || c.MemoryKiB == 0 {
+		c = DefaultPasswordCost
+	}
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonThreads,
+	key := argon2.IDKey([]byte(pw), salt, c.Time, c.MemoryKiB, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", c.MemoryKiB, c.Time, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
@@ -54,8 +71,12 @@ func CheckPassword(encoded, pw string) bool {
 }
 
 // dummyHash is checked against when the user does not exist, so that a
-// login attempt takes as long for a missing user as for a wrong password.
-var dummyHash, _ = HashPassword("not-a-real-password")
+// login attempt takes as long for a missing user as for a wrong password:
+// it is made at the store's cost, once, when first needed.
+func (s *Store) dummyHash() string {
+	s.dummyOnce.Do(func() { s.dummy, _ = s.PasswordCost.Hash("not-a-real-password") })
+	return s.dummy
+}
 
 // CheckPasswordPolicy returns a message key when pw is too weak.
 func CheckPasswordPolicy(pw string) string {

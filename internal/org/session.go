@@ -72,7 +72,7 @@ func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (
 		}
 	}
 	u, err := s.UserByName(ctx, username)
-	hash := dummyHash
+	hash := s.dummyHash()
 	if err == nil {
 		hash = u.passwordHash
 	} else if !apperr.Is(err, apperr.NotFound) {

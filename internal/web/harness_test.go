@@ -76,7 +76,7 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, db: db, orgs: &org.Store{DB: db}}
+	f := &fixture{t: t, db: db, orgs: &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}}
 	f.flow = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}, MaxBytes: 1 << 20}, loc, nil)
 	admin := org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity}
 	must := func(err error) {

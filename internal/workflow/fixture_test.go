@@ -85,7 +85,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, ctx: ctx, db: db, clk: &clock{t: start}}
-	f.org = &org.Store{DB: db, Now: f.clk.Now}
+	f.org = &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: f.clk.Now}
 	f.svc = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai, nil)
 	f.svc.Now = f.clk.Now
 
