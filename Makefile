@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`.
+# The two commands of the README: `make run` and `make test`. Both need only
+# Go: the front-end files they embed are committed (`make assets` refreshes them).
 GO        ?= go
 BIN       := bin/chuangwen
 # The PostgreSQL server the store and API tests also run on. Set PG= to
@@ -6,7 +7,7 @@ BIN       := bin/chuangwen
 PG        ?= postgres://postgres@127.0.0.1:5432/test
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build run test lint fuzz bench clean
+.PHONY: build run test lint fuzz bench clean assets assets-check
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chuangwen
@@ -17,9 +18,13 @@ run: build
 	./$(BIN) serve --demo
 
 # Every test: unit, store and HTTP tests on SQLite and PostgreSQL, the
-# headless-browser test, with the race detector.
+# headless-browser test, with the race detector. checkptr (which -race
+# turns on) is off: our code has no unsafe.Pointer, and checking the pure-Go
+# SQLite's pointer arithmetic on every access tripled the SQLite tests'
+# time. The timeout is a guard against a hung test, not a budget: the
+# slowest package takes about a minute (docs/benchmarks.md, "Test suite").
 test:
-	CHUANGWEN_TEST_POSTGRES=$(PG) $(GO) test -race -count=1 ./...
+	CHUANGWEN_TEST_POSTGRES=$(PG) $(GO) test -race -gcflags=all=-d=checkptr=0 -count=1 -timeout 6m ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
@@ -44,3 +49,17 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# Front-end libraries from npm (package.json, exact versions, locked in
+# package-lock.json), copied into internal/web/static/ where the binary
+# embeds them. The copies are committed; run this after changing
+# package.json and commit the result. Leaflet's marker images are not
+# copied: the map draws its pin and markers as SVG.
+LEAFLET := node_modules/leaflet/dist
+assets:
+	npm ci --ignore-scripts --no-audit --no-fund
+	cp $(LEAFLET)/leaflet.js $(LEAFLET)/leaflet.css internal/web/static/
+
+# The committed copies are exactly what the lock file gives (needs npm).
+assets-check: assets
+	git diff --exit-code -- internal/web/static/leaflet.js internal/web/static/leaflet.css
