@@ -216,9 +216,13 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		clearTimer()
 	case Void:
 		clearTimer()
-		// A voided case's task leaves the unit's figures altogether.
-		task.set = append(task.set, "voided_at = ?")
-		task.args = append(task.args, store.Ms(now))
+		// A voided case was never a valid case (docs/domain.md, voided
+		// cases): every task it ever had leaves the unit figures, the
+		// returned and reworked ones as well as the one in force (a case
+		// waiting for a new dispatch has none in force at all).
+		if _, err := tx.Exec(ctx, `UPDATE tasks SET voided_at = ? WHERE case_id = ? AND voided_at = 0`, store.Ms(now), c.ID); err != nil {
+			return fmt.Errorf("void tasks of case %d: %w", c.ID, err)
+		}
 	case Merge:
 		if in.MergeInto == 0 || in.MergeInto == c.ID {
 			return apperr.New(apperr.Invalid, "case.merge_target")
