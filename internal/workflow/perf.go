@@ -25,9 +25,11 @@ import (
 //   - Closed: tasks whose verification passed; ClosedOnTime: closed and
 //     handled on time.
 //   - Reworks: tasks whose verification failed. Overdue: tasks that passed
-//     their deadline unhandled. Extended: tasks granted an extension.
-//     Postponed: due tasks that were put on hold (缓办), left out of the
-//     on-time and closure rates. Overdue and Extended count due tasks only.
+//     their deadline unhandled (marked by the deadline watch or at a late
+//     report; an approved extension lifts the mark). Extended: tasks granted
+//     an extension. Postponed: tasks that were put on hold (缓办), left out
+//     of the on-time and closure rates. Overdue, Extended and Postponed
+//     count due tasks only.
 type Figures struct {
 	Dispatched    int `json:"dispatched"`
 	Returns       int `json:"returns"`
@@ -124,10 +126,16 @@ type perfKey struct{ unit, region int64 }
 
 // taskFigures aggregates the cohort of tasks dispatched in p, grouped by
 // unit and region, in one pass over the tasks table.
-func (s *Service) taskFigures(ctx context.Context, p Period) (map[perfKey]Figures, error) {
+func (s *Service) taskFigures(ctx context.Context, p Period, at time.Time) (map[perfKey]Figures, error) {
 	// The cohort's outcome as known now: a task counts as due once handled
-	// or past its deadline, whenever that happened.
-	now := store.Ms(s.now())
+	// or past its deadline, whenever that happened. Overdue, extended and
+	// postponed are subsets of due (each repeats the due condition), so
+	// that their rates never count a task their denominator leaves out: a
+	// task granted an extension and still open before its deadline is not
+	// extended yet, and a task marked overdue whose deadline in force lies
+	// ahead again (resumed after a postponement) is not overdue until it
+	// is due again. TrailFigures computes the same from the trail.
+	now := store.Ms(at)
 	rows, err := s.DB.Reader().Query(ctx, `SELECT unit_id, COALESCE(region_id, 0),
 		count(*),
 		SUM(CASE WHEN returned_at > 0 THEN 1 ELSE 0 END),
@@ -138,11 +146,11 @@ func (s *Service) taskFigures(ctx context.Context, p Period) (map[perfKey]Figure
 		SUM(CASE WHEN closed_at > 0 AND postponed = FALSE THEN 1 ELSE 0 END),
 		SUM(CASE WHEN closed_at > 0 AND handled_at <= deadline AND postponed = FALSE THEN 1 ELSE 0 END),
 		SUM(CASE WHEN reworked_at > 0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN overdue = TRUE AND returned_at = 0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN extensions > 0 AND returned_at = 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN overdue = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
+		SUM(CASE WHEN extensions > 0 AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
 		SUM(CASE WHEN postponed = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END)
 		FROM tasks WHERE dispatched_at >= ? AND dispatched_at < ? AND voided_at = 0
-		GROUP BY unit_id, region_id`, now, now, store.Ms(p.From), store.Ms(p.To))
+		GROUP BY unit_id, region_id`, now, now, now, now, store.Ms(p.From), store.Ms(p.To))
 	if err != nil {
 		return nil, fmt.Errorf("unit figures: %w", err)
 	}
@@ -163,7 +171,12 @@ func (s *Service) taskFigures(ctx context.Context, p Period) (map[perfKey]Figure
 // UnitPerformance returns the figures of every unit that had tasks in p,
 // ordered by on-time closure rate, best first.
 func (s *Service) UnitPerformance(ctx context.Context, p Period) ([]PerfRow, error) {
-	figs, err := s.taskFigures(ctx, p)
+	return s.unitPerformance(ctx, p, s.now())
+}
+
+// unitPerformance is UnitPerformance as known at now.
+func (s *Service) unitPerformance(ctx context.Context, p Period, now time.Time) ([]PerfRow, error) {
+	figs, err := s.taskFigures(ctx, p, now)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +211,11 @@ func (s *Service) UnitPerformance(ctx context.Context, p Period) ([]PerfRow, err
 // ("district" or "street"), each over its whole subtree, with acceptance
 // figures from the cases reported in p.
 func (s *Service) RegionPerformance(ctx context.Context, p Period, level string) ([]PerfRow, error) {
+	return s.regionPerformance(ctx, p, level, s.now())
+}
+
+// regionPerformance is RegionPerformance as known at now.
+func (s *Service) regionPerformance(ctx context.Context, p Period, level string, now time.Time) ([]PerfRow, error) {
 	q := s.DB.Reader()
 	rrows, err := q.Query(ctx, `SELECT id, code, name, level, path FROM regions`)
 	if err != nil {
@@ -232,7 +250,7 @@ func (s *Service) RegionPerformance(ctx context.Context, p Period, level string)
 		}
 		return nil
 	}
-	figs, err := s.taskFigures(ctx, p)
+	figs, err := s.taskFigures(ctx, p, now)
 	if err != nil {
 		return nil, err
 	}
