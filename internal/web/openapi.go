@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http"
 	"regexp"
 	"strings"
 )
@@ -140,8 +139,4 @@ func (s *Server) OpenAPI() map[string]any {
 		},
 		"security": []any{map[string]any{"bearer": []any{}}},
 	}
-}
-
-func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, s.OpenAPI())
 }

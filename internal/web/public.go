@@ -22,6 +22,19 @@ import (
 	"chuangwen/internal/workflow"
 )
 
+// publicRoutes lists the routes of public reporting (随手拍): no login, rate-limited per client.
+func (s *Server) publicRoutes() []route {
+	return []route{
+		{method: "GET", path: "/api/v1/public/config", api: true, public: true, summary: "Public page settings: city, categories with hints, limits, map", resp: "PublicConfig", h: s.apiPublicConfig},
+		{method: "GET", path: "/api/v1/public/grid", api: true, public: true, summary: "Grid cells in a box for the offline map (GeoJSON, at most 3000)", query: []string{"bbox"}, resp: "GeoJSON", h: s.apiPublicGrid},
+		{method: "GET", path: "/api/v1/public/cases", api: true, public: true, summary: "Open cases in a box, as map markers", query: []string{"bbox"}, resp: "object", h: s.apiPublicCases},
+		{method: "GET", path: "/api/v1/public/nearby", api: true, public: true, summary: "Open cases of a category near a point (likely the same problem)", query: []string{"category_id", "lat", "lon", "coord"}, resp: "object", h: s.apiPublicNearby},
+		{method: "POST", path: "/api/v1/public/reports", api: true, public: true, status: 201, summary: "Report a problem (multipart: category_id, description, lat, lon, coord, name, phone, device_id, photos); Idempotency-Key header makes retries safe (200 with the first answer)", body: "PublicReport", resp: "Receipt", h: s.apiPublicReport},
+		{method: "POST", path: "/api/v1/public/follow", api: true, public: true, status: 201, summary: "Follow an existing open case instead of reporting it again", body: "Follow", resp: "Receipt", h: s.apiPublicFollow},
+		{method: "GET", path: "/report", public: true, h: s.pageReport},
+	}
+}
+
 // The public side (随手拍): the phone reporting page, its JSON endpoints
 // and the status page reachable by receipt code. No login; rate limits
 // per client address; reporter data never leaves the office.
@@ -190,28 +203,6 @@ func (s *Server) apiPublicConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, cfg)
 }
 
-// parseBBox reads "minLon,minLat,maxLon,maxLat" (WGS-84).
-func parseBBox(v string) (geo.Rect, error) {
-	parts := strings.Split(v, ",")
-	bad := apperr.New(apperr.Invalid, "bad_bbox")
-	if len(parts) != 4 {
-		return geo.Rect{}, bad
-	}
-	var f [4]float64
-	for i, p := range parts {
-		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-			return geo.Rect{}, bad
-		}
-		f[i] = x
-	}
-	box := geo.Rect{Min: geo.Point{Lon: f[0], Lat: f[1]}, Max: geo.Point{Lon: f[2], Lat: f[3]}}
-	if !geo.Valid(box.Min) || !geo.Valid(box.Max) || box.Min.Lon > box.Max.Lon || box.Min.Lat > box.Max.Lat {
-		return geo.Rect{}, bad
-	}
-	return box, nil
-}
-
 // maxMapCells bounds the cells one map request returns.
 const maxMapCells = 3000
 
@@ -255,16 +246,6 @@ func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(fc)
 }
 
-// Keys of the plain-words texts of the status page (all present in the
-// catalogue: track.state.*, track.step.*, track.note_rejected/voided).
-func stateKey(st workflow.State) string { return "track.state." + string(st) }
-func stepKey(step string) string        { return "track.step." + step }
-func noteKey(st workflow.State) string  { return "track.note_" + string(st) }
-
-func (s *Server) stateText(r *http.Request, st workflow.State) string {
-	return s.Msg.T(s.lang(r), stateKey(st))
-}
-
 func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) {
 	if !s.publicGuard(w, r, false) {
 		return
@@ -286,41 +267,6 @@ func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) {
 		cases = []workflow.MapCase{}
 	}
 	writeJSON(w, 200, map[string]any{"cases": cases})
-}
-
-// queryPoint reads the required lat, lon and coord query parameters.
-func queryPoint(r *http.Request) (*float64, *float64, error) {
-	q := r.URL.Query()
-	lat, lon, err := readPoint(q.Get("lat"), q.Get("lon"), q.Get("coord"))
-	if err == nil && lat == nil {
-		err = apperr.New(apperr.Invalid, "case.location_required")
-	}
-	return lat, lon, err
-}
-
-// readPoint reads lat/lon in the datum named by coord (default WGS-84)
-// and returns WGS-84.
-func readPoint(latS, lonS, coord string) (*float64, *float64, error) {
-	latS, lonS = strings.TrimSpace(latS), strings.TrimSpace(lonS)
-	if latS == "" && lonS == "" {
-		return nil, nil, nil
-	}
-	bad := apperr.New(apperr.Invalid, "case.bad_location")
-	lat, err1 := strconv.ParseFloat(latS, 64)
-	lon, err2 := strconv.ParseFloat(lonS, 64)
-	if err1 != nil || err2 != nil {
-		return nil, nil, bad
-	}
-	d, err := geo.ParseDatum(coord)
-	if err != nil {
-		return nil, nil, apperr.New(apperr.Invalid, "bad_coord")
-	}
-	p := geo.Point{Lon: lon, Lat: lat}
-	if !geo.Valid(p) {
-		return nil, nil, bad
-	}
-	w := geo.ToWGS84(p, d)
-	return &w.Lat, &w.Lon, nil
 }
 
 func (s *Server) apiPublicNearby(w http.ResponseWriter, r *http.Request) {
@@ -393,13 +339,6 @@ func (s *Server) receiptAnswer(w http.ResponseWriter, r *http.Request, rec intak
 		code = http.StatusOK
 	}
 	writeJSON(w, code, publicReceipt{Receipt: rec.Code, CaseNo: rec.CaseNo, StatusURL: "/track/" + rec.Code, StateText: s.stateText(r, rec.State), Kind: rec.Kind})
-}
-
-func idempotencyKey(r *http.Request) string {
-	if k := strings.TrimSpace(r.Header.Get("Idempotency-Key")); k != "" {
-		return k
-	}
-	return strings.TrimSpace(r.FormValue("idempotency_key"))
 }
 
 // Bounds of a public report's text fields: each, all together, and how
@@ -570,12 +509,6 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 	s.receiptAnswer(w, r, rec)
 }
 
-// wantsHTML reports whether a browser posted a plain form (no script):
-// it asks for HTML first, where fetch and XHR ask for JSON or anything.
-func wantsHTML(r *http.Request) bool {
-	return strings.HasPrefix(r.Header.Get("Accept"), "text/html")
-}
-
 // validPhone accepts mainland mobile and landline numbers as people type
 // them (digits, spaces, dashes, an optional +86).
 func validPhone(p string) bool {
@@ -619,200 +552,4 @@ func (s *Server) apiPublicFollow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.receiptAnswer(w, r, rec)
-}
-
-// ---- status page (查询) ----
-
-type trackStep struct {
-	Label         string
-	At            time.Time
-	Done, Current bool
-}
-
-type trackView struct {
-	Receipt, CaseNo, Category, Description, StateText, State string
-	Steps                                                    []trackStep
-	Reported                                                 time.Time
-	Before, After                                            []string
-	CanRate                                                  bool
-	Rating, RatingReason                                     string
-	RatedAt                                                  time.Time
-	Follower                                                 bool
-	Note                                                     string
-}
-
-func (s *Server) pageTrackLookup(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
-		return
-	}
-	if c := r.URL.Query().Get("code"); c != "" {
-		if code, ok := intake.NormalizeCode(c); ok {
-			http.Redirect(w, r, "/track/"+code, http.StatusSeeOther)
-			return
-		}
-		s.renderStatus(w, r, http.StatusNotFound, "public_track_lookup", map[string]any{"Error": s.Msg.T(s.lang(r), "intake.receipt_not_found")})
-		return
-	}
-	s.render(w, r, "public_track_lookup", map[string]any{})
-}
-
-func (s *Server) pageTrack(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
-		return
-	}
-	t, err := s.Intake.Track(r.Context(), r.PathValue("code"))
-	if err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			s.renderStatus(w, r, http.StatusNotFound, "public_track_lookup", map[string]any{"Error": s.Msg.T(s.lang(r), "intake.receipt_not_found")})
-			return
-		}
-		s.fail(w, r, err)
-		return
-	}
-	lang := s.lang(r)
-	v := trackView{Receipt: t.Code, CaseNo: t.Case.No, Category: t.Case.CategoryName, Description: t.Case.Description,
-		State: string(t.Case.State), StateText: s.Msg.T(lang, stateKey(t.Case.State)), Reported: t.Case.ReportedAt,
-		CanRate: t.CanRate, Rating: t.Rating, RatingReason: t.RatingReason, RatedAt: t.RatedAt, Follower: t.Kind == intake.KindFollower}
-	if t.MergedInto != "" {
-		v.Note = s.Msg.T(lang, "track.note_merged", "no", t.MergedInto)
-	}
-	for _, st := range t.Steps {
-		v.Steps = append(v.Steps, trackStep{Label: s.Msg.T(lang, stepKey(st.Key)), At: st.At, Done: st.Done, Current: st.Current})
-	}
-	if t.Case.State == workflow.Rejected || t.Case.State == workflow.Voided {
-		v.Note = s.Msg.T(lang, noteKey(t.Case.State))
-	}
-	for _, p := range t.Case.Photos {
-		if !p.Ready {
-			continue
-		}
-		u := "/track/" + t.Code + "/photos/" + itoa(p.ID) + "/thumb"
-		switch p.Kind {
-		case "before":
-			v.Before = append(v.Before, u)
-		case "after":
-			v.After = append(v.After, u)
-		}
-	}
-	msg := ""
-	switch r.URL.Query().Get("msg") {
-	case "rated":
-		msg = s.Msg.T(lang, "track.rated")
-	case "reopened":
-		msg = s.Msg.T(lang, "track.reopened")
-	}
-	s.render(w, r, "public_track", map[string]any{"Track": v, "Message": msg})
-}
-
-func (s *Server) postTrackRate(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, true) {
-		return
-	}
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	code, _ := intake.NormalizeCode(r.PathValue("code"))
-	rating := r.FormValue("rating")
-	if err := s.Intake.Rate(r.Context(), code, rating, r.FormValue("reason")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	msg := "rated"
-	if rating == intake.Unsatisfied {
-		msg = "reopened"
-	}
-	http.Redirect(w, r, "/track/"+code+"?msg="+msg, http.StatusSeeOther)
-}
-
-// handleTrackPhoto serves a derived version of a case photo to the holder
-// of the case's receipt. Originals are never served here.
-func (s *Server) handleTrackPhoto(w http.ResponseWriter, r *http.Request) {
-	s.publicPhoto(w, r, func() ([]workflow.Photo, error) {
-		t, err := s.Intake.Track(r.Context(), r.PathValue("code"))
-		if err != nil {
-			return nil, err
-		}
-		return t.Case.Photos, nil
-	})
-}
-
-// publicPhoto serves the {photo} of those listed, if it is a before or
-// after photo, in the {variant} asked for (thumb or large: never the
-// original).
-func (s *Server) publicPhoto(w http.ResponseWriter, r *http.Request, photos func() ([]workflow.Photo, error)) {
-	if !s.publicGuard(w, r, false) {
-		return
-	}
-	pid, err := pathID(r, "photo")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	variant := r.PathValue("variant")
-	if variant != "thumb" && variant != "large" {
-		s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
-		return
-	}
-	ps, err := photos()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, p := range ps {
-		if p.ID == pid && (p.Kind == "before" || p.Kind == "after") {
-			s.servePhotoVariant(w, r, p, variant)
-			return
-		}
-	}
-	s.fail(w, r, apperr.New(apperr.NotFound, "photo.not_found"))
-}
-
-// servePhotoVariant writes a derived version (or, for the office, the
-// original when variant is "original").
-func (s *Server) servePhotoVariant(w http.ResponseWriter, r *http.Request, p workflow.Photo, variant string) {
-	key, mime := p.VariantKey(variant), "image/jpeg"
-	if variant == "original" {
-		key, mime = p.Path, p.Mime
-	}
-	if key == "" {
-		if p.Failed {
-			s.fail(w, r, apperr.New(apperr.NotFound, "photo.failed"))
-			return
-		}
-		w.Header().Set("Retry-After", "2")
-		s.fail(w, r, apperr.New(apperr.Unavailable, "photo.processing"))
-		return
-	}
-	rc, size, err := s.Flow.Photos.Open(r.Context(), key)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", mime)
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Header().Set("ETag", `"`+p.SHA256[:16]+"-"+variant+`"`)
-	if rs, ok := rc.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, "", p.Created, rs)
-		return
-	}
-	if size > 0 {
-		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	}
-	if _, err := io.Copy(w, rc); err != nil && !errors.Is(err, r.Context().Err()) {
-		s.Log.Warn("photo copy", "err", err)
-	}
-}
-
-// apiPublicPhoto serves a derived version of a before or after photo of a
-// public case by case number (Open311 media_url). Never the original.
-func (s *Server) apiPublicPhoto(w http.ResponseWriter, r *http.Request) {
-	s.publicPhoto(w, r, func() ([]workflow.Photo, error) {
-		c, err := s.Flow.PublicCase(r.Context(), r.PathValue("no"))
-		if err != nil || c == nil {
-			return nil, err
-		}
-		return c.Photos, nil
-	})
 }

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -131,3 +132,5 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, code int, 
 	w.WriteHeader(code)
 	w.Write(buf.Bytes())
 }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -5,7 +5,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -185,54 +184,6 @@ const (
 	keySession
 	keyLang
 )
-
-// principal is the authenticated caller of a request.
-type principal struct {
-	actor   org.Actor
-	session *org.Session // nil for Bearer tokens
-}
-
-const sessionCookie = "cw_session"
-
-// authenticate finds the caller: a Bearer token, or a session cookie.
-func (s *Server) authenticate(r *http.Request) (*principal, error) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			return nil, errUnauthorized("token.invalid")
-		}
-		a, err := s.Org.ActorForToken(r.Context(), strings.TrimSpace(tok))
-		if err != nil {
-			return nil, err
-		}
-		return &principal{actor: a}, nil
-	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return nil, errUnauthorized("login.required")
-	}
-	sess, err := s.Org.SessionByToken(r.Context(), c.Value)
-	if err != nil {
-		return nil, err
-	}
-	return &principal{actor: sess.Actor, session: sess}, nil
-}
-
-func withPrincipal(ctx context.Context, p *principal) context.Context {
-	return context.WithValue(ctx, keyActor, p)
-}
-
-func principalOf(r *http.Request) *principal {
-	p, _ := r.Context().Value(keyActor).(*principal)
-	return p
-}
-
-func actorOf(r *http.Request) org.Actor {
-	if p := principalOf(r); p != nil {
-		return p.actor
-	}
-	return org.Actor{}
-}
 
 // lang picks the user's language: the lang cookie (the console's switch)
 // first; API clients may also ask with Accept-Language. The console

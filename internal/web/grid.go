@@ -10,26 +10,20 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
-	"chuangwen/internal/workflow"
 )
 
-// Staff side of intake: duplicates, the grid, the abuse list.
-
-func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// gridRoutes lists the routes of grid cells: import, export, locate, grid workers' cells.
+func (s *Server) gridRoutes() []route {
+	return []route{
+		{method: "GET", path: "/api/v1/grid/cells", api: true, summary: "Grid cells (万米单元网格) meeting a box, as GeoJSON", query: []string{"bbox"}, resp: "GeoJSON", h: s.apiGridCells},
+		{method: "GET", path: "/api/v1/grid/export", api: true, roles: office, summary: "Every grid cell as a GeoJSON FeatureCollection (the import format)", resp: "GeoJSON", h: s.apiGridExport},
+		{method: "POST", path: "/api/v1/grid/import", api: true, roles: admin, summary: "Import grid cells from a GeoJSON FeatureCollection (create or update by grid code; dry_run=1 only validates)", query: []string{"dry_run"}, body: "GeoJSON", resp: "GridImport", h: s.apiGridImport},
+		{method: "GET", path: "/api/v1/grid/locate", api: true, summary: "Where a point falls: grid cell, region and the fallback used", query: []string{"lat", "lon", "coord"}, resp: "Location", h: s.apiGridLocate},
+		{method: "PUT", path: "/api/v1/grid/assignments/{user}", api: true, roles: admin, summary: "Set the grid cells a grid worker patrols (by cell code)", body: "CellCodes", resp: "object", h: s.apiGridAssign},
+		{method: "GET", path: "/admin/grid", roles: admin, h: s.pageGrid},
+		{method: "POST", path: "/admin/grid/import", roles: admin, h: s.postGridImport},
+		{method: "POST", path: "/admin/grid/assign", roles: admin, h: s.postGridAssign},
 	}
-	d, err := s.Flow.Duplicates(r.Context(), actorOf(r), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if d == nil {
-		d = []workflow.NearbyCase{}
-	}
-	writeJSON(w, 200, d)
 }
 
 func (s *Server) apiGridCells(w http.ResponseWriter, r *http.Request) {
@@ -143,42 +137,6 @@ func (s *Server) apiGridAssign(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"cells": len(ids)})
 }
 
-func (s *Server) apiBlocks(w http.ResponseWriter, r *http.Request) {
-	bs, err := s.Intake.Blocks(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if bs == nil {
-		writeJSON(w, 200, []any{})
-		return
-	}
-	writeJSON(w, 200, bs)
-}
-
-func (s *Server) apiAddBlock(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Kind, Value, Reason string
-	}
-	if err := decodeJSON(r, &body); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.Intake.AddBlock(r.Context(), actorOf(r), body.Kind, body.Value, body.Reason); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, 201, map[string]bool{"ok": true})
-}
-
-func (s *Server) apiRemoveBlock(w http.ResponseWriter, r *http.Request) {
-	if err := s.Intake.RemoveBlock(r.Context(), actorOf(r), r.PathValue("kind"), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]bool{"ok": true})
-}
-
 // ---- console pages ----
 
 func (s *Server) gridPageData(r *http.Request) (map[string]any, error) {
@@ -275,33 +233,4 @@ func (s *Server) postGridAssign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/grid?msg=saved", http.StatusSeeOther)
-}
-
-func (s *Server) pageBlocklist(w http.ResponseWriter, r *http.Request) {
-	bs, err := s.Intake.Blocks(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "admin_blocklist", map[string]any{"Blocks": bs})
-}
-
-func (s *Server) postBlock(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.Intake.AddBlock(r.Context(), actorOf(r), r.FormValue("kind"), r.FormValue("value"), r.FormValue("reason")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/admin/blocklist?msg=saved", http.StatusSeeOther)
-}
-
-func (s *Server) postUnblock(w http.ResponseWriter, r *http.Request) {
-	if err := s.Intake.RemoveBlock(r.Context(), actorOf(r), r.PathValue("kind"), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/admin/blocklist?msg=done", http.StatusSeeOther)
 }

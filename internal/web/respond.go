@@ -8,6 +8,15 @@ import (
 	"chuangwen/internal/apperr"
 )
 
+// respond writes v as JSON, or err.
+func respond[T any](s *Server, w http.ResponseWriter, r *http.Request, v T, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, v)
+}
+
 // status maps an error code to its HTTP status: the one place where
 // domain failures become HTTP.
 func status(code apperr.Code) int {
@@ -35,6 +44,7 @@ func status(code apperr.Code) int {
 }
 
 func errUnauthorized(key string) error { return apperr.New(apperr.Unauthorized, key) }
+
 func errInvalid(key string, args ...string) error {
 	return apperr.New(apperr.Invalid, key, args...)
 }
@@ -92,4 +102,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// ---- administration ----
+
+// adminDone redirects back to an admin page after a write, or shows the
+// page again with the error.
+func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, back string, err error, show func(code int, msg string)) {
+	if err != nil {
+		code, msg := s.message(r, err)
+		show(status(code), msg)
+		return
+	}
+	http.Redirect(w, r, back+"?msg=saved", http.StatusSeeOther)
 }

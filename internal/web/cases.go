@@ -1,0 +1,649 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/audit"
+	"chuangwen/internal/geo"
+	"chuangwen/internal/org"
+	"chuangwen/internal/workflow"
+)
+
+// caseRoutes lists the routes of cases and their closed loop: lists, the case page, reports, actions.
+func (s *Server) caseRoutes() []route {
+	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "warning", "supervised", "from", "to", "no", "before", "limit", "coord"}
+	return []route{
+		{method: "GET", path: "/api/v1/cases", api: true, summary: "List cases in the caller's scope, newest first (keyset paging with before=)", query: listQuery, resp: "CasePage", h: s.apiListCases},
+		{method: "POST", path: "/api/v1/cases", api: true, status: 201, roles: reporters, summary: "Report a problem (JSON, or multipart/form-data with photo files)", body: "NewCase", resp: "Case", h: s.apiCreateCase},
+		{method: "GET", path: "/api/v1/cases/{id}", api: true, summary: "One case with its photos and the actions the caller may take (coord=gcj02|bd09 converts its coordinates)", query: []string{"coord"}, resp: "Case", h: s.apiGetCase},
+		{method: "GET", path: "/api/v1/cases/{id}/timeline", api: true, summary: "The trail of a case", resp: "Events", h: s.apiTimeline},
+		{method: "POST", path: "/api/v1/cases/{id}/actions", api: true, summary: "Act on a case: accept, reject, merge, dispatch, acknowledge, return, request/approve/deny_extension, postpone, resume, feedback, verify_pass, verify_fail, reopen, void, supervise, unsupervise, comment (JSON, or multipart with photo files)", body: "Action", resp: "Case", h: s.apiAct},
+		{method: "GET", path: "/api/v1/queues", api: true, summary: "Counts of the caller's work queues", resp: "object", h: s.apiQueues},
+		{method: "GET", path: "/api/v1/cases/{id}/duplicates", api: true, roles: office, summary: "Open cases of the same category near this one, reported earlier: likely duplicates to merge into", resp: "Nearby", h: s.apiDuplicates},
+		{method: "GET", path: "/{$}", h: s.pageDashboard},
+		{method: "GET", path: "/cases", h: s.pageCases},
+		{method: "GET", path: "/cases/new", roles: reporters, h: s.pageNewCase},
+		{method: "POST", path: "/cases", roles: reporters, h: s.postCase},
+		{method: "GET", path: "/cases/{id}", h: s.pageCase},
+		{method: "POST", path: "/cases/{id}/act", h: s.postAct},
+	}
+}
+
+// ---- cases ----
+
+// caseView is a case with the actions its reader may take now.
+type caseView struct {
+	*workflow.Case
+	AllowedActions []workflow.Action `json:"allowed_actions"`
+}
+
+func newCaseView(a org.Actor, c *workflow.Case) caseView {
+	acts := workflow.AllowedActions(a, c)
+	if acts == nil {
+		acts = []workflow.Action{}
+	}
+	return caseView{Case: c, AllowedActions: acts}
+}
+
+// filterFrom reads list filters from the query string.
+func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
+	q := r.URL.Query()
+	f := workflow.Filter{Queue: workflow.Queue(q.Get("queue")), No: strings.TrimSpace(q.Get("no"))}
+	for _, st := range q["state"] {
+		if st != "" {
+			f.States = append(f.States, workflow.State(st))
+		}
+	}
+	ints := []struct {
+		name string
+		dst  *int64
+	}{{"category_id", &f.CategoryID}, {"unit_id", &f.UnitID}, {"region_id", &f.RegionID}, {"before", &f.Before}}
+	for _, p := range ints {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return f, errInvalid("bad_number", "field", p.name)
+			}
+			*p.dst = n
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"warning", &f.Warning}, {"limit", &f.Limit}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, errInvalid("bad_number", "field", p.name)
+			}
+			*p.dst = n
+		}
+	}
+	f.Supervised = q.Get("supervised") == "true" || q.Get("supervised") == "1"
+	var err error
+	if f.From, err = s.parseDay(q.Get("from")); err != nil {
+		return f, err
+	}
+	if f.To, err = s.parseDay(q.Get("to")); err != nil {
+		return f, err
+	}
+	if !f.To.IsZero() {
+		f.To = f.To.AddDate(0, 0, 1) // "to" names the last day included
+	}
+	return f, nil
+}
+
+func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
+	f, err := s.filterFrom(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.Flow.List(r.Context(), actorOf(r), f)
+	if err == nil {
+		err = outputDatum(r, page.Cases...)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if page.Cases == nil {
+		page.Cases = []*workflow.Case{}
+	}
+	writeJSON(w, 200, page)
+}
+
+// outputDatum converts the cases' coordinates (stored in WGS-84) to the
+// datum the coord parameter names, for clients drawing on a GCJ-02 or
+// BD-09 map.
+func outputDatum(r *http.Request, cases ...*workflow.Case) error {
+	v := r.URL.Query().Get("coord")
+	if v == "" {
+		return nil
+	}
+	d, err := geo.ParseDatum(v)
+	if err != nil {
+		return apperr.New(apperr.Invalid, "bad_coord")
+	}
+	for _, c := range cases {
+		if c.Lat != nil {
+			p := geo.FromWGS84(geo.Point{Lon: *c.Lon, Lat: *c.Lat}, d)
+			c.Lat, c.Lon = &p.Lat, &p.Lon
+		}
+	}
+	return nil
+}
+
+func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.Flow.Get(r.Context(), actorOf(r), id)
+	if err == nil {
+		err = outputDatum(r, c)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, newCaseView(actorOf(r), c))
+}
+
+func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	evs, err := s.Flow.Timeline(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if evs == nil {
+		evs = []audit.Entry{}
+	}
+	writeJSON(w, 200, evs)
+}
+
+// newCaseJSON is the JSON body of a report.
+type newCaseJSON struct {
+	CategoryID    int64    `json:"category_id"`
+	Description   string   `json:"description"`
+	Lat           *float64 `json:"lat"`
+	Lon           *float64 `json:"lon"`
+	Address       string   `json:"address"`
+	RegionID      int64    `json:"region_id"`
+	Urgency       int      `json:"urgency"`
+	Source        string   `json:"source"`
+	ReporterName  string   `json:"reporter_name"`
+	ReporterPhone string   `json:"reporter_phone"`
+	// Coord names the datum of lat/lon: wgs84 (default), gcj02 or bd09.
+	Coord string `json:"coord"`
+}
+
+// newCaseFromForm reads a report from a urlencoded or multipart form.
+func (s *Server) newCaseFromForm(r *http.Request) (workflow.NewCase, error) {
+	var in workflow.NewCase
+	if err := s.parseForm(r); err != nil {
+		return in, err
+	}
+	var err error
+	if in.CategoryID, err = formInt(r, "category_id"); err != nil {
+		return in, err
+	}
+	if in.RegionID, err = formInt(r, "region_id"); err != nil {
+		return in, err
+	}
+	u, err := formInt(r, "urgency")
+	if err != nil {
+		return in, err
+	}
+	in.Urgency = int(u)
+	if in.Lat, in.Lon, err = readPoint(r.FormValue("lat"), r.FormValue("lon"), r.FormValue("coord")); err != nil {
+		return in, err
+	}
+	in.Description, in.Address, in.Source = r.FormValue("description"), r.FormValue("address"), r.FormValue("source")
+	in.ReporterName, in.ReporterPhone = r.FormValue("reporter_name"), r.FormValue("reporter_phone")
+	return in, nil
+}
+
+func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
+	var in workflow.NewCase
+	if isMultipart(r) {
+		defer s.Flow.IntakeStarted()()
+		var err error
+		if in, err = s.newCaseFromForm(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if in.Photos, err = s.savePhotos(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	} else {
+		var j newCaseJSON
+		if err := decodeJSON(r, &j); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		in = workflow.NewCase{CategoryID: j.CategoryID, Description: j.Description, Address: j.Address, RegionID: j.RegionID,
+			Urgency: j.Urgency, Source: j.Source, ReporterName: j.ReporterName, ReporterPhone: j.ReporterPhone}
+		if (j.Lat == nil) != (j.Lon == nil) {
+			s.fail(w, r, apperr.New(apperr.Invalid, "case.bad_location"))
+			return
+		}
+		if j.Lat != nil {
+			var err error
+			in.Lat, in.Lon, err = readPoint(strconv.FormatFloat(*j.Lat, 'f', -1, 64), strconv.FormatFloat(*j.Lon, 'f', -1, 64), j.Coord)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+	}
+	c, err := s.Flow.Report(r.Context(), actorOf(r), in)
+	if err != nil {
+		s.Flow.Photos.Remove(in.Photos)
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/cases/"+itoa(c.ID))
+	writeJSON(w, http.StatusCreated, newCaseView(actorOf(r), c))
+}
+
+// actionJSON is the JSON body of an action.
+type actionJSON struct {
+	Action      string  `json:"action"`
+	Version     int     `json:"version"`
+	Opinion     string  `json:"opinion"`
+	LeadUnitID  int64   `json:"lead_unit_id"`
+	CoopUnitIDs []int64 `json:"coop_unit_ids"`
+	Deadline    string  `json:"deadline"` // RFC 3339, or YYYY-MM-DD (end of that working day)
+	MergeInto   int64   `json:"merge_into"`
+	MergeIntoNo string  `json:"merge_into_no"`
+	CategoryID  int64   `json:"category_id"`
+	Urgency     int     `json:"urgency"`
+	// Accept may place a case the grid could not.
+	RegionID int64    `json:"region_id"`
+	Lat      *float64 `json:"lat"`
+	Lon      *float64 `json:"lon"`
+	Coord    string   `json:"coord"`
+}
+
+func (s *Server) actionFromJSON(r *http.Request, j actionJSON) (workflow.ActInput, error) {
+	in := workflow.ActInput{Action: workflow.Action(j.Action), Version: j.Version, Opinion: j.Opinion, LeadUnitID: j.LeadUnitID, CoopUnitIDs: j.CoopUnitIDs,
+		MergeInto: j.MergeInto, CategoryID: j.CategoryID, Urgency: j.Urgency, RegionID: j.RegionID}
+	var err error
+	if in.Deadline, err = s.parseDeadline(j.Deadline); err != nil {
+		return in, err
+	}
+	if (j.Lat == nil) != (j.Lon == nil) {
+		return in, errInvalid("case.bad_location")
+	}
+	if j.Lat != nil {
+		if in.Lat, in.Lon, err = readPoint(strconv.FormatFloat(*j.Lat, 'f', -1, 64), strconv.FormatFloat(*j.Lon, 'f', -1, 64), j.Coord); err != nil {
+			return in, err
+		}
+	}
+	if j.MergeIntoNo != "" && in.MergeInto == 0 {
+		page, err := s.Flow.List(r.Context(), actorOf(r), workflow.Filter{No: strings.TrimSpace(j.MergeIntoNo), Limit: 1})
+		if err != nil {
+			return in, err
+		}
+		if len(page.Cases) == 0 {
+			return in, errInvalid("case.merge_target")
+		}
+		in.MergeInto = page.Cases[0].ID
+	}
+	return in, nil
+}
+
+// actionFromForm reads an action from a form (console or multipart API).
+func (s *Server) actionFromForm(r *http.Request) (workflow.ActInput, error) {
+	if err := s.parseForm(r); err != nil {
+		return workflow.ActInput{}, err
+	}
+	j := actionJSON{Action: r.FormValue("action"), Opinion: r.FormValue("opinion"), Deadline: r.FormValue("deadline"), MergeIntoNo: r.FormValue("merge_into_no")}
+	var err error
+	var v int64
+	if v, err = formInt(r, "version"); err != nil {
+		return workflow.ActInput{}, err
+	}
+	j.Version = int(v)
+	if j.LeadUnitID, err = formInt(r, "lead_unit_id"); err != nil {
+		return workflow.ActInput{}, err
+	}
+	if j.MergeInto, err = formInt(r, "merge_into"); err != nil {
+		return workflow.ActInput{}, err
+	}
+	if j.CategoryID, err = formInt(r, "category_id"); err != nil {
+		return workflow.ActInput{}, err
+	}
+	if v, err = formInt(r, "urgency"); err != nil {
+		return workflow.ActInput{}, err
+	}
+	j.Urgency = int(v)
+	if j.RegionID, err = formInt(r, "region_id"); err != nil {
+		return workflow.ActInput{}, err
+	}
+	if lat, lon, err := readPoint(r.FormValue("lat"), r.FormValue("lon"), r.FormValue("coord")); err != nil {
+		return workflow.ActInput{}, err
+	} else if lat != nil {
+		j.Lat, j.Lon = lat, lon // already WGS-84
+	}
+	for _, c := range r.Form["coop_unit_ids"] {
+		n, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			return workflow.ActInput{}, errInvalid("bad_number", "field", "coop_unit_ids")
+		}
+		j.CoopUnitIDs = append(j.CoopUnitIDs, n)
+	}
+	return s.actionFromJSON(r, j)
+}
+
+// act performs the action in the request on case {id}.
+func (s *Server) act(r *http.Request) (*workflow.Case, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	var in workflow.ActInput
+	if isMultipart(r) || !isAPI(r) {
+		if in, err = s.actionFromForm(r); err != nil {
+			return nil, err
+		}
+		if in.Photos, err = s.savePhotos(r); err != nil {
+			return nil, err
+		}
+	} else {
+		var j actionJSON
+		if err := decodeJSON(r, &j); err != nil {
+			return nil, err
+		}
+		if in, err = s.actionFromJSON(r, j); err != nil {
+			return nil, err
+		}
+	}
+	c, err := s.Flow.Act(r.Context(), actorOf(r), id, in)
+	if err != nil {
+		s.Flow.Photos.Remove(in.Photos)
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Server) apiAct(w http.ResponseWriter, r *http.Request) {
+	c, err := s.act(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, newCaseView(actorOf(r), c))
+}
+
+func (s *Server) apiQueues(w http.ResponseWriter, r *http.Request) {
+	counts, err := s.Flow.Counts(r.Context(), actorOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, 200, counts)
+}
+
+// Staff side of intake: duplicates, the grid, the abuse list.
+
+func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.Flow.Duplicates(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d == nil {
+		d = []workflow.NearbyCase{}
+	}
+	writeJSON(w, 200, d)
+}
+
+func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) {
+	a := actorOf(r)
+	counts, states, err := s.Flow.Dashboard(r.Context(), a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "dashboard", map[string]any{"Counts": counts, "States": states, "AllStates": workflow.OpenStates})
+}
+
+// lookups are the names the case pages show for ids.
+type lookups struct {
+	Units      []org.Unit
+	Regions    []org.Region
+	Categories []workflow.Category
+	UnitName   map[int64]string
+	// Names by id, for the routing explanation.
+	RegionName   map[int64]string
+	CategoryName map[int64]string
+}
+
+func (s *Server) lookups(r *http.Request) (lookups, error) {
+	var l lookups
+	var err error
+	if l.Units, err = s.Org.Units(r.Context()); err != nil {
+		return l, err
+	}
+	if l.Regions, err = s.Org.Regions(r.Context()); err != nil {
+		return l, err
+	}
+	if l.Categories, err = s.Flow.Categories(r.Context()); err != nil {
+		return l, err
+	}
+	l.UnitName, l.RegionName, l.CategoryName = map[int64]string{}, map[int64]string{}, map[int64]string{}
+	for _, u := range l.Units {
+		l.UnitName[u.ID] = u.Name
+	}
+	for _, g := range l.Regions {
+		l.RegionName[g.ID] = g.Name
+	}
+	for _, c := range l.Categories {
+		l.CategoryName[c.ID] = c.Name
+	}
+	return l, nil
+}
+
+func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
+	f, err := s.filterFrom(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pg, err := s.Flow.List(r.Context(), actorOf(r), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l, err := s.lookups(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	var nextURL string
+	if pg.Next != 0 {
+		q.Set("before", strconv.FormatInt(pg.Next, 10))
+		nextURL = "/cases?" + q.Encode()
+	}
+	q.Del("before")
+	firstURL := "/cases?" + q.Encode()
+	s.render(w, r, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Next": nextURL, "First": firstURL,
+		"Paged": f.Before != 0})
+}
+
+func (s *Server) pageNewCase(w http.ResponseWriter, r *http.Request) {
+	l, err := s.lookups(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "new_case", map[string]any{"L": l, "Sources": workflow.Sources})
+}
+
+func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
+	in, err := s.newCaseFromForm(r)
+	if err == nil {
+		in.Photos, err = s.savePhotos(r)
+	}
+	var c *workflow.Case
+	if err == nil {
+		c, err = s.Flow.Report(r.Context(), actorOf(r), in)
+		if err != nil {
+			s.Flow.Photos.Remove(in.Photos)
+		}
+	}
+	if err != nil {
+		l, lerr := s.lookups(r)
+		if lerr != nil {
+			s.fail(w, r, lerr)
+			return
+		}
+		code, msg := s.message(r, err)
+		s.renderStatus(w, r, status(code), "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Error": msg, "Form": r.Form})
+		return
+	}
+	http.Redirect(w, r, "/cases/"+itoa(c.ID)+"?msg=done", http.StatusSeeOther)
+}
+
+func (s *Server) pageCase(w http.ResponseWriter, r *http.Request) {
+	s.showCase(w, r, http.StatusOK, "")
+}
+
+func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errMsg string) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := actorOf(r)
+	c, err := s.Flow.Get(r.Context(), a, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	trail, err := s.Flow.Timeline(r.Context(), a, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l, err := s.lookups(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var coops []string
+	for _, u := range c.CoopUnitIDs {
+		coops = append(coops, l.UnitName[u])
+	}
+	actions := workflow.AllowedActions(a, c)
+	data := map[string]any{"Case": c, "Trail": trail, "Actions": actions, "L": l, "Coops": coops, "Error": errMsg, "Routing": s.routingView(r, c, l)}
+	if s.Intake != nil && (a.Role == org.RoleAdmin || a.Role == org.RoleAcceptor) {
+		rs, err := s.Intake.Receipts(r.Context(), c.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Receipts"] = rs
+	}
+	if slices.Contains(actions, workflow.Merge) {
+		dups, err := s.Flow.Duplicates(r.Context(), a, c.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Duplicates"] = dups
+	}
+	s.renderStatus(w, r, code, "case", data)
+}
+
+// flagKey names the text of a location flag (routing.flag_cell, _nearest,
+// _unlocated, _outside).
+func flagKey(flag string) string { return "routing.flag_" + flag }
+
+// routingLine is one fact of how a case was placed and sent.
+type routingLine struct{ Label, Value string }
+
+// routingView says in words why the case went where it went: its grid
+// cell (or the fallback used), the responsibility rule matched, and what
+// the system did on arrival.
+func (s *Server) routingView(r *http.Request, c *workflow.Case, l lookups) []routingLine {
+	rt := c.Routing
+	if rt == nil {
+		return nil
+	}
+	lang := s.lang(r)
+	var out []routingLine
+	loc := rt.Location
+	if loc.Flag != "" {
+		v := s.Msg.T(lang, flagKey(loc.Flag))
+		if loc.CellCode != "" {
+			v += " · " + loc.CellCode + " " + loc.CellName
+		}
+		if loc.Flag == workflow.LocNearest {
+			v += " · " + s.Msg.T(lang, "routing.distance", "m", strconv.Itoa(int(loc.DistanceM)))
+		}
+		out = append(out, routingLine{s.Msg.T(lang, "routing.location"), v})
+	}
+	switch {
+	case rt.RuleID != 0:
+		out = append(out, routingLine{s.Msg.T(lang, "routing.rule"), s.Msg.T(lang, "routing.rule_text", "category", l.CategoryName[rt.RuleCategory], "region", l.RegionName[rt.RuleRegion])})
+	case rt.OwnerFallback:
+		out = append(out, routingLine{s.Msg.T(lang, "routing.rule"), s.Msg.T(lang, "routing.owner_fallback")})
+	default:
+		out = append(out, routingLine{s.Msg.T(lang, "routing.rule"), s.Msg.T(lang, "routing.no_rule")})
+	}
+	if rt.LeadUnitID != 0 {
+		v := l.UnitName[rt.LeadUnitID]
+		var coops []string
+		for _, u := range rt.CoopUnitIDs {
+			coops = append(coops, l.UnitName[u])
+		}
+		if len(coops) > 0 {
+			v += " · " + s.Msg.T(lang, "ui.coop_units") + "：" + strings.Join(coops, "、")
+		}
+		out = append(out, routingLine{s.Msg.T(lang, "routing.suggested"), v})
+	}
+	switch rt.AutoAccept {
+	case "source":
+		out = append(out, routingLine{s.Msg.T(lang, "routing.arrival"), s.Msg.T(lang, "routing.auto_accept_source")})
+	case "category":
+		out = append(out, routingLine{s.Msg.T(lang, "routing.arrival"), s.Msg.T(lang, "routing.auto_accept_category")})
+	}
+	if rt.AutoDispatch {
+		out = append(out, routingLine{s.Msg.T(lang, "routing.arrival"), s.Msg.T(lang, "routing.auto_dispatched")})
+	}
+	return out
+}
+
+func (s *Server) postAct(w http.ResponseWriter, r *http.Request) {
+	c, err := s.act(r)
+	if err != nil {
+		code, msg := s.message(r, err)
+		if code == apperr.NotFound || code == apperr.Internal {
+			s.fail(w, r, err)
+			return
+		}
+		s.showCase(w, r, status(code), msg)
+		return
+	}
+	http.Redirect(w, r, "/cases/"+itoa(c.ID)+"?msg=done", http.StatusSeeOther)
+}

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/org"
+)
+
+// opsRoutes lists the routes of operations: health, metrics, static files, the API document.
+func (s *Server) opsRoutes() []route {
+	return []route{
+		{method: "GET", path: "/healthz", public: true, h: s.handleHealth},
+		{method: "GET", path: "/metrics", public: true, h: s.handleMetrics},
+		{method: "GET", path: "/static/", public: true, h: s.static.serve},
+		{method: "GET", path: "/api/v1/openapi.json", api: true, public: true, summary: "This OpenAPI document", resp: "object", h: s.handleOpenAPI},
+	}
+}
+
+// handleMetrics serves /metrics: request metrics plus case gauges read
+// from the database at scrape time (so every replica reports the same).
+//
+// Case counts are the city's business: a scraper on this host reads them
+// freely, anyone else needs an API token or an administrator's session.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if ip := net.ParseIP(peerIP(r)); ip == nil || !ip.IsLoopback() {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.failJSON(w, r, err)
+			return
+		}
+		if p.session != nil && p.actor.Role != org.RoleAdmin {
+			s.failJSON(w, r, apperr.New(apperr.Forbidden, "forbidden"))
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	s.metrics.write(&b)
+	counts, err := s.Flow.StateCounts(ctx, org.System)
+	if err == nil {
+		fmt.Fprintln(&b, "# HELP chuangwen_cases Cases by state.")
+		fmt.Fprintln(&b, "# TYPE chuangwen_cases gauge")
+		states := make([]string, 0, len(counts))
+		for st := range counts {
+			states = append(states, st)
+		}
+		sort.Strings(states)
+		for _, st := range states {
+			fmt.Fprintf(&b, "chuangwen_cases{state=%q} %d\n", st, counts[st])
+		}
+	}
+	var overdue int
+	if err == nil {
+		err = s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE overdue = TRUE AND state IN ('dispatched', 'in_progress')`).Scan(&overdue)
+	}
+	if err != nil {
+		s.Log.Error("metrics", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(&b, "# HELP chuangwen_cases_overdue Open cases past their deadline.")
+	fmt.Fprintln(&b, "# TYPE chuangwen_cases_overdue gauge")
+	fmt.Fprintf(&b, "chuangwen_cases_overdue %d\n", overdue)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	io.WriteString(w, b.String())
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, s.OpenAPI())
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if err := s.DB.Ping(r.Context()); err != nil {
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}

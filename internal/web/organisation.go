@@ -1,0 +1,365 @@
+package web
+
+import (
+	"net/http"
+
+	"chuangwen/internal/org"
+)
+
+// organisationRoutes lists the routes of organisation administration: regions, units, users, API tokens.
+func (s *Server) organisationRoutes() []route {
+	return []route{
+		{method: "GET", path: "/api/v1/regions", api: true, summary: "The region tree", resp: "Regions", h: s.apiRegions},
+		{method: "POST", path: "/api/v1/regions", api: true, status: 201, roles: admin, summary: "Add a region", body: "Region", resp: "Region", h: s.apiCreateRegion},
+		{method: "PUT", path: "/api/v1/regions/{id}", api: true, roles: admin, summary: "Rename a region", body: "Region", resp: "object", h: s.apiUpdateRegion},
+		{method: "GET", path: "/api/v1/units", api: true, summary: "Responsible units", resp: "Units", h: s.apiUnits},
+		{method: "POST", path: "/api/v1/units", api: true, status: 201, roles: admin, summary: "Add a unit", body: "Unit", resp: "Unit", h: s.apiCreateUnit},
+		{method: "PUT", path: "/api/v1/units/{id}", api: true, roles: admin, summary: "Change a unit", body: "Unit", resp: "object", h: s.apiUpdateUnit},
+		{method: "GET", path: "/api/v1/users", api: true, roles: admin, summary: "User accounts", resp: "Users", h: s.apiUsers},
+		{method: "POST", path: "/api/v1/users", api: true, status: 201, roles: admin, summary: "Add a user", body: "NewUser", resp: "User", h: s.apiCreateUser},
+		{method: "PUT", path: "/api/v1/users/{id}", api: true, roles: admin, summary: "Change a user's role, unit, scope or disabled flag", body: "NewUser", resp: "object", h: s.apiUpdateUser},
+		{method: "POST", path: "/api/v1/users/{id}/password", api: true, roles: admin, summary: "Reset a user's password (forces a change at next login)", body: "Password", resp: "object", h: s.apiResetPassword},
+		{method: "GET", path: "/api/v1/tokens", api: true, roles: admin, summary: "API tokens (without secrets)", resp: "Tokens", h: s.apiTokens},
+		{method: "POST", path: "/api/v1/tokens", api: true, status: 201, roles: admin, summary: "Create an API token; the secret is in the answer only", body: "NewToken", resp: "Token", h: s.apiCreateToken},
+		{method: "DELETE", path: "/api/v1/tokens/{id}", api: true, roles: admin, summary: "Revoke a token", resp: "object", h: s.apiRevokeToken},
+		{method: "GET", path: "/admin/users", roles: admin, h: s.pageUsers},
+		{method: "POST", path: "/admin/users", roles: admin, h: s.postUser},
+		{method: "POST", path: "/admin/users/{id}", roles: admin, h: s.postUserUpdate},
+		{method: "POST", path: "/admin/users/{id}/password", roles: admin, h: s.postUserPassword},
+		{method: "GET", path: "/admin/units", roles: admin, h: s.pageUnits},
+		{method: "POST", path: "/admin/units", roles: admin, h: s.postUnit},
+		{method: "GET", path: "/admin/regions", roles: admin, h: s.pageRegions},
+		{method: "POST", path: "/admin/regions", roles: admin, h: s.postRegion},
+		{method: "GET", path: "/admin/tokens", roles: admin, h: s.pageTokens},
+		{method: "POST", path: "/admin/tokens", roles: admin, h: s.postToken},
+		{method: "POST", path: "/admin/tokens/{id}/revoke", roles: admin, h: s.postRevokeToken},
+	}
+}
+
+// ---- organisation ----
+
+func (s *Server) apiRegions(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.Org.Regions(r.Context())
+	respond(s, w, r, rs, err)
+}
+
+func (s *Server) apiCreateRegion(w http.ResponseWriter, r *http.Request) {
+	var in org.Region
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := s.Org.CreateRegion(r.Context(), actorOf(r), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) apiUpdateRegion(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in org.Region
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(s, w, r, map[string]bool{"ok": true}, s.Org.UpdateRegion(r.Context(), actorOf(r), id, in.Name))
+}
+
+func (s *Server) apiUnits(w http.ResponseWriter, r *http.Request) {
+	us, err := s.Org.Units(r.Context())
+	respond(s, w, r, us, err)
+}
+
+func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
+	var in org.Unit
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := s.Org.CreateUnit(r.Context(), actorOf(r), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) apiUpdateUnit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in org.Unit
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in.ID = id
+	respond(s, w, r, map[string]bool{"ok": true}, s.Org.UpdateUnit(r.Context(), actorOf(r), in))
+}
+
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) {
+	us, err := s.Org.Users(r.Context())
+	respond(s, w, r, us, err)
+}
+
+// newUserJSON is the JSON body for creating or changing a user.
+type newUserJSON struct {
+	Username      string `json:"username"`
+	DisplayName   string `json:"display_name"`
+	Password      string `json:"password"`
+	Role          string `json:"role"`
+	UnitID        int64  `json:"unit_id"`
+	Scope         string `json:"scope"`
+	ScopeRegionID int64  `json:"scope_region_id"`
+	Disabled      bool   `json:"disabled"`
+}
+
+func (j newUserJSON) user() org.NewUser {
+	return org.NewUser{Username: j.Username, DisplayName: j.DisplayName, Password: j.Password, Role: org.Role(j.Role), UnitID: j.UnitID,
+		Scope: org.Scope(j.Scope), ScopeRegionID: j.ScopeRegionID, MustChange: true}
+}
+
+func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
+	var j newUserJSON
+	if err := decodeJSON(r, &j); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.Org.CreateUser(r.Context(), actorOf(r), j.user())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var j newUserJSON
+	if err := decodeJSON(r, &j); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(s, w, r, map[string]bool{"ok": true}, s.Org.UpdateUser(r.Context(), actorOf(r), id, j.user(), j.Disabled))
+}
+
+func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var j struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &j); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(s, w, r, map[string]bool{"ok": true}, s.Org.SetPassword(r.Context(), actorOf(r), id, j.Password, true, ""))
+}
+
+func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.Org.Tokens(r.Context())
+	if ts == nil {
+		ts = []org.Token{}
+	}
+	respond(s, w, r, ts, err)
+}
+
+func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) {
+	var j struct {
+		Name   string `json:"name"`
+		UnitID int64  `json:"unit_id"`
+	}
+	if err := decodeJSON(r, &j); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, err := s.Org.CreateToken(r.Context(), actorOf(r), j.Name, j.UnitID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	respond(s, w, r, map[string]bool{"ok": true}, s.Org.RevokeToken(r.Context(), actorOf(r), id))
+}
+
+func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request) { s.showUsers(w, r, 200, "") }
+
+func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	users, err := s.Org.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l, err := s.lookups(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	regionName := map[int64]string{}
+	for _, rg := range l.Regions {
+		regionName[rg.ID] = rg.Name
+	}
+	s.renderStatus(w, r, code, "admin_users", map[string]any{"Users": users, "L": l, "Roles": org.Roles, "RegionName": regionName, "Error": msg})
+}
+
+func (s *Server) userFromForm(r *http.Request) (org.NewUser, error) {
+	if err := s.parseForm(r); err != nil {
+		return org.NewUser{}, err
+	}
+	unit, err := formInt(r, "unit_id")
+	if err != nil {
+		return org.NewUser{}, err
+	}
+	region, err := formInt(r, "scope_region_id")
+	if err != nil {
+		return org.NewUser{}, err
+	}
+	return org.NewUser{Username: r.FormValue("username"), DisplayName: r.FormValue("display_name"), Password: r.FormValue("password"),
+		Role: org.Role(r.FormValue("role")), UnitID: unit, Scope: org.Scope(r.FormValue("scope")), ScopeRegionID: region, MustChange: true}, nil
+}
+
+func (s *Server) postUser(w http.ResponseWriter, r *http.Request) {
+	nu, err := s.userFromForm(r)
+	if err == nil {
+		_, err = s.Org.CreateUser(r.Context(), actorOf(r), nu)
+	}
+	s.adminDone(w, r, "/admin/users", err, func(c int, m string) { s.showUsers(w, r, c, m) })
+}
+
+func (s *Server) postUserUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	nu, err := s.userFromForm(r)
+	if err == nil {
+		err = s.Org.UpdateUser(r.Context(), actorOf(r), id, nu, r.FormValue("disabled") == "on")
+	}
+	s.adminDone(w, r, "/admin/users", err, func(c int, m string) { s.showUsers(w, r, c, m) })
+}
+
+func (s *Server) postUserPassword(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		err = s.parseForm(r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err = s.Org.SetPassword(r.Context(), actorOf(r), id, r.FormValue("password"), true, "")
+	s.adminDone(w, r, "/admin/users", err, func(c int, m string) { s.showUsers(w, r, c, m) })
+}
+
+func (s *Server) pageUnits(w http.ResponseWriter, r *http.Request) { s.showUnits(w, r, 200, "") }
+
+func (s *Server) showUnits(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.renderWithLookups(w, r, code, "admin_units", map[string]any{"Kinds": org.UnitKinds, "Error": msg})
+}
+
+func (s *Server) postUnit(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	region, err := formInt(r, "region_id")
+	if err == nil {
+		u := org.Unit{Code: r.FormValue("code"), Name: r.FormValue("name"), Kind: r.FormValue("kind"), RegionID: region, Active: r.FormValue("active") != "off"}
+		if id, _ := formInt(r, "id"); id != 0 {
+			u.ID = id
+			err = s.Org.UpdateUnit(r.Context(), actorOf(r), u)
+		} else {
+			_, err = s.Org.CreateUnit(r.Context(), actorOf(r), u)
+		}
+	}
+	s.adminDone(w, r, "/admin/units", err, func(c int, m string) { s.showUnits(w, r, c, m) })
+}
+
+func (s *Server) pageRegions(w http.ResponseWriter, r *http.Request) { s.showRegions(w, r, 200, "") }
+
+func (s *Server) showRegions(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.renderWithLookups(w, r, code, "admin_regions", map[string]any{"Levels": org.Levels, "Error": msg})
+}
+
+func (s *Server) postRegion(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	parent, err := formInt(r, "parent_id")
+	if err == nil {
+		if id, _ := formInt(r, "id"); id != 0 {
+			err = s.Org.UpdateRegion(r.Context(), actorOf(r), id, r.FormValue("name"))
+		} else {
+			_, err = s.Org.CreateRegion(r.Context(), actorOf(r), org.Region{Code: r.FormValue("code"), Name: r.FormValue("name"), Level: r.FormValue("level"), ParentID: parent})
+		}
+	}
+	s.adminDone(w, r, "/admin/regions", err, func(c int, m string) { s.showRegions(w, r, c, m) })
+}
+
+func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request) { s.showTokens(w, r, 200, "", "") }
+
+func (s *Server) showTokens(w http.ResponseWriter, r *http.Request, code int, msg, secret string) {
+	ts, err := s.Org.Tokens(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l, err := s.lookups(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderStatus(w, r, code, "admin_tokens", map[string]any{"Tokens": ts, "L": l, "Error": msg, "Secret": secret})
+}
+
+func (s *Server) postToken(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	unit, err := formInt(r, "unit_id")
+	var t org.Token
+	if err == nil {
+		t, err = s.Org.CreateToken(r.Context(), actorOf(r), r.FormValue("name"), unit)
+	}
+	if err != nil {
+		code, msg := s.message(r, err)
+		s.showTokens(w, r, status(code), msg, "")
+		return
+	}
+	// The secret is shown once, on this response, never in a URL.
+	s.showTokens(w, r, http.StatusOK, "", t.Secret)
+}
+
+func (s *Server) postRevokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		err = s.Org.RevokeToken(r.Context(), actorOf(r), id)
+	}
+	s.adminDone(w, r, "/admin/tokens", err, func(c int, m string) { s.showTokens(w, r, c, m, "") })
+}
