@@ -341,6 +341,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		c.ReworkCount++
 		c.DispatchedAt = now
 		setTimer(now, d)
+		// The rework is a new task of the same lead unit; the trail says
+		// which, so that it answers for the task without the case row.
+		data["unit_id"] = c.LeadUnitID
 		photoKind = "evidence"
 	case Reopen:
 		c.ClosedAt = time.Time{}
