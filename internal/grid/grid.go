@@ -484,6 +484,28 @@ func (s *Store) Assign(ctx context.Context, actor org.Actor, userID int64, cellI
 	})
 }
 
+// CellIDsByCode resolves grid codes (blank ones skipped) to cell ids; an
+// unknown code is an error naming it.
+func (s *Store) CellIDsByCode(ctx context.Context, codes []string) ([]int64, error) {
+	var ids []int64
+	for _, code := range codes {
+		code = strings.TrimSpace(code)
+		if code == "" {
+			continue
+		}
+		var id int64
+		err := s.DB.Reader().QueryRow(ctx, `SELECT id FROM grid_cells WHERE code = ?`, code).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, apperr.New(apperr.Invalid, "grid.cell_code_unknown", "code", code)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("grid cell %q: %w", code, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
 // Assigned returns the ids of the cells a user patrols.
 func (s *Store) Assigned(ctx context.Context, userID int64) ([]int64, error) {
 	return store.Int64s(ctx, s.DB.Reader(), `SELECT cell_id FROM grid_assignments WHERE user_id = ? ORDER BY cell_id`, userID)

@@ -97,22 +97,6 @@ func (s *Server) apiGridLocate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, loc)
 }
 
-func (s *Server) cellIDsByCode(r *http.Request, codes []string) ([]int64, error) {
-	var ids []int64
-	for _, code := range codes {
-		code = strings.TrimSpace(code)
-		if code == "" {
-			continue
-		}
-		var id int64
-		if err := s.DB.Reader().QueryRow(r.Context(), `SELECT id FROM grid_cells WHERE code = ?`, code).Scan(&id); err != nil {
-			return nil, apperr.New(apperr.Invalid, "grid.cell_code_unknown", "code", code)
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
-}
-
 func (s *Server) apiGridAssign(w http.ResponseWriter, r *http.Request) {
 	uid, err := pathID(r, "user")
 	if err != nil {
@@ -126,7 +110,7 @@ func (s *Server) apiGridAssign(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ids, err := s.cellIDsByCode(r, body.CellCodes)
+	ids, err := s.Grid.CellIDsByCode(r.Context(), body.CellCodes)
 	if err == nil {
 		err = s.Grid.Assign(r.Context(), actorOf(r), uid, ids)
 	}
@@ -224,7 +208,7 @@ func (s *Server) postGridAssign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	codes := strings.FieldsFunc(r.FormValue("cells"), func(c rune) bool { return c == ',' || c == '，' || c == ' ' || c == '\n' || c == '\r' })
-	ids, err := s.cellIDsByCode(r, codes)
+	ids, err := s.Grid.CellIDsByCode(r.Context(), codes)
 	if err == nil {
 		err = s.Grid.Assign(r.Context(), actorOf(r), uid, ids)
 	}

@@ -327,8 +327,7 @@ func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Ca
 	}
 	e := &open311.Extended{Channel: c.Source, Photos: photos, Duplicate: c.State == workflow.Merged}
 	if c.MergedInto != 0 {
-		var no string
-		if err := b.s.DB.Reader().QueryRow(ctx, `SELECT no FROM cases WHERE id = ?`, c.MergedInto).Scan(&no); err == nil {
+		if no, err := b.s.Flow.CaseNo(ctx, org.System, c.MergedInto); err == nil {
 			e.ParentID = no
 		}
 	}

@@ -60,7 +60,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	var overdue int
 	if err == nil {
-		err = s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE overdue = TRUE AND state IN ('dispatched', 'in_progress')`).Scan(&overdue)
+		overdue, err = s.Flow.OverdueCount(ctx, org.System)
 	}
 	if err != nil {
 		s.Log.Error("metrics", "err", err)

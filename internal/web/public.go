@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -88,11 +87,9 @@ func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request, write bool)
 	lim := s.PublicReadLimit
 	if write {
 		lim = s.PublicWriteLimit
-		if o := r.Header.Get("Origin"); o != "" {
-			if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-				s.fail(w, r, apperr.New(apperr.Forbidden, "csrf"))
-				return false
-			}
+		if err := s.checkCSRF(r, nil, nil); err != nil {
+			s.fail(w, r, err)
+			return false
 		}
 	}
 	if ok, wait := lim.Allow(limitKey(s.clientIP(r))); !ok {
@@ -448,14 +445,10 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 	}
 	if staff {
 		// A signed-in reporter: the session's CSRF token must come back
-		// (form field or header); publicGuard has checked the Origin.
+		// (header, or the streamed form's field).
 		p := principalOf(sr)
-		tok := r.Header.Get("X-CSRF-Token")
-		if tok == "" {
-			tok = fields.Get("csrf")
-		}
-		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(p.session.CSRF)) != 1 {
-			refuse(apperr.New(apperr.Forbidden, "csrf"))
+		if err := s.checkCSRF(r, p.session, fields.Get); err != nil {
+			refuse(err)
 			return
 		}
 		actor, scope, in.Source = p.actor, "user:"+strconv.FormatInt(p.actor.UserID, 10), ""

@@ -90,7 +90,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		cur = r
 		if p.session != nil {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				if err := s.checkCSRF(r, p.session); err != nil {
+				if err := s.checkCSRF(r, p.session, nil); err != nil {
 					s.fail(w, r, err)
 					return
 				}
@@ -112,10 +112,13 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
-// checkCSRF checks a cookie-authenticated write: the session's token must
-// come back in the form field "csrf" or the X-CSRF-Token header, and a
-// browser-sent Origin must be this host.
-func (s *Server) checkCSRF(r *http.Request, sess *org.Session) error {
+// checkCSRF is the one cross-site request check. Every write refuses a
+// browser-sent Origin other than this host (a browser always sends Origin
+// on a cross-site POST); a cookie-authenticated write (sess != nil) must
+// also return the session's token in the X-CSRF-Token header or the form
+// field "csrf". form reads that field: nil parses the request's form,
+// a streaming reader passes its own.
+func (s *Server) checkCSRF(r *http.Request, sess *org.Session, form func(string) string) error {
 	bad := apperr.New(apperr.Forbidden, "csrf")
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
@@ -123,12 +126,18 @@ func (s *Server) checkCSRF(r *http.Request, sess *org.Session) error {
 			return bad
 		}
 	}
+	if sess == nil {
+		return nil
+	}
 	tok := r.Header.Get("X-CSRF-Token")
 	if tok == "" {
-		if err := s.parseForm(r); err != nil {
-			return err
+		if form == nil {
+			if err := s.parseForm(r); err != nil {
+				return err
+			}
+			form = r.FormValue
 		}
-		tok = r.FormValue("csrf")
+		tok = form("csrf")
 	}
 	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(sess.CSRF)) != 1 {
 		return bad

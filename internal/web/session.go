@@ -66,11 +66,9 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// Login CSRF: a login posted from another site would sign the victim's
 	// browser into the attacker's account.
-	if o := r.Header.Get("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			s.fail(w, r, apperr.New(apperr.Forbidden, "csrf"))
-			return
-		}
+	if err := s.checkCSRF(r, nil, nil); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	next := safeNext(r.FormValue("next"))
 	sess, err := s.Org.Login(r.Context(), r.FormValue("username"), r.FormValue("password"), s.clientIP(r), r.UserAgent())

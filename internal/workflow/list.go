@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -302,6 +304,32 @@ func (s *Service) StateCounts(ctx context.Context, actor org.Actor) (map[string]
 // closed archive, which a full count would have to walk, is left out.
 func (s *Service) OpenStateCounts(ctx context.Context, actor org.Actor) (map[string]int, error) {
 	return s.stateCounts(ctx, actor, " AND c.state IN ("+stateList(OpenStates)+")")
+}
+
+// OverdueCount counts the cases in handling past their deadline (the
+// metrics gauge), in the actor's scope.
+func (s *Service) OverdueCount(ctx context.Context, actor org.Actor) (int, error) {
+	cond, args := actor.CaseScope(s.DB.Dialect)
+	var n int
+	err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+cond+` AND c.overdue = TRUE AND c.state IN ('dispatched', 'in_progress')`, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count overdue cases: %w", err)
+	}
+	return n, nil
+}
+
+// CaseNo returns the number of case id, which the caller may see.
+func (s *Service) CaseNo(ctx context.Context, actor org.Actor, id int64) (string, error) {
+	cond, args := actor.CaseScope(s.DB.Dialect)
+	var no string
+	err := s.DB.Reader().QueryRow(ctx, `SELECT c.no FROM cases c WHERE c.id = ? AND `+cond, append([]any{id}, args...)...).Scan(&no)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", apperr.New(apperr.NotFound, "not_found")
+	}
+	if err != nil {
+		return "", fmt.Errorf("case number of %d: %w", id, err)
+	}
+	return no, nil
 }
 
 // OpenStates are the states of cases still in the loop.
