@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,9 +49,16 @@ func TestBrowserPhoneReport(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("description"), "消防通道被电动车堵住，车辆无法通行"),
 		chromedp.SetUploadFiles(chromedp.ID("photos"), []string{photo}, chromedp.NodeReady),
 		chromedp.ScrollIntoView(chromedp.ID("map")),
-		chromedp.Click(chromedp.ID("map")),
 	)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The offline map draws the city's own 3 × 3 grid cells as outlines.
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](`document.querySelectorAll('#map path.cw-cell').length === 9`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		n, _ := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll('#map path').length`))
+		t.Fatalf("the map shows no 3 × 3 grid cell outlines (%d paths): %v", n, err)
+	}
+	if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("map"))); err != nil {
 		t.Fatal(err)
 	}
 	// The tap sets the pin: the coordinates land in the form.
@@ -64,6 +72,20 @@ func TestBrowserPhoneReport(t *testing.T) {
 	}
 	if !strings.HasPrefix(lat, "25.0") && !strings.HasPrefix(lat, "24.99") || !strings.HasPrefix(lon, "102.7") && !strings.HasPrefix(lon, "102.69") {
 		t.Fatalf("pin at %s, %s: not in the city's grid around 25.0, 102.7", lat, lon)
+	}
+	// The pin stands where the finger was (its tip at the middle of the map,
+	// where the tap went), in the cell it outlines in red, named below.
+	pin, err := chromedp.Run(tctx, chromedp.Evaluate[map[string]any](`(function () {
+		var m = document.getElementById('map').getBoundingClientRect(), p = document.querySelector('#map .map-pin');
+		var r = p ? p.getBoundingClientRect() : null;
+		return {pin: !!p, dx: r ? r.left + 15 - (m.left + m.width / 2) : 0, dy: r ? r.top + 42 - (m.top + m.height / 2) : 0,
+			selected: document.querySelectorAll('#map path.cw-cell-selected').length, place: document.getElementById('place').textContent};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin["pin"] != true || math.Abs(pin["dx"].(float64)) > 3 || math.Abs(pin["dy"].(float64)) > 3 || pin["selected"] != float64(1) || !strings.Contains(pin["place"].(string), "幸福社区") {
+		t.Fatalf("after the tap: %v (want the pin's tip at the tap, one cell selected, its community named)", pin)
 	}
 	// No horizontal scrolling on a phone.
 	wide, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))

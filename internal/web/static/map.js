@@ -1,15 +1,24 @@
-/* map.js — a small self-contained map for the public reporting page.
+/* map.js — the map of the public reporting page, on Leaflet (leaflet.js,
+ * pinned in package.json and copied into static/ by `make assets`).
  *
- * Why not a library or a tile service: government intranets have no
- * internet and the page must load over a flaky 4G link, so the base layer
- * is the city's own grid cells (万米单元网格) served by our binary as
- * GeoJSON, drawn on a canvas in Web Mercator. XYZ raster tiles are drawn
- * underneath only when the operator configures a tile service.
+ * Nothing comes from the internet: the base layer is the city's own grid
+ * cells (万米单元网格), fetched from our binary as GeoJSON per square of the
+ * view and drawn as SVG paths, over district outlines from the page's
+ * configuration. XYZ raster tiles go underneath only when the operator
+ * configures a tile service (--tile-url).
  *
  * Coordinates: everything the page exchanges is WGS-84. When the tiles
- * are in GCJ-02 (the datum Chinese map services use), every WGS-84 point
- * is shifted to GCJ-02 for drawing and screen taps are shifted back, so
- * the vector layers line up with the tiles.
+ * are in GCJ-02 (the datum of AutoNavi and Tencent), every WGS-84 point
+ * is shifted to GCJ-02 before Leaflet draws it (toMap) and every point
+ * Leaflet gives back — a tap, the end of a pin drag, the view's corners —
+ * is shifted back (fromMap), so the vector layers line up with the tiles
+ * and the server still gets WGS-84.
+ *
+ * Leaflet brings panning and pinching by touch and mouse, the arrow and
+ * +/- keys, wheel zoom and the zoom buttons; this file adds Enter/Space to
+ * put the pin at the centre (with a crosshair while the map has keyboard
+ * focus). No image markers: the pin is inline SVG, cases are circles, so
+ * Leaflet's marker images are not shipped.
  *
  * Exposes window.CWMap (and module.exports under node, for tests of the
  * pure functions).
@@ -17,29 +26,20 @@
 (function (root) {
   'use strict';
 
-  var TILE = 256;
   var PI = Math.PI;
   var EARTH_CIRC = 2 * PI * 6378137; // metres at the equator (Web Mercator sphere)
+  var TILE = 256;
   var MIN_ZOOM = 3;
   var MAX_ZOOM = 20;
+  var CELLS_MIN_ZOOM = 13; // below this the cells are a grey blur
   var GRID_SPAN_M = 4500; // load grid cells only when the view is smaller than this
   var GRID_STEP = 0.04; // degrees; grid cells are fetched and cached per such square
   var CASES_MIN_ZOOM = 14; // below this the city is a carpet of dots
-  var TAP_SLOP_MOUSE = 5;
-  var TAP_SLOP_TOUCH = 12;
+  var CASE_HIT_PX = 16;
   var MAX_FEATURES = 40000;
   var NEAR_CELL_M = 200; // as the server's --grid-fallback-m default
 
   function clamp(v, lo, hi) { return v < lo ? lo : v > hi ? hi : v; }
-
-  // ---- Web Mercator, normalised so the world is the unit square ----------
-  function lon2x(lon) { return (lon + 180) / 360; }
-  function lat2y(lat) {
-    var s = Math.sin(clamp(lat, -85.05112878, 85.05112878) * PI / 180);
-    return 0.5 - Math.log((1 + s) / (1 - s)) / (4 * PI);
-  }
-  function x2lon(x) { return x * 360 - 180; }
-  function y2lat(y) { return 360 / PI * Math.atan(Math.exp((0.5 - y) * 2 * PI)) - 90; }
   function metersPerPixel(lat, zoom) {
     return EARTH_CIRC * Math.cos(lat * PI / 180) / (TILE * Math.pow(2, zoom));
   }
@@ -146,6 +146,11 @@
   function inBounds(b, lat, lon) {
     return !!b && b.length === 4 && lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3];
   }
+  // validBox: a [minLon, minLat, maxLon, maxLat] that encloses something
+  // (a city without grid cells sends zeros).
+  function validBox(b) {
+    return !!b && b.length === 4 && b[2] > b[0] && b[3] > b[1];
+  }
   // districtAt finds the configured district whose bounding box holds the
   // point (the smallest one when boxes overlap): a coarse fallback before
   // grid cells are loaded.
@@ -189,9 +194,26 @@
 
   function withQuery(url, q) { return url + (url.indexOf('?') >= 0 ? '&' : '?') + q; }
 
+  // fillTemplate fills an XYZ URL template the way operators write them
+  // ({s} {z} {x} {y}, and {-y} for TMS); other braces are left alone, so a
+  // key such as tk=… or an unknown placeholder never breaks the map.
+  function fillTemplate(url, sd, z, x, y) {
+    return String(url).replace('{s}', sd).replace('{z}', z).replace('{x}', x)
+      .replace('{-y}', Math.pow(2, z) - 1 - y).replace('{y}', y);
+  }
+
+  // The pin: a teardrop with its tip at the point, and a shadow under the tip.
+  var PIN_SVG = '<svg class="map-pin-svg" width="30" height="46" viewBox="0 0 30 46" aria-hidden="true">' +
+    '<ellipse class="map-pin-shadow" cx="15" cy="42" rx="7" ry="3"/>' +
+    '<path class="map-pin-body" d="M15 42C11 34 2 25 2 15a13 13 0 0 1 26 0c0 10-9 19-13 27z"/>' +
+    '<circle class="map-pin-dot" cx="15" cy="15" r="5"/></svg>';
+
   // ---- the map -----------------------------------------------------------
   function CWMap(el, opts) {
+    var L = root.L;
+    if (!L) throw new Error('leaflet.js is not loaded');
     opts = opts || {};
+    this.L = L;
     this.el = el;
     this.cfg = opts.config || {};
     this.msg = opts.msg || function (k) { return k; };
@@ -200,47 +222,91 @@
     this.onCase = opts.onCase || function () {};
     this.tiles = this.cfg.tiles && this.cfg.tiles.url ? this.cfg.tiles : null;
     this.gcj = !!(this.tiles && String(this.tiles.datum).toLowerCase() === 'gcj02');
-    this.maxZoom = MAX_ZOOM;
-    this.zoom = 12;
-    this.cx = 0.5; this.cy = 0.5;
-    this.w = 0; this.h = 0; this.dpr = 1;
-    this.features = new Map(); // code -> feature
+    this.features = new Map(); // code -> feature (with its layer once drawn)
     this.grid = new Map(); // cache key -> {state:'loading'|'done'|'error', at}
     this.gridQueue = [];
     this.gridActive = 0;
     this.cases = [];
     this.casesBox = null; this.casesAt = 0; this.casesReq = 0;
-    this.tileImgs = new Map();
     this.pin = null;
     this.cell = undefined;
-    this.focused = false;
-    this.pointers = new Map();
-    this.gesture = null;
-    this.dirty = false;
     this.fetchTimer = 0;
-    this.districts = this.prepDistricts();
     this.build();
-    var c = this.cfg.center;
-    if (this.cfg.bounds && this.cfg.bounds.length === 4) this.fitBounds(this.cfg.bounds);
-    else if (c) this.setView(c.lat, c.lon, 12);
+    var b = this.cfg.bounds, c = this.cfg.center;
+    if (validBox(b)) this.fitBounds(b);
+    else if (c && (c.lat || c.lon)) this.map.setView(this.toMap(c.lat, c.lon), 12);
+    else this.map.setView([35, 105], 4);
   }
 
-  CWMap.prototype.build = function () {
-    var self = this, el = this.el;
-    while (el.firstChild) el.removeChild(el.firstChild);
-    var cv = document.createElement('canvas');
-    cv.tabIndex = 0;
-    cv.setAttribute('role', 'application');
-    cv.setAttribute('aria-label', this.msg('public.map.aria'));
-    el.appendChild(cv);
-    this.canvas = cv;
-    this.ctx = cv.getContext('2d');
+  // toMap turns a WGS-84 point into the LatLng Leaflet draws (GCJ-shifted
+  // when the tiles want it); fromMap is the inverse.
+  CWMap.prototype.toMap = function (lat, lon) {
+    if (this.gcj) { var g = wgs2gcj(lat, lon); return this.L.latLng(g[0], g[1]); }
+    return this.L.latLng(lat, lon);
+  };
+  CWMap.prototype.fromMap = function (ll) {
+    if (this.gcj) { var w = gcj2wgs(ll.lat, ll.lng); return { lat: w[0], lon: w[1] }; }
+    return { lat: ll.lat, lon: ll.lng };
+  };
 
-    var zb = document.createElement('div');
-    zb.className = 'map-zoom';
-    zb.appendChild(this.button('+', 'public.map.zoom_in', function () { self.zoomBy(1); }));
-    zb.appendChild(this.button('\u2212', 'public.map.zoom_out', function () { self.zoomBy(-1); }));
-    el.appendChild(zb);
+  CWMap.prototype.build = function () {
+    var self = this, el = this.el, L = this.L;
+    while (el.firstChild) el.removeChild(el.firstChild);
+    var maxZoom = MAX_ZOOM;
+    if (this.tiles && this.tiles.max_zoom) maxZoom = clamp(+this.tiles.max_zoom + 2, MIN_ZOOM, MAX_ZOOM);
+    var map = L.map(el, {
+      minZoom: MIN_ZOOM,
+      maxZoom: maxZoom,
+      zoomSnap: 0.25,
+      zoomDelta: 1,
+      wheelPxPerZoomLevel: 120,
+      keyboardPanDelta: 80,
+      bounceAtZoomLimits: false,
+      zoomControl: false,
+      attributionControl: false,
+      renderer: L.svg({ padding: 0.5 })
+    });
+    this.map = map;
+    el.setAttribute('role', 'application');
+    el.setAttribute('aria-label', this.msg('public.map.aria'));
+
+    // panes, bottom to top: tiles, districts and cells, labels, cases, pin
+    var pane = function (name, z) { map.createPane(name).style.zIndex = z; };
+    pane('grid', 410);
+    pane('labels', 415);
+    pane('cases', 420);
+    this.gridRenderer = L.svg({ pane: 'grid', padding: 0.5 });
+    this.casesRenderer = L.svg({ pane: 'cases', padding: 0.5 });
+
+    L.control.zoom({ position: 'topright', zoomInText: '+', zoomOutText: '\u2212',
+      zoomInTitle: this.msg('public.map.zoom_in'), zoomOutTitle: this.msg('public.map.zoom_out') }).addTo(map);
+
+    if (this.tiles) {
+      var t = this.tiles;
+      var Tiles = L.TileLayer.extend({
+        getTileUrl: function (c) {
+          var subs = this.options.subdomains, z = this._getZoomForUrl();
+          var sd = subs.length ? subs[Math.abs(c.x + c.y) % subs.length] : '';
+          return fillTemplate(this._url, sd, z, c.x, c.y);
+        }
+      });
+      var to = { maxNativeZoom: t.max_zoom != null ? +t.max_zoom : 18, maxZoom: maxZoom, keepBuffer: 2 };
+      if (t.subdomains) to.subdomains = t.subdomains;
+      new Tiles(t.url, to).addTo(map);
+      if (t.attribution) {
+        // plain text, as configured; no link out of an intranet page
+        var attr = L.control.attribution({ prefix: false, position: 'bottomright' }).addTo(map);
+        var tmp = document.createElement('span');
+        tmp.textContent = t.attribution;
+        attr.addAttribution(tmp.innerHTML);
+      }
+    }
+
+    this.districtLayer = L.layerGroup().addTo(map);
+    this.cellLayer = L.layerGroup();
+    this.caseLayer = L.layerGroup();
+    this.labelLayer = L.layerGroup().addTo(map);
+    this.drawDistricts();
 
     this.note = document.createElement('div');
     this.note.className = 'map-note';
@@ -248,267 +314,121 @@
     this.note.hidden = true;
     el.appendChild(this.note);
 
-    if (this.tiles && this.tiles.attribution) {
-      var at = document.createElement('div');
-      at.className = 'map-attr';
-      at.textContent = this.tiles.attribution;
-      el.appendChild(at);
-    }
-    if (this.tiles && this.tiles.max_zoom) this.maxZoom = clamp(+this.tiles.max_zoom + 2, MIN_ZOOM, MAX_ZOOM);
-
-    cv.addEventListener('pointerdown', function (e) { self.down(e); });
-    cv.addEventListener('pointermove', function (e) { self.move(e); });
-    cv.addEventListener('pointerup', function (e) { self.up(e, false); });
-    cv.addEventListener('pointercancel', function (e) { self.up(e, true); });
-    cv.addEventListener('wheel', function (e) { self.wheel(e); }, { passive: false });
-    cv.addEventListener('dblclick', function (e) {
+    map.on('click', function (e) { self.tap(e.containerPoint, e.latlng); });
+    map.on('movestart', function () { self.hideInfo(); });
+    map.on('moveend', function () { self.viewChanged(); });
+    // Keys on top of Leaflet's arrows: + and - zoom one level (Leaflet zooms
+    // three when Shift is down, and + needs Shift on most keyboards), and
+    // Enter or Space puts the pin at the centre (the crosshair, public.css).
+    el.addEventListener('keydown', function (e) {
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
+      var k = e.key;
+      if (k === '+' || k === '=' || k === '-' || k === '_') {
+        self.keyZoom(k === '+' || k === '=' ? 1 : -1);
+      } else if ((k === 'Enter' || k === ' ') && e.target === el) {
+        var size = map.getSize();
+        var p = L.point(size.x / 2, size.y / 2);
+        self.tap(p, map.containerPointToLatLng(p));
+      } else {
+        return;
+      }
       e.preventDefault();
-      var p = self.pos(e);
-      self.zoomAround(p.x, p.y, self.zoom + 1);
+      e.stopImmediatePropagation();
+    }, true);
+    // Leaflet drops a zoom asked for while one is animating; key presses
+    // (and key repeat) add up instead and run when it ends.
+    var stuck = 0;
+    map.on('zoomanim', function (e) {
+      self.zoomTo = e.zoom;
+      clearTimeout(stuck);
+      stuck = setTimeout(function () { self.zoomTo = null; }, 1000); // never wait for a zoomend that did not come
     });
-    cv.addEventListener('keydown', function (e) { self.key(e); });
-    cv.addEventListener('focus', function () { self.focused = true; self.redraw(); });
-    cv.addEventListener('blur', function () { self.focused = false; self.redraw(); });
-    cv.addEventListener('contextmenu', function (e) { e.preventDefault(); });
+    map.on('zoomend', function () {
+      self.zoomTo = null;
+      if (self.zoomPending != null) { var z = self.zoomPending; self.zoomPending = null; map.setZoom(z); }
+    });
+    el.addEventListener('contextmenu', function (e) { e.preventDefault(); });
 
     if (typeof ResizeObserver !== 'undefined') {
       new ResizeObserver(function () { self.resize(); }).observe(el);
-    } else {
-      window.addEventListener('resize', function () { self.resize(); });
     }
     window.addEventListener('online', function () { self.scheduleFetch(0); });
-    this.resize();
   };
 
-  CWMap.prototype.button = function (text, key, fn) {
-    var b = document.createElement('button');
-    b.type = 'button';
-    b.textContent = text;
-    b.setAttribute('aria-label', this.msg(key));
-    b.title = this.msg(key);
-    b.addEventListener('click', fn);
-    return b;
+  CWMap.prototype.keyZoom = function (d) {
+    var map = this.map;
+    var from = this.zoomPending != null ? this.zoomPending : this.zoomTo != null ? this.zoomTo : map.getZoom();
+    var z = clamp(Math.round(from) + d, map.getMinZoom(), map.getMaxZoom());
+    if (this.zoomTo != null) this.zoomPending = z; else map.setZoom(z);
   };
 
   CWMap.prototype.resize = function () {
     var w = this.el.clientWidth, h = this.el.clientHeight;
-    if (!w || !h) return;
-    var dpr = Math.min(window.devicePixelRatio || 1, 2);
-    if (w === this.w && h === this.h && dpr === this.dpr) return;
-    this.w = w; this.h = h; this.dpr = dpr;
-    this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(h * dpr);
-    this.redraw();
+    if (!w || !h || (w === this.w && h === this.h)) return;
+    this.w = w; this.h = h;
+    this.map.invalidateSize({ pan: false });
     this.scheduleFetch(100);
   };
 
-  // ---- coordinate plumbing --------------------------------------------------
-  // project maps WGS-84 to normalised display coordinates (GCJ-shifted when
-  // the tiles want it).
-  CWMap.prototype.project = function (lat, lon) {
-    if (this.gcj) { var g = wgs2gcj(lat, lon); lat = g[0]; lon = g[1]; }
-    return [lon2x(lon), lat2y(lat)];
-  };
-  CWMap.prototype.unproject = function (x, y) {
-    var lat = y2lat(y), lon = x2lon(x);
-    if (this.gcj) { var w = gcj2wgs(lat, lon); lat = w[0]; lon = w[1]; }
-    return { lat: lat, lon: lon };
-  };
-  CWMap.prototype.worldSize = function () { return TILE * Math.pow(2, this.zoom); };
-  CWMap.prototype.toScreen = function (x, y) {
-    var W = this.worldSize();
-    return [(x - this.cx) * W + this.w / 2, (y - this.cy) * W + this.h / 2];
-  };
-  CWMap.prototype.toWorld = function (sx, sy) {
-    var W = this.worldSize();
-    return [this.cx + (sx - this.w / 2) / W, this.cy + (sy - this.h / 2) / W];
-  };
-  CWMap.prototype.pos = function (e) {
-    var r = this.canvas.getBoundingClientRect();
-    return { x: e.clientX - r.left, y: e.clientY - r.top };
-  };
+  // ---- view ----------------------------------------------------------------
   // viewBBox is the visible area in WGS-84 [minLon, minLat, maxLon, maxLat].
   CWMap.prototype.viewBBox = function (pad) {
     pad = pad || 0;
-    var a = this.toWorld(-pad, this.h + pad), b = this.toWorld(this.w + pad, -pad);
-    var sw = this.unproject(a[0], a[1]), ne = this.unproject(b[0], b[1]);
+    var size = this.map.getSize();
+    var sw = this.fromMap(this.map.containerPointToLatLng([-pad, size.y + pad]));
+    var ne = this.fromMap(this.map.containerPointToLatLng([size.x + pad, -pad]));
     return [sw.lon, sw.lat, ne.lon, ne.lat];
   };
   CWMap.prototype.spanMeters = function () {
-    var c = this.center();
-    return Math.max(this.w, this.h) * metersPerPixel(c.lat, this.zoom);
-  };
-  CWMap.prototype.center = function () { return this.unproject(this.cx, this.cy); };
-
-  // ---- view ----------------------------------------------------------------
-  CWMap.prototype.setView = function (lat, lon, zoom) {
-    var p = this.project(lat, lon);
-    this.cx = p[0]; this.cy = p[1];
-    if (zoom != null) this.zoom = clamp(zoom, MIN_ZOOM, this.maxZoom);
-    this.changed();
+    var size = this.map.getSize();
+    return Math.max(size.x, size.y) * metersPerPixel(this.map.getCenter().lat, this.map.getZoom());
   };
   CWMap.prototype.fitBounds = function (b) {
-    var p0 = this.project(b[1], b[0]), p1 = this.project(b[3], b[2]);
-    this.cx = (p0[0] + p1[0]) / 2; this.cy = (p0[1] + p1[1]) / 2;
-    var dx = Math.abs(p1[0] - p0[0]) || 1e-6, dy = Math.abs(p1[1] - p0[1]) || 1e-6;
-    var w = this.w || 340, h = this.h || 240;
-    var z = Math.log(Math.min(w / (dx * TILE), h / (dy * TILE))) / Math.LN2;
-    this.zoom = clamp(Math.floor(z * 4) / 4, MIN_ZOOM, this.maxZoom);
-    this.changed();
+    this.map.fitBounds(this.L.latLngBounds(this.toMap(b[1], b[0]), this.toMap(b[3], b[2])), { animate: false });
   };
-  CWMap.prototype.zoomBy = function (d) { this.zoomAround(this.w / 2, this.h / 2, Math.round(this.zoom) + d); };
-  CWMap.prototype.zoomAround = function (sx, sy, z) {
-    z = clamp(z, MIN_ZOOM, this.maxZoom);
-    var p = this.toWorld(sx, sy);
-    this.zoom = z;
-    var W = this.worldSize();
-    this.cx = p[0] - (sx - this.w / 2) / W;
-    this.cy = p[1] - (sy - this.h / 2) / W;
-    this.changed();
+  CWMap.prototype.setView = function (lat, lon, zoom) {
+    this.map.setView(this.toMap(lat, lon), zoom == null ? this.map.getZoom() : zoom);
   };
-  CWMap.prototype.panBy = function (dx, dy) {
-    var W = this.worldSize();
-    this.cx -= dx / W; this.cy -= dy / W;
-    this.changed();
-  };
-  CWMap.prototype.changed = function () {
-    this.cx = clamp(this.cx, 0, 1); this.cy = clamp(this.cy, 0, 1);
-    this.hideInfo();
-    this.redraw();
+  CWMap.prototype.viewChanged = function () {
+    var z = this.map.getZoom();
+    var showCells = z >= CELLS_MIN_ZOOM;
+    if (showCells !== this.map.hasLayer(this.cellLayer)) {
+      if (showCells) this.cellLayer.addTo(this.map); else this.cellLayer.remove();
+    }
+    if (showCells) this.syncCells();
+    var showCases = z >= CASES_MIN_ZOOM;
+    if (showCases !== this.map.hasLayer(this.caseLayer)) {
+      if (showCases) this.caseLayer.addTo(this.map); else this.caseLayer.remove();
+    }
+    var r = z >= 16 ? 7 : 5;
+    if (showCases && r !== this.caseRadius) {
+      this.caseRadius = r;
+      this.caseLayer.eachLayer(function (m) { m.setRadius(r); });
+    }
+    this.styleDistricts();
+    this.drawLabels();
     this.scheduleFetch(350);
   };
 
   // ---- input ---------------------------------------------------------------
-  CWMap.prototype.down = function (e) {
-    if (e.pointerType === 'mouse' && e.button !== 0) return;
-    try { this.canvas.setPointerCapture(e.pointerId); } catch (_) { /* synthetic events */ }
-    var p = this.pos(e);
-    this.pointers.set(e.pointerId, p);
-    if (this.pointers.size === 1) {
-      var onPin = this.hitPin(p);
-      this.gesture = { x0: p.x, y0: p.y, last: p, t0: Date.now(), moved: false, multi: false, pinDrag: onPin,
-        slop: e.pointerType === 'mouse' ? TAP_SLOP_MOUSE : TAP_SLOP_TOUCH };
-      if (onPin) {
-        var s = this.toScreen(this.pin.x, this.pin.y);
-        this.gesture.off = { x: s[0] - p.x, y: s[1] - p.y };
-      }
-    } else if (this.pointers.size === 2 && this.gesture) {
-      this.gesture.multi = true;
-      this.gesture.moved = true;
-      this.gesture.pinDrag = false;
-      this.startPinch();
-    }
-    e.preventDefault();
-  };
-  CWMap.prototype.startPinch = function () {
-    var pts = Array.from(this.pointers.values());
-    var mid = { x: (pts[0].x + pts[1].x) / 2, y: (pts[0].y + pts[1].y) / 2 };
-    this.gesture.pinch = { d0: Math.max(dist(pts[0], pts[1]), 1), z0: this.zoom, anchor: this.toWorld(mid.x, mid.y) };
-  };
-  CWMap.prototype.move = function (e) {
-    var p = this.pos(e);
-    if (!this.pointers.has(e.pointerId)) {
-      if (e.pointerType === 'mouse') this.canvas.style.cursor = this.hitPin(p) ? 'grab' : '';
-      return;
-    }
-    this.pointers.set(e.pointerId, p);
-    var g = this.gesture;
-    if (!g) return;
-    if (this.pointers.size >= 2 && g.pinch) {
-      var pts = Array.from(this.pointers.values());
-      var mid = { x: (pts[0].x + pts[1].x) / 2, y: (pts[0].y + pts[1].y) / 2 };
-      this.zoom = clamp(g.pinch.z0 + Math.log(dist(pts[0], pts[1]) / g.pinch.d0) / Math.LN2, MIN_ZOOM, this.maxZoom);
-      var W = this.worldSize();
-      this.cx = g.pinch.anchor[0] - (mid.x - this.w / 2) / W;
-      this.cy = g.pinch.anchor[1] - (mid.y - this.h / 2) / W;
-      this.changed();
-      return;
-    }
-    if (!g.moved && dist(p, { x: g.x0, y: g.y0 }) > g.slop) g.moved = true;
-    if (!g.moved) return;
-    if (g.pinDrag) {
-      this.movePin(p.x + g.off.x, p.y + g.off.y);
-    } else {
-      this.panBy(p.x - g.last.x, p.y - g.last.y);
-    }
-    g.last = p;
-    e.preventDefault();
-  };
-  CWMap.prototype.up = function (e, cancelled) {
-    if (!this.pointers.has(e.pointerId)) return;
-    var p = this.pos(e);
-    this.pointers.delete(e.pointerId);
-    var g = this.gesture;
-    if (!g) return;
-    if (this.pointers.size === 1 && g.multi) {
-      // one finger left after a pinch: carry on panning from it
-      g.pinch = null;
-      g.last = Array.from(this.pointers.values())[0];
-      return;
-    }
-    if (this.pointers.size > 0) return;
-    this.gesture = null;
-    if (cancelled) return;
-    if (g.pinDrag && g.moved) {
-      this.emitPin();
-    } else if (!g.moved && !g.multi && Date.now() - g.t0 < 800) {
-      this.tap(p.x, p.y);
-    }
-  };
-  CWMap.prototype.wheel = function (e) {
-    e.preventDefault();
-    var d = e.deltaY;
-    if (e.deltaMode === 1) d *= 33;
-    else if (e.deltaMode === 2) d *= 400;
-    var p = this.pos(e);
-    this.zoomAround(p.x, p.y, this.zoom - clamp(d / 250, -1, 1));
-  };
-  CWMap.prototype.key = function (e) {
-    var step = 80;
-    switch (e.key) {
-      case 'ArrowLeft': this.panBy(step, 0); break;
-      case 'ArrowRight': this.panBy(-step, 0); break;
-      case 'ArrowUp': this.panBy(0, step); break;
-      case 'ArrowDown': this.panBy(0, -step); break;
-      case '+': case '=': this.zoomBy(1); break;
-      case '-': case '_': this.zoomBy(-1); break;
-      case 'Enter': case ' ': this.tap(this.w / 2, this.h / 2); break;
-      default: return;
-    }
-    e.preventDefault();
-  };
-
   // tap places (or moves) the pin and reports a case marker under the finger.
-  CWMap.prototype.tap = function (sx, sy) {
-    var hit = this.hitCase(sx, sy);
-    this.movePin(sx, sy);
+  CWMap.prototype.tap = function (p, latlng) {
+    var hit = this.hitCase(p);
+    this.placePin(this.fromMap(latlng), 0);
     this.emitPin();
     if (hit) this.showInfo(hit);
-  };
-  CWMap.prototype.movePin = function (sx, sy) {
-    var w = this.toWorld(sx, sy);
-    var ll = this.unproject(w[0], w[1]);
-    this.pin = { lat: ll.lat, lon: ll.lon, x: w[0], y: w[1], acc: 0 };
-    this.redraw();
   };
   CWMap.prototype.emitPin = function () {
     if (!this.pin) return;
     this.onPin({ lat: this.pin.lat, lon: this.pin.lon }, 'pin');
     this.updateCell(true);
   };
-  CWMap.prototype.hitPin = function (p) {
-    if (!this.pin) return false;
-    var s = this.toScreen(this.pin.x, this.pin.y);
-    return p.x > s[0] - 20 && p.x < s[0] + 20 && p.y > s[1] - 46 && p.y < s[1] + 8;
-  };
-  CWMap.prototype.hitCase = function (sx, sy) {
-    if (this.zoom < CASES_MIN_ZOOM) return null;
-    var best = null, bd = 16;
+  CWMap.prototype.hitCase = function (p) {
+    if (this.map.getZoom() < CASES_MIN_ZOOM) return null;
+    var best = null, bd = CASE_HIT_PX;
     for (var i = 0; i < this.cases.length; i++) {
-      var c = this.cases[i];
-      var s = this.toScreen(c._x, c._y);
-      var d = Math.hypot(s[0] - sx, s[1] - sy);
-      if (d < bd) { bd = d; best = c; }
+      var d = this.map.latLngToContainerPoint(this.cases[i]._ll).distanceTo(p);
+      if (d < bd) { bd = d; best = this.cases[i]; }
     }
     return best;
   };
@@ -528,28 +448,59 @@
     if (this.info && !this.info.hidden) { this.info.hidden = true; this.updateNote(); }
   };
 
-  // ---- pin API used by the page ----------------------------------------------
+  // ---- the pin ---------------------------------------------------------------
+  // placePin draws the pin (and the accuracy circle) at a WGS-84 point.
+  CWMap.prototype.placePin = function (pt, acc) {
+    var L = this.L, self = this, ll = this.toMap(pt.lat, pt.lon);
+    this.pin = { lat: pt.lat, lon: pt.lon, acc: acc || 0 };
+    if (!this.pinMarker) {
+      this.pinMarker = L.marker(ll, {
+        icon: L.divIcon({ className: 'map-pin', html: PIN_SVG, iconSize: [30, 46], iconAnchor: [15, 42] }),
+        draggable: true, autoPan: true, keyboard: false, zIndexOffset: 1000
+      });
+      this.pinMarker.on('dragend', function () {
+        var p = self.fromMap(self.pinMarker.getLatLng());
+        self.pin = { lat: p.lat, lon: p.lon, acc: 0 };
+        if (self.accCircle) self.accCircle.remove();
+        self.emitPin();
+      });
+      this.pinMarker.on('dragstart', function () { self.hideInfo(); });
+    }
+    this.pinMarker.setLatLng(ll).addTo(this.map);
+    if (this.pin.acc > 0) {
+      if (!this.accCircle) {
+        this.accCircle = L.circle(ll, { radius: this.pin.acc, renderer: this.casesRenderer, interactive: false,
+          color: '#0b57d0', opacity: 0.6, weight: 1.5, fillColor: '#0b57d0', fillOpacity: 0.12 });
+      }
+      this.accCircle.setLatLng(ll).setRadius(this.pin.acc).addTo(this.map);
+    } else if (this.accCircle) {
+      this.accCircle.remove();
+    }
+  };
   // setPin places the pin at a WGS-84 point; opts.accuracy (metres) draws
   // the accuracy circle, opts.zoom centres the map on it at that zoom.
   CWMap.prototype.setPin = function (lat, lon, opts) {
     opts = opts || {};
-    var p = this.project(lat, lon);
-    this.pin = { lat: lat, lon: lon, x: p[0], y: p[1], acc: opts.accuracy || 0 };
+    this.placePin({ lat: lat, lon: lon }, opts.accuracy);
     if (opts.zoom) {
-      var z = opts.zoom;
-      if (this.pin.acc > 0 && this.w) {
+      var z = opts.zoom, size = this.map.getSize();
+      if (this.pin.acc > 0 && size.x) {
         // keep the whole accuracy circle in view
-        var fit = Math.log(Math.min(this.w, this.h) * 0.4 * EARTH_CIRC * Math.cos(lat * PI / 180) / (TILE * this.pin.acc)) / Math.LN2;
+        var fit = Math.log(Math.min(size.x, size.y) * 0.4 * EARTH_CIRC * Math.cos(lat * PI / 180) / (TILE * this.pin.acc)) / Math.LN2;
         z = Math.min(z, Math.floor(fit));
       }
-      this.setView(lat, lon, z);
-    } else {
-      this.redraw();
+      this.setView(lat, lon, clamp(z, MIN_ZOOM, this.map.getMaxZoom()));
     }
     this.updateCell(true);
   };
   CWMap.prototype.getPin = function () { return this.pin ? { lat: this.pin.lat, lon: this.pin.lon } : null; };
-  CWMap.prototype.clearPin = function () { this.pin = null; this.cell = undefined; this.redraw(); };
+  CWMap.prototype.clearPin = function () {
+    this.pin = null;
+    this.cell = undefined;
+    if (this.pinMarker) this.pinMarker.remove();
+    if (this.accCircle) this.accCircle.remove();
+    this.drawSelection();
+  };
 
   // cellAt returns the loaded grid cell feature holding a WGS-84 point.
   CWMap.prototype.cellAt = function (lat, lon) {
@@ -584,7 +535,142 @@
     if (!force && !f && this.cell === null) return;
     this.cell = code;
     this.onCell(f ? f.props : null, { lat: this.pin.lat, lon: this.pin.lon });
-    this.redraw();
+    this.drawSelection();
+  };
+
+  // ---- drawing -------------------------------------------------------------
+  // latLngsOf converts a feature's GeoJSON rings into Leaflet's nesting
+  // (polygons of rings of LatLngs) in the map's datum.
+  CWMap.prototype.latLngsOf = function (g) {
+    var self = this;
+    return polygonsOf(g).map(function (rings) {
+      return rings.map(function (ring) {
+        return ring.map(function (c) { return self.toMap(+c[1], +c[0]); });
+      });
+    });
+  };
+  CWMap.prototype.cellStyle = function () {
+    var w = this.map.getZoom() >= 16 ? 1.25 : 0.75;
+    if (this.tiles) return { color: '#1e468c', opacity: 0.75, weight: w, fill: false };
+    return { color: '#3c5a82', opacity: 0.8, weight: w, fill: true, fillColor: '#fff', fillOpacity: 0.35, fillRule: 'evenodd' };
+  };
+  // syncCells keeps in the cell layer exactly the loaded cells near the
+  // view: a long session that pans across the city keeps a few hundred
+  // SVG paths, not every cell it has seen.
+  CWMap.prototype.syncCells = function () {
+    var L = this.L, view = this.map.getBounds().pad(0.5), style = this.cellStyle(), layer = this.cellLayer;
+    var restyle = style.weight !== this.cellWeight;
+    this.cellWeight = style.weight;
+    var self = this;
+    this.features.forEach(function (f) {
+      var near = view.intersects(f.mbb);
+      if (near && !f.layer) {
+        var o = { renderer: self.gridRenderer, interactive: false, className: 'cw-cell' };
+        for (var k in style) o[k] = style[k];
+        f.layer = L.polygon(self.latLngsOf(f.geometry), o);
+        layer.addLayer(f.layer);
+      } else if (near && restyle) {
+        f.layer.setStyle(style);
+      } else if (!near && f.layer) {
+        layer.removeLayer(f.layer);
+        f.layer = null;
+      }
+    });
+    if (this.selLayer) this.selLayer.bringToFront();
+  };
+  CWMap.prototype.drawSelection = function () {
+    if (this.selLayer) { this.selLayer.remove(); this.selLayer = null; }
+    var f = this.cell != null ? this.features.get(this.cell) : null;
+    if (!f) return;
+    this.selLayer = this.L.polygon(this.latLngsOf(f.geometry), { renderer: this.gridRenderer, interactive: false,
+      className: 'cw-cell-selected', color: '#b4232a', opacity: 0.95, weight: 2.5, fillColor: '#b4232a', fillOpacity: 0.14, fillRule: 'evenodd' });
+    this.selLayer.addTo(this.map);
+  };
+  CWMap.prototype.drawDistricts = function () {
+    var L = this.L, self = this, g = this.districtLayer;
+    this.districts = [];
+    var box = function (b) { return L.latLngBounds(self.toMap(b[1], b[0]), self.toMap(b[3], b[2])); };
+    if (validBox(this.cfg.bounds)) {
+      L.rectangle(box(this.cfg.bounds), { renderer: this.gridRenderer, interactive: false, className: 'cw-city',
+        color: '#b4232a', opacity: 0.7, weight: 2.5, fill: false }).addTo(g);
+    }
+    (this.cfg.districts || []).forEach(function (d) {
+      var r = validBox(d.bounds) ? L.rectangle(box(d.bounds), { renderer: self.gridRenderer, interactive: false,
+        className: 'cw-district', color: '#3c465a', opacity: 0.75, weight: 1.5, dashArray: '6 4', fill: false }).addTo(g) : null;
+      var c = d.center && (d.center.lat || d.center.lon) ? self.toMap(d.center.lat, d.center.lon) : r ? r.getBounds().getCenter() : null;
+      self.districts.push({ name: d.name, rect: r, c: c });
+    });
+  };
+  // styleDistricts: the district outlines are strong when zoomed out (the
+  // labels show then), faint under the cells.
+  CWMap.prototype.styleDistricts = function () {
+    var out = this.spanMeters() > GRID_SPAN_M;
+    if (out === this.districtsOut) return;
+    this.districtsOut = out;
+    this.districts.forEach(function (d) { if (d.rect) d.rect.setStyle({ opacity: out ? 0.75 : 0.35 }); });
+  };
+
+  // drawLabels: district names when zoomed out; zoomed in, the cell names
+  // when cells are big on screen, else one label per community at the
+  // middle of its visible cells. A label that would overlap one already
+  // placed is left out.
+  CWMap.prototype.drawLabels = function () {
+    var L = this.L, map = this.map, self = this;
+    this.labelLayer.clearLayers();
+    var size = map.getSize(), placed = [];
+    var add = function (text, ll, cls, font) {
+      var p = map.latLngToContainerPoint(ll);
+      var w = self.textWidth(text, font), h = 16;
+      var r = [p.x - w / 2 - 2, p.y - h / 2, p.x + w / 2 + 2, p.y + h / 2];
+      if (r[2] < 0 || r[0] > size.x || r[3] < 0 || r[1] > size.y) return;
+      for (var i = 0; i < placed.length; i++) {
+        var o = placed[i];
+        if (r[0] < o[2] && r[2] > o[0] && r[1] < o[3] && r[3] > o[1]) return;
+      }
+      placed.push(r);
+      var span = document.createElement('span');
+      span.textContent = text;
+      L.marker(ll, { icon: L.divIcon({ className: 'map-label ' + cls, html: span, iconSize: null }),
+        interactive: false, keyboard: false, pane: 'labels' }).addTo(self.labelLayer);
+    };
+    if (this.spanMeters() > GRID_SPAN_M) {
+      this.districts.forEach(function (d) { if (d.c && d.name) add(String(d.name), d.c, 'map-label-district', 'bold 15px sans-serif'); });
+      return;
+    }
+    if (map.getZoom() < CELLS_MIN_ZOOM) return;
+    var view = map.getBounds(), groups = new Map(), cellLabels = false;
+    this.features.forEach(function (f) {
+      if (!f.layer || !view.intersects(f.mbb)) return;
+      var w = map.latLngToContainerPoint(f.mbb.getNorthEast()).x - map.latLngToContainerPoint(f.mbb.getSouthWest()).x;
+      if (w > 90 && f.props.name) {
+        cellLabels = true;
+        add(String(f.props.name), f.mbb.getCenter(), 'map-label-cell', '12px sans-serif');
+      } else if (f.props.community) {
+        var g = groups.get(f.props.community);
+        if (!g) { g = { lat: 0, lng: 0, n: 0 }; groups.set(f.props.community, g); }
+        var c = f.mbb.getCenter();
+        g.lat += c.lat; g.lng += c.lng; g.n++;
+      }
+    });
+    if (!cellLabels && map.getZoom() >= CASES_MIN_ZOOM) {
+      groups.forEach(function (g, name) { add(String(name), L.latLng(g.lat / g.n, g.lng / g.n), 'map-label-community', 'bold 13px sans-serif'); });
+    }
+  };
+  CWMap.prototype.textWidth = function (text, font) {
+    if (!this.measure) this.measure = document.createElement('canvas').getContext('2d');
+    if (!this.measure) return text.length * 13;
+    this.measure.font = font;
+    return this.measure.measureText(text).width;
+  };
+
+  CWMap.prototype.drawCases = function () {
+    var L = this.L, layer = this.caseLayer, r = this.map.getZoom() >= 16 ? 7 : 5;
+    this.caseRadius = r;
+    layer.clearLayers();
+    for (var i = 0; i < this.cases.length; i++) {
+      L.circleMarker(this.cases[i]._ll, { renderer: this.casesRenderer, interactive: false, className: 'cw-case', radius: r,
+        color: '#fff', opacity: 1, weight: 2, fillColor: '#e8710a', fillOpacity: 1 }).addTo(layer);
+    }
   };
 
   // ---- data loading ------------------------------------------------------------
@@ -594,7 +680,8 @@
     this.fetchTimer = setTimeout(function () { self.fetchVisible(); }, delay);
   };
   CWMap.prototype.fetchVisible = function () {
-    if (!this.w || !this.h) return;
+    var size = this.map.getSize();
+    if (!size.x || !size.y) return;
     this.fetchGrid();
     this.fetchCases();
     this.updateNote();
@@ -616,14 +703,13 @@
     this.pumpGrid();
   };
   CWMap.prototype.pumpGrid = function () {
-    var self = this;
     while (this.gridActive < 2 && this.gridQueue.length) {
       var k = this.gridQueue.shift();
       var st = this.grid.get(k);
       if (st && st.state === 'loading') continue;
       this.loadGridKey(k);
     }
-    self.updateNote();
+    this.updateNote();
   };
   CWMap.prototype.loadGridKey = function (key) {
     var self = this;
@@ -644,8 +730,8 @@
         }
       }
       self.pumpGrid();
+      if (self.map.getZoom() >= CELLS_MIN_ZOOM) { self.syncCells(); self.drawLabels(); }
       self.updateCell(false);
-      self.redraw();
     }, function () {
       self.gridActive--;
       self.grid.set(key, { state: 'error', at: Date.now() });
@@ -654,10 +740,12 @@
   };
   CWMap.prototype.addFeatures = function (list) {
     if (!list || !list.length) return;
+    var L = this.L;
     if (this.features.size + list.length > MAX_FEATURES) {
       // memory guard for a long session: start over with what is in view
       this.features.clear();
       this.grid.clear();
+      this.cellLayer.clearLayers();
     }
     for (var i = 0; i < list.length; i++) {
       var f = list[i];
@@ -669,31 +757,26 @@
       var polys = polygonsOf(f.geometry);
       if (!polys.length) continue;
       var wbb = [Infinity, Infinity, -Infinity, -Infinity];
-      var rings = [];
       for (var p = 0; p < polys.length; p++) {
         for (var r = 0; r < polys[p].length; r++) {
           var ring = polys[p][r];
-          var xy = new Float64Array(ring.length * 2);
           for (var k = 0; k < ring.length; k++) {
             var lon = +ring[k][0], lat = +ring[k][1];
             if (lon < wbb[0]) wbb[0] = lon;
             if (lat < wbb[1]) wbb[1] = lat;
             if (lon > wbb[2]) wbb[2] = lon;
             if (lat > wbb[3]) wbb[3] = lat;
-            var q = this.project(lat, lon);
-            xy[2 * k] = q[0]; xy[2 * k + 1] = q[1];
           }
-          rings.push(xy);
         }
       }
-      var a = this.project(wbb[1], wbb[0]), b = this.project(wbb[3], wbb[2]);
-      this.features.set(code, { code: code, props: props, geometry: f.geometry, rings: rings, wbb: wbb,
-        bb: [a[0], b[1], b[0], a[1]] });
+      if (!(wbb[2] >= wbb[0])) continue;
+      this.features.set(code, { code: code, props: props, geometry: f.geometry, wbb: wbb,
+        mbb: L.latLngBounds(this.toMap(wbb[1], wbb[0]), this.toMap(wbb[3], wbb[2])), layer: null });
     }
   };
   CWMap.prototype.fetchCases = function () {
     var url = this.cfg.cases_url;
-    if (!url || this.zoom < CASES_MIN_ZOOM) return;
+    if (!url || this.map.getZoom() < CASES_MIN_ZOOM) return;
     var v = this.viewBBox(0);
     var box = this.casesBox;
     if (box && v[0] >= box[0] && v[1] >= box[1] && v[2] <= box[2] && v[3] <= box[3] && Date.now() - this.casesAt < 120000) return;
@@ -704,14 +787,11 @@
     getJSON(withQuery(url, 'bbox=' + want.join(',')), 20000).then(function (res) {
       if (id !== self.casesReq) return;
       var list = (res && res.cases) || [];
-      for (var i = 0; i < list.length; i++) {
-        var p = self.project(+list[i].lat, +list[i].lon);
-        list[i]._x = p[0]; list[i]._y = p[1];
-      }
+      for (var i = 0; i < list.length; i++) list[i]._ll = self.toMap(+list[i].lat, +list[i].lon);
       self.cases = list;
       self.casesBox = want;
       self.casesAt = Date.now();
-      self.redraw();
+      self.drawCases();
     }, function () { /* markers are a nicety; the next pan tries again */ });
   };
   CWMap.prototype.updateNote = function () {
@@ -720,301 +800,13 @@
     if (this.cfg.grid_url && this.spanMeters() > GRID_SPAN_M) text = this.msg('public.map.zoom_for_grid');
     else if (this.gridActive > 0) text = this.msg('public.map.loading');
     else {
-      var self = this, err = false;
+      var err = false;
       this.grid.forEach(function (st) { if (st.state === 'error') err = true; });
-      if (err && self.features.size === 0) text = this.msg('public.map.load_failed');
+      if (err && this.features.size === 0) text = this.msg('public.map.load_failed');
     }
     this.note.textContent = text;
     this.note.hidden = !text;
   };
-
-  // ---- drawing -------------------------------------------------------------
-  CWMap.prototype.redraw = function () {
-    if (this.dirty) return;
-    this.dirty = true;
-    var self = this;
-    var raf = window.requestAnimationFrame || function (f) { return setTimeout(f, 16); };
-    raf(function () { self.dirty = false; self.draw(); });
-  };
-  CWMap.prototype.draw = function () {
-    var ctx = this.ctx;
-    if (!ctx || !this.w) return;
-    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    ctx.fillStyle = '#eef0e8';
-    ctx.fillRect(0, 0, this.w, this.h);
-    if (this.tiles) this.drawTiles();
-    var zoomedIn = this.spanMeters() <= GRID_SPAN_M;
-    this.drawDistricts(!zoomedIn);
-    if (this.zoom >= 13) this.drawCells();
-    this.drawCases();
-    this.drawPin();
-    if (this.focused) this.drawCross();
-  };
-
-  CWMap.prototype.drawTiles = function () {
-    var t = this.tiles, ctx = this.ctx;
-    var maxZ = t.max_zoom != null ? +t.max_zoom : 18;
-    var tz = clamp(Math.round(this.zoom), 0, maxZ);
-    var n = Math.pow(2, tz);
-    var size = TILE * Math.pow(2, this.zoom - tz);
-    var a = this.toWorld(0, 0), b = this.toWorld(this.w, this.h);
-    var x0 = Math.floor(a[0] * n), x1 = Math.floor(b[0] * n), y0 = Math.max(0, Math.floor(a[1] * n)), y1 = Math.min(n - 1, Math.floor(b[1] * n));
-    if ((x1 - x0 + 1) * (y1 - y0 + 1) > 150) return;
-    for (var y = y0; y <= y1; y++) {
-      for (var x = x0; x <= x1; x++) {
-        var wx = ((x % n) + n) % n;
-        var s = this.toScreen(x / n, y / n);
-        var img = this.tile(tz, wx, y);
-        if (img && img.complete && img.naturalWidth) {
-          ctx.drawImage(img, s[0], s[1], size + 0.5, size + 0.5);
-        } else {
-          this.drawParentTile(tz, wx, y, s, size);
-        }
-      }
-    }
-  };
-  // drawParentTile fills a missing tile with a scaled part of a loaded
-  // ancestor, so zooming shows blurry map rather than holes.
-  CWMap.prototype.drawParentTile = function (z, x, y, s, size) {
-    for (var up = 1; up <= 4 && z - up >= 0; up++) {
-      var f = Math.pow(2, up);
-      var px = Math.floor(x / f), py = Math.floor(y / f);
-      var img = this.tileImgs.get((z - up) + '/' + px + '/' + py);
-      if (img && img.complete && img.naturalWidth) {
-        var sub = TILE / f;
-        this.ctx.drawImage(img, (x - px * f) * sub, (y - py * f) * sub, sub, sub, s[0], s[1], size + 0.5, size + 0.5);
-        return;
-      }
-    }
-  };
-  CWMap.prototype.tile = function (z, x, y) {
-    var key = z + '/' + x + '/' + y;
-    var img = this.tileImgs.get(key);
-    if (img) {
-      // refresh its place in the LRU order
-      this.tileImgs.delete(key);
-      this.tileImgs.set(key, img);
-      return img;
-    }
-    var t = this.tiles, subs = t.subdomains || '';
-    if (typeof subs === 'string') subs = subs.split('');
-    var sd = subs.length ? subs[(x + y) % subs.length] : '';
-    var url = String(t.url).replace('{s}', sd).replace('{z}', z).replace('{x}', x).replace('{y}', y);
-    img = new Image();
-    var self = this;
-    img.onload = function () { self.redraw(); };
-    img.onerror = function () { self.tileImgs.delete(key); };
-    img.src = url;
-    this.tileImgs.set(key, img);
-    if (this.tileImgs.size > 400) this.tileImgs.delete(this.tileImgs.keys().next().value);
-    return img;
-  };
-
-  CWMap.prototype.prepDistricts = function () {
-    var out = [], self = this;
-    (this.cfg.districts || []).forEach(function (d) {
-      var b = d.bounds, c = d.center;
-      var r = null, cen = null;
-      if (b && b.length === 4) {
-        var p0 = self.project(b[1], b[0]), p1 = self.project(b[3], b[2]);
-        r = [p0[0], p1[1], p1[0], p0[1]];
-      }
-      if (c) cen = self.project(c.lat, c.lon);
-      else if (r) cen = [(r[0] + r[2]) / 2, (r[1] + r[3]) / 2];
-      out.push({ name: d.name, rect: r, c: cen });
-    });
-    if (this.cfg.bounds && this.cfg.bounds.length === 4) {
-      var b = this.cfg.bounds;
-      var p0 = this.project(b[1], b[0]), p1 = this.project(b[3], b[2]);
-      this.cityRect = [p0[0], p1[1], p1[0], p0[1]];
-    }
-    return out;
-  };
-  CWMap.prototype.drawDistricts = function (labels) {
-    var ctx = this.ctx, self = this;
-    ctx.save();
-    if (this.cityRect) {
-      var a = this.toScreen(this.cityRect[0], this.cityRect[1]), b = this.toScreen(this.cityRect[2], this.cityRect[3]);
-      ctx.strokeStyle = 'rgba(180,35,42,.7)';
-      ctx.lineWidth = 2.5;
-      ctx.strokeRect(a[0], a[1], b[0] - a[0], b[1] - a[1]);
-    }
-    ctx.setLineDash([6, 4]);
-    ctx.strokeStyle = labels ? 'rgba(60,70,90,.75)' : 'rgba(60,70,90,.35)';
-    ctx.lineWidth = 1.5;
-    this.districts.forEach(function (d) {
-      if (!d.rect) return;
-      var a = self.toScreen(d.rect[0], d.rect[1]), b = self.toScreen(d.rect[2], d.rect[3]);
-      ctx.strokeRect(a[0], a[1], b[0] - a[0], b[1] - a[1]);
-    });
-    ctx.setLineDash([]);
-    if (labels) {
-      var placed = [];
-      this.districts.forEach(function (d) {
-        if (!d.c || !d.name) return;
-        var s = self.toScreen(d.c[0], d.c[1]);
-        self.label(d.name, s[0], s[1], 'bold 15px sans-serif', '#1d2a3a', placed);
-      });
-    }
-    ctx.restore();
-  };
-  CWMap.prototype.drawCells = function () {
-    var ctx = this.ctx, self = this;
-    var a = this.toWorld(0, 0), b = this.toWorld(this.w, this.h);
-    var W = this.worldSize();
-    var visible = [];
-    this.features.forEach(function (f) {
-      var bb = f.bb;
-      if (bb[2] < a[0] || bb[0] > b[0] || bb[3] < a[1] || bb[1] > b[1]) return;
-      visible.push(f);
-    });
-    if (!visible.length) return;
-    ctx.save();
-    ctx.lineJoin = 'round';
-    var cx = this.cx, cy = this.cy, hw = this.w / 2, hh = this.h / 2;
-    var path = function (f) {
-      ctx.beginPath();
-      for (var r = 0; r < f.rings.length; r++) {
-        var xy = f.rings[r];
-        for (var k = 0; k < xy.length; k += 2) {
-          var sx = (xy[k] - cx) * W + hw, sy = (xy[k + 1] - cy) * W + hh;
-          if (k === 0) ctx.moveTo(sx, sy); else ctx.lineTo(sx, sy);
-        }
-        ctx.closePath();
-      }
-    };
-    ctx.strokeStyle = this.tiles ? 'rgba(30,70,140,.75)' : 'rgba(60,90,130,.8)';
-    ctx.lineWidth = this.zoom >= 16 ? 1.25 : 0.75;
-    ctx.fillStyle = 'rgba(255,255,255,.35)';
-    for (var i = 0; i < visible.length; i++) {
-      path(visible[i]);
-      if (!this.tiles) ctx.fill('evenodd');
-      ctx.stroke();
-    }
-    var sel = this.cell != null ? this.features.get(this.cell) : null;
-    if (sel) {
-      path(sel);
-      ctx.fillStyle = 'rgba(180,35,42,.14)';
-      ctx.fill('evenodd');
-      ctx.strokeStyle = 'rgba(180,35,42,.95)';
-      ctx.lineWidth = 2.5;
-      ctx.stroke();
-    }
-    // labels: the cell name when cells are big on screen, else one label
-    // per community at the middle of its visible cells
-    var placed = [];
-    var groups = new Map();
-    var cellLabels = false;
-    for (var j = 0; j < visible.length; j++) {
-      var f = visible[j];
-      var w = (f.bb[2] - f.bb[0]) * W;
-      if (w > 90 && f.props.name) {
-        cellLabels = true;
-        var s = self.toScreen((f.bb[0] + f.bb[2]) / 2, (f.bb[1] + f.bb[3]) / 2);
-        self.label(String(f.props.name), s[0], s[1], '12px sans-serif', '#1d2a3a', placed);
-      } else if (f.props.community) {
-        var g = groups.get(f.props.community);
-        if (!g) { g = { x: 0, y: 0, n: 0 }; groups.set(f.props.community, g); }
-        g.x += (f.bb[0] + f.bb[2]) / 2; g.y += (f.bb[1] + f.bb[3]) / 2; g.n++;
-      }
-    }
-    if (!cellLabels && this.zoom >= 14) {
-      groups.forEach(function (g, name) {
-        var s = self.toScreen(g.x / g.n, g.y / g.n);
-        self.label(String(name), s[0], s[1], 'bold 13px sans-serif', '#243b5a', placed);
-      });
-    }
-    ctx.restore();
-  };
-  // label draws haloed text unless it would overlap one already placed.
-  CWMap.prototype.label = function (text, x, y, font, color, placed) {
-    var ctx = this.ctx;
-    ctx.font = font;
-    var w = ctx.measureText(text).width, h = 16;
-    var r = [x - w / 2 - 2, y - h / 2, x + w / 2 + 2, y + h / 2];
-    if (r[2] < 0 || r[0] > this.w || r[3] < 0 || r[1] > this.h) return;
-    for (var i = 0; i < placed.length; i++) {
-      var o = placed[i];
-      if (r[0] < o[2] && r[2] > o[0] && r[1] < o[3] && r[3] > o[1]) return;
-    }
-    placed.push(r);
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = 'rgba(255,255,255,.92)';
-    ctx.strokeText(text, x, y);
-    ctx.fillStyle = color;
-    ctx.fillText(text, x, y);
-  };
-  CWMap.prototype.drawCases = function () {
-    if (this.zoom < CASES_MIN_ZOOM || !this.cases.length) return;
-    var ctx = this.ctx, r = this.zoom >= 16 ? 7 : 5;
-    ctx.save();
-    ctx.fillStyle = '#e8710a';
-    ctx.strokeStyle = '#fff';
-    ctx.lineWidth = 2;
-    for (var i = 0; i < this.cases.length; i++) {
-      var s = this.toScreen(this.cases[i]._x, this.cases[i]._y);
-      if (s[0] < -10 || s[0] > this.w + 10 || s[1] < -10 || s[1] > this.h + 10) continue;
-      ctx.beginPath();
-      ctx.arc(s[0], s[1], r, 0, 2 * PI);
-      ctx.fill();
-      ctx.stroke();
-    }
-    ctx.restore();
-  };
-  CWMap.prototype.drawPin = function () {
-    if (!this.pin) return;
-    var ctx = this.ctx, s = this.toScreen(this.pin.x, this.pin.y), x = s[0], y = s[1];
-    ctx.save();
-    if (this.pin.acc > 0) {
-      var rad = this.pin.acc / metersPerPixel(this.pin.lat, this.zoom);
-      if (rad > 6) {
-        ctx.beginPath();
-        ctx.arc(x, y, rad, 0, 2 * PI);
-        ctx.fillStyle = 'rgba(11,87,208,.12)';
-        ctx.fill();
-        ctx.strokeStyle = 'rgba(11,87,208,.6)';
-        ctx.lineWidth = 1.5;
-        ctx.stroke();
-      }
-    }
-    ctx.beginPath();
-    ctx.ellipse(x, y, 7, 3, 0, 0, 2 * PI);
-    ctx.fillStyle = 'rgba(0,0,0,.3)';
-    ctx.fill();
-    // teardrop: tip at the point, head 28px above
-    var hy = y - 28, r = 13;
-    ctx.beginPath();
-    ctx.moveTo(x, y);
-    ctx.bezierCurveTo(x - 4, y - 8, x - r, hy + 8, x - r, hy);
-    ctx.arc(x, hy, r, PI, 0);
-    ctx.bezierCurveTo(x + r, hy + 8, x + 4, y - 8, x, y);
-    ctx.closePath();
-    ctx.fillStyle = '#b4232a';
-    ctx.fill();
-    ctx.lineWidth = 2;
-    ctx.strokeStyle = '#fff';
-    ctx.stroke();
-    ctx.beginPath();
-    ctx.arc(x, hy, 5, 0, 2 * PI);
-    ctx.fillStyle = '#fff';
-    ctx.fill();
-    ctx.restore();
-  };
-  CWMap.prototype.drawCross = function () {
-    var ctx = this.ctx, x = this.w / 2, y = this.h / 2;
-    ctx.save();
-    ctx.strokeStyle = '#0b57d0';
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    ctx.moveTo(x - 12, y); ctx.lineTo(x + 12, y);
-    ctx.moveTo(x, y - 12); ctx.lineTo(x, y + 12);
-    ctx.stroke();
-    ctx.restore();
-  };
-
-  function dist(a, b) { return Math.hypot(a.x - b.x, a.y - b.y); }
 
   // getJSON fetches same-origin JSON with a timeout.
   function getJSON(url, timeoutMs) {
@@ -1039,14 +831,14 @@
     Map: CWMap,
     wgs2gcj: wgs2gcj,
     gcj2wgs: gcj2wgs,
-    lon2x: lon2x, lat2y: lat2y, x2lon: x2lon, y2lat: y2lat,
     metersPerPixel: metersPerPixel,
     pointInRing: pointInRing,
     pointInGeometry: pointInGeometry,
     distanceToGeometry: distanceToGeometry,
     districtAt: districtAt,
     gridKeys: gridKeys,
-    keyBBox: keyBBox
+    keyBBox: keyBBox,
+    fillTemplate: fillTemplate
   };
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
   else root.CWMap = api;

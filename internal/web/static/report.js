@@ -802,7 +802,7 @@
     if (bad) {
       this.fail(bad[1]);
       var f = $(bad[0]);
-      if (bad[0] === 'map') f = $('use-gps').hidden ? $('map').querySelector('canvas') : $('use-gps');
+      if (bad[0] === 'map') f = $('use-gps').hidden ? $('map') : $('use-gps');
       if (f) {
         f.focus();
         if (f.scrollIntoView) f.scrollIntoView({ block: 'center' });
