@@ -44,6 +44,9 @@ Commands:
   user reset       reset a password: --username U (prints a new one-time password)
   token create     create an API token: --name NAME [--unit CODE] (the token is on the last line)
   audit verify     walk the hash-chained trail; exit status 1 if it is broken
+  audit figures    recompute a period's unit and region figures from the trail and print every difference
+                   from the stored ones: --from YYYY-MM-DD --to YYYY-MM-DD (both days included, in --tz);
+                   exit status 1 on any difference
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
   bench            time lists, queues, counters, performance figures and transitions at scale
                    (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
@@ -95,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTokenCreate(ctx, rest, stdout, stderr)
 	case "audit verify":
 		return cmdAuditVerify(ctx, rest, stdout, stderr)
+	case "audit figures":
+		return cmdAuditFigures(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "bench-intake":
