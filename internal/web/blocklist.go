@@ -32,9 +32,7 @@ func (s *Server) apiBlocks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiAddBlock(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Kind, Value, Reason string
-	}
+	var body blockJSON
 	if err := decodeJSON(r, &body); err != nil {
 		s.fail(w, r, err)
 		return
@@ -81,4 +79,11 @@ func (s *Server) postUnblock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/blocklist?msg=done", http.StatusSeeOther)
+}
+
+// blockJSON is the body that blocks a device, phone number or address.
+type blockJSON struct {
+	Kind   string `json:"kind"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
 }

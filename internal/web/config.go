@@ -106,9 +106,7 @@ func (s *Server) apiCalendar(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSetSpans(w http.ResponseWriter, r *http.Request) {
-	var j struct {
-		Spans string `json:"spans"`
-	}
+	var j spansJSON
 	if err := decodeJSON(r, &j); err != nil {
 		s.fail(w, r, err)
 		return
@@ -291,4 +289,9 @@ func (s *Server) postCalendar(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.adminDone(w, r, "/admin/calendar", err, func(c int, m string) { s.showCalendar(w, r, c, m) })
+}
+
+// spansJSON is the body that sets the daily working hours.
+type spansJSON struct {
+	Spans string `json:"spans"`
 }

@@ -103,9 +103,7 @@ func (s *Server) apiGridAssign(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var body struct {
-		CellCodes []string `json:"cell_codes"`
-	}
+	var body cellCodesJSON
 	if err := decodeJSON(r, &body); err != nil {
 		s.fail(w, r, err)
 		return
@@ -217,4 +215,9 @@ func (s *Server) postGridAssign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/grid?msg=saved", http.StatusSeeOther)
+}
+
+// cellCodesJSON is the body that sets a grid worker's cells.
+type cellCodesJSON struct {
+	CellCodes []string `json:"cell_codes"`
 }

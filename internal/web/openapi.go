@@ -1,67 +1,173 @@
 package web
 
 import (
+	"encoding"
+	"encoding/json"
+	"reflect"
 	"regexp"
 	"strings"
+	"time"
+
+	"chuangwen/internal/audit"
+	"chuangwen/internal/intake"
+	"chuangwen/internal/org"
+	"chuangwen/internal/workcal"
+	"chuangwen/internal/workflow"
 )
 
-// schemas documents the request and response bodies named by the routes.
-// Properties are listed, not exhaustively typed: the document tells a
-// client what to send and what comes back; the Go types are the truth.
-var schemas = map[string]map[string]any{
-	"Actor":          obj("name", "string", "role", "string", "unit_id", "integer", "scope", "string", "scope_region_id", "integer", "user_id", "integer"),
-	"Case":           obj("id", "integer", "no", "string", "source", "string", "category_id", "integer", "category_name", "string", "description", "string", "lat", "number", "lon", "number", "address", "string", "region_id", "integer", "urgency", "integer", "state", "string", "lead_unit_id", "integer", "coop_unit_ids", "array", "deadline", "string", "warning", "integer", "overdue", "boolean", "supervised", "boolean", "rework_count", "integer", "version", "integer", "photos", "array", "allowed_actions", "array", "grid_cell_id", "integer", "location_flag", "string", "routing", "object"),
-	"CasePage":       obj("cases", "array", "next", "integer", "total", "integer", "total_capped", "boolean"),
-	"NewCase":        obj("category_id", "integer", "description", "string", "lat", "number", "lon", "number", "address", "string", "region_id", "integer", "urgency", "integer", "source", "string", "reporter_name", "string", "reporter_phone", "string", "coord", "string"),
-	"Action":         obj("action", "string", "version", "integer", "opinion", "string", "lead_unit_id", "integer", "coop_unit_ids", "array", "deadline", "string", "merge_into", "integer", "merge_into_no", "string", "category_id", "integer", "urgency", "integer"),
-	"Events":         arr(obj("seq", "integer", "at", "string", "actor_name", "string", "actor_role", "string", "action", "string", "from_state", "string", "to_state", "string", "opinion", "string", "data", "string")),
-	"Region":         obj("id", "integer", "code", "string", "name", "string", "level", "string", "parent_id", "integer"),
-	"Unit":           obj("id", "integer", "code", "string", "name", "string", "kind", "string", "region_id", "integer", "active", "boolean"),
-	"NewUser":        obj("username", "string", "display_name", "string", "password", "string", "role", "string", "unit_id", "integer", "scope", "string", "scope_region_id", "integer", "disabled", "boolean"),
-	"User":           obj("id", "integer", "username", "string", "display_name", "string", "role", "string", "unit_id", "integer", "scope", "string", "scope_region_id", "integer", "must_change_password", "boolean", "disabled", "boolean"),
-	"Password":       obj("password", "string"),
-	"Category":       obj("id", "integer", "code", "string", "parent_id", "integer", "name", "string", "standard", "string", "limit_unit", "string", "limit_normal", "integer", "limit_urgent", "integer", "limit_critical", "integer", "active", "boolean", "hint", "string", "staff_only", "boolean", "auto_accept", "boolean", "auto_dispatch", "boolean", "dup_radius_m", "integer"),
-	"Responsibility": obj("id", "integer", "category_id", "integer", "region_id", "integer", "lead_unit_id", "integer", "coop_unit_ids", "array"),
-	"Calendar":       obj("spans", "string", "days", "array"),
-	"Spans":          obj("spans", "string"),
-	"Days":           arr(obj("Date", "string", "Working", "boolean", "Name", "string")),
-	"PerfRow":        obj("id", "integer", "code", "string", "name", "string", "figures", "object", "rates", "object"),
-	"NewToken":       obj("name", "string", "unit_id", "integer"),
-	"Token":          obj("id", "integer", "name", "string", "role", "string", "unit_id", "integer", "created_at", "integer", "last_used_at", "integer", "revoked", "boolean", "token", "string"),
-	"AuditReport":    obj("entries", "integer", "head_seq", "integer", "head_hash", "string", "ok", "boolean", "broken_seq", "integer", "problem", "string"),
-	"Error":          obj("error", "object"),
-	"Nearby":         arr(obj("id", "integer", "no", "string", "category_id", "integer", "description", "string", "state", "string", "lat", "number", "lon", "number", "distance_m", "number")),
-	"GeoJSON":        obj("type", "string", "features", "array"),
-	"GridImport":     obj("created", "integer", "updated", "integer", "errors", "integer", "warnings", "integer", "problems", "array"),
-	"Location":       obj("flag", "string", "cell_id", "integer", "cell_code", "string", "cell_name", "string", "region_id", "integer", "owner_unit_id", "integer", "distance_m", "number"),
-	"CellCodes":      obj("cell_codes", "array"),
-	"Block":          obj("kind", "string", "value", "string", "reason", "string"),
-	"Blocks":         arr(obj("kind", "string", "id", "string", "label", "string", "reason", "string", "created_at", "string")),
-	"PublicConfig":   obj("city", "string", "center", "object", "bounds", "array", "districts", "array", "categories", "array", "max_photos", "integer", "max_photo_mb", "integer", "max_description", "integer", "tiles", "object", "grid_url", "string", "cases_url", "string"),
-	"PublicReport":   obj("category_id", "integer", "description", "string", "lat", "number", "lon", "number", "coord", "string", "name", "string", "phone", "string", "device_id", "string", "photos", "array"),
-	"Follow":         obj("case_no", "string", "device_id", "string"),
-	"Receipt":        obj("receipt", "string", "case_no", "string", "status_url", "string", "state_text", "string", "kind", "string"),
+// apiTypes are the Go types whose JSON forms are the API's request and
+// response bodies, by the schema name the routes use. The document's
+// schemas are generated from these types by reflection (json tags,
+// embedded structs, marshalers), so they cannot drift from what the
+// handlers decode and encode; a test checks that every name a route uses
+// is here. formTypes document multipart bodies, which have no Go type.
+var apiTypes = map[string]any{
+	"Actor":            actorJSON{},
+	"Case":             caseView{},
+	"CasePage":         workflow.Page{},
+	"NewCase":          newCaseJSON{},
+	"Action":           actionJSON{},
+	"Events":           []audit.Entry{},
+	"Region":           org.Region{},
+	"Regions":          []org.Region{},
+	"Unit":             org.Unit{},
+	"Units":            []org.Unit{},
+	"NewUser":          newUserJSON{},
+	"User":             org.User{},
+	"Users":            []org.User{},
+	"Password":         passwordJSON{},
+	"Category":         workflow.Category{},
+	"Categories":       []workflow.Category{},
+	"Responsibility":   workflow.Responsibility{},
+	"Responsibilities": []workflow.Responsibility{},
+	"Calendar":         calendarJSON{},
+	"Spans":            spansJSON{},
+	"Days":             []workcal.Override{},
+	"PerfRows":         []workflow.PerfRow{},
+	"NewToken":         newTokenJSON{},
+	"Token":            org.Token{},
+	"Tokens":           []org.Token{},
+	"AuditReport":      audit.Report{},
+	"Error":            apiError{},
+	"Nearby":           []workflow.NearbyCase{},
+	"GridImport":       importView{},
+	"Location":         workflow.Location{},
+	"CellCodes":        cellCodesJSON{},
+	"Block":            blockJSON{},
+	"Blocks":           []intake.Block{},
+	"PublicConfig":     publicConfig{},
+	"Follow":           followJSON{},
+	"Receipt":          publicReceipt{},
 }
 
-func init() {
-	for _, name := range []string{"Region", "Unit", "User", "Token"} {
-		schemas[name+"s"] = arr(map[string]any{"$ref": "#/components/schemas/" + name})
+// formTypes are multipart bodies: field name → type.
+var formTypes = map[string][]string{
+	"PublicReport": {"category_id", "integer", "description", "string", "lat", "number", "lon", "number", "coord", "string", "name", "string", "phone", "string", "device_id", "string", "photos", "array"},
+}
+
+// genericSchemas are bodies with no fixed shape: GeoJSON passes through.
+var genericSchemas = map[string]map[string]any{
+	"GeoJSON": obj("type", "string", "features", "array"),
+}
+
+// buildSchemas generates the components.schemas of the document.
+func buildSchemas() map[string]any {
+	named := map[reflect.Type]string{}
+	for name, v := range apiTypes {
+		if t := reflect.TypeOf(v); t.Kind() == reflect.Struct {
+			named[t] = name
+		}
 	}
-	schemas["Categories"] = arr(map[string]any{"$ref": "#/components/schemas/Category"})
-	schemas["Responsibilities"] = arr(map[string]any{"$ref": "#/components/schemas/Responsibility"})
-	schemas["PerfRows"] = arr(map[string]any{"$ref": "#/components/schemas/PerfRow"})
-}
-
-func obj(kv ...string) map[string]any {
-	props := map[string]any{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		props[kv[i]] = map[string]any{"type": kv[i+1]}
+	out := map[string]any{}
+	for name, v := range apiTypes {
+		out[name] = schemaOf(reflect.TypeOf(v), named, name, 0)
 	}
-	return map[string]any{"type": "object", "properties": props}
+	for name, kv := range formTypes {
+		out[name] = obj(kv...)
+	}
+	for name, sc := range genericSchemas {
+		out[name] = sc
+	}
+	return out
 }
 
-func arr(item map[string]any) map[string]any {
-	return map[string]any{"type": "array", "items": item}
+var (
+	timeType          = reflect.TypeOf(time.Time{})
+	jsonMarshalerType = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
+	textMarshalerType = reflect.TypeOf((*encoding.TextMarshaler)(nil)).Elem()
+)
+
+// schemaOf is the JSON schema of t as encoding/json writes it. Named API
+// types other than self become references.
+func schemaOf(t reflect.Type, named map[reflect.Type]string, self string, depth int) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if name, ok := named[t]; ok && name != self {
+		return schemaRef(name)
+	}
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType):
+		return map[string]any{}
+	case t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType):
+		return map[string]any{"type": "string"}
+	}
+	if depth > 6 {
+		return map[string]any{"type": "object"}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "format": "byte"}
+		}
+		return arr(schemaOf(t.Elem(), named, "", depth+1))
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), named, "", depth+1)}
+	case reflect.Struct:
+		props := map[string]any{}
+		addFields(t, props, named, depth)
+		return map[string]any{"type": "object", "properties": props}
+	}
+	return map[string]any{}
+}
+
+// addFields adds the JSON fields of struct t (embedded structs flattened,
+// as encoding/json does) to props.
+func addFields(t reflect.Type, props map[string]any, named map[reflect.Type]string, depth int) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			addFields(ft, props, named, depth)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = schemaOf(f.Type, named, "", depth+1)
+	}
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -132,11 +238,23 @@ func (s *Server) OpenAPI() map[string]any {
 		"servers": []any{map[string]any{"url": "/"}},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas": schemas,
+			"schemas": buildSchemas(),
 			"securitySchemes": map[string]any{
 				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
 			},
 		},
 		"security": []any{map[string]any{"bearer": []any{}}},
 	}
+}
+
+func obj(kv ...string) map[string]any {
+	props := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		props[kv[i]] = map[string]any{"type": kv[i+1]}
+	}
+	return map[string]any{"type": "object", "properties": props}
+}
+
+func arr(item map[string]any) map[string]any {
+	return map[string]any{"type": "array", "items": item}
 }

@@ -161,9 +161,7 @@ func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var j struct {
-		Password string `json:"password"`
-	}
+	var j passwordJSON
 	if err := decodeJSON(r, &j); err != nil {
 		s.fail(w, r, err)
 		return
@@ -180,10 +178,7 @@ func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) {
-	var j struct {
-		Name   string `json:"name"`
-		UnitID int64  `json:"unit_id"`
-	}
+	var j newTokenJSON
 	if err := decodeJSON(r, &j); err != nil {
 		s.fail(w, r, err)
 		return
@@ -362,4 +357,15 @@ func (s *Server) postRevokeToken(w http.ResponseWriter, r *http.Request) {
 		err = s.Org.RevokeToken(r.Context(), actorOf(r), id)
 	}
 	s.adminDone(w, r, "/admin/tokens", err, func(c int, m string) { s.showTokens(w, r, c, m, "") })
+}
+
+// passwordJSON is the body of a password reset.
+type passwordJSON struct {
+	Password string `json:"password"`
+}
+
+// newTokenJSON is the body of a token request.
+type newTokenJSON struct {
+	Name   string `json:"name"`
+	UnitID int64  `json:"unit_id"`
 }

@@ -523,10 +523,7 @@ func (s *Server) apiPublicFollow(w http.ResponseWriter, r *http.Request) {
 	if !s.publicGuard(w, r, true) {
 		return
 	}
-	var body struct {
-		CaseNo   string `json:"case_no"`
-		DeviceID string `json:"device_id"`
-	}
+	var body followJSON
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		if err := decodeJSON(r, &body); err != nil {
 			s.fail(w, r, err)
@@ -545,4 +542,10 @@ func (s *Server) apiPublicFollow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.receiptAnswer(w, r, rec)
+}
+
+// followJSON is the body of a follow (JSON or form fields of these names).
+type followJSON struct {
+	CaseNo   string `json:"case_no"`
+	DeviceID string `json:"device_id"`
 }

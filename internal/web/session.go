@@ -26,7 +26,17 @@ func (s *Server) sessionRoutes() []route {
 
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
 	a := actorOf(r)
-	writeJSON(w, 200, map[string]any{"name": a.Name, "role": a.Role, "unit_id": a.UnitID, "scope": a.Scope, "scope_region_id": a.RegionID, "user_id": a.UserID})
+	writeJSON(w, 200, actorJSON{Name: a.Name, Role: a.Role, UnitID: a.UnitID, Scope: a.Scope, RegionID: a.RegionID, UserID: a.UserID})
+}
+
+// actorJSON is the caller as /api/v1/me shows it.
+type actorJSON struct {
+	Name     string    `json:"name"`
+	Role     org.Role  `json:"role"`
+	UnitID   int64     `json:"unit_id"`
+	Scope    org.Scope `json:"scope"`
+	RegionID int64     `json:"scope_region_id"`
+	UserID   int64     `json:"user_id"`
 }
 
 // safeNext keeps a post-login redirect on this site: a plain absolute
