@@ -38,6 +38,7 @@ var apiTypes = map[string]any{
 	"Password":         passwordJSON{},
 	"Category":         workflow.Category{},
 	"Categories":       []workflow.Category{},
+	"Attributes":       []workflow.Attribute{},
 	"Responsibility":   workflow.Responsibility{},
 	"Responsibilities": []workflow.Responsibility{},
 	"Calendar":         calendarJSON{},

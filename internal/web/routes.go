@@ -42,6 +42,7 @@ var areas = []func(*Server) []route{
 	(*Server).photoRoutes,
 	(*Server).organisationRoutes,
 	(*Server).configRoutes,
+	(*Server).attributeRoutes,
 	(*Server).performanceRoutes,
 	(*Server).auditRoutes,
 	(*Server).gridRoutes,
