@@ -215,7 +215,7 @@ func TestFiguresOpenQuestions(t *testing.T) {
 		// due and postponed, not overdue; after resumption the fresh
 		// deadline is the one in force.
 		t.Run("postponed past its deadline", func(t *testing.T) {
-			f := newFixture(t, freshLike(t, db))
+			f := newFixture(t, db)
 			c := f.inProgress(f.unitA) // deadline Monday 14:00
 			f.clk.Set(at(2026, 11, 16, 10, 0))
 			f.act(f.acceptor, c.ID, workflow.ActInput{Action: workflow.Postpone, Opinion: "待协调"})
