@@ -102,7 +102,7 @@ func nullID(id int64) any {
 
 const columns = `seq, at, COALESCE(actor_id, 0), actor_name, actor_role, COALESCE(actor_unit_id, 0), action, COALESCE(case_id, 0), from_state, to_state, opinion, data, prev_hash, hash`
 
-func scan(rows interface{ Scan(...any) error }) (Entry, error) {
+func scan(rows store.Scanner) (Entry, error) {
 	var e Entry
 	var at int64
 	err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.ActorName, &e.ActorRole, &e.ActorUnitID, &e.Action, &e.CaseID, &e.FromState, &e.ToState, &e.Opinion, &e.Data, &e.PrevHash, &e.Hash)
@@ -125,20 +125,7 @@ func Recent(ctx context.Context, q store.Queryer, n int) ([]Entry, error) {
 }
 
 func list(ctx context.Context, q store.Queryer, query string, args ...any) ([]Entry, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return store.Collect(ctx, q, scan, query, args...)
 }
 
 // Report is the result of Verify.

@@ -237,7 +237,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	// A bulk load leaves the visibility map empty, so index-only scans
 	// would still visit the heap until autovacuum passes: do its work now.
 	// (VACUUM cannot run inside a transaction.)
-	_, err = db.Reader().Exec(ctx, `VACUUM ANALYZE`)
+	_, err = db.Exec(ctx, `VACUUM ANALYZE`)
 	return err
 }
 

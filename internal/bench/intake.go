@@ -296,10 +296,10 @@ func abs(x int) int {
 // given number of concurrent writers for a duration: the ceiling any
 // intake path on this database is compared with.
 func RawInserts(ctx context.Context, db *store.DB, writers int, duration time.Duration) (float64, error) {
-	if _, err := db.Reader().Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw_intake (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
+	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw_intake (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
 		return 0, err
 	}
-	defer db.Reader().Exec(ctx, `DROP TABLE bench_raw_intake`)
+	defer db.Exec(ctx, `DROP TABLE bench_raw_intake`)
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once

@@ -179,10 +179,10 @@ func Transitions(ctx context.Context, db *store.DB, flow *workflow.Service, case
 	n := len(ids) * len(steps)
 	trRate := float64(n) / time.Since(start).Seconds()
 
-	if _, err := db.Reader().Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
+	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
 		return err
 	}
-	defer db.Reader().Exec(ctx, `DROP TABLE bench_raw`)
+	defer db.Exec(ctx, `DROP TABLE bench_raw`)
 	start = time.Now()
 	var mu sync.Mutex
 	next := int64(0)
@@ -237,10 +237,10 @@ func tinyJPEG() []byte {
 // against off. The difference is what "an acknowledged write survives a
 // power cut" costs.
 func Durability(ctx context.Context, db *store.DB, n int, out io.Writer) error {
-	if _, err := db.Reader().Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
+	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT PRIMARY KEY, at BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
 		return err
 	}
-	defer db.Reader().Exec(ctx, `DROP TABLE bench_raw`)
+	defer db.Exec(ctx, `DROP TABLE bench_raw`)
 	next := int64(0)
 	commits := func(relaxed bool) (float64, error) {
 		if db.Dialect == store.SQLite {
@@ -249,10 +249,10 @@ func Durability(ctx context.Context, db *store.DB, n int, out io.Writer) error {
 				mode = "NORMAL"
 			}
 			// the writer pool has one connection, so the pragma applies to it
-			if _, err := db.Reader().Exec(ctx, `PRAGMA synchronous = `+mode); err != nil {
+			if _, err := db.Exec(ctx, `PRAGMA synchronous = `+mode); err != nil {
 				return 0, err
 			}
-			defer db.Reader().Exec(ctx, `PRAGMA synchronous = FULL`)
+			defer db.Exec(ctx, `PRAGMA synchronous = FULL`)
 		}
 		start := time.Now()
 		for i := 0; i < n; i++ {

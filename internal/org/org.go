@@ -72,9 +72,8 @@ var System = Actor{Name: "系统", Role: RoleSystem, Scope: ScopeCity}
 // cases table, aliased c, to what a sees. The condition is meant to be
 // ANDed into a WHERE clause.
 //
-// On PostgreSQL the cooperating-unit lookup is written as "= ANY(ARRAY(...))":
-// evaluated once, it lets the planner combine the two index lookups
-// (BitmapOr) where "IN (subquery)" would filter every open case.
+// The cooperating-unit lookup is the dialect's InSubquery, so that both
+// planners combine the two index lookups.
 func (a Actor) CaseScope(d store.Dialect) (string, []any) {
 	if a.Role == RoleVolunteer {
 		// Volunteer coordinators run activities and hours; they have no
@@ -102,10 +101,7 @@ func (a Actor) CaseScope(d store.Dialect) (string, []any) {
 		}
 		// "lead = ? OR id IN (...)" rather than "OR EXISTS": both engines
 		// answer each side from an index and combine them.
-		if d == store.Postgres {
-			return "(c.lead_unit_id = ? OR c.id = ANY(ARRAY(SELECT case_id FROM case_coop_units WHERE unit_id = ?)))", []any{a.UnitID, a.UnitID}
-		}
-		return "(c.lead_unit_id = ? OR c.id IN (SELECT case_id FROM case_coop_units WHERE unit_id = ?))", []any{a.UnitID, a.UnitID}
+		return "(c.lead_unit_id = ? OR " + d.InSubquery("c.id", "SELECT case_id FROM case_coop_units WHERE unit_id = ?") + ")", []any{a.UnitID, a.UnitID}
 	}
 	return "1=0", nil
 }

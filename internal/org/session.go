@@ -53,7 +53,7 @@ func (s *Store) CheckLogin(ctx context.Context, username, password, ip string) e
 	if err != nil {
 		return err
 	}
-	_, err = s.DB.Reader().Exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, keys[0])
+	_, err = s.DB.Exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, keys[0])
 	return err
 }
 
@@ -182,7 +182,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, err
 	// Touch at most once a minute: a write per request would serialise
 	// every page view behind the SQLite writer.
 	if store.Ms(now)-lastSeen > time.Minute.Milliseconds() {
-		if _, err := s.DB.Reader().Exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, store.Ms(now), key); err != nil {
+		if _, err := s.DB.Exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, store.Ms(now), key); err != nil {
 			return nil, err
 		}
 	}
@@ -195,7 +195,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, err
 
 // Logout ends a session.
 func (s *Store) Logout(ctx context.Context, token string) error {
-	_, err := s.DB.Reader().Exec(ctx, `DELETE FROM sessions WHERE id = ?`, sessionKey(token))
+	_, err := s.DB.Exec(ctx, `DELETE FROM sessions WHERE id = ?`, sessionKey(token))
 	return err
 }
 
@@ -261,23 +261,13 @@ func (s *Store) RevokeToken(ctx context.Context, actor Actor, id int64) error {
 
 // Tokens lists API tokens (without secrets).
 func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, name, role, COALESCE(unit_id, 0), created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		var t Token
+	return store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (t Token, err error) {
 		var role string
 		var revoked int64
-		if err := rows.Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.Created, &t.LastUsed, &revoked); err != nil {
-			return nil, err
-		}
+		err = row.Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.Created, &t.LastUsed, &revoked)
 		t.Role, t.Revoked = Role(role), revoked != 0
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		return t, err
+	}, `SELECT id, name, role, COALESCE(unit_id, 0), created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id`)
 }
 
 // ActorForToken authenticates a Bearer token.
@@ -295,7 +285,7 @@ func (s *Store) ActorForToken(ctx context.Context, secret string) (Actor, error)
 	}
 	now := store.Ms(s.now())
 	if now-t.LastUsed > time.Minute.Milliseconds() {
-		if _, err := s.DB.Reader().Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, t.ID); err != nil {
+		if _, err := s.DB.Exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, t.ID); err != nil {
 			return Actor{}, err
 		}
 	}

@@ -181,20 +181,13 @@ func (s *Store) UpdateRegion(ctx context.Context, actor Actor, id int64, name st
 
 // Regions returns every region in tree order (by path).
 func (s *Store) Regions(ctx context.Context) ([]Region, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name, level, COALESCE(parent_id, 0), path FROM regions ORDER BY code`)
+	out, err := store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (r Region, err error) {
+		return r, row.Scan(&r.ID, &r.Code, &r.Name, &r.Level, &r.ParentID, &r.Path)
+	}, `SELECT id, code, name, level, COALESCE(parent_id, 0), path FROM regions ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list regions: %w", err)
 	}
-	defer rows.Close()
-	var out []Region
-	for rows.Next() {
-		var r Region
-		if err := rows.Scan(&r.ID, &r.Code, &r.Name, &r.Level, &r.ParentID, &r.Path); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Region returns one region.
@@ -277,20 +270,13 @@ func exists(ctx context.Context, q store.Queryer, table string, id int64, key st
 
 // Units returns every unit ordered by code.
 func (s *Store) Units(ctx context.Context) ([]Unit, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name, kind, COALESCE(region_id, 0), active FROM units ORDER BY code`)
+	out, err := store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (u Unit, err error) {
+		return u, row.Scan(&u.ID, &u.Code, &u.Name, &u.Kind, &u.RegionID, &u.Active)
+	}, `SELECT id, code, name, kind, COALESCE(region_id, 0), active FROM units ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list units: %w", err)
 	}
-	defer rows.Close()
-	var out []Unit
-	for rows.Next() {
-		var u Unit
-		if err := rows.Scan(&u.ID, &u.Code, &u.Name, &u.Kind, &u.RegionID, &u.Active); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Unit returns one unit.
@@ -446,7 +432,7 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, nu NewUse
 
 const userCols = `id, username, display_name, password_hash, role, COALESCE(unit_id, 0), scope, COALESCE(scope_region_id, 0), must_change_password, disabled`
 
-func scanUser(r interface{ Scan(...any) error }) (User, error) {
+func scanUser(r store.Scanner) (User, error) {
 	var u User
 	var role, scope string
 	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.passwordHash, &role, &u.UnitID, &scope, &u.ScopeRegionID, &u.MustChangePassword, &u.Disabled)
@@ -456,20 +442,11 @@ func scanUser(r interface{ Scan(...any) error }) (User, error) {
 
 // Users lists all accounts.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
+	out, err := store.Collect(ctx, s.DB.Reader(), scanUser, `SELECT `+userCols+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // User returns one account.

@@ -230,12 +230,13 @@ func rebind(q string) string {
 	return b.String()
 }
 
-// Queryer is what both *DB (reads) and *Tx offer; domain code written
-// against it runs inside or outside a transaction.
+// Queryer reads: both the read pool (*DB.Reader) and a write transaction
+// (*Tx) offer it, so that read code runs inside or outside a transaction.
+// Writes need a *Tx (DB.WithTx) or DB.Exec: never the read pool, whose
+// SQLite connections are query-only.
 type Queryer interface {
-	Exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
+	QueryRow(ctx context.Context, q string, args ...any) *Row
 	Dialect() Dialect
 }
 
@@ -244,16 +245,22 @@ func (db *DB) Reader() Queryer { return reader{db} }
 
 type reader struct{ db *DB }
 
-func (r reader) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return r.db.w.ExecContext(ctx, r.db.Rebind(q), args...)
-}
 func (r reader) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
+	rows, err := r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
+	return rows, queryError(q, err)
 }
-func (r reader) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...)
+func (r reader) QueryRow(ctx context.Context, q string, args ...any) *Row {
+	return &Row{row: r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...), q: q}
 }
 func (r reader) Dialect() Dialect { return r.db.Dialect }
+
+// Exec runs one write statement on the writer, in a transaction of its
+// own: for single-statement writes (a session's last-seen time) and
+// maintenance (ANALYZE, bench tables).
+func (db *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := db.w.ExecContext(ctx, db.Rebind(q), args...)
+	return res, queryError(q, err)
+}
 
 // Tx is a write transaction.
 type Tx struct {
@@ -266,28 +273,41 @@ type Tx struct {
 // rolls back): for nudging workers about rows they can only see then.
 func (t *Tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
 
+// Exec runs a write statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	var err error
 	if st := t.db.stmt(q); st != nil {
-		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		res, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		res, err = t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
 	}
-	return t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
+	return res, queryError(q, err)
 }
+
+// Query runs a query in the transaction.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	var rows *sql.Rows
+	var err error
 	if st := t.db.stmt(q); st != nil {
-		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		rows, err = t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	} else {
+		rows, err = t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
 	}
-	return t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
+	return rows, queryError(q, err)
 }
-func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+
+// QueryRow runs a query for one row in the transaction.
+func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *Row {
 	if st := t.db.stmt(q); st != nil {
-		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		return &Row{row: t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...), q: q}
 	}
-	return t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...)
+	return &Row{row: t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...), q: q}
 }
 func (t *Tx) Dialect() Dialect { return t.db.Dialect }
 
-// InsertID runs an INSERT ... RETURNING id and returns the id.
-func InsertID(ctx context.Context, q Queryer, query string, args ...any) (int64, error) {
+// InsertID runs an INSERT ... RETURNING id in tx and returns the id.
+func InsertID(ctx context.Context, q *Tx, query string, args ...any) (int64, error) {
 	var id int64
 	err := q.QueryRow(ctx, query+" RETURNING id", args...).Scan(&id)
 	return id, err
@@ -331,16 +351,6 @@ func In(n int) string {
 	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
 }
 
-// IsUniqueViolation reports whether err is a unique-constraint failure on
-// either engine.
-func IsUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
-}
-
 // Ms converts a time to the unix milliseconds stored in the database; the
 // zero time is stored as 0 ("not set").
 func Ms(t time.Time) int64 {
@@ -360,20 +370,7 @@ func Time(ms int64) time.Time {
 
 // Int64s runs a query that returns one integer column (ids, mostly).
 func Int64s(ctx context.Context, q Queryer, query string, args ...any) ([]int64, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return Collect(ctx, q, func(r Scanner) (v int64, err error) { return v, r.Scan(&v) }, query, args...)
 }
 
 // Exists reports whether table has a row with the id.

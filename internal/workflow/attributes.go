@@ -36,26 +36,18 @@ var Datatypes = []string{"string", "number", "datetime", "text", "singlevaluelis
 
 // CategoryAttributes returns a category's attributes in order.
 func (s *Service) CategoryAttributes(ctx context.Context, categoryID int64) ([]Attribute, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT code, datatype, required, description, ord, vals FROM category_attributes WHERE category_id = ? ORDER BY ord, code`, categoryID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Attribute
-	for rows.Next() {
-		var a Attribute
+	return store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (a Attribute, err error) {
 		var vals string
-		if err := rows.Scan(&a.Code, &a.Datatype, &a.Required, &a.Description, &a.Order, &vals); err != nil {
-			return nil, err
+		if err := row.Scan(&a.Code, &a.Datatype, &a.Required, &a.Description, &a.Order, &vals); err != nil {
+			return a, err
 		}
 		if vals != "" {
 			if err := json.Unmarshal([]byte(vals), &a.Values); err != nil {
-				return nil, fmt.Errorf("attribute %s values: %w", a.Code, err)
+				return a, fmt.Errorf("attribute %s values: %w", a.Code, err)
 			}
 		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, nil
+	}, `SELECT code, datatype, required, description, ord, vals FROM category_attributes WHERE category_id = ? ORDER BY ord, code`, categoryID)
 }
 
 // SetCategoryAttributes replaces a category's attributes (admin).

@@ -159,7 +159,7 @@ func (p Photo) VariantKey(v string) string {
 
 const photoCols = `id, kind, mime, size, sha256, event_seq, created_at, path, large_path, thumb_path, derived_at, derive_error`
 
-func scanPhoto(r interface{ Scan(...any) error }) (Photo, error) {
+func scanPhoto(r store.Scanner) (Photo, error) {
 	var p Photo
 	var created, derived int64
 	var derr string
@@ -180,7 +180,7 @@ const caseFrom = ` FROM cases c
 	LEFT JOIN regions r ON r.id = c.region_id
 	LEFT JOIN units u ON u.id = c.lead_unit_id`
 
-func scanCase(row interface{ Scan(...any) error }, extra ...any) (*Case, error) {
+func scanCase(row store.Scanner, extra ...any) (*Case, error) {
 	var c Case
 	var lat, lon sql.NullFloat64
 	var state string
@@ -262,20 +262,7 @@ func (s *Service) Get(ctx context.Context, actor org.Actor, id int64) (*Case, er
 }
 
 func (s *Service) casePhotos(ctx context.Context, q store.Queryer, id int64) ([]Photo, error) {
-	rows, err := q.Query(ctx, `SELECT `+photoCols+` FROM photos WHERE case_id = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Photo
-	for rows.Next() {
-		p, err := scanPhoto(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return store.Collect(ctx, q, scanPhoto, `SELECT `+photoCols+` FROM photos WHERE case_id = ? ORDER BY id`, id)
 }
 
 // Photo returns one photo of a case the actor may see.

@@ -103,7 +103,7 @@ func (c *Category) validate() error {
 const categoryCols = `id, code, COALESCE(parent_id, 0), name, standard, limit_unit, limit_normal, limit_urgent, limit_critical, active,
 	hint, staff_only, auto_accept, auto_dispatch, dup_radius_m`
 
-func scanCategory(r interface{ Scan(...any) error }) (Category, error) {
+func scanCategory(r store.Scanner) (Category, error) {
 	var c Category
 	var unit string
 	err := r.Scan(&c.ID, &c.Code, &c.ParentID, &c.Name, &c.Standard, &unit, &c.LimitNormal, &c.LimitUrgent, &c.LimitCritical, &c.Active,
@@ -144,20 +144,11 @@ func (s *Service) invalidateCategories() {
 }
 
 func (s *Service) loadCategories(ctx context.Context) ([]Category, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT `+categoryCols+` FROM categories ORDER BY code`)
+	out, err := store.Collect(ctx, s.DB.Reader(), scanCategory, `SELECT `+categoryCols+` FROM categories ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list categories: %w", err)
 	}
-	defer rows.Close()
-	var out []Category
-	for rows.Next() {
-		c, err := scanCategory(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Category returns one category.
@@ -238,37 +229,28 @@ type Responsibility struct {
 // Responsibilities returns the whole table.
 func (s *Service) Responsibilities(ctx context.Context) ([]Responsibility, error) {
 	q := s.DB.Reader()
-	rows, err := q.Query(ctx, `SELECT id, category_id, region_id, lead_unit_id FROM responsibilities ORDER BY category_id, region_id`)
+	out, err := store.Collect(ctx, q, func(row store.Scanner) (r Responsibility, err error) {
+		return r, row.Scan(&r.ID, &r.CategoryID, &r.RegionID, &r.LeadUnitID)
+	}, `SELECT id, category_id, region_id, lead_unit_id FROM responsibilities ORDER BY category_id, region_id`)
 	if err != nil {
 		return nil, err
 	}
-	var out []Responsibility
 	idx := map[int64]int{}
-	for rows.Next() {
-		var r Responsibility
-		if err := rows.Scan(&r.ID, &r.CategoryID, &r.RegionID, &r.LeadUnitID); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		idx[r.ID] = len(out)
-		out = append(out, r)
+	for i, r := range out {
+		idx[r.ID] = i
 	}
-	rows.Close()
-	coops, err := q.Query(ctx, `SELECT responsibility_id, unit_id FROM responsibility_coops ORDER BY unit_id`)
+	type coop struct{ rid, uid int64 }
+	coops, err := store.Collect(ctx, q, func(row store.Scanner) (c coop, err error) { return c, row.Scan(&c.rid, &c.uid) },
+		`SELECT responsibility_id, unit_id FROM responsibility_coops ORDER BY unit_id`)
 	if err != nil {
 		return nil, err
 	}
-	defer coops.Close()
-	for coops.Next() {
-		var rid, uid int64
-		if err := coops.Scan(&rid, &uid); err != nil {
-			return nil, err
-		}
-		if i, ok := idx[rid]; ok {
-			out[i].CoopUnitIDs = append(out[i].CoopUnitIDs, uid)
+	for _, c := range coops {
+		if i, ok := idx[c.rid]; ok {
+			out[i].CoopUnitIDs = append(out[i].CoopUnitIDs, c.uid)
 		}
 	}
-	return out, coops.Err()
+	return out, nil
 }
 
 // SaveResponsibility sets the row for (category, region), replacing any.

@@ -35,10 +35,7 @@ func (s *Service) photoQueued() {
 // claimPhoto leases the next due job for owner; 0 when none is due.
 func (s *Service) claimPhoto(ctx context.Context, owner string) (int64, int, error) {
 	now := s.now()
-	skip := ""
-	if s.DB.Dialect == store.Postgres {
-		skip = " FOR UPDATE SKIP LOCKED"
-	}
+	skip := s.DB.Dialect.SkipLocked()
 	var id int64
 	var attempts int
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {

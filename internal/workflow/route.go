@@ -211,7 +211,12 @@ type MapCase struct {
 // OpenInBox lists open cases located in a WGS-84 box, newest first, at
 // most limit of them (public-safe columns only).
 func (s *Service) OpenInBox(ctx context.Context, minLat, minLon, maxLat, maxLon float64, limit int) ([]MapCase, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT c.no, c.category_id, COALESCE(cat.name, ''), c.state, c.lat, c.lon FROM cases c
+	out, err := store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (m MapCase, err error) {
+		var st string
+		err = row.Scan(&m.No, &m.CategoryID, &m.Category, &st, &m.Lat, &m.Lon)
+		m.State = State(st)
+		return m, err
+	}, `SELECT c.no, c.category_id, COALESCE(cat.name, ''), c.state, c.lat, c.lon FROM cases c
 		JOIN categories cat ON cat.id = c.category_id
 		WHERE c.lat BETWEEN ? AND ? AND c.lon BETWEEN ? AND ? AND cat.staff_only = FALSE
 		AND c.state IN ('reported','accepted','dispatched','in_progress','postponed','verifying')
@@ -219,16 +224,5 @@ func (s *Service) OpenInBox(ctx context.Context, minLat, minLon, maxLat, maxLon 
 	if err != nil {
 		return nil, fmt.Errorf("cases in box: %w", err)
 	}
-	defer rows.Close()
-	var out []MapCase
-	for rows.Next() {
-		var m MapCase
-		var st string
-		if err := rows.Scan(&m.No, &m.CategoryID, &m.Category, &st, &m.Lat, &m.Lon); err != nil {
-			return nil, err
-		}
-		m.State = State(st)
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }

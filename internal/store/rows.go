@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Scanner is a row to scan: *sql.Row, *sql.Rows and Row all are.
+type Scanner interface {
+	Scan(dest ...any) error
+}
+
+// Row is one row of a QueryRow. Its Scan names the query in any error but
+// sql.ErrNoRows (which errors.Is still finds, and which is an answer, not
+// a failure).
+type Row struct {
+	row *sql.Row
+	q   string
+}
+
+// Scan copies the row's columns into dest.
+func (r *Row) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return queryError(r.q, err)
+}
+
+// Collect runs query and scans each row with scan, so that a list query
+// is one call instead of a hand-written rows.Next loop.
+func Collect[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, queryError(query, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, queryError(query, err)
+	}
+	return out, nil
+}
+
+// queryError wraps err with the start of the query that failed, so that a
+// 500 in the log says which statement it was.
+func queryError(q string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var qe *QueryError
+	if errors.As(err, &qe) {
+		return err
+	}
+	return &QueryError{Query: summarize(q), Err: err}
+}
+
+// QueryError is a failed statement: the start of its text and the cause.
+type QueryError struct {
+	Query string
+	Err   error
+}
+
+func (e *QueryError) Error() string { return fmt.Sprintf("query %q: %v", e.Query, e.Err) }
+func (e *QueryError) Unwrap() error { return e.Err }
+
+// summarize is the first 80 characters of q with its whitespace folded.
+func summarize(q string) string {
+	q = strings.Join(strings.Fields(q), " ")
+	if r := []rune(q); len(r) > 80 {
+		q = string(r[:80]) + "…"
+	}
+	return q
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on
+// either engine (SQLite's UNIQUE or PRIMARY KEY constraint, PostgreSQL's
+// SQLSTATE 23505), through any wrapping.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
