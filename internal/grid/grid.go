@@ -7,7 +7,6 @@ package grid
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -297,9 +296,7 @@ func (s *Store) Import(ctx context.Context, actor org.Actor, r io.Reader, dryRun
 			}
 			rep.Created++
 		}
-		b, _ := json.Marshal(map[string]int{"created": rep.Created, "updated": rep.Updated, "warnings": rep.Warnings})
-		_, err := audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), ActorUnitID: actor.UnitID,
-			Action: "grid.import", Data: string(b)})
+		_, err := audit.Append(ctx, tx, actor.Entry(s.now(), "grid.import", map[string]int{"created": rep.Created, "updated": rep.Updated, "warnings": rep.Warnings}))
 		return err
 	})
 	if err != nil {
@@ -478,8 +475,7 @@ func (s *Store) Assign(ctx context.Context, actor org.Actor, userID int64, cellI
 				return err
 			}
 		}
-		b, _ := json.Marshal(map[string]any{"user_id": userID, "cells": len(cellIDs)})
-		_, err := audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), Action: "grid.assign", Data: string(b)})
+		_, err := audit.Append(ctx, tx, actor.Entry(s.now(), "grid.assign", map[string]any{"user_id": userID, "cells": len(cellIDs)}))
 		return err
 	})
 }

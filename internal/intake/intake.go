@@ -442,7 +442,9 @@ func (s *Service) Follow(ctx context.Context, scope, key, caseNo, device, ip str
 		if err := s.recordAnswer(ctx, tx, scope, key, rec); err != nil {
 			return err
 		}
-		_, err = audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorName: org.System.Name, ActorRole: string(org.RoleSystem), Action: "citizen.follow", CaseID: rec.CaseID})
+		e := org.System.Entry(s.now(), "citizen.follow", nil)
+		e.CaseID = rec.CaseID
+		_, err = audit.Append(ctx, tx, e)
 		return err
 	})
 	if errors.Is(err, errReplay) {
@@ -533,9 +535,9 @@ func (s *Service) Rate(ctx context.Context, code, rating, reason string) error {
 				return err
 			}
 		}
-		b, _ := json.Marshal(map[string]string{"rating": rating, "kind": kind})
-		_, err = audit.Append(ctx, tx, &audit.Entry{At: now, ActorName: org.System.Name, ActorRole: string(org.RoleSystem), Action: "citizen.rate",
-			CaseID: caseID, Opinion: reason, Data: string(b)})
+		e := org.System.Entry(now, "citizen.rate", map[string]string{"rating": rating, "kind": kind})
+		e.CaseID, e.Opinion = caseID, reason
+		_, err = audit.Append(ctx, tx, e)
 		return err
 	})
 }
@@ -634,8 +636,9 @@ func (s *Service) AddBlock(ctx context.Context, actor org.Actor, kind, value, re
 			kind, h, mask(kind, value), reason, nullable(actor.UserID), store.Ms(s.now())); err != nil {
 			return err
 		}
-		b, _ := json.Marshal(map[string]string{"kind": kind, "label": mask(kind, value)})
-		_, err := audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), Action: "block.add", Opinion: reason, Data: string(b)})
+		e := actor.Entry(s.now(), "block.add", map[string]string{"kind": kind, "label": mask(kind, value)})
+		e.Opinion = reason
+		_, err := audit.Append(ctx, tx, e)
 		return err
 	})
 }
@@ -653,8 +656,7 @@ func (s *Service) RemoveBlock(ctx context.Context, actor org.Actor, kind, hash s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.NotFound, "intake.block_not_found")
 		}
-		b, _ := json.Marshal(map[string]string{"kind": kind, "id": hash})
-		_, err = audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), Action: "block.remove", Data: string(b)})
+		_, err = audit.Append(ctx, tx, actor.Entry(s.now(), "block.remove", map[string]string{"kind": kind, "id": hash}))
 		return err
 	})
 }

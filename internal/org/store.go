@@ -78,15 +78,20 @@ func (s *Store) now() time.Time {
 	return time.Now().UTC()
 }
 
-func auditEntry(actor Actor, action string, data any) *audit.Entry {
-	b, _ := json.Marshal(data)
-	return &audit.Entry{ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), ActorUnitID: actor.UnitID, Action: action, Data: string(b)}
+// Entry starts a trail entry of action taken by a at time at: who (user,
+// name, role and unit) is filled in, so that no call site forgets a part.
+// data, when not nil, is stored as JSON.
+func (a Actor) Entry(at time.Time, action string, data any) *audit.Entry {
+	e := &audit.Entry{At: at, ActorID: a.UserID, ActorName: a.Name, ActorRole: string(a.Role), ActorUnitID: a.UnitID, Action: action}
+	if data != nil {
+		b, _ := json.Marshal(data)
+		e.Data = string(b)
+	}
+	return e
 }
 
 func (s *Store) logAdmin(ctx context.Context, tx *store.Tx, actor Actor, action string, data any) error {
-	e := auditEntry(actor, action, data)
-	e.At = s.now()
-	_, err := audit.Append(ctx, tx, e)
+	_, err := audit.Append(ctx, tx, actor.Entry(s.now(), action, data))
 	return err
 }
 

@@ -158,204 +158,13 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	}
 	from := c.State
 	before := caseColumns(c)
-	data := map[string]any{}
-	task := taskChange{}
-	var photoKind string
-
-	// newDeadline picks the explicit deadline or the category's limit.
-	newDeadline := func() (time.Time, error) {
-		if !in.Deadline.IsZero() {
-			if !in.Deadline.After(now) {
-				return time.Time{}, apperr.New(apperr.Invalid, "case.deadline_past")
-			}
-			return in.Deadline.UTC().Truncate(time.Millisecond), nil
-		}
-		cat, err := s.Category(ctx, tx, c.CategoryID)
-		if err != nil {
-			return time.Time{}, err
-		}
-		lim := cat.Limit(c.Urgency)
-		if lim.Validate() != nil {
-			return time.Time{}, apperr.New(apperr.Invalid, "category.bad_limit")
-		}
-		return cal.Deadline(now, lim).UTC(), nil
-	}
-	setTimer := func(start, deadline time.Time) {
-		c.Deadline = deadline
-		c.WarnAt = cal.WarnAt(start, deadline, WarnFraction).UTC()
-		c.Warning, c.Overdue, c.OverdueAt = 0, false, time.Time{}
-		data["deadline"] = deadline
-	}
-	clearTimer := func() {
-		c.Deadline, c.WarnAt = time.Time{}, time.Time{}
-		c.Warning, c.Overdue, c.OverdueAt = 0, false, time.Time{}
-	}
-
-	switch in.Action {
-	case Accept:
-		c.AcceptedAt = now
-		if in.CategoryID != 0 && in.CategoryID != c.CategoryID {
-			cat, err := s.Category(ctx, tx, in.CategoryID)
-			if err != nil || cat.ParentID == 0 || !cat.Active {
-				return apperr.New(apperr.Invalid, "case.category_leaf")
-			}
-			data["category_id"] = cat.ID
-			c.CategoryID = cat.ID
-		}
-		if in.Urgency != 0 {
-			if in.Urgency < UrgencyNormal || in.Urgency > UrgencyCritical {
-				return apperr.New(apperr.Invalid, "case.bad_urgency")
-			}
-			data["urgency"] = in.Urgency
-			c.Urgency = in.Urgency
-		}
-		if err := s.relocate(ctx, tx, actor, c, in, data); err != nil {
+	a := &actCtx{s: s, ctx: ctx, tx: tx, cal: cal, actor: actor, c: c, in: in, now: now, data: map[string]any{}}
+	if step := steps[in.Action]; step != nil {
+		if err := step(a); err != nil {
 			return err
 		}
-	case Reject:
-		clearTimer()
-	case Void:
-		clearTimer()
-		// A voided case was never a valid case (docs/domain.md, voided
-		// cases): every task it ever had leaves the unit figures, the
-		// returned and reworked ones as well as the one in force (a case
-		// waiting for a new dispatch has none in force at all).
-		if _, err := tx.Exec(ctx, `UPDATE tasks SET voided_at = ? WHERE case_id = ? AND voided_at = 0`, store.Ms(now), c.ID); err != nil {
-			return fmt.Errorf("void tasks of case %d: %w", c.ID, err)
-		}
-	case Merge:
-		if in.MergeInto == 0 || in.MergeInto == c.ID {
-			return apperr.New(apperr.Invalid, "case.merge_target")
-		}
-		target, err := s.load(ctx, tx, actor, in.MergeInto)
-		if err != nil {
-			return apperr.New(apperr.Invalid, "case.merge_target")
-		}
-		if !target.State.Open() {
-			// Merging into a closed case would hide a relapse: report
-			// it as a new case (or reopen the old one) instead.
-			return apperr.New(apperr.Invalid, "case.merge_target")
-		}
-		c.MergedInto = target.ID
-		data["merge_into"] = target.No
-	case Dispatch:
-		lead, coops := in.LeadUnitID, in.CoopUnitIDs
-		if lead == 0 {
-			cat, err := s.Category(ctx, tx, c.CategoryID)
-			if err != nil {
-				return err
-			}
-			lead, coops, err = s.DefaultDispatch(ctx, tx, cat, c.RegionID)
-			if err != nil {
-				return err
-			}
-			if lead == 0 {
-				return apperr.New(apperr.Invalid, "case.lead_required")
-			}
-			data["by_table"] = true
-		}
-		coops = dedupe(coops, lead)
-		for _, u := range append([]int64{lead}, coops...) {
-			var active bool
-			if err := tx.QueryRow(ctx, `SELECT active FROM units WHERE id = ?`, u).Scan(&active); err != nil || !active {
-				return apperr.New(apperr.Invalid, "unit.not_found")
-			}
-		}
-		d, err := newDeadline()
-		if err != nil {
-			return err
-		}
-		c.LeadUnitID, c.CoopUnitIDs, c.DispatchedAt = lead, coops, now
-		setTimer(now, d)
-		data["lead_unit_id"], data["coop_unit_ids"] = lead, coops
-		task.create = true
-	case Acknowledge:
-		task.set = append(task.set, "acked_at = ?")
-		task.args = append(task.args, store.Ms(now))
-	case Return:
-		task.set = append(task.set, "returned_at = ?")
-		task.args = append(task.args, store.Ms(now))
-		data["unit_id"] = c.LeadUnitID
-		c.LeadUnitID, c.CoopUnitIDs = 0, nil
-		c.ReturnCount++
-		clearTimer()
-	case RequestExtension:
-		if in.Deadline.IsZero() || !in.Deadline.After(c.Deadline) {
-			return apperr.New(apperr.Invalid, "case.extension_deadline")
-		}
-		if !now.Before(c.Deadline) {
-			return apperr.New(apperr.Conflict, "case.extension_too_late")
-		}
-		c.ExtPending, c.ExtDeadline, c.ExtReason = true, in.Deadline.UTC().Truncate(time.Millisecond), in.Opinion
-		data["requested_deadline"] = c.ExtDeadline
-	case ApproveExtension:
-		d := c.ExtDeadline
-		if !in.Deadline.IsZero() {
-			d = in.Deadline.UTC().Truncate(time.Millisecond)
-		}
-		if !d.After(now) {
-			return apperr.New(apperr.Invalid, "case.deadline_past")
-		}
-		start := c.DispatchedAt
-		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
-		setTimer(start, d)
-		// The approved deadline is the one in force: a task marked overdue
-		// against the old one is no longer overdue.
-		task.set = append(task.set, "deadline = ?", "extensions = extensions + 1", "overdue = FALSE")
-		task.args = append(task.args, store.Ms(d))
-	case DenyExtension:
-		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
-	case Postpone:
-		task.set = append(task.set, "postponed = TRUE")
-		clearTimer()
-	case Resume:
-		d, err := newDeadline()
-		if err != nil {
-			return err
-		}
-		setTimer(now, d)
-		task.set = append(task.set, "deadline = ?")
-		task.args = append(task.args, store.Ms(d))
-	case Feedback:
-		late := now.After(c.Deadline)
-		task.set = append(task.set, "handled_at = ?")
-		task.args = append(task.args, store.Ms(now))
-		if late {
-			task.set = append(task.set, "overdue = TRUE")
-		}
-		data["on_time"] = !late
-		photoKind = "after"
-	case VerifyPass:
-		c.ClosedAt = now
-		task.set = append(task.set, "closed_at = ?")
-		task.args = append(task.args, store.Ms(now))
-		photoKind = "evidence"
-	case VerifyFail:
-		d, err := newDeadline()
-		if err != nil {
-			return err
-		}
-		task.set = append(task.set, "reworked_at = ?")
-		task.args = append(task.args, store.Ms(now))
-		task.create = true
-		c.ReworkCount++
-		c.DispatchedAt = now
-		setTimer(now, d)
-		// The rework is a new task of the same lead unit; the trail says
-		// which, so that it answers for the task without the case row.
-		data["unit_id"] = c.LeadUnitID
-		photoKind = "evidence"
-	case Reopen:
-		c.ClosedAt = time.Time{}
-		c.LeadUnitID, c.CoopUnitIDs = 0, nil
-		clearTimer()
-	case Supervise:
-		c.Supervised = true
-	case Unsupervise:
-		c.Supervised = false
-	case Comment:
-		photoKind = "evidence"
 	}
+	data, task, photoKind := a.data, a.task, a.photoKind
 	if photoKind == "" && len(in.Photos) > 0 {
 		photoKind = "evidence"
 	}
@@ -423,6 +232,56 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		return err
 	}
 	return s.insertPhotos(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
+}
+
+// actCtx is one action in progress: the case as loaded and changed, the
+// trail event's data, the change to the dispatch row, and the kind of the
+// photos it brings.
+type actCtx struct {
+	s         *Service
+	ctx       context.Context
+	tx        *store.Tx
+	cal       *workcal.Calendar
+	actor     org.Actor
+	c         *Case
+	in        ActInput
+	now       time.Time
+	data      map[string]any
+	task      taskChange
+	photoKind string
+}
+
+// newDeadline picks the explicit deadline or the category's limit.
+func (a *actCtx) newDeadline() (time.Time, error) {
+	if !a.in.Deadline.IsZero() {
+		if !a.in.Deadline.After(a.now) {
+			return time.Time{}, apperr.New(apperr.Invalid, "case.deadline_past")
+		}
+		return a.in.Deadline.UTC().Truncate(time.Millisecond), nil
+	}
+	cat, err := a.s.Category(a.ctx, a.tx, a.c.CategoryID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	lim := cat.Limit(a.c.Urgency)
+	if lim.Validate() != nil {
+		return time.Time{}, apperr.New(apperr.Invalid, "category.bad_limit")
+	}
+	return a.cal.Deadline(a.now, lim).UTC(), nil
+}
+
+// setTimer starts the clock of a handling that runs from start.
+func (a *actCtx) setTimer(start, deadline time.Time) {
+	a.c.Deadline = deadline
+	a.c.WarnAt = a.cal.WarnAt(start, deadline, WarnFraction).UTC()
+	a.c.Warning, a.c.Overdue, a.c.OverdueAt = 0, false, time.Time{}
+	a.data["deadline"] = deadline
+}
+
+// clearTimer stops the clock: no handling is running.
+func (a *actCtx) clearTimer() {
+	a.c.Deadline, a.c.WarnAt = time.Time{}, time.Time{}
+	a.c.Warning, a.c.Overdue, a.c.OverdueAt = 0, false, time.Time{}
 }
 
 type taskChange struct {

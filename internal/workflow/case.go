@@ -569,12 +569,12 @@ func (s *Service) appendEvent(ctx context.Context, tx *store.Tx, actor org.Actor
 		}
 		d = string(b)
 	}
-	return audit.Append(ctx, tx, &audit.Entry{At: now, ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), ActorUnitID: actor.UnitID,
-		Action: string(a), CaseID: caseID, FromState: string(from), ToState: string(to), Opinion: opinion, Data: d})
+	e := actor.Entry(now, string(a), nil)
+	e.CaseID, e.FromState, e.ToState, e.Opinion, e.Data = caseID, string(from), string(to), opinion, d
+	return audit.Append(ctx, tx, e)
 }
 
 func (s *Service) logAdmin(ctx context.Context, tx *store.Tx, actor org.Actor, action string, data any) error {
-	b, _ := json.Marshal(data)
-	_, err := audit.Append(ctx, tx, &audit.Entry{At: s.now(), ActorID: actor.UserID, ActorName: actor.Name, ActorRole: string(actor.Role), ActorUnitID: actor.UnitID, Action: action, Data: string(b)})
+	_, err := audit.Append(ctx, tx, actor.Entry(s.now(), action, data))
 	return err
 }
