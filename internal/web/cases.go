@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"chuangwen/internal/apperr"
-	"chuangwen/internal/audit"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/workflow"
@@ -20,10 +19,10 @@ func (s *Server) caseRoutes() []route {
 		{method: "GET", path: "/api/v1/cases", api: true, summary: "List cases in the caller's scope, newest first (keyset paging with before=)", query: listQuery, resp: "CasePage", h: s.apiListCases},
 		{method: "POST", path: "/api/v1/cases", api: true, status: 201, roles: reporters, summary: "Report a problem (JSON, or multipart/form-data with photo files)", body: "NewCase", resp: "Case", h: s.apiCreateCase},
 		{method: "GET", path: "/api/v1/cases/{id}", api: true, summary: "One case with its photos and the actions the caller may take (coord=gcj02|bd09 converts its coordinates)", query: []string{"coord"}, resp: "Case", h: s.apiGetCase},
-		{method: "GET", path: "/api/v1/cases/{id}/timeline", api: true, summary: "The trail of a case", resp: "Events", h: s.apiTimeline},
+		{method: "GET", path: "/api/v1/cases/{id}/timeline", api: true, summary: "The trail of a case", resp: "Events", h: listByIDJSON(s, s.Flow.Timeline)},
 		{method: "POST", path: "/api/v1/cases/{id}/actions", api: true, summary: "Act on a case: accept, reject, merge, dispatch, acknowledge, return, request/approve/deny_extension, postpone, resume, feedback, verify_pass, verify_fail, reopen, void, supervise, unsupervise, comment (JSON, or multipart with photo files)", body: "Action", resp: "Case", h: s.apiAct},
 		{method: "GET", path: "/api/v1/queues", api: true, summary: "Counts of the caller's work queues", resp: "object", h: s.apiQueues},
-		{method: "GET", path: "/api/v1/cases/{id}/duplicates", api: true, roles: office, summary: "Open cases of the same category near this one, reported earlier: likely duplicates to merge into", resp: "Nearby", h: s.apiDuplicates},
+		{method: "GET", path: "/api/v1/cases/{id}/duplicates", api: true, roles: office, summary: "Open cases of the same category near this one, reported earlier: likely duplicates to merge into", resp: "Nearby", h: listByIDJSON(s, s.Flow.Duplicates)},
 		{method: "GET", path: "/{$}", h: s.pageDashboard},
 		{method: "GET", path: "/cases", h: s.pageCases},
 		{method: "GET", path: "/cases/new", roles: reporters, h: s.pageNewCase},
@@ -153,23 +152,6 @@ func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, newCaseView(actorOf(r), c))
-}
-
-func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	evs, err := s.Flow.Timeline(r.Context(), actorOf(r), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if evs == nil {
-		evs = []audit.Entry{}
-	}
-	writeJSON(w, 200, evs)
 }
 
 // newCaseJSON is the JSON body of a report.
@@ -398,23 +380,6 @@ func (s *Server) apiQueues(w http.ResponseWriter, r *http.Request) {
 }
 
 // Staff side of intake: duplicates, the grid, the abuse list.
-
-func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d, err := s.Flow.Duplicates(r.Context(), actorOf(r), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if d == nil {
-		d = []workflow.NearbyCase{}
-	}
-	writeJSON(w, 200, d)
-}
 
 func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) {
 	a := actorOf(r)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"chuangwen/internal/org"
@@ -9,12 +10,14 @@ import (
 // organisationRoutes lists the routes of organisation administration: regions, units, users, API tokens.
 func (s *Server) organisationRoutes() []route {
 	return []route{
-		{method: "GET", path: "/api/v1/regions", api: true, summary: "The region tree", resp: "Regions", h: s.apiRegions},
-		{method: "POST", path: "/api/v1/regions", api: true, status: 201, roles: admin, summary: "Add a region", body: "Region", resp: "Region", h: s.apiCreateRegion},
-		{method: "PUT", path: "/api/v1/regions/{id}", api: true, roles: admin, summary: "Rename a region", body: "Region", resp: "object", h: s.apiUpdateRegion},
-		{method: "GET", path: "/api/v1/units", api: true, summary: "Responsible units", resp: "Units", h: s.apiUnits},
-		{method: "POST", path: "/api/v1/units", api: true, status: 201, roles: admin, summary: "Add a unit", body: "Unit", resp: "Unit", h: s.apiCreateUnit},
-		{method: "PUT", path: "/api/v1/units/{id}", api: true, roles: admin, summary: "Change a unit", body: "Unit", resp: "object", h: s.apiUpdateUnit},
+		{method: "GET", path: "/api/v1/regions", api: true, summary: "The region tree", resp: "Regions", h: listJSON(s, s.Org.Regions)},
+		{method: "POST", path: "/api/v1/regions", api: true, status: 201, roles: admin, summary: "Add a region", body: "Region", resp: "Region", h: createJSON(s, s.Org.CreateRegion)},
+		{method: "PUT", path: "/api/v1/regions/{id}", api: true, roles: admin, summary: "Rename a region", body: "Region", resp: "object", h: updateJSON(s, func(ctx context.Context, a org.Actor, id int64, in org.Region) error {
+			return s.Org.UpdateRegion(ctx, a, id, in.Name)
+		})},
+		{method: "GET", path: "/api/v1/units", api: true, summary: "Responsible units", resp: "Units", h: listJSON(s, s.Org.Units)},
+		{method: "POST", path: "/api/v1/units", api: true, status: 201, roles: admin, summary: "Add a unit", body: "Unit", resp: "Unit", h: createJSON(s, s.Org.CreateUnit)},
+		{method: "PUT", path: "/api/v1/units/{id}", api: true, roles: admin, summary: "Change a unit", body: "Unit", resp: "object", h: updateJSON(s, s.updateUnit)},
 		{method: "GET", path: "/api/v1/users", api: true, roles: admin, summary: "User accounts", resp: "Users", h: s.apiUsers},
 		{method: "POST", path: "/api/v1/users", api: true, status: 201, roles: admin, summary: "Add a user", body: "NewUser", resp: "User", h: s.apiCreateUser},
 		{method: "PUT", path: "/api/v1/users/{id}", api: true, roles: admin, summary: "Change a user's role, unit, scope or disabled flag", body: "NewUser", resp: "object", h: s.apiUpdateUser},
@@ -38,71 +41,15 @@ func (s *Server) organisationRoutes() []route {
 
 // ---- organisation ----
 
-func (s *Server) apiRegions(w http.ResponseWriter, r *http.Request) {
-	rs, err := s.Org.Regions(r.Context())
-	respond(s, w, r, rs, err)
+// renameRegion changes a region's name (its code and place in the tree
+// are fixed).
+func (s *Server) renameRegion(ctx context.Context, a org.Actor, id int64, in org.Region) error {
+	return s.Org.UpdateRegion(ctx, a, id, in.Name)
 }
 
-func (s *Server) apiCreateRegion(w http.ResponseWriter, r *http.Request) {
-	var in org.Region
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out, err := s.Org.CreateRegion(r.Context(), actorOf(r), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, out)
-}
-
-func (s *Server) apiUpdateRegion(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var in org.Region
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	respond(s, w, r, map[string]bool{"ok": true}, s.Org.UpdateRegion(r.Context(), actorOf(r), id, in.Name))
-}
-
-func (s *Server) apiUnits(w http.ResponseWriter, r *http.Request) {
-	us, err := s.Org.Units(r.Context())
-	respond(s, w, r, us, err)
-}
-
-func (s *Server) apiCreateUnit(w http.ResponseWriter, r *http.Request) {
-	var in org.Unit
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out, err := s.Org.CreateUnit(r.Context(), actorOf(r), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, out)
-}
-
-func (s *Server) apiUpdateUnit(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var in org.Unit
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Server) updateUnit(ctx context.Context, a org.Actor, id int64, in org.Unit) error {
 	in.ID = id
-	respond(s, w, r, map[string]bool{"ok": true}, s.Org.UpdateUnit(r.Context(), actorOf(r), in))
+	return s.Org.UpdateUnit(ctx, a, in)
 }
 
 func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) {

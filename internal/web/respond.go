@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/org"
 )
 
 // respond writes v as JSON, or err.
@@ -15,6 +17,68 @@ func respond[T any](s *Server, w http.ResponseWriter, r *http.Request, v T, err 
 		return
 	}
 	writeJSON(w, 200, v)
+}
+
+// The shapes most API handlers share, written once: read a list, read a
+// list about the path's {id}, create from a JSON body (201), update the
+// path's {id} from a JSON body. Lists are never null.
+
+func listJSON[T any](s *Server, read func(context.Context) ([]T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := read(r.Context())
+		respond(s, w, r, nonNil(v), err)
+	}
+}
+
+func listByIDJSON[T any](s *Server, read func(context.Context, org.Actor, int64) ([]T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v, err := read(r.Context(), actorOf(r), id)
+		respond(s, w, r, nonNil(v), err)
+	}
+}
+
+func createJSON[T, R any](s *Server, create func(context.Context, org.Actor, T) (R, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in T
+		if err := decodeJSON(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out, err := create(r.Context(), actorOf(r), in)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, out)
+	}
+}
+
+func updateJSON[T any](s *Server, update func(context.Context, org.Actor, int64, T) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var in T
+		if err := decodeJSON(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		respond(s, w, r, map[string]bool{"ok": true}, update(r.Context(), actorOf(r), id, in))
+	}
+}
+
+func nonNil[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
 }
 
 // status maps an error code to its HTTP status: the one place where
