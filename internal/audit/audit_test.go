@@ -8,6 +8,7 @@ import (
 
 	"chuangwen/internal/audit"
 	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
 )
 
 // fill writes n single entries and a batch of n more.
@@ -39,7 +40,7 @@ func dropTriggers(t *testing.T, db *store.DB) {
 		q = []string{"DROP TRIGGER events_no_update ON events"}
 	}
 	for _, s := range q {
-		if err := db.RawExec(context.Background(), s); err != nil {
+		if _, err := db.Exec(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -60,7 +61,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	}
 	for _, tc := range tamper {
 		t.Run(tc.name, func(t *testing.T) {
-			store.TestDBs(t, func(t *testing.T, db *store.DB) {
+			storetest.Both(t, func(t *testing.T, db *store.DB) {
 				ctx := context.Background()
 				fill(t, db, 10)
 				rep, err := audit.Verify(ctx, db.Reader())
@@ -68,7 +69,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 					t.Fatalf("before tampering: %+v %v", rep, err)
 				}
 				dropTriggers(t, db)
-				if err := db.RawExec(ctx, tc.sql); err != nil {
+				if _, err := db.Exec(ctx, tc.sql); err != nil {
 					t.Fatal(err)
 				}
 				rep, err = audit.Verify(ctx, db.Reader())
@@ -84,7 +85,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 }
 
 func TestConcurrentAppendsKeepOneChain(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		errs := make(chan error, 8)
 		for w := 0; w < 8; w++ {

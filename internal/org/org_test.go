@@ -9,6 +9,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
 )
 
 const pw = "Str0ng-Passw0rd"
@@ -37,7 +38,7 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func TestAccountsSessionsTokens(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 		s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: clk.now}

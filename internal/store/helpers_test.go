@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
 )
 
 // TestHelpers runs the dialect helpers, the row collector, error wrapping
 // and the unique-violation check on both engines.
 func TestHelpers(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if _, err := db.Exec(ctx, `CREATE TABLE h (id BIGINT PRIMARY KEY, grp TEXT NOT NULL, at BIGINT NOT NULL, code TEXT UNIQUE)`); err != nil {
 			t.Fatal(err)

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
 )
 
 func TestMigrateTwiceAndAppendOnly(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		applied, err := db.Migrate(ctx)
 		if err != nil {
