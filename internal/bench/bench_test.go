@@ -9,10 +9,11 @@ import (
 
 	"chuangwen/internal/audit"
 	"chuangwen/internal/bench"
-	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -20,11 +21,10 @@ import (
 // databases: the generated cases are well formed (the trail verifies, the
 // figures add up) and every timed scenario runs.
 func TestGenerateAndMeasure(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		loc, _ := time.LoadLocation("Asia/Shanghai")
-		orgs := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}
-		flow := workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, loc, nil)
+		loc := testcity.Shanghai
+		orgs, flow := testcity.Services(t, db)
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, loc)
 		if _, err := demo.Load(ctx, orgs, flow, demo.Options{Cases: 10, Now: now}); err != nil {
 			t.Fatal(err)

@@ -9,23 +9,15 @@ import (
 	"time"
 
 	"chuangwen/internal/audit"
-	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
-
-func shanghai(t testing.TB) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
 
 type env struct {
 	db   *store.DB
@@ -35,12 +27,12 @@ type env struct {
 }
 
 func newEnv(t testing.TB) env {
-	return newEnvOn(t, store.NewTestSQLite(t))
+	return newEnvOn(t, storetest.SQLite(t))
 }
 
 func newEnvOn(t testing.TB, db *store.DB) env {
-	return env{db: db, orgs: &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}, flow: workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai(t), nil),
-		grid: grid.New(db, nil)}
+	orgs, flow := testcity.Services(t, db)
+	return env{db: db, orgs: orgs, flow: flow, grid: grid.New(db, nil)}
 }
 
 // count runs a query returning one integer.
@@ -77,12 +69,12 @@ func groupCounts(t *testing.T, db *store.DB, q string) map[string]int {
 
 func TestLoad(t *testing.T) {
 	t.Parallel()
-	store.TestDBs(t, func(t *testing.T, db *store.DB) { testLoad(t, newEnvOn(t, db)) })
+	storetest.Both(t, func(t *testing.T, db *store.DB) { testLoad(t, newEnvOn(t, db)) })
 }
 
 func testLoad(t *testing.T, e env) {
 	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t)) // a Friday afternoon
+	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai) // a Friday afternoon
 	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid})
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +307,7 @@ func checkPlacement(t *testing.T, e env, cases int) {
 func TestDeterministic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t))
+	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai)
 	dump := func() string {
 		e := newEnv(t)
 		if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 60, Days: 30, Seed: 7, Now: now, Grid: e.grid}); err != nil {
@@ -354,7 +346,7 @@ func TestLoadWithoutGrid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	now := time.Date(2026, 11, 27, 16, 30, 0, 0, shanghai(t))
+	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai)
 	if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 40, Days: 30, Now: now}); err != nil {
 		t.Fatal(err)
 	}
