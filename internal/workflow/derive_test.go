@@ -18,6 +18,7 @@ import (
 	"chuangwen/internal/blob"
 	"chuangwen/internal/imaging"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -204,7 +205,7 @@ func (f *fixture) derive(svc *workflow.Service, owner string) int {
 }
 
 func TestPhotoQueuedWithCase(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		in := workflow.NewCase{Source: workflow.SourceCitizen, CategoryID: f.cat4h.ID, Description: "路边暴露垃圾", RegionID: f.community1.ID,
 			Photos: []workflow.PhotoFile{f.upload(gpsJPEG(t)), f.photo()}}
@@ -267,7 +268,7 @@ func TestPhotoQueuedWithCase(t *testing.T) {
 }
 
 func TestDerivePhotosStripsMetadata(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		blobs := withBlobs(f)
 		orig := gpsJPEG(t)
@@ -324,7 +325,7 @@ func TestDerivePhotosStripsMetadata(t *testing.T) {
 // A worker that dies holding a lease keeps the job from others until the
 // lease runs out; then another replica takes it over.
 func TestDeriveLeaseOfCrashedWorker(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		blobs := withBlobs(f)
 		f.report(withPhotos(f.upload(gpsJPEG(t))))
@@ -376,7 +377,7 @@ func TestDeriveLeaseOfCrashedWorker(t *testing.T) {
 // Two replicas work one queue of 20 photos at once: each photo is
 // derived exactly once.
 func TestDeriveTwoWorkers(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		blobs := withBlobs(f)
 		src := gpsJPEG(t)
@@ -438,7 +439,7 @@ func TestDeriveTwoWorkers(t *testing.T) {
 
 // A file that looks like a JPEG but is noise fails for good, at once.
 func TestDeriveCorruptPhoto(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		blobs := withBlobs(f)
 		bad := f.upload(corruptJPEG())
@@ -483,7 +484,7 @@ func TestDeriveCorruptPhoto(t *testing.T) {
 // A failure a retry may fix (the store unreachable) is retried with
 // growing pauses, a bounded number of times.
 func TestDeriveTransientFailure(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		blobs := withBlobs(f)
 		f.report(withPhotos(f.upload(gpsJPEG(t))))
@@ -557,7 +558,7 @@ func TestDeriveTransientFailure(t *testing.T) {
 // The worker started by serve derives a new photo without waiting for
 // its poll.
 func TestPhotoWorkerWakesOnReport(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx, cancel := context.WithCancel(f.ctx)
 		done := make(chan struct{})
@@ -580,7 +581,7 @@ func TestPhotoWorkerWakesOnReport(t *testing.T) {
 // DerivePhotos says it returns how many photos it derived; a photo that
 // failed was not derived.
 func TestDerivePhotosCountsOnlyDerived(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.report(withPhotos(f.upload(corruptJPEG())))
 		n, err := f.svc.DerivePhotos(f.ctx, "w1")

@@ -7,67 +7,38 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"sync"
 	"testing"
 	"time"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
-	"chuangwen/internal/blob"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
-	"chuangwen/internal/workcal"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
 // shanghai is the office's zone in every test.
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
+var shanghai = testcity.Shanghai
 
 // at builds a wall-clock time in Shanghai.
-func at(y int, m time.Month, d, hh, mm int) time.Time {
-	return time.Date(y, m, d, hh, mm, 0, 0, shanghai)
-}
+var at = testcity.At
 
-// clock is a settable clock safe for concurrent readers.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// start is Monday 2026-11-16 09:00 in Shanghai, a plain working day.
+var start = testcity.Start
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// fixture is a small city: one city, two districts, each with one street
-// and one community; two responsible units A and B; one user per role; a
-// 大类 with two 小类 (4 working hours, 5 working days).
+// fixture is the test city (internal/testcity): one city, two districts,
+// each with one street and one community; two responsible units A and B;
+// one user per role; a 大类 with two 小类 (4 working hours, 5 working
+// days); the clock at start.
 type fixture struct {
 	t   *testing.T
 	ctx context.Context
 	db  *store.DB
 	svc *workflow.Service
 	org *org.Store
-	clk *clock
+	clk *testcity.Clock
+	tc  *testcity.City
 
 	city, district1, street1, community1 org.Region
 	district2, street2, community2       org.Region
@@ -78,79 +49,23 @@ type fixture struct {
 	bigCat, cat4h, cat5d workflow.Category
 }
 
-// start is Monday 2026-11-16 09:00 in Shanghai, a plain working day.
-var start = at(2026, 11, 16, 9, 0)
-
+// newFixture is the test city in db, a database from testcity (Both,
+// SQLite, Postgres or Like).
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	f := &fixture{t: t, ctx: ctx, db: db, clk: &clock{t: start}}
-	f.org = &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: f.clk.Now}
-	f.svc = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai, nil)
-	f.svc.Now = f.clk.Now
-
-	region := func(code, name, level string, parent int64) org.Region {
-		r, err := f.org.CreateRegion(ctx, org.System, org.Region{Code: code, Name: name, Level: level, ParentID: parent})
-		if err != nil {
-			t.Fatalf("create region %s: %v", code, err)
-		}
-		return r
-	}
-	f.city = region("330100000000", "杭州市", "city", 0)
-	f.district1 = region("330102000000", "上城区", "district", f.city.ID)
-	f.street1 = region("330102001000", "清波街道", "street", f.district1.ID)
-	f.community1 = region("330102001001", "清波社区", "community", f.street1.ID)
-	f.district2 = region("330105000000", "拱墅区", "district", f.city.ID)
-	f.street2 = region("330105001000", "米市巷街道", "street", f.district2.ID)
-	f.community2 = region("330105001001", "米市巷社区", "community", f.street2.ID)
-
-	unit := func(code, name string) org.Unit {
-		u, err := f.org.CreateUnit(ctx, org.System, org.Unit{Code: code, Name: name, Kind: "department"})
-		if err != nil {
-			t.Fatalf("create unit %s: %v", code, err)
-		}
-		return u
-	}
-	f.unitA = unit("A", "环卫处")
-	f.unitB = unit("B", "园林局")
-
-	f.admin = f.user(org.NewUser{Username: "admin", DisplayName: "管理员", Role: org.RoleAdmin})
-	f.acceptor = f.user(org.NewUser{Username: "acceptor", DisplayName: "受理员", Role: org.RoleAcceptor})
-	f.handlerA = f.user(org.NewUser{Username: "handler_a", DisplayName: "经办人A", Role: org.RoleHandler, UnitID: f.unitA.ID})
-	f.handlerB = f.user(org.NewUser{Username: "handler_b", DisplayName: "经办人B", Role: org.RoleHandler, UnitID: f.unitB.ID})
-	f.inspector = f.user(org.NewUser{Username: "inspector", DisplayName: "督查员", Role: org.RoleInspector})
-	f.leader = f.user(org.NewUser{Username: "leader", DisplayName: "领导", Role: org.RoleLeader})
-	f.grid = f.user(org.NewUser{Username: "grid", DisplayName: "网格员", Role: org.RoleGrid})
-
-	var err error
-	f.bigCat, err = f.svc.SaveCategory(ctx, f.admin, workflow.Category{Code: "01", Name: "市容环境"})
-	if err != nil {
-		t.Fatalf("save 大类: %v", err)
-	}
-	f.cat4h, err = f.svc.SaveCategory(ctx, f.admin, workflow.Category{Code: "0101", ParentID: f.bigCat.ID, Name: "暴露垃圾", LimitUnit: workcal.Hours, LimitNormal: 4})
-	if err != nil {
-		t.Fatalf("save 小类: %v", err)
-	}
-	f.cat5d, err = f.svc.SaveCategory(ctx, f.admin, workflow.Category{Code: "0102", ParentID: f.bigCat.ID, Name: "绿地养护", LimitUnit: workcal.Days, LimitNormal: 5})
-	if err != nil {
-		t.Fatalf("save 小类: %v", err)
-	}
-	return f
+	c := testcity.New(t, db)
+	return &fixture{t: t, ctx: context.Background(), db: db, svc: c.Flow, org: c.Org, clk: c.Clock, tc: c,
+		city: c.City, district1: c.District1, street1: c.Street1, community1: c.Community1,
+		district2: c.District2, street2: c.Street2, community2: c.Community2,
+		unitA: c.UnitA, unitB: c.UnitB,
+		admin: c.Admin, acceptor: c.Acceptor, handlerA: c.HandlerA, handlerB: c.HandlerB, inspector: c.Inspector, leader: c.Leader, grid: c.Grid,
+		bigCat: c.Major, cat4h: c.Cat4h, cat5d: c.Cat5d}
 }
 
 // user creates an account and returns its actor.
 func (f *fixture) user(nu org.NewUser) org.Actor {
 	f.t.Helper()
-	nu.Password, nu.SkipPolicy = "x", true
-	u, err := f.org.CreateUser(f.ctx, org.System, nu)
-	if err != nil {
-		f.t.Fatalf("create user %s: %v", nu.Username, err)
-	}
-	a, err := f.org.ActorFor(f.ctx, u)
-	if err != nil {
-		f.t.Fatalf("actor for %s: %v", nu.Username, err)
-	}
-	return a
+	return f.tc.User(f.t, nu)
 }
 
 // report files a citizen case in community1 through the acceptor (hotline

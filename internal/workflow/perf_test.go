@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -188,7 +189,7 @@ var (
 )
 
 func TestUnitPerformance(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		p := perfScenario(t, f)
 		rows, err := f.svc.UnitPerformance(f.ctx, p)
@@ -224,7 +225,7 @@ func TestUnitPerformance(t *testing.T) {
 }
 
 func TestRegionPerformance(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		p := perfScenario(t, f)
 
@@ -232,7 +233,7 @@ func TestRegionPerformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 2 || rows[0].ID != f.district1.ID || rows[1].ID != f.district2.ID || rows[0].Code != "330102000000" || rows[1].Name != "拱墅区" {
+		if len(rows) != 2 || rows[0].ID != f.district1.ID || rows[1].ID != f.district2.ID || rows[0].Code != "330102" || rows[1].Name != "拱墅区" {
 			t.Fatalf("district rows = %+v", rows)
 		}
 		// District 1 holds unit A's tasks; its reports: A1–A4 (accepted),
@@ -313,7 +314,7 @@ func TestRatesZeroDenominators(t *testing.T) {
 
 // The period is a cohort by dispatch time.
 func TestPerformanceCohortBoundaries(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.clk.Set(at(2026, 11, 16, 0, 0)) // midnight: inside [From, To)
 		f.dispatched(f.unitA, inCategory(f.cat5d.ID))

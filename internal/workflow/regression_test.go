@@ -10,6 +10,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -27,7 +28,7 @@ import (
 // action that ends or suspends the task (Return, Feedback, Postpone,
 // VerifyFail, Void, Reopen), e.g. in clearTimer and in the Feedback case.
 func TestRegressionPendingExtensionSurvivesReturn(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.inProgress(f.unitA) // deadline Monday 14:00
 		f.clk.Set(at(2026, 11, 16, 10, 0))
@@ -56,7 +57,7 @@ func TestRegressionPendingExtensionSurvivesReturn(t *testing.T) {
 // feedback and rework: a request left pending at feedback survives the
 // verification and is still pending on the rework task.
 func TestRegressionPendingExtensionSurvivesFeedback(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.inProgress(f.unitA)
 		f.act(f.handlerA, c.ID, workflow.ActInput{Action: workflow.RequestExtension, Opinion: "需要时间", Deadline: at(2026, 11, 20, 18, 0)})
@@ -78,7 +79,7 @@ func TestRegressionPendingExtensionSurvivesFeedback(t *testing.T) {
 // Fix: `n, e := s.sweep(ctx, now, true); overdue += n; if e != nil { return
 // warned, overdue, e }` (and do not run the yellow pass after a red failure).
 func TestRegressionSweepDeadlinesLosesOverdueError(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.dispatched(f.unitA) // deadline 14:00, warning 13:12
 		stmts := []string{`CREATE TRIGGER tasks_refuse BEFORE UPDATE ON tasks BEGIN SELECT RAISE(ABORT, 'tasks refused'); END`}
@@ -89,7 +90,7 @@ func TestRegressionSweepDeadlinesLosesOverdueError(t *testing.T) {
 			}
 		}
 		for _, s := range stmts {
-			if err := db.RawExec(f.ctx, s); err != nil {
+			if _, err := db.Exec(f.ctx, s); err != nil {
 				t.Fatalf("%s: %v", s, err)
 			}
 		}
@@ -119,7 +120,7 @@ func TestRegressionSweepDeadlinesLosesOverdueError(t *testing.T) {
 // PostgreSQL, re-checking the version), and only then write tasks,
 // case_coop_units, photos and the event.
 func TestRegressionConcurrentDispatchWithCoopUnit(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		for r := range 10 {
 			c := f.accepted()
@@ -147,7 +148,7 @@ func TestRegressionConcurrentDispatchWithCoopUnit(t *testing.T) {
 // before any task update, as for the previous test), so both sides lock the
 // case row before the task row.
 func TestRegressionSweepRacingFeedbackDeadlocks(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		const n = 20
 		// The window is narrow; a few rounds make the deadlock near certain.
@@ -205,7 +206,7 @@ func TestRegressionSweepRacingFeedbackDeadlocks(t *testing.T) {
 // already do (`closed_at > 0 AND postponed = FALSE`), or count a separate
 // closed-not-postponed figure for the rate.
 func TestRegressionPerfRatesInconsistent(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		t.Run("postponed, resumed and closed", func(t *testing.T) {
 			f := newFixture(t, db)
 			for range 2 {

@@ -6,6 +6,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -13,7 +14,7 @@ import (
 // point is located in the grid, and a district-scoped acceptor cannot
 // move a case into another district by its coordinates.
 func TestAcceptRelocates(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newRouteFixture(t, db)
 		acc := f.acceptor
 		acc.Scope, acc.RegionID, acc.RegionPath = org.ScopeRegion, f.district1.ID, f.district1.Path

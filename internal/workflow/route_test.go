@@ -12,6 +12,7 @@ import (
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -135,7 +136,7 @@ func actions(f *fixture, id int64) []string {
 }
 
 func TestRoutingPlacesReportInCell(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newRouteFixture(t, db)
 		rule := f.rule(f.cat4h, f.district1, f.unitA, f.unitB)
 
@@ -240,7 +241,7 @@ func countRows(t *testing.T, f *fixture, table string) int {
 }
 
 func TestAutoAccept(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newRouteFixture(t, db)
 
 		// By source: inspectors' and grid workers' reports are accepted on arrival.
@@ -297,7 +298,7 @@ func TestAutoAccept(t *testing.T) {
 }
 
 func TestAutoDispatch(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newRouteFixture(t, db)
 		f.switches(&f.cat5d, true, true, 0)
 		rule := f.rule(f.cat5d, f.community1, f.unitA, f.unitB)
@@ -385,7 +386,7 @@ func TestAutoDispatch(t *testing.T) {
 // A citizen's report routed there must still be filed (accepted, for the
 // dispatcher), not refused.
 func TestAutoDispatchToInactiveUnitKeepsReport(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newRouteFixture(t, db)
 		f.switches(&f.cat5d, true, true, 0)
 		f.rule(f.cat5d, f.community1, f.unitB)
@@ -408,7 +409,7 @@ func TestAutoDispatchToInactiveUnitKeepsReport(t *testing.T) {
 }
 
 func TestNearbyAndDuplicates(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newRouteFixture(t, db)
 		f.svc.Locator = nil // regions come from the reports
 		f.switches(&f.cat4h, false, false, 100)

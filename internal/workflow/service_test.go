@@ -15,6 +15,7 @@ import (
 	"chuangwen/internal/audit"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
 )
@@ -47,7 +48,7 @@ func eventData(t *testing.T, e audit.Entry) map[string]any {
 }
 
 func TestFullLoop(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		before := f.photo()
 		c := f.report(func(in *workflow.NewCase) { in.Photos = []workflow.PhotoFile{before} })
@@ -182,7 +183,7 @@ func TestFullLoop(t *testing.T) {
 }
 
 func TestReworkPath(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.verifying(f.unitA) // dispatched Monday 09:00, deadline 14:00
 		sameInstant(t, "first deadline", c.Deadline, at(2026, 11, 16, 14, 0))
@@ -246,7 +247,7 @@ func TestReworkPath(t *testing.T) {
 }
 
 func TestReturnPath(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.accepted()
 		c = f.act(f.acceptor, c.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitA.ID, CoopUnitIDs: []int64{f.unitB.ID, f.unitA.ID, f.unitB.ID}})
@@ -306,7 +307,7 @@ func TestReturnPath(t *testing.T) {
 }
 
 func TestExtension(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		tuesday18 := at(2026, 11, 17, 18, 0)
 
@@ -400,7 +401,7 @@ func TestExtension(t *testing.T) {
 }
 
 func TestPostponeResume(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.inProgress(f.unitA) // deadline 14:00
 		f.clk.Set(at(2026, 11, 16, 10, 0))
@@ -437,7 +438,7 @@ func TestPostponeResume(t *testing.T) {
 }
 
 func TestRejectMergeReopenVoid(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 
 		t.Run("reject needs a reason and is final", func(t *testing.T) {
@@ -556,7 +557,7 @@ func TestRejectMergeReopenVoid(t *testing.T) {
 }
 
 func TestPermissionsAndConflicts(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 
 		t.Run("action in the wrong state is a conflict", func(t *testing.T) {
@@ -674,7 +675,7 @@ func oneWinner(t *testing.T, round int, errs []error, extra ...apperr.Code) int 
 }
 
 func TestConcurrentActions(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		const rounds = 10
 
@@ -746,7 +747,7 @@ func TestConcurrentActions(t *testing.T) {
 }
 
 func TestReporterVisibility(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.report()
 		if c.Reporter == nil || c.Reporter.Name != "张三" || c.Reporter.Phone != "13800000000" {
@@ -802,7 +803,7 @@ func TestReporterVisibility(t *testing.T) {
 }
 
 func TestCaseNumbers(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		re := regexp.MustCompile(`^\d{4}-\d{6}$`)
 		var nos []string
@@ -849,7 +850,7 @@ func idsOf(cs ...*workflow.Case) []int64 {
 }
 
 func TestListAndCounts(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		// Monday 09:00.
 		r1 := f.report()
@@ -975,7 +976,7 @@ func TestListAndCounts(t *testing.T) {
 }
 
 func TestListPaging(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		const n = 23
 		var want, wantD2 []int64
@@ -1058,7 +1059,7 @@ func TestListPaging(t *testing.T) {
 }
 
 func TestDeadlines(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 
 		t.Run("over a weekend", func(t *testing.T) {
@@ -1117,7 +1118,7 @@ func TestDeadlines(t *testing.T) {
 }
 
 func TestSweepDeadlines(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.clk.Set(at(2026, 11, 24, 14, 0)) // Tuesday
 		c := f.dispatched(f.unitA)
@@ -1198,7 +1199,7 @@ func TestSweepDeadlines(t *testing.T) {
 }
 
 func TestSweepDeadlinesConcurrent(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		const n = 30
 		var cs []*workflow.Case
@@ -1275,14 +1276,14 @@ func dropAppendOnly(t *testing.T, db *store.DB, f *fixture) {
 		stmts = []string{`DROP TRIGGER events_no_update`, `DROP TRIGGER events_no_delete`}
 	}
 	for _, s := range stmts {
-		if err := db.RawExec(f.ctx, s); err != nil {
+		if _, err := db.Exec(f.ctx, s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
 }
 
 func TestAuditTrailTamperEvident(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		t.Run("altered opinion", func(t *testing.T) {
 			f := newFixture(t, db)
 			seq := runSomeActions(f)
@@ -1291,11 +1292,11 @@ func TestAuditTrailTamperEvident(t *testing.T) {
 				t.Fatalf("clean trail: %+v, %v", rep, err)
 			}
 			// The trail refuses changes while its triggers stand.
-			if err := db.RawExec(f.ctx, fmt.Sprintf(`UPDATE events SET opinion = 'x' WHERE seq = %d`, seq)); err == nil {
+			if _, err := db.Exec(f.ctx, fmt.Sprintf(`UPDATE events SET opinion = 'x' WHERE seq = %d`, seq)); err == nil {
 				t.Fatal("update of an event succeeded with the triggers in place")
 			}
 			dropAppendOnly(t, db, f)
-			if err := db.RawExec(f.ctx, fmt.Sprintf(`UPDATE events SET opinion = '我们早就处理好了' WHERE seq = %d`, seq)); err != nil {
+			if _, err := db.Exec(f.ctx, fmt.Sprintf(`UPDATE events SET opinion = '我们早就处理好了' WHERE seq = %d`, seq)); err != nil {
 				t.Fatal(err)
 			}
 			rep, err = audit.Verify(f.ctx, db.Reader())
@@ -1310,7 +1311,7 @@ func TestAuditTrailTamperEvident(t *testing.T) {
 			f := newFixture(t, db)
 			seq := runSomeActions(f)
 			dropAppendOnly(t, db, f)
-			if err := db.RawExec(f.ctx, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, seq)); err != nil {
+			if _, err := db.Exec(f.ctx, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, seq)); err != nil {
 				t.Fatal(err)
 			}
 			rep, err := audit.Verify(f.ctx, db.Reader())
@@ -1327,7 +1328,7 @@ func TestAuditTrailTamperEvident(t *testing.T) {
 			if err := db.Reader().QueryRow(f.ctx, `SELECT max(seq) FROM events`).Scan(&last); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.RawExec(f.ctx, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, last)); err != nil {
+			if _, err := db.Exec(f.ctx, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, last)); err != nil {
 				t.Fatal(err)
 			}
 			rep, err := audit.Verify(f.ctx, db.Reader())
@@ -1338,11 +1339,9 @@ func TestAuditTrailTamperEvident(t *testing.T) {
 	})
 }
 
-// freshLike returns a new, empty database of the same engine as db.
+// freshLike returns a new database of the same engine as db, holding the
+// test city only.
 func freshLike(t *testing.T, db *store.DB) *store.DB {
 	t.Helper()
-	if db.Dialect == store.Postgres {
-		return store.NewTestPostgres(t)
-	}
-	return store.NewTestSQLite(t)
+	return testcity.Like(t, db)
 }

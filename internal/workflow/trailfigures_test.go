@@ -13,6 +13,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -78,7 +79,7 @@ func noUnits(t *testing.T, f *fixture, p workflow.Period) {
 // acknowledged, granted an extension and still open with its deadline
 // weeks away showed extended 1 and an extension rate of 1 / 0.
 func TestFiguresExtendedOnlyWhenDue(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.inProgress(f.unitA, inCategory(f.cat5d.ID)) // deadline Monday 23 November 18:00
 		f.clk.Set(at(2026, 11, 17, 10, 0))
@@ -111,7 +112,7 @@ func TestFiguresExtendedOnlyWhenDue(t *testing.T) {
 // voided there, one that failed verification at B and was voided during
 // the rework.
 func TestFiguresVoidedCaseLeavesEveryTask(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		waiting := f.dispatched(f.unitA)
 		redispatched := f.dispatched(f.unitA)
@@ -148,7 +149,7 @@ func TestFiguresVoidedCaseLeavesEveryTask(t *testing.T) {
 // The migration marks the earlier tasks of cases voided before it, as of
 // the void; the figures check finds such rows until then.
 func TestFiguresVoidMigration(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		waiting := f.dispatched(f.unitA)
 		redispatched := f.dispatched(f.unitA)
@@ -210,7 +211,7 @@ func TestFiguresVoidMigration(t *testing.T) {
 // The cases docs/performance.md answers beyond the definitions ("Cases
 // the definitions leave open"), each checked against the trail too.
 func TestFiguresOpenQuestions(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		// A postponed task whose original deadline passes while on hold:
 		// due and postponed, not overdue; after resumption the fresh
 		// deadline is the one in force.
@@ -348,7 +349,7 @@ func TestFiguresAgreeWithTrail(t *testing.T) {
 	seeds := envInt(t, "CHUANGWEN_FIGURES_SEEDS", 3)
 	steps := envInt(t, "CHUANGWEN_FIGURES_STEPS", 80)
 	first := envInt(t, "CHUANGWEN_FIGURES_SEED", 1)
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		done := map[string]int{}
 		for seed := first; seed < first+seeds; seed++ {
 			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
