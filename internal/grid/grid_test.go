@@ -18,6 +18,7 @@ import (
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -71,16 +72,18 @@ func collection(t testing.TB, fs ...feature) string {
 
 // ---- the city ----
 
-// env is a small city with unpadded GB/T 2260-style region codes
-// (district 6 digits, street 9, community 12), as the demo loader makes
-// them, so that a 15-digit grid code starts with its region codes.
+// env is the test city (internal/testcity), whose region codes are
+// unpadded GB/T 2260-style (district 6 digits, street 9, community 12), as
+// the demo loader makes them, so that a 15-digit grid code starts with
+// its region codes; plus a 新华社区 in each street and a second grid
+// worker.
 type env struct {
 	t   *testing.T
 	ctx context.Context
 	db  *store.DB
 	org *org.Store
 	gs  *grid.Store
-	now time.Time
+	clk *testcity.Clock
 
 	city, district1, street1, community1, xinhua1 org.Region
 	district2, street2, community2, xinhua2       org.Region
@@ -91,56 +94,24 @@ type env struct {
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), db: db, now: time.Date(2026, 11, 16, 1, 0, 0, 0, time.UTC)}
-	e.org = &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: func() time.Time { return e.now }}
+	c := testcity.New(t, db)
+	e := &env{t: t, ctx: context.Background(), db: db, org: c.Org, clk: c.Clock,
+		city: c.City, district1: c.District1, street1: c.Street1, community1: c.Community1,
+		district2: c.District2, street2: c.Street2, community2: c.Community2,
+		unitA: c.UnitA, unitB: c.UnitB,
+		admin: c.Admin, acceptor: c.Acceptor, gridWorker: c.Grid,
+		gridUserID: c.Grid.UserID, acceptorID: c.Acceptor.UserID}
 	e.gs = grid.New(db, nil)
-	e.gs.Now = func() time.Time { return e.now }
-	region := func(code, name, level string, parent int64) org.Region {
-		r, err := e.org.CreateRegion(e.ctx, org.System, org.Region{Code: code, Name: name, Level: level, ParentID: parent})
+	e.gs.Now = e.clk.Now
+	xinhua := func(street org.Region) org.Region {
+		r, err := e.org.CreateRegion(e.ctx, org.System, org.Region{Code: street.Code + "002", Name: "新华社区", Level: "community", ParentID: street.ID})
 		if err != nil {
-			t.Fatalf("create region %s: %v", code, err)
+			t.Fatalf("create 新华社区 in %s: %v", street.Name, err)
 		}
 		return r
 	}
-	e.city = region("3301", "杭州市", "city", 0)
-	e.district1 = region("330102", "上城区", "district", e.city.ID)
-	e.street1 = region("330102001", "清波街道", "street", e.district1.ID)
-	e.community1 = region("330102001001", "清波社区", "community", e.street1.ID)
-	e.xinhua1 = region("330102001002", "新华社区", "community", e.street1.ID)
-	e.district2 = region("330105", "拱墅区", "district", e.city.ID)
-	e.street2 = region("330105001", "米市巷街道", "street", e.district2.ID)
-	e.community2 = region("330105001001", "米市巷社区", "community", e.street2.ID)
-	e.xinhua2 = region("330105001002", "新华社区", "community", e.street2.ID)
-
-	unit := func(code, name string) org.Unit {
-		u, err := e.org.CreateUnit(e.ctx, org.System, org.Unit{Code: code, Name: name, Kind: "department"})
-		if err != nil {
-			t.Fatalf("create unit %s: %v", code, err)
-		}
-		return u
-	}
-	e.unitA = unit("A", "环卫处")
-	e.unitB = unit("B", "园林局")
-
-	// Accounts are written directly: their passwords play no part here,
-	// and hashing four of them per database costs seconds under -race.
-	user := func(name string, role org.Role) (org.Actor, int64) {
-		var id int64
-		err := db.WithTx(e.ctx, func(tx *store.Tx) error {
-			var err error
-			id, err = store.InsertID(e.ctx, tx, `INSERT INTO users (username, display_name, password_hash, role, scope, must_change_password, disabled, created_at, password_changed_at)
-				VALUES (?, ?, '-', ?, 'city', FALSE, FALSE, 0, 0)`, name, name, string(role))
-			return err
-		})
-		if err != nil {
-			t.Fatalf("create user %s: %v", name, err)
-		}
-		return org.Actor{UserID: id, Name: name, Role: role, Scope: org.ScopeCity}, id
-	}
-	e.admin, _ = user("admin", org.RoleAdmin)
-	e.acceptor, e.acceptorID = user("acceptor", org.RoleAcceptor)
-	e.gridWorker, e.gridUserID = user("grid", org.RoleGrid)
-	e.gridWorker2, _ = user("grid2", org.RoleGrid)
+	e.xinhua1, e.xinhua2 = xinhua(e.street1), xinhua(e.street2)
+	e.gridWorker2 = c.User(t, org.NewUser{Username: "grid2", Role: org.RoleGrid})
 	return e
 }
 
@@ -259,7 +230,7 @@ func eastDeg(lat, m float64) float64 {
 // ---- tests ----
 
 func TestImportAndLocate(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		rep := e.mustImport(collection(t, cityFeatures()...))
 		if rep.Created != 8 || rep.Updated != 0 || rep.Errors != 0 || rep.Warnings != 0 || len(rep.Problems) != 0 {
@@ -428,7 +399,7 @@ func TestImportAndLocate(t *testing.T) {
 }
 
 func TestLocateEmptyGrid(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		for _, p := range [][2]float64{{30.2505, 120.1505}, {39.9, 116.4}} {
 			loc, err := e.gs.Locate(e.ctx, p[0], p[1])
@@ -454,7 +425,7 @@ func TestLocateEmptyGrid(t *testing.T) {
 }
 
 func TestImportWithErrorsImportsNothing(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		good := cityFeatures()[ixWest]
 		open := feature{Code: "330102001001003", Geom: map[string]any{"type": "Polygon", "coordinates": []ring{{{120.1, 30.1}, {120.2, 30.1}, {120.2, 30.2}, {120.1, 30.2}}}}}
@@ -517,7 +488,7 @@ func TestImportWithErrorsImportsNothing(t *testing.T) {
 }
 
 func TestImportDryRunWritesNothing(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		rep, err := e.importFile(e.admin, collection(t, cityFeatures()...), true)
 		if err != nil || rep.Errors != 0 || rep.Created != 0 || rep.Updated != 0 {
@@ -543,7 +514,7 @@ func TestImportDryRunWritesNothing(t *testing.T) {
 }
 
 func TestImportWarningsStillImport(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		f := cityFeatures()
 		overlap := feature{Code: "330102001001009", Name: "重叠", Geom: polygon(square(120.1505, 30.2505, 120.1515, 30.2515))}
@@ -566,7 +537,7 @@ func TestImportWarningsStillImport(t *testing.T) {
 }
 
 func TestReimportUpdatesByCode(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		f := cityFeatures()
 		e.mustImport(collection(t, f[ixEast], f[ixWest]))
@@ -577,7 +548,7 @@ func TestReimportUpdatesByCode(t *testing.T) {
 
 		// The west cell moves north and changes name and owner (its
 		// region still comes from its code); a third cell arrives.
-		e.now = e.now.Add(time.Hour)
+		e.clk.Advance(time.Hour)
 		moved := f[ixWest]
 		moved.Name, moved.Owner = "清波1号网格（调整）", "B"
 		moved.Geom = polygon(square(120.150, 30.2515, 120.151, 30.2525))
@@ -599,8 +570,8 @@ func TestReimportUpdatesByCode(t *testing.T) {
 			t.Errorf("new place of the moved cell: %+v", loc)
 		}
 		var updatedAt int64
-		if err := db.Reader().QueryRow(e.ctx, `SELECT updated_at FROM grid_cells WHERE code = ?`, moved.Code).Scan(&updatedAt); err != nil || updatedAt != store.Ms(e.now) {
-			t.Errorf("updated_at = %d, want %d (%v)", updatedAt, store.Ms(e.now), err)
+		if err := db.Reader().QueryRow(e.ctx, `SELECT updated_at FROM grid_cells WHERE code = ?`, moved.Code).Scan(&updatedAt); err != nil || updatedAt != store.Ms(e.clk.Now()) {
+			t.Errorf("updated_at = %d, want %d (%v)", updatedAt, store.Ms(e.clk.Now()), err)
 		}
 		if evs := e.adminEvents("grid.import"); len(evs) != 2 {
 			t.Errorf("grid.import events = %d", len(evs))
@@ -609,7 +580,7 @@ func TestReimportUpdatesByCode(t *testing.T) {
 }
 
 func TestExportRoundTrip(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.mustImport(collection(t, cityFeatures()...))
 		var first bytes.Buffer
@@ -643,7 +614,7 @@ func TestExportRoundTrip(t *testing.T) {
 		}
 		beforeLocs, beforeIDs := locs(), e.cellIDs()
 
-		e.now = e.now.Add(time.Minute)
+		e.clk.Advance(time.Minute)
 		rep := e.mustImport(first.String())
 		if rep.Created != 0 || rep.Updated != 8 || rep.Warnings != 0 {
 			t.Fatalf("re-import of the export = %+v", rep)
@@ -666,7 +637,7 @@ func TestExportRoundTrip(t *testing.T) {
 		}
 
 		// Into a new city with the same regions: the same cells come out.
-		e2 := newEnv(t, store.NewTestSQLite(t))
+		e2 := newEnv(t, testcity.SQLite(t))
 		rep = e2.mustImport(first.String())
 		if rep.Created != 8 {
 			t.Fatalf("import of the export elsewhere = %+v", rep)
@@ -682,7 +653,7 @@ func TestExportRoundTrip(t *testing.T) {
 }
 
 func TestImportForbidden(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		file := collection(t, cityFeatures()...)
 		for _, a := range []org.Actor{e.acceptor, e.gridWorker, {Name: "client", Role: org.RoleClient, Scope: org.ScopeCity}} {
@@ -702,7 +673,7 @@ func TestImportForbidden(t *testing.T) {
 }
 
 func TestAssign(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.mustImport(collection(t, cityFeatures()...))
 		ids := e.cellIDs()
@@ -760,7 +731,7 @@ func sortIDs(ids ...int64) []int64 {
 }
 
 func TestReloadAndWatch(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		// Another replica over the same database, with its index loaded
 		// before the import.
@@ -812,7 +783,7 @@ func TestReloadAndWatch(t *testing.T) {
 			primed++
 			w := f[ixWest]
 			w.Name = fmt.Sprintf("清波1号网格-%d", primed)
-			e.now = e.now.Add(time.Second)
+			e.clk.Advance(time.Second)
 			e.mustImport(collection(t, w))
 		}
 		prime()
@@ -821,7 +792,7 @@ func TestReloadAndWatch(t *testing.T) {
 			return c.Name == fmt.Sprintf("清波1号网格-%d", primed)
 		}, prime)
 
-		e.now = e.now.Add(time.Second)
+		e.clk.Advance(time.Second)
 		e.mustImport(collection(t, f[ixEast], f[ixHole]))
 		waitFor("the import", func() bool { n, _ := other.Count(e.ctx); return n == 3 }, nil)
 		if loc, _ := other.Locate(e.ctx, 30.2505, 120.1555); loc.Flag != workflow.LocCell || loc.CellCode != f[ixHole].Code {
@@ -832,7 +803,7 @@ func TestReloadAndWatch(t *testing.T) {
 
 // Locate runs while imports replace the index (run with -race).
 func TestLocateDuringImport(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		file := collection(t, cityFeatures()...)
 		e.mustImport(file)
@@ -856,7 +827,7 @@ func TestLocateDuringImport(t *testing.T) {
 			}()
 		}
 		for range 3 {
-			e.now = e.now.Add(time.Second)
+			e.clk.Advance(time.Second)
 			e.mustImport(file)
 		}
 		cancel()
@@ -871,7 +842,7 @@ func TestLocateDuringImport(t *testing.T) {
 // A replica whose index was loaded before its Watch started must still
 // follow imports made on another replica in between.
 func TestWatchCatchesUpWithStaleIndex(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		f := cityFeatures()
 		e.mustImport(collection(t, f[ixWest]))
@@ -879,7 +850,7 @@ func TestWatchCatchesUpWithStaleIndex(t *testing.T) {
 		if n, _ := other.Count(e.ctx); n != 1 { // index loaded: one cell
 			t.Fatalf("other sees %d cells", n)
 		}
-		e.now = e.now.Add(time.Second)
+		e.clk.Advance(time.Second)
 		e.mustImport(collection(t, f[ixEast], f[ixHole])) // another replica imports
 
 		ctx, cancel := context.WithCancel(e.ctx)

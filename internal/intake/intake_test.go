@@ -16,47 +16,21 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
-	"chuangwen/internal/blob"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
 )
 
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// clock is a settable clock safe for concurrent readers.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// env is a one-community city with one responsible unit, the office's
-// staff and one 小类, over the intake service.
+// env is the test city (internal/testcity) over the intake service; its
+// community, unit, handler and 小类 are the city's first ones.
 type env struct {
 	t    *testing.T
 	ctx  context.Context
 	db   *store.DB
-	clk  *clock
+	clk  *testcity.Clock
 	flow *workflow.Service
 	in   *intake.Service
 
@@ -68,65 +42,15 @@ type env struct {
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
-	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clk: &clock{t: time.Date(2026, 11, 16, 9, 0, 0, 0, shanghai)}}
-	orgs := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: e.clk.Now}
-	city, err := orgs.CreateRegion(ctx, org.System, org.Region{Code: "3301", Name: "杭州市", Level: "city"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.community, err = orgs.CreateRegion(ctx, org.System, org.Region{Code: "330102001001", Name: "清波社区", Level: "community", ParentID: city.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.unitA, err = orgs.CreateUnit(ctx, org.System, org.Unit{Code: "A", Name: "环卫处", Kind: "department"}); err != nil {
-		t.Fatal(err)
-	}
-	e.admin = e.user("admin", org.RoleAdmin, 0)
-	e.acceptor = e.user("acceptor", org.RoleAcceptor, 0)
-	e.handler = e.user("handler", org.RoleHandler, e.unitA.ID)
-	e.inspector = e.user("inspector", org.RoleInspector, 0)
-
-	e.flow = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, shanghai, nil)
-	e.flow.Now = e.clk.Now
-	big, err := e.flow.SaveCategory(ctx, e.admin, workflow.Category{Code: "01", Name: "市容环境"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cat, err = e.flow.SaveCategory(ctx, e.admin, workflow.Category{Code: "0101", ParentID: big.ID, Name: "暴露垃圾", LimitUnit: workcal.Hours, LimitNormal: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.in, err = intake.New(ctx, e.flow); err != nil {
+	c := testcity.New(t, db)
+	e := &env{t: t, ctx: context.Background(), db: db, clk: c.Clock, flow: c.Flow,
+		community: c.Community1, unitA: c.UnitA, admin: c.Admin, acceptor: c.Acceptor, handler: c.HandlerA, inspector: c.Inspector, cat: c.Cat4h}
+	var err error
+	if e.in, err = intake.New(e.ctx, e.flow); err != nil {
 		t.Fatal(err)
 	}
 	e.in.Now = e.clk.Now
 	return e
-}
-
-// user writes an account directly: its password plays no part here, and
-// hashing one costs a second under -race.
-func (e *env) user(name string, role org.Role, unit int64) org.Actor {
-	e.t.Helper()
-	scope := org.ScopeCity
-	if role == org.RoleHandler {
-		scope = org.ScopeUnit
-	}
-	var id int64
-	err := e.db.WithTx(e.ctx, func(tx *store.Tx) error {
-		var u any
-		if unit != 0 {
-			u = unit
-		}
-		var err error
-		id, err = store.InsertID(e.ctx, tx, `INSERT INTO users (username, display_name, password_hash, role, unit_id, scope, must_change_password, disabled, created_at, password_changed_at)
-			VALUES (?, ?, '-', ?, ?, ?, FALSE, FALSE, 0, 0)`, name, name, string(role), u, string(scope))
-		return err
-	})
-	if err != nil {
-		e.t.Fatalf("create user %s: %v", name, err)
-	}
-	return org.Actor{UserID: id, Name: name, Role: role, UnitID: unit, Scope: scope}
 }
 
 // pngBytes is a small PNG whose content depends only on seed.
@@ -260,7 +184,7 @@ func checkCode(t *testing.T, code string) {
 // ---- tests ----
 
 func TestSubmitGivesReceipt(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		p := e.upload(1)
 		rec := e.submit(intake.Submission{Key: "k1", Case: e.report("路边暴露垃圾", p), IP: "198.51.100.7"})
@@ -328,7 +252,7 @@ func TestSubmitGivesReceipt(t *testing.T) {
 }
 
 func TestSubmitIdempotent(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		first := e.upload(1)
 		rec := e.submit(intake.Submission{Key: "key-1", Case: e.report("路边暴露垃圾", first)})
@@ -408,7 +332,7 @@ func TestSubmitIdempotent(t *testing.T) {
 // Eight retries of one submission arrive at once (a phone on a bad
 // network): one case, one answer.
 func TestSubmitConcurrentRetries(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		const n = 8
 		uploads := make([]workflow.PhotoFile, n)
@@ -469,7 +393,7 @@ func TestSubmitConcurrentRetries(t *testing.T) {
 }
 
 func TestBlocklist(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		const phone = "13800138000"
 		if err := e.in.AddBlock(e.ctx, e.acceptor, intake.BlockPhone, "+86 138 0013 8000", "恶意重复举报"); err != nil {
@@ -622,7 +546,7 @@ func TestBlocklist(t *testing.T) {
 // prefix 0086 as well as +86; a blocked number must stay blocked however
 // it is written.
 func TestBlockedPhoneWith0086Prefix(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		if err := e.in.AddBlock(e.ctx, e.acceptor, intake.BlockPhone, "13800138000", ""); err != nil {
 			t.Fatal(err)
@@ -637,7 +561,7 @@ func TestBlockedPhoneWith0086Prefix(t *testing.T) {
 }
 
 func TestFollow(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		rec := e.submit(intake.Submission{Case: e.report("路边暴露垃圾")})
 		f, err := e.in.Follow(e.ctx, "public", "f-1", rec.CaseNo, "device-2", "198.51.100.2")
@@ -678,7 +602,7 @@ func TestFollow(t *testing.T) {
 }
 
 func TestTrack(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		rec := e.submit(intake.Submission{Case: e.report("路边暴露垃圾")})
 		type step struct {
@@ -756,7 +680,7 @@ func TestTrack(t *testing.T) {
 }
 
 func TestRate(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 
 		// Not closed yet.
@@ -845,7 +769,7 @@ func TestRate(t *testing.T) {
 
 // Several taps on "satisfied" at once record one rating.
 func TestRateConcurrent(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		rec, _ := e.closed("路边暴露垃圾")
 		e.clk.Advance(time.Minute)
@@ -893,7 +817,7 @@ func TestRateConcurrent(t *testing.T) {
 // the case it was merged into once that case is closed; the offer must be
 // one the service honours.
 func TestRateMergedReceipt(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		a := e.submit(intake.Submission{Case: e.report("井盖缺失")})
 		b := e.submit(intake.Submission{Case: e.report("井盖缺失，很危险")})
@@ -922,7 +846,7 @@ func TestRateMergedReceipt(t *testing.T) {
 // the status page asks for a new rating; the rating of the earlier
 // closure is no longer the answer to show.
 func TestTrackHidesRatingOfEarlierClosure(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		rec, _ := e.closed("路边暴露垃圾")
 		e.clk.Advance(time.Minute)
@@ -977,7 +901,7 @@ func TestNormalizeCode(t *testing.T) {
 // TestFollowerRatingDoesNotReopen: anyone can follow a public case, so a
 // follower's "unsatisfied" is recorded but only the reporter's reopens it.
 func TestFollowerRatingDoesNotReopen(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		rec := e.submit(intake.Submission{Case: e.report("占道经营")})
 		fol, err := e.in.Follow(e.ctx, "public-follow", "", rec.CaseNo, "dev-2", "")
@@ -1005,7 +929,7 @@ func TestFollowerRatingDoesNotReopen(t *testing.T) {
 // internal (staff-only) case keeps showing the citizen's own case, and
 // the receipt cannot rate or reopen the internal one.
 func TestReceiptStopsAtStaffOnlyMerge(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		internal, err := e.flow.SaveCategory(e.ctx, e.admin, workflow.Category{Code: "0199", ParentID: e.cat.ParentID, Name: "内部督办", LimitUnit: workcal.Hours, LimitNormal: 4, StaffOnly: true})
 		if err != nil {
@@ -1033,7 +957,7 @@ func TestReceiptStopsAtStaffOnlyMerge(t *testing.T) {
 // submission waits for the writer still gets its case stored, with its
 // photos: nothing deletes the originals of a case that is then written.
 func TestClientGoneDuringBatch(t *testing.T) {
-	db := store.NewTestSQLite(t)
+	db := testcity.SQLite(t)
 	e := newEnv(t, db)
 	photo := e.upload(77)
 	// Hold SQLite's one writer, as a long transaction would.
