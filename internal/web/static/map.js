@@ -407,7 +407,7 @@
     }
     this.styleDistricts();
     this.drawLabels();
-    this.scheduleFetch(350);
+    this.scheduleFetch(100); // moveend comes once the view has settled
   };
 
   // ---- input ---------------------------------------------------------------
@@ -558,25 +558,56 @@
   // view: a long session that pans across the city keeps a few hundred
   // SVG paths, not every cell it has seen.
   CWMap.prototype.syncCells = function () {
-    var L = this.L, view = this.map.getBounds().pad(0.5), style = this.cellStyle(), layer = this.cellLayer;
+    // drawn when within half a view of it, dropped beyond one and a half
+    // (so panning to and fro does not redraw the same cells)
+    var bounds = this.map.getBounds(), view = bounds.pad(0.5), keep = bounds.pad(1.5);
+    var style = this.cellStyle(), layer = this.cellLayer;
     var restyle = style.weight !== this.cellWeight;
     this.cellWeight = style.weight;
-    var self = this;
+    var inView = [], near = [];
     this.features.forEach(function (f) {
-      var near = view.intersects(f.mbb);
-      if (near && !f.layer) {
+      if (f.layer) {
+        if (!keep.intersects(f.mbb)) {
+          layer.removeLayer(f.layer);
+          f.layer = null;
+        } else if (restyle) {
+          f.layer.setStyle(style);
+        }
+      } else if (view.intersects(f.mbb)) {
+        (bounds.intersects(f.mbb) ? inView : near).push(f);
+      }
+    });
+    this.cellTodo = inView.concat(near);
+    this.cellNext = 0;
+    if (this.cellTodo.length) this.pumpCells();
+  };
+  // pumpCells makes the cells' SVG paths a few milliseconds' worth per
+  // frame, those in view first: a grid square arriving with a thousand
+  // cells then never freezes a pan or a pinch.
+  CWMap.prototype.pumpCells = function () {
+    if (this.cellFrame) return;
+    var self = this, L = this.L;
+    var raf = window.requestAnimationFrame || function (f) { return setTimeout(f, 16); };
+    var step = function () {
+      self.cellFrame = 0;
+      var q = self.cellTodo || [], t0 = Date.now(), style = self.cellStyle();
+      while (self.cellNext < q.length && Date.now() - t0 < 8) {
+        var f = q[self.cellNext++];
+        if (f.layer || self.features.get(f.code) !== f) continue;
         var o = { renderer: self.gridRenderer, interactive: false, className: 'cw-cell' };
         for (var k in style) o[k] = style[k];
         f.layer = L.polygon(self.latLngsOf(f.geometry), o);
-        layer.addLayer(f.layer);
-      } else if (near && restyle) {
-        f.layer.setStyle(style);
-      } else if (!near && f.layer) {
-        layer.removeLayer(f.layer);
-        f.layer = null;
+        self.cellLayer.addLayer(f.layer);
       }
-    });
-    if (this.selLayer) this.selLayer.bringToFront();
+      if (self.cellNext < q.length) {
+        self.cellFrame = raf(step);
+        return;
+      }
+      self.cellTodo = null;
+      if (self.selLayer) self.selLayer.bringToFront();
+      self.drawLabels();
+    };
+    this.cellFrame = raf(step);
   };
   CWMap.prototype.drawSelection = function () {
     if (this.selLayer) { this.selLayer.remove(); this.selLayer = null; }
@@ -616,8 +647,7 @@
   // placed is left out.
   CWMap.prototype.drawLabels = function () {
     var L = this.L, map = this.map, self = this;
-    this.labelLayer.clearLayers();
-    var size = map.getSize(), placed = [];
+    var size = map.getSize(), placed = [], want = new Map();
     var add = function (text, ll, cls, font) {
       var p = map.latLngToContainerPoint(ll);
       var w = self.textWidth(text, font), h = 16;
@@ -628,39 +658,57 @@
         if (r[0] < o[2] && r[2] > o[0] && r[1] < o[3] && r[3] > o[1]) return;
       }
       placed.push(r);
-      var span = document.createElement('span');
-      span.textContent = text;
-      L.marker(ll, { icon: L.divIcon({ className: 'map-label ' + cls, html: span, iconSize: null }),
-        interactive: false, keyboard: false, pane: 'labels' }).addTo(self.labelLayer);
+      want.set(cls + '|' + text + '|' + ll.lat.toFixed(6) + ',' + ll.lng.toFixed(6), { text: text, ll: ll, cls: cls });
     };
     if (this.spanMeters() > GRID_SPAN_M) {
       this.districts.forEach(function (d) { if (d.c && d.name) add(String(d.name), d.c, 'map-label-district', 'bold 15px sans-serif'); });
-      return;
-    }
-    if (map.getZoom() < CELLS_MIN_ZOOM) return;
-    var view = map.getBounds(), groups = new Map(), cellLabels = false;
-    this.features.forEach(function (f) {
-      if (!f.layer || !view.intersects(f.mbb)) return;
-      var w = map.latLngToContainerPoint(f.mbb.getNorthEast()).x - map.latLngToContainerPoint(f.mbb.getSouthWest()).x;
-      if (w > 90 && f.props.name) {
-        cellLabels = true;
-        add(String(f.props.name), f.mbb.getCenter(), 'map-label-cell', '12px sans-serif');
-      } else if (f.props.community) {
-        var g = groups.get(f.props.community);
-        if (!g) { g = { lat: 0, lng: 0, n: 0 }; groups.set(f.props.community, g); }
-        var c = f.mbb.getCenter();
-        g.lat += c.lat; g.lng += c.lng; g.n++;
+    } else if (map.getZoom() >= CELLS_MIN_ZOOM) {
+      var view = map.getBounds(), groups = new Map(), cellLabels = false;
+      this.features.forEach(function (f) {
+        if (!f.layer || !view.intersects(f.mbb)) return;
+        var w = map.latLngToContainerPoint(f.mbb.getNorthEast()).x - map.latLngToContainerPoint(f.mbb.getSouthWest()).x;
+        if (w > 90 && f.props.name) {
+          cellLabels = true;
+          add(String(f.props.name), f.mbb.getCenter(), 'map-label-cell', '12px sans-serif');
+        } else if (f.props.community) {
+          var g = groups.get(f.props.community);
+          if (!g) { g = { lat: 0, lng: 0, n: 0 }; groups.set(f.props.community, g); }
+          var c = f.mbb.getCenter();
+          g.lat += c.lat; g.lng += c.lng; g.n++;
+        }
+      });
+      if (!cellLabels && map.getZoom() >= CASES_MIN_ZOOM) {
+        groups.forEach(function (g, name) { add(String(name), L.latLng(g.lat / g.n, g.lng / g.n), 'map-label-community', 'bold 13px sans-serif'); });
       }
-    });
-    if (!cellLabels && map.getZoom() >= CASES_MIN_ZOOM) {
-      groups.forEach(function (g, name) { add(String(name), L.latLng(g.lat / g.n, g.lng / g.n), 'map-label-community', 'bold 13px sans-serif'); });
     }
+    // keep the labels that stay (a pan moves most of them along), so a
+    // view change touches only the DOM of labels that come or go
+    var have = this.labels || (this.labels = new Map());
+    have.forEach(function (m, key) { if (!want.has(key)) { self.labelLayer.removeLayer(m); have.delete(key); } });
+    want.forEach(function (l, key) {
+      if (have.has(key)) return;
+      var span = document.createElement('span');
+      span.textContent = l.text;
+      var m = L.marker(l.ll, { icon: L.divIcon({ className: 'map-label ' + l.cls, html: span, iconSize: null }),
+        interactive: false, keyboard: false, pane: 'labels' });
+      self.labelLayer.addLayer(m);
+      have.set(key, m);
+    });
   };
   CWMap.prototype.textWidth = function (text, font) {
-    if (!this.measure) this.measure = document.createElement('canvas').getContext('2d');
-    if (!this.measure) return text.length * 13;
-    this.measure.font = font;
-    return this.measure.measureText(text).width;
+    var key = font + '|' + text, cache = this.widths || (this.widths = new Map());
+    var w = cache.get(key);
+    if (w != null) return w;
+    if (this.measure === undefined) this.measure = document.createElement('canvas').getContext('2d');
+    if (this.measure) {
+      this.measure.font = font;
+      w = this.measure.measureText(text).width;
+    } else {
+      w = text.length * 13;
+    }
+    if (cache.size > 5000) cache.clear();
+    cache.set(key, w);
+    return w;
   };
 
   CWMap.prototype.drawCases = function () {
@@ -730,7 +778,7 @@
         }
       }
       self.pumpGrid();
-      if (self.map.getZoom() >= CELLS_MIN_ZOOM) { self.syncCells(); self.drawLabels(); }
+      if (self.map.getZoom() >= CELLS_MIN_ZOOM) self.syncCells(); // labels follow the cells
       self.updateCell(false);
     }, function () {
       self.gridActive--;
