@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -16,7 +17,7 @@ import (
 // Chinese with what was typed kept, and Open311 clients see the result.
 func TestCategoryAttributes(t *testing.T) {
 	t.Parallel()
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		admin := f.login("admin")
 		path := fmt.Sprintf("/api/v1/categories/%d/attributes", f.category.ID)

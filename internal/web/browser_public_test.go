@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 )
 
 // TestBrowserPhoneReport is a resident on a phone: the reporting page in a
@@ -22,7 +22,7 @@ import (
 // comes back and the status page it links to shows the case.
 func TestBrowserPhoneReport(t *testing.T) {
 	bin := chromium(t)
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	photo := filepath.Join(t.TempDir(), "fire-lane.jpg")
 	if err := os.WriteFile(photo, smallJPEG(), 0o600); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestBrowserPhoneReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pin["pin"] != true || math.Abs(pin["dx"].(float64)) > 3 || math.Abs(pin["dy"].(float64)) > 3 || pin["selected"] != float64(1) || !strings.Contains(pin["place"].(string), "幸福社区") {
+	if pin["pin"] != true || math.Abs(pin["dx"].(float64)) > 3 || math.Abs(pin["dy"].(float64)) > 3 || pin["selected"] != float64(1) || !strings.Contains(pin["place"].(string), "清波社区") {
 		t.Fatalf("after the tap: %v (want the pin's tip at the tap, one cell selected, its community named)", pin)
 	}
 	// No horizontal scrolling on a phone.
@@ -118,7 +118,7 @@ func TestBrowserPhoneReport(t *testing.T) {
 		FROM receipts r JOIN cases c ON c.id = r.case_id JOIN grid_cells g ON g.id = c.grid_cell_id WHERE r.code = ?`, code).Scan(&cell, &photos); err != nil {
 		t.Fatalf("case of receipt %s: %v", code, err)
 	}
-	if !strings.HasPrefix(cell, "530902001001") || photos != 1 {
+	if !strings.HasPrefix(cell, "330102001001") || photos != 1 {
 		t.Fatalf("case in cell %q with %d photos", cell, photos)
 	}
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 )
 
 // chromium finds the browser; CI sets CHUANGWEN_REQUIRE_BROWSER=1 so that
@@ -38,7 +38,7 @@ type browserSession struct{ ctx context.Context }
 // verifies; the case ends closed with its full timeline.
 func TestBrowserClosedLoop(t *testing.T) {
 	bin := chromium(t)
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	// The photo worker runs as in production: the page shows a photo once
 	// its derived versions exist.
 	wctx, stopWorker := context.WithCancel(context.Background())

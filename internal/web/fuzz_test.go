@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"chuangwen/internal/blob"
-	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 )
 
 const fuzzBoundary = "cwFuzzBoundary7d3a"
@@ -55,7 +55,7 @@ func smallJPEG() []byte {
 // body for a refusal, and a refusal stores nothing — no case and no
 // photo file left behind.
 func FuzzPublicReport(f *testing.F) {
-	fx := newFixture(f, store.NewTestSQLite(f))
+	fx := newFixture(f, testcity.SQLite(f))
 	dir := fx.flow.Photos.Blobs.(blob.Local).Dir
 	ok := map[string]string{"category_id": strconv.FormatInt(fx.category.ID, 10), "description": "消防通道被占用", "lat": "25.0", "lon": "102.7"}
 	f.Add(fuzzBody(ok, smallJPEG()))

@@ -17,22 +17,23 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"chuangwen/internal/blob"
 	"chuangwen/internal/grid"
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/web"
-	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
 )
 
-const testPassword = "Test-Passw0rd!"
+const testPassword = testcity.Password
 
-// fixture is a small city with one user of each role and two units.
+// fixture is the test city (internal/testcity) behind a real HTTP server:
+// its users (and "fresh", an acceptor who must change the password) log
+// in with testPassword; its 暴露垃圾 goes to unit A anywhere in the city;
+// a 3 × 3 block of grid cells lies in its first community.
 type fixture struct {
 	t        testing.TB
 	url      string
@@ -47,14 +48,14 @@ type fixture struct {
 	srv      *web.Server
 	grid     *grid.Store
 	intake   *intake.Service
-	// cell is the centre of grid cell 530902001001005 (幸福社区, the
+	// cell is the centre of grid cell 330102001001005 (清波社区, the
 	// middle of a 3 × 3 block of 100 m cells).
 	cell struct{ Lat, Lon float64 }
 }
 
-// gridGeoJSON is a 3 × 3 block of about 100 m cells in 幸福社区 around
-// (25.0, 102.7), owned by the city management bureau.
-func gridGeoJSON() string {
+// gridGeoJSON is a 3 × 3 block of about 100 m cells around (25.0, 102.7),
+// coded 330102001001001 to …009 in 清波社区, owned by unit A.
+func gridGeoJSON(c *testcity.City) string {
 	var feats []string
 	n := 0
 	for row := 0; row < 3; row++ {
@@ -62,64 +63,37 @@ func gridGeoJSON() string {
 			n++
 			x0, y0 := 102.7+float64(col-1)*0.001-0.0005, 25.0+float64(row-1)*0.0009-0.00045
 			x1, y1 := x0+0.001, y0+0.0009
-			feats = append(feats, fmt.Sprintf(`{"type":"Feature","properties":{"grid_code":"530902001001%03d","name":"幸福社区第%03d网格","community":"幸福社区","street":"东街道","district":"东区","owner_unit":"CGJ"},`+
-				`"geometry":{"type":"Polygon","coordinates":[[[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f]]]}}`, n, n, x0, y0, x1, y0, x1, y1, x0, y1, x0, y0))
+			feats = append(feats, fmt.Sprintf(`{"type":"Feature","properties":{"grid_code":"%s%03d","name":"%s第%03d网格","community":%q,"street":%q,"district":%q,"owner_unit":%q},`+
+				`"geometry":{"type":"Polygon","coordinates":[[[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f],[%.6f,%.6f]]]}}`,
+				c.Community1.Code, n, c.Community1.Name, n, c.Community1.Name, c.Street1.Name, c.District1.Name, c.UnitA.Code, x0, y0, x1, y0, x1, y1, x0, y1, x0, y0))
 		}
 	}
 	return `{"type":"FeatureCollection","features":[` + strings.Join(feats, ",") + `]}`
 }
 
+// newFixture serves the test city in db, a database from testcity (Both,
+// SQLite or Postgres).
 func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, db: db, orgs: &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}}
-	f.flow = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}, MaxBytes: 1 << 20}, loc, nil)
-	admin := org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity}
+	c := testcity.New(t, db)
+	// The server runs on the wall clock, as the cookie jar and the
+	// browser that expire its sessions do.
+	c.Org.Now, c.Flow.Now = nil, nil
+	c.Flow.Photos.MaxBytes = 1 << 20
+	f := &fixture{t: t, db: db, orgs: c.Org, flow: c.Flow, unitA: c.UnitA, unitB: c.UnitB, district: c.District1, comm: c.Community1, category: c.Cat4h}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	city, err := f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530900", Name: "测试市", Level: "city"})
+	_, err := f.flow.SaveResponsibility(ctx, c.Admin, workflow.Responsibility{CategoryID: f.category.ID, RegionID: c.City.ID, LeadUnitID: f.unitA.ID})
 	must(err)
-	f.district, err = f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530902", Name: "东区", Level: "district", ParentID: city.ID})
-	must(err)
-	street, err := f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530902001", Name: "东街道", Level: "street", ParentID: f.district.ID})
-	must(err)
-	f.comm, err = f.orgs.CreateRegion(ctx, admin, org.Region{Code: "530902001001", Name: "幸福社区", Level: "community", ParentID: street.ID})
-	must(err)
-	f.unitA, err = f.orgs.CreateUnit(ctx, admin, org.Unit{Code: "CGJ", Name: "城市管理局", Kind: "department"})
-	must(err)
-	f.unitB, err = f.orgs.CreateUnit(ctx, admin, org.Unit{Code: "JTJ", Name: "交通运输局", Kind: "department"})
-	must(err)
-	major, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "01", Name: "市容环境"})
-	must(err)
-	f.category, err = f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0101", ParentID: major.ID, Name: "暴露垃圾", LimitUnit: workcal.Hours, LimitNormal: 4})
-	must(err)
-	_, err = f.flow.SaveResponsibility(ctx, admin, workflow.Responsibility{CategoryID: f.category.ID, RegionID: city.ID, LeadUnitID: f.unitA.ID})
-	must(err)
-	users := []org.NewUser{
-		{Username: "admin", Role: org.RoleAdmin},
-		{Username: "acceptor", Role: org.RoleAcceptor},
-		{Username: "handlerA", Role: org.RoleHandler, UnitID: f.unitA.ID},
-		{Username: "handlerB", Role: org.RoleHandler, UnitID: f.unitB.ID},
-		{Username: "inspector", Role: org.RoleInspector},
-		{Username: "leader", Role: org.RoleLeader},
-		{Username: "fresh", Role: org.RoleAcceptor, MustChange: true},
-	}
-	for _, u := range users {
-		u.Password = testPassword
-		_, err := f.orgs.CreateUser(ctx, admin, u)
-		must(err)
-	}
+	c.User(t, org.NewUser{Username: "fresh", Role: org.RoleAcceptor, MustChange: true})
 	f.grid = grid.New(db, nil)
 	f.flow.Locator = f.grid
-	rep, err := f.grid.Import(ctx, admin, strings.NewReader(gridGeoJSON()), false)
+	rep, err := f.grid.Import(ctx, c.Admin, strings.NewReader(gridGeoJSON(c)), false)
 	must(err)
 	if rep.Created != 9 || rep.Errors != 0 {
 		t.Fatalf("grid import: %+v", rep)
@@ -129,7 +103,7 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	must(err)
 	msg, err := i18n.Load()
 	must(err)
-	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: loc, MaxUploadBytes: 3 << 20,
+	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: testcity.Shanghai, MaxUploadBytes: 3 << 20,
 		Grid: f.grid, Intake: f.intake, City: "测试市"})
 	must(err)
 	f.srv = srv

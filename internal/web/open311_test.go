@@ -15,6 +15,7 @@ import (
 	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
 )
 
@@ -205,7 +206,7 @@ func (o *o311) created(what string, res response) (id, receipt string) {
 }
 
 func TestOpen311EndToEnd(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		loc := f.flow.Location
@@ -218,8 +219,8 @@ func TestOpen311EndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// The catalogue: two public 小类 in two 大类, one staff-only, one
-		// switched off.
+		// The catalogue: three public 小类 in two 大类 (the test city's
+		// two and 占道停车), one staff-only, one switched off.
 		garbage := f.category
 		garbage.Hint = "生活垃圾、建筑垃圾，散落垃圾"
 		_, err := f.flow.SaveCategory(ctx, admin, garbage)
@@ -229,9 +230,9 @@ func TestOpen311EndToEnd(t *testing.T) {
 				Values: []workflow.AttrValue{{Key: "yes", Name: "是"}, {Key: "no", Name: "否"}}},
 			{Code: "pieces", Datatype: "number", Description: "堆放数量（袋）", Order: 2},
 		}))
-		_, err = f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0102", ParentID: garbage.ParentID, Name: "内部巡查项", LimitUnit: "hours", LimitNormal: 4, StaffOnly: true})
+		_, err = f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0104", ParentID: garbage.ParentID, Name: "内部巡查项", LimitUnit: "hours", LimitNormal: 4, StaffOnly: true})
 		must(err)
-		off, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0103", ParentID: garbage.ParentID, Name: "已停用类别", LimitUnit: "hours", LimitNormal: 4})
+		off, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0105", ParentID: garbage.ParentID, Name: "已停用类别", LimitUnit: "hours", LimitNormal: 4})
 		must(err)
 		off.Active = false
 		_, err = f.flow.SaveCategory(ctx, admin, off)
@@ -301,7 +302,7 @@ func TestOpen311EndToEnd(t *testing.T) {
 		if c1.Reporter == nil || c1.Reporter.Name != "李雷" || c1.Reporter.Phone != "13912345678" || c1.Source != "api" {
 			t.Fatalf("the office should see the Open311 reporter: %+v source %s", c1.Reporter, c1.Source)
 		}
-		if c1.Routing == nil || c1.Routing.Location.CellCode != "530902001001005" {
+		if c1.Routing == nil || c1.Routing.Location.CellCode != "330102001001005" {
 			t.Fatalf("placed: %+v", c1.Routing)
 		}
 		at(14, 9, 50)
@@ -373,7 +374,7 @@ func TestOpen311EndToEnd(t *testing.T) {
 		if r4.Lat == nil || !near(*r4.Lat, w4.Lat, 1e-5) || !near(*r4.Long, w4.Lon, 1e-5) {
 			t.Errorf("stored position %v,%v, want WGS-84 %v", deref(r4.Lat), deref(r4.Long), w4)
 		}
-		if c := caseByNo(t, s.acc, no4); c.Routing == nil || c.Routing.Location.CellCode != "530902001001005" {
+		if c := caseByNo(t, s.acc, no4); c.Routing == nil || c.Routing.Location.CellCode != "330102001001005" {
 			t.Errorf("GCJ-02 request placed in %+v", c.Routing)
 		}
 		// and read back in GCJ-02
@@ -444,7 +445,7 @@ func TestOpen311EndToEnd(t *testing.T) {
 		if !slices.Equal(summaries, []string{"上报", "立案", "派遣", "签收"}) || r1.Notes[2].At != "2026-07-14T09:55:00+08:00" || r1.Notes[3].Description != "责任单位正在处理" {
 			t.Errorf("notes: %+v", r1.Notes)
 		}
-		if r1.AgencyResponsible == nil || *r1.AgencyResponsible != "城市管理局" || r1.Expected == nil {
+		if r1.AgencyResponsible == nil || *r1.AgencyResponsible != "环卫处" || r1.Expected == nil {
 			t.Errorf("agency and expected time: %+v", r1)
 		}
 		r3 := byID[no3]
@@ -488,8 +489,8 @@ func TestOpen311EndToEnd(t *testing.T) {
 		}
 		o.wantError("unknown request", o.get("requests/2026-999999.json"), 404, "不存在的诉求")
 		o.wantError("unknown service", o.get("services/9999.json"), 404, "不存在的服务类别")
-		o.wantError("staff-only service", o.get("services/0102.json"), 404, "0102")
-		o.wantError("inactive service", o.get("services/0103.json"), 404, "0103")
+		o.wantError("staff-only service", o.get("services/0104.json"), 404, "0104")
+		o.wantError("inactive service", o.get("services/0105.json"), 404, "0105")
 		o.wantError("大类", o.get("services/01.json"), 404, "01")
 
 		// refused POSTs
@@ -509,8 +510,8 @@ func TestOpen311EndToEnd(t *testing.T) {
 		o.wantError("wrong api_key", o.post("requests.json", without("+api_key=cw_not-a-token")), 403, "api_key 缺失或无效")
 		o.wantError("a unit's token", o.post("requests.json", without("+api_key="+unitTok.Secret)), 403, "api_key 缺失或无效")
 		o.wantError("unknown service", o.post("requests.json", without("+service_code=9999")), 404, "不存在的服务类别")
-		o.wantError("staff-only service", o.post("requests.json", without("+service_code=0102")), 404, "0102")
-		o.wantError("inactive service", o.post("requests.json", without("+service_code=0103")), 404, "0103")
+		o.wantError("staff-only service", o.post("requests.json", without("+service_code=0104")), 404, "0104")
+		o.wantError("inactive service", o.post("requests.json", without("+service_code=0105")), 404, "0105")
 		o.wantError("required attribute missing", o.post("requests.json", without("attribute[blind_lane]")), 400, "是否占用盲道")
 		o.wantError("list value not offered", o.post("requests.json", without("+attribute[blind_lane]=maybe")), 400, "blind_lane")
 		o.wantError("not a number", o.post("requests.json", without("+attribute[pieces]=many")), 400, "pieces")

@@ -12,13 +12,14 @@ import (
 
 	"chuangwen/internal/geo"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 )
 
 // TestStaffUseThePublicPage: a signed-in inspector or grid worker files
 // through the same phone page and reports as themselves (source inspector,
 // accepted on arrival); their session's CSRF token is required.
 func TestStaffUseThePublicPage(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		insp := f.login("inspector")
 		page := insp.do("GET", "/report", nil, "")
@@ -74,7 +75,7 @@ func TestStaffUseThePublicPage(t *testing.T) {
 // the page renders the categories without script; the office sees the
 // receipts of a case with their reward eligibility.
 func TestOutputDatumAndReceipts(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		anon := f.anon()
 		page := anon.do("GET", "/report", nil, "")
@@ -131,7 +132,7 @@ func TestOutputDatumAndReceipts(t *testing.T) {
 // TestPublicReportFieldBounds: many small text fields are refused before
 // any photo is read, and nothing is stored.
 func TestPublicReportFieldBounds(t *testing.T) {
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for i := range 60 {
@@ -154,7 +155,7 @@ func TestPublicReportFieldBounds(t *testing.T) {
 // citizen or hotline, never as an inspector whose reports skip the
 // acceptor.
 func TestClientCannotClaimStaffSource(t *testing.T) {
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	cl := f.bearer(0)
 	var c struct {
 		Source string `json:"source"`
@@ -176,7 +177,7 @@ func TestClientCannotClaimStaffSource(t *testing.T) {
 
 // TestNearbyAnswersInTheDatumAsked: a GCJ-02 query gets GCJ-02 positions.
 func TestNearbyAnswersInTheDatumAsked(t *testing.T) {
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, v := range map[string]string{"category_id": strconv.FormatInt(f.category.ID, 10), "description": "垃圾", "lat": "25.0", "lon": "102.7"} {

@@ -32,6 +32,7 @@ import (
 	"chuangwen/internal/org"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 	"chuangwen/internal/web"
 	"chuangwen/internal/workflow"
 )
@@ -39,7 +40,7 @@ import (
 // Tests of the public side (随手拍): reporting without login, receipts and
 // the status page, rate limits, the abuse list, and the staff pages that
 // go with intake (duplicates, the grid). Every test runs on SQLite and
-// PostgreSQL through store.TestDBs against a real HTTP server.
+// PostgreSQL through testcity.Both against a real HTTP server.
 
 // ---- helpers ----
 
@@ -411,7 +412,7 @@ func near(a, b, eps float64) bool { return math.Abs(a-b) <= eps }
 // ---- tests ----
 
 func TestPublicConfigAndMap(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		admin := org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity}
@@ -420,11 +421,11 @@ func TestPublicConfigAndMap(t *testing.T) {
 		if _, err := f.flow.SaveCategory(ctx, admin, cat); err != nil {
 			t.Fatal(err)
 		}
-		staffOnly, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0102", ParentID: cat.ParentID, Name: "内部巡查项", LimitUnit: "hours", LimitNormal: 4, StaffOnly: true})
+		staffOnly, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0104", ParentID: cat.ParentID, Name: "内部巡查项", LimitUnit: "hours", LimitNormal: 4, StaffOnly: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		old, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0103", ParentID: cat.ParentID, Name: "已停用类别", LimitUnit: "hours", LimitNormal: 4})
+		old, err := f.flow.SaveCategory(ctx, admin, workflow.Category{Code: "0105", ParentID: cat.ParentID, Name: "已停用类别", LimitUnit: "hours", LimitNormal: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,12 +463,12 @@ func TestPublicConfigAndMap(t *testing.T) {
 		for _, c := range cfg.Categories {
 			got = append(got, cat3{c.Code, c.Group, c.Hint})
 		}
-		want := []cat3{{"0101", "市容环境", "垃圾堆放、散落垃圾"}, {"0201", "交通秩序", "机动车占用人行道"}}
+		want := []cat3{{"0101", "市容环境", "垃圾堆放、散落垃圾"}, {"0102", "市容环境", ""}, {"0201", "交通秩序", "机动车占用人行道"}}
 		if !slices.Equal(got, want) {
 			t.Errorf("public categories %+v, want %+v (staff-only %d, inactive %d and 大类 left out)", got, want, staffOnly.ID, old.ID)
 		}
-		if cfg.Categories[1].ID != parking.ID || cfg.Categories[1].Name != "占道停车" {
-			t.Errorf("category: %+v", cfg.Categories[1])
+		if cfg.Categories[2].ID != parking.ID || cfg.Categories[2].Name != "占道停车" {
+			t.Errorf("category: %+v", cfg.Categories[2])
 		}
 		wantBounds := [4]float64{102.6985, 24.99865, 102.7015, 25.00135}
 		for i := range wantBounds {
@@ -492,7 +493,7 @@ func TestPublicConfigAndMap(t *testing.T) {
 			}
 		}
 		res.json(t, &fc)
-		if fc.Type != "FeatureCollection" || len(fc.Features) != 9 || fc.Features[4].Properties.Code != "530902001001005" || fc.Features[4].Properties.Community != "幸福社区" {
+		if fc.Type != "FeatureCollection" || len(fc.Features) != 9 || fc.Features[4].Properties.Code != "330102001001005" || fc.Features[4].Properties.Community != "清波社区" {
 			t.Errorf("public grid: %s", res.body)
 		}
 		wantError(t, "bad bbox", f.get("/api/v1/public/grid?bbox=1,2,3"), 400, "invalid", "bbox")
@@ -521,7 +522,7 @@ func TestPublicConfigAndMap(t *testing.T) {
 // it into the office: placement in the grid, routing, and the reporter's
 // data that only the office sees.
 func TestPublicReport(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.useClock(time.Date(2026, 7, 14, 9, 0, 0, 0, f.flow.Location), time.Second)
 		fields := f.reportFields("幸福路口堆放生活垃圾", f.cell.Lat+0.0001, f.cell.Lon+0.0001)
@@ -535,10 +536,10 @@ func TestPublicReport(t *testing.T) {
 		}
 		s := f.staff()
 		c := caseByNo(t, s.acc, rec.CaseNo)
-		if c.Source != "citizen" || c.State != "reported" || c.RegionID != f.comm.ID || c.RegionName != "幸福社区" || c.LocationFlag != "cell" || c.GridCellID == 0 {
+		if c.Source != "citizen" || c.State != "reported" || c.RegionID != f.comm.ID || c.RegionName != "清波社区" || c.LocationFlag != "cell" || c.GridCellID == 0 {
 			t.Errorf("placement: %+v", c)
 		}
-		if c.Routing == nil || c.Routing.Location.CellCode != "530902001001005" || c.Routing.RuleID == 0 || c.Routing.OwnerFallback || c.Routing.LeadUnitID != f.unitA.ID {
+		if c.Routing == nil || c.Routing.Location.CellCode != "330102001001005" || c.Routing.RuleID == 0 || c.Routing.OwnerFallback || c.Routing.LeadUnitID != f.unitA.ID {
 			t.Errorf("routing: %+v", c.Routing)
 		}
 		if c.Reporter == nil || c.Reporter.Name != "王小明" || c.Reporter.Phone != "13800001111" {
@@ -549,7 +550,7 @@ func TestPublicReport(t *testing.T) {
 		}
 		s.acc.act(t, c.ID, map[string]any{"action": "accept"}, 200)
 		if d := s.acc.act(t, c.ID, map[string]any{"action": "dispatch"}, 200); d.LeadUnitID != f.unitA.ID {
-			t.Errorf("dispatched to %d, want CGJ %d", d.LeadUnitID, f.unitA.ID)
+			t.Errorf("dispatched to %d, want unit A %d", d.LeadUnitID, f.unitA.ID)
 		}
 		// The unit's handler sees the case without its reporter, in the
 		// API and on the console page.
@@ -591,7 +592,7 @@ func TestPublicReport(t *testing.T) {
 }
 
 func TestPublicIdempotency(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		photo := upload{"scene.jpg", jpegPhoto(t, 3)}
 		fields := f.reportFields("消防通道堆放杂物", f.cell.Lat, f.cell.Lon)
@@ -679,7 +680,7 @@ func TestPublicIdempotency(t *testing.T) {
 // BD-09 (what AMap and Baidu give a phone) and expects it stored as the
 // WGS-84 point, in the same cell.
 func TestPublicCoordinateDatums(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.login("acceptor")
 		w := geo.Point{Lon: f.cell.Lon + 0.0002, Lat: f.cell.Lat - 0.0001}
@@ -695,7 +696,7 @@ func TestPublicCoordinateDatums(t *testing.T) {
 			if c.Lat == nil || !near(*c.Lat, w.Lat, 1e-5) || !near(*c.Lon, w.Lon, 1e-5) {
 				t.Errorf("%s: stored %v,%v, want %v", d, deref(c.Lat), deref(c.Lon), w)
 			}
-			if c.Routing == nil || c.Routing.Location.CellCode != "530902001001005" || c.LocationFlag != "cell" {
+			if c.Routing == nil || c.Routing.Location.CellCode != "330102001001005" || c.LocationFlag != "cell" {
 				t.Errorf("%s: placed %+v", d, c.Routing)
 			}
 		}
@@ -706,7 +707,7 @@ func TestPublicCoordinateDatums(t *testing.T) {
 			CellCode string `json:"cell_code"`
 		}
 		acc.do("GET", fmt.Sprintf("/api/v1/grid/locate?lat=%s&lon=%s&coord=gcj02", ftoa(g.Lat), ftoa(g.Lon)), nil, "").json(t, &loc)
-		if loc.CellCode != "530902001001005" {
+		if loc.CellCode != "330102001001005" {
 			t.Errorf("locate gcj02: %+v", loc)
 		}
 	})
@@ -722,7 +723,7 @@ func deref(p *float64) float64 {
 // TestPublicReportRefusals: each bad report is refused with its status
 // and a Chinese message, and leaves nothing behind: no case, no photo.
 func TestPublicReportRefusals(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ok := func() url.Values { return f.reportFields("路边垃圾", f.cell.Lat, f.cell.Lon) }
 		with := func(k, v string) url.Values {
@@ -805,7 +806,7 @@ func TestPublicReportRefusals(t *testing.T) {
 // TestPublicEXIFLocation: without lat/lon the first photo's GPS position
 // is the report's.
 func TestPublicEXIFLocation(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		gps, err := os.ReadFile("../imaging/testdata/gps.jpg")
 		if err != nil {
@@ -863,7 +864,7 @@ func TestPublicEXIFLocation(t *testing.T) {
 }
 
 func TestPublicRateLimits(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		g := f.withServer(func(s *web.Server) {
 			s.PublicWriteLimit = ratelimit.New(2, time.Hour, 2)
@@ -904,7 +905,7 @@ func TestPublicRateLimits(t *testing.T) {
 }
 
 func TestBlocklist(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc, hA := f.login("acceptor"), f.login("handlerA")
 		if res := acc.json("POST", "/api/v1/blocklist", map[string]any{"kind": "phone", "value": "13800000000", "reason": "反复恶意上报"}); res.StatusCode != 201 {
@@ -967,7 +968,7 @@ func TestBlocklist(t *testing.T) {
 }
 
 func TestPublicNearbyAndFollow(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		first := f.mustReport(f.reportFields("人行道井盖破损", f.cell.Lat, f.cell.Lon))
 		type nearby struct {
@@ -1028,7 +1029,7 @@ func TestPublicNearbyAndFollow(t *testing.T) {
 var photoURLRe = regexp.MustCompile(`"(/[^"]*/photos/[^"]*)"`)
 
 func TestTrackPage(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		fields := f.reportFields("广场东侧垃圾桶满溢", f.cell.Lat, f.cell.Lon)
 		fields.Set("name", "赵女士")
@@ -1137,7 +1138,7 @@ func TestTrackPage(t *testing.T) {
 }
 
 func TestTrackRating(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.useClock(time.Date(2026, 7, 14, 9, 0, 0, 0, f.flow.Location), time.Second)
 		rec := f.mustReport(f.reportFields("公交站台小广告", f.cell.Lat, f.cell.Lon))
@@ -1221,7 +1222,7 @@ func TestTrackRating(t *testing.T) {
 // TestDuplicatesAndMerge: a second report of the same problem is offered
 // to the acceptor as a duplicate and merged with one action.
 func TestDuplicatesAndMerge(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		first := f.mustReport(f.reportFields("路灯不亮", f.cell.Lat, f.cell.Lon))
 		second := f.mustReport(f.reportFields("这里路灯坏了", f.cell.Lat+0.0002, f.cell.Lon), upload{"b.jpg", jpegPhoto(t, 50)})
@@ -1317,7 +1318,7 @@ func excerptOf(body string) string {
 // items) are kept from every public reader, as Open311 keeps them: the
 // map, following by number, nearby, photos.
 func TestPublicHidesStaffOnlyCases(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		internal, err := f.flow.SaveCategory(context.Background(), org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity},
 			workflow.Category{Code: "0109", ParentID: f.category.ParentID, Name: "内部巡查项", LimitUnit: "hours", LimitNormal: 4, StaffOnly: true})
@@ -1368,7 +1369,7 @@ func TestPublicHidesStaffOnlyCases(t *testing.T) {
 }
 
 func TestGridAPI(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		admin, acc, hA := f.login("admin"), f.login("acceptor"), f.login("handlerA")
 		type importReport struct {
@@ -1428,7 +1429,7 @@ func TestGridAPI(t *testing.T) {
 			}
 		}
 		res.json(t, &exported)
-		if exported.Type != "FeatureCollection" || len(exported.Features) != 9 || exported.Features[0].Properties["grid_code"] != "530902001001001" {
+		if exported.Type != "FeatureCollection" || len(exported.Features) != 9 || exported.Features[0].Properties["grid_code"] != "330102001001001" {
 			t.Fatalf("export: %s", res.body)
 		}
 		if res := hA.do("GET", "/api/v1/grid/export", nil, ""); res.StatusCode != 403 {
@@ -1439,9 +1440,9 @@ func TestGridAPI(t *testing.T) {
 		}
 
 		// a broken file: every problem named by feature, nothing imported
-		newCell := `{"type":"Feature","properties":{"grid_code":"530902001001010","name":"新网格","community":"幸福社区","owner_unit":"CGJ"},"geometry":{"type":"Polygon","coordinates":[[[102.702,24.99955],[102.703,24.99955],[102.703,25.00045],[102.702,25.00045],[102.702,24.99955]]]}}`
+		newCell := `{"type":"Feature","properties":{"grid_code":"330102001001010","name":"新网格","community":"清波社区","owner_unit":"A"},"geometry":{"type":"Polygon","coordinates":[[[102.702,24.99955],[102.703,24.99955],[102.703,25.00045],[102.702,25.00045],[102.702,24.99955]]]}}`
 		noCode := `{"type":"Feature","properties":{"name":"无编码"},"geometry":{"type":"Polygon","coordinates":[[[102.704,24.99955],[102.705,24.99955],[102.705,25.00045],[102.704,24.99955]]]}}`
-		openRing := `{"type":"Feature","properties":{"grid_code":"530902001001012"},"geometry":{"type":"Polygon","coordinates":[[[102.706,24.99955],[102.707,24.99955],[102.707,25.00045],[102.706,25.00045]]]}}`
+		openRing := `{"type":"Feature","properties":{"grid_code":"330102001001012"},"geometry":{"type":"Polygon","coordinates":[[[102.706,24.99955],[102.707,24.99955],[102.707,25.00045],[102.706,25.00045]]]}}`
 		broken := `{"type":"FeatureCollection","features":[` + newCell + "," + noCode + "," + openRing + `]}`
 		r, rep := imp(admin, broken, "")
 		if r.StatusCode != 200 || rep.Errors < 2 || rep.Created != 0 || rep.Updated != 0 {
@@ -1484,10 +1485,10 @@ func TestGridAPI(t *testing.T) {
 		}
 
 		// locate: in a cell, near one (属地兜底), near the city, outside
-		if l := locate(f.cell.Lat, f.cell.Lon); l.Flag != "cell" || l.CellCode != "530902001001005" || l.RegionID != f.comm.ID {
+		if l := locate(f.cell.Lat, f.cell.Lon); l.Flag != "cell" || l.CellCode != "330102001001005" || l.RegionID != f.comm.ID {
 			t.Errorf("centre: %+v", l)
 		}
-		if l := locate(25.0, 102.702); l.Flag != "nearest" || l.CellCode != "530902001001006" || l.DistanceM < 40 || l.DistanceM > 60 {
+		if l := locate(25.0, 102.702); l.Flag != "nearest" || l.CellCode != "330102001001006" || l.DistanceM < 40 || l.DistanceM > 60 {
 			t.Errorf("50 m east of the block: %+v", l)
 		}
 		if l := locate(25.0, 102.71); l.Flag != "unlocated" || l.CellCode != "" {
@@ -1505,7 +1506,7 @@ func TestGridAPI(t *testing.T) {
 		if r, rep := imp(admin, good, ""); r.StatusCode != 200 || rep.Created != 1 {
 			t.Fatalf("import: %d %+v", r.StatusCode, rep)
 		}
-		if l := locate(25.0, 102.7025); l.Flag != "cell" || l.CellCode != "530902001001010" {
+		if l := locate(25.0, 102.7025); l.Flag != "cell" || l.CellCode != "330102001001010" {
 			t.Errorf("the new cell: %+v", l)
 		}
 	})
@@ -1514,7 +1515,7 @@ func TestGridAPI(t *testing.T) {
 // TestGridWorkerQueue: a grid worker's my_cells queue holds the cases
 // waiting for a check in the cells assigned to them, no others.
 func TestGridWorkerQueue(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		gu, err := f.orgs.CreateUser(context.Background(), org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity},
 			org.NewUser{Username: "grid1", Role: org.RoleGrid, Password: testPassword})
@@ -1527,19 +1528,19 @@ func TestGridWorkerQueue(t *testing.T) {
 			t.Helper()
 			return c.json("PUT", fmt.Sprintf("/api/v1/grid/assignments/%d", uid), map[string]any{"cell_codes": codes})
 		}
-		if res := assign(admin, gu.ID, "530902001001005"); res.StatusCode != 200 || !strings.Contains(res.body, `"cells":1`) {
+		if res := assign(admin, gu.ID, "330102001001005"); res.StatusCode != 200 || !strings.Contains(res.body, `"cells":1`) {
 			t.Fatalf("assign: %d %s", res.StatusCode, res.body)
 		}
-		wantError(t, "unknown cell", assign(admin, gu.ID, "530902001001999"), 400, "invalid", "530902001001999")
-		if res := assign(admin, f.unitA.ID+1000, "530902001001005"); res.StatusCode != 404 {
+		wantError(t, "unknown cell", assign(admin, gu.ID, "330102001001999"), 400, "invalid", "330102001001999")
+		if res := assign(admin, f.unitA.ID+1000, "330102001001005"); res.StatusCode != 404 {
 			t.Errorf("assign to nobody: %d", res.StatusCode)
 		}
 		accUser, err := f.orgs.UserByName(context.Background(), "acceptor")
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantError(t, "assign to an acceptor", assign(admin, accUser.ID, "530902001001005"), 400, "invalid", "网格员")
-		if res := assign(s.acc, gu.ID, "530902001001001"); res.StatusCode != 403 {
+		wantError(t, "assign to an acceptor", assign(admin, accUser.ID, "330102001001005"), 400, "invalid", "网格员")
+		if res := assign(s.acc, gu.ID, "330102001001001"); res.StatusCode != 403 {
 			t.Errorf("acceptor assigns: %d", res.StatusCode)
 		}
 
@@ -1547,7 +1548,7 @@ func TestGridWorkerQueue(t *testing.T) {
 		elsewhere := f.mustReport(f.reportFields("其他网格内", 24.9991, 102.699), upload{"b.jpg", jpegPhoto(t, 60)})
 		pending := f.mustReport(f.reportFields("我的网格内但未处理", f.cell.Lat+0.0002, f.cell.Lon), upload{"c.jpg", jpegPhoto(t, 61)})
 		m, e := caseByNo(t, s.acc, mine.CaseNo), caseByNo(t, s.acc, elsewhere.CaseNo)
-		if e.Routing == nil || e.Routing.Location.CellCode != "530902001001001" {
+		if e.Routing == nil || e.Routing.Location.CellCode != "330102001001001" {
 			t.Fatalf("second case placed in %+v", e.Routing)
 		}
 		s.toVerifying(t, m.ID)
@@ -1581,7 +1582,7 @@ func TestGridWorkerQueue(t *testing.T) {
 			t.Errorf("my_cells after the check: %v", got)
 		}
 		// the console's grid page lists the worker's cells
-		if page := admin.do("GET", "/admin/grid", nil, ""); page.StatusCode != 200 || !strings.Contains(page.body, "530902001001005") {
+		if page := admin.do("GET", "/admin/grid", nil, ""); page.StatusCode != 200 || !strings.Contains(page.body, "330102001001005") {
 			t.Errorf("grid page: %d", page.StatusCode)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
 )
 
 type caseJSON struct {
@@ -63,7 +64,7 @@ func (c *client) act(t *testing.T, id int64, body map[string]any, want int) case
 }
 
 func TestClosedLoopOverAPI(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc, hA, hB, insp := f.login("acceptor"), f.login("handlerA"), f.login("handlerB"), f.login("inspector")
 		c := f.report(acc)
@@ -163,7 +164,7 @@ func TestClosedLoopOverAPI(t *testing.T) {
 
 // TestScenarios is the table of denials and bad input.
 func TestScenarios(t *testing.T) {
-	store.TestDBs(t, func(t *testing.T, db *store.DB) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.login("acceptor")
 		c := f.report(acc)
@@ -289,7 +290,7 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	c := f.anon()
 	for i := 0; i < 5; i++ {
 		res := c.form("POST", "/login", url.Values{"username": {"acceptor"}, "password": {"wrong"}})
@@ -312,7 +313,7 @@ func TestLoginThrottle(t *testing.T) {
 // the server actually answers: every /api/v1 path+method is documented and
 // every documented operation answers (not 404/405 from the mux).
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	admin := f.login("admin")
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -345,7 +346,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	for next, want := range map[string]string{
 		"/cases?queue=overdue": "/cases?queue=overdue",
 		"//evil.example":       "/",
@@ -380,7 +381,7 @@ func TestSafeNext(t *testing.T) {
 func TestMultipartTempFilesRemoved(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	f := newFixture(t, store.NewTestSQLite(t))
+	f := newFixture(t, testcity.SQLite(t))
 	f.srv.MaxUploadBytes = 20 << 20
 	acc := f.login("acceptor")
 	c := f.report(acc)
