@@ -1,0 +1,206 @@
+package assess
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+)
+
+// Split says how an observation's lost points are shared when the site
+// has a responsible unit and the standard has a lead unit: the site's
+// unit takes Site ÷ (Site + Lead) of it, the lead unit the rest. When only
+// one of the two units exists it takes the whole share, and with neither
+// the share is unattributed. A zero Split (both nil) is DefaultSplit.
+//
+// Survey and graded losses have no site: they always go to the lead unit.
+type Split struct {
+	Site *big.Rat
+	Lead *big.Rat
+}
+
+// DefaultSplit gives everything to the site's unit when there is one
+// (else to the lead unit).
+func DefaultSplit() Split { return Split{Site: big.NewRat(1, 1), Lead: new(big.Rat)} }
+
+// HalfSplit gives half to the site's unit and half to the lead unit.
+func HalfSplit() Split { return Split{Site: big.NewRat(1, 2), Lead: big.NewRat(1, 2)} }
+
+func (sp Split) normal() (Split, error) {
+	if sp.Site == nil && sp.Lead == nil {
+		return DefaultSplit(), nil
+	}
+	if sp.Site == nil || sp.Lead == nil || sp.Site.Sign() < 0 || sp.Lead.Sign() < 0 ||
+		sp.Site.Sign() == 0 && sp.Lead.Sign() == 0 {
+		return sp, fmt.Errorf("assess: split weights must both be given, ≥ 0 and not both 0")
+	}
+	return sp, nil
+}
+
+// Via says how a ledger entry found its unit.
+type Via string
+
+const (
+	ViaSite Via = "site" // the site's responsible unit
+	ViaLead Via = "lead" // the standard's lead unit
+	ViaNone Via = "none" // no unit: unattributed
+)
+
+// Entry is one share of lost points: what one observation (or, for a
+// survey or graded leaf, the leaf itself) cost, and who answers for it.
+type Entry struct {
+	Standard      string
+	ObservationID int64 // 0 for a survey or graded loss
+	SiteID        int64 // 0 for a survey or graded loss
+	Unit          string
+	Via           Via
+	Lost          *big.Rat
+}
+
+// UnitLoss is what one unit lost in the scope.
+type UnitLoss struct {
+	Code  string
+	Lost  *big.Rat
+	Items int // entries charged to the unit
+}
+
+// Ledger is the point-loss account of one scope (谁丢分、谁负责): Lost =
+// Σ Units[i].Lost + Unattributed = the scope's Max − Score, exactly.
+type Ledger struct {
+	Scope        Scope
+	Lost         *big.Rat
+	Units        []UnitLoss // most lost first, then by code
+	Unattributed *big.Rat
+	Entries      []Entry // in tree order, then observation order
+}
+
+// Attribute computes the ledger of one round for one scope: for each
+// assessed leaf, lost = max − score, shared among its causes exactly.
+//
+//   - pass_rate: each failed observation carries points ÷ applicable.
+//   - deduct: each observation carries per_problem × its counted problems
+//     (a fail with 0 problems counts 1, a pass 0); when the floor at 0 cut
+//     the deduction, every share is scaled by lost ÷ Σ shares.
+//   - survey and graded: the whole loss is the leaf's, to its lead unit.
+//
+// Each observation's share is then split between the site's unit and the
+// leaf's lead unit by split (the lead unit's part is the share minus the
+// site unit's, so the parts add up to the share). Entries of 0 are left
+// out, and a site whose unit is the lead unit gives one entry. Inputs are
+// checked as by Score.
+func Attribute(ed Edition, obs []Observation, values []Value, scope Scope, split Split) (Ledger, error) {
+	sp, err := split.normal()
+	if err != nil {
+		return Ledger{}, err
+	}
+	if !scope.valid() {
+		return Ledger{}, fmt.Errorf("assess: scope %q %q is not a city or a region", scope.Level, scope.Code)
+	}
+	r, err := prepare(ed, obs, values)
+	if err != nil {
+		return Ledger{}, err
+	}
+	scores := r.score(scope)
+	l := Ledger{Scope: scope, Lost: new(big.Rat), Unattributed: new(big.Rat)}
+	for _, ls := range scores.Leaves() {
+		if !ls.Assessed {
+			continue
+		}
+		lost := new(big.Rat).Sub(ls.Max, ls.Score)
+		if lost.Sign() == 0 {
+			continue
+		}
+		l.Lost.Add(l.Lost, lost)
+		s := r.leaves[ls.Code]
+		if !s.Rule.Observed() {
+			e := Entry{Standard: s.Code, Unit: s.LeadUnit, Via: ViaLead, Lost: lost}
+			if s.LeadUnit == "" {
+				e.Via = ViaNone
+			}
+			l.Entries = append(l.Entries, e)
+			continue
+		}
+		l.Entries = append(l.Entries, shares(s, r.inScope(scope, s.Code), ls, lost, sp)...)
+	}
+
+	byUnit := map[string]*UnitLoss{}
+	for _, e := range l.Entries {
+		if e.Unit == "" {
+			l.Unattributed.Add(l.Unattributed, e.Lost)
+			continue
+		}
+		u := byUnit[e.Unit]
+		if u == nil {
+			u = &UnitLoss{Code: e.Unit, Lost: new(big.Rat)}
+			byUnit[e.Unit] = u
+		}
+		u.Lost.Add(u.Lost, e.Lost)
+		u.Items++
+	}
+	for _, u := range byUnit {
+		l.Units = append(l.Units, *u)
+	}
+	sort.Slice(l.Units, func(i, j int) bool {
+		if c := l.Units[i].Lost.Cmp(l.Units[j].Lost); c != 0 {
+			return c > 0
+		}
+		return l.Units[i].Code < l.Units[j].Code
+	})
+	return l, nil
+}
+
+// shares divides the loss of an observed leaf among its observations and
+// then between units.
+func shares(s Standard, obs []Observation, ls StandardScore, lost *big.Rat, sp Split) []Entry {
+	raw := make([]*big.Rat, len(obs))
+	total := new(big.Rat)
+	for i, o := range obs {
+		raw[i] = new(big.Rat)
+		switch {
+		case s.Rule == RulePassRate && o.Result == Fail:
+			raw[i].Quo(s.Points, big.NewRat(int64(ls.Applicable), 1))
+		case s.Rule == RuleDeduct:
+			raw[i].Mul(s.PerProblem, big.NewRat(int64(counted(o)), 1))
+		}
+		total.Add(total, raw[i])
+	}
+	if total.Sign() == 0 {
+		return nil // cannot happen when lost > 0
+	}
+	scale := new(big.Rat).Quo(lost, total) // 1 unless the deduction floor was hit
+	var out []Entry
+	for i, o := range obs {
+		share := new(big.Rat).Mul(raw[i], scale)
+		if share.Sign() == 0 {
+			continue
+		}
+		base := Entry{Standard: s.Code, ObservationID: o.ID, SiteID: o.SiteID}
+		switch {
+		case o.Unit != "" && s.LeadUnit != "":
+			site := new(big.Rat).Mul(share, sp.Site)
+			site.Quo(site, new(big.Rat).Add(sp.Site, sp.Lead))
+			lead := new(big.Rat).Sub(share, site)
+			if o.Unit == s.LeadUnit {
+				out = append(out, with(base, o.Unit, ViaSite, share))
+				continue
+			}
+			if site.Sign() > 0 {
+				out = append(out, with(base, o.Unit, ViaSite, site))
+			}
+			if lead.Sign() > 0 {
+				out = append(out, with(base, s.LeadUnit, ViaLead, lead))
+			}
+		case o.Unit != "":
+			out = append(out, with(base, o.Unit, ViaSite, share))
+		case s.LeadUnit != "":
+			out = append(out, with(base, s.LeadUnit, ViaLead, share))
+		default:
+			out = append(out, with(base, "", ViaNone, share))
+		}
+	}
+	return out
+}
+
+func with(e Entry, unit string, via Via, lost *big.Rat) Entry {
+	e.Unit, e.Via, e.Lost = unit, via, lost
+	return e
+}
