@@ -413,7 +413,9 @@ func TestScoreRejectsBadInput(t *testing.T) {
 		f(&o)
 		return []Observation{o}
 	}
-	v := func(region, std, val string) []Value { return []Value{{Region: region, Standard: std, Value: rat(val)}} }
+	v := func(region, std, val string) []Value {
+		return []Value{{Region: region, Standard: std, Value: rat(val)}}
+	}
 	for name, c := range map[string]struct {
 		obs    []Observation
 		values []Value
