@@ -412,8 +412,7 @@ func (p *parser) standard(path string, n *yaml.Node) Standard {
 	}
 
 	pp, given := p.number(m, "per_problem", false)
-	_, present := m.values["per_problem"]
-	present = present && !isNull(m.values["per_problem"])
+	present := !isNull(m.values["per_problem"])
 	switch {
 	case ruleOK && s.Rule == RuleDeduct && !present:
 		p.add(join(path, "per_problem"), n.Line, "assess.per_problem_missing")
@@ -589,7 +588,25 @@ func Write(w io.Writer, ed Edition) error {
 }
 
 func str(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if yaml11Special(s) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
+// sexagesimal matches YAML 1.1's base-60 numbers (1:20).
+var sexagesimal = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$`)
+
+// yaml11Special reports text that a YAML 1.1 reader (PyYAML, for one)
+// would take for a boolean or a number although YAML 1.2 does not, so
+// that Write quotes it for such readers too.
+func yaml11Special(s string) bool {
+	switch strings.ToLower(s) {
+	case "y", "yes", "n", "no", "on", "off":
+		return true
+	}
+	return sexagesimal.MatchString(s)
 }
 
 // quoted writes codes in double quotes, so that "1.1" never reads as a number

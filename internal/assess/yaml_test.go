@@ -104,7 +104,7 @@ func TestRoundTripSample(t *testing.T) {
 func TestRoundTripAwkwardValues(t *testing.T) {
 	dec := func(s string) *big.Rat { r, _ := ParseDecimal(s); return r }
 	ed := Edition{
-		Code: "2026", Name: "null", SiteTypes: []string{"yes", "1.5", "a: b", "#x"},
+		Code: "2026", Name: "null", SiteTypes: []string{"yes", "1.5", "a: b", "#x", "On", "1:20"},
 		Projects: []Project{{
 			Code: "01", Name: "~", Points: dec("3.125"),
 			Contents: []Content{{
@@ -120,6 +120,9 @@ func TestRoundTripAwkwardValues(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, ed); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `site_types: ["yes", "1.5", 'a: b', '#x', "On", "1:20"]`) {
+		t.Errorf("YAML 1.1 booleans and numbers not quoted:\n%s", buf.String())
 	}
 	again, problems := Parse(bytes.NewReader(buf.Bytes()), ParseOptions{})
 	// "- x" and "N 1" carry spaces, which the parser refuses; everything
@@ -445,5 +448,25 @@ func TestProblemTextForEveryKey(t *testing.T) {
 	}
 	if len(problemText) != len(problemArgs) {
 		t.Errorf("%d texts for %d keys", len(problemText), len(problemArgs))
+	}
+}
+
+// TestDocExample parses the YAML example of docs/assessment.md.
+func TestDocExample(t *testing.T) {
+	b, err := os.ReadFile("../../docs/assessment.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml example")
+	}
+	ed, problems := Parse(strings.NewReader(example), ParseOptions{Units: map[string]bool{"CGJ": true}})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if ed.Total().RatString() != "5" || len(ed.Standards()) != 2 || len(ed.Negative) != 1 {
+		t.Errorf("example = %+v", ed)
 	}
 }
