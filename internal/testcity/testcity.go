@@ -128,20 +128,13 @@ func SQLite(t testing.TB) *store.DB { return mark(t, template.SQLite(t)) }
 func Postgres(t testing.TB) *store.DB { return mark(t, template.Postgres(t)) }
 
 // Like returns a fresh database holding the city, of db's engine.
-func Like(t testing.TB, db *store.DB) *store.DB {
-	t.Helper()
-	if db.Dialect == store.Postgres {
-		return Postgres(t)
-	}
-	return SQLite(t)
-}
+func Like(t testing.TB, db *store.DB) *store.DB { return mark(t, template.Like(t, db)) }
 
-// Both runs fn on a database holding the city on each engine, as
-// storetest.Both does with empty ones.
+// Both runs fn on a database holding the city on each engine, in
+// parallel, as storetest.Both does with empty ones.
 func Both(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+	template.Both(t, func(t *testing.T, db *store.DB) { fn(t, mark(t, db)) })
 }
 
 func mark(t testing.TB, db *store.DB) *store.DB {

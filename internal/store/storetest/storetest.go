@@ -58,9 +58,10 @@ type Template struct {
 var migrated = &Template{Name: "m"}
 
 // Both runs fn once on a fresh, migrated SQLite database and once on a
-// fresh, migrated PostgreSQL database. Without $CHUANGWEN_TEST_POSTGRES
-// the PostgreSQL run is skipped with a message saying so; CI always sets
-// it.
+// fresh, migrated PostgreSQL database, the two runs in parallel (subtests
+// "sqlite" and "postgres", which start when the calling test's function
+// has returned). Without $CHUANGWEN_TEST_POSTGRES the PostgreSQL run is
+// skipped with a message saying so; CI always sets it.
 func Both(t *testing.T, fn func(t *testing.T, db *store.DB)) { migrated.Both(t, fn) }
 
 // SQLite returns a fresh, migrated SQLite database in t.TempDir().
@@ -77,8 +78,8 @@ func Like(t testing.TB, db *store.DB) *store.DB { return migrated.Like(t, db) }
 // Both does.
 func (tp *Template) Both(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, tp.SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, tp.Postgres(t)) })
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, tp.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, tp.Postgres(t)) })
 }
 
 // Like returns a copy of the template on db's engine.
