@@ -6,19 +6,57 @@ import (
 	"strings"
 )
 
-// Problem is one thing wrong with an indicator file, told as a message key
+// Problem is one thing wrong with an imported file, told as a message key
 // and its arguments (like apperr.Error) so that the console can show it in
-// the user's language through the catalogue, and placed by its YAML path
-// and line.
+// the user's language through the catalogue, and placed: by YAML path and
+// line in a YAML file, by row and column in a table (CSV, or a sheet of
+// an XLSX workbook).
 //
 // Args always start with "path" and "line" (the same as Path and Line;
 // line "0" when unknown), then the arguments of the key listed in
 // ProblemKeys.
 type Problem struct {
 	Path string // e.g. projects[0].contents[1].standards[2].points; "" for the file as a whole
-	Line int    // 1-based line in the file, 0 when unknown
+	Line int    // 1-based line in the file (in a table: the row, the header being row 1), 0 when unknown
 	Key  string // e.g. "assess.dup_code"
 	Args []string
+
+	// Table is set for a problem in a table: Line is then the row as a
+	// spreadsheet numbers it (the header row is 1; a CSV record spanning
+	// several lines is one row), Column the column ("unit" in a CSV file,
+	// "H (lead_unit)" in a sheet; "" for the row as a whole) and Sheet the
+	// sheet's name in a workbook. A tree read from a sheet keeps the YAML
+	// path of the same place in Path.
+	Table  bool
+	Sheet  string
+	Column string
+}
+
+// Place tells where the problem is, in English: "projects[0].points (line
+// 7)", "row 12, column unit", "sheet 测评体系, row 7, column I (points)".
+func (p Problem) Place() string {
+	if p.Table {
+		var parts []string
+		if p.Sheet != "" {
+			parts = append(parts, "sheet "+p.Sheet)
+		}
+		if p.Line > 0 {
+			parts = append(parts, "row "+strconv.Itoa(p.Line))
+		}
+		if p.Column != "" {
+			parts = append(parts, "column "+p.Column)
+		}
+		return strings.Join(parts, ", ")
+	}
+	switch {
+	case p.Path != "" && p.Line > 0:
+		return p.Path + " (line " + strconv.Itoa(p.Line) + ")"
+	case p.Path != "":
+		return p.Path
+	case p.Line > 0:
+		return "line " + strconv.Itoa(p.Line)
+	}
+	return ""
 }
 
 // Arg returns the argument called name, "" when absent.
@@ -32,16 +70,11 @@ func (p Problem) Arg(name string) string {
 }
 
 // Error tells the problem in English, for the command line:
-// "projects[0].points (line 7): ...".
+// "projects[0].points (line 7): ...", "row 12, column unit: ...".
 func (p Problem) Error() string {
 	var b strings.Builder
-	switch {
-	case p.Path != "" && p.Line > 0:
-		b.WriteString(p.Path + " (line " + strconv.Itoa(p.Line) + "): ")
-	case p.Path != "":
-		b.WriteString(p.Path + ": ")
-	case p.Line > 0:
-		b.WriteString("line " + strconv.Itoa(p.Line) + ": ")
+	if place := p.Place(); place != "" {
+		b.WriteString(place + ": ")
 	}
 	msg, ok := problemText[p.Key]
 	if !ok {
@@ -92,6 +125,37 @@ var problemText = map[string]string{
 	"assess.dup_site_type":        "site type {type} is listed twice",
 	"assess.unknown_unit":         "unknown unit code {unit}",
 	"assess.dup_unit":             "unit {unit} is named twice for this entry",
+
+	// Tables: CSV files and XLSX sheets.
+	"assess.csv_syntax":        "the CSV text cannot be read: {detail}",
+	"assess.xlsx_read":         "the file is not a readable XLSX workbook: {detail}",
+	"assess.not_utf8":          "the text is not UTF-8 (save the file as “CSV UTF-8”)",
+	"assess.no_rows":           "the file has no rows under its header",
+	"assess.no_header":         "no header row (the row whose first cell is {column})",
+	"assess.header_missing":    "the header has no column {column}",
+	"assess.unknown_column":    "unknown column {column}",
+	"assess.dup_column":        "column {column} appears twice in the header",
+	"assess.field_count":       "the row has {count} fields, the header {want}",
+	"assess.dup_row":           "{key} is already on row {first_row}",
+	"assess.too_long":          "{field} is longer than {max} characters",
+	"assess.more_problems":     "{count} more problems are not listed",
+	"assess.sheet_differs":     "{field} {value} differs from row {first_row}, which gives {first}",
+	"assess.unknown_region":    "unknown region code {region}",
+	"assess.city_region":       "region {region} is the whole city: give a district, street or community",
+	"assess.unknown_site_type": "unknown site type {type} (site types come with an imported edition)",
+	"assess.coordinates":       "lat {lat} and lon {lon} are not a WGS-84 point (both or neither; latitude −90 to 90, longitude −180 to 180)",
+	"assess.unlocated":         "no grid cell places the point {lat}, {lon}: give the region",
+	"assess.no_place":          "give a region code, or lat and lon",
+	"assess.unknown_site":      "unknown site code {site}",
+	"assess.not_sampled":       "site {site} is not in the round's sample",
+	"assess.unknown_standard":  "the round's edition has no standard or negative-list item {standard}",
+	"assess.not_observed":      "standard {standard} ({rule}) takes values per region, not observations",
+	"assess.type_excluded":     "standard {standard} does not apply to sites of type {type}",
+	"assess.bad_result":        "result {value} is not pass, fail or na",
+	"assess.bad_problems":      "problems {value} is not a whole number ≥ 0",
+	"assess.not_district":      "region {region} is not a district (leave it empty for the whole city)",
+	"assess.not_valued":        "standard {standard} ({rule}) is scored from observations, not values",
+	"assess.value_range":       "value {value} is outside 0 to {max}",
 }
 
 // problemArgs lists the arguments of each key after "path" and "line".
@@ -125,6 +189,36 @@ var problemArgs = map[string][]string{
 	"assess.dup_site_type":        {"type"},
 	"assess.unknown_unit":         {"unit"},
 	"assess.dup_unit":             {"unit"},
+
+	"assess.csv_syntax":        {"detail"},
+	"assess.xlsx_read":         {"detail"},
+	"assess.not_utf8":          nil,
+	"assess.no_rows":           nil,
+	"assess.no_header":         {"column"},
+	"assess.header_missing":    {"column"},
+	"assess.unknown_column":    {"column"},
+	"assess.dup_column":        {"column"},
+	"assess.field_count":       {"count", "want"},
+	"assess.dup_row":           {"key", "first_row"},
+	"assess.too_long":          {"field", "max"},
+	"assess.more_problems":     {"count"},
+	"assess.sheet_differs":     {"field", "value", "first_row", "first"},
+	"assess.unknown_region":    {"region"},
+	"assess.city_region":       {"region"},
+	"assess.unknown_site_type": {"type"},
+	"assess.coordinates":       {"lat", "lon"},
+	"assess.unlocated":         {"lat", "lon"},
+	"assess.no_place":          nil,
+	"assess.unknown_site":      {"site"},
+	"assess.not_sampled":       {"site"},
+	"assess.unknown_standard":  {"standard"},
+	"assess.not_observed":      {"standard", "rule"},
+	"assess.type_excluded":     {"standard", "type"},
+	"assess.bad_result":        {"value"},
+	"assess.bad_problems":      {"value"},
+	"assess.not_district":      {"region"},
+	"assess.not_valued":        {"standard", "rule"},
+	"assess.value_range":       {"value", "max"},
 }
 
 // ProblemKeys returns every message key a Problem can carry, each with the

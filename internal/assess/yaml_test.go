@@ -344,7 +344,7 @@ func checkProblem(t *testing.T, p Problem) {
 		t.Errorf("path arg %q, field %q", p.Arg("path"), p.Path)
 	}
 	msg := p.Error()
-	if strings.Contains(msg, "{") || !strings.HasPrefix(msg, p.Path) {
+	if strings.Contains(msg, "{") || !strings.HasPrefix(msg, p.Place()) {
 		t.Errorf("message %q", msg)
 	}
 }
