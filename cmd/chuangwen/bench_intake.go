@@ -92,7 +92,7 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		wctx, stopWorker := context.WithCancel(ctx)
 		defer stopWorker()
 		if !noWorker {
-			go a.flow.RunPhotoWorker(wctx, "bench", time.Second)
+			go a.flow.PhotoJobs.Run(wctx, "bench", time.Second)
 		}
 
 		fmt.Fprintf(stdout, "\n### intake on %s (%d clients, %s each run)\n\n", a.db.Dialect, clients, duration)

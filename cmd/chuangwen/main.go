@@ -26,6 +26,7 @@ import (
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
 	"chuangwen/internal/web"
@@ -157,7 +158,7 @@ func withApp(ctx context.Context, name string, args []string, stderr io.Writer, 
 	if err != nil {
 		return fmt.Errorf("--photos: %w", err)
 	}
-	photos := &workflow.PhotoStore{Blobs: blobs, MaxBytes: int64(cfg.MaxPhotoMB) << 20}
+	photos := &photo.Store{Blobs: blobs, MaxBytes: int64(cfg.MaxPhotoMB) << 20}
 	a := &app{cfg: cfg, log: log, db: db, loc: loc, orgs: &org.Store{DB: db}, flow: workflow.NewService(db, photos, loc, log)}
 	a.flow.AutoAccept = nil
 	for _, src := range strings.Split(cfg.AutoAccept, ",") {
@@ -243,7 +244,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	go func() {
 		defer close(workerDone)
 		host, _ := os.Hostname()
-		a.flow.RunPhotoWorker(ctx, fmt.Sprintf("%s-%d", host, os.Getpid()), 5*time.Second)
+		a.flow.PhotoJobs.Run(ctx, fmt.Sprintf("%s-%d", host, os.Getpid()), 5*time.Second)
 	}()
 	// Another replica may import grid cells: reload them now and then.
 	go a.grid.Watch(ctx, time.Minute)

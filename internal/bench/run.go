@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/workflow"
 )
@@ -138,7 +139,7 @@ func Transitions(ctx context.Context, db *store.DB, flow *workflow.Service, case
 	if err := db.Reader().QueryRow(ctx, `SELECT id FROM units ORDER BY id LIMIT 1`).Scan(&unit); err != nil {
 		return err
 	}
-	photo, err := flow.Photos.Save(bytes.NewReader(tinyJPEG()))
+	pf, err := flow.Photos.Save(bytes.NewReader(tinyJPEG()))
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func Transitions(ctx context.Context, db *store.DB, flow *workflow.Service, case
 	}{
 		{acceptor, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: unit}},
 		{handler, workflow.ActInput{Action: workflow.Acknowledge}},
-		{handler, workflow.ActInput{Action: workflow.Feedback, Opinion: "已整改", Photos: []workflow.PhotoFile{photo}}},
+		{handler, workflow.ActInput{Action: workflow.Feedback, Opinion: "已整改", Photos: []photo.File{pf}}},
 		{inspector, workflow.ActInput{Action: workflow.VerifyPass}},
 	}
 	start := time.Now()

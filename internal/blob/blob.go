@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -196,4 +197,10 @@ func openS3(u *url.URL) (Store, error) {
 	}
 	s.Endpoint = scheme + "://" + u.Host
 	return s, nil
+}
+
+// Lister is a Store that can enumerate its objects (the local folder; the
+// photo sweep needs it).
+type Lister interface {
+	List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error
 }

@@ -14,6 +14,7 @@ import (
 
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
 )
@@ -708,7 +709,7 @@ func (s *sim) act(r *run, a org.Actor, in workflow.ActInput) error {
 	return nil
 }
 
-func (s *sim) savePhoto(imgs [][]byte) (workflow.PhotoFile, error) {
+func (s *sim) savePhoto(imgs [][]byte) (photo.File, error) {
 	return s.flow.Photos.Save(bytes.NewReader(pick(s, imgs)))
 }
 
@@ -750,7 +751,7 @@ func (s *sim) stepReport(r *run) error {
 		if err != nil {
 			return err
 		}
-		in.Photos = []workflow.PhotoFile{pf}
+		in.Photos = []photo.File{pf}
 	}
 	c, err := s.flow.Report(s.ctx, r.reporter, in)
 	if err != nil {
@@ -1064,7 +1065,7 @@ func (s *sim) stepFeedback(r *run) error {
 	if err != nil {
 		return err
 	}
-	if err := s.act(r, h, workflow.ActInput{Action: workflow.Feedback, Opinion: pick(s, r.cat.def.fixes), Photos: []workflow.PhotoFile{pf}}); err != nil {
+	if err := s.act(r, h, workflow.ActInput{Action: workflow.Feedback, Opinion: pick(s, r.cat.def.fixes), Photos: []photo.File{pf}}); err != nil {
 		return err
 	}
 	if r.out == outVerifying {
@@ -1081,7 +1082,7 @@ func (s *sim) stepVerify(r *run) error {
 		if err != nil {
 			return err
 		}
-		if err := s.act(r, v, workflow.ActInput{Action: workflow.VerifyFail, Opinion: pick(s, reworkReasons), Photos: []workflow.PhotoFile{pf}}); err != nil {
+		if err := s.act(r, v, workflow.ActInput{Action: workflow.VerifyFail, Opinion: pick(s, reworkReasons), Photos: []photo.File{pf}}); err != nil {
 			return err
 		}
 		r.didRework = true

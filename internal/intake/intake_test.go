@@ -18,6 +18,7 @@ import (
 	"chuangwen/internal/audit"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workcal"
@@ -66,7 +67,7 @@ func pngBytes(seed int) []byte {
 
 // upload stores an upload as the public page does, each call under a new
 // blob key even for the same bytes.
-func (e *env) upload(seed int) workflow.PhotoFile {
+func (e *env) upload(seed int) photo.File {
 	e.t.Helper()
 	p, err := e.flow.Photos.Save(bytes.NewReader(pngBytes(seed)))
 	if err != nil {
@@ -91,7 +92,7 @@ func (e *env) blobExists(key string) bool {
 func ptr(v float64) *float64 { return &v }
 
 // report is what a citizen sends from the public page.
-func (e *env) report(desc string, photos ...workflow.PhotoFile) workflow.NewCase {
+func (e *env) report(desc string, photos ...photo.File) workflow.NewCase {
 	return workflow.NewCase{
 		Source: workflow.SourceCitizen, CategoryID: e.cat.ID, Description: desc,
 		Lat: ptr(30.2505), Lon: ptr(120.1505), RegionID: e.community.ID,
@@ -137,7 +138,7 @@ func (e *env) handle(id int64) *workflow.Case {
 	e.t.Helper()
 	e.act(e.acceptor, id, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: e.unitA.ID})
 	e.act(e.handler, id, workflow.ActInput{Action: workflow.Acknowledge})
-	e.act(e.handler, id, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []workflow.PhotoFile{e.upload(9000)}})
+	e.act(e.handler, id, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []photo.File{e.upload(9000)}})
 	return e.act(e.inspector, id, workflow.ActInput{Action: workflow.VerifyPass})
 }
 
@@ -291,7 +292,7 @@ func TestSubmitIdempotent(t *testing.T) {
 			func(in *workflow.NewCase) { in.Description = "另一个问题" },
 			func(in *workflow.NewCase) { in.Lat = ptr(30.26) },
 			func(in *workflow.NewCase) { in.ReporterPhone = "13900000000" },
-			func(in *workflow.NewCase) { in.Photos = []workflow.PhotoFile{e.upload(2)} },
+			func(in *workflow.NewCase) { in.Photos = []photo.File{e.upload(2)} },
 			func(in *workflow.NewCase) { in.Photos = append(in.Photos, e.upload(3)) },
 		} {
 			other := e.upload(1)
@@ -335,7 +336,7 @@ func TestSubmitConcurrentRetries(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		const n = 8
-		uploads := make([]workflow.PhotoFile, n)
+		uploads := make([]photo.File, n)
 		for i := range uploads {
 			uploads[i] = e.upload(42)
 		}
@@ -646,7 +647,7 @@ func TestTrack(t *testing.T) {
 		check("dispatched", workflow.Dispatched, [5]step{done, done, cur, {}, {}})
 		e.act(e.handler, rec.CaseID, workflow.ActInput{Action: workflow.Acknowledge})
 		check("in progress", workflow.InProgress, [5]step{done, done, cur, {}, {}})
-		fb := e.act(e.handler, rec.CaseID, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []workflow.PhotoFile{e.upload(3)}})
+		fb := e.act(e.handler, rec.CaseID, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []photo.File{e.upload(3)}})
 		tr = check("verifying", workflow.Verifying, [5]step{done, done, done, cur, {}})
 		if !tr.Steps[3].At.Equal(fb.UpdatedAt) {
 			t.Errorf("verifying since %s, feedback at %s", tr.Steps[3].At, fb.UpdatedAt)

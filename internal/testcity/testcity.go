@@ -27,6 +27,7 @@ import (
 
 	"chuangwen/internal/blob"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
 	"chuangwen/internal/workcal"
@@ -167,7 +168,7 @@ func New(t testing.TB, db *store.DB) *City {
 // for tests that load another city (the demo's).
 func Services(t testing.TB, db *store.DB) (*org.Store, *workflow.Service) {
 	orgs := &org.Store{DB: db, PasswordCost: PasswordCost}
-	flow := workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: t.TempDir()}}, Shanghai, nil)
+	flow := workflow.NewService(db, &photo.Store{Blobs: blob.Local{Dir: t.TempDir()}}, Shanghai, nil)
 	return orgs, flow
 }
 
@@ -175,7 +176,7 @@ func (c *City) wire(db *store.DB, photos string) {
 	c.DB = db
 	c.Clock = &Clock{t: Start}
 	c.Org = &org.Store{DB: db, PasswordCost: PasswordCost, Now: c.Clock.Now}
-	c.Flow = workflow.NewService(db, &workflow.PhotoStore{Blobs: blob.Local{Dir: photos}}, Shanghai, nil)
+	c.Flow = workflow.NewService(db, &photo.Store{Blobs: blob.Local{Dir: photos}}, Shanghai, nil)
 	c.Flow.Now = c.Clock.Now
 }
 

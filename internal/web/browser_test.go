@@ -43,7 +43,7 @@ func TestBrowserClosedLoop(t *testing.T) {
 	// its derived versions exist.
 	wctx, stopWorker := context.WithCancel(context.Background())
 	t.Cleanup(stopWorker)
-	go f.flow.RunPhotoWorker(wctx, "browser-test", time.Second)
+	go f.flow.PhotoJobs.Run(wctx, "browser-test", time.Second)
 	acc := f.login("acceptor")
 	c := f.report(acc)
 

@@ -198,14 +198,16 @@ func (s *Server) newCaseFromForm(r *http.Request) (workflow.NewCase, error) {
 
 func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 	var in workflow.NewCase
+	up := s.Flow.Photos.NewUploads()
+	defer up.Close()
 	if isMultipart(r) {
-		defer s.Flow.IntakeStarted()()
+		defer s.Flow.PhotoJobs.IntakeStarted()()
 		var err error
 		if in, err = s.newCaseFromForm(r); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if in.Photos, err = s.savePhotos(r); err != nil {
+		if in.Photos, err = s.savePhotos(r, up); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -232,10 +234,10 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.Flow.Report(r.Context(), actorOf(r), in)
 	if err != nil {
-		s.Flow.Photos.Remove(in.Photos)
 		s.fail(w, r, err)
 		return
 	}
+	up.Keep()
 	w.Header().Set("Location", "/api/v1/cases/"+itoa(c.ID))
 	writeJSON(w, http.StatusCreated, newCaseView(actorOf(r), c))
 }
@@ -337,11 +339,13 @@ func (s *Server) act(r *http.Request) (*workflow.Case, error) {
 		return nil, err
 	}
 	var in workflow.ActInput
+	up := s.Flow.Photos.NewUploads()
+	defer up.Close()
 	if isMultipart(r) || !isAPI(r) {
 		if in, err = s.actionFromForm(r); err != nil {
 			return nil, err
 		}
-		if in.Photos, err = s.savePhotos(r); err != nil {
+		if in.Photos, err = s.savePhotos(r, up); err != nil {
 			return nil, err
 		}
 	} else {
@@ -355,9 +359,9 @@ func (s *Server) act(r *http.Request) (*workflow.Case, error) {
 	}
 	c, err := s.Flow.Act(r.Context(), actorOf(r), id, in)
 	if err != nil {
-		s.Flow.Photos.Remove(in.Photos)
 		return nil, err
 	}
+	up.Keep()
 	return c, nil
 }
 
@@ -465,15 +469,16 @@ func (s *Server) pageNewCase(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
+	up := s.Flow.Photos.NewUploads()
+	defer up.Close()
 	in, err := s.newCaseFromForm(r)
 	if err == nil {
-		in.Photos, err = s.savePhotos(r)
+		in.Photos, err = s.savePhotos(r, up)
 	}
 	var c *workflow.Case
 	if err == nil {
-		c, err = s.Flow.Report(r.Context(), actorOf(r), in)
-		if err != nil {
-			s.Flow.Photos.Remove(in.Photos)
+		if c, err = s.Flow.Report(r.Context(), actorOf(r), in); err == nil {
+			up.Keep()
 		}
 	}
 	if err != nil {

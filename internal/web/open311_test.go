@@ -293,7 +293,7 @@ func TestOpen311EndToEnd(t *testing.T) {
 		rec3 := f.mustReport(pub)
 		no3 := rec3.CaseNo
 		at(14, 9, 41)
-		if n, err := f.flow.DerivePhotos(ctx, "test"); err != nil || n != 1 {
+		if n, err := f.flow.PhotoJobs.Derive(ctx, "test"); err != nil || n != 1 {
 			t.Fatalf("DerivePhotos: %d %v", n, err)
 		}
 		// the first request goes through the office to the unit

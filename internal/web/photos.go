@@ -9,6 +9,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/workflow"
 )
 
@@ -25,9 +26,9 @@ func (s *Server) photoRoutes() []route {
 // maxPhotos bounds the photos of one submission.
 const maxPhotos = 9
 
-// savePhotos stores the files of the multipart field "photo". On error the
-// files already stored are removed again.
-func (s *Server) savePhotos(r *http.Request) ([]workflow.PhotoFile, error) {
+// savePhotos stores the files of the multipart field "photo" among the
+// request's uploads (which remove them again unless the case is written).
+func (s *Server) savePhotos(r *http.Request, up *photo.Uploads) ([]photo.File, error) {
 	if r.MultipartForm == nil {
 		return nil, nil
 	}
@@ -40,22 +41,18 @@ func (s *Server) savePhotos(r *http.Request) ([]workflow.PhotoFile, error) {
 	if len(files) > maxPhotos {
 		return nil, errInvalid("photo.too_many", "max", itoa(maxPhotos))
 	}
-	var out []workflow.PhotoFile
 	for _, fh := range files {
 		f, err := fh.Open()
 		if err != nil {
-			s.Flow.Photos.Remove(out)
 			return nil, err
 		}
-		pf, err := s.Flow.Photos.Save(f)
+		_, err = up.Save(r.Context(), f)
 		f.Close()
 		if err != nil {
-			s.Flow.Photos.Remove(out)
 			return nil, err
 		}
-		out = append(out, pf)
 	}
-	return out, nil
+	return up.Files(), nil
 }
 
 // handlePhoto serves a case photo to a reader of the case: a derived

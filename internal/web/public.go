@@ -18,6 +18,7 @@ import (
 	"chuangwen/internal/geo"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/workflow"
 )
 
@@ -107,7 +108,7 @@ func (s *Server) publicConfig(r *http.Request) (publicConfig, error) {
 		MaxDescription: intake.MaxPublicDescription, Tiles: s.Tiles, GridURL: "/api/v1/public/grid", CasesURL: "/api/v1/public/cases",
 		Districts: []publicDistrict{}, Categories: []publicCategory{}}
 	if cfg.MaxPhotoMB == 0 {
-		cfg.MaxPhotoMB = workflow.DefaultMaxPhotoBytes >> 20
+		cfg.MaxPhotoMB = photo.DefaultMaxBytes >> 20
 	}
 	cats, err := s.Flow.Categories(ctx)
 	if err != nil {
@@ -348,9 +349,9 @@ const (
 
 // readPublicReport streams a multipart report: text fields into memory
 // (bounded), each photo straight into the photo store as it arrives (no
-// second copy of a 20 MB file in memory or a temp file). On error the
-// photos already stored are removed again.
-func (s *Server) readPublicReport(w http.ResponseWriter, r *http.Request) (url.Values, []workflow.PhotoFile, error) {
+// second copy of a 20 MB file in memory or a temp file), among the
+// request's uploads.
+func (s *Server) readPublicReport(w http.ResponseWriter, r *http.Request, up *photo.Uploads) (url.Values, []photo.File, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.MaxUploadBytes)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -358,9 +359,7 @@ func (s *Server) readPublicReport(w http.ResponseWriter, r *http.Request) (url.V
 	}
 	fields := url.Values{}
 	textBytes, nFields := 0, 0
-	var photos []workflow.PhotoFile
-	fail := func(err error) (url.Values, []workflow.PhotoFile, error) {
-		s.Flow.Photos.Remove(photos)
+	fail := func(err error) (url.Values, []photo.File, error) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, nil, apperr.New(apperr.TooLarge, "body_too_large", "mb", itoa(mbe.Limit>>20))
@@ -401,23 +400,22 @@ func (s *Server) readPublicReport(w http.ResponseWriter, r *http.Request) (url.V
 			part.Close()
 			continue
 		}
-		if len(photos) == intake.MaxPublicPhotos {
+		if len(up.Files()) == intake.MaxPublicPhotos {
 			return fail(errInvalid("photo.too_many", "max", itoa(intake.MaxPublicPhotos)))
 		}
-		pf, err := s.Flow.Photos.SaveContext(r.Context(), part)
+		_, err = up.Save(r.Context(), part)
 		part.Close()
 		if err != nil {
-			if apperr.Is(err, apperr.Invalid) && len(photos) > 0 {
+			if apperr.Is(err, apperr.Invalid) && len(up.Files()) > 0 {
 				continue // an empty extra file input
 			}
 			return fail(err)
 		}
-		photos = append(photos, pf)
 	}
-	if len(photos) == 0 {
+	if len(up.Files()) == 0 {
 		return fail(apperr.New(apperr.Invalid, "photo.required"))
 	}
-	return fields, photos, nil
+	return fields, up.Files(), nil
 }
 
 func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
@@ -428,21 +426,19 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.New(apperr.Unsupported, "public.multipart_required"))
 		return
 	}
-	defer s.Flow.IntakeStarted()()
+	defer s.Flow.PhotoJobs.IntakeStarted()()
 	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
 	actor, scope := org.System, "public"
 	sr, staff := s.staffReporter(r)
-	fields, photos, err := s.readPublicReport(w, r)
+	up := s.Flow.Photos.NewUploads()
+	defer up.Close() // every refusal before Submit removes the stored photos
+	fields, photos, err := s.readPublicReport(w, r, up)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	in.Photos = photos
-	// From here on every refusal removes the stored photos.
-	refuse := func(err error) {
-		s.Flow.Photos.Remove(photos)
-		s.fail(w, r, err)
-	}
+	refuse := func(err error) { s.fail(w, r, err) }
 	if staff {
 		// A signed-in reporter: the session's CSRF token must come back
 		// (header, or the streamed form's field).
@@ -489,6 +485,7 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		key = strings.TrimSpace(fields.Get("idempotency_key"))
 	}
 	// Submit removes the photos itself when it refuses or replays.
+	up.Keep()
 	rec, err := s.Intake.Submit(r.Context(), actor, intake.Submission{Scope: scope, Key: key, Case: in, IP: s.clientIP(r), WantReceipt: true})
 	if err != nil {
 		s.fail(w, r, err)

@@ -844,7 +844,7 @@ func TestPublicEXIFLocation(t *testing.T) {
 		}
 		// The GPS-tagged original stays in the office; what the public
 		// gets has no position in it.
-		if _, err := f.flow.DerivePhotos(context.Background(), "test"); err != nil {
+		if _, err := f.flow.PhotoJobs.Derive(context.Background(), "test"); err != nil {
 			t.Fatal(err)
 		}
 		c = getCase(t, acc, c.ID)
@@ -1077,7 +1077,7 @@ func TestTrackPage(t *testing.T) {
 		}
 
 		// After the worker made the public versions: thumbnails only.
-		if _, err := f.flow.DerivePhotos(context.Background(), "test"); err != nil {
+		if _, err := f.flow.PhotoJobs.Derive(context.Background(), "test"); err != nil {
 			t.Fatal(err)
 		}
 		page = f.get("/track/" + rec.Receipt)

@@ -19,6 +19,7 @@ import (
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
 	"chuangwen/internal/workflow"
@@ -73,7 +74,7 @@ func New(s *Server) (*Server, error) {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
 	if s.MaxUploadBytes <= 0 {
-		s.MaxUploadBytes = 9*workflow.DefaultMaxPhotoBytes + 1<<20
+		s.MaxUploadBytes = 9*photo.DefaultMaxBytes + 1<<20
 	}
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {

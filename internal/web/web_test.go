@@ -141,7 +141,7 @@ func TestClosedLoopOverAPI(t *testing.T) {
 		if r := hA.do("GET", p, nil, ""); r.StatusCode != 503 || r.Header.Get("Retry-After") == "" {
 			t.Fatalf("photo before derivation: %d %s", r.StatusCode, r.body)
 		}
-		if n, err := f.flow.DerivePhotos(context.Background(), "test"); err != nil || n != 1 {
+		if n, err := f.flow.PhotoJobs.Derive(context.Background(), "test"); err != nil || n != 1 {
 			t.Fatalf("DerivePhotos = %d, %v", n, err)
 		}
 		for _, v := range []string{"", "?v=large", "?v=thumb"} {

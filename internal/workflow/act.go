@@ -9,6 +9,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/workcal"
 )
@@ -35,7 +36,7 @@ type ActInput struct {
 	Urgency    int
 	RegionID   int64
 	Lat, Lon   *float64
-	Photos     []PhotoFile
+	Photos     []photo.File
 }
 
 // opinionRequired lists actions that must say why.
@@ -231,7 +232,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if err != nil {
 		return err
 	}
-	return s.insertPhotos(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
+	return s.PhotoJobs.Insert(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
 }
 
 // actCtx is one action in progress: the case as loaded and changed, the

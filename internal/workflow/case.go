@@ -11,13 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/workcal"
 )
@@ -41,10 +41,12 @@ var Sources = []string{SourceCitizen, SourceInspector, SourceGrid, SourceLeader,
 
 // Service runs the closed loop over one database.
 type Service struct {
-	DB       *store.DB
-	Photos   *PhotoStore
-	Location *time.Location
-	Log      *slog.Logger
+	DB     *store.DB
+	Photos *photo.Store
+	// PhotoJobs writes photo rows and makes their derived versions.
+	PhotoJobs *photo.Worker
+	Location  *time.Location
+	Log       *slog.Logger
 	// Now is the clock; tests and the demo loader set it.
 	Now func() time.Time
 	// AutoAccept lists the sources whose reports are accepted on arrival.
@@ -52,21 +54,18 @@ type Service struct {
 	cats       categoryCache
 	// Locator places reported points in the grid; nil leaves cases unplaced.
 	Locator Locator
-	// photoWake nudges the derivative worker after photos are queued.
-	photoWake chan struct{}
-	// Uploads in flight and the end of the last one (unix ns): the
-	// derivative worker gives way to them.
-	intakeActive atomic.Int64
-	intakeLast   atomic.Int64
-	cal          calendarCache
+	cal     calendarCache
 }
 
 // NewService returns a Service with the product's defaults.
-func NewService(db *store.DB, photos *PhotoStore, loc *time.Location, log *slog.Logger) *Service {
+func NewService(db *store.DB, photos *photo.Store, loc *time.Location, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{DB: db, Photos: photos, Location: loc, Log: log, AutoAccept: []string{SourceInspector, SourceGrid}, photoWake: make(chan struct{}, 1)}
+	s := &Service{DB: db, Photos: photos, Location: loc, Log: log, AutoAccept: []string{SourceInspector, SourceGrid}}
+	s.PhotoJobs = photo.NewWorker(db, photos, log)
+	s.PhotoJobs.Now = s.now // the worker keeps the service's clock
+	return s
 }
 
 func (s *Service) now() time.Time {
@@ -301,7 +300,7 @@ type NewCase struct {
 	DeviceID      string
 	// Attributes are category-specific answers (Open311 attributes).
 	Attributes map[string][]string
-	Photos     []PhotoFile
+	Photos     []photo.File
 	// MaxDescription overrides the length limit (the public page allows
 	// fewer characters than the console).
 	MaxDescription int
@@ -493,7 +492,7 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := s.insertPhotos(ctx, tx, id, "before", seq, now, in.Photos); err != nil {
+	if err := s.PhotoJobs.Insert(ctx, tx, id, "before", seq, now, in.Photos); err != nil {
 		return nil, err
 	}
 	c, err := s.load(ctx, tx, org.System, id)
@@ -533,31 +532,12 @@ func (s *Service) nextNo(ctx context.Context, tx *store.Tx, now time.Time) (stri
 	return fmt.Sprintf("%s-%06d", year, n), nil
 }
 
-func photoDigests(ps []PhotoFile) []string {
+func photoDigests(ps []photo.File) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
 		out[i] = p.SHA256
 	}
 	return out
-}
-
-func (s *Service) insertPhotos(ctx context.Context, tx *store.Tx, caseID int64, kind string, seq int64, now time.Time, ps []PhotoFile) error {
-	for _, p := range ps {
-		id, err := store.InsertID(ctx, tx, `INSERT INTO photos (case_id, kind, path, mime, size, sha256, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			caseID, kind, p.Path, p.Mime, p.Size, p.SHA256, seq, store.Ms(now))
-		if err != nil {
-			return fmt.Errorf("insert photo: %w", err)
-		}
-		// The derived versions are made by the background worker; the
-		// job is queued in the same transaction as the photo.
-		if _, err := tx.Exec(ctx, `INSERT INTO photo_jobs (photo_id, run_after) VALUES (?, ?)`, id, store.Ms(now)); err != nil {
-			return fmt.Errorf("queue photo: %w", err)
-		}
-	}
-	if len(ps) > 0 {
-		tx.AfterCommit(s.photoQueued)
-	}
-	return nil
 }
 
 func (s *Service) appendEvent(ctx context.Context, tx *store.Tx, actor org.Actor, now time.Time, caseID int64, a Action, from, to State, opinion string, data map[string]any) (int64, error) {

@@ -17,6 +17,7 @@ import (
 
 	"chuangwen/internal/blob"
 	"chuangwen/internal/imaging"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -103,18 +104,18 @@ func corruptJPEG() []byte {
 // withBlobs gives the fixture's service a hooked blob store.
 func withBlobs(f *fixture) *hookedBlobs {
 	h := newHookedBlobs(f.svc.Photos.Blobs)
-	f.svc.Photos = &workflow.PhotoStore{Blobs: h}
+	f.svc.Photos = &photo.Store{Blobs: h}
 	return h
 }
 
 // replica is a second service over the same database and blob store.
 func replica(f *fixture, blobs blob.Store) *workflow.Service {
-	s := workflow.NewService(f.db, &workflow.PhotoStore{Blobs: blobs}, shanghai, nil)
+	s := workflow.NewService(f.db, &photo.Store{Blobs: blobs}, shanghai, nil)
 	s.Now = f.clk.Now
 	return s
 }
 
-func (f *fixture) upload(b []byte) workflow.PhotoFile {
+func (f *fixture) upload(b []byte) photo.File {
 	f.t.Helper()
 	p, err := f.svc.Photos.Save(bytes.NewReader(b))
 	if err != nil {
@@ -123,7 +124,7 @@ func (f *fixture) upload(b []byte) workflow.PhotoFile {
 	return p
 }
 
-func withPhotos(ps ...workflow.PhotoFile) func(*workflow.NewCase) {
+func withPhotos(ps ...photo.File) func(*workflow.NewCase) {
 	return func(in *workflow.NewCase) { in.Photos = ps }
 }
 
@@ -197,7 +198,7 @@ func (f *fixture) readBlob(key string) []byte {
 
 func (f *fixture) derive(svc *workflow.Service, owner string) int {
 	f.t.Helper()
-	n, err := svc.DerivePhotos(f.ctx, owner)
+	n, err := svc.PhotoJobs.Derive(f.ctx, owner)
 	if err != nil {
 		f.t.Fatalf("derive (%s): %v", owner, err)
 	}
@@ -208,7 +209,7 @@ func TestPhotoQueuedWithCase(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		in := workflow.NewCase{Source: workflow.SourceCitizen, CategoryID: f.cat4h.ID, Description: "路边暴露垃圾", RegionID: f.community1.ID,
-			Photos: []workflow.PhotoFile{f.upload(gpsJPEG(t)), f.photo()}}
+			Photos: []photo.File{f.upload(gpsJPEG(t)), f.photo()}}
 		p, err := f.svc.PrepareReport(f.ctx, f.acceptor, in)
 		if err != nil {
 			t.Fatal(err)
@@ -337,7 +338,7 @@ func TestDeriveLeaseOfCrashedWorker(t *testing.T) {
 		defer cancelA()
 		crashing.onOpen = func(string) error { cancelA(); return context.Canceled }
 		a := replica(f, crashing)
-		if n, err := a.DerivePhotos(ctxA, "replica-a"); err == nil || n != 0 {
+		if n, err := a.PhotoJobs.Derive(ctxA, "replica-a"); err == nil || n != 0 {
 			t.Fatalf("crashing worker: %d, %v", n, err)
 		}
 		js := f.jobs()
@@ -382,7 +383,7 @@ func TestDeriveTwoWorkers(t *testing.T) {
 		blobs := withBlobs(f)
 		src := gpsJPEG(t)
 		for range 4 {
-			var ps []workflow.PhotoFile
+			var ps []photo.File
 			for range 5 {
 				ps = append(ps, f.upload(src))
 			}
@@ -401,7 +402,7 @@ func TestDeriveTwoWorkers(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-begin
-				counts[i], errs[i] = w.DerivePhotos(f.ctx, fmt.Sprintf("worker-%d", i))
+				counts[i], errs[i] = w.PhotoJobs.Derive(f.ctx, fmt.Sprintf("worker-%d", i))
 			}()
 		}
 		close(begin)
@@ -448,7 +449,7 @@ func TestDeriveCorruptPhoto(t *testing.T) {
 		}
 		good := f.upload(gpsJPEG(t))
 		c := f.report(withPhotos(bad, good))
-		if _, err := f.svc.DerivePhotos(f.ctx, "w1"); err != nil {
+		if _, err := f.svc.PhotoJobs.Derive(f.ctx, "w1"); err != nil {
 			t.Fatal(err)
 		}
 		ps := f.photoRows()
@@ -562,7 +563,7 @@ func TestPhotoWorkerWakesOnReport(t *testing.T) {
 		f := newFixture(t, db)
 		ctx, cancel := context.WithCancel(f.ctx)
 		done := make(chan struct{})
-		go func() { f.svc.RunPhotoWorker(ctx, "serve", time.Hour); close(done) }()
+		go func() { f.svc.PhotoJobs.Run(ctx, "serve", time.Hour); close(done) }()
 		defer func() { cancel(); <-done }()
 		f.report(withPhotos(f.upload(gpsJPEG(t))))
 		deadline := time.Now().Add(10 * time.Second)
@@ -584,7 +585,7 @@ func TestDerivePhotosCountsOnlyDerived(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.report(withPhotos(f.upload(corruptJPEG())))
-		n, err := f.svc.DerivePhotos(f.ctx, "w1")
+		n, err := f.svc.PhotoJobs.Derive(f.ctx, "w1")
 		if err != nil {
 			t.Fatal(err)
 		}

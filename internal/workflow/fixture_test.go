@@ -13,6 +13,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -160,7 +161,7 @@ func (f *fixture) inProgress(unit org.Unit, mods ...func(*workflow.NewCase)) *wo
 // feedback reports a case rectified, with a fresh after-photo.
 func (f *fixture) feedback(unit org.Unit, id int64) *workflow.Case {
 	f.t.Helper()
-	return f.act(f.handlerOf(unit), id, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []workflow.PhotoFile{f.photo()}})
+	return f.act(f.handlerOf(unit), id, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []photo.File{f.photo()}})
 }
 
 // verifying takes a new case to "verifying" with unit as lead.
@@ -171,7 +172,7 @@ func (f *fixture) verifying(unit org.Unit, mods ...func(*workflow.NewCase)) *wor
 }
 
 // photo stores a tiny, real PNG and returns it as an upload.
-func (f *fixture) photo() workflow.PhotoFile {
+func (f *fixture) photo() photo.File {
 	f.t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
 	img.Set(0, 0, color.RGBA{R: 255, A: 255})

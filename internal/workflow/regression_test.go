@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -160,7 +161,7 @@ func TestRegressionSweepRacingFeedbackDeadlocks(t *testing.T) {
 		for round := range rounds {
 			f.clk.Set(start)
 			var cs []*workflow.Case
-			var photos []workflow.PhotoFile
+			var photos []photo.File
 			for range n {
 				cs = append(cs, f.inProgress(f.unitA)) // deadline 14:00
 				photos = append(photos, f.photo())

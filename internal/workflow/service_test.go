@@ -14,6 +14,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workcal"
@@ -51,7 +52,7 @@ func TestFullLoop(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		before := f.photo()
-		c := f.report(func(in *workflow.NewCase) { in.Photos = []workflow.PhotoFile{before} })
+		c := f.report(func(in *workflow.NewCase) { in.Photos = []photo.File{before} })
 		if c.State != workflow.Reported || c.Version != 1 || c.Source != workflow.SourceCitizen || c.CategoryName != "暴露垃圾" || c.RegionName != "清波社区" {
 			t.Fatalf("reported case = %+v", c)
 		}
@@ -88,7 +89,7 @@ func TestFullLoop(t *testing.T) {
 		c = step(f.handlerA, workflow.ActInput{Action: workflow.Acknowledge}, workflow.InProgress)
 
 		after := f.photo()
-		c = step(f.handlerA, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理完毕", Photos: []workflow.PhotoFile{after}}, workflow.Verifying)
+		c = step(f.handlerA, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理完毕", Photos: []photo.File{after}}, workflow.Verifying)
 
 		c = step(f.inspector, workflow.ActInput{Action: workflow.VerifyPass, Opinion: "现场核查合格"}, workflow.Closed)
 		sameInstant(t, "closed_at", c.ClosedAt, at(2026, 11, 16, 9, 50))
@@ -192,7 +193,7 @@ func TestReworkPath(t *testing.T) {
 		f.clk.Set(at(2026, 11, 16, 10, 0))
 		f.actErr(apperr.Invalid, f.inspector, c.ID, workflow.ActInput{Action: workflow.VerifyFail}) // reason required
 		evidence := f.photo()
-		c = f.act(f.inspector, c.ID, workflow.ActInput{Action: workflow.VerifyFail, Opinion: "仍有垃圾", Photos: []workflow.PhotoFile{evidence}})
+		c = f.act(f.inspector, c.ID, workflow.ActInput{Action: workflow.VerifyFail, Opinion: "仍有垃圾", Photos: []photo.File{evidence}})
 		if c.State != workflow.Dispatched || c.ReworkCount != 1 || c.LeadUnitID != f.unitA.ID {
 			t.Fatalf("after verify_fail: %+v", c)
 		}
@@ -419,7 +420,7 @@ func TestPostponeResume(t *testing.T) {
 		if w, o, err := f.svc.SweepDeadlines(f.ctx); err != nil || w != 0 || o != 0 {
 			t.Errorf("sweep over postponed case = %d, %d, %v", w, o, err)
 		}
-		f.actErr(apperr.Conflict, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "x", Photos: []workflow.PhotoFile{f.photo()}})
+		f.actErr(apperr.Conflict, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "x", Photos: []photo.File{f.photo()}})
 		f.actErr(apperr.Forbidden, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Resume})
 
 		c = f.act(f.acceptor, c.ID, workflow.ActInput{Action: workflow.Resume})
@@ -520,7 +521,7 @@ func TestRejectMergeReopenVoid(t *testing.T) {
 			if c.State != workflow.Voided || !c.Deadline.IsZero() || c.Warning != 0 {
 				t.Fatalf("voided = %+v", c)
 			}
-			f.actErr(apperr.Conflict, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "x", Photos: []workflow.PhotoFile{f.photo()}})
+			f.actErr(apperr.Conflict, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "x", Photos: []photo.File{f.photo()}})
 			f.actErr(apperr.Conflict, f.admin, c.ID, workflow.ActInput{Action: workflow.Void, Opinion: "again"})
 			// Every open state can be voided; a closed case cannot.
 			for _, mk := range []func() *workflow.Case{
@@ -565,7 +566,7 @@ func TestPermissionsAndConflicts(t *testing.T) {
 			f.actErr(apperr.Conflict, f.acceptor, r.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitA.ID})
 			f.actErr(apperr.Conflict, f.inspector, r.ID, workflow.ActInput{Action: workflow.VerifyPass})
 			d := f.dispatched(f.unitA)
-			f.actErr(apperr.Conflict, f.handlerA, d.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "x", Photos: []workflow.PhotoFile{f.photo()}})
+			f.actErr(apperr.Conflict, f.handlerA, d.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "x", Photos: []photo.File{f.photo()}})
 			f.actErr(apperr.Conflict, f.acceptor, d.ID, workflow.ActInput{Action: workflow.Accept})
 			f.actErr(apperr.Conflict, f.acceptor, d.ID, workflow.ActInput{Action: workflow.Reopen, Opinion: "x"})
 		})
@@ -699,9 +700,9 @@ func TestConcurrentActions(t *testing.T) {
 		t.Run("feedback against return", func(t *testing.T) {
 			for r := range rounds {
 				c := f.inProgress(f.unitA)
-				photo := f.photo()
+				pf := f.photo()
 				errs := race(func() error {
-					_, err := f.svc.Act(f.ctx, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "done", Photos: []workflow.PhotoFile{photo}})
+					_, err := f.svc.Act(f.ctx, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Feedback, Opinion: "done", Photos: []photo.File{pf}})
 					return err
 				}, func() error {
 					_, err := f.svc.Act(f.ctx, f.handlerA, c.ID, workflow.ActInput{Action: workflow.Return, Opinion: "wrong unit"})

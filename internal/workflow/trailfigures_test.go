@@ -12,6 +12,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -608,7 +609,7 @@ func (d *driver) act() {
 		}
 	case workflow.Feedback:
 		if d.rng.IntN(10) > 0 {
-			in.Photos = []workflow.PhotoFile{f.photo()}
+			in.Photos = []photo.File{f.photo()}
 		}
 	case workflow.Merge:
 		in.MergeInto = d.cases[d.rng.IntN(len(d.cases))]

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package workflow
+package photo
 
 // lowerPriority is a no-op where threads have no priority of their own.
 func lowerPriority() {}

@@ -1,4 +1,4 @@
-package workflow
+package photo
 
 import (
 	"bufio"
@@ -17,18 +17,18 @@ import (
 	"chuangwen/internal/imaging"
 )
 
-// DefaultMaxPhotoBytes is the default upload limit per photo.
-const DefaultMaxPhotoBytes = 20 << 20
+// DefaultMaxBytes is the default upload limit per photo.
+const DefaultMaxBytes = 20 << 20
 
 // metaPrefix is how much of an upload is kept in memory to read its EXIF
 // (the APP1 segment sits at the start of a JPEG and is at most 64 KiB).
 const metaPrefix = 128 << 10
 
-// PhotoStore keeps photos in a blob store (a local folder or an S3
+// Store keeps photos in a blob store (a local folder or an S3
 // bucket), never as database blobs. The original upload is private; units
 // and the public only see derived versions (orientation applied, all
 // metadata removed), made by the background worker.
-type PhotoStore struct {
+type Store struct {
 	Blobs    blob.Store
 	MaxBytes int64
 	// Variants are the derived sizes; DefaultVariants when empty.
@@ -36,8 +36,8 @@ type PhotoStore struct {
 	Limits   imaging.Limits
 }
 
-// PhotoFile is a stored photo, before it is tied to a case.
-type PhotoFile struct {
+// File is a stored photo, before it is tied to a case.
+type File struct {
 	Path   string // blob key of the original
 	Mime   string
 	Size   int64
@@ -70,30 +70,30 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // Save stores one upload as a private original, checking its type from
 // its first bytes (not its name) and its size as it streams. The write is
 // atomic: a failed or oversized upload leaves nothing behind.
-func (p *PhotoStore) Save(r io.Reader) (PhotoFile, error) {
+func (p *Store) Save(r io.Reader) (File, error) {
 	return p.SaveContext(context.Background(), r)
 }
 
 // SaveContext is Save with a context for the blob store.
-func (p *PhotoStore) SaveContext(ctx context.Context, r io.Reader) (PhotoFile, error) {
+func (p *Store) SaveContext(ctx context.Context, r io.Reader) (File, error) {
 	max := p.MaxBytes
 	if max <= 0 {
-		max = DefaultMaxPhotoBytes
+		max = DefaultMaxBytes
 	}
 	br := bufio.NewReaderSize(r, metaPrefix)
 	head, err := br.Peek(metaPrefix)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return PhotoFile{}, fmt.Errorf("read upload: %w", err)
+		return File{}, fmt.Errorf("read upload: %w", err)
 	}
 	if len(head) == 0 {
-		return PhotoFile{}, apperr.New(apperr.Invalid, "photo.empty")
+		return File{}, apperr.New(apperr.Invalid, "photo.empty")
 	}
 	mime, ok := imaging.Sniff(head)
 	if !ok {
 		if imaging.IsHEIC(head) {
-			return PhotoFile{}, apperr.New(apperr.Unsupported, "photo.heic")
+			return File{}, apperr.New(apperr.Unsupported, "photo.heic")
 		}
-		return PhotoFile{}, apperr.New(apperr.Unsupported, "photo.bad_type")
+		return File{}, apperr.New(apperr.Unsupported, "photo.bad_type")
 	}
 	meta, _ := imaging.ReadMeta(head) // best effort: a photo without EXIF is fine
 	var rnd [12]byte
@@ -104,15 +104,15 @@ func (p *PhotoStore) SaveContext(ctx context.Context, r io.Reader) (PhotoFile, e
 	if err := p.Blobs.Put(ctx, key, lr, -1, mime); err != nil {
 		var ae *apperr.Error
 		if errors.As(err, &ae) {
-			return PhotoFile{}, ae
+			return File{}, ae
 		}
-		return PhotoFile{}, fmt.Errorf("store photo: %w", err)
+		return File{}, fmt.Errorf("store photo: %w", err)
 	}
-	return PhotoFile{Path: key, Mime: mime, Size: lr.n, SHA256: hex.EncodeToString(lr.h.Sum(nil)), Meta: meta}, nil
+	return File{Path: key, Mime: mime, Size: lr.n, SHA256: hex.EncodeToString(lr.h.Sum(nil)), Meta: meta}, nil
 }
 
 // Open opens a stored object (an original or a derived version).
-func (p *PhotoStore) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+func (p *Store) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
 	rc, n, err := p.Blobs.Open(ctx, key)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, 0, apperr.New(apperr.NotFound, "photo.not_found")
@@ -122,13 +122,13 @@ func (p *PhotoStore) Open(ctx context.Context, key string) (io.ReadCloser, int64
 
 // Remove deletes stored originals whose case was never written (a
 // refused request, or a replayed submission).
-func (p *PhotoStore) Remove(files []PhotoFile) {
+func (p *Store) Remove(files []File) {
 	for _, f := range files {
 		_ = p.Blobs.Delete(context.Background(), f.Path)
 	}
 }
 
-func (p *PhotoStore) variants() []imaging.Variant {
+func (p *Store) variants() []imaging.Variant {
 	if len(p.Variants) > 0 {
 		return p.Variants
 	}

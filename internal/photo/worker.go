@@ -1,4 +1,4 @@
-package workflow
+package photo
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"chuangwen/internal/imaging"
@@ -22,18 +24,67 @@ const (
 	photoMaxAttempts = 5
 )
 
-func (s *Service) photoQueued() {
-	if s.photoWake == nil {
-		return
+// Worker makes the derived versions of queued photos: a job per photo in
+// the photo_jobs table, written in the transaction that stores the photo
+// row (Insert), worked by Run in the background of every replica.
+type Worker struct {
+	DB    *store.DB
+	Store *Store
+	Log   *slog.Logger
+	// Now is the clock (tests set it); nil means time.Now.
+	Now func() time.Time
+
+	// wake nudges the worker after photos are queued in this process.
+	wake chan struct{}
+	// Uploads in flight and the end of the last one, for giving way.
+	intakeActive atomic.Int64
+	intakeLast   atomic.Int64
+}
+
+// NewWorker returns a worker for the photos of db kept in st.
+func NewWorker(db *store.DB, st *Store, log *slog.Logger) *Worker {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	return &Worker{DB: db, Store: st, Log: log, wake: make(chan struct{}, 1)}
+}
+
+func (s *Worker) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Insert writes the photo rows of a case (kind: before, after, evidence;
+// seq: the trail event they came with) and queues each for its derived
+// versions, inside tx; the worker is nudged once tx commits.
+func (s *Worker) Insert(ctx context.Context, tx *store.Tx, caseID int64, kind string, seq int64, now time.Time, files []File) error {
+	for _, p := range files {
+		id, err := store.InsertID(ctx, tx, `INSERT INTO photos (case_id, kind, path, mime, size, sha256, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			caseID, kind, p.Path, p.Mime, p.Size, p.SHA256, seq, store.Ms(now))
+		if err != nil {
+			return fmt.Errorf("insert photo: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO photo_jobs (photo_id, run_after) VALUES (?, ?)`, id, store.Ms(now)); err != nil {
+			return fmt.Errorf("queue photo: %w", err)
+		}
+	}
+	if len(files) > 0 {
+		tx.AfterCommit(s.queued)
+	}
+	return nil
+}
+
+func (s *Worker) queued() {
 	select {
-	case s.photoWake <- struct{}{}:
+	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
 // claimPhoto leases the next due job for owner; 0 when none is due.
-func (s *Service) claimPhoto(ctx context.Context, owner string) (int64, int, error) {
+func (s *Worker) claimPhoto(ctx context.Context, owner string) (int64, int, error) {
 	now := s.now()
 	skip := s.DB.Dialect.SkipLocked()
 	var id int64
@@ -51,15 +102,15 @@ func (s *Service) claimPhoto(ctx context.Context, owner string) (int64, int, err
 	return id, attempts, err
 }
 
-// DerivePhotos works through the due jobs until none is left or ctx ends,
+// Derive works through the due jobs until none is left or ctx ends,
 // and returns how many photos it derived.
-func (s *Service) DerivePhotos(ctx context.Context, owner string) (int, error) {
+func (s *Worker) Derive(ctx context.Context, owner string) (int, error) {
 	return s.derivePhotos(ctx, owner, nil)
 }
 
 // derivePhotos works through the due jobs; with a derive thread (ch) it
 // gives way to uploads and hands the image work to that thread.
-func (s *Service) derivePhotos(ctx context.Context, owner string, ch chan *deriveReq) (int, error) {
+func (s *Worker) derivePhotos(ctx context.Context, owner string, ch chan *deriveReq) (int, error) {
 	giveWay := ch != nil
 	done := 0
 	for ctx.Err() == nil {
@@ -86,6 +137,9 @@ func (s *Service) derivePhotos(ctx context.Context, owner string, ch chan *deriv
 // therefore gives way: it starts the next photo only once no upload is in
 // flight and none has finished for intakeQuiet — but never waits longer
 // than intakeMaxWait, so a steady stream of uploads cannot starve it.
+// sweepEvery is how often Run sweeps unreferenced files.
+const sweepEvery = 6 * time.Hour
+
 const (
 	intakeQuiet   = 150 * time.Millisecond
 	intakeMaxWait = 3 * time.Second
@@ -93,7 +147,7 @@ const (
 
 // IntakeStarted marks an upload in flight; call the returned func when it
 // has been answered.
-func (s *Service) IntakeStarted() func() {
+func (s *Worker) IntakeStarted() func() {
 	s.intakeActive.Add(1)
 	return func() {
 		s.intakeLast.Store(time.Now().UnixNano())
@@ -101,7 +155,7 @@ func (s *Service) IntakeStarted() func() {
 	}
 }
 
-func (s *Service) giveWay(ctx context.Context) {
+func (s *Worker) giveWay(ctx context.Context) {
 	deadline := time.Now().Add(intakeMaxWait)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		quiet := time.Since(time.Unix(0, s.intakeLast.Load()))
@@ -116,7 +170,7 @@ func (s *Service) giveWay(ctx context.Context) {
 // it did. Failures that a retry cannot fix (not an image after all, a
 // decompression bomb) are recorded on the photo; others are retried later
 // with backoff.
-func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attempts int, ch chan *deriveReq) (bool, error) {
+func (s *Worker) derivePhoto(ctx context.Context, owner string, id int64, attempts int, ch chan *deriveReq) (bool, error) {
 	var key string
 	if err := s.DB.Reader().QueryRow(ctx, `SELECT path FROM photos WHERE id = ?`, id).Scan(&key); err != nil {
 		return false, fmt.Errorf("photo %d: %w", id, err)
@@ -152,12 +206,12 @@ func (s *Service) derivePhoto(ctx context.Context, owner string, id int64, attem
 
 // makeDerived decodes the original once and stores every variant; it
 // returns the blob key of each by variant name.
-func (s *Service) makeDerived(ctx context.Context, id int64, key string, ch chan *deriveReq) (map[string]string, error) {
-	rc, _, err := s.Photos.Open(ctx, key)
+func (s *Worker) makeDerived(ctx context.Context, id int64, key string, ch chan *deriveReq) (map[string]string, error) {
+	rc, _, err := s.Store.Open(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(rc, s.Photos.maxBytes()+1))
+	data, err := io.ReadAll(io.LimitReader(rc, s.Store.maxBytes()+1))
 	rc.Close()
 	if err != nil {
 		return nil, err
@@ -169,7 +223,7 @@ func (s *Service) makeDerived(ctx context.Context, id int64, key string, ch chan
 	keys := map[string]string{}
 	for _, o := range outs {
 		k := fmt.Sprintf("derived/%d/%d-%s.jpg", id/1000, id, o.Name)
-		if err := s.Photos.Blobs.Put(ctx, k, bytes.NewReader(o.Data), int64(len(o.Data)), o.Mime); err != nil {
+		if err := s.Store.Blobs.Put(ctx, k, bytes.NewReader(o.Data), int64(len(o.Data)), o.Mime); err != nil {
 			return nil, fmt.Errorf("store %s: %w", k, err)
 		}
 		keys[o.Name] = k
@@ -186,10 +240,10 @@ type deriveReq struct {
 }
 
 // derive makes the derived versions: on the worker's low-priority thread
-// when RunPhotoWorker runs one, else right here (tests, tools).
-func (s *Service) derive(data []byte, ch chan *deriveReq) ([]imaging.Output, error) {
+// when Run runs one, else right here (tests, tools).
+func (s *Worker) derive(data []byte, ch chan *deriveReq) ([]imaging.Output, error) {
 	if ch == nil {
-		return imaging.Derive(data, s.Photos.variants(), s.Photos.Limits)
+		return imaging.Derive(data, s.Store.variants(), s.Store.Limits)
 	}
 	req := &deriveReq{data: data, done: make(chan struct{})}
 	ch <- req
@@ -201,19 +255,19 @@ func (s *Service) derive(data []byte, ch chan *deriveReq) ([]imaging.Output, err
 // the lowest CPU priority, until ch is closed. Only the image work runs
 // there: the database work of the worker stays at normal priority, so a
 // starved thread never holds SQLite's single writer.
-func (s *Service) deriveThread(ch chan *deriveReq) {
+func (s *Worker) deriveThread(ch chan *deriveReq) {
 	lowerPriority()
 	for req := range ch {
-		req.outs, req.err = imaging.Derive(req.data, s.Photos.variants(), s.Photos.Limits)
+		req.outs, req.err = imaging.Derive(req.data, s.Store.variants(), s.Store.Limits)
 		close(req.done)
 	}
 }
 
-func (p *PhotoStore) maxBytes() int64 {
+func (p *Store) maxBytes() int64 {
 	if p.MaxBytes > 0 {
 		return p.MaxBytes
 	}
-	return DefaultMaxPhotoBytes
+	return DefaultMaxBytes
 }
 
 func truncate(s string, n int) string {
@@ -223,10 +277,10 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// RunPhotoWorker derives photos until ctx ends: at once when a photo is
+// Run derives photos until ctx ends: at once when a photo is
 // queued in this process, and every poll interval for jobs queued by
 // other replicas or left over from before a restart.
-func (s *Service) RunPhotoWorker(ctx context.Context, owner string, poll time.Duration) {
+func (s *Worker) Run(ctx context.Context, owner string, poll time.Duration) {
 	ch := make(chan *deriveReq)
 	go s.deriveThread(ch)
 	defer close(ch)
@@ -235,6 +289,10 @@ func (s *Service) RunPhotoWorker(ctx context.Context, owner string, poll time.Du
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	// The sweep of unreferenced files runs a minute after start, then
+	// every sweepEvery.
+	sweep := time.NewTimer(time.Minute)
+	defer sweep.Stop()
 	for {
 		if _, err := s.derivePhotos(ctx, owner, ch); err != nil && ctx.Err() == nil {
 			s.Log.Error("photo worker", "err", err)
@@ -242,8 +300,13 @@ func (s *Service) RunPhotoWorker(ctx context.Context, owner string, poll time.Du
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.photoWake:
+		case <-s.wake:
 		case <-t.C:
+		case <-sweep.C:
+			if _, err := s.Sweep(ctx, DefaultSweepGrace); err != nil && !errors.Is(err, ErrCannotList) && ctx.Err() == nil {
+				s.Log.Error("photo sweep", "err", err)
+			}
+			sweep.Reset(sweepEvery)
 		}
 	}
 }
