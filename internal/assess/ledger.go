@@ -99,6 +99,11 @@ func Attribute(ed Edition, obs []Observation, values []Value, scope Scope, split
 	if err != nil {
 		return Ledger{}, err
 	}
+	return r.attribute(scope, sp), nil
+}
+
+// attribute computes the ledger of a checked round for a valid scope.
+func (r *round) attribute(scope Scope, sp Split) Ledger {
 	scores := r.score(scope)
 	l := Ledger{Scope: scope, Lost: new(big.Rat), Unattributed: new(big.Rat)}
 	for _, ls := range scores.Leaves() {
@@ -119,7 +124,7 @@ func Attribute(ed Edition, obs []Observation, values []Value, scope Scope, split
 			l.Entries = append(l.Entries, e)
 			continue
 		}
-		l.Entries = append(l.Entries, shares(s, r.inScope(scope, s.Code), ls, lost, sp)...)
+		l.Entries = append(l.Entries, shares(s, r.obs, r.inScope(scope, s.Code), lost, sp)...)
 	}
 
 	byUnit := map[string]*UnitLoss{}
@@ -145,44 +150,56 @@ func Attribute(ed Edition, obs []Observation, values []Value, scope Scope, split
 		}
 		return l.Units[i].Code < l.Units[j].Code
 	})
-	return l, nil
+	return l
 }
 
-// shares divides the loss of an observed leaf among its observations and
-// then between units.
-func shares(s Standard, obs []Observation, ls StandardScore, lost *big.Rat, sp Split) []Entry {
-	raw := make([]*big.Rat, len(obs))
-	total := new(big.Rat)
-	for i, o := range obs {
-		raw[i] = new(big.Rat)
-		switch {
-		case s.Rule == RulePassRate && o.Result == Fail:
-			raw[i].Quo(s.Points, big.NewRat(int64(ls.Applicable), 1))
-		case s.Rule == RuleDeduct:
-			raw[i].Mul(s.PerProblem, big.NewRat(int64(counted(o)), 1))
+// shares divides the loss of an observed leaf among its observations (at
+// the positions given) and then between units.
+//
+// Each observation weighs what it cost: a failure 1 on a pass_rate leaf
+// (each carrying points ÷ applicable), its counted problems on a deduct
+// leaf (each carrying per_problem × problems). Since those shares add up
+// to the loss, or are all scaled by the same factor when the deduction
+// floor cut it, a share is exactly lost × weight ÷ Σ weights.
+func shares(s Standard, all []Observation, at []int32, lost *big.Rat, sp Split) []Entry {
+	weight := func(o *Observation) int64 {
+		if s.Rule == RulePassRate {
+			if o.Result == Fail {
+				return 1
+			}
+			return 0
 		}
-		total.Add(total, raw[i])
+		return int64(counted(*o))
 	}
-	if total.Sign() == 0 {
+	var total int64
+	for _, k := range at {
+		total += weight(&all[k])
+	}
+	if total == 0 {
 		return nil // cannot happen when lost > 0
 	}
-	scale := new(big.Rat).Quo(lost, total) // 1 unless the deduction floor was hit
+	per := new(big.Rat).Quo(lost, new(big.Rat).SetInt64(total))
+	siteFrac := new(big.Rat).Quo(sp.Site, new(big.Rat).Add(sp.Site, sp.Lead))
 	var out []Entry
-	for i, o := range obs {
-		share := new(big.Rat).Mul(raw[i], scale)
-		if share.Sign() == 0 {
+	for _, k := range at {
+		o := &all[k]
+		w := weight(o)
+		if w == 0 {
 			continue
+		}
+		share := new(big.Rat).Set(per)
+		if w != 1 {
+			share.Mul(share, new(big.Rat).SetInt64(w))
 		}
 		base := Entry{Standard: s.Code, ObservationID: o.ID, SiteID: o.SiteID}
 		switch {
 		case o.Unit != "" && s.LeadUnit != "":
-			site := new(big.Rat).Mul(share, sp.Site)
-			site.Quo(site, new(big.Rat).Add(sp.Site, sp.Lead))
-			lead := new(big.Rat).Sub(share, site)
 			if o.Unit == s.LeadUnit {
 				out = append(out, with(base, o.Unit, ViaSite, share))
 				continue
 			}
+			site := new(big.Rat).Mul(share, siteFrac)
+			lead := new(big.Rat).Sub(share, site)
 			if site.Sign() > 0 {
 				out = append(out, with(base, o.Unit, ViaSite, site))
 			}

@@ -180,6 +180,10 @@ func TestLedgerAddsUp(t *testing.T) {
 			}
 		}
 		split := Split{Site: big.NewRat(int64(rng.IntN(4)), 1), Lead: big.NewRat(int64(rng.IntN(3)+1), int64(rng.IntN(3)+1))}
+		prepared, err := Prepare(ed, obs, values)
+		if err != nil {
+			t.Fatalf("round %d: %v", n, err)
+		}
 		for _, scope := range scopes {
 			l, err := Attribute(ed, obs, values, scope, split)
 			if err != nil {
@@ -188,6 +192,7 @@ func TestLedgerAddsUp(t *testing.T) {
 			if !checkLedger(t, ed, obs, values, scope, l) {
 				t.Fatalf("round %d, scope %s", n, scope.Code)
 			}
+			checkPrepared(t, prepared, ed, obs, values, scope, split, l)
 		}
 	}
 }
@@ -283,4 +288,59 @@ func randomEdition(rng *rand.Rand) Edition {
 	}
 	ed.Projects = []Project{{Code: "P", Name: "p", Contents: []Content{c}}}
 	return ed
+}
+
+// checkPrepared checks that a prepared round gives what the one-scope
+// functions give, and that its index of observations by region agrees
+// with Scope.Contains.
+func checkPrepared(t *testing.T, p *Prepared, ed Edition, obs []Observation, values []Value, scope Scope, split Split, l Ledger) {
+	t.Helper()
+	want, err := Score(ed, obs, values, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Score(scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(got.Doc("r", nil))
+	b, _ := json.Marshal(want.Doc("r", nil))
+	if string(a) != string(b) {
+		t.Fatalf("prepared scores %s, want %s", a, b)
+	}
+	pl, err := p.Attribute(scope, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ = json.Marshal(pl.Doc("r"))
+	b, _ = json.Marshal(l.Doc("r"))
+	if string(a) != string(b) || len(pl.Entries) != len(l.Entries) {
+		t.Fatalf("prepared ledger %s, want %s", a, b)
+	}
+	for _, ls := range got.Leaves() {
+		if !ls.Rule.Observed() {
+			continue
+		}
+		var applicable, passes int
+		for _, o := range obs {
+			if o.Standard == ls.Code && scope.Contains(o.Place) && o.Result != NotApplicable {
+				applicable++
+				if o.Result == Pass {
+					passes++
+				}
+			}
+		}
+		if ls.Applicable != applicable || ls.Passes != passes {
+			t.Fatalf("%s in %v: %d of %d passed, want %d of %d", ls.Code, scope, ls.Passes, ls.Applicable, passes, applicable)
+		}
+	}
+	vetoed := false
+	for _, o := range obs {
+		if o.Standard == "N1" && o.Result == Fail && scope.Contains(o.Place) {
+			vetoed = true
+		}
+	}
+	if got.Vetoed != vetoed {
+		t.Fatalf("%v: vetoed %v, want %v", scope, got.Vetoed, vetoed)
+	}
 }

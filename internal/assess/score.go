@@ -2,6 +2,7 @@ package assess
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
 )
@@ -168,15 +169,25 @@ func (s *Scores) Leaves() []StandardScore {
 // Lost returns Max − Score (a new value).
 func (s *Scores) Lost() *big.Rat { return new(big.Rat).Sub(s.Max, s.Score) }
 
-// round is the checked input of one round.
+// round is the checked input of one round. Observations stay in the
+// caller's slice; the indexes hold their positions, so that the
+// observations of a standard in any scope are found without scanning.
 type round struct {
 	ed        Edition
 	leaves    map[string]Standard
 	negative  map[string]bool
-	byLeaf    map[string][]Observation // observations of each standard, input order
-	vetoObs   map[string][]Observation // observations of each negative item
-	values    map[[2]string]*big.Rat   // (region, standard) → value
-	districts map[string][]*big.Rat    // standard → district values, in input order
+	obs       []Observation
+	all       map[string][]int32     // code → observations of that standard or negative item, input order
+	scoped    map[scopeCode][]int32  // (region, code) → its observations at sites in the region
+	values    map[[2]string]*big.Rat // (region, standard) → value
+	districts map[string][]*big.Rat  // standard → district values, in input order
+}
+
+// scopeCode is a standard's (or negative item's) code in one region.
+type scopeCode struct {
+	level  Level
+	region string
+	code   string
 }
 
 // prepare checks the inputs against the edition. Scoring bad input would
@@ -186,8 +197,9 @@ func prepare(ed Edition, obs []Observation, values []Value) (*round, error) {
 		ed:        ed,
 		leaves:    map[string]Standard{},
 		negative:  map[string]bool{},
-		byLeaf:    map[string][]Observation{},
-		vetoObs:   map[string][]Observation{},
+		obs:       obs,
+		all:       map[string][]int32{},
+		scoped:    map[scopeCode][]int32{},
 		values:    map[[2]string]*big.Rat{},
 		districts: map[string][]*big.Rat{},
 	}
@@ -207,25 +219,31 @@ func prepare(ed Edition, obs []Observation, values []Value) (*round, error) {
 		}
 		r.negative[n.Code] = true
 	}
-	for _, o := range obs {
+	if len(obs) > math.MaxInt32 {
+		return nil, fmt.Errorf("assess: %d observations is too many", len(obs))
+	}
+	for i, o := range obs {
 		if !o.Result.Valid() {
 			return nil, fmt.Errorf("assess: observation %d: result %q is not pass, fail or na", o.ID, o.Result)
 		}
 		if o.Problems < 0 {
 			return nil, fmt.Errorf("assess: observation %d: %d problems", o.ID, o.Problems)
 		}
-		if r.negative[o.Standard] {
-			r.vetoObs[o.Standard] = append(r.vetoObs[o.Standard], o)
-			continue
+		if !r.negative[o.Standard] {
+			s, ok := r.leaves[o.Standard]
+			if !ok {
+				return nil, fmt.Errorf("assess: observation %d: no standard %q in edition %s", o.ID, o.Standard, ed.Code)
+			}
+			if !s.Rule.Observed() {
+				return nil, fmt.Errorf("assess: observation %d: standard %s (%s) takes values, not observations", o.ID, s.Code, s.Rule)
+			}
 		}
-		s, ok := r.leaves[o.Standard]
-		if !ok {
-			return nil, fmt.Errorf("assess: observation %d: no standard %q in edition %s", o.ID, o.Standard, ed.Code)
+		r.all[o.Standard] = append(r.all[o.Standard], int32(i))
+		for _, k := range [...]scopeCode{{LevelDistrict, o.Place.District, o.Standard}, {LevelStreet, o.Place.Street, o.Standard}, {LevelCommunity, o.Place.Community, o.Standard}} {
+			if k.region != "" {
+				r.scoped[k] = append(r.scoped[k], int32(i))
+			}
 		}
-		if !s.Rule.Observed() {
-			return nil, fmt.Errorf("assess: observation %d: standard %s (%s) takes values, not observations", o.ID, s.Code, s.Rule)
-		}
-		r.byLeaf[o.Standard] = append(r.byLeaf[o.Standard], o)
 	}
 	for _, v := range values {
 		s, ok := r.leaves[v.Standard]
@@ -278,15 +296,13 @@ func (r *round) value(scope Scope, code string) *big.Rat {
 	return nil
 }
 
-// inScope returns the observations of a standard at sites in the scope.
-func (r *round) inScope(scope Scope, code string) []Observation {
-	var out []Observation
-	for _, o := range r.byLeaf[code] {
-		if scope.Contains(o.Place) {
-			out = append(out, o)
-		}
+// inScope returns the positions of the observations of a standard (or
+// negative item) at sites in the scope.
+func (r *round) inScope(scope Scope, code string) []int32 {
+	if scope.Level == LevelCity {
+		return r.all[code]
 	}
-	return out
+	return r.scoped[scopeCode{scope.Level, scope.Code, code}]
 }
 
 // counted is the number of problems an observation counts on a deduct
@@ -306,7 +322,8 @@ func (r *round) leaf(scope Scope, s Standard) StandardScore {
 	}
 	switch s.Rule {
 	case RulePassRate, RuleDeduct:
-		for _, o := range r.inScope(scope, s.Code) {
+		for _, i := range r.inScope(scope, s.Code) {
+			o := &r.obs[i]
 			if o.Result == NotApplicable {
 				continue
 			}
@@ -314,7 +331,7 @@ func (r *round) leaf(scope Scope, s Standard) StandardScore {
 			if o.Result == Pass {
 				ls.Passes++
 			}
-			ls.Problems += counted(o)
+			ls.Problems += counted(*o)
 		}
 		if ls.Applicable == 0 {
 			return ls
@@ -398,8 +415,8 @@ func (r *round) score(scope Scope) Scores {
 	}
 	out.Rate = rate(out.Score, out.Max)
 	for _, n := range r.ed.Negative {
-		for _, o := range r.vetoObs[n.Code] {
-			if o.Result == Fail && scope.Contains(o.Place) {
+		for _, i := range r.inScope(scope, n.Code) {
+			if r.obs[i].Result == Fail {
 				out.Vetoed = true
 				out.Vetoes = append(out.Vetoes, n.Code)
 				break
@@ -457,4 +474,39 @@ func ScoreDistricts(ed Edition, obs []Observation, values []Value, scope Scope, 
 		out = append(out, r.score(DistrictScope(d)))
 	}
 	return out, nil
+}
+
+// Prepared is one round's input checked once, for the scores and ledgers
+// of any number of scopes: what Score, ScoreDistricts and Attribute do for
+// one scope, without checking and indexing the observations each time.
+// It keeps the slices it was given; the caller must not change them.
+type Prepared struct{ r *round }
+
+// Prepare checks a round's input as Score does.
+func Prepare(ed Edition, obs []Observation, values []Value) (*Prepared, error) {
+	r, err := prepare(ed, obs, values)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{r}, nil
+}
+
+// Score is Score for one scope of the prepared round.
+func (p *Prepared) Score(scope Scope) (Scores, error) {
+	if !scope.valid() {
+		return Scores{}, fmt.Errorf("assess: scope %q %q is not a city or a region", scope.Level, scope.Code)
+	}
+	return p.r.score(scope), nil
+}
+
+// Attribute is Attribute for one scope of the prepared round.
+func (p *Prepared) Attribute(scope Scope, split Split) (Ledger, error) {
+	sp, err := split.normal()
+	if err != nil {
+		return Ledger{}, err
+	}
+	if !scope.valid() {
+		return Ledger{}, fmt.Errorf("assess: scope %q %q is not a city or a region", scope.Level, scope.Code)
+	}
+	return p.r.attribute(scope, sp), nil
 }
