@@ -2,10 +2,10 @@ package assess
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"math/big"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"chuangwen/internal/apperr"
@@ -265,36 +265,70 @@ func (s *Service) ImportObservations(ctx context.Context, actor org.Actor, round
 	return rep, nil, nil
 }
 
-// insertObservations writes observations in multi-row statements; a site
-// and standard already recorded in the round is replaced. The columns
-// every row shares are written as literals, so that each row binds only
-// its own five values.
+// insertObservations writes observations; a site and standard already
+// recorded in the round is replaced. The rows travel as one JSON array
+// parameter per statement, which the engine unpacks (json_each,
+// json_array_elements): parsing a statement of thousands of VALUES rows
+// costs the pure-Go SQLite more than storing them. The columns every row
+// shares are literals.
 func insertObservations(ctx context.Context, tx *store.Tx, roundID, userID, now int64, source string, obs []obsIn) error {
-	const perStmt = 1000
+	const perStmt = 10000
 	consts := strconv.FormatInt(roundID, 10)
-	tail := ", '" + source + "', " + sqlID(userID) + ", " + strconv.FormatInt(now, 10) + ", " + strconv.FormatInt(now, 10) + ")"
-	var b strings.Builder
-	args := make([]any, 0, perStmt*5)
+	shared := "'" + source + "', " + sqlID(userID) + ", " + strconv.FormatInt(now, 10) + ", " + strconv.FormatInt(now, 10)
+	var q string
+	if tx.Dialect() == store.Postgres {
+		q = `INSERT INTO assess_observations (round_id, site_id, standard, result, problems, note, source, created_by, created_at, updated_at)
+			SELECT ` + consts + `, (j->>0)::bigint, j->>1, j->>2, (j->>3)::integer, j->>4, ` + shared + ` FROM json_array_elements(?::json) AS j`
+	} else {
+		q = `INSERT INTO assess_observations (round_id, site_id, standard, result, problems, note, source, created_by, created_at, updated_at)
+			SELECT ` + consts + `, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, ` + shared + ` FROM json_each(?) AS j WHERE true`
+	}
+	q += ` ON CONFLICT (round_id, site_id, standard) DO UPDATE SET result = excluded.result, problems = excluded.problems,
+		note = excluded.note, source = excluded.source, updated_at = excluded.updated_at`
+	buf := make([]byte, 0, 64<<10)
 	for start := 0; start < len(obs); start += perStmt {
 		chunk := obs[start:min(start+perStmt, len(obs))]
-		b.Reset()
-		b.Grow(len(chunk)*(len(consts)+len(tail)+20) + 400)
-		b.WriteString(`INSERT INTO assess_observations (round_id, site_id, standard, result, problems, note, source, created_by, created_at, updated_at) VALUES `)
-		args = args[:0]
+		buf = append(buf[:0], '[')
 		for i, o := range chunk {
 			if i > 0 {
-				b.WriteByte(',')
+				buf = append(buf, ',')
 			}
-			b.WriteString("(" + consts + ", ?, ?, ?, ?, ?" + tail)
-			args = append(args, o.siteID, o.standard, o.result, o.problems, o.note)
+			buf = append(buf, '[')
+			buf = strconv.AppendInt(buf, o.siteID, 10)
+			buf = append(buf, ',')
+			buf = appendJSONString(buf, o.standard)
+			buf = append(buf, ',')
+			buf = appendJSONString(buf, o.result)
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, int64(o.problems), 10)
+			buf = append(buf, ',')
+			buf = appendJSONString(buf, o.note)
+			buf = append(buf, ']')
 		}
-		b.WriteString(` ON CONFLICT (round_id, site_id, standard) DO UPDATE SET result = excluded.result, problems = excluded.problems,
-			note = excluded.note, source = excluded.source, updated_at = excluded.updated_at`)
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		buf = append(buf, ']')
+		if _, err := tx.Exec(ctx, q, string(buf)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string.
+func appendJSONString(buf []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		buf = append(buf, '"')
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
+	b, _ := json.Marshal(s)
+	return append(buf, b...)
 }
 
 // ImportResults reads the values of a round's survey and document

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"chuangwen/internal/apperr"
@@ -88,29 +89,50 @@ func (s *Service) load(ctx context.Context, actor org.Actor, roundCode string) (
 	for _, u := range units {
 		unitCode[u.id] = u.code
 	}
+	// Where each sampled site lay and who answered for it when drawn.
+	type drawn struct {
+		place Place
+		unit  string
+	}
+	sites := map[int64]drawn{}
+	sample, err := store.Collect(ctx, q, func(r store.Scanner) (x struct{ site, region, unit int64 }, err error) {
+		return x, r.Scan(&x.site, &x.region, &x.unit)
+	}, `SELECT site_id, region_id, COALESCE(unit_id, 0) FROM assess_round_sites WHERE round_id = ?`, rd.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range sample {
+		sites[x.site] = drawn{l.regions.place(x.region), unitCode[x.unit]}
+	}
+	// At most one observation of each observed item per site: room for
+	// that many, or for a million.
+	observed := len(l.ed.Negative)
+	for _, st := range l.ed.Standards() {
+		if st.Rule.Observed() {
+			observed++
+		}
+	}
+	l.obs = make([]Observation, 0, min(len(sample)*observed, 1<<20))
 	// Codes repeat over many rows: keep one string per code.
 	intern := map[string]string{}
-	rows, err := q.Query(ctx, `SELECT o.id, o.site_id, o.standard, o.result, o.problems, x.region_id, COALESCE(x.unit_id, 0)
-		FROM assess_observations o JOIN assess_round_sites x ON x.round_id = o.round_id AND x.site_id = o.site_id
-		WHERE o.round_id = ?`, rd.ID)
+	rows, err := q.Query(ctx, `SELECT id, site_id, standard, result, problems FROM assess_observations WHERE round_id = ?`, rd.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var std, res []byte
+	var std, res string
 	for rows.Next() {
 		var o Observation
-		var regionID, unitID int64
-		if err := rows.Scan(&o.ID, &o.SiteID, &std, &res, &o.Problems, &regionID, &unitID); err != nil {
+		if err := rows.Scan(&o.ID, &o.SiteID, &std, &res, &o.Problems); err != nil {
 			return nil, fmt.Errorf("load observations: %w", err)
 		}
-		code, ok := intern[string(std)]
+		code, ok := intern[std]
 		if !ok {
-			code = string(std)
+			code = std
 			intern[code] = code
 		}
-		o.Standard, o.Result = code, Outcome(internOutcome(res))
-		o.Place, o.Unit = l.regions.place(regionID), unitCode[unitID]
+		d := sites[o.SiteID]
+		o.Standard, o.Result, o.Place, o.Unit = code, Outcome(internOutcome(res)), d.place, d.unit
 		l.obs = append(l.obs, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -135,8 +157,10 @@ func (s *Service) load(ctx context.Context, actor org.Actor, roundCode string) (
 	return l, nil
 }
 
-func internOutcome(b []byte) string {
-	switch string(b) {
+// internOutcome returns the constant for a stored result, so that the
+// scanned string can be dropped.
+func internOutcome(b string) string {
+	switch b {
 	case "pass":
 		return "pass"
 	case "fail":
@@ -144,51 +168,102 @@ func internOutcome(b []byte) string {
 	case "na":
 		return "na"
 	}
-	return string(b)
+	return b
 }
 
-// Scores computes a stored round's scores for the city (regionCode "")
-// or a region (a district, street or community code), exactly, with the
-// totals of the districts inside the scope. A region-scoped reader sees
-// its own region and those under it.
-func (s *Service) Scores(ctx context.Context, actor org.Actor, roundCode, regionCode string) (RoundScores, error) {
+// RoundView is a stored round loaded and checked once, for the scores
+// and ledgers of any number of scopes (a page of every district and
+// street, a ranking), with the reader's scope checks.
+type RoundView struct {
+	Round Round
+	actor org.Actor
+	l     *loaded
+	p     *Prepared
+	split Split
+}
+
+// Open loads a stored round for its scores and ledgers.
+func (s *Service) Open(ctx context.Context, actor org.Actor, roundCode string) (*RoundView, error) {
 	l, err := s.load(ctx, actor, roundCode)
 	if err != nil {
-		return RoundScores{}, err
+		return nil, err
 	}
-	sc, err := l.scope(actor, regionCode)
+	p, err := Prepare(l.ed, l.obs, l.values)
+	if err != nil {
+		return nil, fmt.Errorf("round %s: %w", l.round.Code, err)
+	}
+	return &RoundView{Round: l.round, actor: actor, l: l, p: p, split: s.Split}, nil
+}
+
+// Scopes lists the codes of the regions (districts, streets and
+// communities) where the round has observations, sorted.
+func (v *RoundView) Scopes() []string {
+	seen := map[string]bool{}
+	for _, o := range v.l.obs {
+		for _, c := range []string{o.Place.District, o.Place.Street, o.Place.Community} {
+			if c != "" {
+				seen[c] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Scores computes the round's scores for the city (regionCode "") or a
+// region (a district, street or community code), exactly, with the totals
+// of the districts inside the scope. A region-scoped reader sees its own
+// region and those under it.
+func (v *RoundView) Scores(regionCode string) (RoundScores, error) {
+	sc, err := v.l.scope(v.actor, regionCode)
 	if err != nil {
 		return RoundScores{}, err
 	}
-	p, err := prepare(l.ed, l.obs, l.values)
-	if err != nil {
-		return RoundScores{}, err
-	}
-	out := RoundScores{Round: l.round.Code, Scores: p.score(sc)}
+	out := RoundScores{Round: v.Round.Code, Scores: v.p.r.score(sc)}
 	var districts []string
 	switch sc.Level {
 	case LevelCity:
-		districts = l.regions.districts()
+		districts = v.l.regions.districts()
 	case LevelDistrict:
 		districts = []string{sc.Code}
 	}
 	out.Districts = make([]Scores, 0, len(districts))
 	for _, d := range districts {
-		out.Districts = append(out.Districts, p.score(DistrictScope(d)))
+		out.Districts = append(out.Districts, v.p.r.score(DistrictScope(d)))
 	}
 	return out, nil
 }
 
-// Ledger computes a stored round's point-loss ledger for the city
-// (regionCode "") or a region, with the service's Split.
+// Ledger computes the round's point-loss ledger for the city (regionCode
+// "") or a region, with the service's Split.
+func (v *RoundView) Ledger(regionCode string) (Ledger, error) {
+	sc, err := v.l.scope(v.actor, regionCode)
+	if err != nil {
+		return Ledger{}, err
+	}
+	return v.p.Attribute(sc, v.split)
+}
+
+// Scores computes a stored round's scores for one scope (see
+// RoundView.Scores).
+func (s *Service) Scores(ctx context.Context, actor org.Actor, roundCode, regionCode string) (RoundScores, error) {
+	v, err := s.Open(ctx, actor, roundCode)
+	if err != nil {
+		return RoundScores{}, err
+	}
+	return v.Scores(regionCode)
+}
+
+// Ledger computes a stored round's point-loss ledger for one scope (see
+// RoundView.Ledger).
 func (s *Service) Ledger(ctx context.Context, actor org.Actor, roundCode, regionCode string) (Ledger, error) {
-	l, err := s.load(ctx, actor, roundCode)
+	v, err := s.Open(ctx, actor, roundCode)
 	if err != nil {
 		return Ledger{}, err
 	}
-	sc, err := l.scope(actor, regionCode)
-	if err != nil {
-		return Ledger{}, err
-	}
-	return Attribute(l.ed, l.obs, l.values, sc, s.Split)
+	return v.Ledger(regionCode)
 }

@@ -605,6 +605,16 @@ S01,N1,fail,,
 		if result != "fail" || source != assess.SourceImport || f.count("assess_observations") != 13 {
 			t.Errorf("S01 A1.1 = %s %s; %d observations", result, source, f.count("assess_observations"))
 		}
+		// Notes are kept as written, whatever they hold.
+		note := "井盖\"松动\"，\\ 见照片\n第二行\t\u0001 😀"
+		_, _, err = f.svc.ImportObservations(f.ctx, f.c.Admin, rd.Code, strings.NewReader("site,standard,result,problems,note\nS05,A1.1,fail,2,\""+strings.ReplaceAll(note, `"`, `""`)+"\"\n"))
+		f.must(err)
+		var stored string
+		var nProblems int
+		f.must(db.Reader().QueryRow(f.ctx, `SELECT o.note, o.problems FROM assess_observations o JOIN assess_sites s ON s.id = o.site_id WHERE s.code = 'S05' AND o.standard = 'A1.1'`).Scan(&stored, &nProblems))
+		if stored != strings.TrimSpace(note) || nProblems != 2 {
+			t.Errorf("note %q (%d problems), want %q", stored, nProblems, note)
+		}
 
 		_, err = db.Exec(f.ctx, `UPDATE assess_rounds SET state = 'closed' WHERE id = ?`, rd.ID)
 		f.must(err)

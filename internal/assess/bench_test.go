@@ -1,0 +1,263 @@
+package assess_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"chuangwen/internal/assess"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
+)
+
+// The benchmarks' city: 4 districts × 5 streets × 4 communities, 20
+// units, an edition of 60 field standards over 4 site types (every one
+// applying to every type) with 3 survey and document standards and 2
+// negative items, 2,000 sites, and a round of all of them observed on
+// 50 standards each: 100,000 observations.
+const (
+	benchSites     = 2000
+	benchPerSite   = 50
+	benchDistricts = 4
+)
+
+var benchTypes = []string{"主次干道", "背街小巷", "农贸市场", "公共厕所"}
+
+type benchCity struct {
+	db     *store.DB
+	svc    *assess.Service
+	obsCSV []byte
+	resCSV []byte
+}
+
+func benchEdition() assess.Edition {
+	ed := assess.Edition{Code: "bench", Name: "基准测试体系(示例)", SiteTypes: benchTypes}
+	n := 0
+	for p := 1; p <= 5; p++ {
+		pr := assess.Project{Code: fmt.Sprint(p), Name: fmt.Sprint("项目", p)}
+		for c := 1; c <= 4; c++ {
+			ct := assess.Content{Code: fmt.Sprintf("%d.%d", p, c), Name: fmt.Sprint("内容", p, c)}
+			for s := 1; s <= 3; s++ {
+				st := assess.Standard{Code: fmt.Sprintf("%d.%d.%d", p, c, s), Name: "标准", Points: big.NewRat(int64(1+n%3), 1),
+					Method: assess.MethodField, Rule: assess.RulePassRate, SiteTypes: benchTypes}
+				if n%2 == 1 {
+					st.Rule, st.PerProblem = assess.RuleDeduct, big.NewRat(1, 2)
+				}
+				if n%5 != 0 {
+					st.LeadUnit = fmt.Sprintf("U%02d", n%20+1)
+				}
+				ct.Standards = append(ct.Standards, st)
+				n++
+			}
+			pr.Contents = append(pr.Contents, ct)
+		}
+		ed.Projects = append(ed.Projects, pr)
+	}
+	ed.Projects = append(ed.Projects, assess.Project{Code: "6", Name: "满意度与材料", Contents: []assess.Content{{Code: "6.1", Name: "问卷与材料", Standards: []assess.Standard{
+		{Code: "6.1.1", Name: "满意度", Points: big.NewRat(4, 1), Method: assess.MethodSurvey, Rule: assess.RuleSurvey, LeadUnit: "U01"},
+		{Code: "6.1.2", Name: "知晓率", Points: big.NewRat(4, 1), Method: assess.MethodSurvey, Rule: assess.RuleSurvey},
+		{Code: "6.1.3", Name: "台账", Points: big.NewRat(2, 1), Method: assess.MethodDocument, Rule: assess.RuleGraded, LeadUnit: "U02"},
+	}}}})
+	ed.Negative = []assess.NegativeItem{{Code: "N1", Name: "重大事故"}, {Code: "N2", Name: "恶性事件", SiteTypes: []string{"农贸市场"}}}
+	return ed
+}
+
+// newBenchCity builds the city, the edition and the sites in db, and the
+// observation and result files of a round.
+func newBenchCity(b *testing.B, db *store.DB) *benchCity {
+	b.Helper()
+	ctx := context.Background()
+	orgs := &org.Store{DB: db}
+	must := func(err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	city, err := orgs.CreateRegion(ctx, org.System, org.Region{Code: "5301", Name: "基准市", Level: "city"})
+	must(err)
+	var communities []string
+	for d := 1; d <= benchDistricts; d++ {
+		dist, err := orgs.CreateRegion(ctx, org.System, org.Region{Code: fmt.Sprintf("5301%02d", d), Name: fmt.Sprint("区", d), Level: "district", ParentID: city.ID})
+		must(err)
+		for s := 1; s <= 5; s++ {
+			st, err := orgs.CreateRegion(ctx, org.System, org.Region{Code: fmt.Sprintf("%s%03d", dist.Code, s), Name: fmt.Sprint("街道", d, s), Level: "street", ParentID: dist.ID})
+			must(err)
+			for c := 1; c <= 4; c++ {
+				cm, err := orgs.CreateRegion(ctx, org.System, org.Region{Code: fmt.Sprintf("%s%03d", st.Code, c), Name: fmt.Sprint("社区", d, s, c), Level: "community", ParentID: st.ID})
+				must(err)
+				communities = append(communities, cm.Code)
+			}
+		}
+	}
+	for u := 1; u <= 20; u++ {
+		_, err := orgs.CreateUnit(ctx, org.System, org.Unit{Code: fmt.Sprintf("U%02d", u), Name: fmt.Sprint("单位", u), Kind: "department"})
+		must(err)
+	}
+	svc := &assess.Service{DB: db, Location: time.UTC}
+	ed := benchEdition()
+	var tree bytes.Buffer
+	must(assess.Write(&tree, ed))
+	_, problems, err := svc.ImportTree(ctx, org.System, &tree, assess.FormatYAML)
+	if err != nil {
+		b.Fatal(err, problems)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var sites strings.Builder
+	sites.WriteString("code,name,type,region,unit\n")
+	for i := 0; i < benchSites; i++ {
+		unit := ""
+		if i%4 != 0 {
+			unit = fmt.Sprintf("U%02d", rng.IntN(20)+1)
+		}
+		fmt.Fprintf(&sites, "P%05d,点位%d,%s,%s,%s\n", i, i, benchTypes[i%4], communities[rng.IntN(len(communities))], unit)
+	}
+	_, problems, err = svc.ImportSites(ctx, org.System, strings.NewReader(sites.String()), assess.FormatCSV)
+	if err != nil {
+		b.Fatal(err, problems)
+	}
+	var obs strings.Builder
+	obs.WriteString("site,standard,result,problems,note\n")
+	leaves := ed.Standards()
+	for i := 0; i < benchSites; i++ {
+		for _, s := range leaves[:benchPerSite] {
+			switch r := rng.IntN(100); {
+			case r < 80:
+				fmt.Fprintf(&obs, "P%05d,%s,pass,,\n", i, s.Code)
+			case r < 95:
+				fmt.Fprintf(&obs, "P%05d,%s,fail,%d,发现问题\n", i, s.Code, rng.IntN(4))
+			default:
+				fmt.Fprintf(&obs, "P%05d,%s,na,,\n", i, s.Code)
+			}
+		}
+	}
+	var res strings.Builder
+	res.WriteString("region,standard,value\n")
+	for d := 1; d <= benchDistricts; d++ {
+		fmt.Fprintf(&res, "5301%02d,6.1.1,0.%d\n5301%02d,6.1.3,1.%d\n", d, 80+d, d, d)
+	}
+	res.WriteString(",6.1.2,0.9\n")
+	return &benchCity{db: db, svc: svc, obsCSV: []byte(obs.String()), resCSV: []byte(res.String())}
+}
+
+func (bc *benchCity) newRound(b *testing.B) string {
+	b.Helper()
+	seed := uint64(7)
+	rd, err := bc.svc.CreateRound(context.Background(), org.System, assess.NewRound{Edition: "bench", Name: "基准轮次", Seed: &seed, Date: "2026-11-16"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rd.Sites != benchSites {
+		b.Fatalf("round of %d sites", rd.Sites)
+	}
+	return rd.Code
+}
+
+func engines(b *testing.B, fn func(b *testing.B, db *store.DB)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, storetest.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, storetest.Postgres(b)) })
+}
+
+// BenchmarkImportObservations imports 100,000 observations from CSV into
+// a fresh round (all or nothing, one transaction).
+func BenchmarkImportObservations(b *testing.B) {
+	engines(b, func(b *testing.B, db *store.DB) {
+		bc := newBenchCity(b, db)
+		ctx := context.Background()
+		rows := 0
+		var elapsed time.Duration
+		for b.Loop() {
+			b.StopTimer()
+			round := bc.newRound(b)
+			b.StartTimer()
+			start := time.Now()
+			rep, problems, err := bc.svc.ImportObservations(ctx, org.System, round, bytes.NewReader(bc.obsCSV))
+			elapsed += time.Since(start)
+			if err != nil {
+				b.Fatal(err, problems)
+			}
+			rows += rep.Created
+		}
+		b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
+	})
+}
+
+// observedRound is a round of the bench city with its 100,000
+// observations and its values.
+func (bc *benchCity) observedRound(b *testing.B) string {
+	b.Helper()
+	ctx := context.Background()
+	round := bc.newRound(b)
+	if _, problems, err := bc.svc.ImportObservations(ctx, org.System, round, bytes.NewReader(bc.obsCSV)); err != nil {
+		b.Fatal(err, problems)
+	}
+	if _, problems, err := bc.svc.ImportResults(ctx, org.System, round, bytes.NewReader(bc.resCSV)); err != nil {
+		b.Fatal(err, problems)
+	}
+	return round
+}
+
+// BenchmarkScoresAndLedger computes the city's scores (with its
+// districts) and ledger of a round of 2,000 sites and 100,000
+// observations as the two commands do, each loading the round from the
+// database.
+func BenchmarkScoresAndLedger(b *testing.B) {
+	engines(b, func(b *testing.B, db *store.DB) {
+		bc := newBenchCity(b, db)
+		ctx := context.Background()
+		round := bc.observedRound(b)
+		for b.Loop() {
+			sc, err := bc.svc.Scores(ctx, org.System, round, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			l, err := bc.svc.Ledger(ctx, org.System, round, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if sc.Scores.Lost().Cmp(l.Lost) != 0 || len(sc.Districts) != benchDistricts {
+				b.Fatalf("lost %s ≠ %s", sc.Scores.Lost().RatString(), l.Lost.RatString())
+			}
+		}
+	})
+}
+
+// BenchmarkEveryScope loads the same round once and computes the scores
+// and the ledger of every scope: the city, 4 districts, 20 streets and
+// 80 communities.
+func BenchmarkEveryScope(b *testing.B) {
+	engines(b, func(b *testing.B, db *store.DB) {
+		bc := newBenchCity(b, db)
+		ctx := context.Background()
+		round := bc.observedRound(b)
+		for b.Loop() {
+			v, err := bc.svc.Open(ctx, org.System, round)
+			if err != nil {
+				b.Fatal(err)
+			}
+			scopes := append([]string{""}, v.Scopes()...)
+			if len(scopes) != 1+benchDistricts*(1+5+20) {
+				b.Fatalf("%d scopes", len(scopes))
+			}
+			for _, sc := range scopes {
+				s, err := v.Scores(sc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				l, err := v.Ledger(sc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s.Scores.Lost().Cmp(l.Lost) != 0 {
+					b.Fatalf("%s: lost %s ≠ %s", sc, s.Scores.Lost().RatString(), l.Lost.RatString())
+				}
+			}
+		}
+	})
+}
