@@ -48,6 +48,8 @@ Commands:
   audit figures    recompute a period's unit and region figures from the trail and print every difference
                    from the stored ones: --from YYYY-MM-DD --to YYYY-MM-DD (both days included, in --tz);
                    exit status 1 on any difference
+  assess           the assessment (测评): import-tree, import-sites, round create, round sites,
+                   import-observations, import-results, scores, ledger ("chuangwen assess help")
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
   bench            time lists, queues, counters, performance figures and transitions at scale
                    (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
@@ -105,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "bench-intake":
 		return cmdBenchIntake(ctx, rest, stdout, stderr)
+	case "assess":
+		return cmdAssess(ctx, rest, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", strings.Join(args[:min(2, len(args))], " "), usage)
 }
