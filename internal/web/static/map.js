@@ -648,9 +648,9 @@
   CWMap.prototype.drawLabels = function () {
     var L = this.L, map = this.map, self = this;
     var size = map.getSize(), placed = [], want = new Map();
-    var add = function (text, ll, cls, font) {
+    var add = function (text, ll, cls, px) {
       var p = map.latLngToContainerPoint(ll);
-      var w = self.textWidth(text, font), h = 16;
+      var w = self.textWidth(text, px), h = 16;
       var r = [p.x - w / 2 - 2, p.y - h / 2, p.x + w / 2 + 2, p.y + h / 2];
       if (r[2] < 0 || r[0] > size.x || r[3] < 0 || r[1] > size.y) return;
       for (var i = 0; i < placed.length; i++) {
@@ -661,7 +661,7 @@
       want.set(cls + '|' + text + '|' + ll.lat.toFixed(6) + ',' + ll.lng.toFixed(6), { text: text, ll: ll, cls: cls });
     };
     if (this.spanMeters() > GRID_SPAN_M) {
-      this.districts.forEach(function (d) { if (d.c && d.name) add(String(d.name), d.c, 'map-label-district', 'bold 15px sans-serif'); });
+      this.districts.forEach(function (d) { if (d.c && d.name) add(String(d.name), d.c, 'map-label-district', 16); });
     } else if (map.getZoom() >= CELLS_MIN_ZOOM) {
       var view = map.getBounds(), groups = new Map(), cellLabels = false;
       this.features.forEach(function (f) {
@@ -669,7 +669,7 @@
         var w = map.latLngToContainerPoint(f.mbb.getNorthEast()).x - map.latLngToContainerPoint(f.mbb.getSouthWest()).x;
         if (w > 90 && f.props.name) {
           cellLabels = true;
-          add(String(f.props.name), f.mbb.getCenter(), 'map-label-cell', '12px sans-serif');
+          add(String(f.props.name), f.mbb.getCenter(), 'map-label-cell', 12);
         } else if (f.props.community) {
           var g = groups.get(f.props.community);
           if (!g) { g = { lat: 0, lng: 0, n: 0 }; groups.set(f.props.community, g); }
@@ -678,7 +678,7 @@
         }
       });
       if (!cellLabels && map.getZoom() >= CASES_MIN_ZOOM) {
-        groups.forEach(function (g, name) { add(String(name), L.latLng(g.lat / g.n, g.lng / g.n), 'map-label-community', 'bold 13px sans-serif'); });
+        groups.forEach(function (g, name) { add(String(name), L.latLng(g.lat / g.n, g.lng / g.n), 'map-label-community', 14); });
       }
     }
     // keep the labels that stay (a pan moves most of them along), so a
@@ -695,19 +695,13 @@
       have.set(key, m);
     });
   };
-  CWMap.prototype.textWidth = function (text, font) {
-    var key = font + '|' + text, cache = this.widths || (this.widths = new Map());
-    var w = cache.get(key);
-    if (w != null) return w;
-    if (this.measure === undefined) this.measure = document.createElement('canvas').getContext('2d');
-    if (this.measure) {
-      this.measure.font = font;
-      w = this.measure.measureText(text).width;
-    } else {
-      w = text.length * 13;
-    }
-    if (cache.size > 5000) cache.clear();
-    cache.set(key, w);
+  // textWidth estimates a label's width in pixels from its characters
+  // (CJK a full em, others about half): good enough to keep labels apart,
+  // and no canvas text shaping, which costs tens of milliseconds on a slow
+  // phone the first time a font meets new characters.
+  CWMap.prototype.textWidth = function (text, px) {
+    var w = 0;
+    for (var i = 0; i < text.length; i++) w += text.charCodeAt(i) >= 0x2e80 ? px : px * 0.6;
     return w;
   };
 

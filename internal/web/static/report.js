@@ -617,19 +617,26 @@
         if (isFinite(lat) && isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) self.setLocation(lat, lon, 'pin', 0, true);
       });
     });
-    if (root.CWMap && $('map')) {
+    // The map's scripts (leaflet.js, map.js) come after this one, so the
+    // form works while they are still being parsed on a slow phone; the
+    // map is made once they have run (DOMContentLoaded waits for them).
+    var makeMap = function () {
+      if (!root.CWMap || !$('map') || self.map) return;
       try {
-        this.map = root.CWMap.create($('map'), {
-          config: this.cfg,
+        self.map = root.CWMap.create($('map'), {
+          config: self.cfg,
           msg: t,
           onPin: function (pt) { self.setLocation(pt.lat, pt.lon, 'pin', 0, false); },
           onCell: function (props, pt) { self.showPlace(props, pt); }
         });
+        if (self.loc) self.map.setPin(self.loc.lat, self.loc.lon, { accuracy: self.loc.source === 'gps' ? self.loc.acc : 0, zoom: 17 });
       } catch (e) {
-        this.map = null;
+        self.map = null;
       }
-    }
-    show($('map-help'), !!this.map);
+      show($('map-help'), !!self.map);
+    };
+    if (root.CWMap || document.readyState === 'complete') makeMap();
+    else document.addEventListener('DOMContentLoaded', makeMap);
   };
   // setLocation records the chosen WGS-84 point. moveMap: also move the pin
   // (false when the pin itself was moved).
