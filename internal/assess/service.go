@@ -11,9 +11,9 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
-	"chuangwen/internal/workflow"
 )
 
 // Service stores editions, sites, rounds, observations and values, and
@@ -38,7 +38,7 @@ type Service struct {
 
 // Locator places WGS-84 points in the city's grid (grid.Store does).
 type Locator interface {
-	Locate(ctx context.Context, lat, lon float64) (workflow.Location, error)
+	Locate(ctx context.Context, lat, lon float64) (geo.Location, error)
 }
 
 func (s *Service) now() time.Time {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
-	"chuangwen/internal/workflow"
 )
 
 // SiteColumns are the columns of the sites file (CSV, or the first sheet
@@ -160,13 +160,13 @@ func (s *Service) ImportSites(ctx context.Context, actor org.Actor, r io.Reader,
 				in.regionID = g.ID
 			}
 		case in.lat != nil:
-			var loc workflow.Location
+			var loc geo.Location
 			if s.Locator != nil {
 				if loc, err = s.Locator.Locate(ctx, *in.lat, *in.lon); err != nil {
 					return ImportReport{}, nil, err
 				}
 			}
-			if (loc.Flag == workflow.LocCell || loc.Flag == workflow.LocNearest) && regions.byID[loc.RegionID] != nil && regions.byID[loc.RegionID].Level != LevelCity {
+			if (loc.Flag == geo.LocCell || loc.Flag == geo.LocNearest) && regions.byID[loc.RegionID] != nil && regions.byID[loc.RegionID].Level != LevelCity {
 				in.regionID = loc.RegionID
 			} else {
 				bad("lat", "assess.unlocated", "lat", lat, "lon", lon)

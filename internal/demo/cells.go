@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"chuangwen/internal/geo"
-	"chuangwen/internal/workflow"
 )
 
 // The demo city's unit grid (万米单元网格). One lattice of cells about
@@ -326,7 +325,7 @@ func (s *sim) cellPoint(r *run) error {
 		b := cell.Geometry.Bounds()
 		fx, fy := 0.15+0.7*s.rng.Float64(), 0.15+0.7*s.rng.Float64()
 		lat, lon := round6(b.Min.Lat+fy*(b.Max.Lat-b.Min.Lat)), round6(b.Min.Lon+fx*(b.Max.Lon-b.Min.Lon))
-		ok, err := s.located(lat, lon, workflow.LocCell, c)
+		ok, err := s.located(lat, lon, geo.LocCell, c)
 		if err != nil {
 			return err
 		}
@@ -365,7 +364,7 @@ func (s *sim) gapPoint(r *run) (bool, error) {
 		}
 		p := s.layout.at(x, y)
 		lat, lon := round6(p.Lat), round6(p.Lon)
-		ok, err := s.located(lat, lon, workflow.LocNearest, c)
+		ok, err := s.located(lat, lon, geo.LocNearest, c)
 		if err != nil {
 			return false, err
 		}
@@ -388,7 +387,7 @@ func (s *sim) offGridPoint(r *run) (bool, error) {
 			if lat < latMin || lat > latMax || lon < lonMin || lon > lonMax {
 				continue
 			}
-			ok, err := s.located(lat, lon, workflow.LocNone, nil)
+			ok, err := s.located(lat, lon, geo.LocNone, nil)
 			if err != nil {
 				return false, err
 			}

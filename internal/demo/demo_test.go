@@ -269,28 +269,28 @@ func checkPlacement(t *testing.T, e env, cases int) {
 	t.Helper()
 	flags := groupCounts(t, e.db, `SELECT location_flag, count(*) FROM cases GROUP BY location_flag`)
 	t.Logf("cases by location: %v", flags)
-	if flags[workflow.LocCell] < cases*85/100 {
-		t.Errorf("%d of %d cases in a cell, want most", flags[workflow.LocCell], cases)
+	if flags[geo.LocCell] < cases*85/100 {
+		t.Errorf("%d of %d cases in a cell, want most", flags[geo.LocCell], cases)
 	}
-	if n := flags[workflow.LocNearest]; n < 5 || n > cases/5 {
+	if n := flags[geo.LocNearest]; n < 5 || n > cases/5 {
 		t.Errorf("%d cases placed in the nearest cell, want some", n)
 	}
-	if n := flags[workflow.LocNone]; n < 1 || n > cases/20 {
+	if n := flags[geo.LocNone]; n < 1 || n > cases/20 {
 		t.Errorf("%d unlocated cases, want a few", n)
 	}
-	if n := flags[workflow.LocCell] + flags[workflow.LocNearest] + flags[workflow.LocNone]; n != cases {
+	if n := flags[geo.LocCell] + flags[geo.LocNearest] + flags[geo.LocNone]; n != cases {
 		t.Errorf("cases by location %v: %d of %d placed", flags, n, cases)
 	}
 	// A placed case takes its cell's community; an unlocated one keeps
 	// the community of the address it gave, and has no cell.
-	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN grid_cells g ON g.id = c.grid_cell_id WHERE c.region_id = g.region_id`); n != flags[workflow.LocCell]+flags[workflow.LocNearest] {
+	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN grid_cells g ON g.id = c.grid_cell_id WHERE c.region_id = g.region_id`); n != flags[geo.LocCell]+flags[geo.LocNearest] {
 		t.Errorf("%d placed cases in their cell's community", n)
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN regions r ON r.id = c.region_id WHERE c.location_flag = ? AND c.grid_cell_id IS NULL AND r.level = 'community'`, workflow.LocNone); n != flags[workflow.LocNone] {
-		t.Errorf("%d of %d unlocated cases with a community and no cell", n, flags[workflow.LocNone])
+	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN regions r ON r.id = c.region_id WHERE c.location_flag = ? AND c.grid_cell_id IS NULL AND r.level = 'community'`, geo.LocNone); n != flags[geo.LocNone] {
+		t.Errorf("%d of %d unlocated cases with a community and no cell", n, flags[geo.LocNone])
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM cases WHERE location_flag = ? AND routing LIKE '%"distance_m":%'`, workflow.LocNearest); n != flags[workflow.LocNearest] {
-		t.Errorf("%d of %d nearest-cell cases record the distance", n, flags[workflow.LocNearest])
+	if n := count(t, e.db, `SELECT count(*) FROM cases WHERE location_flag = ? AND routing LIKE '%"distance_m":%'`, geo.LocNearest); n != flags[geo.LocNearest] {
+		t.Errorf("%d of %d nearest-cell cases record the distance", n, flags[geo.LocNearest])
 	}
 	// Grid workers report in their own streets.
 	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN users u ON u.id = c.reporter_user_id JOIN regions r ON r.id = c.region_id

@@ -22,7 +22,6 @@ import (
 	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
-	"chuangwen/internal/workflow"
 )
 
 // Defaults for placing points that fall in no cell.
@@ -193,27 +192,27 @@ func (s *Store) Bounds(ctx context.Context) (geo.Rect, bool, error) {
 // locality within FallbackM (属地兜底); else unlocated (for the acceptor)
 // when it still lies near the city; else outside. With no grid loaded
 // the point stays unplaced (empty flag).
-func (s *Store) Locate(ctx context.Context, lat, lon float64) (workflow.Location, error) {
+func (s *Store) Locate(ctx context.Context, lat, lon float64) (geo.Location, error) {
 	snap, err := s.current(ctx)
 	if err != nil || snap.empty {
-		return workflow.Location{}, err
+		return geo.Location{}, err
 	}
 	p := geo.Point{Lon: lon, Lat: lat}
 	if i, ok := snap.ix.Locate(p); ok {
-		return snap.location(i, workflow.LocCell, 0), nil
+		return snap.location(i, geo.LocCell, 0), nil
 	}
 	if i, d, ok := snap.ix.Nearest(p, s.FallbackM); ok {
-		return snap.location(i, workflow.LocNearest, d), nil
+		return snap.location(i, geo.LocNearest, d), nil
 	}
 	if snap.near(p, s.OutsideM) {
-		return workflow.Location{Flag: workflow.LocNone}, nil
+		return geo.Location{Flag: geo.LocNone}, nil
 	}
-	return workflow.Location{Flag: workflow.LocOutside}, nil
+	return geo.Location{Flag: geo.LocOutside}, nil
 }
 
-func (snap *snapshot) location(i int, flag string, d float64) workflow.Location {
+func (snap *snapshot) location(i int, flag string, d float64) geo.Location {
 	c := snap.cells[i]
-	return workflow.Location{Flag: flag, CellID: c.ID, CellCode: c.Code, CellName: c.Name, RegionID: c.RegionID, OwnerUnitID: c.OwnerUnitID, DistanceM: math.Round(d*10) / 10}
+	return geo.Location{Flag: flag, CellID: c.ID, CellCode: c.Code, CellName: c.Name, RegionID: c.RegionID, OwnerUnitID: c.OwnerUnitID, DistanceM: math.Round(d*10) / 10}
 }
 
 // near reports whether p lies within m metres of the cells' bounding box.

@@ -19,7 +19,6 @@ import (
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
-	"chuangwen/internal/workflow"
 )
 
 // ---- GeoJSON building ----
@@ -299,25 +298,25 @@ func TestImportAndLocate(t *testing.T) {
 			owner     int64
 			dist      float64
 		}{
-			{"inside west", 30.2505, 120.1505, 200, workflow.LocCell, id(ixWest), e.community1.ID, e.unitA.ID, 0},
-			{"inside east", 30.2505, 120.1515, 200, workflow.LocCell, id(ixEast), e.community1.ID, e.unitB.ID, 0},
+			{"inside west", 30.2505, 120.1505, 200, geo.LocCell, id(ixWest), e.community1.ID, e.unitA.ID, 0},
+			{"inside east", 30.2505, 120.1515, 200, geo.LocCell, id(ixEast), e.community1.ID, e.unitB.ID, 0},
 			// On the border both contain the point: the lower index (the
 			// east cell, first in the file) wins, every time.
-			{"shared border", 30.2505, 120.151, 200, workflow.LocCell, id(ixEast), e.community1.ID, e.unitB.ID, 0},
-			{"shared corner", 30.251, 120.151, 200, workflow.LocCell, id(ixEast), e.community1.ID, e.unitB.ID, 0},
-			{"outer vertex", 30.250, 120.150, 200, workflow.LocCell, id(ixWest), e.community1.ID, e.unitA.ID, 0},
-			{"by names", 30.2505, 120.1535, 200, workflow.LocCell, id(ixByNames), e.community2.ID, 0, 0},
-			{"multipolygon first part", 30.2535, 120.1505, 200, workflow.LocCell, id(ixMulti), e.community2.ID, e.unitA.ID, 0},
-			{"multipolygon second part", 30.2535, 120.1525, 200, workflow.LocCell, id(ixMulti), e.community2.ID, e.unitA.ID, 0},
-			{"hole cell body", 30.2505, 120.1555, 200, workflow.LocCell, id(ixHole), e.community2.ID, 0, 0},
-			{"hole near its edge", 30.2525, 120.1562, 200, workflow.LocNearest, id(ixHole), e.community2.ID, 0, holeEdge},
-			{"hole centre within fallback", 30.2525, 120.1575, 200, workflow.LocNearest, id(ixHole), e.community2.ID, 0, holeCentre},
-			{"hole centre beyond fallback", 30.2525, 120.1575, 100, workflow.LocNone, 0, 0, 0, 0},
-			{"gap between cells", 30.2505, 120.1522, 200, workflow.LocNearest, id(ixEast), e.community1.ID, e.unitB.ID, gap},
-			{"gap beyond fallback", 30.2505, 120.1522, 10, workflow.LocNone, 0, 0, 0, 0},
-			{"1 km east of the city", 30.252, 120.160 + eastDeg(30.252, 1000), 200, workflow.LocNone, 0, 0, 0, 0},
-			{"5 km east of the city", 30.252, 120.160 + eastDeg(30.252, 5000), 200, workflow.LocOutside, 0, 0, 0, 0},
-			{"Beijing", 39.9, 116.4, 200, workflow.LocOutside, 0, 0, 0, 0},
+			{"shared border", 30.2505, 120.151, 200, geo.LocCell, id(ixEast), e.community1.ID, e.unitB.ID, 0},
+			{"shared corner", 30.251, 120.151, 200, geo.LocCell, id(ixEast), e.community1.ID, e.unitB.ID, 0},
+			{"outer vertex", 30.250, 120.150, 200, geo.LocCell, id(ixWest), e.community1.ID, e.unitA.ID, 0},
+			{"by names", 30.2505, 120.1535, 200, geo.LocCell, id(ixByNames), e.community2.ID, 0, 0},
+			{"multipolygon first part", 30.2535, 120.1505, 200, geo.LocCell, id(ixMulti), e.community2.ID, e.unitA.ID, 0},
+			{"multipolygon second part", 30.2535, 120.1525, 200, geo.LocCell, id(ixMulti), e.community2.ID, e.unitA.ID, 0},
+			{"hole cell body", 30.2505, 120.1555, 200, geo.LocCell, id(ixHole), e.community2.ID, 0, 0},
+			{"hole near its edge", 30.2525, 120.1562, 200, geo.LocNearest, id(ixHole), e.community2.ID, 0, holeEdge},
+			{"hole centre within fallback", 30.2525, 120.1575, 200, geo.LocNearest, id(ixHole), e.community2.ID, 0, holeCentre},
+			{"hole centre beyond fallback", 30.2525, 120.1575, 100, geo.LocNone, 0, 0, 0, 0},
+			{"gap between cells", 30.2505, 120.1522, 200, geo.LocNearest, id(ixEast), e.community1.ID, e.unitB.ID, gap},
+			{"gap beyond fallback", 30.2505, 120.1522, 10, geo.LocNone, 0, 0, 0, 0},
+			{"1 km east of the city", 30.252, 120.160 + eastDeg(30.252, 1000), 200, geo.LocNone, 0, 0, 0, 0},
+			{"5 km east of the city", 30.252, 120.160 + eastDeg(30.252, 5000), 200, geo.LocOutside, 0, 0, 0, 0},
+			{"Beijing", 39.9, 116.4, 200, geo.LocOutside, 0, 0, 0, 0},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				e.gs.FallbackM = tc.fallbackM
@@ -403,7 +402,7 @@ func TestLocateEmptyGrid(t *testing.T) {
 		e := newEnv(t, db)
 		for _, p := range [][2]float64{{30.2505, 120.1505}, {39.9, 116.4}} {
 			loc, err := e.gs.Locate(e.ctx, p[0], p[1])
-			if err != nil || loc != (workflow.Location{}) {
+			if err != nil || loc != (geo.Location{}) {
 				t.Errorf("Locate%v on an empty grid = %+v, %v; want the empty location", p, loc, err)
 			}
 		}
@@ -562,11 +561,11 @@ func TestReimportUpdatesByCode(t *testing.T) {
 			t.Fatalf("ids changed: before %v after %v", before, after)
 		}
 		// The index follows at once.
-		if loc, _ := e.gs.Locate(e.ctx, 30.2505, 120.1505); loc.Flag != workflow.LocNearest || loc.CellID != before[f[ixEast].Code] {
+		if loc, _ := e.gs.Locate(e.ctx, 30.2505, 120.1505); loc.Flag != geo.LocNearest || loc.CellID != before[f[ixEast].Code] {
 			t.Errorf("old place of the moved cell: %+v", loc)
 		}
 		loc, _ := e.gs.Locate(e.ctx, 30.252, 120.1505)
-		if loc.Flag != workflow.LocCell || loc.CellID != before[f[ixWest].Code] || loc.CellName != moved.Name || loc.OwnerUnitID != e.unitB.ID || loc.RegionID != e.community1.ID {
+		if loc.Flag != geo.LocCell || loc.CellID != before[f[ixWest].Code] || loc.CellName != moved.Name || loc.OwnerUnitID != e.unitB.ID || loc.RegionID != e.community1.ID {
 			t.Errorf("new place of the moved cell: %+v", loc)
 		}
 		var updatedAt int64
@@ -601,8 +600,8 @@ func TestExportRoundTrip(t *testing.T) {
 			t.Errorf("multipolygon parts %d, hole rings %d", len(exported[ixMulti].Geometry), len(exported[ixHole].Geometry[0]))
 		}
 
-		locs := func() []workflow.Location {
-			var out []workflow.Location
+		locs := func() []geo.Location {
+			var out []geo.Location
 			for _, p := range [][2]float64{{30.2505, 120.1505}, {30.2505, 120.151}, {30.2535, 120.1525}, {30.2525, 120.1562}, {30.2565, 120.1505}} {
 				l, err := e.gs.Locate(e.ctx, p[0], p[1])
 				if err != nil {
@@ -750,7 +749,7 @@ func TestReloadAndWatch(t *testing.T) {
 		if err := other.Reload(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if loc, _ := other.Locate(e.ctx, 30.2505, 120.1505); loc.Flag != workflow.LocCell || loc.RegionID != e.community1.ID {
+		if loc, _ := other.Locate(e.ctx, 30.2505, 120.1505); loc.Flag != geo.LocCell || loc.RegionID != e.community1.ID {
 			t.Fatalf("other after Reload: %+v", loc)
 		}
 
@@ -795,7 +794,7 @@ func TestReloadAndWatch(t *testing.T) {
 		e.clk.Advance(time.Second)
 		e.mustImport(collection(t, f[ixEast], f[ixHole]))
 		waitFor("the import", func() bool { n, _ := other.Count(e.ctx); return n == 3 }, nil)
-		if loc, _ := other.Locate(e.ctx, 30.2505, 120.1555); loc.Flag != workflow.LocCell || loc.CellCode != f[ixHole].Code {
+		if loc, _ := other.Locate(e.ctx, 30.2505, 120.1555); loc.Flag != geo.LocCell || loc.CellCode != f[ixHole].Code {
 			t.Errorf("other after Watch: %+v", loc)
 		}
 	})
@@ -816,7 +815,7 @@ func TestLocateDuringImport(t *testing.T) {
 				defer wg.Done()
 				for ctx.Err() == nil {
 					loc, err := e.gs.Locate(ctx, 30.2505, 120.1505)
-					if err != nil || loc.Flag != workflow.LocCell || loc.CellCode != cityFeatures()[ixWest].Code {
+					if err != nil || loc.Flag != geo.LocCell || loc.CellCode != cityFeatures()[ixWest].Code {
 						select {
 						case errs <- loc.Flag + " " + loc.CellCode:
 						default:

@@ -568,7 +568,7 @@ func (s *Server) routingView(r *http.Request, c *workflow.Case, l lookups) []rou
 		if loc.CellCode != "" {
 			v += " · " + loc.CellCode + " " + loc.CellName
 		}
-		if loc.Flag == workflow.LocNearest {
+		if loc.Flag == geo.LocNearest {
 			v += " · " + s.Msg.T(lang, "routing.distance", "m", strconv.Itoa(int(loc.DistanceM)))
 		}
 		out = append(out, routingLine{s.Msg.T(lang, "routing.location"), v})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chuangwen/internal/audit"
+	"chuangwen/internal/geo"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/workcal"
@@ -52,7 +53,7 @@ var apiTypes = map[string]any{
 	"Error":            apiError{},
 	"Nearby":           []workflow.NearbyCase{},
 	"GridImport":       importView{},
-	"Location":         workflow.Location{},
+	"Location":         geo.Location{},
 	"CellCodes":        cellCodesJSON{},
 	"Block":            blockJSON{},
 	"Blocks":           []intake.Block{},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
@@ -328,7 +329,7 @@ func (s *Service) relocate(ctx context.Context, tx *store.Tx, actor org.Actor, c
 	if (in.Lat == nil) != (in.Lon == nil) || in.Lat != nil && !ValidLatLon(*in.Lat, *in.Lon) {
 		return apperr.New(apperr.Invalid, "case.bad_location")
 	}
-	var loc Location
+	var loc geo.Location
 	if in.Lat != nil {
 		lat, lon := *in.Lat, *in.Lon
 		c.Lat, c.Lon = &lat, &lon
@@ -338,7 +339,7 @@ func (s *Service) relocate(ctx context.Context, tx *store.Tx, actor org.Actor, c
 			if loc, err = s.Locator.Locate(ctx, lat, lon); err != nil {
 				return err
 			}
-			if loc.Flag == LocOutside {
+			if loc.Flag == geo.LocOutside {
 				return apperr.New(apperr.Invalid, "case.outside_city")
 			}
 		}
@@ -362,8 +363,8 @@ func (s *Service) relocate(ctx context.Context, tx *store.Tx, actor org.Actor, c
 			return apperr.New(apperr.Invalid, "case.region_out_of_scope")
 		}
 		c.RegionID = in.RegionID
-		if c.LocationFlag == LocNone || c.LocationFlag == "" {
-			c.LocationFlag = LocManual
+		if c.LocationFlag == geo.LocNone || c.LocationFlag == "" {
+			c.LocationFlag = geo.LocManual
 		}
 	}
 	data["region_id"] = c.RegionID

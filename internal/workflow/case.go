@@ -16,6 +16,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
@@ -333,7 +334,7 @@ func sourceFor(role org.Role) string {
 type PreparedCase struct {
 	in       NewCase
 	actor    org.Actor
-	location Location
+	location geo.Location
 	cal      *workcal.Calendar
 }
 
@@ -409,7 +410,7 @@ func (s *Service) PrepareReport(ctx context.Context, actor org.Actor, in NewCase
 		if err != nil {
 			return p, err
 		}
-		if loc.Flag == LocOutside && in.RequireInCity {
+		if loc.Flag == geo.LocOutside && in.RequireInCity {
 			return p, apperr.New(apperr.Invalid, "case.outside_city")
 		}
 		p.location = loc

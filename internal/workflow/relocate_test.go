@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
@@ -21,7 +22,7 @@ func TestAcceptRelocates(t *testing.T) {
 		acc.RegionIDs = []int64{f.district1.ID, f.street1.ID, f.community1.ID}
 
 		c := f.reportAs(f.acceptor, atPoint(nearCity))
-		if c.LocationFlag != workflow.LocNone {
+		if c.LocationFlag != geo.LocNone {
 			t.Fatalf("setup: flag %q", c.LocationFlag)
 		}
 		// Placed by the city-wide acceptor first, into community1.
@@ -30,7 +31,7 @@ func TestAcceptRelocates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.RegionID != f.community1.ID || got.GridCellID != f.cell1.ID || got.LocationFlag != workflow.LocCell {
+		if got.RegionID != f.community1.ID || got.GridCellID != f.cell1.ID || got.LocationFlag != geo.LocCell {
 			t.Fatalf("relocated: region %d cell %d flag %q", got.RegionID, got.GridCellID, got.LocationFlag)
 		}
 

@@ -9,52 +9,33 @@ import (
 	"math"
 	"sort"
 
+	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 )
 
-// Location flags: how a reported point was placed in the city's grid.
-const (
-	LocCell    = "cell"      // inside a grid cell
-	LocNearest = "nearest"   // in no cell; the nearest cell's locality within the fallback distance (属地兜底)
-	LocNone    = "unlocated" // in no cell and none near: the acceptor places it
-	LocOutside = "outside"   // outside the city altogether
-	LocManual  = "manual"    // placed in a region by the acceptor
-)
-
-// Location is where a point falls in the city's grid (万米单元网格).
-type Location struct {
-	Flag        string  `json:"flag"`
-	CellID      int64   `json:"cell_id,omitempty"`
-	CellCode    string  `json:"cell_code,omitempty"`
-	CellName    string  `json:"cell_name,omitempty"`
-	RegionID    int64   `json:"region_id,omitempty"`
-	OwnerUnitID int64   `json:"owner_unit_id,omitempty"`
-	DistanceM   float64 `json:"distance_m,omitempty"`
-}
-
 // Locator places WGS-84 points in the grid; the grid package provides it.
 type Locator interface {
-	Locate(ctx context.Context, lat, lon float64) (Location, error)
+	Locate(ctx context.Context, lat, lon float64) (geo.Location, error)
 }
 
 // Routing records why a case went where it went, for the dispatcher.
 type Routing struct {
-	Location      Location `json:"location"`
-	RuleID        int64    `json:"rule_id,omitempty"`          // responsibility row used
-	RuleCategory  int64    `json:"rule_category_id,omitempty"` // its category (小类 or 大类)
-	RuleRegion    int64    `json:"rule_region_id,omitempty"`   // its region
-	OwnerFallback bool     `json:"owner_fallback,omitempty"`   // no rule: the cell's owner unit leads (属地兜底)
-	LeadUnitID    int64    `json:"lead_unit_id,omitempty"`
-	CoopUnitIDs   []int64  `json:"coop_unit_ids,omitempty"`
-	AutoAccept    string   `json:"auto_accept,omitempty"` // "source" or "category" when accepted on arrival
-	AutoDispatch  bool     `json:"auto_dispatch,omitempty"`
-	NoRule        bool     `json:"no_rule,omitempty"` // auto-dispatch wanted but nothing matched
+	Location      geo.Location `json:"location"`
+	RuleID        int64        `json:"rule_id,omitempty"`          // responsibility row used
+	RuleCategory  int64        `json:"rule_category_id,omitempty"` // its category (小类 or 大类)
+	RuleRegion    int64        `json:"rule_region_id,omitempty"`   // its region
+	OwnerFallback bool         `json:"owner_fallback,omitempty"`   // no rule: the cell's owner unit leads (属地兜底)
+	LeadUnitID    int64        `json:"lead_unit_id,omitempty"`
+	CoopUnitIDs   []int64      `json:"coop_unit_ids,omitempty"`
+	AutoAccept    string       `json:"auto_accept,omitempty"` // "source" or "category" when accepted on arrival
+	AutoDispatch  bool         `json:"auto_dispatch,omitempty"`
+	NoRule        bool         `json:"no_rule,omitempty"` // auto-dispatch wanted but nothing matched
 }
 
 // route finds the units for a case of cat in regionID placed at loc: the
 // responsibility table first, else the grid cell's owner unit.
-func (s *Service) route(ctx context.Context, q store.Queryer, cat Category, regionID int64, loc Location) (Routing, error) {
+func (s *Service) route(ctx context.Context, q store.Queryer, cat Category, regionID int64, loc geo.Location) (Routing, error) {
 	r := Routing{Location: loc}
 	m, err := s.matchResponsibility(ctx, q, cat, regionID)
 	if err != nil {

@@ -141,14 +141,14 @@ func TestRoutingPlacesReportInCell(t *testing.T) {
 		rule := f.rule(f.cat4h, f.district1, f.unitA, f.unitB)
 
 		c := f.reportAs(f.acceptor, atPoint(inCell1))
-		if c.GridCellID != f.cell1.ID || c.RegionID != f.community1.ID || c.RegionName != "清波社区" || c.LocationFlag != workflow.LocCell {
+		if c.GridCellID != f.cell1.ID || c.RegionID != f.community1.ID || c.RegionName != "清波社区" || c.LocationFlag != geo.LocCell {
 			t.Fatalf("placed = cell %d region %d %q flag %q", c.GridCellID, c.RegionID, c.RegionName, c.LocationFlag)
 		}
 		if c.State != workflow.Reported || c.LeadUnitID != 0 {
 			t.Fatalf("a hotline report moved on by itself: %s, lead %d", c.State, c.LeadUnitID)
 		}
 		want := workflow.Routing{
-			Location:     workflow.Location{Flag: workflow.LocCell, CellID: f.cell1.ID, CellCode: f.cell1.Code, CellName: f.cell1.Name, RegionID: f.community1.ID, OwnerUnitID: f.unitB.ID},
+			Location:     geo.Location{Flag: geo.LocCell, CellID: f.cell1.ID, CellCode: f.cell1.Code, CellName: f.cell1.Name, RegionID: f.community1.ID, OwnerUnitID: f.unitB.ID},
 			RuleID:       rule.ID,
 			RuleCategory: f.cat4h.ID,
 			RuleRegion:   f.district1.ID, // found walking up from the community
@@ -158,13 +158,13 @@ func TestRoutingPlacesReportInCell(t *testing.T) {
 		checkRouting(t, "in cell1", c.Routing, want)
 		// The routing is stored with the case.
 		checkRouting(t, "stored", f.get(f.acceptor, c.ID).Routing, want)
-		if d := eventData(t, f.trail(c.ID)[0]); d["location"] != workflow.LocCell || d["grid"] != f.cell1.Code {
+		if d := eventData(t, f.trail(c.ID)[0]); d["location"] != geo.LocCell || d["grid"] != f.cell1.Code {
 			t.Errorf("report event data = %v", d)
 		}
 
 		// In no cell, 19 m from cell1: the cell's locality (属地兜底).
 		c = f.reportAs(f.acceptor, atPoint(nearCell1))
-		if c.LocationFlag != workflow.LocNearest || c.GridCellID != f.cell1.ID || c.RegionID != f.community1.ID {
+		if c.LocationFlag != geo.LocNearest || c.GridCellID != f.cell1.ID || c.RegionID != f.community1.ID {
 			t.Errorf("near cell1: flag %q cell %d region %d", c.LocationFlag, c.GridCellID, c.RegionID)
 		}
 		if d := c.Routing.Location.DistanceM; math.Abs(d-19.2) > 1 {
@@ -176,13 +176,13 @@ func TestRoutingPlacesReportInCell(t *testing.T) {
 
 		// Near the city but no cell near: for the acceptor to place.
 		c = f.reportAs(f.acceptor, atPoint(nearCity))
-		if c.LocationFlag != workflow.LocNone || c.GridCellID != 0 || c.RegionID != 0 || c.Routing.LeadUnitID != 0 || c.Routing.OwnerFallback {
+		if c.LocationFlag != geo.LocNone || c.GridCellID != 0 || c.RegionID != 0 || c.Routing.LeadUnitID != 0 || c.Routing.OwnerFallback {
 			t.Errorf("near the city: %+v routing %+v", c, c.Routing)
 		}
 
 		// Outside the city: kept with a flag for staff, refused for the public.
 		c = f.reportAs(f.acceptor, atPoint(beijing))
-		if c.LocationFlag != workflow.LocOutside || c.GridCellID != 0 || c.RegionID != 0 {
+		if c.LocationFlag != geo.LocOutside || c.GridCellID != 0 || c.RegionID != 0 {
 			t.Errorf("outside: %+v", c)
 		}
 		before := countRows(t, f.fixture, "cases")
@@ -316,7 +316,7 @@ func TestAutoDispatch(t *testing.T) {
 		sameInstant(t, "deadline", c.Deadline, deadline)
 		sameInstant(t, "dispatched at", c.DispatchedAt, start)
 		checkRouting(t, "by table", c.Routing, workflow.Routing{
-			Location: workflow.Location{Flag: workflow.LocCell, CellID: f.cell1.ID, CellCode: f.cell1.Code, CellName: f.cell1.Name, RegionID: f.community1.ID, OwnerUnitID: f.unitB.ID},
+			Location: geo.Location{Flag: geo.LocCell, CellID: f.cell1.ID, CellCode: f.cell1.Code, CellName: f.cell1.Name, RegionID: f.community1.ID, OwnerUnitID: f.unitB.ID},
 			RuleID:   rule.ID, RuleCategory: f.cat5d.ID, RuleRegion: f.community1.ID, LeadUnitID: f.unitA.ID, CoopUnitIDs: []int64{f.unitB.ID},
 			AutoAccept: "category", AutoDispatch: true,
 		})
