@@ -12,9 +12,7 @@ func (s *Server) organisationRoutes() []route {
 	return []route{
 		{method: "GET", path: "/api/v1/regions", api: true, summary: "The region tree", resp: "Regions", h: listJSON(s, s.Org.Regions)},
 		{method: "POST", path: "/api/v1/regions", api: true, status: 201, roles: admin, summary: "Add a region", body: "Region", resp: "Region", h: createJSON(s, s.Org.CreateRegion)},
-		{method: "PUT", path: "/api/v1/regions/{id}", api: true, roles: admin, summary: "Rename a region", body: "Region", resp: "object", h: updateJSON(s, func(ctx context.Context, a org.Actor, id int64, in org.Region) error {
-			return s.Org.UpdateRegion(ctx, a, id, in.Name)
-		})},
+		{method: "PUT", path: "/api/v1/regions/{id}", api: true, roles: admin, summary: "Rename a region", body: "Region", resp: "object", h: updateJSON(s, s.renameRegion)},
 		{method: "GET", path: "/api/v1/units", api: true, summary: "Responsible units", resp: "Units", h: listJSON(s, s.Org.Units)},
 		{method: "POST", path: "/api/v1/units", api: true, status: 201, roles: admin, summary: "Add a unit", body: "Unit", resp: "Unit", h: createJSON(s, s.Org.CreateUnit)},
 		{method: "PUT", path: "/api/v1/units/{id}", api: true, roles: admin, summary: "Change a unit", body: "Unit", resp: "object", h: updateJSON(s, s.updateUnit)},
