@@ -105,6 +105,7 @@ func corruptJPEG() []byte {
 func withBlobs(f *fixture) *hookedBlobs {
 	h := newHookedBlobs(f.svc.Photos.Blobs)
 	f.svc.Photos = &photo.Store{Blobs: h}
+	f.svc.PhotoJobs.Store = f.svc.Photos // the worker works on the same store
 	return h
 }
 
