@@ -50,7 +50,7 @@ func cmdAuditFigures(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "period %s to %s (%s), tasks dispatched from %s to %s, as known at %s\n", from, to, a.loc,
+		fmt.Fprintf(stdout, "period %s to %s (%s), dispatches dispatched from %s to %s, as known at %s\n", from, to, a.loc,
 			p.From.Format("2006-01-02 15:04"), p.To.Format("2006-01-02 15:04"), time.Now().In(a.loc).Format("2006-01-02 15:04:05"))
 		for _, an := range check.Anomalies {
 			fmt.Fprintf(stdout, "TRAIL: %s\n", an)

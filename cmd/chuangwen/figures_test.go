@@ -52,7 +52,7 @@ func TestAuditFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := db.Exec(`UPDATE tasks SET extensions = extensions + 1 WHERE id = (SELECT MIN(id) FROM tasks WHERE handled_at > 0 AND voided_at = 0)`)
+	res, err := db.Exec(`UPDATE dispatches SET extensions = extensions + 1 WHERE id = (SELECT MIN(id) FROM dispatches WHERE handled_at > 0 AND voided_at = 0)`)
 	if err != nil {
 		t.Fatal(err)
 	}

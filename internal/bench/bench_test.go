@@ -32,16 +32,16 @@ func TestGenerateAndMeasure(t *testing.T) {
 		if err := bench.Generate(ctx, db, bench.GenOptions{Cases: 6000, Days: 120, Seed: 1, Now: now, Loc: loc}); err != nil {
 			t.Fatal(err)
 		}
-		var n, tasks, bad int
+		var n, dispatches, bad int
 		q := db.Reader()
 		if err := q.QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&n); err != nil || n != 6010 {
 			t.Fatalf("cases %d %v", n, err)
 		}
-		if err := q.QueryRow(ctx, `SELECT count(*) FROM tasks`).Scan(&tasks); err != nil || tasks < 4000 {
-			t.Fatalf("tasks %d %v", tasks, err)
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM dispatches`).Scan(&dispatches); err != nil || dispatches < 4000 {
+			t.Fatalf("dispatches %d %v", dispatches, err)
 		}
 		// every dispatched-or-later case points at a task of its lead unit
-		if err := q.QueryRow(ctx, `SELECT count(*) FROM cases c LEFT JOIN tasks t ON t.id = c.task_id
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM cases c LEFT JOIN dispatches t ON t.id = c.dispatch_id
 			WHERE c.state IN ('dispatched','in_progress','verifying','closed') AND (t.id IS NULL OR t.unit_id <> c.lead_unit_id)`).Scan(&bad); err != nil || bad != 0 {
 			t.Fatalf("%d cases without their task (%v)", bad, err)
 		}

@@ -105,7 +105,7 @@ var paths = map[string][]string{
 var toState = map[string]string{"report": "reported", "accept": "accepted", "reject": "rejected", "merge": "merged", "dispatch": "dispatched",
 	"acknowledge": "in_progress", "postpone": "postponed", "feedback": "verifying", "verify_pass": "closed", "void": "voided"}
 
-// Generate adds opts.Cases cases with their tasks and trail, in
+// Generate adds opts.Cases cases with their dispatches and trail, in
 // transactions of batch cases each.
 func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	r := rand.New(rand.NewPCG(opts.Seed, 7))
@@ -117,7 +117,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	if err := db.Reader().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM cases`).Scan(&caseID); err != nil {
 		return err
 	}
-	if err := db.Reader().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM tasks`).Scan(&taskID); err != nil {
+	if err := db.Reader().QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM dispatches`).Scan(&taskID); err != nil {
 		return err
 	}
 	span := time.Duration(opts.Days) * 24 * time.Hour
@@ -127,7 +127,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	for done := 0; done < opts.Cases; done += batch {
 		n := min(batch, opts.Cases-done)
 		err := db.WithTx(ctx, func(tx *store.Tx) error {
-			var cases, tasks [][]any
+			var cases, dispatches [][]any
 			var events []*audit.Entry
 			for i := 0; i < n; i++ {
 				caseID++
@@ -153,7 +153,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 				limit := refs.limits[cat]
 				t := reported
 				var accepted, dispatched, closed, deadline, warnAt time.Time
-				var lead, task any
+				var lead, dispatch any
 				overdue, warning := false, 0
 				var handled time.Time
 				for _, a := range paths[state] {
@@ -167,7 +167,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 						warnAt = t.Add(limit * 8 / 10)
 						lead = unit
 						taskID++
-						task = taskID
+						dispatch = taskID
 					case "feedback":
 						// a fifth of the units run late
 						if r.IntN(5) == 0 {
@@ -181,14 +181,14 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 					}
 					events = append(events, &audit.Entry{At: t, ActorName: "bench", ActorRole: "system", Action: a, CaseID: caseID, ToState: toState[a]})
 				}
-				if task != nil {
+				if dispatch != nil {
 					late := !handled.IsZero() && handled.After(deadline) || handled.IsZero() && opts.Now.After(deadline) && state != "postponed"
 					if late && handled.IsZero() {
 						overdue, warning = true, 2
 					} else if handled.IsZero() && opts.Now.After(warnAt) && state != "postponed" {
 						warning = 1
 					}
-					tasks = append(tasks, []any{taskID, caseID, unit, region, store.Ms(dispatched), store.Ms(deadline), store.Ms(dispatched.Add(time.Hour)),
+					dispatches = append(dispatches, []any{taskID, caseID, unit, region, store.Ms(dispatched), store.Ms(deadline), store.Ms(dispatched.Add(time.Hour)),
 						store.Ms(handled), store.Ms(closed), state == "postponed", late})
 				}
 				var overdueAt time.Time
@@ -196,13 +196,13 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 					overdueAt = deadline
 				}
 				cases = append(cases, []any{caseID, fmt.Sprintf("%s-%06d", year, seqByYear[year]), "citizen", cat, "批量生成的测试案件", 24.9 + r.Float64()*0.2, 102.6 + r.Float64()*0.3,
-					"", region, 1, state, lead, task, store.Ms(deadline), store.Ms(warnAt), warning, overdue, store.Ms(overdueAt),
+					"", region, 1, state, lead, dispatch, store.Ms(deadline), store.Ms(warnAt), warning, overdue, store.Ms(overdueAt),
 					store.Ms(reported), store.Ms(accepted), store.Ms(dispatched), store.Ms(closed), store.Ms(t), r.IntN(50) == 0})
 			}
-			if err := insertRows(ctx, tx, `cases (id, no, source, category_id, description, lat, lon, address, region_id, urgency, state, lead_unit_id, task_id, deadline, warn_at, warning, overdue, overdue_at, reported_at, accepted_at, dispatched_at, closed_at, updated_at, supervised)`, cases); err != nil {
+			if err := insertRows(ctx, tx, `cases (id, no, source, category_id, description, lat, lon, address, region_id, urgency, state, lead_unit_id, dispatch_id, deadline, warn_at, warning, overdue, overdue_at, reported_at, accepted_at, dispatched_at, closed_at, updated_at, supervised)`, cases); err != nil {
 				return err
 			}
-			if err := insertRows(ctx, tx, `tasks (id, case_id, unit_id, region_id, dispatched_at, deadline, acked_at, handled_at, closed_at, postponed, overdue)`, tasks); err != nil {
+			if err := insertRows(ctx, tx, `dispatches (id, case_id, unit_id, region_id, dispatched_at, deadline, acked_at, handled_at, closed_at, postponed, overdue)`, dispatches); err != nil {
 				return err
 			}
 			return audit.AppendBatch(ctx, tx, events)
@@ -221,7 +221,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 			}
 		}
 		if db.Dialect == store.Postgres {
-			for _, t := range []string{"cases", "tasks"} {
+			for _, t := range []string{"cases", "dispatches"} {
 				if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))`, t, t)); err != nil {
 					return err
 				}

@@ -92,11 +92,11 @@ func Reads(ctx context.Context, db *store.DB, flow *workflow.Service, now time.T
 	}
 	// a quarter's worth of days ending now holds most generated cases
 	period := workflow.Period{From: now.AddDate(0, 0, -90), To: now}
-	var tasks int
-	if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM tasks WHERE dispatched_at >= ? AND dispatched_at < ?`, store.Ms(period.From), store.Ms(period.To)).Scan(&tasks); err != nil {
+	var dispatches int
+	if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM dispatches WHERE dispatched_at >= ? AND dispatched_at < ?`, store.Ms(period.From), store.Ms(period.To)).Scan(&dispatches); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\n| performance figures (90 days, %d tasks) | runs | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|\n", tasks)
+	fmt.Fprintf(out, "\n| performance figures (90 days, %d dispatches) | runs | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|\n", dispatches)
 	for _, sc := range []struct {
 		name string
 		fn   func() error
@@ -114,7 +114,7 @@ func Reads(ctx context.Context, db *store.DB, flow *workflow.Service, now time.T
 }
 
 // Transitions drives accepted cases through dispatch, acknowledge,
-// feedback and verify with the real service (trail, tasks, audit chain in
+// feedback and verify with the real service (trail, dispatches, audit chain in
 // each transaction), with workers goroutines, and compares the rate with
 // single-row durable inserts into a bare table on the same database.
 func Transitions(ctx context.Context, db *store.DB, flow *workflow.Service, cases, workers int, out io.Writer) error {

@@ -3,7 +3,7 @@
 // the responsibility table, the 2026 holiday calendar, demo accounts with
 // printed passwords, the unit grid (万米单元网格) with its grid workers, and
 // a few thousand cases at every stage of the closed loop. Every case is driven through the real workflow service on a
-// simulated clock, so its trail, tasks, deadlines, warnings and audit chain
+// simulated clock, so its trail, dispatches, deadlines, warnings and audit chain
 // are exactly what the product would have recorded.
 //
 // The demo is for trying the product and for screenshots. Its passwords

@@ -125,7 +125,7 @@ func (s *Service) ActTx(ctx context.Context, tx *store.Tx, actor org.Actor, id i
 }
 
 // apply checks and performs in on c (already loaded within tx) and writes
-// the case row, its task and the trail event.
+// the case row, its dispatch and the trail event.
 func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar, actor org.Actor, c *Case, in ActInput, now time.Time) error {
 	if !RoleMay(actor.Role, in.Action) {
 		return apperr.New(apperr.Forbidden, "case.role_forbidden", "action", "action."+string(in.Action))
@@ -143,8 +143,8 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if !Allowed(actor, c, in.Action) {
 		return apperr.New(apperr.Conflict, "case.action_not_now", "action", "action."+string(in.Action))
 	}
-	// Lock the case row before touching any other row (tasks, cooperating
-	// units): the deadline watch locks cases before tasks too, so the two
+	// Lock the case row before touching any other row (dispatches, cooperating
+	// units): the deadline watch locks cases before dispatches too, so the two
 	// never deadlock, and a concurrent actor that got here first makes
 	// this one fail cleanly as a conflict instead of on a duplicate key.
 	// (A SQLite write transaction holds the database's only write lock
@@ -166,7 +166,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			return err
 		}
 	}
-	data, task, photoKind := a.data, a.task, a.photoKind
+	data, row, photoKind := a.data, a.row, a.photoKind
 	if photoKind == "" && len(in.Photos) > 0 {
 		photoKind = "evidence"
 	}
@@ -180,23 +180,23 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		c.ExtPending, c.ExtDeadline, c.ExtReason = false, time.Time{}, ""
 	}
 
-	// Task rows: close out the current one, then open a new one if the
+	// Dispatch rows: close out the current one, then open a new one if the
 	// action dispatches.
-	if len(task.set) > 0 && c.TaskID != 0 {
-		if _, err := tx.Exec(ctx, `UPDATE tasks SET `+strings.Join(task.set, ", ")+` WHERE id = ?`, append(task.args, c.TaskID)...); err != nil {
-			return fmt.Errorf("update task: %w", err)
+	if len(row.set) > 0 && c.DispatchID != 0 {
+		if _, err := tx.Exec(ctx, `UPDATE dispatches SET `+strings.Join(row.set, ", ")+` WHERE id = ?`, append(row.args, c.DispatchID)...); err != nil {
+			return fmt.Errorf("update dispatch: %w", err)
 		}
 	}
 	if in.Action == Return || in.Action == Reopen {
-		c.TaskID = 0
+		c.DispatchID = 0
 	}
-	if task.create {
-		tid, err := store.InsertID(ctx, tx, `INSERT INTO tasks (case_id, unit_id, region_id, dispatched_at, deadline) VALUES (?, ?, ?, ?, ?)`,
+	if row.create {
+		tid, err := store.InsertID(ctx, tx, `INSERT INTO dispatches (case_id, unit_id, region_id, dispatched_at, deadline) VALUES (?, ?, ?, ?, ?)`,
 			c.ID, c.LeadUnitID, nullable(c.RegionID), store.Ms(now), store.Ms(c.Deadline))
 		if err != nil {
-			return fmt.Errorf("insert task: %w", err)
+			return fmt.Errorf("insert dispatch: %w", err)
 		}
-		c.TaskID = tid
+		c.DispatchID = tid
 	}
 	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen {
 		if _, err := tx.Exec(ctx, `DELETE FROM case_coop_units WHERE case_id = ?`, c.ID); err != nil {
@@ -249,7 +249,7 @@ type actCtx struct {
 	in        ActInput
 	now       time.Time
 	data      map[string]any
-	task      taskChange
+	row       dispatchChange
 	photoKind string
 }
 
@@ -286,7 +286,7 @@ func (a *actCtx) clearTimer() {
 	a.c.Warning, a.c.Overdue, a.c.OverdueAt = 0, false, time.Time{}
 }
 
-type taskChange struct {
+type dispatchChange struct {
 	set    []string
 	args   []any
 	create bool
@@ -302,7 +302,7 @@ type column struct {
 func caseColumns(c *Case) []column {
 	return []column{
 		{"state", string(c.State)}, {"category_id", c.CategoryID}, {"urgency", c.Urgency}, {"lead_unit_id", nullable(c.LeadUnitID)},
-		{"task_id", nullable(c.TaskID)}, {"deadline", store.Ms(c.Deadline)}, {"warn_at", store.Ms(c.WarnAt)}, {"warning", c.Warning},
+		{"dispatch_id", nullable(c.DispatchID)}, {"deadline", store.Ms(c.Deadline)}, {"warn_at", store.Ms(c.WarnAt)}, {"warning", c.Warning},
 		{"overdue", c.Overdue}, {"overdue_at", store.Ms(c.OverdueAt)}, {"supervised", c.Supervised}, {"rework_count", c.ReworkCount},
 		{"return_count", c.ReturnCount}, {"ext_pending", c.ExtPending}, {"ext_deadline", store.Ms(c.ExtDeadline)}, {"ext_reason", c.ExtReason},
 		{"merged_into", nullable(c.MergedInto)}, {"accepted_at", store.Ms(c.AcceptedAt)}, {"dispatched_at", store.Ms(c.DispatchedAt)},

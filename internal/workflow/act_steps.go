@@ -68,11 +68,11 @@ func (a *actCtx) reject() error {
 func (a *actCtx) void() error {
 	a.clearTimer()
 	// A voided case was never a valid case (docs/domain.md, voided
-	// cases): every task it ever had leaves the unit figures, the
+	// cases): every dispatch it ever had leaves the unit figures, the
 	// returned and reworked ones as well as the one in force (a case
 	// waiting for a new dispatch has none in force at all).
-	if _, err := a.tx.Exec(a.ctx, `UPDATE tasks SET voided_at = ? WHERE case_id = ? AND voided_at = 0`, store.Ms(a.now), a.c.ID); err != nil {
-		return fmt.Errorf("void tasks of case %d: %w", a.c.ID, err)
+	if _, err := a.tx.Exec(a.ctx, `UPDATE dispatches SET voided_at = ? WHERE case_id = ? AND voided_at = 0`, store.Ms(a.now), a.c.ID); err != nil {
+		return fmt.Errorf("void dispatches of case %d: %w", a.c.ID, err)
 	}
 	return nil
 }
@@ -127,21 +127,21 @@ func (a *actCtx) dispatch() error {
 	a.c.LeadUnitID, a.c.CoopUnitIDs, a.c.DispatchedAt = lead, coops, a.now
 	a.setTimer(a.now, d)
 	a.data["lead_unit_id"], a.data["coop_unit_ids"] = lead, coops
-	a.task.create = true
+	a.row.create = true
 	return nil
 }
 
 // acknowledge 签收: the unit has taken the case.
 func (a *actCtx) acknowledge() error {
-	a.task.set = append(a.task.set, "acked_at = ?")
-	a.task.args = append(a.task.args, store.Ms(a.now))
+	a.row.set = append(a.row.set, "acked_at = ?")
+	a.row.args = append(a.row.args, store.Ms(a.now))
 	return nil
 }
 
 // returnToOffice 退回: the unit sends a wrong dispatch back to the office.
 func (a *actCtx) returnToOffice() error {
-	a.task.set = append(a.task.set, "returned_at = ?")
-	a.task.args = append(a.task.args, store.Ms(a.now))
+	a.row.set = append(a.row.set, "returned_at = ?")
+	a.row.args = append(a.row.args, store.Ms(a.now))
 	a.data["unit_id"] = a.c.LeadUnitID
 	a.c.LeadUnitID, a.c.CoopUnitIDs = 0, nil
 	a.c.ReturnCount++
@@ -174,10 +174,10 @@ func (a *actCtx) approveExtension() error {
 	start := a.c.DispatchedAt
 	a.c.ExtPending, a.c.ExtDeadline, a.c.ExtReason = false, time.Time{}, ""
 	a.setTimer(start, d)
-	// The approved deadline is the one in force: a task marked overdue
+	// The approved deadline is the one in force: a dispatch marked overdue
 	// against the old one is no longer overdue.
-	a.task.set = append(a.task.set, "deadline = ?", "extensions = extensions + 1", "overdue = FALSE")
-	a.task.args = append(a.task.args, store.Ms(d))
+	a.row.set = append(a.row.set, "deadline = ?", "extensions = extensions + 1", "overdue = FALSE")
+	a.row.args = append(a.row.args, store.Ms(d))
 	return nil
 }
 
@@ -189,7 +189,7 @@ func (a *actCtx) denyExtension() error {
 
 // postpone 缓办: the clock stops; the dispatch leaves the on-time and closure rates.
 func (a *actCtx) postpone() error {
-	a.task.set = append(a.task.set, "postponed = TRUE")
+	a.row.set = append(a.row.set, "postponed = TRUE")
 	a.clearTimer()
 	return nil
 }
@@ -201,18 +201,18 @@ func (a *actCtx) resume() error {
 		return err
 	}
 	a.setTimer(a.now, d)
-	a.task.set = append(a.task.set, "deadline = ?")
-	a.task.args = append(a.task.args, store.Ms(d))
+	a.row.set = append(a.row.set, "deadline = ?")
+	a.row.args = append(a.row.args, store.Ms(d))
 	return nil
 }
 
 // feedback 处理反馈: the unit reports the rectification with after-photos.
 func (a *actCtx) feedback() error {
 	late := a.now.After(a.c.Deadline)
-	a.task.set = append(a.task.set, "handled_at = ?")
-	a.task.args = append(a.task.args, store.Ms(a.now))
+	a.row.set = append(a.row.set, "handled_at = ?")
+	a.row.args = append(a.row.args, store.Ms(a.now))
 	if late {
-		a.task.set = append(a.task.set, "overdue = TRUE")
+		a.row.set = append(a.row.set, "overdue = TRUE")
 	}
 	a.data["on_time"] = !late
 	a.photoKind = "after"
@@ -222,8 +222,8 @@ func (a *actCtx) feedback() error {
 // verifyPass 核查通过 → 结案.
 func (a *actCtx) verifyPass() error {
 	a.c.ClosedAt = a.now
-	a.task.set = append(a.task.set, "closed_at = ?")
-	a.task.args = append(a.task.args, store.Ms(a.now))
+	a.row.set = append(a.row.set, "closed_at = ?")
+	a.row.args = append(a.row.args, store.Ms(a.now))
 	a.photoKind = "evidence"
 	return nil
 }
@@ -234,14 +234,14 @@ func (a *actCtx) verifyFail() error {
 	if err != nil {
 		return err
 	}
-	a.task.set = append(a.task.set, "reworked_at = ?")
-	a.task.args = append(a.task.args, store.Ms(a.now))
-	a.task.create = true
+	a.row.set = append(a.row.set, "reworked_at = ?")
+	a.row.args = append(a.row.args, store.Ms(a.now))
+	a.row.create = true
 	a.c.ReworkCount++
 	a.c.DispatchedAt = a.now
 	a.setTimer(a.now, d)
-	// The rework is a new task of the same lead unit; the trail says
-	// which, so that it answers for the task without the case row.
+	// The rework is a new dispatch of the same lead unit; the trail says
+	// which, so that it answers for the dispatch without the case row.
 	a.data["unit_id"] = a.c.LeadUnitID
 	a.photoKind = "evidence"
 	return nil

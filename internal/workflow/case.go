@@ -101,7 +101,7 @@ type Case struct {
 	LeadUnitID   int64     `json:"lead_unit_id,omitempty"`
 	LeadUnitName string    `json:"lead_unit_name,omitempty"`
 	CoopUnitIDs  []int64   `json:"coop_unit_ids,omitempty"`
-	TaskID       int64     `json:"-"`
+	DispatchID       int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
 	WarnAt       time.Time `json:"warn_at,omitzero"`
 	Warning      int       `json:"warning"` // 0 none, 1 yellow, 2 red (overdue)
@@ -169,7 +169,7 @@ func scanPhoto(r store.Scanner) (Photo, error) {
 }
 
 const caseCols = `c.id, c.no, c.source, c.category_id, COALESCE(cat.name, ''), c.description, c.lat, c.lon, c.address,
-	COALESCE(c.region_id, 0), COALESCE(r.name, ''), c.urgency, c.state, COALESCE(c.lead_unit_id, 0), COALESCE(u.name, ''), COALESCE(c.task_id, 0),
+	COALESCE(c.region_id, 0), COALESCE(r.name, ''), c.urgency, c.state, COALESCE(c.lead_unit_id, 0), COALESCE(u.name, ''), COALESCE(c.dispatch_id, 0),
 	c.deadline, c.warn_at, c.warning, c.overdue, c.overdue_at, c.supervised, c.rework_count, c.return_count,
 	c.ext_pending, c.ext_deadline, c.ext_reason, COALESCE(c.merged_into, 0), c.reporter_name, c.reporter_phone, COALESCE(c.reporter_user_id, 0),
 	c.reported_at, c.accepted_at, c.dispatched_at, c.closed_at, c.updated_at, c.version,
@@ -188,7 +188,7 @@ func scanCase(row store.Scanner, extra ...any) (*Case, error) {
 	var rep Reporter
 	var routing string
 	dest := []any{&c.ID, &c.No, &c.Source, &c.CategoryID, &c.CategoryName, &c.Description, &lat, &lon, &c.Address,
-		&c.RegionID, &c.RegionName, &c.Urgency, &state, &c.LeadUnitID, &c.LeadUnitName, &c.TaskID,
+		&c.RegionID, &c.RegionName, &c.Urgency, &state, &c.LeadUnitID, &c.LeadUnitName, &c.DispatchID,
 		&deadline, &warnAt, &c.Warning, &c.Overdue, &overdueAt, &c.Supervised, &c.ReworkCount, &c.ReturnCount,
 		&c.ExtPending, &extDeadline, &c.ExtReason, &c.MergedInto, &rep.Name, &rep.Phone, &rep.UserID,
 		&reported, &accepted, &dispatched, &closed, &updated, &c.Version,

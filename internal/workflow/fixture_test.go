@@ -223,25 +223,25 @@ func (f *fixture) countEvents(id int64, a workflow.Action) int {
 	return n
 }
 
-// task is one row of the tasks table, read directly.
-type task struct {
+// dispatch is one row of the dispatches table, read directly.
+type dispatch struct {
 	ID, UnitID                                                   int64
 	DispatchedAt, Deadline, Acked, Returned, Handled, Closed, Rw int64
 	Extensions                                                   int
 	Postponed, Overdue                                           bool
 }
 
-func (f *fixture) tasks(caseID int64) []task {
+func (f *fixture) dispatches(caseID int64) []dispatch {
 	f.t.Helper()
 	rows, err := f.db.Reader().Query(f.ctx, `SELECT id, unit_id, dispatched_at, deadline, acked_at, returned_at, handled_at, closed_at, reworked_at, extensions, postponed, overdue
-		FROM tasks WHERE case_id = ? ORDER BY id`, caseID)
+		FROM dispatches WHERE case_id = ? ORDER BY id`, caseID)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []task
+	var out []dispatch
 	for rows.Next() {
-		var k task
+		var k dispatch
 		if err := rows.Scan(&k.ID, &k.UnitID, &k.DispatchedAt, &k.Deadline, &k.Acked, &k.Returned, &k.Handled, &k.Closed, &k.Rw, &k.Extensions, &k.Postponed, &k.Overdue); err != nil {
 			f.t.Fatal(err)
 		}

@@ -14,22 +14,22 @@ import (
 // Figures are the unit performance counts (综合评价) over a period, and the
 // rates computed from them. The definitions, in docs/performance.md:
 //
-// The cohort is every task (one dispatch of a case to a lead unit, or one
-// rework of it) dispatched within the period, except tasks of voided
+// The cohort is every dispatch (one dispatch of a case to a lead unit, or one
+// rework of it) dispatched within the period, except dispatches of voided
 // cases; the figures are the cohort's outcome as known now.
-//   - Dispatched: tasks in the cohort. Returns: tasks the unit sent back.
-//   - Due: tasks not returned that have been handled, or whose deadline
+//   - Dispatched: dispatches in the cohort. Returns: dispatches the unit sent back.
+//   - Due: dispatches not returned that have been handled, or whose deadline
 //     has passed.
-//   - Handled: tasks with a rectification report; HandledOnTime: reported by
+//   - Handled: dispatches with a rectification report; HandledOnTime: reported by
 //     the deadline in force (extensions included).
-//   - Closed: tasks whose verification passed; ClosedOnTime: closed and
+//   - Closed: dispatches whose verification passed; ClosedOnTime: closed and
 //     handled on time.
-//   - Reworks: tasks whose verification failed. Overdue: tasks that passed
+//   - Reworks: dispatches whose verification failed. Overdue: dispatches that passed
 //     their deadline unhandled (marked by the deadline watch or at a late
-//     report; an approved extension lifts the mark). Extended: tasks granted
-//     an extension. Postponed: tasks that were put on hold (缓办), left out
+//     report; an approved extension lifts the mark). Extended: dispatches granted
+//     an extension. Postponed: dispatches that were put on hold (缓办), left out
 //     of the on-time and closure rates. Overdue, Extended and Postponed
-//     count due tasks only.
+//     count due dispatches only.
 type Figures struct {
 	Dispatched    int `json:"dispatched"`
 	Returns       int `json:"returns"`
@@ -47,7 +47,7 @@ type Figures struct {
 	Merged   int `json:"merged,omitempty"`
 	Accepted int `json:"accepted,omitempty"`
 	Rejected int `json:"rejected,omitempty"`
-	// ClosedCounted is Closed without postponed tasks: the closure rate's
+	// ClosedCounted is Closed without postponed dispatches: the closure rate's
 	// numerator must come from its denominator's set.
 	ClosedCounted int `json:"closed_counted"`
 	withCases     bool
@@ -124,15 +124,15 @@ type Period struct{ From, To time.Time }
 
 type perfKey struct{ unit, region int64 }
 
-// taskFigures aggregates the cohort of tasks dispatched in p, grouped by
-// unit and region, in one pass over the tasks table.
-func (s *Service) taskFigures(ctx context.Context, p Period, at time.Time) (map[perfKey]Figures, error) {
-	// The cohort's outcome as known now: a task counts as due once handled
+// dispatchFigures aggregates the cohort of dispatches dispatched in p, grouped by
+// unit and region, in one pass over the dispatches table.
+func (s *Service) dispatchFigures(ctx context.Context, p Period, at time.Time) (map[perfKey]Figures, error) {
+	// The cohort's outcome as known now: a dispatch counts as due once handled
 	// or past its deadline, whenever that happened. Overdue, extended and
 	// postponed are subsets of due (each repeats the due condition), so
-	// that their rates never count a task their denominator leaves out: a
-	// task granted an extension and still open before its deadline is not
-	// extended yet, and a task marked overdue whose deadline in force lies
+	// that their rates never count a dispatch their denominator leaves out: a
+	// dispatch granted an extension and still open before its deadline is not
+	// extended yet, and a dispatch marked overdue whose deadline in force lies
 	// ahead again (resumed after a postponement) is not overdue until it
 	// is due again. TrailFigures computes the same from the trail.
 	now := store.Ms(at)
@@ -149,7 +149,7 @@ func (s *Service) taskFigures(ctx context.Context, p Period, at time.Time) (map[
 		SUM(CASE WHEN overdue = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
 		SUM(CASE WHEN extensions > 0 AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
 		SUM(CASE WHEN postponed = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END)
-		FROM tasks WHERE dispatched_at >= ? AND dispatched_at < ? AND voided_at = 0
+		FROM dispatches WHERE dispatched_at >= ? AND dispatched_at < ? AND voided_at = 0
 		GROUP BY unit_id, region_id`, now, now, now, now, store.Ms(p.From), store.Ms(p.To))
 	if err != nil {
 		return nil, fmt.Errorf("unit figures: %w", err)
@@ -168,7 +168,7 @@ func (s *Service) taskFigures(ctx context.Context, p Period, at time.Time) (map[
 	return out, rows.Err()
 }
 
-// UnitPerformance returns the figures of every unit that had tasks in p,
+// UnitPerformance returns the figures of every unit that had dispatches in p,
 // ordered by on-time closure rate, best first.
 func (s *Service) UnitPerformance(ctx context.Context, p Period) ([]PerfRow, error) {
 	return s.unitPerformance(ctx, p, s.now())
@@ -176,7 +176,7 @@ func (s *Service) UnitPerformance(ctx context.Context, p Period) ([]PerfRow, err
 
 // unitPerformance is UnitPerformance as known at now.
 func (s *Service) unitPerformance(ctx context.Context, p Period, now time.Time) ([]PerfRow, error) {
-	figs, err := s.taskFigures(ctx, p, now)
+	figs, err := s.dispatchFigures(ctx, p, now)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (s *Service) regionPerformance(ctx context.Context, p Period, level string,
 		}
 		return nil
 	}
-	figs, err := s.taskFigures(ctx, p, now)
+	figs, err := s.dispatchFigures(ctx, p, now)
 	if err != nil {
 		return nil, err
 	}

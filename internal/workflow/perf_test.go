@@ -63,19 +63,19 @@ func checkFigures(t *testing.T, who string, got workflow.Figures, want [15]int) 
 //
 // Unit A, cases in district 1:
 //
-//	A1 handled 10:00 (on time), closed                        → 1 task
+//	A1 handled 10:00 (on time), closed                        → 1 dispatch
 //	A2 marked overdue by the watch at 15:00, handled 15:30,
-//	   closed (handled late)                                  → 1 task
+//	   closed (handled late)                                  → 1 dispatch
 //	A3 handled 10:00, verification failed 10:30 (rework, new
-//	   deadline 15:30), handled 11:00, closed                 → 2 tasks
-//	A4 returned 09:30 without acknowledging                   → 1 task
+//	   deadline 15:30), handled 11:00, closed                 → 2 dispatches
+//	A4 returned 09:30 without acknowledging                   → 1 dispatch
 //
 // Unit B, cases in district 2:
 //
-//	B1 postponed 10:00 and still postponed                    → 1 task
+//	B1 postponed 10:00 and still postponed                    → 1 dispatch
 //	B2 extension to Tuesday 18:00 approved 10:30, handled
 //	   15:00 (after the first deadline, before the extended
-//	   one), closed                                           → 1 task
+//	   one), closed                                           → 1 dispatch
 //
 // Acceptance: in district 1 also one rejected report, one merged into A1
 // and one still waiting; in district 2 also one inspector report
@@ -154,17 +154,17 @@ func perfScenario(t *testing.T, f *fixture) workflow.Period {
 
 // Expected figures, counted by hand from the definitions in perf.go:
 //
-// Unit A — tasks A1, A2, A3 (first), A3 (rework), A4:
+// Unit A — dispatches A1, A2, A3 (first), A3 (rework), A4:
 //
 //	dispatched 5; returns 1 (A4)
 //	due 4: the four not returned, all handled
 //	handled 4; handled on time 3 (A2 late)
-//	closed 3 (A1, A2, A3 rework; the first A3 task was reworked, not closed)
+//	closed 3 (A1, A2, A3 rework; the first A3 dispatch was reworked, not closed)
 //	closed on time 2 (A1, A3 rework)
 //	reworks 1; overdue 1 (A2); extended 0; postponed 0
 var wantA = [15]int{5, 1, 4, 4, 3, 3, 2, 1, 1, 0, 0, 0, 0, 0, 0}
 
-// Unit B — tasks B1, B2:
+// Unit B — dispatches B1, B2:
 //
 //	dispatched 2; returns 0
 //	due 2: B2 handled, B1's deadline (Monday 14:00, unchanged by the
@@ -236,7 +236,7 @@ func TestRegionPerformance(t *testing.T) {
 		if len(rows) != 2 || rows[0].ID != f.district1.ID || rows[1].ID != f.district2.ID || rows[0].Code != "330102" || rows[1].Name != "拱墅区" {
 			t.Fatalf("district rows = %+v", rows)
 		}
-		// District 1 holds unit A's tasks; its reports: A1–A4 (accepted),
+		// District 1 holds unit A's dispatches; its reports: A1–A4 (accepted),
 		// one rejected, one merged, one waiting → reported 7, merged 1,
 		// accepted 4, rejected 1; acceptance = 4 / (7 − 1).
 		d1 := wantA
@@ -245,7 +245,7 @@ func TestRegionPerformance(t *testing.T) {
 		r1 := ratesA
 		r1.Acceptance = r(4, 6)
 		checkRates(t, "district 1", rows[0].Rates, r1)
-		// District 2 holds unit B's tasks; reports B1, B2 and the
+		// District 2 holds unit B's dispatches; reports B1, B2 and the
 		// inspector's → reported 3, accepted 3; acceptance = 3 / 3.
 		d2 := wantB
 		d2[11], d2[12], d2[13], d2[14] = 3, 0, 3, 0
@@ -274,7 +274,7 @@ func TestRegionPerformance(t *testing.T) {
 		checkFigures(t, "city", city[0].Figures, sum)
 		checkRate(t, "city acceptance", city[0].Rates.Acceptance, r(7, 9))
 
-		// A period without reports or tasks: rows with nothing, rates nil.
+		// A period without reports or dispatches: rows with nothing, rates nil.
 		empty, err := f.svc.RegionPerformance(f.ctx, workflow.Period{From: at(2026, 12, 1, 0, 0), To: at(2026, 12, 8, 0, 0)}, "district")
 		if err != nil || len(empty) != 2 {
 			t.Fatalf("empty period = %+v, %v", empty, err)
@@ -325,7 +325,7 @@ func TestPerformanceCohortBoundaries(t *testing.T) {
 		if err != nil || len(rows) != 1 {
 			t.Fatalf("rows = %+v, %v", rows, err)
 		}
-		// One task, unhandled, its deadline (Monday 23rd 18:00) after the
+		// One dispatch, unhandled, its deadline (Monday 23rd 18:00) after the
 		// period but before now: the figures are the cohort's outcome as
 		// known now (docs/performance.md), so it is due and not handled.
 		checkFigures(t, "unit A", rows[0].Figures, [15]int{1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})

@@ -16,17 +16,17 @@ import (
 )
 
 // BUG (act.go, apply: cases RequestExtension / Return / Feedback / Postpone /
-// VerifyFail / Void): a pending extension request belongs to the task it was
+// VerifyFail / Void): a pending extension request belongs to the dispatch it was
 // made for, but nothing clears ext_pending, ext_deadline and ext_reason when
-// that task ends. After unit A asks for more time and then returns the case,
+// that dispatch ends. After unit A asks for more time and then returns the case,
 // the case is re-dispatched to unit B still carrying A's request: B's
 // handler cannot ask for an extension (Allowed refuses RequestExtension while
 // ExtPending) and the dispatcher's extension queue offers A's stale request,
 // whose approval would set B's deadline to the date A asked for. The same
-// happens after Feedback (then VerifyFail sends the rework task out with the
+// happens after Feedback (then VerifyFail sends the rework dispatch out with the
 // old request pending), Postpone and Void.
 // Fix: in apply, clear c.ExtPending, c.ExtDeadline and c.ExtReason in every
-// action that ends or suspends the task (Return, Feedback, Postpone,
+// action that ends or suspends the dispatch (Return, Feedback, Postpone,
 // VerifyFail, Void, Reopen), e.g. in clearTimer and in the Feedback case.
 func TestRegressionPendingExtensionSurvivesReturn(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
@@ -46,7 +46,7 @@ func TestRegressionPendingExtensionSurvivesReturn(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(page.Cases) != 0 {
-			t.Errorf("extension queue offers unit A's stale request on unit B's task: %v", ids(page.Cases))
+			t.Errorf("extension queue offers unit A's stale request on unit B's dispatch: %v", ids(page.Cases))
 		}
 		if _, err := f.svc.Act(f.ctx, f.handlerB, c.ID, workflow.ActInput{Action: workflow.RequestExtension, Opinion: "我们也需要时间", Deadline: at(2026, 11, 18, 18, 0)}); err != nil {
 			t.Errorf("unit B cannot request its own extension: %v", err)
@@ -56,7 +56,7 @@ func TestRegressionPendingExtensionSurvivesReturn(t *testing.T) {
 
 // BUG (act.go, apply, case Feedback): same defect as above, through
 // feedback and rework: a request left pending at feedback survives the
-// verification and is still pending on the rework task.
+// verification and is still pending on the rework dispatch.
 func TestRegressionPendingExtensionSurvivesFeedback(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -65,7 +65,7 @@ func TestRegressionPendingExtensionSurvivesFeedback(t *testing.T) {
 		f.feedback(f.unitA, c.ID) // handled before anyone decided on the request
 		c = f.act(f.inspector, c.ID, workflow.ActInput{Action: workflow.VerifyFail, Opinion: "不合格"})
 		if c.ExtPending {
-			t.Errorf("rework task starts with the old task's extension request pending (ext deadline %s)", c.ExtDeadline)
+			t.Errorf("rework dispatch starts with the old dispatch's extension request pending (ext deadline %s)", c.ExtDeadline)
 		}
 	})
 }
@@ -76,18 +76,18 @@ func TestRegressionPendingExtensionSurvivesFeedback(t *testing.T) {
 // pass and returns err == nil. Worse, the yellow pass then gives a case that
 // is past its deadline a yellow card instead of a red one, and Watch logs
 // nothing. The test makes the red pass fail by putting a trigger on the
-// tasks table that refuses the `UPDATE tasks SET overdue = TRUE`.
+// dispatches table that refuses the `UPDATE dispatches SET overdue = TRUE`.
 // Fix: `n, e := s.sweep(ctx, now, true); overdue += n; if e != nil { return
 // warned, overdue, e }` (and do not run the yellow pass after a red failure).
 func TestRegressionSweepDeadlinesLosesOverdueError(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		c := f.dispatched(f.unitA) // deadline 14:00, warning 13:12
-		stmts := []string{`CREATE TRIGGER tasks_refuse BEFORE UPDATE ON tasks BEGIN SELECT RAISE(ABORT, 'tasks refused'); END`}
+		stmts := []string{`CREATE TRIGGER tasks_refuse BEFORE UPDATE ON dispatches BEGIN SELECT RAISE(ABORT, 'dispatches refused'); END`}
 		if db.Dialect == store.Postgres {
 			stmts = []string{
-				`CREATE FUNCTION tasks_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'tasks refused'; END; $$`,
-				`CREATE TRIGGER tasks_refuse BEFORE UPDATE ON tasks FOR EACH ROW EXECUTE FUNCTION tasks_refuse()`,
+				`CREATE FUNCTION tasks_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'dispatches refused'; END; $$`,
+				`CREATE TRIGGER tasks_refuse BEFORE UPDATE ON dispatches FOR EACH ROW EXECUTE FUNCTION tasks_refuse()`,
 			}
 		}
 		for _, s := range stmts {
@@ -106,7 +106,7 @@ func TestRegressionSweepDeadlinesLosesOverdueError(t *testing.T) {
 	})
 }
 
-// BUG (act.go, apply, after the switch): the child rows (tasks,
+// BUG (act.go, apply, after the switch): the child rows (dispatches,
 // case_coop_units) are written before the version-checked UPDATE of the
 // case row, and nothing locks the case row first. On PostgreSQL, two
 // dispatchers dispatching the same case with the same cooperating unit at
@@ -118,7 +118,7 @@ func TestRegressionSweepDeadlinesLosesOverdueError(t *testing.T) {
 // read"). SQLite serialises writers and does not show it.
 // Fix: do the conditional `UPDATE cases ... WHERE id = ? AND version = ?`
 // first (or `SELECT ... FOR UPDATE` the case row in load when inside Act on
-// PostgreSQL, re-checking the version), and only then write tasks,
+// PostgreSQL, re-checking the version), and only then write dispatches,
 // case_coop_units, photos and the event.
 func TestRegressionConcurrentDispatchWithCoopUnit(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
@@ -130,24 +130,24 @@ func TestRegressionConcurrentDispatchWithCoopUnit(t *testing.T) {
 				return err
 			}
 			oneWinner(t, r, race(dispatch, dispatch))
-			if ts := f.tasks(c.ID); len(ts) != 1 {
-				t.Errorf("round %d: %d tasks", r, len(ts))
+			if ts := f.dispatches(c.ID); len(ts) != 1 {
+				t.Errorf("round %d: %d dispatches", r, len(ts))
 			}
 		}
 	})
 }
 
 // BUG (act.go apply vs watch.go sweep): lock-order inversion on PostgreSQL.
-// Act updates the task row first and the case row last; the deadline sweep
-// updates the case rows first and then the task rows. A handler's feedback
+// Act updates the dispatch row first and the case row last; the deadline sweep
+// updates the case rows first and then the dispatch rows. A handler's feedback
 // racing the watch on the same case deadlocks; PostgreSQL aborts one of the
 // two (SQLSTATE 40P01) and the user gets an internal error, or the sweep
 // fails. Exactly which side loses depends on timing, so the test runs many
 // cases at once and only checks that nobody gets anything but success or a
 // clean conflict.
 // Fix: take the case row first in Act (the version-checked UPDATE of cases
-// before any task update, as for the previous test), so both sides lock the
-// case row before the task row.
+// before any dispatch update, as for the previous test), so both sides lock the
+// case row before the dispatch row.
 func TestRegressionSweepRacingFeedbackDeadlocks(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -192,18 +192,18 @@ func TestRegressionSweepRacingFeedbackDeadlocks(t *testing.T) {
 	})
 }
 
-// BUG (perf.go, taskFigures and Figures.Rates): Postponed counts every
-// postponed task, Closed counts postponed tasks too, and the closure
-// rates divide by Due − Postponed. A task that was postponed, resumed,
+// BUG (perf.go, dispatchFigures and Figures.Rates): Postponed counts every
+// postponed dispatch, Closed counts postponed dispatches too, and the closure
+// rates divide by Due − Postponed. A dispatch that was postponed, resumed,
 // handled and closed is thus in the numerator of the closure rate but not in
-// its denominator: a unit with two ordinary closed tasks and one such task
-// gets a closure rate of 3 / (3 − 1) = 150%. And a task postponed before its
+// its denominator: a unit with two ordinary closed dispatches and one such dispatch
+// gets a closure rate of 3 / (3 − 1) = 150%. And a dispatch postponed before its
 // deadline is subtracted from Due before it is even in Due, so a unit whose
-// only due task was handled on time shows no on-time handling rate at all
+// only due dispatch was handled on time shows no on-time handling rate at all
 // (1 / (1 − 1)).
-// Fix: count Postponed among the due tasks only (`postponed = TRUE AND
+// Fix: count Postponed among the due dispatches only (`postponed = TRUE AND
 // returned_at = 0 AND (handled_at > 0 OR deadline <= asOf)`), and leave
-// postponed tasks out of the closure numerator as the on-time numerators
+// postponed dispatches out of the closure numerator as the on-time numerators
 // already do (`closed_at > 0 AND postponed = FALSE`), or count a separate
 // closed-not-postponed figure for the rate.
 func TestRegressionPerfRatesInconsistent(t *testing.T) {
@@ -242,18 +242,18 @@ func TestRegressionPerfRatesInconsistent(t *testing.T) {
 			if err != nil || len(rows) != 1 {
 				t.Fatalf("rows = %+v, %v", rows, err)
 			}
-			// One task due (handled on time), one postponed and not yet due:
+			// One dispatch due (handled on time), one postponed and not yet due:
 			// the on-time handling rate is 1 / 1.
 			checkRate(t, "on-time handling", rows[0].Rates.OnTimeHandling, r(1, 1))
 			if t.Failed() {
 				t.Logf("figures %v %s", figs(rows[0].Figures), figNames)
 			}
 		})
-		// Same family: Overdue (and Extended) count returned tasks, which Due
+		// Same family: Overdue (and Extended) count returned dispatches, which Due
 		// leaves out, so the overdue rate's numerator is not part of its
 		// denominator. Fix: `overdue = TRUE AND returned_at = 0` and
-		// `extensions > 0 AND returned_at = 0` in taskFigures (or, as a
-		// policy, count a task returned after its deadline as due and late).
+		// `extensions > 0 AND returned_at = 0` in dispatchFigures (or, as a
+		// policy, count a dispatch returned after its deadline as due and late).
 		t.Run("overdue, then returned", func(t *testing.T) {
 			f := newFixture(t, freshLike(t, db))
 			ok := f.inProgress(f.unitA)
@@ -273,7 +273,7 @@ func TestRegressionPerfRatesInconsistent(t *testing.T) {
 			if fg.Overdue > fg.Due {
 				t.Errorf("overdue %d > due %d (figures %v %s)", fg.Overdue, fg.Due, figs(fg), figNames)
 			}
-			// The only due task was handled on time: it cannot also be late.
+			// The only due dispatch was handled on time: it cannot also be late.
 			checkRate(t, "on-time handling", rt.OnTimeHandling, r(1, 1))
 			checkRate(t, "overdue", rt.Overdue, r(0, 1))
 		})

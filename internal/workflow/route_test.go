@@ -310,8 +310,8 @@ func TestAutoDispatch(t *testing.T) {
 
 		// By the responsibility table.
 		c := f.reportAs(org.System, inCategory(f.cat5d.ID), atPoint(inCell1))
-		if c.State != workflow.Dispatched || c.LeadUnitID != f.unitA.ID || !slices.Equal(c.CoopUnitIDs, []int64{f.unitB.ID}) || c.TaskID == 0 {
-			t.Fatalf("by table: state %s lead %d coops %v task %d", c.State, c.LeadUnitID, c.CoopUnitIDs, c.TaskID)
+		if c.State != workflow.Dispatched || c.LeadUnitID != f.unitA.ID || !slices.Equal(c.CoopUnitIDs, []int64{f.unitB.ID}) || c.DispatchID == 0 {
+			t.Fatalf("by table: state %s lead %d coops %v dispatch %d", c.State, c.LeadUnitID, c.CoopUnitIDs, c.DispatchID)
 		}
 		sameInstant(t, "deadline", c.Deadline, deadline)
 		sameInstant(t, "dispatched at", c.DispatchedAt, start)
@@ -320,9 +320,9 @@ func TestAutoDispatch(t *testing.T) {
 			RuleID:   rule.ID, RuleCategory: f.cat5d.ID, RuleRegion: f.community1.ID, LeadUnitID: f.unitA.ID, CoopUnitIDs: []int64{f.unitB.ID},
 			AutoAccept: "category", AutoDispatch: true,
 		})
-		ts := f.tasks(c.ID)
-		if len(ts) != 1 || ts[0].ID != c.TaskID || ts[0].UnitID != f.unitA.ID || ts[0].Deadline != store.Ms(deadline) || ts[0].DispatchedAt != store.Ms(start) {
-			t.Errorf("tasks = %+v", ts)
+		ts := f.dispatches(c.ID)
+		if len(ts) != 1 || ts[0].ID != c.DispatchID || ts[0].UnitID != f.unitA.ID || ts[0].Deadline != store.Ms(deadline) || ts[0].DispatchedAt != store.Ms(start) {
+			t.Errorf("dispatches = %+v", ts)
 		}
 		if got := actions(f.fixture, c.ID); !slices.Equal(got, []string{"report", "accept", "dispatch"}) {
 			t.Errorf("trail = %v", got)
@@ -335,27 +335,27 @@ func TestAutoDispatch(t *testing.T) {
 
 		// No rule for the region: the cell's owner unit (属地兜底).
 		c = f.reportAs(org.System, inCategory(f.cat5d.ID), atPoint(inCell2))
-		if c.State != workflow.Dispatched || c.LeadUnitID != f.unitB.ID || len(c.CoopUnitIDs) != 0 || c.TaskID == 0 {
+		if c.State != workflow.Dispatched || c.LeadUnitID != f.unitB.ID || len(c.CoopUnitIDs) != 0 || c.DispatchID == 0 {
 			t.Fatalf("owner fallback: state %s lead %d coops %v", c.State, c.LeadUnitID, c.CoopUnitIDs)
 		}
 		if r := c.Routing; !r.OwnerFallback || r.RuleID != 0 || r.LeadUnitID != f.unitB.ID || !r.AutoDispatch || r.NoRule {
 			t.Errorf("owner fallback routing = %+v", r)
 		}
-		if ts := f.tasks(c.ID); len(ts) != 1 || ts[0].UnitID != f.unitB.ID {
-			t.Errorf("owner fallback tasks = %+v", ts)
+		if ts := f.dispatches(c.ID); len(ts) != 1 || ts[0].UnitID != f.unitB.ID {
+			t.Errorf("owner fallback dispatches = %+v", ts)
 		}
 
 		// Nothing matches: accepted, waiting for the dispatcher.
 		for _, p := range [][2]float64{inCell3, nearCity} {
 			c = f.reportAs(org.System, inCategory(f.cat5d.ID), atPoint(p))
-			if c.State != workflow.Accepted || c.LeadUnitID != 0 || c.TaskID != 0 {
+			if c.State != workflow.Accepted || c.LeadUnitID != 0 || c.DispatchID != 0 {
 				t.Fatalf("no rule at %v: state %s lead %d", p, c.State, c.LeadUnitID)
 			}
 			if r := c.Routing; !r.NoRule || r.AutoDispatch || r.OwnerFallback || r.AutoAccept != "category" {
 				t.Errorf("no rule at %v: routing %+v", p, r)
 			}
-			if ts := f.tasks(c.ID); len(ts) != 0 {
-				t.Errorf("no rule: tasks %+v", ts)
+			if ts := f.dispatches(c.ID); len(ts) != 0 {
+				t.Errorf("no rule: dispatches %+v", ts)
 			}
 		}
 

@@ -77,7 +77,7 @@ func TestFullLoop(t *testing.T) {
 		sameInstant(t, "accepted_at", c.AcceptedAt, at(2026, 11, 16, 9, 10))
 
 		c = step(f.acceptor, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitA.ID}, workflow.Dispatched)
-		if c.LeadUnitID != f.unitA.ID || c.LeadUnitName != "环卫处" || c.TaskID == 0 {
+		if c.LeadUnitID != f.unitA.ID || c.LeadUnitName != "环卫处" || c.DispatchID == 0 {
 			t.Fatalf("dispatched case = %+v", c)
 		}
 		// 09:20 + 4 working hours: 160 minutes before lunch, 80 after.
@@ -165,15 +165,15 @@ func TestFullLoop(t *testing.T) {
 		_, err = f.svc.Photo(f.ctx, f.handlerB, c.ID, pa.ID)
 		wantCode(t, err, apperr.NotFound)
 
-		// One task, acknowledged, handled and closed on time.
-		ts := f.tasks(c.ID)
+		// One dispatch, acknowledged, handled and closed on time.
+		ts := f.dispatches(c.ID)
 		if len(ts) != 1 {
-			t.Fatalf("tasks = %+v", ts)
+			t.Fatalf("dispatches = %+v", ts)
 		}
 		k := ts[0]
 		if k.UnitID != f.unitA.ID || k.DispatchedAt != store.Ms(times[2]) || k.Acked != store.Ms(times[3]) || k.Handled != store.Ms(times[4]) ||
 			k.Closed != store.Ms(times[5]) || k.Returned != 0 || k.Rw != 0 || k.Overdue || k.Postponed || k.Deadline != store.Ms(at(2026, 11, 16, 14, 20)) {
-			t.Errorf("task = %+v", k)
+			t.Errorf("dispatch = %+v", k)
 		}
 
 		rep, err := audit.Verify(f.ctx, db.Reader())
@@ -188,7 +188,7 @@ func TestReworkPath(t *testing.T) {
 		f := newFixture(t, db)
 		c := f.verifying(f.unitA) // dispatched Monday 09:00, deadline 14:00
 		sameInstant(t, "first deadline", c.Deadline, at(2026, 11, 16, 14, 0))
-		firstTask := c.TaskID
+		firstTask := c.DispatchID
 
 		f.clk.Set(at(2026, 11, 16, 10, 0))
 		f.actErr(apperr.Invalid, f.inspector, c.ID, workflow.ActInput{Action: workflow.VerifyFail}) // reason required
@@ -197,8 +197,8 @@ func TestReworkPath(t *testing.T) {
 		if c.State != workflow.Dispatched || c.ReworkCount != 1 || c.LeadUnitID != f.unitA.ID {
 			t.Fatalf("after verify_fail: %+v", c)
 		}
-		if c.TaskID == 0 || c.TaskID == firstTask {
-			t.Errorf("task id %d, want a new one (first was %d)", c.TaskID, firstTask)
+		if c.DispatchID == 0 || c.DispatchID == firstTask {
+			t.Errorf("dispatch id %d, want a new one (first was %d)", c.DispatchID, firstTask)
 		}
 		// New deadline: 4 working hours from 10:00 → 15:00.
 		sameInstant(t, "rework deadline", c.Deadline, at(2026, 11, 16, 15, 0))
@@ -206,16 +206,16 @@ func TestReworkPath(t *testing.T) {
 		if c.Warning != 0 || c.Overdue {
 			t.Errorf("rework timer not fresh: %+v", c)
 		}
-		ts := f.tasks(c.ID)
+		ts := f.dispatches(c.ID)
 		if len(ts) != 2 {
-			t.Fatalf("tasks = %+v", ts)
+			t.Fatalf("dispatches = %+v", ts)
 		}
 		if ts[0].ID != firstTask || ts[0].Rw != store.Ms(at(2026, 11, 16, 10, 0)) || ts[0].Handled == 0 || ts[0].Closed != 0 {
-			t.Errorf("reworked task = %+v", ts[0])
+			t.Errorf("reworked dispatch = %+v", ts[0])
 		}
-		if ts[1].ID != c.TaskID || ts[1].UnitID != f.unitA.ID || ts[1].DispatchedAt != store.Ms(at(2026, 11, 16, 10, 0)) ||
+		if ts[1].ID != c.DispatchID || ts[1].UnitID != f.unitA.ID || ts[1].DispatchedAt != store.Ms(at(2026, 11, 16, 10, 0)) ||
 			ts[1].Deadline != store.Ms(at(2026, 11, 16, 15, 0)) || ts[1].Handled != 0 || ts[1].Acked != 0 {
-			t.Errorf("rework task = %+v", ts[1])
+			t.Errorf("rework dispatch = %+v", ts[1])
 		}
 		trail := f.trail(c.ID)
 		last := trail[len(trail)-1]
@@ -233,9 +233,9 @@ func TestReworkPath(t *testing.T) {
 		if c.State != workflow.Closed || c.ReworkCount != 1 {
 			t.Fatalf("closed after rework: %+v", c)
 		}
-		ts = f.tasks(c.ID)
+		ts = f.dispatches(c.ID)
 		if ts[0].Closed != 0 || ts[1].Closed == 0 || ts[1].Handled == 0 {
-			t.Errorf("tasks after close = %+v", ts)
+			t.Errorf("dispatches after close = %+v", ts)
 		}
 
 		// A second rework with an explicit deadline from the verifier.
@@ -269,7 +269,7 @@ func TestReturnPath(t *testing.T) {
 			t.Fatalf("returned case state %s", out.State)
 		}
 		got := f.get(f.acceptor, c.ID)
-		if got.State != workflow.Accepted || got.LeadUnitID != 0 || got.CoopUnitIDs != nil || got.ReturnCount != 1 || got.TaskID != 0 ||
+		if got.State != workflow.Accepted || got.LeadUnitID != 0 || got.CoopUnitIDs != nil || got.ReturnCount != 1 || got.DispatchID != 0 ||
 			!got.Deadline.IsZero() || !got.WarnAt.IsZero() || got.Warning != 0 {
 			t.Fatalf("returned case = %+v", got)
 		}
@@ -277,9 +277,9 @@ func TestReturnPath(t *testing.T) {
 			_, err := f.svc.Get(f.ctx, h, c.ID)
 			wantCode(t, err, apperr.NotFound)
 		}
-		ts := f.tasks(c.ID)
+		ts := f.dispatches(c.ID)
 		if len(ts) != 1 || ts[0].Returned != store.Ms(f.clk.Now()) || ts[0].Acked == 0 {
-			t.Errorf("tasks = %+v", ts)
+			t.Errorf("dispatches = %+v", ts)
 		}
 		trail := f.trail(c.ID)
 		last := trail[len(trail)-1]
@@ -288,7 +288,7 @@ func TestReturnPath(t *testing.T) {
 			t.Errorf("return data = %v", d)
 		}
 
-		// Re-dispatched to B: a second task; B may return straight from
+		// Re-dispatched to B: a second dispatch; B may return straight from
 		// "dispatched" too.
 		c = f.act(f.acceptor, c.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitB.ID})
 		if c.LeadUnitID != f.unitB.ID || c.State != workflow.Dispatched {
@@ -301,8 +301,8 @@ func TestReturnPath(t *testing.T) {
 		if got := f.get(f.acceptor, c.ID); got.ReturnCount != 2 {
 			t.Errorf("return count %d, want 2", got.ReturnCount)
 		}
-		if ts := f.tasks(c.ID); len(ts) != 2 || ts[1].UnitID != f.unitB.ID || ts[1].Returned == 0 || ts[1].Acked != 0 {
-			t.Errorf("tasks = %+v", ts)
+		if ts := f.dispatches(c.ID); len(ts) != 2 || ts[1].UnitID != f.unitB.ID || ts[1].Returned == 0 || ts[1].Acked != 0 {
+			t.Errorf("dispatches = %+v", ts)
 		}
 	})
 }
@@ -342,9 +342,9 @@ func TestExtension(t *testing.T) {
 			// Warning recomputed over dispatch→new deadline: 80% of 16 h
 			// = 768 min: Monday's 480, then 288 on Tuesday → 14:48.
 			sameInstant(t, "extended warn_at", c.WarnAt, at(2026, 11, 17, 14, 48))
-			ts := f.tasks(c.ID)
+			ts := f.dispatches(c.ID)
 			if len(ts) != 1 || ts[0].Deadline != store.Ms(tuesday18) || ts[0].Extensions != 1 {
-				t.Errorf("task = %+v", ts)
+				t.Errorf("dispatch = %+v", ts)
 			}
 			trail := f.trail(c.ID)
 			wantEvent(t, trail[len(trail)-2], workflow.RequestExtension, workflow.InProgress, workflow.InProgress, f.handlerA, at(2026, 11, 16, 10, 0))
@@ -353,8 +353,8 @@ func TestExtension(t *testing.T) {
 			// extended one: on time.
 			f.clk.Set(at(2026, 11, 16, 16, 0))
 			f.feedback(f.unitA, c.ID)
-			if ts := f.tasks(c.ID); ts[0].Overdue || ts[0].Handled == 0 {
-				t.Errorf("task after feedback = %+v", ts[0])
+			if ts := f.dispatches(c.ID); ts[0].Overdue || ts[0].Handled == 0 {
+				t.Errorf("dispatch after feedback = %+v", ts[0])
 			}
 			if d := eventData(t, f.trail(c.ID)[len(f.trail(c.ID))-1]); d["on_time"] != true {
 				t.Errorf("feedback data = %v", d)
@@ -379,8 +379,8 @@ func TestExtension(t *testing.T) {
 				t.Fatalf("after deny: %+v", c)
 			}
 			sameInstant(t, "deadline after deny", c.Deadline, at(2026, 11, 16, 14, 0))
-			if ts := f.tasks(c.ID); ts[0].Extensions != 0 || ts[0].Deadline != store.Ms(at(2026, 11, 16, 14, 0)) {
-				t.Errorf("task = %+v", ts[0])
+			if ts := f.dispatches(c.ID); ts[0].Extensions != 0 || ts[0].Deadline != store.Ms(at(2026, 11, 16, 14, 0)) {
+				t.Errorf("dispatch = %+v", ts[0])
 			}
 			f.actErr(apperr.Conflict, f.acceptor, c.ID, workflow.ActInput{Action: workflow.ApproveExtension}) // nothing pending
 			// A new request may follow a denial.
@@ -412,8 +412,8 @@ func TestPostponeResume(t *testing.T) {
 		if c.State != workflow.Postponed || !c.Deadline.IsZero() || !c.WarnAt.IsZero() || c.LeadUnitID != f.unitA.ID {
 			t.Fatalf("postponed = %+v", c)
 		}
-		if ts := f.tasks(c.ID); !ts[0].Postponed {
-			t.Errorf("task not marked postponed: %+v", ts[0])
+		if ts := f.dispatches(c.ID); !ts[0].Postponed {
+			t.Errorf("dispatch not marked postponed: %+v", ts[0])
 		}
 		// The clock does not run while postponed.
 		f.clk.Set(at(2026, 11, 17, 10, 0))
@@ -429,8 +429,8 @@ func TestPostponeResume(t *testing.T) {
 		}
 		// A fresh 4-working-hour limit from Tuesday 10:00 → 15:00.
 		sameInstant(t, "resumed deadline", c.Deadline, at(2026, 11, 17, 15, 0))
-		if ts := f.tasks(c.ID); ts[0].Deadline != store.Ms(at(2026, 11, 17, 15, 0)) || !ts[0].Postponed {
-			t.Errorf("task after resume = %+v", ts[0])
+		if ts := f.dispatches(c.ID); ts[0].Deadline != store.Ms(at(2026, 11, 17, 15, 0)) || !ts[0].Postponed {
+			t.Errorf("dispatch after resume = %+v", ts[0])
 		}
 		trail := f.trail(c.ID)
 		wantEvent(t, trail[len(trail)-2], workflow.Postpone, workflow.InProgress, workflow.Postponed, f.acceptor, at(2026, 11, 16, 10, 0))
@@ -489,18 +489,18 @@ func TestRejectMergeReopenVoid(t *testing.T) {
 		t.Run("reopen", func(t *testing.T) {
 			c := f.verifying(f.unitA)
 			c = f.act(f.inspector, c.ID, workflow.ActInput{Action: workflow.VerifyPass})
-			closedTask := c.TaskID
+			closedTask := c.DispatchID
 			f.actErr(apperr.Forbidden, f.inspector, c.ID, workflow.ActInput{Action: workflow.Reopen, Opinion: "x"})
 			f.actErr(apperr.Invalid, f.acceptor, c.ID, workflow.ActInput{Action: workflow.Reopen})
 			c = f.act(f.acceptor, c.ID, workflow.ActInput{Action: workflow.Reopen, Opinion: "市民不满意，问题复发"})
 			got := f.get(f.acceptor, c.ID)
-			if got.State != workflow.Accepted || !got.ClosedAt.IsZero() || got.LeadUnitID != 0 || got.TaskID != 0 || !got.Deadline.IsZero() {
+			if got.State != workflow.Accepted || !got.ClosedAt.IsZero() || got.LeadUnitID != 0 || got.DispatchID != 0 || !got.Deadline.IsZero() {
 				t.Fatalf("reopened = %+v", got)
 			}
 			c = f.act(f.acceptor, c.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitB.ID})
-			ts := f.tasks(c.ID)
+			ts := f.dispatches(c.ID)
 			if len(ts) != 2 || ts[0].ID != closedTask || ts[0].Closed == 0 || ts[1].UnitID != f.unitB.ID || ts[1].Closed != 0 {
-				t.Errorf("tasks after reopen = %+v", ts)
+				t.Errorf("dispatches after reopen = %+v", ts)
 			}
 			trail := f.trail(c.ID)
 			wantEvent(t, trail[len(trail)-2], workflow.Reopen, workflow.Closed, workflow.Accepted, f.acceptor, f.clk.Now())
@@ -719,8 +719,8 @@ func TestConcurrentActions(t *testing.T) {
 				if n := f.countEvents(c.ID, workflow.Feedback) + f.countEvents(c.ID, workflow.Return); n != 1 {
 					t.Errorf("round %d: %d feedback/return events", r, n)
 				}
-				if ts := f.tasks(c.ID); (ts[0].Handled != 0) == (ts[0].Returned != 0) {
-					t.Errorf("round %d: task = %+v", r, ts[0])
+				if ts := f.dispatches(c.ID); (ts[0].Handled != 0) == (ts[0].Returned != 0) {
+					t.Errorf("round %d: dispatch = %+v", r, ts[0])
 				}
 				if len(got.Photos) != w^1 { // feedback won: one photo; return won: none
 					t.Errorf("round %d: %d photos (winner %d)", r, len(got.Photos), w)
@@ -739,8 +739,8 @@ func TestConcurrentActions(t *testing.T) {
 					return err
 				})
 				oneWinner(t, r, errs)
-				if ts := f.tasks(c.ID); len(ts) != 1+int(min(1, f.countEvents(c.ID, workflow.VerifyFail))) {
-					t.Errorf("round %d: %d tasks", r, len(ts))
+				if ts := f.dispatches(c.ID); len(ts) != 1+int(min(1, f.countEvents(c.ID, workflow.VerifyFail))) {
+					t.Errorf("round %d: %d dispatches", r, len(ts))
 				}
 			}
 		})
@@ -1070,8 +1070,8 @@ func TestDeadlines(t *testing.T) {
 			sameInstant(t, "deadline", c.Deadline, at(2026, 11, 30, 11, 0))
 			// 192 min: 120 on Friday, 72 on Monday.
 			sameInstant(t, "warn_at", c.WarnAt, at(2026, 11, 30, 10, 12))
-			if ts := f.tasks(c.ID); ts[0].Deadline != store.Ms(at(2026, 11, 30, 11, 0)) {
-				t.Errorf("task deadline %d", ts[0].Deadline)
+			if ts := f.dispatches(c.ID); ts[0].Deadline != store.Ms(at(2026, 11, 30, 11, 0)) {
+				t.Errorf("dispatch deadline %d", ts[0].Deadline)
 			}
 			// Dispatched during lunch: the clock starts at 13:00.
 			f.clk.Set(at(2026, 11, 24, 12, 30))
@@ -1166,8 +1166,8 @@ func TestSweepDeadlines(t *testing.T) {
 		trail = f.trail(c.ID)
 		last := trail[len(trail)-1]
 		wantEvent(t, last, workflow.Overdue, workflow.InProgress, workflow.InProgress, org.System, deadline.Add(25*time.Minute))
-		if ts := f.tasks(c.ID); !ts[0].Overdue {
-			t.Errorf("task not overdue: %+v", ts[0])
+		if ts := f.dispatches(c.ID); !ts[0].Overdue {
+			t.Errorf("dispatch not overdue: %+v", ts[0])
 		}
 		before := len(f.trail(c.ID))
 		sweep(0, 0)
@@ -1185,7 +1185,7 @@ func TestSweepDeadlines(t *testing.T) {
 		if f.countEvents(other.ID, workflow.Warn) != 0 || f.countEvents(other.ID, workflow.Overdue) != 1 {
 			t.Errorf("other case trail = %+v", f.trail(other.ID))
 		}
-		// Late feedback marks the task overdue and not on time.
+		// Late feedback marks the dispatch overdue and not on time.
 		fb := f.feedback(f.unitB, other.ID)
 		if fb.State != workflow.Verifying {
 			t.Fatalf("feedback: %s", fb.State)

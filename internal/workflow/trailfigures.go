@@ -12,11 +12,11 @@ import (
 
 // The unit figures a second time, from the trail.
 //
-// taskFigures aggregates the tasks table in SQL. TrailFigures recomputes
+// dispatchFigures aggregates the dispatches table in SQL. TrailFigures recomputes
 // the same figures from the events alone (dispatches, returns, reports,
 // verifications, extensions, postponements, voids, overdue marks), replaying
 // each case's trail in plain Go and applying the definitions of
-// docs/performance.md task by task. The two share nothing but the
+// docs/performance.md dispatch by dispatch. The two share nothing but the
 // definitions and the case's region (the figures are grouped "by the
 // region of the case", which is fixed once the case is accepted), so a
 // figure on which they disagree is a bug in one of them, or a row that
@@ -32,17 +32,17 @@ type FigureSet struct {
 	Regions map[int64]Figures
 }
 
-// trailTask is one task as the trail tells it; times are unix ms, 0 = not.
-type trailTask struct {
+// trailDispatch is one dispatch as the trail tells it; times are unix ms, 0 = not.
+type trailDispatch struct {
 	unit                                                int64
 	dispatched, deadline, handled, returned, closed, rw int64
 	extensions                                          int
 	postponed, overdue, voided                          bool
 }
 
-// figures counts one task by the definitions of docs/performance.md, as
+// figures counts one dispatch by the definitions of docs/performance.md, as
 // known at now (unix ms).
-func (t *trailTask) figures(now int64) Figures {
+func (t *trailDispatch) figures(now int64) Figures {
 	one := func(b bool) int {
 		if b {
 			return 1
@@ -75,8 +75,8 @@ type trailCase struct {
 	caseID, region             int64
 	reported                   int64 // the report's time
 	accepted, merged, rejected bool
-	tasks                      []*trailTask
-	current                    *trailTask // the task in force
+	dispatches                      []*trailDispatch
+	current                    *trailDispatch // the dispatch in force
 	lead                       int64      // the lead unit in force
 	anomalies                  []string
 }
@@ -88,14 +88,14 @@ type eventFacts struct {
 	UnitID     int64     `json:"unit_id"`
 }
 
-// step applies one event to the case. Events that need a task in force
+// step applies one event to the case. Events that need a dispatch in force
 // and find none are recorded as anomalies (a trail the actions cannot
 // have written).
 func (c *trailCase) step(seq, at int64, action Action, f eventFacts) {
 	cur := c.current
 	need := func() bool {
 		if cur == nil {
-			c.anomalies = append(c.anomalies, fmt.Sprintf("case %d event %d (%s): no task in force", c.caseID, seq, action))
+			c.anomalies = append(c.anomalies, fmt.Sprintf("case %d event %d (%s): no dispatch in force", c.caseID, seq, action))
 		}
 		return cur != nil
 	}
@@ -129,7 +129,7 @@ func (c *trailCase) step(seq, at int64, action Action, f eventFacts) {
 			cur.postponed = true
 		}
 	case Resume:
-		// A fresh full limit; the postponement stays on the task.
+		// A fresh full limit; the postponement stays on the dispatch.
 		if need() {
 			cur.deadline = store.Ms(f.Deadline)
 		}
@@ -145,8 +145,8 @@ func (c *trailCase) step(seq, at int64, action Action, f eventFacts) {
 			cur.closed = at
 		}
 	case VerifyFail:
-		// The failed task ends as reworked; the same lead unit gets a new
-		// task with a new deadline.
+		// The failed dispatch ends as reworked; the same lead unit gets a new
+		// dispatch with a new deadline.
 		if need() {
 			cur.rw = at
 		}
@@ -157,8 +157,8 @@ func (c *trailCase) step(seq, at int64, action Action, f eventFacts) {
 	case Reopen:
 		c.current, c.lead = nil, 0
 	case Void:
-		// A voided case was never a valid case: all its tasks leave.
-		for _, t := range c.tasks {
+		// A voided case was never a valid case: all its dispatches leave.
+		for _, t := range c.dispatches {
 			t.voided = true
 		}
 		c.current = nil
@@ -170,11 +170,11 @@ func (c *trailCase) step(seq, at int64, action Action, f eventFacts) {
 }
 
 func (c *trailCase) begin(at int64, deadline time.Time) {
-	t := &trailTask{unit: c.lead, dispatched: at, deadline: store.Ms(deadline)}
+	t := &trailDispatch{unit: c.lead, dispatched: at, deadline: store.Ms(deadline)}
 	if t.unit == 0 {
-		c.anomalies = append(c.anomalies, fmt.Sprintf("case %d: a task begins at %s without a lead unit", c.caseID, store.Time(at).Format(time.RFC3339)))
+		c.anomalies = append(c.anomalies, fmt.Sprintf("case %d: a dispatch begins at %s without a lead unit", c.caseID, store.Time(at).Format(time.RFC3339)))
 	}
-	c.tasks = append(c.tasks, t)
+	c.dispatches = append(c.dispatches, t)
 	c.current = t
 }
 
@@ -191,8 +191,8 @@ func (s *Service) TrailFigures(ctx context.Context, p Period) (FigureSet, error)
 }
 
 // trailFigures is TrailFigures as known at now; it also returns the
-// anomalies found on the way (events that need a task when none is in
-// force, tasks without a unit).
+// anomalies found on the way (events that need a dispatch when none is in
+// force, dispatches without a unit).
 func (s *Service) trailFigures(ctx context.Context, p Period, now time.Time) (FigureSet, []string, error) {
 	set := FigureSet{Units: map[int64]Figures{}, Regions: map[int64]Figures{}}
 	q := s.DB.Reader()
@@ -252,7 +252,7 @@ func (s *Service) trailFigures(ctx context.Context, p Period, now time.Time) (Fi
 	return set, anomalies, nil
 }
 
-// count adds the case's share of the period's figures to set: its tasks
+// count adds the case's share of the period's figures to set: its dispatches
 // dispatched in [from, to) unless voided, to their unit and to the case's
 // region and every region above it; its report, if made in [from, to), to
 // the regions' acceptance figures.
@@ -265,7 +265,7 @@ func (c *trailCase) count(set *FigureSet, ancestors map[int64][]int64, from, to,
 			set.Regions[r] = f
 		}
 	}
-	for _, t := range c.tasks {
+	for _, t := range c.dispatches {
 		if t.voided || t.dispatched < from || t.dispatched >= to {
 			continue
 		}
@@ -394,7 +394,7 @@ type FigureCheck struct {
 	Units, Regions int
 	Diffs          []FigureDiff
 	// Anomalies are trail events the replay could not place (an event
-	// that needs a task in force when none is); none can be written by
+	// that needs a dispatch in force when none is); none can be written by
 	// the actions, so any is worth a look even when the figures agree.
 	Anomalies []string
 }

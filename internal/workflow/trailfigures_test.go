@@ -76,7 +76,7 @@ func noUnits(t *testing.T, f *fixture, p workflow.Period) {
 	}
 }
 
-// Issue 15, point 1: Extended counted tasks that were not due. A task
+// Issue 15, point 1: Extended counted dispatches that were not due. A dispatch
 // acknowledged, granted an extension and still open with its deadline
 // weeks away showed extended 1 and an extension rate of 1 / 0.
 func TestFiguresExtendedOnlyWhenDue(t *testing.T) {
@@ -107,8 +107,8 @@ func TestFiguresExtendedOnlyWhenDue(t *testing.T) {
 	})
 }
 
-// Issue 15, point 2: voiding a case removed only its current task. Every
-// task of a voided case leaves the figures: one returned by A and voided
+// Issue 15, point 2: voiding a case removed only its current dispatch. Every
+// dispatch of a voided case leaves the figures: one returned by A and voided
 // while waiting for a new dispatch, one returned by A, dispatched to B and
 // voided there, one that failed verification at B and was voided during
 // the rework.
@@ -132,8 +132,8 @@ func TestFiguresVoidedCaseLeavesEveryTask(t *testing.T) {
 			f.act(f.admin, c.ID, workflow.ActInput{Action: workflow.Void, Opinion: "重复录入"})
 		}
 		var voided int
-		if err := f.db.Reader().QueryRow(f.ctx, `SELECT count(*) FROM tasks WHERE voided_at = ?`, store.Ms(f.clk.Now())).Scan(&voided); err != nil || voided != 5 {
-			t.Errorf("%d tasks voided at the void, want all 5 (%v)", voided, err)
+		if err := f.db.Reader().QueryRow(f.ctx, `SELECT count(*) FROM dispatches WHERE voided_at = ?`, store.Ms(f.clk.Now())).Scan(&voided); err != nil || voided != 5 {
+			t.Errorf("%d dispatches voided at the void, want all 5 (%v)", voided, err)
 		}
 		f.clk.Set(at(2026, 11, 30, 12, 0))
 		noUnits(t, f, week)
@@ -147,7 +147,7 @@ func TestFiguresVoidedCaseLeavesEveryTask(t *testing.T) {
 	})
 }
 
-// The migration marks the earlier tasks of cases voided before it, as of
+// The migration marks the earlier dispatches of cases voided before it, as of
 // the void; the figures check finds such rows until then.
 func TestFiguresVoidMigration(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
@@ -166,10 +166,10 @@ func TestFiguresVoidMigration(t *testing.T) {
 			f.act(f.admin, c.ID, workflow.ActInput{Action: workflow.Void, Opinion: "测试数据"})
 		}
 		f.clk.Set(at(2026, 11, 17, 10, 0))
-		// As the void action left them before the fix: only the task in
+		// As the void action left them before the fix: only the dispatch in
 		// force (B's) voided.
 		err := f.db.WithTx(f.ctx, func(tx *store.Tx) error {
-			_, err := tx.Exec(f.ctx, `UPDATE tasks SET voided_at = 0 WHERE unit_id = ?`, f.unitA.ID)
+			_, err := tx.Exec(f.ctx, `UPDATE dispatches SET voided_at = 0 WHERE unit_id = ?`, f.unitA.ID)
 			return err
 		})
 		if err != nil {
@@ -180,30 +180,44 @@ func TestFiguresVoidMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(check.Diffs) == 0 {
-			t.Fatal("the figures check finds nothing in tasks of voided cases left in the figures")
+			t.Fatal("the figures check finds nothing in dispatches of voided cases left in the figures")
 		}
 		t.Logf("before the migration:\n%s", checkString(check))
+		// Take the database back to the schema 0005 ran on (the table was
+		// still tasks, before 0008) and apply both migrations again.
 		err = f.db.WithTx(f.ctx, func(tx *store.Tx) error {
-			_, err := tx.Exec(f.ctx, `DELETE FROM schema_migrations WHERE version = 5`)
-			return err
+			for _, q := range []string{
+				`ALTER TABLE dispatches RENAME TO tasks`,
+				`ALTER TABLE cases RENAME COLUMN dispatch_id TO task_id`,
+				`DROP INDEX dispatches_perf`, `DROP INDEX dispatches_dispatched`, `DROP INDEX dispatches_case`,
+				`CREATE INDEX tasks_perf ON tasks(unit_id, region_id, dispatched_at, deadline, returned_at, handled_at, closed_at, reworked_at, extensions, postponed, overdue, voided_at)`,
+				`CREATE INDEX tasks_dispatched ON tasks(dispatched_at)`,
+				`CREATE INDEX tasks_case ON tasks(case_id)`,
+				`DELETE FROM schema_migrations WHERE version IN (5, 8)`,
+			} {
+				if _, err := tx.Exec(f.ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if applied, err := f.db.Migrate(f.ctx); err != nil || len(applied) != 1 || applied[0] != "0005_void_all_dispatches" {
+		if applied, err := f.db.Migrate(f.ctx); err != nil || len(applied) != 2 || applied[0] != "0005_void_all_dispatches" || applied[1] != "0008_dispatches" {
 			t.Fatalf("migrate = %v, %v", applied, err)
 		}
 		for _, c := range []*workflow.Case{waiting, redispatched} {
-			for _, k := range f.tasks(c.ID) {
+			for _, k := range f.dispatches(c.ID) {
 				if k.UnitID == f.unitA.ID {
 					var v int64
-					if err := f.db.Reader().QueryRow(f.ctx, `SELECT voided_at FROM tasks WHERE id = ?`, k.ID).Scan(&v); err != nil || v != store.Ms(voidAt) {
-						t.Errorf("case %d task %d voided_at %d, want the void's time %d (%v)", c.ID, k.ID, v, store.Ms(voidAt), err)
+					if err := f.db.Reader().QueryRow(f.ctx, `SELECT voided_at FROM dispatches WHERE id = ?`, k.ID).Scan(&v); err != nil || v != store.Ms(voidAt) {
+						t.Errorf("case %d dispatch %d voided_at %d, want the void's time %d (%v)", c.ID, k.ID, v, store.Ms(voidAt), err)
 					}
 				}
 			}
 		}
-		// The returned task of the case still open stays in the figures.
+		// The returned dispatch of the case still open stays in the figures.
 		checkFigures(t, "unit A", unitFigures(t, f, week, f.unitA).Figures, [15]int{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 		agree(t, f, week)
 	})
@@ -213,7 +227,7 @@ func TestFiguresVoidMigration(t *testing.T) {
 // the definitions leave open"), each checked against the trail too.
 func TestFiguresOpenQuestions(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
-		// A postponed task whose original deadline passes while on hold:
+		// A postponed dispatch whose original deadline passes while on hold:
 		// due and postponed, not overdue; after resumption the fresh
 		// deadline is the one in force.
 		t.Run("postponed past its deadline", func(t *testing.T) {
@@ -239,7 +253,7 @@ func TestFiguresOpenQuestions(t *testing.T) {
 			agree(t, f, week)
 		})
 		// Overdue before the hold: the mark stands (only an approved
-		// extension lifts it), and counts again once the task is due.
+		// extension lifts it), and counts again once the dispatch is due.
 		t.Run("overdue, postponed, resumed", func(t *testing.T) {
 			f := newFixture(t, freshLike(t, db))
 			c := f.inProgress(f.unitA)
@@ -260,7 +274,7 @@ func TestFiguresOpenQuestions(t *testing.T) {
 			checkFigures(t, "handled", unitFigures(t, f, week, f.unitA).Figures, [15]int{1, 0, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0})
 			agree(t, f, week)
 		})
-		// An extension approved after the overdue mark lifts it; the task
+		// An extension approved after the overdue mark lifts it; the dispatch
 		// is due again only by the approved deadline or a report.
 		t.Run("extension approved after an overdue mark", func(t *testing.T) {
 			f := newFixture(t, freshLike(t, db))
@@ -275,8 +289,8 @@ func TestFiguresOpenQuestions(t *testing.T) {
 			agree(t, f, week)
 			f.clk.Set(at(2026, 11, 16, 16, 0))
 			f.act(f.acceptor, c.ID, workflow.ActInput{Action: workflow.ApproveExtension})
-			if ks := f.tasks(c.ID); len(ks) != 1 || ks[0].Overdue || ks[0].Extensions != 1 {
-				t.Fatalf("task after approval = %+v", ks)
+			if ks := f.dispatches(c.ID); len(ks) != 1 || ks[0].Overdue || ks[0].Extensions != 1 {
+				t.Fatalf("dispatch after approval = %+v", ks)
 			}
 			checkFigures(t, "approved", unitFigures(t, f, week, f.unitA).Figures, [15]int{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 			agree(t, f, week)
@@ -287,8 +301,8 @@ func TestFiguresOpenQuestions(t *testing.T) {
 			checkRate(t, "on-time handling", row.Rates.OnTimeHandling, r(1, 1))
 			agree(t, f, week)
 		})
-		// A reopened case: the closed task keeps its figures in its own
-		// period; the new dispatch is a new task of the unit it goes to, in
+		// A reopened case: the closed dispatch keeps its figures in its own
+		// period; the new dispatch is a new dispatch of the unit it goes to, in
 		// the period of that dispatch; a void then takes all of them out.
 		t.Run("reopened by the citizen", func(t *testing.T) {
 			f := newFixture(t, freshLike(t, db))
@@ -336,7 +350,7 @@ func envInt(t *testing.T, name string, def int) int {
 }
 
 // TestFiguresAgreeWithTrail is the property: whatever happens to cases,
-// the figures computed in SQL from the tasks table equal the figures
+// the figures computed in SQL from the dispatches table equal the figures
 // replayed from the trail, for any period, unit by unit and region by
 // region. Each seed drives a fresh city through random actions by random
 // roles (most of them allowed, some refused), random deadlines, extension

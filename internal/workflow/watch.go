@@ -49,25 +49,25 @@ func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, erro
 			q = `UPDATE cases SET warning = 2, overdue = TRUE, overdue_at = deadline, version = version + 1, updated_at = ?
 				WHERE id IN (SELECT id FROM cases WHERE state IN ('dispatched', 'in_progress') AND overdue = FALSE AND deadline > 0 AND deadline <= ? ORDER BY deadline LIMIT ?)
 				AND state IN ('dispatched', 'in_progress') AND overdue = FALSE AND deadline > 0 AND deadline <= ?
-				RETURNING id, state, COALESCE(task_id, 0), deadline`
+				RETURNING id, state, COALESCE(dispatch_id, 0), deadline`
 		} else {
 			q = `UPDATE cases SET warning = 1, version = version + 1, updated_at = ?
 				WHERE id IN (SELECT id FROM cases WHERE state IN ('dispatched', 'in_progress') AND warning = 0 AND warn_at > 0 AND warn_at <= ? ORDER BY warn_at LIMIT ?)
 				AND state IN ('dispatched', 'in_progress') AND warning = 0 AND warn_at > 0 AND warn_at <= ?
-				RETURNING id, state, COALESCE(task_id, 0), deadline`
+				RETURNING id, state, COALESCE(dispatch_id, 0), deadline`
 		}
 		rows, err := tx.Query(ctx, q, store.Ms(now), store.Ms(now), sweepBatch, store.Ms(now))
 		if err != nil {
 			return fmt.Errorf("deadline sweep: %w", err)
 		}
 		type hit struct {
-			id, task, deadline int64
+			id, dispatch, deadline int64
 			state              string
 		}
 		var hits []hit
 		for rows.Next() {
 			var h hit
-			if err := rows.Scan(&h.id, &h.state, &h.task, &h.deadline); err != nil {
+			if err := rows.Scan(&h.id, &h.state, &h.dispatch, &h.deadline); err != nil {
 				rows.Close()
 				return err
 			}
@@ -82,8 +82,8 @@ func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, erro
 			action = Overdue
 		}
 		for _, h := range hits {
-			if red && h.task != 0 {
-				if _, err := tx.Exec(ctx, `UPDATE tasks SET overdue = TRUE WHERE id = ?`, h.task); err != nil {
+			if red && h.dispatch != 0 {
+				if _, err := tx.Exec(ctx, `UPDATE dispatches SET overdue = TRUE WHERE id = ?`, h.dispatch); err != nil {
 					return err
 				}
 			}
