@@ -101,7 +101,7 @@ type Case struct {
 	LeadUnitID   int64     `json:"lead_unit_id,omitempty"`
 	LeadUnitName string    `json:"lead_unit_name,omitempty"`
 	CoopUnitIDs  []int64   `json:"coop_unit_ids,omitempty"`
-	DispatchID       int64     `json:"-"`
+	DispatchID   int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
 	WarnAt       time.Time `json:"warn_at,omitzero"`
 	Warning      int       `json:"warning"` // 0 none, 1 yellow, 2 red (overdue)

@@ -75,9 +75,9 @@ type trailCase struct {
 	caseID, region             int64
 	reported                   int64 // the report's time
 	accepted, merged, rejected bool
-	dispatches                      []*trailDispatch
+	dispatches                 []*trailDispatch
 	current                    *trailDispatch // the dispatch in force
-	lead                       int64      // the lead unit in force
+	lead                       int64          // the lead unit in force
 	anomalies                  []string
 }
 

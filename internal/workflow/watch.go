@@ -62,7 +62,7 @@ func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, erro
 		}
 		type hit struct {
 			id, dispatch, deadline int64
-			state              string
+			state                  string
 		}
 		var hits []hit
 		for rows.Next() {
