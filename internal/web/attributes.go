@@ -146,19 +146,17 @@ func attributesFromForm(r *http.Request) ([]workflow.Attribute, []attributeRow, 
 }
 
 func (s *Server) postAttributes(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	cat, err := s.attributeCategory(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	attrs, rows, err := attributesFromForm(r)
-	if err == nil {
-		err = s.Flow.SetCategoryAttributes(r.Context(), actorOf(r), cat.ID, attrs)
-	}
-	back := "/admin/categories/" + itoa(cat.ID) + "/attributes"
-	s.adminDone(w, r, back, err, func(c int, m string) { s.showAttributes(w, r, c, m, rows) })
+	var rows []attributeRow // what was typed, shown again on an error
+	show := func(c int, m string) { s.showAttributes(w, r, c, m, rows) }
+	s.adminForm(w, r, r.URL.Path, show, func() error {
+		cat, err := s.attributeCategory(r)
+		if err != nil {
+			return err
+		}
+		var attrs []workflow.Attribute
+		if attrs, rows, err = attributesFromForm(r); err != nil {
+			return err
+		}
+		return s.Flow.SetCategoryAttributes(r.Context(), actorOf(r), cat.ID, attrs)
+	})
 }

@@ -96,13 +96,19 @@ func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 	return f, nil
 }
 
-func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
+// listCases reads the list filters of the request and lists the caller's
+// cases that match them.
+func (s *Server) listCases(r *http.Request) (workflow.Filter, workflow.Page, error) {
 	f, err := s.filterFrom(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return f, workflow.Page{}, err
 	}
 	page, err := s.Flow.List(r.Context(), actorOf(r), f)
+	return f, page, err
+}
+
+func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
+	_, page, err := s.listCases(r)
 	if err == nil {
 		err = outputDatum(r, page.Cases...)
 	}
@@ -432,12 +438,7 @@ func (s *Server) lookups(r *http.Request) (lookups, error) {
 }
 
 func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
-	f, err := s.filterFrom(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	pg, err := s.Flow.List(r.Context(), actorOf(r), f)
+	f, pg, err := s.listCases(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

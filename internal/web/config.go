@@ -148,49 +148,47 @@ func (s *Server) renderWithLookups(w http.ResponseWriter, r *http.Request, code 
 }
 
 func (s *Server) postCategory(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var c workflow.Category
-	var err error
-	ints := []struct {
-		name string
-		dst  *int
-	}{{"limit_normal", &c.LimitNormal}, {"limit_urgent", &c.LimitUrgent}, {"limit_critical", &c.LimitCritical}, {"dup_radius_m", &c.DupRadiusM}}
-	for _, p := range ints {
-		if err == nil {
-			var v int64
-			v, err = formInt(r, p.name)
-			*p.dst = int(v)
-		}
-	}
-	if err == nil {
-		c.ID, err = formInt(r, "id")
-	}
-	if err == nil {
-		c.ParentID, err = formInt(r, "parent_id")
-	}
-	if err == nil {
-		c.Code, c.Name, c.Standard = r.FormValue("code"), r.FormValue("name"), r.FormValue("standard")
-		c.LimitUnit = workcal.Unit(r.FormValue("limit_unit"))
-		c.Active = r.FormValue("active") != "off"
-		c.Hint = r.FormValue("hint")
-		c.AutoAccept, c.AutoDispatch, c.StaffOnly = r.FormValue("auto_accept") == "on", r.FormValue("auto_dispatch") == "on", r.FormValue("staff_only") == "on"
-		if c.ID != 0 {
-			// Code and parent are fixed once created.
-			old, gerr := s.Flow.Category(r.Context(), s.DB.Reader(), c.ID)
-			if gerr != nil {
-				err = gerr
-			} else {
-				c.Code, c.ParentID = old.Code, old.ParentID
+	s.adminForm(w, r, "/admin/categories", func(c int, m string) { s.showCategories(w, r, c, m) }, func() error {
+		var c workflow.Category
+		var err error
+		ints := []struct {
+			name string
+			dst  *int
+		}{{"limit_normal", &c.LimitNormal}, {"limit_urgent", &c.LimitUrgent}, {"limit_critical", &c.LimitCritical}, {"dup_radius_m", &c.DupRadiusM}}
+		for _, p := range ints {
+			if err == nil {
+				var v int64
+				v, err = formInt(r, p.name)
+				*p.dst = int(v)
 			}
 		}
 		if err == nil {
-			_, err = s.Flow.SaveCategory(r.Context(), actorOf(r), c)
+			c.ID, err = formInt(r, "id")
 		}
-	}
-	s.adminDone(w, r, "/admin/categories", err, func(c int, m string) { s.showCategories(w, r, c, m) })
+		if err == nil {
+			c.ParentID, err = formInt(r, "parent_id")
+		}
+		if err == nil {
+			c.Code, c.Name, c.Standard = r.FormValue("code"), r.FormValue("name"), r.FormValue("standard")
+			c.LimitUnit = workcal.Unit(r.FormValue("limit_unit"))
+			c.Active = r.FormValue("active") != "off"
+			c.Hint = r.FormValue("hint")
+			c.AutoAccept, c.AutoDispatch, c.StaffOnly = r.FormValue("auto_accept") == "on", r.FormValue("auto_dispatch") == "on", r.FormValue("staff_only") == "on"
+			if c.ID != 0 {
+				// Code and parent are fixed once created.
+				old, gerr := s.Flow.Category(r.Context(), s.DB.Reader(), c.ID)
+				if gerr != nil {
+					err = gerr
+				} else {
+					c.Code, c.ParentID = old.Code, old.ParentID
+				}
+			}
+			if err == nil {
+				_, err = s.Flow.SaveCategory(r.Context(), actorOf(r), c)
+			}
+		}
+		return err
+	})
 }
 
 func (s *Server) pageResponsibilities(w http.ResponseWriter, r *http.Request) {
@@ -219,30 +217,28 @@ func (s *Server) showResponsibilities(w http.ResponseWriter, r *http.Request, co
 }
 
 func (s *Server) postResponsibility(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var in workflow.Responsibility
-	var err error
-	in.CategoryID, err = formInt(r, "category_id")
-	if err == nil {
-		in.RegionID, err = formInt(r, "region_id")
-	}
-	if err == nil {
-		in.LeadUnitID, err = formInt(r, "lead_unit_id")
-	}
-	for _, c := range r.Form["coop_unit_ids"] {
-		n, perr := strconv.ParseInt(c, 10, 64)
-		if perr != nil {
-			err = errInvalid("bad_number", "field", "coop_unit_ids")
+	s.adminForm(w, r, "/admin/responsibilities", func(c int, m string) { s.showResponsibilities(w, r, c, m) }, func() error {
+		var in workflow.Responsibility
+		var err error
+		in.CategoryID, err = formInt(r, "category_id")
+		if err == nil {
+			in.RegionID, err = formInt(r, "region_id")
 		}
-		in.CoopUnitIDs = append(in.CoopUnitIDs, n)
-	}
-	if err == nil {
-		_, err = s.Flow.SaveResponsibility(r.Context(), actorOf(r), in)
-	}
-	s.adminDone(w, r, "/admin/responsibilities", err, func(c int, m string) { s.showResponsibilities(w, r, c, m) })
+		if err == nil {
+			in.LeadUnitID, err = formInt(r, "lead_unit_id")
+		}
+		for _, c := range r.Form["coop_unit_ids"] {
+			n, perr := strconv.ParseInt(c, 10, 64)
+			if perr != nil {
+				err = errInvalid("bad_number", "field", "coop_unit_ids")
+			}
+			in.CoopUnitIDs = append(in.CoopUnitIDs, n)
+		}
+		if err == nil {
+			_, err = s.Flow.SaveResponsibility(r.Context(), actorOf(r), in)
+		}
+		return err
+	})
 }
 
 func (s *Server) postDeleteResponsibility(w http.ResponseWriter, r *http.Request) {
@@ -270,25 +266,23 @@ func (s *Server) showCalendar(w http.ResponseWriter, r *http.Request, code int, 
 }
 
 func (s *Server) postCalendar(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var err error
-	switch r.FormValue("op") {
-	case "spans":
-		err = s.Flow.SetWorkSpans(r.Context(), actorOf(r), r.FormValue("spans"))
-	case "delete":
-		err = s.Flow.DeleteHoliday(r.Context(), actorOf(r), r.FormValue("day"))
-	default:
-		day := strings.TrimSpace(r.FormValue("day"))
-		if _, perr := time.Parse("2006-01-02", day); perr != nil {
-			err = errInvalid("bad_date")
-		} else {
-			err = s.Flow.SetHolidays(r.Context(), actorOf(r), []workcal.Override{{Date: workcal.Date(day), Working: r.FormValue("working") == "on", Name: r.FormValue("name")}})
+	s.adminForm(w, r, "/admin/calendar", func(c int, m string) { s.showCalendar(w, r, c, m) }, func() error {
+		var err error
+		switch r.FormValue("op") {
+		case "spans":
+			err = s.Flow.SetWorkSpans(r.Context(), actorOf(r), r.FormValue("spans"))
+		case "delete":
+			err = s.Flow.DeleteHoliday(r.Context(), actorOf(r), r.FormValue("day"))
+		default:
+			day := strings.TrimSpace(r.FormValue("day"))
+			if _, perr := time.Parse("2006-01-02", day); perr != nil {
+				err = errInvalid("bad_date")
+			} else {
+				err = s.Flow.SetHolidays(r.Context(), actorOf(r), []workcal.Override{{Date: workcal.Date(day), Working: r.FormValue("working") == "on", Name: r.FormValue("name")}})
+			}
 		}
-	}
-	s.adminDone(w, r, "/admin/calendar", err, func(c int, m string) { s.showCalendar(w, r, c, m) })
+		return err
+	})
 }
 
 // spansJSON is the body that sets the daily working hours.

@@ -222,21 +222,19 @@ func (s *Server) showUnits(w http.ResponseWriter, r *http.Request, code int, msg
 }
 
 func (s *Server) postUnit(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	region, err := formInt(r, "region_id")
-	if err == nil {
-		u := org.Unit{Code: r.FormValue("code"), Name: r.FormValue("name"), Kind: r.FormValue("kind"), RegionID: region, Active: r.FormValue("active") != "off"}
-		if id, _ := formInt(r, "id"); id != 0 {
-			u.ID = id
-			err = s.Org.UpdateUnit(r.Context(), actorOf(r), u)
-		} else {
-			_, err = s.Org.CreateUnit(r.Context(), actorOf(r), u)
+	s.adminForm(w, r, "/admin/units", func(c int, m string) { s.showUnits(w, r, c, m) }, func() error {
+		region, err := formInt(r, "region_id")
+		if err == nil {
+			u := org.Unit{Code: r.FormValue("code"), Name: r.FormValue("name"), Kind: r.FormValue("kind"), RegionID: region, Active: r.FormValue("active") != "off"}
+			if id, _ := formInt(r, "id"); id != 0 {
+				u.ID = id
+				err = s.Org.UpdateUnit(r.Context(), actorOf(r), u)
+			} else {
+				_, err = s.Org.CreateUnit(r.Context(), actorOf(r), u)
+			}
 		}
-	}
-	s.adminDone(w, r, "/admin/units", err, func(c int, m string) { s.showUnits(w, r, c, m) })
+		return err
+	})
 }
 
 func (s *Server) pageRegions(w http.ResponseWriter, r *http.Request) { s.showRegions(w, r, 200, "") }
@@ -246,19 +244,17 @@ func (s *Server) showRegions(w http.ResponseWriter, r *http.Request, code int, m
 }
 
 func (s *Server) postRegion(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	parent, err := formInt(r, "parent_id")
-	if err == nil {
-		if id, _ := formInt(r, "id"); id != 0 {
-			err = s.Org.UpdateRegion(r.Context(), actorOf(r), id, r.FormValue("name"))
-		} else {
-			_, err = s.Org.CreateRegion(r.Context(), actorOf(r), org.Region{Code: r.FormValue("code"), Name: r.FormValue("name"), Level: r.FormValue("level"), ParentID: parent})
+	s.adminForm(w, r, "/admin/regions", func(c int, m string) { s.showRegions(w, r, c, m) }, func() error {
+		parent, err := formInt(r, "parent_id")
+		if err == nil {
+			if id, _ := formInt(r, "id"); id != 0 {
+				err = s.Org.UpdateRegion(r.Context(), actorOf(r), id, r.FormValue("name"))
+			} else {
+				_, err = s.Org.CreateRegion(r.Context(), actorOf(r), org.Region{Code: r.FormValue("code"), Name: r.FormValue("name"), Level: r.FormValue("level"), ParentID: parent})
+			}
 		}
-	}
-	s.adminDone(w, r, "/admin/regions", err, func(c int, m string) { s.showRegions(w, r, c, m) })
+		return err
+	})
 }
 
 func (s *Server) pageTokens(w http.ResponseWriter, r *http.Request) { s.showTokens(w, r, 200, "", "") }

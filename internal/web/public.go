@@ -201,16 +201,26 @@ func (s *Server) apiPublicConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, cfg)
 }
 
-// maxMapCells bounds the cells one map request returns.
-const maxMapCells = 3000
-
-func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
+// publicBox guards a public map read and reads its bbox; false means the
+// answer (a refusal) has been written.
+func (s *Server) publicBox(w http.ResponseWriter, r *http.Request) (geo.Rect, bool) {
 	if !s.publicGuard(w, r, false) {
-		return
+		return geo.Rect{}, false
 	}
 	box, err := parseBBox(r.URL.Query().Get("bbox"))
 	if err != nil {
 		s.fail(w, r, err)
+		return geo.Rect{}, false
+	}
+	return box, true
+}
+
+// maxMapCells bounds the cells one map request returns.
+const maxMapCells = 3000
+
+func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
+	box, ok := s.publicBox(w, r)
+	if !ok {
 		return
 	}
 	cells, truncated, err := s.Grid.Cells(r.Context(), box, maxMapCells)
@@ -245,12 +255,8 @@ func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiPublicCases(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
-		return
-	}
-	box, err := parseBBox(r.URL.Query().Get("bbox"))
-	if err != nil {
-		s.fail(w, r, err)
+	box, ok := s.publicBox(w, r)
+	if !ok {
 		return
 	}
 	cases, err := s.Flow.OpenInBox(r.Context(), box.Min.Lat, box.Min.Lon, box.Max.Lat, box.Max.Lon, 500)

@@ -172,6 +172,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // adminDone redirects back to an admin page after a write, or shows the
 // page again with the error.
+// adminForm answers an administrator's form post: the form is read, save
+// runs, and the browser goes back to the list (…?msg=saved) or sees the
+// form again with the error in its language.
+func (s *Server) adminForm(w http.ResponseWriter, r *http.Request, back string, show func(code int, msg string), save func() error) {
+	err := s.parseForm(r)
+	if err == nil {
+		err = save()
+	}
+	s.adminDone(w, r, back, err, show)
+}
+
 func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, back string, err error, show func(code int, msg string)) {
 	if err != nil {
 		code, msg := s.message(r, err)
