@@ -171,20 +171,21 @@ func BenchmarkImportObservations(b *testing.B) {
 		bc := newBenchCity(b, db)
 		ctx := context.Background()
 		rows := 0
-		var elapsed time.Duration
+		var elapsed, cpu time.Duration
 		for b.Loop() {
 			b.StopTimer()
 			round := bc.newRound(b)
 			b.StartTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), cpuTime()
 			rep, problems, err := bc.svc.ImportObservations(ctx, org.System, round, bytes.NewReader(bc.obsCSV))
-			elapsed += time.Since(start)
+			elapsed, cpu = elapsed+time.Since(start), cpu+cpuTime()-cpu0
 			if err != nil {
 				b.Fatal(err, problems)
 			}
 			rows += rep.Created
 		}
 		b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 	})
 }
 
@@ -212,6 +213,7 @@ func BenchmarkScoresAndLedger(b *testing.B) {
 		bc := newBenchCity(b, db)
 		ctx := context.Background()
 		round := bc.observedRound(b)
+		cpu0 := cpuTime()
 		for b.Loop() {
 			sc, err := bc.svc.Scores(ctx, org.System, round, "")
 			if err != nil {
@@ -225,6 +227,7 @@ func BenchmarkScoresAndLedger(b *testing.B) {
 				b.Fatalf("lost %s ≠ %s", sc.Scores.Lost().RatString(), l.Lost.RatString())
 			}
 		}
+		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 	})
 }
 
@@ -236,6 +239,7 @@ func BenchmarkEveryScope(b *testing.B) {
 		bc := newBenchCity(b, db)
 		ctx := context.Background()
 		round := bc.observedRound(b)
+		cpu0 := cpuTime()
 		for b.Loop() {
 			v, err := bc.svc.Open(ctx, org.System, round)
 			if err != nil {
@@ -259,5 +263,6 @@ func BenchmarkEveryScope(b *testing.B) {
 				}
 			}
 		}
+		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 	})
 }

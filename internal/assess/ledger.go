@@ -106,6 +106,20 @@ func Attribute(ed Edition, obs []Observation, values []Value, scope Scope, split
 func (r *round) attribute(scope Scope, sp Split) Ledger {
 	scores := r.score(scope)
 	l := Ledger{Scope: scope, Lost: new(big.Rat), Unattributed: new(big.Rat)}
+	byUnit := map[string]*UnitLoss{}
+	charge := func(unit string, lost *big.Rat, items int) {
+		if unit == "" {
+			l.Unattributed.Add(l.Unattributed, lost)
+			return
+		}
+		u := byUnit[unit]
+		if u == nil {
+			u = &UnitLoss{Code: unit, Lost: new(big.Rat)}
+			byUnit[unit] = u
+		}
+		u.Lost.Add(u.Lost, lost)
+		u.Items += items
+	}
 	for _, ls := range scores.Leaves() {
 		if !ls.Assessed {
 			continue
@@ -122,24 +136,16 @@ func (r *round) attribute(scope Scope, sp Split) Ledger {
 				e.Via = ViaNone
 			}
 			l.Entries = append(l.Entries, e)
+			charge(e.Unit, new(big.Rat).Set(lost), 1)
 			continue
 		}
-		l.Entries = append(l.Entries, shares(s, r.obs, r.inScope(scope, s.Code), lost, sp)...)
-	}
-
-	byUnit := map[string]*UnitLoss{}
-	for _, e := range l.Entries {
-		if e.Unit == "" {
-			l.Unattributed.Add(l.Unattributed, e.Lost)
-			continue
+		var totals map[string]*unitShare
+		var entries []Entry
+		entries, totals = shares(s, r.obs, r.inScope(scope, s.Code), lost, sp)
+		l.Entries = append(l.Entries, entries...)
+		for unit, t := range totals {
+			charge(unit, t.lost, t.items)
 		}
-		u := byUnit[e.Unit]
-		if u == nil {
-			u = &UnitLoss{Code: e.Unit, Lost: new(big.Rat)}
-			byUnit[e.Unit] = u
-		}
-		u.Lost.Add(u.Lost, e.Lost)
-		u.Items++
 	}
 	for _, u := range byUnit {
 		l.Units = append(l.Units, *u)
@@ -153,15 +159,24 @@ func (r *round) attribute(scope Scope, sp Split) Ledger {
 	return l
 }
 
+// unitShare is what one unit answers for on one leaf.
+type unitShare struct {
+	lost  *big.Rat
+	items int
+}
+
 // shares divides the loss of an observed leaf among its observations (at
-// the positions given) and then between units.
+// the positions given) and then between units, and totals it per unit
+// ("" for the unattributed part).
 //
 // Each observation weighs what it cost: a failure 1 on a pass_rate leaf
 // (each carrying points ÷ applicable), its counted problems on a deduct
 // leaf (each carrying per_problem × problems). Since those shares add up
 // to the loss, or are all scaled by the same factor when the deduction
-// floor cut it, a share is exactly lost × weight ÷ Σ weights.
-func shares(s Standard, all []Observation, at []int32, lost *big.Rat, sp Split) []Entry {
+// floor cut it, a share is exactly lost × weight ÷ Σ weights. A unit's
+// total is therefore a whole multiple of that unit of loss (or of its
+// site or lead part), summed as integers and multiplied once.
+func shares(s Standard, all []Observation, at []int32, lost *big.Rat, sp Split) ([]Entry, map[string]*unitShare) {
 	weight := func(o *Observation) int64 {
 		if s.Rule == RulePassRate {
 			if o.Result == Fail {
@@ -176,10 +191,38 @@ func shares(s Standard, all []Observation, at []int32, lost *big.Rat, sp Split) 
 		total += weight(&all[k])
 	}
 	if total == 0 {
-		return nil // cannot happen when lost > 0
+		return nil, nil // cannot happen when lost > 0
 	}
 	per := new(big.Rat).Quo(lost, new(big.Rat).SetInt64(total))
-	siteFrac := new(big.Rat).Quo(sp.Site, new(big.Rat).Add(sp.Site, sp.Lead))
+	sitePer := new(big.Rat).Mul(per, new(big.Rat).Quo(sp.Site, new(big.Rat).Add(sp.Site, sp.Lead)))
+	leadPer := new(big.Rat).Sub(per, sitePer)
+	// The values of a share of weight w, made once per weight.
+	type values struct{ whole, site, lead *big.Rat }
+	byWeight := map[int64]values{}
+	valuesOf := func(w int64) values {
+		v, ok := byWeight[w]
+		if !ok {
+			n := new(big.Rat).SetInt64(w)
+			v = values{new(big.Rat).Mul(per, n), new(big.Rat).Mul(sitePer, n), new(big.Rat).Mul(leadPer, n)}
+			byWeight[w] = v
+		}
+		return v
+	}
+	// Σ weights per unit: wholly, as the site's part, as the lead's part.
+	type sums struct {
+		whole, site, lead int64
+		items             int
+	}
+	perUnit := map[string]*sums{}
+	add := func(unit string) *sums {
+		u := perUnit[unit]
+		if u == nil {
+			u = &sums{}
+			perUnit[unit] = u
+		}
+		u.items++
+		return u
+	}
 	var out []Entry
 	for _, k := range at {
 		o := &all[k]
@@ -187,34 +230,43 @@ func shares(s Standard, all []Observation, at []int32, lost *big.Rat, sp Split) 
 		if w == 0 {
 			continue
 		}
-		share := new(big.Rat).Set(per)
-		if w != 1 {
-			share.Mul(share, new(big.Rat).SetInt64(w))
-		}
+		v := valuesOf(w)
 		base := Entry{Standard: s.Code, ObservationID: o.ID, SiteID: o.SiteID}
 		switch {
-		case o.Unit != "" && s.LeadUnit != "":
-			if o.Unit == s.LeadUnit {
-				out = append(out, with(base, o.Unit, ViaSite, share))
-				continue
+		case o.Unit != "" && s.LeadUnit != "" && o.Unit != s.LeadUnit:
+			if v.site.Sign() > 0 {
+				out = append(out, with(base, o.Unit, ViaSite, new(big.Rat).Set(v.site)))
+				add(o.Unit).site += w
 			}
-			site := new(big.Rat).Mul(share, siteFrac)
-			lead := new(big.Rat).Sub(share, site)
-			if site.Sign() > 0 {
-				out = append(out, with(base, o.Unit, ViaSite, site))
-			}
-			if lead.Sign() > 0 {
-				out = append(out, with(base, s.LeadUnit, ViaLead, lead))
+			if v.lead.Sign() > 0 {
+				out = append(out, with(base, s.LeadUnit, ViaLead, new(big.Rat).Set(v.lead)))
+				add(s.LeadUnit).lead += w
 			}
 		case o.Unit != "":
-			out = append(out, with(base, o.Unit, ViaSite, share))
+			out = append(out, with(base, o.Unit, ViaSite, new(big.Rat).Set(v.whole)))
+			add(o.Unit).whole += w
 		case s.LeadUnit != "":
-			out = append(out, with(base, s.LeadUnit, ViaLead, share))
+			out = append(out, with(base, s.LeadUnit, ViaLead, new(big.Rat).Set(v.whole)))
+			add(s.LeadUnit).whole += w
 		default:
-			out = append(out, with(base, "", ViaNone, share))
+			out = append(out, with(base, "", ViaNone, new(big.Rat).Set(v.whole)))
+			add("").whole += w
 		}
 	}
-	return out
+	totals := make(map[string]*unitShare, len(perUnit))
+	for unit, u := range perUnit {
+		t := new(big.Rat)
+		for _, part := range []struct {
+			n   int64
+			per *big.Rat
+		}{{u.whole, per}, {u.site, sitePer}, {u.lead, leadPer}} {
+			if part.n != 0 {
+				t.Add(t, new(big.Rat).Mul(part.per, new(big.Rat).SetInt64(part.n)))
+			}
+		}
+		totals[unit] = &unitShare{lost: t, items: u.items}
+	}
+	return out, totals
 }
 
 func with(e Entry, unit string, via Via, lost *big.Rat) Entry {

@@ -211,7 +211,9 @@ func checkLedger(t *testing.T, ed Edition, obs []Observation, values []Value, sc
 	}
 	entries, units := new(big.Rat), new(big.Rat).Set(l.Unattributed)
 	perUnit := map[string]*big.Rat{}
+	items := map[string]int{}
 	for _, e := range l.Entries {
+		items[e.Unit]++
 		if e.Lost.Sign() <= 0 {
 			t.Errorf("%s: entry %+v", scope.Code, e)
 			ok = false
@@ -226,6 +228,10 @@ func checkLedger(t *testing.T, ed Edition, obs []Observation, values []Value, sc
 	}
 	for i, u := range l.Units {
 		units.Add(units, u.Lost)
+		if u.Items != items[u.Code] {
+			t.Errorf("%s: unit %s has %d items, %d entries", scope.Code, u.Code, u.Items, items[u.Code])
+			ok = false
+		}
 		if perUnit[u.Code] == nil || perUnit[u.Code].Cmp(u.Lost) != 0 {
 			t.Errorf("%s: unit %s lost %s, entries say %v", scope.Code, u.Code, u.Lost.RatString(), perUnit[u.Code])
 			ok = false
