@@ -1,6 +1,7 @@
 package web
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -251,6 +252,16 @@ func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/geo+json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Add("Vary", "Accept-Encoding")
+	// A square of cells is about 500 KB of GeoJSON and a tenth of it
+	// gzipped: on a phone's network that is most of the map's wait.
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		w.Header().Set("Content-Encoding", "gzip")
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		_ = json.NewEncoder(zw).Encode(fc)
+		_ = zw.Close()
+		return
+	}
 	_ = json.NewEncoder(w).Encode(fc)
 }
 
