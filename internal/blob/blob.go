@@ -199,8 +199,8 @@ func openS3(u *url.URL) (Store, error) {
 	return s, nil
 }
 
-// Lister is a Store that can enumerate its objects (the local folder; the
-// photo sweep needs it).
+// Lister is a Store that can enumerate its objects (both Local and S3
+// can; the photo sweep needs it).
 type Lister interface {
 	List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error
 }

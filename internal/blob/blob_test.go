@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -122,6 +123,50 @@ var conformanceCases = []struct {
 	{"ConcurrentPuts", testConcurrentPuts},
 	{"ReadersSeeWholeObjects", testReadersSeeWholeObjects},
 	{"Cancel", testCancel},
+	{"List", testList},
+}
+
+// testList: every object under a prefix is listed once with a recent
+// time, and nothing outside it.
+func testList(t *testing.T, s subject) {
+	lister, ok := s.store.(blob.Lister)
+	if !ok {
+		t.Fatalf("%T cannot list", s.store)
+	}
+	ctx := context.Background()
+	want := map[string]bool{}
+	for i := range 3 {
+		k := fmt.Sprintf("orig/2026/1%d/a%d.jpg", i, i)
+		put(t, s.store, k, data(byte(i), 10))
+		want[k] = true
+	}
+	put(t, s.store, "derived/1/1-large.jpg", data(9, 10))
+	got := map[string]bool{}
+	err := lister.List(ctx, "orig/", func(key string, mod time.Time) error {
+		if got[key] {
+			t.Errorf("%s listed twice", key)
+		}
+		got[key] = true
+		if time.Since(mod) > time.Hour || time.Until(mod) > time.Hour {
+			t.Errorf("%s: modified %s", key, mod)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("listed %v, want %v", got, want)
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("%s not listed", k)
+		}
+	}
+	// An empty prefix lists nothing and is no error.
+	if err := lister.List(ctx, "none/", func(string, time.Time) error { t.Error("listed under none/"); return nil }); err != nil {
+		t.Error(err)
+	}
 }
 
 // data returns n deterministic pseudo-random bytes.

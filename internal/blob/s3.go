@@ -421,3 +421,52 @@ func (b gatedReader) Read(p []byte) (int, error) {
 }
 
 func (gatedReader) Close() error { return nil }
+
+// List implements Lister with ListObjectsV2, a page of up to 1,000 keys
+// at a time.
+func (s S3) List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error {
+	token := ""
+	for {
+		req, err := s.newRequest(ctx, http.MethodGet, "")
+		if err != nil {
+			return err
+		}
+		q := url.Values{"list-type": {"2"}, "prefix": {prefix}}
+		if token != "" {
+			q.Set("continuation-token", token)
+		}
+		req.URL.RawQuery = q.Encode()
+		s.signer().sign(req, emptySHA256, time.Now())
+		resp, err := s.client().Do(req)
+		if err != nil {
+			return fmt.Errorf("blob: s3 list %q: %w", prefix, err)
+		}
+		if resp.StatusCode/100 != 2 {
+			err := s3Failure("list", prefix, resp)
+			drainClose(resp.Body)
+			return err
+		}
+		var page struct {
+			Contents []struct {
+				Key          string    `xml:"Key"`
+				LastModified time.Time `xml:"LastModified"`
+			} `xml:"Contents"`
+			IsTruncated           bool   `xml:"IsTruncated"`
+			NextContinuationToken string `xml:"NextContinuationToken"`
+		}
+		err = xml.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&page)
+		drainClose(resp.Body)
+		if err != nil {
+			return fmt.Errorf("blob: s3 list %q: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			if err := fn(o.Key, o.LastModified); err != nil {
+				return err
+			}
+		}
+		if !page.IsTruncated || page.NextContinuationToken == "" {
+			return nil
+		}
+		token = page.NextContinuationToken
+	}
+}

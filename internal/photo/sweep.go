@@ -16,7 +16,7 @@ import (
 const DefaultSweepGrace = 24 * time.Hour
 
 // ErrCannotList is returned by Sweep when the blob store cannot enumerate
-// its objects (S3 buckets: give them a lifecycle rule instead).
+// its objects (a blob.Store that is not a blob.Lister).
 var ErrCannotList = errors.New("photo: this store cannot list its files")
 
 // Sweep removes the files under orig/ and derived/ that no photo row
