@@ -101,25 +101,18 @@ func (s *Store) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name, community, street, district, owner, COALESCE(region_id, 0), COALESCE(owner_unit_id, 0), geometry FROM grid_cells ORDER BY id`)
-	if err != nil {
-		return fmt.Errorf("load grid: %w", err)
-	}
-	defer rows.Close()
-	var cells []Cell
-	for rows.Next() {
-		var c Cell
+	cells, err := store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (c Cell, err error) {
 		var g string
-		if err := rows.Scan(&c.ID, &c.Code, &c.Name, &c.Community, &c.Street, &c.District, &c.Owner, &c.RegionID, &c.OwnerUnitID, &g); err != nil {
-			return err
+		if err := row.Scan(&c.ID, &c.Code, &c.Name, &c.Community, &c.Street, &c.District, &c.Owner, &c.RegionID, &c.OwnerUnitID, &g); err != nil {
+			return c, err
 		}
 		if c.Geometry, err = decodeGeometry(g); err != nil {
-			return fmt.Errorf("grid cell %s: %w", c.Code, err)
+			return c, fmt.Errorf("grid cell %s: %w", c.Code, err)
 		}
-		cells = append(cells, c)
-	}
-	if err := rows.Err(); err != nil {
-		return err
+		return c, nil
+	}, `SELECT id, code, name, community, street, district, owner, COALESCE(region_id, 0), COALESCE(owner_unit_id, 0), geometry FROM grid_cells ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("load grid: %w", err)
 	}
 	s.install(cells, version)
 	return nil
@@ -378,23 +371,19 @@ type regionIndex struct {
 }
 
 func (s *Store) regionCodes(ctx context.Context) (*regionIndex, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name, path FROM regions`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	ix := &regionIndex{byCode: map[string]int64{}, byName: map[string][]int64{}, path: map[int64]string{}}
-	for rows.Next() {
+	err := store.Each(ctx, s.DB.Reader(), func(row store.Scanner) error {
 		var id int64
 		var code, name, path string
-		if err := rows.Scan(&id, &code, &name, &path); err != nil {
-			return nil, err
+		if err := row.Scan(&id, &code, &name, &path); err != nil {
+			return err
 		}
 		ix.byCode[code] = id
 		ix.byName[name] = append(ix.byName[name], id)
 		ix.path[id] = path
-	}
-	return ix, rows.Err()
+		return nil
+	}, `SELECT id, code, name, path FROM regions`)
+	return ix, err
 }
 
 func (ix *regionIndex) resolve(c geo.Cell) int64 {
@@ -429,21 +418,15 @@ func (ix *regionIndex) resolve(c geo.Cell) int64 {
 }
 
 func (s *Store) unitKeys(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name FROM units`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
+	err := store.Each(ctx, s.DB.Reader(), func(row store.Scanner) error {
 		var id int64
 		var code, name string
-		if err := rows.Scan(&id, &code, &name); err != nil {
-			return nil, err
-		}
+		err := row.Scan(&id, &code, &name)
 		out[code], out[name] = id, id
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT id, code, name FROM units`)
+	return out, err
 }
 
 // Assign sets the cells a grid worker (网格员) patrols.

@@ -663,22 +663,12 @@ func (s *Service) RemoveBlock(ctx context.Context, actor org.Actor, kind, hash s
 
 // Blocks lists the abuse list, newest first.
 func (s *Service) Blocks(ctx context.Context) ([]Block, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT kind, value_hash, label, reason, created_at FROM blocklist ORDER BY created_at DESC`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Block
-	for rows.Next() {
-		var b Block
+	return store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (b Block, err error) {
 		var at int64
-		if err := rows.Scan(&b.Kind, &b.Hash, &b.Label, &b.Reason, &at); err != nil {
-			return nil, err
-		}
+		err = row.Scan(&b.Kind, &b.Hash, &b.Label, &b.Reason, &at)
 		b.CreatedAt = store.Time(at)
-		out = append(out, b)
-	}
-	return out, rows.Err()
+		return b, err
+	}, `SELECT kind, value_hash, label, reason, created_at FROM blocklist ORDER BY created_at DESC`)
 }
 
 func nullable(id int64) any {
@@ -796,25 +786,17 @@ type ReceiptInfo struct {
 // merged into an earlier one (only the first reporter of a problem
 // counts).
 func (s *Service) Receipts(ctx context.Context, caseID int64) ([]ReceiptInfo, error) {
-	rows, err := s.DB.Reader().Query(ctx, `SELECT r.kind, r.reward_eligible, r.rating, r.rating_reason, r.created_at, c.state
-		FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.case_id = ? ORDER BY r.created_at`, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ReceiptInfo
-	for rows.Next() {
-		var ri ReceiptInfo
+	return store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (ri ReceiptInfo, err error) {
 		var at int64
 		var state string
-		if err := rows.Scan(&ri.Kind, &ri.RewardEligible, &ri.Rating, &ri.RatingReason, &at, &state); err != nil {
-			return nil, err
+		if err := row.Scan(&ri.Kind, &ri.RewardEligible, &ri.Rating, &ri.RatingReason, &at, &state); err != nil {
+			return ri, err
 		}
 		if s.RewardFirstOnly && workflow.State(state) == workflow.Merged {
 			ri.RewardEligible = false
 		}
 		ri.CreatedAt = store.Time(at)
-		out = append(out, ri)
-	}
-	return out, rows.Err()
+		return ri, nil
+	}, `SELECT r.kind, r.reward_eligible, r.rating, r.rating_reason, r.created_at, c.state
+		FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.case_id = ? ORDER BY r.created_at`, caseID)
 }

@@ -56,6 +56,22 @@ func Collect[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error
 	return out, nil
 }
 
+// Each runs query and calls fn for each row: for results folded into maps
+// or totals rather than collected as a list.
+func Each(ctx context.Context, q Queryer, fn func(Scanner) error, query string, args ...any) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return queryError(query, err)
+		}
+	}
+	return queryError(query, rows.Err())
+}
+
 // queryError wraps err with the start of the query that failed, so that a
 // 500 in the log says which statement it was.
 func queryError(q string, err error) error {
