@@ -16,12 +16,12 @@ func (s *Server) organisationRoutes() []route {
 		{method: "GET", path: "/api/v1/units", api: true, summary: "Responsible units", resp: "Units", h: listJSON(s, s.Org.Units)},
 		{method: "POST", path: "/api/v1/units", api: true, status: 201, roles: admin, summary: "Add a unit", body: "Unit", resp: "Unit", h: createJSON(s, s.Org.CreateUnit)},
 		{method: "PUT", path: "/api/v1/units/{id}", api: true, roles: admin, summary: "Change a unit", body: "Unit", resp: "object", h: updateJSON(s, s.updateUnit)},
-		{method: "GET", path: "/api/v1/users", api: true, roles: admin, summary: "User accounts", resp: "Users", h: s.apiUsers},
-		{method: "POST", path: "/api/v1/users", api: true, status: 201, roles: admin, summary: "Add a user", body: "NewUser", resp: "User", h: s.apiCreateUser},
-		{method: "PUT", path: "/api/v1/users/{id}", api: true, roles: admin, summary: "Change a user's role, unit, scope or disabled flag", body: "NewUser", resp: "object", h: s.apiUpdateUser},
-		{method: "POST", path: "/api/v1/users/{id}/password", api: true, roles: admin, summary: "Reset a user's password (forces a change at next login)", body: "Password", resp: "object", h: s.apiResetPassword},
-		{method: "GET", path: "/api/v1/tokens", api: true, roles: admin, summary: "API tokens (without secrets)", resp: "Tokens", h: s.apiTokens},
-		{method: "POST", path: "/api/v1/tokens", api: true, status: 201, roles: admin, summary: "Create an API token; the secret is in the answer only", body: "NewToken", resp: "Token", h: s.apiCreateToken},
+		{method: "GET", path: "/api/v1/users", api: true, roles: admin, summary: "User accounts", resp: "Users", h: listJSON(s, s.Org.Users)},
+		{method: "POST", path: "/api/v1/users", api: true, status: 201, roles: admin, summary: "Add a user", body: "NewUser", resp: "User", h: createJSON(s, s.createUser)},
+		{method: "PUT", path: "/api/v1/users/{id}", api: true, roles: admin, summary: "Change a user's role, unit, scope or disabled flag", body: "NewUser", resp: "object", h: updateJSON(s, s.updateUser)},
+		{method: "POST", path: "/api/v1/users/{id}/password", api: true, roles: admin, summary: "Reset a user's password (forces a change at next login)", body: "Password", resp: "object", h: updateJSON(s, s.resetPassword)},
+		{method: "GET", path: "/api/v1/tokens", api: true, roles: admin, summary: "API tokens (without secrets)", resp: "Tokens", h: listJSON(s, s.Org.Tokens)},
+		{method: "POST", path: "/api/v1/tokens", api: true, status: 201, roles: admin, summary: "Create an API token; the secret is in the answer only", body: "NewToken", resp: "Token", h: createJSON(s, s.createToken)},
 		{method: "DELETE", path: "/api/v1/tokens/{id}", api: true, roles: admin, summary: "Revoke a token", resp: "object", h: s.apiRevokeToken},
 		{method: "GET", path: "/admin/users", roles: admin, h: s.pageUsers},
 		{method: "POST", path: "/admin/users", roles: admin, h: s.postUser},
@@ -45,14 +45,26 @@ func (s *Server) renameRegion(ctx context.Context, a org.Actor, id int64, in org
 	return s.Org.UpdateRegion(ctx, a, id, in.Name)
 }
 
+func (s *Server) createUser(ctx context.Context, a org.Actor, j newUserJSON) (org.User, error) {
+	return s.Org.CreateUser(ctx, a, j.user())
+}
+
+func (s *Server) updateUser(ctx context.Context, a org.Actor, id int64, j newUserJSON) error {
+	return s.Org.UpdateUser(ctx, a, id, j.user(), j.Disabled)
+}
+
+// resetPassword sets a user's password, to be changed at the next login.
+func (s *Server) resetPassword(ctx context.Context, a org.Actor, id int64, j passwordJSON) error {
+	return s.Org.SetPassword(ctx, a, id, j.Password, true, "")
+}
+
+func (s *Server) createToken(ctx context.Context, a org.Actor, j newTokenJSON) (org.Token, error) {
+	return s.Org.CreateToken(ctx, a, j.Name, j.UnitID)
+}
+
 func (s *Server) updateUnit(ctx context.Context, a org.Actor, id int64, in org.Unit) error {
 	in.ID = id
 	return s.Org.UpdateUnit(ctx, a, in)
-}
-
-func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) {
-	us, err := s.Org.Users(r.Context())
-	respond(s, w, r, us, err)
 }
 
 // newUserJSON is the JSON body for creating or changing a user.
@@ -70,70 +82,6 @@ type newUserJSON struct {
 func (j newUserJSON) user() org.NewUser {
 	return org.NewUser{Username: j.Username, DisplayName: j.DisplayName, Password: j.Password, Role: org.Role(j.Role), UnitID: j.UnitID,
 		Scope: org.Scope(j.Scope), ScopeRegionID: j.ScopeRegionID, MustChange: true}
-}
-
-func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request) {
-	var j newUserJSON
-	if err := decodeJSON(r, &j); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.Org.CreateUser(r.Context(), actorOf(r), j.user())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, u)
-}
-
-func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var j newUserJSON
-	if err := decodeJSON(r, &j); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	respond(s, w, r, map[string]bool{"ok": true}, s.Org.UpdateUser(r.Context(), actorOf(r), id, j.user(), j.Disabled))
-}
-
-func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var j passwordJSON
-	if err := decodeJSON(r, &j); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	respond(s, w, r, map[string]bool{"ok": true}, s.Org.SetPassword(r.Context(), actorOf(r), id, j.Password, true, ""))
-}
-
-func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.Org.Tokens(r.Context())
-	if ts == nil {
-		ts = []org.Token{}
-	}
-	respond(s, w, r, ts, err)
-}
-
-func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request) {
-	var j newTokenJSON
-	if err := decodeJSON(r, &j); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	t, err := s.Org.CreateToken(r.Context(), actorOf(r), j.Name, j.UnitID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, t)
 }
 
 func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request) {
