@@ -46,6 +46,23 @@ type item struct {
 	types    map[string]bool // where it applies; nil: any type (a negative item listing none)
 }
 
+// importTarget checks that actor may import into the round and loads the
+// round and the items of its edition.
+func (s *Service) importTarget(ctx context.Context, actor org.Actor, q store.Queryer, roundCode string) (Round, map[string]item, error) {
+	if err := canWrite(actor); err != nil {
+		return Round{}, nil, err
+	}
+	rd, err := openRound(ctx, q, roundCode)
+	if err != nil {
+		return Round{}, nil, err
+	}
+	ed, err := loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion})
+	if err != nil {
+		return Round{}, nil, err
+	}
+	return rd, editionItems(ed), nil
+}
+
 func editionItems(ed Edition) map[string]item {
 	out := map[string]item{}
 	set := func(ts []string) map[string]bool {
@@ -96,19 +113,11 @@ type obsKey struct {
 // stores nothing. A draft round's first import puts it in progress; a
 // closed round takes none.
 func (s *Service) ImportObservations(ctx context.Context, actor org.Actor, roundCode string, r io.Reader) (ImportReport, []Problem, error) {
-	if err := canWrite(actor); err != nil {
-		return ImportReport{}, nil, err
-	}
 	q := s.DB.Reader()
-	rd, err := openRound(ctx, q, roundCode)
+	rd, items, err := s.importTarget(ctx, actor, q, roundCode)
 	if err != nil {
 		return ImportReport{}, nil, err
 	}
-	ed, err := loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion})
-	if err != nil {
-		return ImportReport{}, nil, err
-	}
-	items := editionItems(ed)
 	type sampled struct {
 		id  int64
 		typ string
@@ -338,19 +347,11 @@ func appendJSONString(buf []byte, s string) []byte {
 // for a graded one. A region and standard already valued in the round is
 // replaced. A file with any problem stores nothing.
 func (s *Service) ImportResults(ctx context.Context, actor org.Actor, roundCode string, r io.Reader) (ImportReport, []Problem, error) {
-	if err := canWrite(actor); err != nil {
-		return ImportReport{}, nil, err
-	}
 	q := s.DB.Reader()
-	rd, err := openRound(ctx, q, roundCode)
+	rd, items, err := s.importTarget(ctx, actor, q, roundCode)
 	if err != nil {
 		return ImportReport{}, nil, err
 	}
-	ed, err := loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion})
-	if err != nil {
-		return ImportReport{}, nil, err
-	}
-	items := editionItems(ed)
 	regions, err := loadRegions(ctx, q)
 	if err != nil {
 		return ImportReport{}, nil, err
