@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // assets serves the embedded static files under content-hash URLs
@@ -23,6 +24,16 @@ type assets struct {
 	gz    map[string][]byte // name -> gzipped content, for text files that shrink
 	hash  map[string]string // name -> short hash
 }
+
+// embeddedAssets are the binary's static files, hashed and compressed once
+// per process (they cannot change while it runs; every Server shares them).
+var embeddedAssets = sync.OnceValues(func() (*assets, error) {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	return newAssets(sub)
+})
 
 func newAssets(fsys fs.FS) (*assets, error) {
 	a := &assets{files: map[string][]byte{}, gz: map[string][]byte{}, hash: map[string]string{}}

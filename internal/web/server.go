@@ -8,7 +8,6 @@ import (
 	"embed"
 	"errors"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -76,12 +75,8 @@ func New(s *Server) (*Server, error) {
 	if s.MaxUploadBytes <= 0 {
 		s.MaxUploadBytes = 9*photo.DefaultMaxBytes + 1<<20
 	}
-	sub, err := fs.Sub(staticFS, "static")
-	if err != nil {
-		return nil, err
-	}
-	s.static, err = newAssets(sub)
-	if err != nil {
+	var err error
+	if s.static, err = embeddedAssets(); err != nil {
 		return nil, err
 	}
 	if err := s.parseTemplates(); err != nil {
