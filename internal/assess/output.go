@@ -1,6 +1,7 @@
 package assess
 
 import (
+	"fmt"
 	"math/big"
 	"strings"
 )
@@ -168,4 +169,28 @@ func (l Ledger) Doc(round string) LedgerDoc {
 		d.Units = append(d.Units, UnitLossDoc{Code: u.Code, Lost: JSONPoints{u.Lost}, Items: u.Items})
 	}
 	return d
+}
+
+// UnmarshalJSON reads a number of points back (a stored snapshot).
+func (p *JSONPoints) UnmarshalJSON(b []byte) error {
+	r, ok := new(big.Rat).SetString(string(b))
+	if !ok {
+		return fmt.Errorf("assess: points %s are not a number", b)
+	}
+	p.Rat = r
+	return nil
+}
+
+// UnmarshalJSON reads a rate back; null is nil.
+func (r *JSONRate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		r.Rat = nil
+		return nil
+	}
+	x, ok := new(big.Rat).SetString(string(b))
+	if !ok {
+		return fmt.Errorf("assess: rate %s is not a number", b)
+	}
+	r.Rat = x
+	return nil
 }

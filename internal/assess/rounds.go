@@ -23,6 +23,14 @@ const (
 	RoundClosed     = "closed"
 )
 
+// Round kinds: a mock inspection is scored; a leader's supervision visit
+// (领导督导) records problems, which become cases the same way, and no
+// score.
+const (
+	KindMock        = "mock"
+	KindSupervision = "supervision"
+)
+
 // Round is a stored inspection round (测评轮次).
 type Round struct {
 	ID             int64  `json:"id"`
@@ -35,9 +43,14 @@ type Round struct {
 	Plan           string `json:"plan"`
 	Seed           uint64 `json:"seed,string"`
 	State          string `json:"state"`
+	Kind           string `json:"kind"`       // mock or supervision
 	CreatedAt      int64  `json:"created_at"` // unix ms
-	Sites          int    `json:"sites"`      // the sample's size
+	ClosedAt       int64  `json:"closed_at,omitempty"`
+	Sites          int    `json:"sites"` // the sample's size
 }
+
+// Scored tells whether the round has scores (a mock inspection).
+func (rd Round) Scored() bool { return rd.Kind != KindSupervision }
 
 // NewRound is what CreateRound needs.
 type NewRound struct {
@@ -46,6 +59,7 @@ type NewRound struct {
 	Plan    string  // "all" (or empty) or "TYPE:N,..."
 	Seed    *uint64 // nil: a random seed, stored with the round
 	Date    string  // YYYY-MM-DD; empty: today in the city's zone
+	Kind    string  // KindMock (default) or KindSupervision
 }
 
 // RoundSite is one site of a round's sample, as it was when drawn.
@@ -54,8 +68,9 @@ type RoundSite struct {
 	Code   string `json:"code"`
 	Name   string `json:"name"`
 	Type   string `json:"type"`
-	Region string `json:"region"` // region code
-	Unit   string `json:"unit"`   // responsible unit code, "" when none
+	Region string `json:"region"`         // region code
+	Unit   string `json:"unit"`           // responsible unit code, "" when none
+	Team   string `json:"team,omitempty"` // the team the site is assigned to
 }
 
 // MaxRandomSeed bounds the seeds CreateRound draws itself (2^53), so that
@@ -77,7 +92,14 @@ func (s *Service) CreateRound(ctx context.Context, actor org.Actor, in NewRound)
 	if err := canWrite(actor); err != nil {
 		return Round{}, err
 	}
-	rd := Round{Name: strings.TrimSpace(in.Name), Date: strings.TrimSpace(in.Date), State: RoundDraft, CreatedAt: store.Ms(s.now())}
+	rd := Round{Name: strings.TrimSpace(in.Name), Date: strings.TrimSpace(in.Date), State: RoundDraft, Kind: in.Kind, CreatedAt: store.Ms(s.now())}
+	switch rd.Kind {
+	case "":
+		rd.Kind = KindMock
+	case KindMock, KindSupervision:
+	default:
+		return Round{}, apperr.New(apperr.Invalid, "assess.bad_kind", "kind", rd.Kind)
+	}
 	if rd.Name == "" {
 		return Round{}, apperr.New(apperr.Invalid, "assess.name_required")
 	}
@@ -125,8 +147,8 @@ func (s *Service) CreateRound(ctx context.Context, actor org.Actor, in NewRound)
 			return err
 		}
 		rd.Code = "R" + year + "-" + pad2(n)
-		rd.ID, err = store.InsertID(ctx, tx, `INSERT INTO assess_rounds (code, name, edition_id, inspection_date, plan, seed, state, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			rd.Code, rd.Name, rd.EditionID, rd.Date, rd.Plan, strconv.FormatUint(rd.Seed, 10), rd.State, rd.CreatedAt, nullID(actor.UserID))
+		rd.ID, err = store.InsertID(ctx, tx, `INSERT INTO assess_rounds (code, name, edition_id, inspection_date, plan, seed, state, kind, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rd.Code, rd.Name, rd.EditionID, rd.Date, rd.Plan, strconv.FormatUint(rd.Seed, 10), rd.State, rd.Kind, rd.CreatedAt, nullID(actor.UserID))
 		if err != nil {
 			if store.IsUniqueViolation(err) {
 				return apperr.New(apperr.Conflict, "assess.round_code_taken", "code", rd.Code)
@@ -152,7 +174,7 @@ func (s *Service) CreateRound(ctx context.Context, actor org.Actor, in NewRound)
 		}
 		return s.trail(ctx, tx, actor, "assess.round_create", map[string]any{
 			"round": rd.Code, "name": rd.Name, "edition": rd.Edition, "version": rd.EditionVersion,
-			"date": rd.Date, "plan": rd.Plan, "seed": strconv.FormatUint(rd.Seed, 10), "sites": rd.Sites,
+			"date": rd.Date, "plan": rd.Plan, "kind": rd.Kind, "seed": strconv.FormatUint(rd.Seed, 10), "sites": rd.Sites,
 		})
 	})
 	if err != nil {
@@ -212,12 +234,12 @@ func (s *Service) draw(ctx context.Context, tx *store.Tx, plan Plan, seed uint64
 	return out, nil
 }
 
-const roundCols = `r.id, r.code, r.name, r.edition_id, e.code, e.version, r.inspection_date, r.plan, r.seed, r.state, r.created_at,
+const roundCols = `r.id, r.code, r.name, r.edition_id, e.code, e.version, r.inspection_date, r.plan, r.seed, r.state, r.kind, r.created_at, r.closed_at,
 	(SELECT COUNT(*) FROM assess_round_sites x WHERE x.round_id = r.id)`
 
 func scanRound(r store.Scanner) (rd Round, err error) {
 	var seed string
-	err = r.Scan(&rd.ID, &rd.Code, &rd.Name, &rd.EditionID, &rd.Edition, &rd.EditionVersion, &rd.Date, &rd.Plan, &seed, &rd.State, &rd.CreatedAt, &rd.Sites)
+	err = r.Scan(&rd.ID, &rd.Code, &rd.Name, &rd.EditionID, &rd.Edition, &rd.EditionVersion, &rd.Date, &rd.Plan, &seed, &rd.State, &rd.Kind, &rd.CreatedAt, &rd.ClosedAt, &rd.Sites)
 	if err == nil {
 		rd.Seed, err = strconv.ParseUint(seed, 10, 64)
 	}
@@ -260,10 +282,10 @@ func (s *Service) RoundSites(ctx context.Context, actor org.Actor, code string) 
 		return nil, err
 	}
 	out, err := store.Collect(ctx, q, func(r store.Scanner) (x RoundSite, err error) {
-		return x, r.Scan(&x.SiteID, &x.Code, &x.Name, &x.Type, &x.Region, &x.Unit)
-	}, `SELECT s.id, s.code, s.name, t.name, g.code, COALESCE(u.code, '')
+		return x, r.Scan(&x.SiteID, &x.Code, &x.Name, &x.Type, &x.Region, &x.Unit, &x.Team)
+	}, `SELECT s.id, s.code, s.name, t.name, g.code, COALESCE(u.code, ''), COALESCE(m.name, '')
 		FROM assess_round_sites x JOIN assess_sites s ON s.id = x.site_id JOIN assess_site_types t ON t.id = x.site_type_id
-		JOIN regions g ON g.id = x.region_id LEFT JOIN units u ON u.id = x.unit_id
+		JOIN regions g ON g.id = x.region_id LEFT JOIN units u ON u.id = x.unit_id LEFT JOIN assess_teams m ON m.id = x.team_id
 		WHERE x.round_id = ?`, rd.ID)
 	if err != nil {
 		return nil, err

@@ -192,7 +192,15 @@ func (s *Service) Open(ctx context.Context, actor org.Actor, roundCode string) (
 	if err != nil {
 		return nil, fmt.Errorf("round %s: %w", l.round.Code, err)
 	}
-	return &RoundView{Round: l.round, actor: actor, l: l, p: p, split: s.Split}, nil
+	split := s.Split
+	if split.Site == nil && split.Lead == nil {
+		st, err := loadSettings(ctx, s.DB.Reader())
+		if err != nil {
+			return nil, err
+		}
+		split = st.Split()
+	}
+	return &RoundView{Round: l.round, actor: actor, l: l, p: p, split: split}, nil
 }
 
 // Scopes lists the codes of the regions (districts, streets and

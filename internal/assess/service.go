@@ -14,6 +14,7 @@ import (
 	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/workflow"
 )
 
 // Service stores editions, sites, rounds, observations and values, and
@@ -31,9 +32,12 @@ type Service struct {
 	// Locator places sites given by a point instead of a region code (the
 	// grid store); nil refuses such sites.
 	Locator Locator
-	// Split shares an observation's loss between the site's unit and the
-	// standard's lead unit; the zero value is DefaultSplit.
+	// Split, when set, overrides the stored settings' split of an
+	// observation's loss between the site's unit and the lead unit.
 	Split Split
+	// Cases files the cases that failed observations raise; nil raises
+	// none (the observations wait for RaiseCases).
+	Cases *workflow.Service
 }
 
 // Locator places WGS-84 points in the city's grid (grid.Store does).
@@ -239,3 +243,5 @@ func sqlID(id int64) string {
 func sortBy[T any](xs []T, key func(T) string) {
 	sort.SliceStable(xs, func(i, j int) bool { return key(xs[i]) < key(xs[j]) })
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

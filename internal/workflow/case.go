@@ -35,10 +35,13 @@ const (
 	SourceLeader    = "leader"    // 领导交办
 	SourceHotline   = "hotline"   // 热线
 	SourceAPI       = "api"       // 外部系统
+	// SourceInspection is a failed observation of an assessment round
+	// (模拟测评, 领导督导); internal/assess files these as the system.
+	SourceInspection = "inspection"
 )
 
 // Sources lists the sources of cases.
-var Sources = []string{SourceCitizen, SourceInspector, SourceGrid, SourceLeader, SourceHotline, SourceAPI}
+var Sources = []string{SourceCitizen, SourceInspector, SourceGrid, SourceLeader, SourceHotline, SourceAPI, SourceInspection}
 
 // Service runs the closed loop over one database.
 type Service struct {
@@ -308,6 +311,11 @@ type NewCase struct {
 	// RequireInCity refuses a point outside the city instead of passing
 	// it to the acceptor with a flag (public channels).
 	RequireInCity bool
+	// LeadUnitID, when set by the system, names the lead unit instead of
+	// the responsibility table (an assessment's failed observation goes
+	// to the site's responsible unit); CoopUnitIDs go with it.
+	LeadUnitID  int64
+	CoopUnitIDs []int64
 }
 
 // MaxDescription is the longest description accepted, in characters.
@@ -447,14 +455,22 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	if err != nil {
 		return nil, err
 	}
+	if in.LeadUnitID != 0 && actor.Role == org.RoleSystem {
+		routing.RuleID, routing.RuleCategory, routing.RuleRegion, routing.OwnerFallback = 0, 0, 0, false
+		routing.LeadUnitID, routing.CoopUnitIDs = in.LeadUnitID, slices.DeleteFunc(slices.Clone(in.CoopUnitIDs), func(id int64) bool { return id == in.LeadUnitID })
+	}
+	// An assessment's finding was accepted by the office when it planned
+	// the round: it is accepted and dispatched on arrival.
+	inspection := in.Source == SourceInspection && actor.Role == org.RoleSystem
 	switch {
-	case slices.Contains(s.AutoAccept, in.Source):
+	case inspection, slices.Contains(s.AutoAccept, in.Source):
 		routing.AutoAccept = "source"
 	case cat.AutoAccept:
 		routing.AutoAccept = "category"
 	}
-	routing.AutoDispatch = routing.AutoAccept != "" && cat.AutoDispatch && routing.LeadUnitID != 0
-	routing.NoRule = routing.AutoAccept != "" && cat.AutoDispatch && routing.LeadUnitID == 0
+	dispatch := cat.AutoDispatch || inspection
+	routing.AutoDispatch = routing.AutoAccept != "" && dispatch && routing.LeadUnitID != 0
+	routing.NoRule = routing.AutoAccept != "" && dispatch && routing.LeadUnitID == 0
 	no, err := s.nextNo(ctx, tx, now)
 	if err != nil {
 		return nil, err

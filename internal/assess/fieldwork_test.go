@@ -1,0 +1,234 @@
+package assess_test
+
+import (
+	"strings"
+	"testing"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/assess"
+	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
+	"chuangwen/internal/workflow"
+)
+
+// withCases gives the fixture's service the test city's case service and
+// maps the test tree's field standards to the test categories.
+func (f *fixture) withCases() {
+	f.t.Helper()
+	f.svc.Cases = f.c.Flow
+	f.must(f.svc.MapCategories(f.ctx, f.c.Admin, map[string]int64{"A1.1": f.c.Cat4h.ID, "A1.2": f.c.Cat5d.ID}))
+}
+
+func TestFieldworkRaisesCasesOnce(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		rd := f.round()
+		f.withCases()
+		if _, err := f.svc.SaveTeam(f.ctx, f.c.Admin, rd.Code, "第一组", []string{"inspector"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.SaveTeam(f.ctx, f.c.Admin, rd.Code, "第二组", []string{"grid"}); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("a grid worker in a team: %v", err)
+		}
+		if n, err := f.svc.AssignSites(f.ctx, f.c.Admin, rd.Code, "第一组", []string{"S01", "S02", "S03"}); err != nil || n != 3 {
+			t.Fatalf("assign: %d %v", n, err)
+		}
+		mine, err := f.svc.MyAssignments(f.ctx, f.c.Inspector)
+		if err != nil || len(mine) != 3 || mine[0].SiteCode != "S01" || mine[0].Items != 2 {
+			t.Fatalf("assignments %+v %v", mine, err)
+		}
+
+		// A team sees only its sites; other roles none.
+		if _, err := f.svc.Checklist(f.ctx, f.c.Inspector, rd.Code, "S04"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("another team's site: %v", err)
+		}
+		if _, err := f.svc.Checklist(f.ctx, f.c.HandlerA, rd.Code, "S01"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a handler's checklist: %v", err)
+		}
+		sub := assess.Submission{Round: rd.Code, Site: "S01", Standard: "A1.2", Result: "fail", Problems: 2, Note: "电杆乱张贴", Key: "k1"}
+		if _, err := f.svc.Submit(f.ctx, f.c.Inspector, assess.Submission{Round: rd.Code, Site: "S04", Standard: "A1.2", Result: "fail"}); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("submit at another team's site: %v", err)
+		}
+		if _, err := f.svc.Submit(f.ctx, f.c.Inspector, assess.Submission{Round: rd.Code, Site: "S01", Standard: "A2.1", Result: "fail"}); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("a standard of another site type: %v", err)
+		}
+		if _, err := f.svc.Submit(f.ctx, f.c.Inspector, assess.Submission{Round: rd.Code, Site: "S01", Standard: "A1.2", Result: "bad"}); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("a bad result: %v", err)
+		}
+		got, err := f.svc.Submit(f.ctx, f.c.Inspector, sub)
+		if err != nil || got.Observation.CaseID == 0 || got.Replayed {
+			t.Fatalf("submit: %+v %v", got, err)
+		}
+		// The phone resends: nothing changes, no second case.
+		again, err := f.svc.Submit(f.ctx, f.c.Inspector, sub)
+		if err != nil || !again.Replayed || again.Observation.CaseID != got.Observation.CaseID {
+			t.Fatalf("resend: %+v %v", again, err)
+		}
+		// A correction with a new key keeps the case.
+		sub.Key, sub.Problems = "k2", 3
+		fixed, err := f.svc.Submit(f.ctx, f.c.Inspector, sub)
+		if err != nil || fixed.Replayed || fixed.Observation.CaseID != got.Observation.CaseID || fixed.Observation.Problems != 3 {
+			t.Fatalf("correction: %+v %v", fixed, err)
+		}
+		if n := f.count("cases"); n != 1 {
+			t.Errorf("%d cases", n)
+		}
+		// The case: inspection, dispatched to the site's unit A, filed under
+		// the mapped category, and linked back.
+		c, err := f.c.Flow.Get(f.ctx, f.c.Admin, got.Observation.CaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Source != workflow.SourceInspection || c.State != workflow.Dispatched || c.LeadUnitID != f.c.UnitA.ID || c.CategoryID != f.c.Cat5d.ID {
+			t.Errorf("case %+v", c)
+		}
+		if !strings.Contains(c.Description, "A1.2") || !strings.Contains(c.Description, "S01") {
+			t.Errorf("description %q", c.Description)
+		}
+		r, site, std, ok, err := f.svc.ObservationOfCase(f.ctx, c.ID)
+		if err != nil || !ok || r != rd.Code || site != "S01" || std != "A1.2" {
+			t.Errorf("link back: %s %s %s %v %v", r, site, std, ok, err)
+		}
+		// A site with no unit: the standard's lead unit (B) leads, its
+		// cooperating unit (A) cooperates.
+		if _, err := f.svc.AssignSites(f.ctx, f.c.Admin, rd.Code, "第一组", []string{"S08"}); err != nil {
+			t.Fatal(err)
+		}
+		s8, err := f.svc.Submit(f.ctx, f.c.Inspector, assess.Submission{Round: rd.Code, Site: "S08", Standard: "A1.2", Result: "fail", Problems: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c8, _ := f.c.Flow.Get(f.ctx, f.c.Admin, s8.Observation.CaseID)
+		if c8 == nil || c8.LeadUnitID != f.c.UnitB.ID || len(c8.CoopUnitIDs) != 1 || c8.CoopUnitIDs[0] != f.c.UnitA.ID {
+			t.Errorf("lead-unit case %+v", c8)
+		}
+
+		// Imported fails raise their cases when asked, once.
+		if _, ps, err := f.svc.ImportObservations(f.ctx, f.c.Admin, rd.Code, strings.NewReader(testObservations)); err != nil {
+			t.Fatal(ps, err)
+		}
+		rep, err := f.svc.RaiseCases(f.ctx, f.c.Admin, rd.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Fails in testObservations: S01 A1.2 (has its case), S02 A1.1, S02
+		// A1.2, S03 N1 (no category), S05 A1.1, S07 A2.1 (no category), S08
+		// A1.2 (has its case).
+		if rep.Raised != 3 || rep.NoCategory != 2 {
+			t.Errorf("raise %+v", rep)
+		}
+		if rep, _ := f.svc.RaiseCases(f.ctx, f.c.Admin, rd.Code); rep.Raised != 0 {
+			t.Errorf("second raise %+v", rep)
+		}
+
+		// Closing stores the figures; recomputing gives the same.
+		if _, err := f.svc.CloseRound(f.ctx, f.c.Acceptor, rd.Code); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("an acceptor closes: %v", err)
+		}
+		closed, err := f.svc.CloseRound(f.ctx, f.c.Admin, rd.Code)
+		if err != nil || closed.State != assess.RoundClosed || closed.ClosedAt == 0 {
+			t.Fatalf("close %+v %v", closed, err)
+		}
+		if _, err := f.svc.Submit(f.ctx, f.c.Inspector, sub); !apperr.Is(err, apperr.Conflict) {
+			t.Errorf("submit after close: %v", err)
+		}
+		diffs, err := f.svc.CheckRound(f.ctx, f.c.Leader, rd.Code)
+		if err != nil || len(diffs) != 0 {
+			t.Fatalf("check: %+v %v", diffs, err)
+		}
+		// Tampering with a stored observation shows.
+		if _, err := db.Exec(f.ctx, `UPDATE assess_observations SET result = 'pass' WHERE standard = 'A1.1' AND result = 'fail'`); err != nil {
+			t.Fatal(err)
+		}
+		if diffs, err := f.svc.CheckRound(f.ctx, f.c.Leader, rd.Code); err != nil || len(diffs) == 0 {
+			t.Errorf("check after tampering: %d %v", len(diffs), err)
+		}
+		if _, err := f.svc.CheckRound(f.ctx, f.c.HandlerA, rd.Code); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a handler checks: %v", err)
+		}
+	})
+}
+
+func TestRankingsAndLadder(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		f.importTree(testTree)
+		f.importSites(testSites)
+		// Three closed rounds where unit B loses the most every time and
+		// 上城区 (330102: 2 of 4) is the worse district every time (拱墅区
+		// 330105: 3.5 of 6).
+		var codes []string
+		for i, date := range []string{"2026-03-10", "2026-06-10", "2026-09-10"} {
+			seed := uint64(i + 1)
+			rd, err := f.svc.CreateRound(f.ctx, f.c.Admin, assess.NewRound{Edition: "t-2026", Name: "第" + string(rune('一'+i)) + "轮", Seed: &seed, Date: date})
+			f.must(err)
+			obs := "site,standard,result,problems\nS01,A1.1,pass,\nS02,A1.1,fail,\nS05,A1.1,fail,\nS04,A1.1,pass,\nS08,A1.2,fail,1\n"
+			if _, ps, err := f.svc.ImportObservations(f.ctx, f.c.Admin, rd.Code, strings.NewReader(obs)); err != nil {
+				t.Fatal(ps, err)
+			}
+			if _, err := f.svc.CloseRound(f.ctx, f.c.Admin, rd.Code); err != nil {
+				t.Fatal(err)
+			}
+			codes = append(codes, rd.Code)
+		}
+		rk, err := f.svc.Rankings(f.ctx, f.c.Leader, codes[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rk.Previous == nil || rk.Previous.Code != codes[1] {
+			t.Fatalf("previous %+v", rk.Previous)
+		}
+		if len(rk.Districts) != 2 || rk.Districts[0].Code != "330105" || rk.Districts[1].Rank != 2 || rk.Districts[1].PrevRank != 2 {
+			t.Errorf("districts %+v", rk.Districts)
+		}
+		if rk.Districts[0].RateChange == nil || rk.Districts[0].RateChange.Sign() != 0 {
+			t.Errorf("change %+v", rk.Districts[0])
+		}
+		// B: S02 and S05 fail A1.1 (4 × 1/2 each in the city: 4 points
+		// over 4 applicable → 1 each), S08 has no unit → lead unit B for
+		// A1.2 (0.5). A: nothing lost.
+		if len(rk.Units) != 2 || rk.Units[0].Code != "B" || assess.RoundString(rk.Units[0].Lost, 2) != "2.50" || rk.Units[1].Code != "A" || rk.Units[1].Lost.Sign() != 0 {
+			for _, u := range rk.Units {
+				t.Logf("%s %s %d", u.Code, assess.RoundString(u.Lost, 2), u.Rank)
+			}
+			t.Errorf("units")
+		}
+		if rk.Units[1].Card != assess.CardGreen || rk.Units[0].Card == assess.CardGreen {
+			t.Errorf("cards %s %s", rk.Units[0].Card, rk.Units[1].Card)
+		}
+		if _, err := f.svc.Rankings(f.ctx, f.c.HandlerA, codes[2]); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a handler ranks: %v", err)
+		}
+
+		props, err := f.svc.Proposals(f.ctx, f.c.Admin, codes[2])
+		if err != nil || len(props) != 2 {
+			t.Fatalf("proposals %+v %v", props, err)
+		}
+		for _, p := range props {
+			if p.Level != 3 || len(p.Evidence) != 3 {
+				t.Errorf("proposal %+v", p)
+			}
+		}
+		props1, _ := f.svc.Proposals(f.ctx, f.c.Admin, codes[0])
+		if len(props1) != 2 || props1[0].Level != 1 {
+			t.Errorf("first round's proposals %+v", props1)
+		}
+		e, err := f.svc.ConfirmEscalation(f.ctx, f.c.Admin, codes[2], assess.SubjectUnit, "B", "连续三轮末位")
+		if err != nil || e.Level != 3 || len(e.Evidence) != 3 {
+			t.Fatalf("confirm %+v %v", e, err)
+		}
+		if _, err := f.svc.ConfirmEscalation(f.ctx, f.c.Admin, codes[2], assess.SubjectUnit, "B", ""); !apperr.Is(err, apperr.Conflict) {
+			t.Errorf("confirm twice: %v", err)
+		}
+		if _, err := f.svc.ConfirmEscalation(f.ctx, f.c.Admin, codes[2], assess.SubjectUnit, "A", ""); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("confirm a unit not at the bottom: %v", err)
+		}
+		if _, err := f.svc.ConfirmEscalation(f.ctx, f.c.Leader, codes[2], assess.SubjectDistrict, "330105", ""); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a leader confirms: %v", err)
+		}
+		list, err := f.svc.Escalations(f.ctx, f.c.Leader, assess.SubjectUnit, "B")
+		if err != nil || len(list) != 1 {
+			t.Errorf("escalations %+v %v", list, err)
+		}
+	})
+}
