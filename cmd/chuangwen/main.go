@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/assess"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
@@ -314,6 +315,9 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	start := time.Now()
 	opts.Log = func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }
 	opts.Grid = a.grid
+	// The demo's assessment goes through the service the assess commands
+	// use; Load runs it on the demo's clock.
+	opts.Assess = &assess.Service{DB: a.db, Location: a.loc, Locator: a.grid}
 	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
 	if err != nil {
 		return err

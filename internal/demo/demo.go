@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/assess"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
@@ -35,6 +36,10 @@ type Options struct {
 	// Grid, when set, receives the city's grid cells (imported as a grid
 	// file would be) and places every demo case; nil loads no grid.
 	Grid *grid.Store
+	// Assess, when set, receives the demo city's assessment (模拟测评):
+	// the sample indicator tree, about 300 sites and two rounds with
+	// their observations and values (see assess.go); nil loads none.
+	Assess *assess.Service
 }
 
 // Account is a demo login, printed for the newcomer. Password is the
@@ -53,11 +58,14 @@ type Account struct{ Username, Password, Role, Unit string }
 // community, some on a road near one (属地兜底), a few where no cell is near
 // (unlocated). Load refuses a grid that already has cells.
 //
-// Load sets flow.Now, orgs.Now and opts.Grid.Now to its simulated clock
-// while it runs and restores them before returning, so it must not run
-// while the same service answers requests. It is not one transaction: if it fails (or ctx
-// ends) half-way, the database holds part of the demo city and should be
-// thrown away. The holiday calendar loaded is the 2026 one
+// With opts.Assess, Load then loads the assessment through it, after the
+// cases and as the demo administrator.
+//
+// Load sets flow.Now, orgs.Now, opts.Grid.Now and opts.Assess.Now to its
+// simulated clock while it runs and restores them before returning, so it
+// must not run while the same services answer requests. It is not one
+// transaction: if it fails (or ctx ends) half-way, the database holds part
+// of the demo city and should be thrown away. The holiday calendar loaded is the 2026 one
 // (workcal.China2026); days of other years count as plain weekdays and
 // weekends.
 func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Options) ([]Account, error) {
@@ -121,6 +129,11 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 		s.grid.Now = func() time.Time { return s.clock }
 		defer func() { s.grid.Now = prevGrid }()
 	}
+	if opts.Assess != nil {
+		prevAssess := opts.Assess.Now
+		opts.Assess.Now = func() time.Time { return s.clock }
+		defer func() { opts.Assess.Now = prevAssess }()
+	}
 
 	start := time.Now()
 	accounts, err := s.buildCity()
@@ -137,6 +150,9 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 		flow.Locator = s.grid
 	}
 	if err := s.runCases(); err != nil {
+		return nil, err
+	}
+	if err := loadAssessment(ctx, opts, s); err != nil {
 		return nil, err
 	}
 	return accounts, nil

@@ -3,11 +3,13 @@ package demo_test
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"chuangwen/internal/assess"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/geo"
@@ -20,10 +22,11 @@ import (
 )
 
 type env struct {
-	db   *store.DB
-	orgs *org.Store
-	flow *workflow.Service
-	grid *grid.Store
+	db     *store.DB
+	orgs   *org.Store
+	flow   *workflow.Service
+	grid   *grid.Store
+	assess *assess.Service
 }
 
 func newEnv(t testing.TB) env {
@@ -32,7 +35,8 @@ func newEnv(t testing.TB) env {
 
 func newEnvOn(t testing.TB, db *store.DB) env {
 	orgs, flow := testcity.Services(t, db)
-	return env{db: db, orgs: orgs, flow: flow, grid: grid.New(db, nil)}
+	g := grid.New(db, nil)
+	return env{db: db, orgs: orgs, flow: flow, grid: g, assess: &assess.Service{DB: db, Location: testcity.Shanghai, Locator: g}}
 }
 
 // count runs a query returning one integer.
@@ -75,11 +79,11 @@ func TestLoad(t *testing.T) {
 func testLoad(t *testing.T, e env) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai) // a Friday afternoon
-	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid})
+	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid, Assess: e.assess})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.flow.Now != nil || e.orgs.Now != nil || e.grid.Now != nil {
+	if e.flow.Now != nil || e.orgs.Now != nil || e.grid.Now != nil || e.assess.Now != nil {
 		t.Error("Load did not restore the clocks")
 	}
 	if e.flow.Locator != e.grid {
@@ -184,6 +188,7 @@ func testLoad(t *testing.T, e env) {
 	}
 
 	checkPlacement(t, e, 200)
+	checkAssessment(t, e, now)
 
 	rep, err := audit.Verify(ctx, e.db.Reader())
 	if err != nil {
@@ -303,15 +308,206 @@ func checkPlacement(t *testing.T, e env, cases int) {
 	}
 }
 
-// TestDeterministic loads twice with the same seed and compares the cases.
+// checkAssessment checks the demo city's assessment: the sample tree
+// published, about 300 sites on the map, two rounds (previous and current
+// quarter) with observations and values, scores below the maximum and a
+// ledger that adds up exactly to the points lost.
+func checkAssessment(t *testing.T, e env, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	svc, reader := e.assess, org.System
+	eds, err := svc.Editions(ctx, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eds) != 1 || eds[0].Code != "sample-2026" || eds[0].Status != assess.StatusPublished {
+		t.Errorf("editions %+v, want sample-2026 published", eds)
+	}
+
+	sites, err := svc.Sites(ctx, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sites) < 250 || len(sites) > 350 {
+		t.Errorf("%d sites, want about 300", len(sites))
+	}
+	types, noUnit, names := map[string]int{}, 0, map[string]bool{}
+	for i, x := range sites {
+		types[x.Type]++
+		if x.Unit == "" {
+			noUnit++
+		}
+		if want := fmt.Sprintf("YC-%04d", i+1); x.Code != want || x.Name == "" || x.Chief == "" || x.Address == "" || names[x.Name] {
+			t.Errorf("site %d: %+v (want code %s, a new name, a chief and an address)", i, x, want)
+		}
+		names[x.Name] = true
+		if x.Lat != nil && (*x.Lat < 24.9 || *x.Lat > 25.1 || *x.Lon < 102.6 || *x.Lon > 102.9) {
+			t.Errorf("site %s at %v, %v: outside the city", x.Code, *x.Lat, *x.Lon)
+		}
+	}
+	if len(types) != 25 {
+		t.Errorf("sites of %d types, want every one of the tree's 25: %v", len(types), types)
+	}
+	if noUnit < len(sites)/20 || noUnit > len(sites)/5 {
+		t.Errorf("%d of %d sites without a responsible unit, want about a tenth", noUnit, len(sites))
+	}
+	// A located site lies in a cell of its community.
+	if n := count(t, e.db, `SELECT count(*) FROM assess_sites s JOIN regions r ON r.id = s.region_id
+		WHERE s.lat IS NOT NULL AND r.level = 'community'`); n < len(sites)*9/10 {
+		t.Errorf("%d of %d sites in a community with coordinates", n, len(sites))
+	}
+	for _, x := range sites {
+		if x.Lat == nil {
+			continue
+		}
+		loc, err := e.grid.Locate(ctx, *x.Lat, *x.Lon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc.Flag != geo.LocCell || loc.RegionID != x.RegionID {
+			t.Errorf("site %s %s at %v, %v: placed %s in region %d, its region is %d", x.Code, x.Name, *x.Lat, *x.Lon, loc.Flag, loc.RegionID, x.RegionID)
+		}
+	}
+
+	rounds, err := svc.Rounds(ctx, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rounds) != 2 {
+		t.Fatalf("%d rounds, want 2", len(rounds))
+	}
+	quarter := func(d string) int {
+		day, err := time.ParseInLocation(time.DateOnly, d, testcity.Shanghai)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return day.Year()*4 + (int(day.Month())-1)/3
+	}
+	today := now.In(testcity.Shanghai).Format(time.DateOnly)
+	if cur, prev := rounds[0], rounds[1]; quarter(cur.Date) != quarter(today) || cur.Date > today || quarter(prev.Date) != quarter(today)-1 {
+		t.Errorf("rounds on %s and %s, want one in the previous quarter and one in this quarter by %s", prev.Date, cur.Date, today)
+	}
+	var rates [2]map[string]float64
+	for i, rd := range rounds {
+		if rd.State != assess.RoundInProgress || rd.Sites < 100 || rd.Sites >= len(sites) {
+			t.Errorf("round %s: %s with %d sites", rd.Code, rd.State, rd.Sites)
+		}
+		obs := groupCounts(t, e.db, `SELECT o.result, count(*) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id
+			WHERE r.code = '`+rd.Code+`' GROUP BY o.result`)
+		if obs["pass"] < rd.Sites || obs["fail"] < rd.Sites/10 {
+			t.Errorf("round %s: observations %v", rd.Code, obs)
+		}
+		if n := count(t, e.db, `SELECT count(*) FROM assess_round_sites x JOIN assess_rounds r ON r.id = x.round_id WHERE r.code = ?
+			AND NOT EXISTS (SELECT 1 FROM assess_observations o WHERE o.round_id = x.round_id AND o.site_id = x.site_id)`, rd.Code); n != 0 {
+			t.Errorf("round %s: %d sampled sites without observations", rd.Code, n)
+		}
+		if n := count(t, e.db, `SELECT count(*) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id
+			WHERE r.code = ? AND o.result = 'fail' AND o.note = ''`, rd.Code); n != 0 {
+			t.Errorf("round %s: %d failures without a note", rd.Code, n)
+		}
+		if n := count(t, e.db, `SELECT count(*) FROM assess_results v JOIN assess_rounds r ON r.id = v.round_id WHERE r.code = ?`, rd.Code); n != 4*7 {
+			t.Errorf("round %s: %d values, want 7 for each of 4 districts", rd.Code, n)
+		}
+
+		view, err := svc.Open(ctx, reader, rd.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		city, err := view.Scores("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rates[i] = map[string]float64{}
+		for _, d := range city.Districts {
+			r, _ := d.Rate.Float64()
+			rates[i][d.Scope.Code] = r
+		}
+		t.Logf("round %s on %s: city %s of %s, districts %v", rd.Code, rd.Date, city.Scores.Score.FloatString(2), city.Scores.Max.FloatString(2), rates[i])
+		district, err := view.Scores(city.Districts[0].Scope.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range []assess.Scores{city.Scores, district.Scores} {
+			if sc.Max.Sign() <= 0 || sc.Score.Cmp(sc.Max) >= 0 || sc.Score.Sign() <= 0 {
+				t.Errorf("round %s, %s: score %s of %s", rd.Code, sc.Scope.Code, sc.Score.RatString(), sc.Max.RatString())
+			}
+		}
+		ledger, err := view.Ledger("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := new(big.Rat).Set(ledger.Unattributed)
+		for _, u := range ledger.Units {
+			sum.Add(sum, u.Lost)
+		}
+		if lost := city.Scores.Lost(); sum.Cmp(lost) != 0 || ledger.Lost.Cmp(lost) != 0 || len(ledger.Units) < 8 || ledger.Unattributed.Sign() <= 0 {
+			t.Errorf("round %s: ledger of %d units and %s unattributed adds up to %s (ledger %s), lost %s",
+				rd.Code, len(ledger.Units), ledger.Unattributed.RatString(), sum.RatString(), ledger.Lost.RatString(), lost.RatString())
+		}
+		via := map[assess.Via]int{}
+		for _, en := range ledger.Entries {
+			via[en.Via]++
+		}
+		if via[assess.ViaSite] == 0 || via[assess.ViaLead] == 0 || via[assess.ViaNone] == 0 {
+			t.Errorf("round %s: ledger entries by attribution %v, want some of each", rd.Code, via)
+		}
+	}
+	// Most districts improve from the first round (rounds[1]) to the
+	// second, and one gets worse.
+	better, worse := 0, 0
+	for d, r := range rates[0] {
+		if r > rates[1][d] {
+			better++
+		} else {
+			worse++
+		}
+	}
+	if len(rates[0]) != 4 || better < 2 || worse < 1 {
+		t.Errorf("from the first round to the second %d districts improved and %d did not, want most and at least one", better, worse)
+	}
+}
+
+// TestDeterministic loads twice with the same seed and compares the cases
+// and the assessment.
 func TestDeterministic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai)
 	dump := func() string {
 		e := newEnv(t)
-		if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 60, Days: 30, Seed: 7, Now: now, Grid: e.grid}); err != nil {
+		if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 60, Days: 30, Seed: 7, Now: now, Grid: e.grid, Assess: e.assess}); err != nil {
 			t.Fatal(err)
+		}
+		var b strings.Builder
+		// The assessment: sites, rounds with their samples, observations
+		// and values.
+		for _, q := range []string{
+			`SELECT code || name || region_id || COALESCE(lat, 0) || COALESCE(lon, 0) || address || COALESCE(unit_id, 0) || chief FROM assess_sites ORDER BY code`,
+			`SELECT code || name || inspection_date || plan || seed FROM assess_rounds ORDER BY code`,
+			`SELECT round_id || '/' || site_id FROM assess_round_sites ORDER BY round_id, site_id`,
+			`SELECT round_id || site_id || standard || result || problems || note FROM assess_observations ORDER BY round_id, site_id, standard`,
+			`SELECT round_id || COALESCE(region_id, 0) || standard || value FROM assess_results ORDER BY round_id, region_id, standard`,
+		} {
+			rows, err := e.db.Reader().Query(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintln(&b, line)
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+			if n == 0 {
+				t.Errorf("nothing from %s", q)
+			}
 		}
 		rows, err := e.db.Reader().Query(ctx, `SELECT no, state, description, category_id, COALESCE(lead_unit_id, 0), reported_at, updated_at,
 			lat, lon, COALESCE(region_id, 0), COALESCE(grid_cell_id, 0), location_flag FROM cases ORDER BY id`)
@@ -319,7 +515,6 @@ func TestDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var b strings.Builder
 		for rows.Next() {
 			var no, state, desc, flag string
 			var cat, lead, rep, upd, region, cell int64
@@ -347,7 +542,8 @@ func TestLoadWithoutGrid(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai)
-	if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 40, Days: 30, Now: now}); err != nil {
+	e.assess.Locator = nil
+	if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 40, Days: 30, Now: now, Assess: e.assess}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, e.db, `SELECT count(*) FROM grid_cells`); n != 0 {
@@ -359,6 +555,13 @@ func TestLoadWithoutGrid(t *testing.T) {
 	}
 	if e.flow.Locator != nil {
 		t.Error("Load without a grid set a locator")
+	}
+	// The sites need no grid: they name their community.
+	if n := count(t, e.db, `SELECT count(*) FROM assess_sites s JOIN regions r ON r.id = s.region_id WHERE r.level = 'community'`); n < 250 {
+		t.Errorf("%d sites in a community, want most of about 300", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM assess_observations`); n < 500 {
+		t.Errorf("%d observations without a grid", n)
 	}
 }
 
