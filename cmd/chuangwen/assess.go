@@ -231,7 +231,7 @@ func cmdAssess(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("unknown command \"assess %s\"\n\n%s", sub, assessUsage)
 	}
 	return withApp(ctx, name, rest, stderr, extra, func(a *app) error {
-		return fn(&assess.Service{DB: a.db, Location: a.loc, Locator: a.grid})
+		return fn(a.assessService())
 	})
 }
 
@@ -325,4 +325,10 @@ func printLedger(w io.Writer, round string, l assess.Ledger) error {
 	fmt.Fprintf(&b, "%-12s %8s\n", "unattributed", assess.RoundJSON(l.Unattributed, assess.PointPlaces))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// assessService is the assessment service of the app: its failed
+// observations raise cases through the app's workflow service.
+func (a *app) assessService() *assess.Service {
+	return &assess.Service{DB: a.db, Location: a.loc, Locator: a.grid, Cases: a.flow}
 }

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
-	"chuangwen/internal/assess"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
@@ -286,7 +285,7 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
+	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
 		Grid: a.grid, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, TrustProxy: a.cfg.TrustProxy,
 		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
 		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
@@ -317,7 +316,7 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	opts.Grid = a.grid
 	// The demo's assessment goes through the service the assess commands
 	// use; Load runs it on the demo's clock.
-	opts.Assess = &assess.Service{DB: a.db, Location: a.loc, Locator: a.grid}
+	opts.Assess = a.assessService()
 	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
 	if err != nil {
 		return err

@@ -284,3 +284,39 @@ func (s *Service) ExportSites(ctx context.Context, actor org.Actor, format Forma
 	_, err = w.Write(buf.Bytes())
 	return err
 }
+
+// SiteResult is a site's latest inspection: the round that last sampled
+// it (by inspection date) and what was found there.
+type SiteResult struct {
+	Round string `json:"round"`
+	Date  string `json:"date"`
+	Pass  int    `json:"pass"`
+	Fail  int    `json:"fail"`
+	NA    int    `json:"na"`
+}
+
+// LatestResults returns each site's latest result among the mock rounds
+// that observed it, by site id.
+func (s *Service) LatestResults(ctx context.Context, actor org.Actor) (map[int64]SiteResult, error) {
+	if err := canRead(actor); err != nil {
+		return nil, err
+	}
+	type row struct {
+		site int64
+		SiteResult
+	}
+	rows, err := store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (x row, err error) {
+		return x, r.Scan(&x.site, &x.Round, &x.Date, &x.Pass, &x.Fail, &x.NA)
+	}, `SELECT o.site_id, r.code, r.inspection_date,
+			SUM(CASE WHEN o.result = 'pass' THEN 1 ELSE 0 END), SUM(CASE WHEN o.result = 'fail' THEN 1 ELSE 0 END), SUM(CASE WHEN o.result = 'na' THEN 1 ELSE 0 END)
+		FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id
+		WHERE r.kind = 'mock' GROUP BY o.site_id, r.id, r.code, r.inspection_date ORDER BY r.inspection_date, r.id`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]SiteResult, len(rows))
+	for _, x := range rows {
+		out[x.site] = x.SiteResult // later rounds overwrite earlier ones
+	}
+	return out, nil
+}

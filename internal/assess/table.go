@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -352,4 +353,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// WriteTable writes a table (its first row the header) as a workbook of
+// one sheet; cells of the columns numeric names (by index) are numbers
+// written with their exact decimal text, the rest text. The console's
+// XLSX exports of round results, ledgers and rankings use it.
+func WriteTable(w io.Writer, sheet string, rows [][]string, numeric ...int) error {
+	num := map[int]bool{}
+	for _, c := range numeric {
+		num[c] = true
+	}
+	return writeSheet(w, sheet, rows, func(row, col int) bool {
+		if row == 0 || !num[col] {
+			return false
+		}
+		_, ok := new(big.Rat).SetString(rows[row][col])
+		return ok
+	})
 }

@@ -535,6 +535,16 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 		}
 		data["Receipts"] = rs
 	}
+	if c.Source == workflow.SourceInspection && s.Assess != nil {
+		round, site, std, ok, err := s.Assess.ObservationOfCase(r.Context(), c.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if ok {
+			data["Finding"] = map[string]string{"Round": round, "Site": site, "Standard": std}
+		}
+	}
 	if slices.Contains(actions, workflow.Merge) {
 		dups, err := s.Flow.Duplicates(r.Context(), a, c.ID)
 		if err != nil {

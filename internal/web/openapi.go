@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"chuangwen/internal/assess"
+
 	"chuangwen/internal/audit"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/intake"
@@ -60,6 +62,33 @@ var apiTypes = map[string]any{
 	"PublicConfig":     publicConfig{},
 	"Follow":           followJSON{},
 	"Receipt":          publicReceipt{},
+	// Assessment.
+	"Editions":      []assess.EditionInfo{},
+	"EditionInfo":   assess.EditionInfo{},
+	"Tree":          treeJSON{},
+	"Sites":         []siteJSON{},
+	"ImportReport":  assess.ImportReport{},
+	"Rounds":        []assess.Round{},
+	"NewRound":      newRoundJSON{},
+	"Round":         assess.Round{},
+	"RoundSites":    []assess.RoundSite{},
+	"ScoresDoc":     assess.ScoresDoc{},
+	"LedgerDoc":     assess.LedgerDoc{},
+	"Entries":       []assess.EntryRow{},
+	"Rankings":      rankingsJSON{},
+	"Proposals":     []assess.Proposal{},
+	"EscalationIn":  escalationJSON{},
+	"Escalation":    assess.Escalation{},
+	"Escalations":   []assess.Escalation{},
+	"RaiseReport":   assess.RaiseReport{},
+	"Differences":   []assess.Difference{},
+	"Teams":         []assess.Team{},
+	"TeamIn":        teamJSON{},
+	"Team":          assess.Team{},
+	"Assignments":   []assess.Assignment{},
+	"Checklist":     assess.Checklist{},
+	"ObservationIn": observationJSON{},
+	"Submitted":     assess.Submitted{},
 }
 
 // formTypes are multipart bodies: field name → type.

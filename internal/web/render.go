@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"chuangwen/internal/assess"
 
 	"chuangwen/internal/org"
 	"chuangwen/internal/workflow"
@@ -53,7 +56,59 @@ func (s *Server) parseTemplates() error {
 			}
 			return false
 		},
-		"add":   func(a, b int) int { return a + b },
+		"add": func(a, b int) int { return a + b },
+		// Assessment figures: exact until printed, half away from zero.
+		"pts": func(r *big.Rat) string {
+			if r == nil {
+				return "—"
+			}
+			return assess.RoundString(r, assess.PointPlaces)
+		},
+		"ratepct": func(r *big.Rat) string {
+			if r == nil {
+				return "—"
+			}
+			return assess.RoundString(new(big.Rat).Mul(r, big.NewRat(100, 1)), 2) + "%"
+		},
+		"delta": func(r *big.Rat, percent bool) string {
+			if r == nil {
+				return ""
+			}
+			x, places := r, assess.PointPlaces
+			if percent {
+				x = new(big.Rat).Mul(r, big.NewRat(100, 1))
+			}
+			out := assess.RoundString(x, places)
+			if x.Sign() > 0 && out != "0.00" {
+				out = "+" + out
+			}
+			return out
+		},
+		"sub": func(a, b *big.Rat) *big.Rat {
+			if a == nil || b == nil {
+				return nil
+			}
+			return new(big.Rat).Sub(a, b)
+		},
+		"std": func(s assess.Scores, code string) *assess.StandardScore {
+			if x, ok := s.Standard(code); ok {
+				return &x
+			}
+			return nil
+		},
+		"dict": func(kv ...any) map[string]any {
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
+		"sign": func(r *big.Rat) int {
+			if r == nil {
+				return 0
+			}
+			return r.Sign()
+		},
 		"deref": func(f *float64) float64 { return *f },
 		"list":  func(xs ...int) []int { return xs },
 	}

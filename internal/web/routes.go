@@ -49,6 +49,7 @@ var areas = []func(*Server) []route{
 	(*Server).blocklistRoutes,
 	(*Server).publicRoutes,
 	(*Server).trackRoutes,
+	(*Server).assessRoutes,
 }
 
 func (s *Server) registerRoutes() {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"chuangwen/internal/assess"
+
 	"chuangwen/internal/grid"
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/intake"
@@ -32,9 +34,11 @@ var staticFS embed.FS
 
 // Server holds what handlers need.
 type Server struct {
-	DB       *store.DB
-	Org      *org.Store
-	Flow     *workflow.Service
+	DB   *store.DB
+	Org  *org.Store
+	Flow *workflow.Service
+	// Assess is the assessment (测评): editions, sites, rounds, scores.
+	Assess   *assess.Service
 	Msg      *i18n.Catalogue
 	Log      *slog.Logger
 	Location *time.Location
