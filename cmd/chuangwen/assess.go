@@ -26,6 +26,11 @@ const assessUsage = `Usage: chuangwen assess <command> [flags]   (docs/assessmen
   import-results --round CODE --file F.csv        (region,standard,value)
   scores --round CODE [--region CODE] [--json]
   ledger --round CODE [--region CODE] [--json]
+  raise-cases --round CODE                  file a case for every failed observation that has none
+  round close --round CODE                  close a round: raise owed cases, store its figures
+  check --round CODE                        recompute a closed round from its observations and values and
+                                            print every difference from the figures stored when it closed;
+                                            exit status 1 on any difference
 
 An import with any problem prints each, stores nothing and exits with status 1.
 Every command takes the common flags (--data, --db, ...).
@@ -226,6 +231,52 @@ func cmdAssess(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return printJSON(stdout, l.Doc(round))
 			}
 			return printLedger(stdout, round, l)
+		}
+	case "raise-cases":
+		extra = use("round")
+		fn = func(svc *assess.Service) error {
+			if err := need("round", round); err != nil {
+				return err
+			}
+			rep, err := svc.RaiseCases(ctx, org.System, round)
+			if err != nil {
+				return explain(err)
+			}
+			fmt.Fprintf(stdout, "round %s: %d cases raised, %d failed observations without a category\n", round, rep.Raised, rep.NoCategory)
+			return nil
+		}
+	case "round close":
+		extra = use("round")
+		fn = func(svc *assess.Service) error {
+			if err := need("round", round); err != nil {
+				return err
+			}
+			rd, err := svc.CloseRound(ctx, org.System, round)
+			if err != nil {
+				return explain(err)
+			}
+			fmt.Fprintf(stdout, "round %s closed\n", rd.Code)
+			return nil
+		}
+	case "check":
+		extra = use("round")
+		fn = func(svc *assess.Service) error {
+			if err := need("round", round); err != nil {
+				return err
+			}
+			diffs, err := svc.CheckRound(ctx, org.System, round)
+			if err != nil {
+				return explain(err)
+			}
+			for _, d := range diffs {
+				fmt.Fprintf(stdout, "scope %s, %s:\n  stored     %s\n  recomputed %s\n", d.Scope, d.Document, d.Stored, d.Recomputed)
+			}
+			if len(diffs) > 0 {
+				fmt.Fprintf(stdout, "round %s: %d differences\n", round, len(diffs))
+				return exitCode(1)
+			}
+			fmt.Fprintf(stdout, "round %s: the recomputed figures equal the stored ones\n", round)
+			return nil
 		}
 	default:
 		return fmt.Errorf("unknown command \"assess %s\"\n\n%s", sub, assessUsage)

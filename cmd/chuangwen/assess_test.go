@@ -169,6 +169,27 @@ func TestAssessCommands(t *testing.T) {
 	if out := must("assess", "ledger", d, "--round", round, "--region", "330105"); !strings.Contains(out, "4 points lost") {
 		t.Errorf("ledger as text: %s", out)
 	}
+	// Closing stores the figures; check recomputes them and agrees, and
+	// says so by its exit status when a stored observation is altered.
+	if out, err := runCmd(t, "assess", "check", d, "--round", round); err == nil {
+		t.Errorf("check of an open round: %s", out)
+	}
+	if out := must("assess", "round", "close", d, "--round", round); !strings.Contains(out, "closed") {
+		t.Errorf("round close: %s", out)
+	}
+	if out := must("assess", "check", d, "--round", round); !strings.Contains(out, "equal") {
+		t.Errorf("check: %s", out)
+	}
+	err = withApp(ctx, "test", []string{d}, io.Discard, nil, func(a *app) error {
+		_, err := a.db.Exec(ctx, `UPDATE assess_observations SET problems = 1 WHERE standard = 'A1.2' AND result = 'fail'`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, "assess", "check", d, "--round", round); err == nil || !strings.Contains(out, "differences") {
+		t.Errorf("check after a change: %v\n%s", err, out)
+	}
 	for _, args := range [][]string{
 		{"assess", "scores", d, "--round", "R1999-09", "--json"},
 		{"assess", "scores", d, "--json"},
