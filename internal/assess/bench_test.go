@@ -266,3 +266,59 @@ func BenchmarkEveryScope(b *testing.B) {
 		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 	})
 }
+
+// BenchmarkYearOfRankings ranks a year of closed rounds (12, one a month,
+// each of 2,000 sites and 100,000 observations): the trend of every round
+// against the one before it, the latest round's rankings with its changes,
+// and the escalation ladder's proposals, as the round page and the
+// bulletins ask for them. Closed rounds are read from the snapshots taken
+// when they closed.
+func BenchmarkYearOfRankings(b *testing.B) {
+	engines(b, func(b *testing.B, db *store.DB) {
+		bc := newBenchCity(b, db)
+		ctx := context.Background()
+		var last string
+		for m := 1; m <= 12; m++ {
+			seed := uint64(m)
+			rd, err := bc.svc.CreateRound(ctx, org.System, assess.NewRound{Edition: "bench", Name: fmt.Sprint(m, "月"), Seed: &seed, Date: fmt.Sprintf("2026-%02d-15", m)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, problems, err := bc.svc.ImportObservations(ctx, org.System, rd.Code, bytes.NewReader(bc.obsCSV)); err != nil {
+				b.Fatal(err, problems)
+			}
+			if _, problems, err := bc.svc.ImportResults(ctx, org.System, rd.Code, bytes.NewReader(bc.resCSV)); err != nil {
+				b.Fatal(err, problems)
+			}
+			if _, err := bc.svc.CloseRound(ctx, org.System, rd.Code); err != nil {
+				b.Fatal(err)
+			}
+			last = rd.Code
+		}
+		cpu0 := cpuTime()
+		first := time.Duration(0)
+		for b.Loop() {
+			start := time.Now()
+			trend, err := bc.svc.Trend(ctx, org.System, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			rk, err := bc.svc.Rankings(ctx, org.System, last)
+			if err != nil {
+				b.Fatal(err)
+			}
+			props, err := bc.svc.Proposals(ctx, org.System, last)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(trend) != 12 || rk.Previous == nil || len(rk.Districts) != benchDistricts || len(rk.Streets) != benchDistricts*5 || len(rk.Units) != 20 || props == nil {
+				b.Fatalf("trend %d, previous %v, %d districts, %d streets, %d units", len(trend), rk.Previous, len(rk.Districts), len(rk.Streets), len(rk.Units))
+			}
+			if first == 0 {
+				first = time.Since(start)
+			}
+		}
+		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		b.ReportMetric(float64(first.Milliseconds()), "first-ms")
+	})
+}

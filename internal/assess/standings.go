@@ -36,7 +36,7 @@ type roundFigures struct {
 
 // figures reads a round's figures: a closed round's from its snapshot, any
 // other's computed now.
-func (s *Service) figures(ctx context.Context, q store.Queryer, rd Round) (roundFigures, error) {
+func (s *Service) figures(ctx context.Context, q store.Queryer, rd Round, regions *regionIndex) (roundFigures, error) {
 	f := roundFigures{scopes: map[string]scopeFigures{}}
 	if rd.State == RoundClosed {
 		snaps, err := loadSnapshots(ctx, q, rd.ID)
@@ -44,16 +44,25 @@ func (s *Service) figures(ctx context.Context, q store.Queryer, rd Round) (round
 			return f, err
 		}
 		if len(snaps) > 0 {
+			city, err := s.cityCode(ctx, q)
+			if err != nil {
+				return f, err
+			}
 			for _, sn := range snaps {
-				var d ScoresDoc
+				// Rankings are of districts and streets: the other scopes'
+				// documents are not read, and of those read only the totals.
+				if g := regions.byCode[sn.Scope]; g == nil || g.Level != LevelDistrict && g.Level != LevelStreet {
+					continue
+				}
+				var d struct {
+					Score, Max JSONPoints
+					Rate       JSONRate
+					Vetoed     bool
+				}
 				if err := json.Unmarshal([]byte(sn.Scores), &d); err != nil {
 					return f, fmt.Errorf("round %s: snapshot %s: %w", rd.Code, sn.Scope, err)
 				}
 				f.scopes[sn.Scope] = scopeFigures{d.Score.Rat, d.Max.Rat, d.Rate.Rat, d.Vetoed}
-			}
-			city, err := s.cityCode(ctx, q)
-			if err != nil {
-				return f, err
 			}
 			for _, sn := range snaps {
 				if sn.Scope != city {
@@ -172,7 +181,7 @@ func (s *Service) rankRound(ctx context.Context, q store.Queryer, rd Round, regi
 	if !rd.Scored() {
 		return Rankings{}, apperr.New(apperr.Invalid, "assess.not_scored", "round", rd.Code)
 	}
-	f, err := s.figures(ctx, q, rd)
+	f, err := s.figures(ctx, q, rd, regions)
 	if err != nil {
 		return Rankings{}, err
 	}
