@@ -74,6 +74,7 @@ func (s *Service) CloseRound(ctx context.Context, actor org.Actor, code string) 
 		return Round{}, err
 	}
 	var snaps []snapshot
+	split := ""
 	if rd.Scored() {
 		v, err := s.Open(ctx, org.System, rd.Code)
 		if err != nil {
@@ -81,6 +82,11 @@ func (s *Service) CloseRound(ctx context.Context, actor org.Actor, code string) 
 		}
 		if snaps, err = v.snapshots(); err != nil {
 			return Round{}, err
+		}
+		site, err1 := FormatDecimal(v.split.Site)
+		lead, err2 := FormatDecimal(v.split.Lead)
+		if err1 == nil && err2 == nil {
+			split = site + ":" + lead
 		}
 	}
 	now := store.Ms(s.now())
@@ -94,8 +100,8 @@ func (s *Service) CloseRound(ctx context.Context, actor org.Actor, code string) 
 		if after != before {
 			return apperr.New(apperr.Conflict, "assess.round_moved", "round", rd.Code)
 		}
-		res, err := tx.Exec(ctx, `UPDATE assess_rounds SET state = ?, closed_at = ?, closed_by = ? WHERE id = ? AND state <> ?`,
-			RoundClosed, now, nullID(actor.UserID), rd.ID, RoundClosed)
+		res, err := tx.Exec(ctx, `UPDATE assess_rounds SET state = ?, closed_at = ?, closed_by = ?, split = ? WHERE id = ? AND state <> ?`,
+			RoundClosed, now, nullID(actor.UserID), split, rd.ID, RoundClosed)
 		if err != nil {
 			return err
 		}
@@ -107,7 +113,7 @@ func (s *Service) CloseRound(ctx context.Context, actor org.Actor, code string) 
 				return err
 			}
 		}
-		data := map[string]any{"round": rd.Code, "scopes": len(snaps), "observations": before.observations}
+		data := map[string]any{"round": rd.Code, "scopes": len(snaps), "observations": before.observations, "split": split}
 		if len(snaps) > 0 {
 			var doc ScoresDoc
 			if err := json.Unmarshal([]byte(snaps[0].Scores), &doc); err == nil {

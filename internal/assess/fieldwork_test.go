@@ -136,6 +136,13 @@ func TestFieldworkRaisesCasesOnce(t *testing.T) {
 		if err != nil || len(diffs) != 0 {
 			t.Fatalf("check: %+v %v", diffs, err)
 		}
+		// A later change of the split leaves the closed round as it closed.
+		st := assess.DefaultSettings()
+		st.SplitSite, st.SplitLead = "0.5", "0.5"
+		f.must(f.svc.SaveSettings(f.ctx, f.c.Admin, st))
+		if diffs, err := f.svc.CheckRound(f.ctx, f.c.Leader, rd.Code); err != nil || len(diffs) != 0 {
+			t.Fatalf("check after a change of split: %+v %v", diffs, err)
+		}
 		// Tampering with a stored observation shows.
 		if _, err := db.Exec(f.ctx, `UPDATE assess_observations SET result = 'pass' WHERE standard = 'A1.1' AND result = 'fail'`); err != nil {
 			t.Fatal(err)

@@ -194,11 +194,9 @@ func (s *Service) Open(ctx context.Context, actor org.Actor, roundCode string) (
 	}
 	split := s.Split
 	if split.Site == nil && split.Lead == nil {
-		st, err := loadSettings(ctx, s.DB.Reader())
-		if err != nil {
+		if split, err = s.roundSplit(ctx, l.round); err != nil {
 			return nil, err
 		}
-		split = st.Split()
 	}
 	return &RoundView{Round: l.round, actor: actor, l: l, p: p, split: split}, nil
 }
@@ -274,4 +272,25 @@ func (s *Service) Ledger(ctx context.Context, actor org.Actor, roundCode, region
 		return Ledger{}, err
 	}
 	return v.Ledger(regionCode)
+}
+
+// roundSplit is the ledger's split for a round: the one a closed round
+// was closed with, else the stored settings'.
+func (s *Service) roundSplit(ctx context.Context, rd Round) (Split, error) {
+	var text string
+	if err := s.DB.Reader().QueryRow(ctx, `SELECT split FROM assess_rounds WHERE id = ?`, rd.ID).Scan(&text); err != nil {
+		return Split{}, err
+	}
+	if site, lead, ok := strings.Cut(text, ":"); ok {
+		a, ok1 := ParseDecimal(site)
+		b, ok2 := ParseDecimal(lead)
+		if ok1 && ok2 {
+			return Split{Site: a, Lead: b}, nil
+		}
+	}
+	st, err := loadSettings(ctx, s.DB.Reader())
+	if err != nil {
+		return Split{}, err
+	}
+	return st.Split(), nil
 }

@@ -8,6 +8,9 @@
 ALTER TABLE assess_rounds ADD COLUMN kind TEXT NOT NULL DEFAULT 'mock';
 ALTER TABLE assess_rounds ADD COLUMN closed_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE assess_rounds ADD COLUMN closed_by BIGINT REFERENCES users(id);
+-- The ledger's split a closed round was computed with ("site:lead", exact
+-- decimals), so that recomputing it later uses the same rule.
+ALTER TABLE assess_rounds ADD COLUMN split TEXT NOT NULL DEFAULT '';
 
 -- Teams (测评组) of a round; each sampled site is assigned to at most one.
 CREATE TABLE assess_teams (
