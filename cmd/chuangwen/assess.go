@@ -381,5 +381,5 @@ func printLedger(w io.Writer, round string, l assess.Ledger) error {
 // assessService is the assessment service of the app: its failed
 // observations raise cases through the app's workflow service.
 func (a *app) assessService() *assess.Service {
-	return &assess.Service{DB: a.db, Location: a.loc, Locator: a.grid, Cases: a.flow}
+	return &assess.Service{DB: a.db, Location: a.loc, Locator: a.grid, Cases: a.flow, Blobs: a.flow.Photos.Blobs}
 }

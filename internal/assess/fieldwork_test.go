@@ -1,11 +1,13 @@
 package assess_test
 
 import (
+	"io"
 	"strings"
 	"testing"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/assess"
+	"chuangwen/internal/blob"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -236,6 +238,82 @@ func TestRankingsAndLadder(t *testing.T) {
 		list, err := f.svc.Escalations(f.ctx, f.c.Leader, assess.SubjectUnit, "B")
 		if err != nil || len(list) != 1 {
 			t.Errorf("escalations %+v %v", list, err)
+		}
+	})
+}
+
+func TestEvidenceAndValues(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		rd := f.round()
+		f.svc.Blobs = blob.Local{Dir: t.TempDir()}
+		pdf := "%PDF-1.4\n台账\n%%EOF\n"
+		in := assess.NewEvidence{Round: rd.Code, Standard: "B1.2", Region: "330102", Name: "台账.pdf", Note: "2026年台账"}
+		ev, err := f.svc.AddEvidence(f.ctx, f.c.HandlerA, in, strings.NewReader(pdf))
+		if err != nil || ev.Unit != "A" || ev.Mime != "application/pdf" || ev.Size != int64(len(pdf)) {
+			t.Fatalf("add: %+v %v", ev, err)
+		}
+		bad := []struct {
+			who  string
+			in   assess.NewEvidence
+			body string
+			code apperr.Code
+		}{
+			{"a survey standard", assess.NewEvidence{Round: rd.Code, Standard: "B1.1"}, pdf, apperr.Invalid},
+			{"a street", assess.NewEvidence{Round: rd.Code, Standard: "B1.2", Region: "330102001"}, pdf, apperr.Invalid},
+			{"a script", assess.NewEvidence{Round: rd.Code, Standard: "B1.2", Name: "x.pdf"}, "<script>alert(1)</script>", apperr.Unsupported},
+			{"a zip not named as an Office file", assess.NewEvidence{Round: rd.Code, Standard: "B1.2", Name: "x.zip"}, "PK\x03\x04rest", apperr.Unsupported},
+			{"nothing", assess.NewEvidence{Round: rd.Code, Standard: "B1.2"}, "", apperr.Invalid},
+		}
+		for _, b := range bad {
+			if _, err := f.svc.AddEvidence(f.ctx, f.c.HandlerA, b.in, strings.NewReader(b.body)); !apperr.Is(err, b.code) {
+				t.Errorf("%s: %v", b.who, err)
+			}
+		}
+		if _, err := f.svc.AddEvidence(f.ctx, f.c.Inspector, in, strings.NewReader(pdf)); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("an inspector uploads: %v", err)
+		}
+		big := strings.NewReader("%PDF-" + strings.Repeat("x", assess.MaxEvidenceBytes))
+		if _, err := f.svc.AddEvidence(f.ctx, f.c.HandlerA, in, big); !apperr.Is(err, apperr.TooLarge) {
+			t.Errorf("too large: %v", err)
+		}
+		// A unit sees its own evidence only; the office all of it.
+		if list, err := f.svc.EvidenceList(f.ctx, f.c.HandlerB, rd.Code); err != nil || len(list) != 0 {
+			t.Errorf("unit B's list: %+v %v", list, err)
+		}
+		if _, _, err := f.svc.OpenEvidence(f.ctx, f.c.HandlerB, rd.Code, ev.ID); !apperr.Is(err, apperr.NotFound) {
+			t.Errorf("unit B opens unit A's file: %v", err)
+		}
+		list, err := f.svc.EvidenceList(f.ctx, f.c.Leader, rd.Code)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("office list: %+v %v", list, err)
+		}
+		got, rc, err := f.svc.OpenEvidence(f.ctx, f.c.Acceptor, rd.Code, ev.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(rc)
+		rc.Close()
+		if string(body) != pdf || got.Name != "台账.pdf" {
+			t.Errorf("opened %q %+v", body, got)
+		}
+		if n := f.count("assess_evidence"); n != 1 {
+			t.Errorf("%d evidence rows", n)
+		}
+
+		// Grading stores values as an import would, and refuses as one.
+		if ps, err := f.svc.SetValues(f.ctx, f.c.Admin, rd.Code, []assess.ValueIn{{Region: "330102", Standard: "B1.2", Value: "3.5"}, {Standard: "B1.1", Value: "0.85"}}); err != nil {
+			t.Fatal(ps, err)
+		}
+		if ps, err := f.svc.SetValues(f.ctx, f.c.Admin, rd.Code, []assess.ValueIn{{Region: "330102", Standard: "B1.2", Value: "9"}}); err == nil || len(ps) != 1 || ps[0].Key != "assess.value_range" {
+			t.Errorf("out of range: %v %v", ps, err)
+		}
+		if _, err := f.svc.SetValues(f.ctx, f.c.Acceptor, rd.Code, []assess.ValueIn{{Standard: "B1.1", Value: "0.5"}}); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("an acceptor grades: %v", err)
+		}
+		vals, err := f.svc.Values(f.ctx, f.c.Leader, rd.Code)
+		if err != nil || vals["B1.2"]["330102"] != "3.5" || vals["B1.1"][""] != "0.85" {
+			t.Errorf("values %v %v", vals, err)
 		}
 	})
 }

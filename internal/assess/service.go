@@ -11,6 +11,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/blob"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
@@ -38,6 +39,9 @@ type Service struct {
 	// Cases files the cases that failed observations raise; nil raises
 	// none (the observations wait for RaiseCases).
 	Cases *workflow.Service
+	// Blobs keeps the evidence units upload for document standards (the
+	// photos' store; keys under evidence/).
+	Blobs blob.Store
 }
 
 // Locator places WGS-84 points in the city's grid (grid.Store does).

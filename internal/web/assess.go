@@ -74,6 +74,14 @@ func (s *Server) assessRoutes() []route {
 		{method: "GET", path: "/api/v1/assess/assignments", api: true, roles: inspectors, summary: "The caller's sites in open rounds", resp: "Assignments", h: s.apiAssignments},
 		{method: "GET", path: "/api/v1/assess/rounds/{code}/sites/{site}/checklist", api: true, roles: inspectors, summary: "A site's checklist with what is recorded", resp: "Checklist", h: s.apiChecklist},
 		{method: "POST", path: "/api/v1/assess/rounds/{code}/observations", api: true, roles: inspectors, summary: "Record one observation (JSON, or multipart with photos); a resent key changes nothing; a fail raises its case", body: "ObservationIn", resp: "Submitted", h: s.apiSubmit},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/values", api: true, roles: office, summary: "Values of survey and document standards: standard → district code (\"\" the city) → value", resp: "object", h: s.apiValues},
+		{method: "PUT", path: "/api/v1/assess/rounds/{code}/values", api: true, roles: admin, summary: "Set values of survey and document standards (grading, survey results); checked as an import", body: "Values", resp: "object", h: s.apiSetValues},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/evidence", api: true, roles: lossReaders, summary: "Evidence files for document standards; a unit's handler sees its own", resp: "EvidenceFiles", h: s.apiEvidence},
+		{method: "POST", path: "/api/v1/assess/rounds/{code}/evidence", api: true, roles: []org.Role{org.RoleAdmin, org.RoleHandler}, summary: "Upload evidence for a document standard (multipart: file, standard, region, note)", body: "EvidenceForm", resp: "EvidenceFile", status: http.StatusCreated, h: s.apiAddEvidence},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/evidence/{id}", api: true, roles: lossReaders, summary: "An evidence file", resp: "binary", h: s.downloadEvidence},
+		{method: "GET", path: "/assess/rounds/{code}/evidence/{id}", roles: lossReaders, h: s.downloadEvidence},
+		{method: "POST", path: "/assess/rounds/{code}/evidence", roles: []org.Role{org.RoleAdmin, org.RoleHandler}, h: s.postEvidence},
+		{method: "POST", path: "/assess/rounds/{code}/values", roles: admin, h: s.postValues},
 		{method: "GET", path: "/assess/rounds/{code}", roles: office, h: s.pageRound},
 		{method: "GET", path: "/assess/rounds/{code}/ledger", roles: lossReaders, h: s.pageEntries},
 		{method: "GET", path: "/assess/rounds/{code}/check", roles: office, h: s.pageCheck},
@@ -935,6 +943,26 @@ func (s *Server) pageRound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"Round": rd, "Names": names, "Region": region}
+	if rd.Scored() {
+		values, err := s.Assess.Values(r.Context(), a, code)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		evidence, err := s.Assess.EvidenceList(r.Context(), a, code)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var districts []string
+		for c, lvl := range names.Levels {
+			if lvl == "district" {
+				districts = append(districts, c)
+			}
+		}
+		sortStrings(districts)
+		data["Values"], data["Evidence"], data["Districts"] = values, evidence, districts
+	}
 	teams, err := s.Assess.Teams(r.Context(), a, code)
 	if err != nil {
 		s.fail(w, r, err)
@@ -1209,7 +1237,41 @@ func (s *Server) pageMine(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	total := assess.JSONPoints{Rat: sumLost(rows)}
-	s.render(w, r, "assess_mine", map[string]any{"Rounds": closed, "Code": code, "Rows": rows, "Names": names, "Total": total})
+	// Evidence: the document standards of the rounds still open, and what
+	// the unit uploaded to them.
+	type option struct{ Value, Label string }
+	var options []option
+	var evidence []assess.EvidenceFile
+	for _, rd := range rounds {
+		if !rd.Scored() || rd.State == assess.RoundClosed {
+			continue
+		}
+		_, ed, err := s.Assess.Edition(r.Context(), org.System, rd.Edition, rd.EditionVersion)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, st := range ed.Standards() {
+			if st.Rule == assess.RuleGraded {
+				options = append(options, option{rd.Code + "|" + st.Code, rd.Code + " " + rd.Name + " · " + st.Code + " " + st.Name})
+			}
+		}
+		mine, err := s.Assess.EvidenceList(r.Context(), actorOf(r), rd.Code)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		evidence = append(evidence, mine...)
+	}
+	var districts []string
+	for c, lvl := range names.Levels {
+		if lvl == "district" {
+			districts = append(districts, c)
+		}
+	}
+	sortStrings(districts)
+	s.render(w, r, "assess_mine", map[string]any{"Rounds": closed, "Code": code, "Rows": rows, "Names": names, "Total": total,
+		"Uploads": options, "Evidence": evidence, "Districts": districts})
 }
 
 // ---- the phone view ----
@@ -1246,4 +1308,114 @@ func randomKey() string {
 
 func (s *Server) postInspect(w http.ResponseWriter, r *http.Request) {
 	s.submit(w, r, r.PathValue("code"), r.PathValue("site"))
+}
+
+// ---- document review and survey values ----
+
+func (s *Server) apiValues(w http.ResponseWriter, r *http.Request) {
+	out, err := s.Assess.Values(r.Context(), actorOf(r), r.PathValue("code"))
+	respond(s, w, r, out, err)
+}
+
+func (s *Server) apiSetValues(w http.ResponseWriter, r *http.Request) {
+	var in []assess.ValueIn
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ps, err := s.Assess.SetValues(r.Context(), actorOf(r), r.PathValue("code"), in)
+	if err != nil {
+		s.importFailed(w, r, ps, err)
+		return
+	}
+	s.apiValues(w, r)
+}
+
+func (s *Server) apiEvidence(w http.ResponseWriter, r *http.Request) {
+	out, err := s.Assess.EvidenceList(r.Context(), actorOf(r), r.PathValue("code"))
+	respond(s, w, r, nonNil(out), err)
+}
+
+// addEvidence stores the multipart request's file with its fields.
+func (s *Server) addEvidence(r *http.Request) (assess.EvidenceFile, error) {
+	if err := s.parseForm(r); err != nil {
+		return assess.EvidenceFile{}, err
+	}
+	if r.MultipartForm == nil || len(r.MultipartForm.File["file"]) == 0 {
+		return assess.EvidenceFile{}, apperr.New(apperr.Invalid, "assess.no_file")
+	}
+	fh := r.MultipartForm.File["file"][0]
+	f, err := fh.Open()
+	if err != nil {
+		return assess.EvidenceFile{}, err
+	}
+	defer f.Close()
+	code := r.PathValue("code")
+	standard := r.FormValue("standard")
+	if rs, std, ok := strings.Cut(standard, "|"); ok { // the unit's form names the round with the standard
+		code, standard = rs, std
+	}
+	return s.Assess.AddEvidence(r.Context(), actorOf(r), assess.NewEvidence{Round: code, Standard: standard, Region: r.FormValue("region"), Name: fh.Filename, Note: r.FormValue("note")}, f)
+}
+
+func (s *Server) apiAddEvidence(w http.ResponseWriter, r *http.Request) {
+	ev, err := s.addEvidence(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, ev)
+}
+
+func (s *Server) postEvidence(w http.ResponseWriter, r *http.Request) {
+	_, err := s.addEvidence(r)
+	back := "/assess/rounds/" + r.PathValue("code")
+	if actorOf(r).Role == org.RoleHandler {
+		back = "/assess/mine"
+	}
+	s.formDone(w, r, back, err)
+}
+
+func (s *Server) downloadEvidence(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ev, rc, err := s.Assess.OpenEvidence(r.Context(), actorOf(r), r.PathValue("code"), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", ev.Mime)
+	w.Header().Set("Content-Length", strconv.FormatInt(ev.Size, 10))
+	w.Header().Set("Content-Disposition", `attachment; filename="evidence`+strconv.FormatInt(ev.ID, 10)+`"; filename*=UTF-8''`+urlPathEscape(ev.Name))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = io.Copy(w, rc)
+}
+
+// postValues stores the grading form: fields v|STANDARD|REGION (REGION
+// empty for the city); empty fields are left as they are.
+func (s *Server) postValues(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var values []assess.ValueIn
+	for k, vs := range r.PostForm {
+		parts := strings.Split(k, "|")
+		if len(parts) != 3 || parts[0] != "v" || len(vs) == 0 || strings.TrimSpace(vs[0]) == "" {
+			continue
+		}
+		values = append(values, assess.ValueIn{Standard: parts[1], Region: parts[2], Value: strings.TrimSpace(vs[0])})
+	}
+	code := r.PathValue("code")
+	ps, err := s.Assess.SetValues(r.Context(), actorOf(r), code, values)
+	if err != nil {
+		s.pageImportProblems(w, r, "/assess/rounds/"+code, ps, err)
+		return
+	}
+	http.Redirect(w, r, "/assess/rounds/"+code+"?msg=saved#values", http.StatusSeeOther)
 }

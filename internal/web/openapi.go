@@ -93,6 +93,7 @@ var apiTypes = map[string]any{
 
 // formTypes are multipart bodies: field name → type.
 var formTypes = map[string][]string{
+	"EvidenceForm": {"file", "string", "standard", "string", "region", "string", "note", "string"},
 	"PublicReport": {"category_id", "integer", "description", "string", "lat", "number", "lon", "number", "coord", "string", "name", "string", "phone", "string", "device_id", "string", "photos", "array"},
 }
 

@@ -71,3 +71,23 @@ CREATE TABLE assess_escalations (
     UNIQUE (round_id, subject_kind, subject_code)
 );
 CREATE INDEX assess_escalations_subject ON assess_escalations(subject_kind, subject_code);
+
+-- Evidence (材料) a unit uploads for a document standard of a round: the
+-- file is kept in the blob store under evidence/, the row says whose it
+-- is. region_id is the district it speaks for (NULL: the city).
+CREATE TABLE assess_evidence (
+    id {{pk}},
+    round_id BIGINT NOT NULL REFERENCES assess_rounds(id),
+    standard TEXT NOT NULL,
+    unit_id BIGINT REFERENCES units(id),
+    region_id BIGINT REFERENCES regions(id),
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    uploaded_by BIGINT REFERENCES users(id),
+    uploaded_at BIGINT NOT NULL
+);
+CREATE INDEX assess_evidence_round ON assess_evidence(round_id, standard);
