@@ -89,6 +89,9 @@ var apiTypes = map[string]any{
 	"Checklist":     assess.Checklist{},
 	"ObservationIn": observationJSON{},
 	"Submitted":     assess.Submitted{},
+	"Values":        []assess.ValueIn{},
+	"EvidenceFile":  assess.EvidenceFile{},
+	"EvidenceFiles": []assess.EvidenceFile{},
 }
 
 // formTypes are multipart bodies: field name → type.
