@@ -317,3 +317,39 @@ func TestEvidenceAndValues(t *testing.T) {
 		}
 	})
 }
+
+func TestSitePage(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		rd := f.round()
+		if _, ps, err := f.svc.ImportObservations(f.ctx, f.c.Admin, rd.Code, strings.NewReader(testObservations)); err != nil {
+			t.Fatal(ps, err)
+		}
+		d, err := f.svc.Site(f.ctx, f.c.Leader, "S01")
+		if err != nil || len(d.Visits) != 1 || d.Visits[0].Pass != 1 || d.Visits[0].Fail != 1 || d.Site.Unit != "A" {
+			t.Fatalf("site %+v %v", d, err)
+		}
+		if _, err := f.svc.Site(f.ctx, f.c.HandlerA, "S01"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a handler reads a site: %v", err)
+		}
+		if err := f.svc.SetSiteActive(f.ctx, f.c.Acceptor, "S01", false); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("an acceptor deactivates: %v", err)
+		}
+		f.must(f.svc.SetSiteActive(f.ctx, f.c.Admin, "S01", false))
+		seed := uint64(1)
+		next, err := f.svc.CreateRound(f.ctx, f.c.Admin, assess.NewRound{Edition: "t-2026", Name: "下一轮", Seed: &seed})
+		f.must(err)
+		sites, _ := f.svc.RoundSites(f.ctx, f.c.Admin, next.Code)
+		for _, s := range sites {
+			if s.Code == "S01" {
+				t.Errorf("an inactive site was drawn")
+			}
+		}
+		if len(sites) != 7 {
+			t.Errorf("%d sites drawn", len(sites))
+		}
+		if err := f.svc.SetSiteActive(f.ctx, f.c.Admin, "S99", true); !apperr.Is(err, apperr.NotFound) {
+			t.Errorf("an unknown site: %v", err)
+		}
+	})
+}

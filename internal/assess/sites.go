@@ -10,8 +10,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"chuangwen/internal/apperr"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/store"
 )
 
@@ -320,3 +322,124 @@ func (s *Service) LatestResults(ctx context.Context, actor org.Actor) (map[int64
 	}
 	return out, nil
 }
+
+// SitePhoto is a photo of a site in the registry.
+type SitePhoto struct {
+	ID        int64  `json:"id"`
+	Mime      string `json:"mime"`
+	Size      int64  `json:"size"`
+	CreatedAt int64  `json:"created_at"`
+	path      string
+}
+
+// SiteVisit is what one round found at a site.
+type SiteVisit struct {
+	Round string `json:"round"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Date  string `json:"date"`
+	Pass  int    `json:"pass"`
+	Fail  int    `json:"fail"`
+	NA    int    `json:"na"`
+	Cases int    `json:"cases"`
+}
+
+// SiteDetail is a site's page: the registry row, its photos and every
+// round that sampled it, newest first.
+type SiteDetail struct {
+	Site   SiteRow     `json:"site"`
+	Photos []SitePhoto `json:"photos"`
+	Visits []SiteVisit `json:"visits"`
+}
+
+// Site returns a site's detail.
+func (s *Service) Site(ctx context.Context, actor org.Actor, code string) (SiteDetail, error) {
+	if err := canRead(actor); err != nil {
+		return SiteDetail{}, err
+	}
+	q := s.DB.Reader()
+	var d SiteDetail
+	sites, err := s.Sites(ctx, actor)
+	if err != nil {
+		return d, err
+	}
+	for _, st := range sites {
+		if st.Code == code {
+			d.Site = st
+		}
+	}
+	if d.Site.ID == 0 {
+		return d, apperr.New(apperr.NotFound, "assess.unknown_site", "site", code)
+	}
+	if d.Photos, err = store.Collect(ctx, q, func(r store.Scanner) (p SitePhoto, err error) {
+		return p, r.Scan(&p.ID, &p.Mime, &p.Size, &p.CreatedAt, &p.path)
+	}, `SELECT id, mime, size, created_at, path FROM assess_site_photos WHERE site_id = ? ORDER BY id`, d.Site.ID); err != nil {
+		return d, err
+	}
+	d.Visits, err = store.Collect(ctx, q, func(r store.Scanner) (v SiteVisit, err error) {
+		return v, r.Scan(&v.Round, &v.Name, &v.Kind, &v.Date, &v.Pass, &v.Fail, &v.NA, &v.Cases)
+	}, `SELECT r.code, r.name, r.kind, r.inspection_date,
+			(SELECT COUNT(*) FROM assess_observations o WHERE o.round_id = r.id AND o.site_id = x.site_id AND o.result = 'pass'),
+			(SELECT COUNT(*) FROM assess_observations o WHERE o.round_id = r.id AND o.site_id = x.site_id AND o.result = 'fail'),
+			(SELECT COUNT(*) FROM assess_observations o WHERE o.round_id = r.id AND o.site_id = x.site_id AND o.result = 'na'),
+			(SELECT COUNT(*) FROM assess_observations o WHERE o.round_id = r.id AND o.site_id = x.site_id AND o.case_id IS NOT NULL)
+		FROM assess_round_sites x JOIN assess_rounds r ON r.id = x.round_id WHERE x.site_id = ? ORDER BY r.inspection_date DESC, r.id DESC`, d.Site.ID)
+	return d, err
+}
+
+// SetSiteActive activates or deactivates a site (an inactive site is not
+// drawn by new rounds); the administrator's, with a trail entry.
+func (s *Service) SetSiteActive(ctx context.Context, actor org.Actor, code string, active bool) error {
+	if err := canWrite(actor); err != nil {
+		return err
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE assess_sites SET active = ?, updated_at = ? WHERE code = ?`, active, store.Ms(s.now()), code)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "assess.unknown_site", "site", code)
+		}
+		return s.trail(ctx, tx, actor, "assess.site_active", map[string]any{"site": code, "active": active})
+	})
+}
+
+// AddSitePhotos records photos (already stored by the photo pipeline) of a
+// site; the administrator's, with a trail entry.
+func (s *Service) AddSitePhotos(ctx context.Context, actor org.Actor, code string, files []photo.File) error {
+	if err := canWrite(actor); err != nil {
+		return err
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM assess_sites WHERE code = ?`, code).Scan(&id); err != nil {
+			return apperr.New(apperr.NotFound, "assess.unknown_site", "site", code)
+		}
+		now := store.Ms(s.now())
+		for _, f := range files {
+			if _, err := tx.Exec(ctx, `INSERT INTO assess_site_photos (site_id, path, mime, size, sha256, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				id, f.Path, f.Mime, f.Size, f.SHA256, nullID(actor.UserID), now); err != nil {
+				return err
+			}
+		}
+		return s.trail(ctx, tx, actor, "assess.site_photos", map[string]any{"site": code, "photos": len(files)})
+	})
+}
+
+// SitePhotoPath returns the stored path of a site's photo, for a reader.
+func (s *Service) SitePhotoPath(ctx context.Context, actor org.Actor, code string, id int64) (SitePhoto, error) {
+	if err := canRead(actor); err != nil {
+		return SitePhoto{}, err
+	}
+	var p SitePhoto
+	err := s.DB.Reader().QueryRow(ctx, `SELECT p.id, p.mime, p.size, p.created_at, p.path FROM assess_site_photos p JOIN assess_sites s ON s.id = p.site_id
+		WHERE s.code = ? AND p.id = ?`, code, id).Scan(&p.ID, &p.Mime, &p.Size, &p.CreatedAt, &p.path)
+	if err != nil {
+		return p, apperr.New(apperr.NotFound, "not_found")
+	}
+	return p, nil
+}
+
+// Path is where the photo is kept in the blob store.
+func (p SitePhoto) Path() string { return p.path }

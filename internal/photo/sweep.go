@@ -20,7 +20,7 @@ const DefaultSweepGrace = 24 * time.Hour
 var ErrCannotList = errors.New("photo: this store cannot list its files")
 
 // Sweep removes the files under orig/ and derived/ that no photo row
-// references and that are older than grace: a crash between storing a
+// (of a case, or of an assessment site) references and that are older than grace: a crash between storing a
 // file and committing its case leaves such a file, and so does a derived
 // version written by a worker whose lease had run out. It returns how many
 // files it removed.
@@ -50,8 +50,8 @@ func (s *Worker) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 	removed := 0
 	for i := 0; i < len(candidates); i += 500 {
 		batch := candidates[i:min(i+500, len(candidates))]
-		args := make([]any, 0, 3*len(batch))
-		for range 3 {
+		args := make([]any, 0, 4*len(batch))
+		for range 4 {
 			for _, k := range batch {
 				args = append(args, k)
 			}
@@ -59,7 +59,9 @@ func (s *Worker) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 		in := store.In(len(batch))
 		used, err := store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (k string, err error) { return k, r.Scan(&k) },
 			`SELECT path FROM photos WHERE path IN `+in+` UNION SELECT large_path FROM photos WHERE large_path IN `+in+
-				` UNION SELECT thumb_path FROM photos WHERE thumb_path IN `+in, args...)
+				` UNION SELECT thumb_path FROM photos WHERE thumb_path IN `+in+
+				// The assessment's site photos (点位照片) share the store.
+				` UNION SELECT path FROM assess_site_photos WHERE path IN `+in, args...)
 		if err != nil {
 			return removed, fmt.Errorf("photo sweep: %w", err)
 		}

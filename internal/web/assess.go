@@ -52,6 +52,11 @@ func (s *Server) assessRoutes() []route {
 		{method: "GET", path: "/assess/sites", roles: office, h: s.pageSites},
 		{method: "POST", path: "/assess/sites/import", roles: admin, h: s.postImportSites},
 		{method: "GET", path: "/assess/sites/export", roles: office, h: s.exportSites},
+		{method: "GET", path: "/api/v1/assess/sites/{code}", api: true, roles: office, summary: "A site with its photos and every round that sampled it", resp: "SiteDetail", h: s.apiSite},
+		{method: "GET", path: "/assess/sites/{code}", roles: office, h: s.pageSite},
+		{method: "POST", path: "/assess/sites/{code}/active", roles: admin, h: s.postSiteActive},
+		{method: "POST", path: "/assess/sites/{code}/photos", roles: admin, h: s.postSitePhotos},
+		{method: "GET", path: "/assess/sites/{code}/photos/{id}", roles: office, h: s.sitePhoto},
 		// Rounds.
 		{method: "GET", path: "/api/v1/assess/rounds", api: true, roles: office, summary: "Rounds (模拟测评, 领导督导), newest first", resp: "Rounds", h: s.apiRounds},
 		{method: "POST", path: "/api/v1/assess/rounds", api: true, roles: admin, summary: "Create a round and draw its sample", body: "NewRound", resp: "Round", status: http.StatusCreated, h: s.apiCreateRound},
@@ -1418,4 +1423,77 @@ func (s *Server) postValues(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/assess/rounds/"+code+"?msg=saved#values", http.StatusSeeOther)
+}
+
+// ---- a site's page ----
+
+func (s *Server) apiSite(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Assess.Site(r.Context(), actorOf(r), r.PathValue("code"))
+	respond(s, w, r, d, err)
+}
+
+func (s *Server) pageSite(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Assess.Site(r.Context(), actorOf(r), r.PathValue("code"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	names, err := s.assessNames(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "assess_site", map[string]any{"D": d, "Names": names})
+}
+
+func (s *Server) postSiteActive(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("code")
+	err := s.parseForm(r)
+	if err == nil {
+		err = s.Assess.SetSiteActive(r.Context(), actorOf(r), code, r.FormValue("active") == "1")
+	}
+	s.formDone(w, r, "/assess/sites/"+code, err)
+}
+
+func (s *Server) postSitePhotos(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("code")
+	up := s.Flow.Photos.NewUploads()
+	defer up.Close()
+	err := s.parseForm(r)
+	var files []photo.File
+	if err == nil {
+		files, err = s.savePhotos(r, up)
+	}
+	if err == nil && len(files) == 0 {
+		err = apperr.New(apperr.Invalid, "assess.no_file")
+	}
+	if err == nil {
+		if err = s.Assess.AddSitePhotos(r.Context(), actorOf(r), code, files); err == nil {
+			up.Keep()
+		}
+	}
+	s.formDone(w, r, "/assess/sites/"+code, err)
+}
+
+func (s *Server) sitePhoto(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.Assess.SitePhotoPath(r.Context(), actorOf(r), r.PathValue("code"), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rc, _, err := s.Flow.Photos.Open(r.Context(), p.Path())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", p.Mime)
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.Copy(w, rc)
 }

@@ -90,6 +90,7 @@ var apiTypes = map[string]any{
 	"ObservationIn": observationJSON{},
 	"Submitted":     assess.Submitted{},
 	"Values":        []assess.ValueIn{},
+	"SiteDetail":    assess.SiteDetail{},
 	"EvidenceFile":  assess.EvidenceFile{},
 	"EvidenceFiles": []assess.EvidenceFile{},
 }

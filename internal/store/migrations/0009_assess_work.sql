@@ -91,3 +91,19 @@ CREATE TABLE assess_evidence (
     uploaded_at BIGINT NOT NULL
 );
 CREATE INDEX assess_evidence_round ON assess_evidence(round_id, standard);
+
+-- Photos of a site (点位照片) in the registry, kept in the photos' blob
+-- store under orig/ like case photos (so the sweep keeps them: it spares
+-- every path a row of this table names).
+CREATE TABLE assess_site_photos (
+    id {{pk}},
+    site_id BIGINT NOT NULL REFERENCES assess_sites(id),
+    path TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_by BIGINT REFERENCES users(id),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX assess_site_photos_site ON assess_site_photos(site_id);
+CREATE INDEX assess_site_photos_path ON assess_site_photos(path);
