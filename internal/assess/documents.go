@@ -328,4 +328,3 @@ func (s *Service) Values(ctx context.Context, actor org.Actor, roundCode string)
 	}
 	return out, err
 }
-
