@@ -305,7 +305,11 @@ func importFile(path string, stderr io.Writer, run func(r io.Reader) ([]assess.P
 	}
 	if err != nil {
 		if e, ok := apperr.As(err); ok && e.Key == "assess.import_problems" {
-			return fmt.Errorf("%s: %s problems; nothing was imported", path, e.Args[1])
+			noun := "problems"
+			if e.Args[1] == "1" {
+				noun = "problem"
+			}
+			return fmt.Errorf("%s: %s %s; nothing was imported", path, e.Args[1], noun)
 		}
 		return explain(err)
 	}

@@ -93,7 +93,7 @@ func TestAssessCommands(t *testing.T) {
 		t.Errorf("import-tree xlsx: %s", out)
 	}
 	out, err := runCmd(t, "assess", "import-tree", d, "--file", file("bad.yaml", strings.Replace(cmdTree, "lead_unit: B", "lead_unit: Z", 1)))
-	if err == nil || !strings.Contains(out, "projects[0].contents[0].standards[1].lead_unit (line 12): unknown unit code Z") || !strings.Contains(err.Error(), "1 problems; nothing was imported") {
+	if err == nil || !strings.Contains(out, "projects[0].contents[0].standards[1].lead_unit (line 12): unknown unit code Z") || !strings.Contains(err.Error(), "1 problem; nothing was imported") {
 		t.Errorf("bad tree: %v\n%s", err, out)
 	}
 
