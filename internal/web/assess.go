@@ -15,6 +15,7 @@ import (
 	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
+	"chuangwen/internal/workflow"
 )
 
 // The assessment (测评体系, 点位, 模拟测评, 谁丢分谁负责): console pages for
@@ -35,7 +36,7 @@ const maxImportBytes = 64 << 20
 func (s *Server) assessRoutes() []route {
 	return []route{
 		// Editions.
-		{method: "GET", path: "/api/v1/assess/editions", api: true, roles: office, summary: "Editions of the indicator tree (测评体系), every version", resp: "Editions", h: s.apiEditions},
+		{method: "GET", path: "/api/v1/assess/editions", api: true, roles: office, summary: "Editions of the indicator tree (测评体系), every version", resp: "Editions", h: actorListJSON(s, s.Assess.Editions)},
 		{method: "POST", path: "/api/v1/assess/editions", api: true, roles: admin, summary: "Import a tree (YAML, or XLSX with an xlsx content type) as a new draft version; 422 lists every problem by place", body: "binary", resp: "EditionInfo", status: http.StatusCreated, h: s.apiImportTree},
 		{method: "GET", path: "/api/v1/assess/editions/{code}/{version}", api: true, roles: office, summary: "One version of an edition with its tree", resp: "Tree", h: s.apiEdition},
 		{method: "GET", path: "/api/v1/assess/editions/{code}/{version}/export", api: true, roles: office, summary: "Export a version as YAML or XLSX (the import forms)", query: []string{"format"}, resp: "binary", h: s.exportEdition},
@@ -52,36 +53,36 @@ func (s *Server) assessRoutes() []route {
 		{method: "GET", path: "/assess/sites", roles: office, h: s.pageSites},
 		{method: "POST", path: "/assess/sites/import", roles: admin, h: s.postImportSites},
 		{method: "GET", path: "/assess/sites/export", roles: office, h: s.exportSites},
-		{method: "GET", path: "/api/v1/assess/sites/{code}", api: true, roles: office, summary: "A site with its photos and every round that sampled it", resp: "SiteDetail", h: s.apiSite},
+		{method: "GET", path: "/api/v1/assess/sites/{code}", api: true, roles: office, summary: "A site with its photos and every round that sampled it", resp: "SiteDetail", h: codeJSON(s, s.Assess.Site)},
 		{method: "GET", path: "/assess/sites/{code}", roles: office, h: s.pageSite},
 		{method: "POST", path: "/assess/sites/{code}/active", roles: admin, h: s.postSiteActive},
 		{method: "POST", path: "/assess/sites/{code}/photos", roles: admin, h: s.postSitePhotos},
 		{method: "GET", path: "/assess/sites/{code}/photos/{id}", roles: office, h: s.sitePhoto},
 		// Rounds.
-		{method: "GET", path: "/api/v1/assess/rounds", api: true, roles: office, summary: "Rounds (模拟测评, 领导督导), newest first", resp: "Rounds", h: s.apiRounds},
+		{method: "GET", path: "/api/v1/assess/rounds", api: true, roles: office, summary: "Rounds (模拟测评, 领导督导), newest first", resp: "Rounds", h: actorListJSON(s, s.Assess.Rounds)},
 		{method: "POST", path: "/api/v1/assess/rounds", api: true, roles: admin, summary: "Create a round and draw its sample", body: "NewRound", resp: "Round", status: http.StatusCreated, h: s.apiCreateRound},
-		{method: "GET", path: "/api/v1/assess/rounds/{code}", api: true, roles: office, summary: "A round", resp: "Round", h: s.apiRound},
-		{method: "GET", path: "/api/v1/assess/rounds/{code}/sites", api: true, roles: office, summary: "A round's sample, by site code", resp: "RoundSites", h: s.apiRoundSites},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}", api: true, roles: office, summary: "A round", resp: "Round", h: codeJSON(s, s.Assess.Round)},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/sites", api: true, roles: office, summary: "A round's sample, by site code", resp: "RoundSites", h: codeListJSON(s, s.Assess.RoundSites)},
 		{method: "GET", path: "/api/v1/assess/rounds/{code}/scores", api: true, roles: office, summary: "Scores of the city or a region (the document of assess scores --json)", query: []string{"region"}, resp: "ScoresDoc", h: s.apiScores},
 		{method: "GET", path: "/api/v1/assess/rounds/{code}/ledger", api: true, roles: office, summary: "The point-loss ledger of the city or a region (assess ledger --json)", query: []string{"region"}, resp: "LedgerDoc", h: s.apiLedger},
 		{method: "GET", path: "/api/v1/assess/rounds/{code}/entries", api: true, roles: lossReaders, summary: "The ledger's entries, each back to its observation, case and photos; a unit's handler sees its own unit's", query: []string{"region", "unit", "standard"}, resp: "Entries", h: s.apiEntries},
 		{method: "GET", path: "/api/v1/assess/rounds/{code}/rankings", api: true, roles: office, summary: "Rankings of districts, streets and units with cards and changes against the previous round", resp: "Rankings", h: s.apiRankings},
-		{method: "GET", path: "/api/v1/assess/rounds/{code}/proposals", api: true, roles: office, summary: "The escalation ladder's proposals for a closed round", resp: "Proposals", h: s.apiProposals},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/proposals", api: true, roles: office, summary: "The escalation ladder's proposals for a closed round", resp: "Proposals", h: codeListJSON(s, s.Assess.Proposals)},
 		{method: "POST", path: "/api/v1/assess/rounds/{code}/escalations", api: true, roles: admin, summary: "Confirm a proposed step of the ladder", body: "EscalationIn", resp: "Escalation", status: http.StatusCreated, h: s.apiConfirmEscalation},
 		{method: "GET", path: "/api/v1/assess/escalations", api: true, roles: office, summary: "Confirmed steps of the ladder", query: []string{"kind", "subject"}, resp: "Escalations", h: s.apiEscalations},
-		{method: "POST", path: "/api/v1/assess/rounds/{code}/close", api: true, roles: admin, summary: "Close a round: raise owed cases, store its figures", resp: "Round", h: s.apiCloseRound},
-		{method: "POST", path: "/api/v1/assess/rounds/{code}/raise", api: true, roles: admin, summary: "Raise the cases owed to failed observations", resp: "RaiseReport", h: s.apiRaise},
-		{method: "GET", path: "/api/v1/assess/rounds/{code}/check", api: true, roles: office, summary: "Recompute a closed round and list every difference from its stored figures", resp: "Differences", h: s.apiCheck},
+		{method: "POST", path: "/api/v1/assess/rounds/{code}/close", api: true, roles: admin, summary: "Close a round: raise owed cases, store its figures", resp: "Round", h: codeJSON(s, s.Assess.CloseRound)},
+		{method: "POST", path: "/api/v1/assess/rounds/{code}/raise", api: true, roles: admin, summary: "Raise the cases owed to failed observations", resp: "RaiseReport", h: codeJSON(s, s.Assess.RaiseCases)},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/check", api: true, roles: office, summary: "Recompute a closed round and list every difference from its stored figures", resp: "Differences", h: codeListJSON(s, s.Assess.CheckRound)},
 		{method: "POST", path: "/api/v1/assess/rounds/{code}/observations/import", api: true, roles: admin, summary: "Import observations from CSV; all or nothing", body: "binary", resp: "ImportReport", h: s.apiImportObservations},
 		{method: "POST", path: "/api/v1/assess/rounds/{code}/results/import", api: true, roles: admin, summary: "Import survey and document values from CSV; all or nothing", body: "binary", resp: "ImportReport", h: s.apiImportResults},
-		{method: "GET", path: "/api/v1/assess/rounds/{code}/teams", api: true, roles: office, summary: "A round's teams", resp: "Teams", h: s.apiTeams},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/teams", api: true, roles: office, summary: "A round's teams", resp: "Teams", h: codeListJSON(s, s.Assess.Teams)},
 		{method: "PUT", path: "/api/v1/assess/rounds/{code}/teams/{team}", api: true, roles: admin, summary: "Create a team or replace its members and sites", body: "TeamIn", resp: "Team", h: s.apiSaveTeam},
-		{method: "GET", path: "/api/v1/assess/assignments", api: true, roles: inspectors, summary: "The caller's sites in open rounds", resp: "Assignments", h: s.apiAssignments},
+		{method: "GET", path: "/api/v1/assess/assignments", api: true, roles: inspectors, summary: "The caller's sites in open rounds", resp: "Assignments", h: actorListJSON(s, s.Assess.MyAssignments)},
 		{method: "GET", path: "/api/v1/assess/rounds/{code}/sites/{site}/checklist", api: true, roles: inspectors, summary: "A site's checklist with what is recorded", resp: "Checklist", h: s.apiChecklist},
 		{method: "POST", path: "/api/v1/assess/rounds/{code}/observations", api: true, roles: inspectors, summary: "Record one observation (JSON, or multipart with photos); a resent key changes nothing; a fail raises its case", body: "ObservationIn", resp: "Submitted", h: s.apiSubmit},
-		{method: "GET", path: "/api/v1/assess/rounds/{code}/values", api: true, roles: office, summary: "Values of survey and document standards: standard → district code (\"\" the city) → value", resp: "object", h: s.apiValues},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/values", api: true, roles: office, summary: "Values of survey and document standards: standard → district code (\"\" the city) → value", resp: "object", h: codeJSON(s, s.Assess.Values)},
 		{method: "PUT", path: "/api/v1/assess/rounds/{code}/values", api: true, roles: admin, summary: "Set values of survey and document standards (grading, survey results); checked as an import", body: "Values", resp: "object", h: s.apiSetValues},
-		{method: "GET", path: "/api/v1/assess/rounds/{code}/evidence", api: true, roles: lossReaders, summary: "Evidence files for document standards; a unit's handler sees its own", resp: "EvidenceFiles", h: s.apiEvidence},
+		{method: "GET", path: "/api/v1/assess/rounds/{code}/evidence", api: true, roles: lossReaders, summary: "Evidence files for document standards; a unit's handler sees its own", resp: "EvidenceFiles", h: codeListJSON(s, s.Assess.EvidenceList)},
 		{method: "POST", path: "/api/v1/assess/rounds/{code}/evidence", api: true, roles: []org.Role{org.RoleAdmin, org.RoleHandler}, summary: "Upload evidence for a document standard (multipart: file, standard, region, note)", body: "EvidenceForm", resp: "EvidenceFile", status: http.StatusCreated, h: s.apiAddEvidence},
 		{method: "GET", path: "/api/v1/assess/rounds/{code}/evidence/{id}", api: true, roles: lossReaders, summary: "An evidence file", resp: "binary", h: s.downloadEvidence},
 		{method: "GET", path: "/assess/rounds/{code}/evidence/{id}", roles: lossReaders, h: s.downloadEvidence},
@@ -106,10 +107,6 @@ func (s *Server) assessRoutes() []route {
 
 // ---- editions ----
 
-func (s *Server) apiEditions(w http.ResponseWriter, r *http.Request) {
-	eds, err := s.Assess.Editions(r.Context(), actorOf(r))
-	respond(s, w, r, nonNil(eds), err)
-}
 
 // problemJSON is an import problem in the user's language, placed.
 type problemJSON struct {
@@ -389,48 +386,29 @@ func (s *Server) postImportTree(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageEdition(w http.ResponseWriter, r *http.Request) {
-	t, err := s.loadTree(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	var l loader
+	t := load(&l, func() (treeJSON, error) { return s.loadTree(r) })
 	var yaml bytes.Buffer
-	if err := s.Assess.ExportTree(r.Context(), actorOf(r), t.Edition.Code, t.Edition.Version, assess.FormatYAML, &yaml); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "assess_edition", map[string]any{"Tree": t, "YAML": yaml.String()})
+	load(&l, func() (any, error) {
+		return nil, s.Assess.ExportTree(r.Context(), actorOf(r), t.Edition.Code, t.Edition.Version, assess.FormatYAML, &yaml)
+	})
+	s.page(w, r, &l, "assess_edition", map[string]any{"Tree": t, "YAML": yaml.String()})
 }
 
 // ---- overview ----
 
 func (s *Server) pageAssess(w http.ResponseWriter, r *http.Request) {
-	a := actorOf(r)
-	eds, err := s.Assess.Editions(r.Context(), a)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rounds, err := s.Assess.Rounds(r.Context(), a)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	ctx, a := r.Context(), actorOf(r)
+	var l loader
+	eds := load(&l, func() ([]assess.EditionInfo, error) { return s.Assess.Editions(ctx, a) })
+	rounds := load(&l, func() ([]assess.Round, error) { return s.Assess.Rounds(ctx, a) })
+	esc := load(&l, func() ([]assess.Escalation, error) { return s.Assess.Escalations(ctx, a, "", "") })
+	names := load(&l, func() (assessNames, error) { return s.assessNames(ctx) })
 	samples := map[int64]bool{}
 	for _, e := range eds {
 		samples[e.ID] = isSample(e)
 	}
-	esc, err := s.Assess.Escalations(r.Context(), a, "", "")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	names, err := s.assessNames(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "assess", map[string]any{"Editions": eds, "Samples": samples, "Rounds": rounds, "Escalations": esc, "Names": names})
+	s.page(w, r, &l, "assess", map[string]any{"Editions": eds, "Samples": samples, "Rounds": rounds, "Escalations": esc, "Names": names})
 }
 
 // assessNames are the names of units and regions by code, for pages.
@@ -455,6 +433,18 @@ func (n assessNames) Region(code string) string {
 		return v
 	}
 	return code
+}
+
+// districts are the district codes, sorted.
+func (n assessNames) districts() []string {
+	var out []string
+	for c, lvl := range n.Levels {
+		if lvl == "district" {
+			out = append(out, c)
+		}
+	}
+	sortStrings(out)
+	return out
 }
 
 func (s *Server) assessNames(ctx context.Context) (assessNames, error) {
@@ -485,22 +475,17 @@ type siteJSON struct {
 }
 
 func (s *Server) sitesWithResults(r *http.Request) ([]siteJSON, error) {
-	sites, err := s.Assess.Sites(r.Context(), actorOf(r))
-	if err != nil {
-		return nil, err
-	}
-	latest, err := s.Assess.LatestResults(r.Context(), actorOf(r))
-	if err != nil {
-		return nil, err
-	}
+	var l loader
+	sites := load(&l, func() ([]assess.SiteRow, error) { return s.Assess.Sites(r.Context(), actorOf(r)) })
+	latest := load(&l, func() (map[int64]assess.SiteResult, error) { return s.Assess.LatestResults(r.Context(), actorOf(r)) })
 	out := make([]siteJSON, len(sites))
 	for i, st := range sites {
 		out[i] = siteJSON{SiteRow: st}
-		if l, ok := latest[st.ID]; ok {
-			out[i].Latest = &l
+		if res, ok := latest[st.ID]; ok {
+			out[i].Latest = &res
 		}
 	}
-	return out, nil
+	return out, l.err
 }
 
 func (s *Server) apiSites(w http.ResponseWriter, r *http.Request) {
@@ -546,16 +531,9 @@ func (s *Server) postImportSites(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageSites(w http.ResponseWriter, r *http.Request) {
-	all, err := s.sitesWithResults(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	names, err := s.assessNames(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	var l loader
+	all := load(&l, func() ([]siteJSON, error) { return s.sitesWithResults(r) })
+	names := load(&l, func() (assessNames, error) { return s.assessNames(r.Context()) })
 	typ, district := r.URL.Query().Get("type"), r.URL.Query().Get("district")
 	types, districts := map[string]int{}, map[string]int{}
 	var shown []siteJSON
@@ -571,7 +549,7 @@ func (s *Server) pageSites(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	points, _ := json.Marshal(sitePoints(shown))
-	s.render(w, r, "assess_sites", map[string]any{"Sites": shown, "Total": len(all), "Types": types, "Districts": districts,
+	s.page(w, r, &l, "assess_sites", map[string]any{"Sites": shown, "Total": len(all), "Types": types, "Districts": districts,
 		"Type": typ, "District": district, "Names": names, "Points": string(points), "Query": r.URL.RawQuery})
 }
 
@@ -604,10 +582,6 @@ func sitePoints(sites []siteJSON) []sitePoint {
 
 // ---- rounds ----
 
-func (s *Server) apiRounds(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Assess.Rounds(r.Context(), actorOf(r))
-	respond(s, w, r, nonNil(out), err)
-}
 
 // newRoundJSON is the body of a new round.
 type newRoundJSON struct {
@@ -655,15 +629,7 @@ func (s *Server) postCreateRound(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/assess/rounds/"+rd.Code+"/teams?msg=saved", http.StatusSeeOther)
 }
 
-func (s *Server) apiRound(w http.ResponseWriter, r *http.Request) {
-	rd, err := s.Assess.Round(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, rd, err)
-}
 
-func (s *Server) apiRoundSites(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Assess.RoundSites(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, nonNil(out), err)
-}
 
 func (s *Server) apiScores(w http.ResponseWriter, r *http.Request) {
 	sc, err := s.Assess.Scores(r.Context(), actorOf(r), r.PathValue("code"), r.URL.Query().Get("region"))
@@ -748,10 +714,6 @@ func (s *Server) apiRankings(w http.ResponseWriter, r *http.Request) {
 		Districts: standingsJSON(rk.Districts, names.Region), Streets: standingsJSON(rk.Streets, names.Region), Units: standingsJSON(rk.Units, names.Unit)})
 }
 
-func (s *Server) apiProposals(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Assess.Proposals(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, nonNil(out), err)
-}
 
 // escalationJSON confirms a step of the ladder.
 type escalationJSON struct {
@@ -779,20 +741,8 @@ func (s *Server) apiEscalations(w http.ResponseWriter, r *http.Request) {
 	respond(s, w, r, nonNil(out), err)
 }
 
-func (s *Server) apiCloseRound(w http.ResponseWriter, r *http.Request) {
-	rd, err := s.Assess.CloseRound(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, rd, err)
-}
 
-func (s *Server) apiRaise(w http.ResponseWriter, r *http.Request) {
-	rep, err := s.Assess.RaiseCases(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, rep, err)
-}
 
-func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Assess.CheckRound(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, nonNil(out), err)
-}
 
 func (s *Server) apiImportObservations(w http.ResponseWriter, r *http.Request) {
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
@@ -814,10 +764,6 @@ func (s *Server) apiImportResults(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-func (s *Server) apiTeams(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Assess.Teams(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, nonNil(out), err)
-}
 
 // teamJSON sets a team's members (usernames) and, when given, its sites.
 type teamJSON struct {
@@ -841,10 +787,6 @@ func (s *Server) apiSaveTeam(w http.ResponseWriter, r *http.Request) {
 	respond(s, w, r, t, err)
 }
 
-func (s *Server) apiAssignments(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Assess.MyAssignments(r.Context(), actorOf(r))
-	respond(s, w, r, nonNil(out), err)
-}
 
 func (s *Server) apiChecklist(w http.ResponseWriter, r *http.Request) {
 	cl, err := s.Assess.Checklist(r.Context(), actorOf(r), r.PathValue("code"), r.PathValue("site"))
@@ -936,145 +878,64 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, code, site strin
 // ---- round pages ----
 
 func (s *Server) pageRound(w http.ResponseWriter, r *http.Request) {
-	a, code, region := actorOf(r), r.PathValue("code"), r.URL.Query().Get("region")
-	rd, err := s.Assess.Round(r.Context(), a, code)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	names, err := s.assessNames(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	ctx, a, code, region := r.Context(), actorOf(r), r.PathValue("code"), r.URL.Query().Get("region")
+	var l loader
+	rd := load(&l, func() (assess.Round, error) { return s.Assess.Round(ctx, a, code) })
+	names := load(&l, func() (assessNames, error) { return s.assessNames(ctx) })
 	data := map[string]any{"Round": rd, "Names": names, "Region": region}
-	if rd.Scored() {
-		values, err := s.Assess.Values(r.Context(), a, code)
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	data["Teams"] = load(&l, func() ([]assess.Team, error) { return s.Assess.Teams(ctx, a, code) })
+	if l.err == nil && rd.Scored() {
+		data["Values"] = load(&l, func() (map[string]map[string]string, error) { return s.Assess.Values(ctx, a, code) })
+		data["Evidence"] = load(&l, func() ([]assess.EvidenceFile, error) { return s.Assess.EvidenceList(ctx, a, code) })
+		data["Districts"] = names.districts()
+		v := load(&l, func() (*assess.RoundView, error) { return s.Assess.Open(ctx, a, code) })
+		if v != nil {
+			data["Scores"] = load(&l, func() (assess.RoundScores, error) { return v.Scores(region) })
+			data["Ledger"] = load(&l, func() (assess.Ledger, error) { return v.Ledger(region) })
+			data["Scopes"] = v.Scopes()
 		}
-		evidence, err := s.Assess.EvidenceList(r.Context(), a, code)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		var districts []string
-		for c, lvl := range names.Levels {
-			if lvl == "district" {
-				districts = append(districts, c)
-			}
-		}
-		sortStrings(districts)
-		data["Values"], data["Evidence"], data["Districts"] = values, evidence, districts
-	}
-	teams, err := s.Assess.Teams(r.Context(), a, code)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data["Teams"] = teams
-	if rd.Scored() {
-		v, err := s.Assess.Open(r.Context(), a, code)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		sc, err := v.Scores(region)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		lg, err := v.Ledger(region)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		_, ed, err := s.Assess.Edition(r.Context(), a, rd.Edition, rd.EditionVersion)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		data["Scores"], data["Ledger"], data["Tree"] = sc, lg, newTreeJSON(assess.EditionInfo{Code: rd.Edition, Version: rd.EditionVersion}, ed)
-		data["Scopes"] = v.Scopes()
+		ed := load(&l, func() (assess.Edition, error) {
+			_, ed, err := s.Assess.Edition(ctx, a, rd.Edition, rd.EditionVersion)
+			return ed, err
+		})
+		data["Tree"] = newTreeJSON(assess.EditionInfo{Code: rd.Edition, Version: rd.EditionVersion}, ed)
 		if a.Scope == org.ScopeCity {
-			rk, err := s.Assess.Rankings(r.Context(), a, code)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
+			rk := load(&l, func() (assess.Rankings, error) { return s.Assess.Rankings(ctx, a, code) })
 			data["Rankings"] = rk
 			if rk.Previous != nil {
-				prev, err := s.Assess.Scores(r.Context(), a, rk.Previous.Code, region)
-				if err != nil {
-					s.fail(w, r, err)
-					return
-				}
-				data["Previous"] = prev
+				data["Previous"] = load(&l, func() (assess.RoundScores, error) { return s.Assess.Scores(ctx, a, rk.Previous.Code, region) })
 			}
 			if rd.State == assess.RoundClosed {
-				props, err := s.Assess.Proposals(r.Context(), a, code)
-				if err != nil {
-					s.fail(w, r, err)
-					return
-				}
-				data["Proposals"] = props
+				data["Proposals"] = load(&l, func() ([]assess.Proposal, error) { return s.Assess.Proposals(ctx, a, code) })
 			}
 		}
 	}
-	s.render(w, r, "assess_round", data)
+	s.page(w, r, &l, "assess_round", data)
 }
 
 func (s *Server) pageEntries(w http.ResponseWriter, r *http.Request) {
-	a, code := actorOf(r), r.PathValue("code")
-	f := entryFilter(r)
-	rows, err := s.Assess.Entries(r.Context(), a, code, f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	names, err := s.assessNames(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var total assess.JSONPoints
-	total.Rat = sumLost(rows)
-	s.render(w, r, "assess_ledger", map[string]any{"Code": code, "Rows": rows, "Filter": f, "Names": names, "Total": total, "Query": r.URL.RawQuery})
+	code, f := r.PathValue("code"), entryFilter(r)
+	var l loader
+	rows := load(&l, func() ([]assess.EntryRow, error) { return s.Assess.Entries(r.Context(), actorOf(r), code, f) })
+	names := load(&l, func() (assessNames, error) { return s.assessNames(r.Context()) })
+	s.page(w, r, &l, "assess_ledger", map[string]any{"Code": code, "Rows": rows, "Filter": f, "Names": names,
+		"Total": assess.JSONPoints{Rat: sumLost(rows)}, "Query": r.URL.RawQuery})
 }
 
 func (s *Server) pageCheck(w http.ResponseWriter, r *http.Request) {
-	diffs, err := s.Assess.CheckRound(r.Context(), actorOf(r), r.PathValue("code"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "assess_check", map[string]any{"Code": r.PathValue("code"), "Diffs": diffs})
+	var l loader
+	diffs := load(&l, func() ([]assess.Difference, error) { return s.Assess.CheckRound(r.Context(), actorOf(r), r.PathValue("code")) })
+	s.page(w, r, &l, "assess_check", map[string]any{"Code": r.PathValue("code"), "Diffs": diffs})
 }
 
 func (s *Server) pageTeams(w http.ResponseWriter, r *http.Request) {
-	a, code := actorOf(r), r.PathValue("code")
-	rd, err := s.Assess.Round(r.Context(), a, code)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	teams, err := s.Assess.Teams(r.Context(), a, code)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sites, err := s.Assess.RoundSites(r.Context(), a, code)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	names, err := s.assessNames(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "assess_teams", map[string]any{"Round": rd, "Teams": teams, "Sites": sites, "Names": names})
+	ctx, a, code := r.Context(), actorOf(r), r.PathValue("code")
+	var l loader
+	rd := load(&l, func() (assess.Round, error) { return s.Assess.Round(ctx, a, code) })
+	teams := load(&l, func() ([]assess.Team, error) { return s.Assess.Teams(ctx, a, code) })
+	sites := load(&l, func() ([]assess.RoundSite, error) { return s.Assess.RoundSites(ctx, a, code) })
+	names := load(&l, func() (assessNames, error) { return s.assessNames(ctx) })
+	s.page(w, r, &l, "assess_teams", map[string]any{"Round": rd, "Teams": teams, "Sites": sites, "Names": names})
 }
 
 // postRoundAction runs a round's console actions: close, raise, team,
@@ -1134,21 +995,10 @@ func isListSep(r rune) bool {
 // ---- settings ----
 
 func (s *Server) pageAssessSettings(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Assess.Settings(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m, err := s.Assess.CategoryMap(r.Context(), actorOf(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	cats, err := s.Flow.Categories(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	var l loader
+	st := load(&l, func() (assess.Settings, error) { return s.Assess.Settings(r.Context()) })
+	m := load(&l, func() (map[string]int64, error) { return s.Assess.CategoryMap(r.Context(), actorOf(r)) })
+	cats := load(&l, func() ([]workflow.Category, error) { return s.Flow.Categories(r.Context()) })
 	codes := map[int64]string{}
 	for _, c := range cats {
 		codes[c.ID] = c.Code
@@ -1158,7 +1008,7 @@ func (s *Server) pageAssessSettings(w http.ResponseWriter, r *http.Request) {
 		lines = append(lines, std+","+codes[id])
 	}
 	sortStrings(lines)
-	s.render(w, r, "assess_settings", map[string]any{"Settings": st, "Categories": cats, "Map": strings.Join(lines, "\n")})
+	s.page(w, r, &l, "assess_settings", map[string]any{"Settings": st, "Categories": cats, "Map": strings.Join(lines, "\n")})
 }
 
 func (s *Server) postAssessSettings(w http.ResponseWriter, r *http.Request) {
@@ -1214,34 +1064,24 @@ func (s *Server) postAssessSettings(w http.ResponseWriter, r *http.Request) {
 // ---- a unit's view ----
 
 func (s *Server) pageMine(w http.ResponseWriter, r *http.Request) {
-	rounds, err := s.Assess.Rounds(r.Context(), org.System)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	ctx, a := r.Context(), actorOf(r)
+	var l loader
+	rounds := load(&l, func() ([]assess.Round, error) { return s.Assess.Rounds(ctx, org.System) })
+	names := load(&l, func() (assessNames, error) { return s.assessNames(ctx) })
 	var closed []assess.Round
 	for _, rd := range rounds {
 		if rd.Scored() && rd.State == assess.RoundClosed {
 			closed = append(closed, rd)
 		}
 	}
-	var rows []assess.EntryRow
 	code := r.URL.Query().Get("round")
 	if code == "" && len(closed) > 0 {
 		code = closed[0].Code
 	}
+	var rows []assess.EntryRow
 	if code != "" {
-		if rows, err = s.Assess.Entries(r.Context(), actorOf(r), code, assess.EntryFilter{}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		rows = load(&l, func() ([]assess.EntryRow, error) { return s.Assess.Entries(ctx, a, code, assess.EntryFilter{}) })
 	}
-	names, err := s.assessNames(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	total := assess.JSONPoints{Rat: sumLost(rows)}
 	// Evidence: the document standards of the rounds still open, and what
 	// the unit uploaded to them.
 	type option struct{ Value, Label string }
@@ -1251,43 +1091,27 @@ func (s *Server) pageMine(w http.ResponseWriter, r *http.Request) {
 		if !rd.Scored() || rd.State == assess.RoundClosed {
 			continue
 		}
-		_, ed, err := s.Assess.Edition(r.Context(), org.System, rd.Edition, rd.EditionVersion)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		ed := load(&l, func() (assess.Edition, error) {
+			_, ed, err := s.Assess.Edition(ctx, org.System, rd.Edition, rd.EditionVersion)
+			return ed, err
+		})
 		for _, st := range ed.Standards() {
 			if st.Rule == assess.RuleGraded {
 				options = append(options, option{rd.Code + "|" + st.Code, rd.Code + " " + rd.Name + " · " + st.Code + " " + st.Name})
 			}
 		}
-		mine, err := s.Assess.EvidenceList(r.Context(), actorOf(r), rd.Code)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		evidence = append(evidence, mine...)
+		evidence = append(evidence, load(&l, func() ([]assess.EvidenceFile, error) { return s.Assess.EvidenceList(ctx, a, rd.Code) })...)
 	}
-	var districts []string
-	for c, lvl := range names.Levels {
-		if lvl == "district" {
-			districts = append(districts, c)
-		}
-	}
-	sortStrings(districts)
-	s.render(w, r, "assess_mine", map[string]any{"Rounds": closed, "Code": code, "Rows": rows, "Names": names, "Total": total,
-		"Uploads": options, "Evidence": evidence, "Districts": districts})
+	s.page(w, r, &l, "assess_mine", map[string]any{"Rounds": closed, "Code": code, "Rows": rows, "Names": names,
+		"Total": assess.JSONPoints{Rat: sumLost(rows)}, "Uploads": options, "Evidence": evidence, "Districts": names.districts()})
 }
 
 // ---- the phone view ----
 
 func (s *Server) pageInspect(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Assess.MyAssignments(r.Context(), actorOf(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "inspect", map[string]any{"Assignments": list})
+	var l loader
+	list := load(&l, func() ([]assess.Assignment, error) { return s.Assess.MyAssignments(r.Context(), actorOf(r)) })
+	s.page(w, r, &l, "inspect", map[string]any{"Assignments": list})
 }
 
 func (s *Server) pageInspectSite(w http.ResponseWriter, r *http.Request) {
@@ -1336,10 +1160,6 @@ func (s *Server) apiSetValues(w http.ResponseWriter, r *http.Request) {
 	s.apiValues(w, r)
 }
 
-func (s *Server) apiEvidence(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Assess.EvidenceList(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, nonNil(out), err)
-}
 
 // addEvidence stores the multipart request's file with its fields.
 func (s *Server) addEvidence(r *http.Request) (assess.EvidenceFile, error) {
@@ -1427,23 +1247,12 @@ func (s *Server) postValues(w http.ResponseWriter, r *http.Request) {
 
 // ---- a site's page ----
 
-func (s *Server) apiSite(w http.ResponseWriter, r *http.Request) {
-	d, err := s.Assess.Site(r.Context(), actorOf(r), r.PathValue("code"))
-	respond(s, w, r, d, err)
-}
 
 func (s *Server) pageSite(w http.ResponseWriter, r *http.Request) {
-	d, err := s.Assess.Site(r.Context(), actorOf(r), r.PathValue("code"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	names, err := s.assessNames(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "assess_site", map[string]any{"D": d, "Names": names})
+	var l loader
+	d := load(&l, func() (assess.SiteDetail, error) { return s.Assess.Site(r.Context(), actorOf(r), r.PathValue("code")) })
+	names := load(&l, func() (assessNames, error) { return s.assessNames(r.Context()) })
+	s.page(w, r, &l, "assess_site", map[string]any{"D": d, "Names": names})
 }
 
 func (s *Server) postSiteActive(w http.ResponseWriter, r *http.Request) {
@@ -1496,4 +1305,13 @@ func (s *Server) sitePhoto(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = io.Copy(w, rc)
+}
+
+// page renders a page whose reads went through l, or l's error.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, l *loader, name string, data map[string]any) {
+	if l.err != nil {
+		s.fail(w, r, l.err)
+		return
+	}
+	s.render(w, r, name, data)
 }

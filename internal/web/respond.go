@@ -191,3 +191,42 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, back string, 
 	}
 	http.Redirect(w, r, back+"?msg=saved", http.StatusSeeOther)
 }
+
+// loader runs a page's reads in order: after the first error the later
+// ones are skipped, and the handler answers that error once.
+type loader struct{ err error }
+
+// load runs read unless an earlier read of l failed.
+func load[T any](l *loader, read func() (T, error)) T {
+	var v T
+	if l.err == nil {
+		v, l.err = read()
+	}
+	return v
+}
+
+// actorListJSON answers a GET with what read returns for the caller; a list
+// is never null.
+func actorListJSON[T any](s *Server, read func(context.Context, org.Actor) ([]T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := read(r.Context(), actorOf(r))
+		respond(s, w, r, nonNil(v), err)
+	}
+}
+
+// codeJSON answers a request about the path's {code} (a round, a site)
+// with what do returns for the caller.
+func codeJSON[T any](s *Server, do func(context.Context, org.Actor, string) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := do(r.Context(), actorOf(r), r.PathValue("code"))
+		respond(s, w, r, v, err)
+	}
+}
+
+// codeListJSON is codeJSON for a list, never null.
+func codeListJSON[T any](s *Server, read func(context.Context, org.Actor, string) ([]T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := read(r.Context(), actorOf(r), r.PathValue("code"))
+		respond(s, w, r, nonNil(v), err)
+	}
+}
