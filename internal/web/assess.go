@@ -107,7 +107,6 @@ func (s *Server) assessRoutes() []route {
 
 // ---- editions ----
 
-
 // problemJSON is an import problem in the user's language, placed.
 type problemJSON struct {
 	Place   string `json:"place"`
@@ -582,7 +581,6 @@ func sitePoints(sites []siteJSON) []sitePoint {
 
 // ---- rounds ----
 
-
 // newRoundJSON is the body of a new round.
 type newRoundJSON struct {
 	Edition string  `json:"edition"`
@@ -628,8 +626,6 @@ func (s *Server) postCreateRound(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/assess/rounds/"+rd.Code+"/teams?msg=saved", http.StatusSeeOther)
 }
-
-
 
 func (s *Server) apiScores(w http.ResponseWriter, r *http.Request) {
 	sc, err := s.Assess.Scores(r.Context(), actorOf(r), r.PathValue("code"), r.URL.Query().Get("region"))
@@ -714,7 +710,6 @@ func (s *Server) apiRankings(w http.ResponseWriter, r *http.Request) {
 		Districts: standingsJSON(rk.Districts, names.Region), Streets: standingsJSON(rk.Streets, names.Region), Units: standingsJSON(rk.Units, names.Unit)})
 }
 
-
 // escalationJSON confirms a step of the ladder.
 type escalationJSON struct {
 	Kind    string `json:"kind"` // district or unit
@@ -741,9 +736,6 @@ func (s *Server) apiEscalations(w http.ResponseWriter, r *http.Request) {
 	respond(s, w, r, nonNil(out), err)
 }
 
-
-
-
 func (s *Server) apiImportObservations(w http.ResponseWriter, r *http.Request) {
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
 	rep, ps, err := s.Assess.ImportObservations(r.Context(), actorOf(r), r.PathValue("code"), body)
@@ -763,7 +755,6 @@ func (s *Server) apiImportResults(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, rep)
 }
-
 
 // teamJSON sets a team's members (usernames) and, when given, its sites.
 type teamJSON struct {
@@ -786,7 +777,6 @@ func (s *Server) apiSaveTeam(w http.ResponseWriter, r *http.Request) {
 	}
 	respond(s, w, r, t, err)
 }
-
 
 func (s *Server) apiChecklist(w http.ResponseWriter, r *http.Request) {
 	cl, err := s.Assess.Checklist(r.Context(), actorOf(r), r.PathValue("code"), r.PathValue("site"))
@@ -924,7 +914,9 @@ func (s *Server) pageEntries(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageCheck(w http.ResponseWriter, r *http.Request) {
 	var l loader
-	diffs := load(&l, func() ([]assess.Difference, error) { return s.Assess.CheckRound(r.Context(), actorOf(r), r.PathValue("code")) })
+	diffs := load(&l, func() ([]assess.Difference, error) {
+		return s.Assess.CheckRound(r.Context(), actorOf(r), r.PathValue("code"))
+	})
 	s.page(w, r, &l, "assess_check", map[string]any{"Code": r.PathValue("code"), "Diffs": diffs})
 }
 
@@ -1160,7 +1152,6 @@ func (s *Server) apiSetValues(w http.ResponseWriter, r *http.Request) {
 	s.apiValues(w, r)
 }
 
-
 // addEvidence stores the multipart request's file with its fields.
 func (s *Server) addEvidence(r *http.Request) (assess.EvidenceFile, error) {
 	if err := s.parseForm(r); err != nil {
@@ -1246,7 +1237,6 @@ func (s *Server) postValues(w http.ResponseWriter, r *http.Request) {
 }
 
 // ---- a site's page ----
-
 
 func (s *Server) pageSite(w http.ResponseWriter, r *http.Request) {
 	var l loader
