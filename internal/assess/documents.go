@@ -308,11 +308,7 @@ func (s *Service) SetValues(ctx context.Context, actor org.Actor, roundCode stri
 // Values returns a round's values: standard → region code ("" the city)
 // → value as stored.
 func (s *Service) Values(ctx context.Context, actor org.Actor, roundCode string) (map[string]map[string]string, error) {
-	if err := canRead(actor); err != nil {
-		return nil, err
-	}
-	q := s.DB.Reader()
-	rd, err := roundByCode(ctx, q, roundCode)
+	q, rd, err := s.readRound(ctx, actor, roundCode)
 	if err != nil {
 		return nil, err
 	}

@@ -254,6 +254,17 @@ func roundByCode(ctx context.Context, q store.Queryer, code string) (Round, erro
 	return rd, err
 }
 
+// readRound checks that actor reads the office's assessment data and
+// finds a round, returning the reader it used.
+func (s *Service) readRound(ctx context.Context, actor org.Actor, code string) (store.Queryer, Round, error) {
+	if err := canRead(actor); err != nil {
+		return nil, Round{}, err
+	}
+	q := s.DB.Reader()
+	rd, err := roundByCode(ctx, q, code)
+	return q, rd, err
+}
+
 // Round returns a round by its code.
 func (s *Service) Round(ctx context.Context, actor org.Actor, code string) (Round, error) {
 	if err := canRead(actor); err != nil {
@@ -273,11 +284,7 @@ func (s *Service) Rounds(ctx context.Context, actor org.Actor) ([]Round, error) 
 // RoundSites returns a round's sample, by site code (byte order, as
 // Sample orders it).
 func (s *Service) RoundSites(ctx context.Context, actor org.Actor, code string) ([]RoundSite, error) {
-	if err := canRead(actor); err != nil {
-		return nil, err
-	}
-	q := s.DB.Reader()
-	rd, err := roundByCode(ctx, q, code)
+	q, rd, err := s.readRound(ctx, actor, code)
 	if err != nil {
 		return nil, err
 	}

@@ -61,11 +61,7 @@ func (l *loaded) scope(actor org.Actor, code string) (Scope, error) {
 // load reads a round's edition, observations (each placed by its site's
 // region when drawn, with the site's unit then) and values.
 func (s *Service) load(ctx context.Context, actor org.Actor, roundCode string) (*loaded, error) {
-	if err := canRead(actor); err != nil {
-		return nil, err
-	}
-	q := s.DB.Reader()
-	rd, err := roundByCode(ctx, q, roundCode)
+	q, rd, err := s.readRound(ctx, actor, roundCode)
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,7 @@ type TeamMember struct {
 
 // Teams lists a round's teams by name.
 func (s *Service) Teams(ctx context.Context, actor org.Actor, roundCode string) ([]Team, error) {
-	if err := canRead(actor); err != nil {
-		return nil, err
-	}
-	q := s.DB.Reader()
-	rd, err := roundByCode(ctx, q, roundCode)
+	q, rd, err := s.readRound(ctx, actor, roundCode)
 	if err != nil {
 		return nil, err
 	}
