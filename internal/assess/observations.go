@@ -224,12 +224,8 @@ func (s *Service) ImportObservations(ctx context.Context, actor org.Actor, round
 			obs = append(obs, o)
 		}
 	}
-	if !pl.any() && n == 0 {
-		t.add(0, "", "assess.no_rows")
-	}
-	if pl.any() {
-		ps := pl.done()
-		return ImportReport{}, ps, problemsError(ps)
+	if ps, err := t.end(pl, n); err != nil {
+		return ImportReport{}, ps, err
 	}
 	rep := ImportReport{Rows: n}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
@@ -437,12 +433,8 @@ func (s *Service) ImportResults(ctx context.Context, actor org.Actor, roundCode 
 			values = append(values, v)
 		}
 	}
-	if !pl.any() && n == 0 {
-		t.add(0, "", "assess.no_rows")
-	}
-	if pl.any() {
-		ps := pl.done()
-		return ImportReport{}, ps, problemsError(ps)
+	if ps, err := t.end(pl, n); err != nil {
+		return ImportReport{}, ps, err
 	}
 	rep := ImportReport{Rows: n}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {

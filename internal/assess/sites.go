@@ -180,12 +180,8 @@ func (s *Service) ImportSites(ctx context.Context, actor org.Actor, r io.Reader,
 			sites = append(sites, in)
 		}
 	}
-	if !pl.any() && rows == 0 {
-		t.add(0, "", "assess.no_rows")
-	}
-	if pl.any() {
-		ps := pl.done()
-		return ImportReport{}, ps, problemsError(ps)
+	if ps, err := t.end(pl, rows); err != nil {
+		return ImportReport{}, ps, err
 	}
 	rep := ImportReport{Rows: rows}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {

@@ -56,6 +56,19 @@ func (pl *problemList) done() []Problem {
 		Args: []string{"path", "", "line", "0", "count", strconv.Itoa(pl.more)}})
 }
 
+// end closes a table's reading: a file without rows is a problem; the
+// problems, if any, come back with the error an import returns.
+func (t *table) end(pl *problemList, rows int) ([]Problem, error) {
+	if !pl.any() && rows == 0 {
+		t.add(0, "", "assess.no_rows")
+	}
+	if !pl.any() {
+		return nil, nil
+	}
+	ps := pl.done()
+	return ps, problemsError(ps)
+}
+
 // table is a file of rows under a header row: a CSV file, or the first
 // sheet of an XLSX workbook. Column names are matched without regard to
 // case or surrounding spaces.
