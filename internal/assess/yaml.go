@@ -513,33 +513,28 @@ func Write(w io.Writer, ed Edition) error {
 		}
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: s}
 	}
+	// head is a node's code, name and (when given) points.
+	head := func(code, name string, points *big.Rat) *yaml.Node {
+		m := &yaml.Node{Kind: yaml.MappingNode}
+		put(m, "code", quoted(code))
+		put(m, "name", str(name))
+		if points != nil {
+			put(m, "points", num(points))
+		}
+		return m
+	}
 	put(root, "edition", str(ed.Code))
 	put(root, "name", str(ed.Name))
 	put(root, "site_types", flowList(ed.SiteTypes))
 	projects := &yaml.Node{Kind: yaml.SequenceNode}
 	for _, pr := range ed.Projects {
-		pm := &yaml.Node{Kind: yaml.MappingNode}
-		put(pm, "code", quoted(pr.Code))
-		put(pm, "name", str(pr.Name))
-		if pr.Points != nil {
-			put(pm, "points", num(pr.Points))
-		}
+		pm := head(pr.Code, pr.Name, pr.Points)
 		contents := &yaml.Node{Kind: yaml.SequenceNode}
 		for _, c := range pr.Contents {
-			cm := &yaml.Node{Kind: yaml.MappingNode}
-			put(cm, "code", quoted(c.Code))
-			put(cm, "name", str(c.Name))
-			if c.Points != nil {
-				put(cm, "points", num(c.Points))
-			}
+			cm := head(c.Code, c.Name, c.Points)
 			standards := &yaml.Node{Kind: yaml.SequenceNode}
 			for _, s := range c.Standards {
-				sm := &yaml.Node{Kind: yaml.MappingNode}
-				put(sm, "code", quoted(s.Code))
-				put(sm, "name", str(s.Name))
-				if s.Points != nil {
-					put(sm, "points", num(s.Points))
-				}
+				sm := head(s.Code, s.Name, s.Points)
 				put(sm, "method", str(string(s.Method)))
 				put(sm, "rule", str(string(s.Rule)))
 				if s.PerProblem != nil {
