@@ -81,15 +81,15 @@ var cityUnits = []unitDef{
 	{key: "scjg", code: "SCJG", name: "云川市市场监督管理局", kind: "department", handler: "handler-scjg", handlerName: "黄磊"},
 	{key: "sthj", code: "STHJ", name: "云川市生态环境局", kind: "department", handler: "handler-sthj", handlerName: "徐静"},
 	{key: "ylj", code: "YLJ", name: "云川市园林绿化局", kind: "department", handler: "handler-ylj", handlerName: "马超"},
-	{key: "wlj", code: "WLJ", name: "云川市文化和旅游局", kind: "department"},
-	{key: "wjw", code: "WJW", name: "云川市卫生健康委员会", kind: "department"},
-	{key: "jyj", code: "JYJ", name: "云川市教育局", kind: "department"},
-	{key: "swj", code: "SWJ", name: "云川市商务局", kind: "department"},
+	{key: "wlj", code: "WLJ", name: "云川市文化和旅游局", kind: "department", handler: "handler-wlj", handlerName: "高洁"},
+	{key: "wjw", code: "WJW", name: "云川市卫生健康委员会", kind: "department", handler: "handler-wjw", handlerName: "谢芳"},
+	{key: "jyj", code: "JYJ", name: "云川市教育局", kind: "department", handler: "handler-jyj", handlerName: "韩雪"},
+	{key: "swj", code: "SWJ", name: "云川市商务局", kind: "department", handler: "handler-swj", handlerName: "曹阳"},
 	{key: "xf", code: "XFZD", name: "云川市消防救援支队", kind: "department", handler: "handler-xf", handlerName: "郭亮"},
 	{key: "gd", code: "GDGS", name: "云川市供电公司", kind: "company", handler: "handler-gd", handlerName: "胡军"},
 	{key: "zls", code: "ZLSGS", name: "云川市自来水公司", kind: "company"},
 	{key: "rq", code: "RQGS", name: "云川市燃气公司", kind: "company"},
-	{key: "gj", code: "GJJT", name: "云川市公交集团有限公司", kind: "company"},
+	{key: "gj", code: "GJJT", name: "云川市公交集团有限公司", kind: "company", handler: "handler-gj", handlerName: "彭飞"},
 }
 
 // Location kinds of a category: where such a problem is typically found.

@@ -37,8 +37,10 @@ type Options struct {
 	// file would be) and places every demo case; nil loads no grid.
 	Grid *grid.Store
 	// Assess, when set, receives the demo city's assessment (模拟测评):
-	// the sample indicator tree, about 300 sites and two rounds with
-	// their observations and values (see assess.go); nil loads none.
+	// the sample indicator tree, about 300 sites, two closed rounds with
+	// their observations, values and raised cases, a leader's visit and
+	// today's round in progress (see assess.go); nil loads none. Its
+	// Cases must be nil (Load uses flow while it runs) or flow.
 	Assess *assess.Service
 }
 
@@ -58,8 +60,10 @@ type Account struct{ Username, Password, Role, Unit string }
 // community, some on a road near one (属地兜底), a few where no cell is near
 // (unlocated). Load refuses a grid that already has cells.
 //
-// With opts.Assess, Load then loads the assessment through it, after the
-// cases and as the demo administrator.
+// With opts.Assess, Load also loads the assessment through it, as the
+// demo administrator and the demo inspectors and leader, its steps on the
+// cases' simulated clock so that the cases its failed observations raise
+// are handled along with the others.
 //
 // Load sets flow.Now, orgs.Now, opts.Grid.Now and opts.Assess.Now to its
 // simulated clock while it runs and restores them before returning, so it
@@ -89,6 +93,9 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	}
 	if flow.Photos == nil {
 		return nil, errors.New("demo: the workflow service has no photo store")
+	}
+	if opts.Assess != nil && opts.Assess.Cases != nil && opts.Assess.Cases != flow {
+		return nil, errors.New("demo: the assessment service raises its cases through another workflow service")
 	}
 	regions, err := orgs.Regions(ctx)
 	if err != nil {
@@ -133,6 +140,10 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 		prevAssess := opts.Assess.Now
 		opts.Assess.Now = func() time.Time { return s.clock }
 		defer func() { opts.Assess.Now = prevAssess }()
+		if opts.Assess.Cases == nil {
+			opts.Assess.Cases = flow
+			defer func() { opts.Assess.Cases = nil }()
+		}
 	}
 
 	start := time.Now()
@@ -149,11 +160,16 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 		// From here on the workflow service places every report.
 		flow.Locator = s.grid
 	}
+	// The assessment's steps join the cases' on the simulated clock.
+	var al *assessLoad
+	if opts.Assess != nil {
+		al = planAssessment(ctx, opts, s)
+	}
 	if err := s.runCases(); err != nil {
 		return nil, err
 	}
-	if err := loadAssessment(ctx, opts, s); err != nil {
-		return nil, err
+	if al != nil {
+		al.report()
 	}
 	return accounts, nil
 }

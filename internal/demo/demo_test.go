@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func newEnv(t testing.TB) env {
 func newEnvOn(t testing.TB, db *store.DB) env {
 	orgs, flow := testcity.Services(t, db)
 	g := grid.New(db, nil)
-	return env{db: db, orgs: orgs, flow: flow, grid: g, assess: &assess.Service{DB: db, Location: testcity.Shanghai, Locator: g}}
+	return env{db: db, orgs: orgs, flow: flow, grid: g, assess: &assess.Service{DB: db, Location: testcity.Shanghai, Locator: g, Cases: flow}}
 }
 
 // count runs a query returning one integer.
@@ -136,8 +137,8 @@ func testLoad(t *testing.T, e env) {
 		}
 	}
 
-	if n := count(t, e.db, `SELECT count(*) FROM cases`); n != 200 {
-		t.Errorf("%d cases, want 200", n)
+	if n := count(t, e.db, `SELECT count(*) FROM cases WHERE source <> 'inspection'`); n != 200 {
+		t.Errorf("%d cases besides the assessment's, want 200", n)
 	}
 	states := groupCounts(t, e.db, `SELECT state, count(*) FROM cases GROUP BY state`)
 	t.Logf("cases by state: %v", states)
@@ -272,7 +273,7 @@ func checkGrid(t *testing.T, e env) {
 // cell, some near one (属地兜底), a few unlocated, none lost.
 func checkPlacement(t *testing.T, e env, cases int) {
 	t.Helper()
-	flags := groupCounts(t, e.db, `SELECT location_flag, count(*) FROM cases GROUP BY location_flag`)
+	flags := groupCounts(t, e.db, `SELECT location_flag, count(*) FROM cases WHERE source <> 'inspection' GROUP BY location_flag`)
 	t.Logf("cases by location: %v", flags)
 	if flags[geo.LocCell] < cases*85/100 {
 		t.Errorf("%d of %d cases in a cell, want most", flags[geo.LocCell], cases)
@@ -288,7 +289,7 @@ func checkPlacement(t *testing.T, e env, cases int) {
 	}
 	// A placed case takes its cell's community; an unlocated one keeps
 	// the community of the address it gave, and has no cell.
-	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN grid_cells g ON g.id = c.grid_cell_id WHERE c.region_id = g.region_id`); n != flags[geo.LocCell]+flags[geo.LocNearest] {
+	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN grid_cells g ON g.id = c.grid_cell_id WHERE c.region_id = g.region_id AND c.source <> 'inspection'`); n != flags[geo.LocCell]+flags[geo.LocNearest] {
 		t.Errorf("%d placed cases in their cell's community", n)
 	}
 	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN regions r ON r.id = c.region_id WHERE c.location_flag = ? AND c.grid_cell_id IS NULL AND r.level = 'community'`, geo.LocNone); n != flags[geo.LocNone] {
@@ -309,9 +310,11 @@ func checkPlacement(t *testing.T, e env, cases int) {
 }
 
 // checkAssessment checks the demo city's assessment: the sample tree
-// published, about 300 sites on the map, two rounds (previous and current
-// quarter) with observations and values, scores below the maximum and a
-// ledger that adds up exactly to the points lost.
+// published, about 300 sites on the map, two closed rounds (previous and
+// current quarter) with teams, observations, values and a case for every
+// failure, scores below the maximum, a ledger that adds up exactly to the
+// points lost, rankings with cards and proposals; the leader's closed
+// visit, and today's round, partly recorded.
 func checkAssessment(t *testing.T, e env, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -373,8 +376,10 @@ func checkAssessment(t *testing.T, e env, now time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rounds) != 2 {
-		t.Fatalf("%d rounds, want 2", len(rounds))
+	// Newest first: today's round, the leader's visit, the current and
+	// the previous quarter's.
+	if len(rounds) != 4 {
+		t.Fatalf("%d rounds, want 4", len(rounds))
 	}
 	quarter := func(d string) int {
 		day, err := time.ParseInLocation(time.DateOnly, d, testcity.Shanghai)
@@ -384,12 +389,174 @@ func checkAssessment(t *testing.T, e env, now time.Time) {
 		return day.Year()*4 + (int(day.Month())-1)/3
 	}
 	today := now.In(testcity.Shanghai).Format(time.DateOnly)
-	if cur, prev := rounds[0], rounds[1]; quarter(cur.Date) != quarter(today) || cur.Date > today || quarter(prev.Date) != quarter(today)-1 {
+	todays, visit, cur, prev := rounds[0], rounds[1], rounds[2], rounds[3]
+	if quarter(cur.Date) != quarter(today) || cur.Date > today || quarter(prev.Date) != quarter(today)-1 {
 		t.Errorf("rounds on %s and %s, want one in the previous quarter and one in this quarter by %s", prev.Date, cur.Date, today)
 	}
+	if todays.Date != today || todays.State != assess.RoundInProgress || todays.Kind != assess.KindMock || todays.Name != "十一月模拟测评" {
+		t.Errorf("today's round %+v, want 十一月模拟测评 in progress on %s", todays, today)
+	}
+	if visit.Kind != assess.KindSupervision || visit.State != assess.RoundClosed || visit.Date <= cur.Date || visit.Date > today {
+		t.Errorf("the visit %+v, want a closed supervision between %s and %s", visit, cur.Date, today)
+	}
+
+	// Every failed observation of a closed round has its case, accepted
+	// and dispatched to a unit at once, never twice.
+	for _, rd := range []assess.Round{prev, cur, visit} {
+		fails := count(t, e.db, `SELECT count(*) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id WHERE r.code = ? AND o.result = 'fail'`, rd.Code)
+		withCase := count(t, e.db, `SELECT count(DISTINCT c.id) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id JOIN cases c ON c.id = o.case_id
+			WHERE r.code = ? AND o.result = 'fail' AND c.source = 'inspection' AND c.lead_unit_id IS NOT NULL AND c.dispatched_at IS NOT NULL`, rd.Code)
+		if fails == 0 || withCase != fails {
+			t.Errorf("round %s: %d of %d failures with a dispatched inspection case", rd.Code, withCase, fails)
+		}
+		if diffs, err := svc.CheckRound(ctx, reader, rd.Code); err != nil || len(diffs) != 0 {
+			t.Errorf("round %s: CheckRound %v, %d differences", rd.Code, err, len(diffs))
+		}
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM cases c WHERE c.source = 'inspection' AND NOT EXISTS (SELECT 1 FROM assess_observations o WHERE o.case_id = c.id)`); n != 0 {
+		t.Errorf("%d inspection cases without their observation", n)
+	}
+	caseStates := func(rd assess.Round) map[string]int {
+		return groupCounts(t, e.db, `SELECT c.state, count(*) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id JOIN cases c ON c.id = o.case_id
+			WHERE r.code = '`+rd.Code+`' GROUP BY c.state`)
+	}
+	overdue := func(rd assess.Round) int {
+		return count(t, e.db, `SELECT count(*) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id JOIN cases c ON c.id = o.case_id
+			WHERE r.code = ? AND c.overdue = TRUE AND c.state IN ('dispatched', 'in_progress')`, rd.Code)
+	}
+	// The older round's cases are mostly closed; the newer round's mostly
+	// open, a few overdue.
+	older, newer := caseStates(prev), caseStates(cur)
+	t.Logf("cases of %s: %v; of %s: %v (%d overdue); of the visit: %v", prev.Code, older, cur.Code, newer, overdue(cur), caseStates(visit))
+	sum := func(m map[string]int, states ...string) (n int) {
+		for _, st := range states {
+			n += m[st]
+		}
+		return n
+	}
+	all := func(m map[string]int) (n int) {
+		for _, k := range m {
+			n += k
+		}
+		return n
+	}
+	for _, m := range []map[string]int{older, newer} {
+		if n := sum(m, "dispatched", "in_progress", "verifying", "closed"); n != all(m) {
+			t.Errorf("raised cases %v, want them dispatched, in progress, verifying or closed", m)
+		}
+	}
+	if sum(older, "closed") < all(older)/2 {
+		t.Errorf("cases of the older round: %v, want most closed", older)
+	}
+	if n := overdue(cur); sum(newer, "closed") > all(newer)/2 || newer["verifying"] == 0 || n == 0 || n > all(newer)/2 {
+		t.Errorf("cases of the newer round: %v (%d overdue), want most open and a few overdue", newer, n)
+	}
+	// About ten of the newer round's failures came from the phone, with
+	// photos the case keeps.
+	if n := count(t, e.db, `SELECT count(DISTINCT o.id) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id JOIN photos p ON p.case_id = o.case_id
+		WHERE r.code = ? AND o.source = 'phone' AND o.result = 'fail' AND p.kind = 'before'`, cur.Code); n < 5 || n > 15 {
+		t.Errorf("round %s: %d phone failures with photos, want about 10", cur.Code, n)
+	}
+
+	// Teams: the scored rounds' of the demo inspectors, the visit's with
+	// the leader, and today's, half recorded.
+	for _, rd := range []assess.Round{prev, cur, todays} {
+		teams, err := svc.Teams(ctx, reader, rd.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assigned := 0
+		for _, tm := range teams {
+			assigned += tm.Sites
+			if len(tm.Members) == 0 || tm.Sites == 0 {
+				t.Errorf("round %s: team %+v", rd.Code, tm)
+			}
+		}
+		if len(teams) < 2 || len(teams) > 4 || assigned != rd.Sites {
+			t.Errorf("round %s: %d teams with %d of %d sites", rd.Code, len(teams), assigned, rd.Sites)
+		}
+	}
+	if teams, err := svc.Teams(ctx, reader, visit.Code); err != nil || len(teams) != 1 || !slices.ContainsFunc(teams[0].Members, func(m assess.TeamMember) bool { return m.Username == "leader1" }) {
+		t.Errorf("the visit's teams %+v (%v), want one with leader1", teams, err)
+	}
+	u, err := e.orgs.UserByName(ctx, "inspector1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspector, err := e.orgs.ActorFor(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := svc.MyAssignments(ctx, inspector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, some, todo := 0, 0, 0
+	for _, x := range mine {
+		switch {
+		case x.Round != todays.Code:
+			t.Errorf("inspector1 is assigned %s of round %s", x.SiteCode, x.Round)
+		case x.Recorded == x.Items:
+			done++
+		case x.Recorded > 0:
+			some++
+		default:
+			todo++
+		}
+	}
+	if done == 0 || todo == 0 {
+		t.Errorf("inspector1's sites today: %d done, %d begun, %d to do; want some done and some to do", done, some, todo)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM assess_round_sites x JOIN assess_rounds r ON r.id = x.round_id WHERE r.code = ?
+		AND NOT EXISTS (SELECT 1 FROM assess_observations o WHERE o.round_id = x.round_id AND o.site_id = x.site_id)`, todays.Code); n == 0 || n == todays.Sites {
+		t.Errorf("today's round: %d of %d sites unrecorded, want some", n, todays.Sites)
+	}
+
+	// Every observed standard has its category.
+	cm, err := svc.CategoryMap(ctx, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ed, err := svc.Edition(ctx, reader, eds[0].Code, eds[0].Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range ed.Standards() {
+		if st.Rule.Observed() && cm[st.Code] == 0 {
+			t.Errorf("standard %s has no category", st.Code)
+		}
+	}
+	// The categories added for the assessment are the staff's.
+	if n := count(t, e.db, `SELECT count(*) FROM categories c JOIN assess_category_map m ON m.category_id = c.id WHERE c.staff_only = TRUE`); n == 0 {
+		t.Error("no standard filed under a staff-only category")
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM categories c JOIN cases k ON k.category_id = c.id WHERE c.staff_only = TRUE AND k.source <> 'inspection'`); n != 0 {
+		t.Errorf("%d reports under the assessment's staff-only categories", n)
+	}
+
+	// Rankings of the current round against the previous, with cards of
+	// every colour, and the ladder's proposals.
+	rk, err := svc.Rankings(ctx, reader, cur.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards := map[assess.Card]int{}
+	for _, list := range [][]assess.Standing{rk.Districts, rk.Streets, rk.Units} {
+		for _, st := range list {
+			cards[st.Card]++
+		}
+	}
+	t.Logf("cards of %s: %v", cur.Code, cards)
+	if rk.Previous == nil || rk.Previous.Code != prev.Code || cards[assess.CardGreen] == 0 || cards[assess.CardYellow] == 0 || cards[assess.CardRed] == 0 {
+		t.Errorf("rankings of %s: previous %v, cards %v; want %s and every colour", cur.Code, rk.Previous, cards, prev.Code)
+	}
+	if props, err := svc.Proposals(ctx, reader, cur.Code); err != nil || len(props) == 0 {
+		t.Errorf("proposals of %s: %v, %v", cur.Code, props, err)
+	}
+
 	var rates [2]map[string]float64
-	for i, rd := range rounds {
-		if rd.State != assess.RoundInProgress || rd.Sites < 100 || rd.Sites >= len(sites) {
+	for i, rd := range []assess.Round{cur, prev} {
+		if rd.State != assess.RoundClosed || rd.Sites < 100 || rd.Sites >= len(sites) {
 			t.Errorf("round %s: %s with %d sites", rd.Code, rd.State, rd.Sites)
 		}
 		obs := groupCounts(t, e.db, `SELECT o.result, count(*) FROM assess_observations o JOIN assess_rounds r ON r.id = o.round_id
@@ -452,7 +619,7 @@ func checkAssessment(t *testing.T, e env, now time.Time) {
 			t.Errorf("round %s: ledger entries by attribution %v, want some of each", rd.Code, via)
 		}
 	}
-	// Most districts improve from the first round (rounds[1]) to the
+	// Most districts improve from the first round (rates[1]) to the
 	// second, and one gets worse.
 	better, worse := 0, 0
 	for d, r := range rates[0] {
@@ -479,13 +646,14 @@ func TestDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b strings.Builder
-		// The assessment: sites, rounds with their samples, observations
-		// and values.
+		// The assessment: sites, rounds with their samples and teams,
+		// observations with their cases, and values.
 		for _, q := range []string{
 			`SELECT code || name || region_id || COALESCE(lat, 0) || COALESCE(lon, 0) || address || COALESCE(unit_id, 0) || chief FROM assess_sites ORDER BY code`,
-			`SELECT code || name || inspection_date || plan || seed FROM assess_rounds ORDER BY code`,
-			`SELECT round_id || '/' || site_id FROM assess_round_sites ORDER BY round_id, site_id`,
-			`SELECT round_id || site_id || standard || result || problems || note FROM assess_observations ORDER BY round_id, site_id, standard`,
+			`SELECT code || name || inspection_date || plan || seed || kind || state || created_at || COALESCE(closed_at, 0) FROM assess_rounds ORDER BY code`,
+			`SELECT round_id || '/' || site_id || '/' || COALESCE(team_id, 0) FROM assess_round_sites ORDER BY round_id, site_id`,
+			`SELECT t.round_id || t.name || u.username FROM assess_teams t JOIN assess_team_members m ON m.team_id = t.id JOIN users u ON u.id = m.user_id ORDER BY t.round_id, t.name, u.username`,
+			`SELECT round_id || site_id || standard || result || problems || note || source || COALESCE(case_id, 0) || updated_at FROM assess_observations ORDER BY round_id, site_id, standard`,
 			`SELECT round_id || COALESCE(region_id, 0) || standard || value FROM assess_results ORDER BY round_id, region_id, standard`,
 		} {
 			rows, err := e.db.Reader().Query(ctx, q)
@@ -510,7 +678,7 @@ func TestDeterministic(t *testing.T) {
 			}
 		}
 		rows, err := e.db.Reader().Query(ctx, `SELECT no, state, description, category_id, COALESCE(lead_unit_id, 0), reported_at, updated_at,
-			lat, lon, COALESCE(region_id, 0), COALESCE(grid_cell_id, 0), location_flag FROM cases ORDER BY id`)
+			COALESCE(lat, 0), COALESCE(lon, 0), COALESCE(region_id, 0), COALESCE(grid_cell_id, 0), location_flag FROM cases ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -550,8 +718,8 @@ func TestLoadWithoutGrid(t *testing.T) {
 		t.Errorf("%d grid cells loaded without a grid store", n)
 	}
 	if n := count(t, e.db, `SELECT count(*) FROM cases c JOIN regions r ON r.id = c.region_id
-		WHERE r.level = 'community' AND c.location_flag = '' AND c.lat BETWEEN 24.9 AND 25.1 AND c.lon BETWEEN 102.6 AND 102.9`); n != 40 {
-		t.Errorf("%d of 40 cases in a community of the city box, unplaced", n)
+		WHERE r.level = 'community' AND c.location_flag = '' AND c.lat BETWEEN 24.9 AND 25.1 AND c.lon BETWEEN 102.6 AND 102.9 AND c.source <> 'inspection'`); n != 40 {
+		t.Errorf("%d of 40 reported cases in a community of the city box, unplaced", n)
 	}
 	if e.flow.Locator != nil {
 		t.Error("Load without a grid set a locator")
