@@ -131,7 +131,7 @@ func (s *Service) AddEvidence(ctx context.Context, actor org.Actor, in NewEviden
 	}
 	note := strings.TrimSpace(in.Note)
 	if utf8.RuneCountInString(note) > MaxTextLen {
-		return EvidenceFile{}, apperr.New(apperr.Invalid, "assess.too_long", "field", "note", "max", strconv.Itoa(MaxTextLen))
+		return EvidenceFile{}, apperr.New(apperr.Invalid, "assess.too_long", "field", "field.note", "max", strconv.Itoa(MaxTextLen))
 	}
 	br := bufio.NewReaderSize(r, 512)
 	head, _ := br.Peek(512)

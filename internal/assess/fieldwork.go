@@ -243,7 +243,7 @@ func (s *Service) Submit(ctx context.Context, actor org.Actor, sub Submission) (
 	case sub.Problems < 0 || sub.Problems > 1000:
 		return Submitted{}, apperr.New(apperr.Invalid, "assess.bad_problems", "value", strconv.Itoa(sub.Problems))
 	case utf8.RuneCountInString(sub.Note) > MaxTextLen:
-		return Submitted{}, apperr.New(apperr.Invalid, "assess.too_long", "field", "note", "max", strconv.Itoa(MaxTextLen))
+		return Submitted{}, apperr.New(apperr.Invalid, "assess.too_long", "field", "field.note", "max", strconv.Itoa(MaxTextLen))
 	case len(sub.Key) > MaxKeyLen:
 		return Submitted{}, apperr.New(apperr.Invalid, "assess.bad_key")
 	case len(sub.Photos) > 0 && sub.Result != string(Fail):

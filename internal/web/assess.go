@@ -146,8 +146,13 @@ func (s *Server) importFailed(w http.ResponseWriter, r *http.Request, ps []asses
 		s.fail(w, r, err)
 		return
 	}
-	_, msg := s.message(r, err)
-	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": msg, "problems": s.problems(r, ps)})
+	code, msg := s.message(r, err)
+	var body struct {
+		apiError
+		Problems []problemJSON `json:"problems"`
+	}
+	body.Error.Code, body.Error.Message, body.Problems = string(code), msg, s.problems(r, ps)
+	writeJSON(w, http.StatusUnprocessableEntity, body)
 }
 
 // bodyFormat tells an uploaded body's format from its content type (or
@@ -796,8 +801,9 @@ type observationJSON struct {
 // submission reads an observation from JSON or from a (multipart) form
 // with photos; the key comes from the body or the Idempotency-Key header.
 func (s *Server) submission(r *http.Request, code, site string, up *photo.Uploads) (assess.Submission, error) {
-	sub := assess.Submission{Round: code, Site: site, Key: idempotencyKey(r)}
+	sub := assess.Submission{Round: code, Site: site}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		sub.Key = idempotencyKey(r)
 		var in observationJSON
 		if err := decodeJSON(r, &in); err != nil {
 			return sub, err
@@ -811,9 +817,12 @@ func (s *Server) submission(r *http.Request, code, site string, up *photo.Upload
 		}
 		return sub, nil
 	}
+	// The form first, within the upload limit; then the key, which may
+	// be one of its fields.
 	if err := s.parseForm(r); err != nil {
 		return sub, err
 	}
+	sub.Key = idempotencyKey(r)
 	if sub.Site == "" {
 		sub.Site = r.FormValue("site")
 	}
@@ -853,7 +862,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, code, site strin
 		s.fail(w, r, err)
 		return
 	}
-	up.Keep()
+	if !out.Replayed && !out.NoCategory {
+		up.Keep() // stored with the observation's case; otherwise removed
+	}
 	if wantsHTML(r) {
 		http.Redirect(w, r, "/inspect/"+code+"/"+site+"?msg=saved#item-"+sub.Standard, http.StatusSeeOther)
 		return

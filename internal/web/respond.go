@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
@@ -125,7 +127,16 @@ func (s *Server) message(r *http.Request, err error) (apperr.Code, string) {
 		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		return apperr.Internal, s.Msg.T(s.lang(r), "internal")
 	}
-	return e.Code, s.Msg.T(s.lang(r), e.Key, e.Args...)
+	args := e.Args
+	for i := 1; i < len(args); i += 2 {
+		// An argument that is a catalogue key of a field's name is said
+		// in the user's language ("note" is 说明).
+		if strings.HasPrefix(args[i], "field.") && s.Msg.Has(args[i]) {
+			args = slices.Clone(args)
+			args[i] = s.Msg.T(s.lang(r), args[i])
+		}
+	}
+	return e.Code, s.Msg.T(s.lang(r), e.Key, args...)
 }
 
 // apiError is the JSON error body of the API.
@@ -147,7 +158,7 @@ func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 // fail answers err in the form the request expects: JSON for the API, a
 // page for the console.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if isAPI(r) {
+	if isAPI(r) || strings.HasPrefix(r.Header.Get("Accept"), "application/json") {
 		s.failJSON(w, r, err)
 		return
 	}

@@ -94,7 +94,8 @@
             return del(d.item);
           }
           if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
-            d.error = (body && body.error) || String(r.status);
+            var e = body && body.error;
+            d.error = (e && (e.message || (typeof e === 'string' && e))) || String(r.status);
             status(d.item, text('failed') + ':' + d.error, 'down');
             return put(d);
           }
