@@ -420,6 +420,7 @@ type assessNames struct {
 	Units   map[string]string
 	Regions map[string]string
 	Levels  map[string]string
+	byID    map[int64]string // region codes
 }
 
 func (n assessNames) Unit(code string) string {
@@ -452,7 +453,7 @@ func (n assessNames) districts() []string {
 }
 
 func (s *Server) assessNames(ctx context.Context) (assessNames, error) {
-	n := assessNames{Units: map[string]string{}, Regions: map[string]string{}, Levels: map[string]string{}}
+	n := assessNames{Units: map[string]string{}, Regions: map[string]string{}, Levels: map[string]string{}, byID: map[int64]string{}}
 	units, err := s.Org.Units(ctx)
 	if err != nil {
 		return n, err
@@ -465,7 +466,7 @@ func (s *Server) assessNames(ctx context.Context) (assessNames, error) {
 		return n, err
 	}
 	for _, g := range regions {
-		n.Regions[g.Code], n.Levels[g.Code] = g.Name, g.Level
+		n.Regions[g.Code], n.Levels[g.Code], n.byID[g.ID] = g.Name, g.Level, g.Code
 	}
 	return n, nil
 }
@@ -883,6 +884,9 @@ func (s *Server) pageRound(w http.ResponseWriter, r *http.Request) {
 	var l loader
 	rd := load(&l, func() (assess.Round, error) { return s.Assess.Round(ctx, a, code) })
 	names := load(&l, func() (assessNames, error) { return s.assessNames(ctx) })
+	if region == "" && a.Scope == org.ScopeRegion {
+		region = names.byID[a.RegionID] // a district's reader starts at its district
+	}
 	data := map[string]any{"Round": rd, "Names": names, "Region": region}
 	data["Teams"] = load(&l, func() ([]assess.Team, error) { return s.Assess.Teams(ctx, a, code) })
 	if l.err == nil && rd.Scored() {

@@ -272,7 +272,7 @@ func TestAssessRolesAndScopes(t *testing.T) {
 			{"district: rankings", get(dist, f.path(true, "/rankings")), 403, nil, nil},
 			{"district: city entries", get(dist, f.path(true, "/entries")), 403, nil, nil},
 			{"district: own entries", get(dist, f.path(true, "/entries?region=330102")), 200, []string{`"site":"S01"`, `"site":"S02"`}, []string{"S05"}},
-			{"district: the city's round page", get(dist, f.path(false, "")), 403, nil, nil},
+			{"district: the round page opens on its district", get(dist, f.path(false, "")), 200, []string{"total-score", `<option value="330102" selected>`}, nil},
 			{"district: own round page", get(dist, f.path(false, "?region=330102")), 200, []string{"total-score"}, nil},
 			{"district: city results export", get(dist, f.path(false, "/export/results.xlsx")), 403, nil, nil},
 			{"district: rankings export", get(dist, f.path(false, "/export/rankings.xlsx")), 403, nil, nil},
