@@ -148,6 +148,12 @@ func (s *Service) Checklist(ctx context.Context, actor org.Actor, roundCode, sit
 }
 
 func (s *Service) checklist(ctx context.Context, q store.Queryer, actor org.Actor, roundCode, siteCode string) (Checklist, error) {
+	return s.checklistWith(ctx, q, actor, roundCode, siteCode, nil)
+}
+
+// checklistWith is checklist with the round's edition when the caller
+// has it already (nil: it is loaded).
+func (s *Service) checklistWith(ctx context.Context, q store.Queryer, actor org.Actor, roundCode, siteCode string, ed *Edition) (Checklist, error) {
 	rd, err := roundByCode(ctx, q, roundCode)
 	if err != nil {
 		return Checklist{}, err
@@ -176,7 +182,9 @@ func (s *Service) checklist(ctx context.Context, q store.Queryer, actor org.Acto
 	if !ok && canRead(actor) != nil {
 		return Checklist{}, apperr.New(apperr.Forbidden, "assess.not_your_site")
 	}
-	if cl.ed, err = loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion}); err != nil {
+	if ed != nil {
+		cl.ed = *ed
+	} else if cl.ed, err = loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion}); err != nil {
 		return Checklist{}, err
 	}
 	cl.Items = checkItems(cl.ed, cl.Site.Type)
@@ -274,7 +282,7 @@ func (s *Service) Submit(ctx context.Context, actor org.Actor, sub Submission) (
 	}
 	var prepared *preparedCase
 	if sub.Result == string(Fail) && (it.Recorded == nil || it.Recorded.CaseID == 0) {
-		if prepared, err = s.prepareCase(ctx, cl, *it, sub.Problems, sub.Note, sub.Photos); err != nil {
+		if prepared, err = s.prepareCase(ctx, nil, cl, *it, sub.Problems, sub.Note, sub.Photos); err != nil {
 			return Submitted{}, err
 		}
 	}

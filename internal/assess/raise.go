@@ -40,26 +40,46 @@ type preparedCase struct {
 // city's language like every description).
 const caseText = "【%s %s】%s %s:%s(点位 %s %s,问题 %d 处)"
 
-func (s *Service) prepareCase(ctx context.Context, cl Checklist, it CheckItem, problems int, note string, photos []photo.File) (*preparedCase, error) {
+// caseRules are what filing a finding's case reads: the settings, the
+// category map and the active units, read once for many cases.
+type caseRules struct {
+	st    Settings
+	cats  map[string]int64
+	units map[string]int64
+}
+
+func loadCaseRules(ctx context.Context, q store.Queryer) (*caseRules, error) {
+	var c caseRules
+	var err error
+	if c.st, err = loadSettings(ctx, q); err != nil {
+		return nil, err
+	}
+	if c.cats, err = codeMap(ctx, q, `SELECT standard, category_id FROM assess_category_map`); err != nil {
+		return nil, err
+	}
+	if c.units, err = codeMap(ctx, q, `SELECT code, id FROM units WHERE active = TRUE`); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (s *Service) prepareCase(ctx context.Context, rules *caseRules, cl Checklist, it CheckItem, problems int, note string, photos []photo.File) (*preparedCase, error) {
 	if s.Cases == nil {
 		return nil, nil
 	}
-	q := s.DB.Reader()
-	st, err := loadSettings(ctx, q)
-	if err != nil {
-		return nil, err
+	if rules == nil {
+		var err error
+		if rules, err = loadCaseRules(ctx, s.DB.Reader()); err != nil {
+			return nil, err
+		}
 	}
-	var cat int64
-	err = q.QueryRow(ctx, `SELECT category_id FROM assess_category_map WHERE standard = ?`, it.Code).Scan(&cat)
-	if err != nil {
+	st, units := rules.st, rules.units
+	cat := rules.cats[it.Code]
+	if cat == 0 {
 		cat = st.DefaultCategory
 	}
 	if cat == 0 {
 		return nil, nil
-	}
-	units, err := codeMap(ctx, q, `SELECT code, id FROM units WHERE active = TRUE`)
-	if err != nil {
-		return nil, err
 	}
 	siteUnit, leadUnit := cl.unitID, units[it.standard.LeadUnit]
 	lead := siteUnit
@@ -156,13 +176,19 @@ func (s *Service) RaiseCases(ctx context.Context, actor org.Actor, roundCode str
 	if err != nil {
 		return rep, err
 	}
+	rules, err := loadCaseRules(ctx, q)
+	if err != nil {
+		return rep, err
+	}
 	lists := map[string]Checklist{}
+	var ed *Edition
 	for _, x := range rows {
 		cl, ok := lists[x.site]
 		if !ok {
-			if cl, err = s.checklist(ctx, q, org.System, rd.Code, x.site); err != nil {
+			if cl, err = s.checklistWith(ctx, q, org.System, rd.Code, x.site, ed); err != nil {
 				return rep, err
 			}
+			ed = &cl.ed
 			lists[x.site] = cl
 		}
 		var it *CheckItem
@@ -174,7 +200,7 @@ func (s *Service) RaiseCases(ctx context.Context, actor org.Actor, roundCode str
 		if it == nil {
 			continue
 		}
-		pc, err := s.prepareCase(ctx, cl, *it, int(x.problems), x.note, nil)
+		pc, err := s.prepareCase(ctx, rules, cl, *it, int(x.problems), x.note, nil)
 		if err != nil {
 			return rep, err
 		}
