@@ -12,6 +12,8 @@ import (
 
 	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
+
+	"github.com/xuri/excelize/v2"
 )
 
 const cmdTree = `edition: t-2026
@@ -200,5 +202,39 @@ func TestAssessCommands(t *testing.T) {
 		if out, err := runCmd(t, args...); err == nil {
 			t.Errorf("%v: no error\n%s", args, out)
 		}
+	}
+}
+
+func TestReportCommands(t *testing.T) {
+	d := "--data=" + t.TempDir()
+	out, err := runCmd(t, "report", "quarterly", d, "--quarter", "2026Q5")
+	if err == nil {
+		t.Errorf("a bad quarter: %s", out)
+	}
+	out, err = runCmd(t, "report", "quarterly", d, "--quarter", "2026Q4", "--format", "json")
+	if err != nil || !strings.HasPrefix(out, `{"quarter":"2026Q4","from":"2026-10-01","to":"2026-12-31"`) {
+		t.Fatalf("quarterly: %v %s", err, out)
+	}
+	out, err = runCmd(t, "report", "publish", d, "--quarter", "2026Q4")
+	if err != nil || lastLine(out) != "2026Q4-1" {
+		t.Fatalf("publish: %v %s", err, out)
+	}
+	if out, err := runCmd(t, "report", "verify", d, "--bulletin", "2026Q4-1"); err != nil || !strings.Contains(out, "every figure recomputes") {
+		t.Errorf("verify: %v %s", err, out)
+	}
+	if out, err := runCmd(t, "report", "verify", d, "--bulletin", "2026Q4-9"); err == nil {
+		t.Errorf("verify of an unknown bulletin: %s", out)
+	}
+	xlsx := filepath.Join(t.TempDir(), "q.xlsx")
+	if out, err := runCmd(t, "report", "quarterly", d, "--quarter", "2026Q4", "--format", "xlsx", "--out", xlsx); err != nil {
+		t.Fatalf("xlsx: %v %s", err, out)
+	}
+	f, err := excelize.OpenFile(xlsx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if sheets := f.GetSheetList(); len(sheets) != 4 || sheets[0] != "区县文明指数" {
+		t.Errorf("sheets %v", sheets)
 	}
 }

@@ -50,6 +50,7 @@ Commands:
                    exit status 1 on any difference
   assess           the assessment (测评): import-tree, import-sites, round create, round sites,
                    import-observations, import-results, scores, ledger ("chuangwen assess help")
+  report           the campaign's documents: quarterly (季度通报), publish, verify ("chuangwen report help")
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
   bench            time lists, queues, counters, performance figures and transitions at scale
                    (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
@@ -109,6 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBenchIntake(ctx, rest, stdout, stderr)
 	case "assess":
 		return cmdAssess(ctx, rest, stdout, stderr)
+	case "report":
+		return cmdReport(ctx, rest, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", strings.Join(args[:min(2, len(args))], " "), usage)
 }

@@ -190,6 +190,22 @@ func (s *Service) TrailFigures(ctx context.Context, p Period) (FigureSet, error)
 	return set, err
 }
 
+// TrailFiguresAt recomputes the figures of p from the trail as they were
+// known at the time at: events after it are not read. With at the time
+// the SQL figures were read, the two agree (TestFiguresAgreeWithTrail);
+// a published bulletin is verified this way.
+func (s *Service) TrailFiguresAt(ctx context.Context, p Period, at time.Time) (FigureSet, error) {
+	set, _, err := s.trailFigures(ctx, p, at)
+	return set, err
+}
+
+// UnitPerformanceAt is UnitPerformance as computed at the time at, which
+// must be now (the figures read the dispatches' current state; for a past
+// time use TrailFiguresAt).
+func (s *Service) UnitPerformanceAt(ctx context.Context, p Period, at time.Time) ([]PerfRow, error) {
+	return s.unitPerformance(ctx, p, at)
+}
+
 // trailFigures is TrailFigures as known at now; it also returns the
 // anomalies found on the way (events that need a dispatch when none is in
 // force, dispatches without a unit).
@@ -208,11 +224,13 @@ func (s *Service) trailFigures(ctx context.Context, p Period, now time.Time) (Fi
 	// Every case reported or dispatched (or sent to rework) in the period,
 	// with its whole trail: what happened before the period (the lead unit
 	// of a rework) and after it (a late report, a void) counts too.
-	args := append([]any{from, to}, acts...)
+	// Events after asOf are not read, so that the figures are those known
+	// at that time (a published bulletin's) whatever happened since.
+	args := append(append([]any{from, to, asOf}, acts...), asOf)
 	rows, err := q.Query(ctx, `SELECT e.case_id, COALESCE(c.region_id, 0), e.seq, e.at, e.action, e.data
 		FROM events e JOIN cases c ON c.id = e.case_id
-		WHERE e.case_id IN (SELECT case_id FROM events WHERE at >= ? AND at < ? AND action IN ('report', 'dispatch', 'verify_fail'))
-		AND e.action IN `+store.In(len(trailActions))+`
+		WHERE e.case_id IN (SELECT case_id FROM events WHERE at >= ? AND at < ? AND at <= ? AND action IN ('report', 'dispatch', 'verify_fail'))
+		AND e.action IN `+store.In(len(trailActions))+` AND e.at <= ?
 		ORDER BY e.case_id, e.seq`, args...)
 	if err != nil {
 		return set, nil, fmt.Errorf("trail figures: %w", err)

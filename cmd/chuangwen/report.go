@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"chuangwen/internal/i18n"
+	"chuangwen/internal/org"
+	"chuangwen/internal/report"
+)
+
+const reportUsage = `Usage: chuangwen report <command> [flags]   (docs/reports.md)
+
+  quarterly --quarter 2026Q4 --format json|xlsx [--out F]   draft the quarter's bulletin (季度通报)
+  publish --quarter 2026Q4                                   publish it frozen; last line: the bulletin id
+  verify --bulletin ID                                       recompute a published bulletin from the stored data;
+                                                             exit status 0 when every figure matches, else each
+                                                             difference and exit status 1
+
+The weekly notice and the monthly report (weekly, monthly) are not built yet.
+Every command takes the common flags (--data, --db, ...).
+`
+
+// cmdReport runs the report subcommands as the system actor.
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, reportUsage)
+		return nil
+	}
+	sub, rest := args[0], args[1:]
+	name := "report " + sub
+	var quarter, format, out, bulletin string
+	var extra func(fs *flag.FlagSet)
+	var fn func(svc *report.Service) error
+	switch sub {
+	case "quarterly":
+		extra = func(fs *flag.FlagSet) {
+			fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)")
+			fs.StringVar(&format, "format", "json", "json or xlsx")
+			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
+		}
+		fn = func(svc *report.Service) error {
+			if quarter == "" {
+				return fmt.Errorf("%s: --quarter is required", name)
+			}
+			b, err := svc.Draft(ctx, org.System, quarter)
+			if err != nil {
+				return explain(err)
+			}
+			var buf bytes.Buffer
+			switch format {
+			case "json":
+				if err := json.NewEncoder(&buf).Encode(b.Doc); err != nil {
+					return err
+				}
+			case "xlsx":
+				msg, err := i18n.Load()
+				if err != nil {
+					return err
+				}
+				if err := b.Doc.WriteXLSX(&buf, func(k string) string { return msg.T("zh-CN", k) }); err != nil {
+					return err
+				}
+			case "pdf":
+				return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
+			default:
+				return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
+			}
+			if out == "" {
+				_, err := stdout.Write(buf.Bytes())
+				return err
+			}
+			return os.WriteFile(out, buf.Bytes(), 0o644)
+		}
+	case "publish":
+		extra = func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") }
+		fn = func(svc *report.Service) error {
+			if quarter == "" {
+				return fmt.Errorf("%s: --quarter is required", name)
+			}
+			p, err := svc.Publish(ctx, org.System, quarter)
+			if err != nil {
+				return explain(err)
+			}
+			fmt.Fprintf(stdout, "bulletin %s of %s published; sha256 %s\n%s\n", p.Code, p.Quarter, p.SHA256, p.Code)
+			return nil
+		}
+	case "verify":
+		extra = func(fs *flag.FlagSet) { fs.StringVar(&bulletin, "bulletin", "", "the bulletin id (required)") }
+		fn = func(svc *report.Service) error {
+			if bulletin == "" {
+				return fmt.Errorf("%s: --bulletin is required", name)
+			}
+			diffs, err := svc.Verify(ctx, org.System, bulletin)
+			if err != nil {
+				return explain(err)
+			}
+			for _, d := range diffs {
+				fmt.Fprintf(stdout, "%s: published %s, recomputed %s\n", d.Path, d.Published, d.Recomputed)
+			}
+			if len(diffs) > 0 {
+				fmt.Fprintf(stdout, "bulletin %s: %d differences\n", bulletin, len(diffs))
+				return exitCode(1)
+			}
+			fmt.Fprintf(stdout, "bulletin %s: every figure recomputes\n", bulletin)
+			return nil
+		}
+	case "weekly", "monthly":
+		return fmt.Errorf("report %s is not built yet\n\n%s", sub, reportUsage)
+	default:
+		return fmt.Errorf("unknown command \"report %s\"\n\n%s", sub, strings.TrimSpace(reportUsage))
+	}
+	return withApp(ctx, name, rest, stderr, extra, func(a *app) error {
+		return fn(a.reportService())
+	})
+}
+
+// reportService is the app's report service.
+func (a *app) reportService() *report.Service {
+	return &report.Service{DB: a.db, Flow: a.flow, Assess: a.assessService(), Location: a.loc}
+}

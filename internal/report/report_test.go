@@ -1,0 +1,290 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/assess"
+	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
+	"chuangwen/internal/report"
+	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
+	"chuangwen/internal/testcity"
+	"chuangwen/internal/workflow"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+const tree = `edition: r-2026
+name: 通报测试(示例)
+site_types: [主次干道]
+projects:
+  - code: "A"
+    name: 环境
+    contents:
+      - code: "A1"
+        name: 市容
+        standards:
+          - {code: "A1.1", name: 道路干净, points: 6, method: field, rule: pass_rate, site_types: [主次干道], lead_unit: A}
+          - {code: "A1.2", name: 满意度, points: 4, method: survey, rule: survey}
+`
+
+const sites = `code,name,type,region,unit
+S1,清波路,主次干道,330102001001,A
+S2,河坊街,主次干道,330102001,B
+S3,米市巷,主次干道,330105,B
+`
+
+type fixture struct {
+	t   *testing.T
+	ctx context.Context
+	db  *store.DB
+	c   *testcity.City
+	as  *assess.Service
+	rs  *report.Service
+}
+
+func (f *fixture) must(err error) {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// round creates, fills and closes a round of the three sites.
+func (f *fixture) round(date, obs, values string) {
+	f.t.Helper()
+	seed := uint64(1)
+	rd, err := f.as.CreateRound(f.ctx, f.c.Admin, assess.NewRound{Edition: "r-2026", Name: date, Seed: &seed, Date: date})
+	f.must(err)
+	if _, ps, err := f.as.ImportObservations(f.ctx, f.c.Admin, rd.Code, strings.NewReader("site,standard,result\n"+obs)); err != nil {
+		f.t.Fatal(ps, err)
+	}
+	if _, ps, err := f.as.ImportResults(f.ctx, f.c.Admin, rd.Code, strings.NewReader("region,standard,value\n"+values)); err != nil {
+		f.t.Fatal(ps, err)
+	}
+	_, err = f.as.CloseRound(f.ctx, f.c.Admin, rd.Code)
+	f.must(err)
+}
+
+func (f *fixture) act(actor org.Actor, id int64, in workflow.ActInput) {
+	f.t.Helper()
+	if _, err := f.c.Flow.Act(f.ctx, actor, id, in); err != nil {
+		f.t.Fatalf("%s: %v", in.Action, err)
+	}
+}
+
+func (f *fixture) photo() photo.File {
+	f.t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	img.Set(0, 0, color.RGBA{R: 255, A: 255})
+	var buf bytes.Buffer
+	f.must(png.Encode(&buf, img))
+	p, err := f.c.Flow.Photos.Save(&buf)
+	f.must(err)
+	return p
+}
+
+// dispatched files a case in 清波社区 and dispatches it to unit.
+func (f *fixture) dispatched(unit org.Unit) int64 {
+	f.t.Helper()
+	c, err := f.c.Flow.Report(f.ctx, f.c.Acceptor, workflow.NewCase{CategoryID: f.c.Cat4h.ID, Description: "垃圾", RegionID: f.c.Community1.ID})
+	f.must(err)
+	f.act(f.c.Acceptor, c.ID, workflow.ActInput{Action: workflow.Accept})
+	f.act(f.c.Acceptor, c.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: unit.ID})
+	return c.ID
+}
+
+// closed handles and closes a dispatched case at once.
+func (f *fixture) closed(unit org.Unit, handler org.Actor) {
+	f.t.Helper()
+	id := f.dispatched(unit)
+	f.act(handler, id, workflow.ActInput{Action: workflow.Acknowledge})
+	f.act(handler, id, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []photo.File{f.photo()}})
+	f.act(f.c.Inspector, id, workflow.ActInput{Action: workflow.VerifyPass})
+}
+
+// quarter is a hand-built 2026Q4 with a Q3 before it:
+//
+//	Q3 round 2026-08-10: S1 pass, S2 pass, S3 fail; surveys 上城区 0.8, 拱墅区 0.7
+//	   上城区 field 6/6 = 1, survey 0.8 → index 100 × (60 + 32) ÷ 100 = 92
+//	   拱墅区 field 0/6 = 0, survey 0.7 → index 28
+//	Q4 round 2026-11-10: S1 pass, S2 fail, S3 pass; surveys 0.5 and 0.9
+//	   上城区 field 3/6 = 0.5, survey 0.5 → 50 (change −42)
+//	   拱墅区 field 1, survey 0.9 → 96 (change +68)
+//	Q4 cases (4-hour category, dispatched on Monday 16 November 09:00):
+//	   unit A: two handled at once and closed → every rate 1 (or 0 for the
+//	   bad ones) → score 100
+//	   unit B: one handled and closed, one left open past its deadline →
+//	   due 2, on time 1, closed 1, rework 0 of 1, overdue 0 (no watch ran)
+//	   → 100 × (40 × ½ + 30 × ½ + 15 + 15) ÷ 100 = 65
+func quarter(t *testing.T, db *store.DB) *fixture {
+	c := testcity.New(t, db)
+	f := &fixture{t: t, ctx: context.Background(), db: db, c: c}
+	f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
+	f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+	if _, ps, err := f.as.ImportTree(f.ctx, c.Admin, strings.NewReader(tree), assess.FormatYAML); err != nil {
+		t.Fatal(ps, err)
+	}
+	if _, ps, err := f.as.ImportSites(f.ctx, c.Admin, strings.NewReader(sites), assess.FormatCSV); err != nil {
+		t.Fatal(ps, err)
+	}
+	f.round("2026-08-10", "S1,A1.1,pass\nS2,A1.1,pass\nS3,A1.1,fail\n", "330102,A1.2,0.8\n330105,A1.2,0.7\n")
+	f.round("2026-11-10", "S1,A1.1,pass\nS2,A1.1,fail\nS3,A1.1,pass\n", "330102,A1.2,0.5\n330105,A1.2,0.9\n")
+	st := report.DefaultSettings()
+	st.MinDue = 1
+	f.must(f.rs.SaveSettings(f.ctx, c.Admin, st))
+	shanghai := testcity.Shanghai
+	c.Clock.Set(time.Date(2026, 11, 16, 9, 0, 0, 0, shanghai))
+	f.closed(c.UnitA, c.HandlerA)
+	f.closed(c.UnitA, c.HandlerA)
+	f.closed(c.UnitB, c.HandlerB)
+	f.dispatched(c.UnitB)
+	c.Clock.Set(time.Date(2026, 11, 18, 9, 0, 0, 0, shanghai)) // the open one is past its deadline
+	return f
+}
+
+func TestQuarterlyBulletin(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := quarter(t, db)
+		b, err := f.rs.Draft(f.ctx, f.c.Leader, "2026Q4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(b.Doc)
+		var doc struct {
+			Districts []struct {
+				Code                  string
+				Index                 *float64
+				Rank                  int
+				Field, Survey, Change *float64
+				PreviousIndex         *float64 `json:"previous_index"`
+				Rounds                int
+			}
+			Units []struct {
+				Code               string
+				Due, HandledOnTime int `json:"-"`
+				Score, Change      *float64
+				Rank               int
+				OnTimeHandlingRate *float64 `json:"on_time_handling_rate"`
+				ClosureRate        *float64 `json:"closure_rate"`
+			}
+			Rounds    []struct{ Code string }
+			RedList   []struct{ Kind, Code string } `json:"red_list"`
+			BlackList []struct{ Kind, Code string } `json:"black_list"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", raw)
+		want := []struct {
+			code                  string
+			index                 float64
+			rank                  int
+			field, survey, change float64
+		}{{"330105", 96, 1, 1, 0.9, 68}, {"330102", 50, 2, 0.5, 0.5, -42}}
+		if len(doc.Districts) != 2 {
+			t.Fatalf("districts %+v", doc.Districts)
+		}
+		for i, w := range want {
+			d := doc.Districts[i]
+			if d.Code != w.code || d.Index == nil || *d.Index != w.index || d.Rank != w.rank || *d.Field != w.field || *d.Survey != w.survey || d.Change == nil || *d.Change != w.change || d.Rounds != 1 {
+				t.Errorf("district %d: %+v, want %+v", i, d, w)
+			}
+		}
+		if len(doc.Units) != 2 || doc.Units[0].Code != "A" || *doc.Units[0].Score != 100 || doc.Units[0].Rank != 1 ||
+			doc.Units[1].Code != "B" || *doc.Units[1].Score != 65 || doc.Units[1].Rank != 2 || *doc.Units[1].OnTimeHandlingRate != 0.5 {
+			t.Errorf("units %s", raw)
+		}
+		if len(doc.Rounds) != 1 {
+			t.Errorf("rounds %+v", doc.Rounds)
+		}
+		if _, err := f.rs.Draft(f.ctx, f.c.HandlerA, "2026Q4"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a handler drafts: %v", err)
+		}
+		if _, err := f.rs.Draft(f.ctx, f.c.Leader, "2026Q5"); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("a bad quarter: %v", err)
+		}
+	})
+}
+
+func TestPublishAndVerify(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := quarter(t, db)
+		if _, err := f.rs.Publish(f.ctx, f.c.Leader, "2026Q4"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a leader publishes: %v", err)
+		}
+		p, err := f.rs.Publish(f.ctx, f.c.Admin, "2026Q4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Code != "2026Q4-1" || len(p.SHA256) != 64 {
+			t.Fatalf("published %+v", p)
+		}
+		diffs, err := f.rs.Verify(f.ctx, f.c.Leader, p.Code)
+		if err != nil || len(diffs) != 0 {
+			t.Fatalf("verify at once: %+v %v", diffs, err)
+		}
+		// Work goes on after publication: the open case is handled late and
+		// closed. The bulletin's figures are those known at its cut-off.
+		f.c.Clock.Advance(time.Hour)
+		var open int64
+		f.must(db.Reader().QueryRow(f.ctx, `SELECT id FROM cases WHERE state = 'dispatched'`).Scan(&open))
+		f.act(f.c.HandlerB, open, workflow.ActInput{Action: workflow.Acknowledge})
+		f.act(f.c.HandlerB, open, workflow.ActInput{Action: workflow.Feedback, Opinion: "已清理", Photos: []photo.File{f.photo()}})
+		if diffs, err := f.rs.Verify(f.ctx, f.c.Leader, p.Code); err != nil || len(diffs) != 0 {
+			t.Fatalf("verify after later work: %+v %v", diffs, err)
+		}
+		// A stored input changed behind the program's back shows, named.
+		if _, err := db.Exec(f.ctx, `UPDATE assess_results SET value = '0.6' WHERE value = '0.5'`); err != nil {
+			t.Fatal(err)
+		}
+		diffs, err = f.rs.Verify(f.ctx, f.c.Leader, p.Code)
+		if err != nil || len(diffs) == 0 {
+			t.Fatalf("verify after a change: %+v %v", diffs, err)
+		}
+		named := false
+		for _, d := range diffs {
+			if d.Path == "districts[330102].index" && d.Published == "50" && d.Recomputed == "54" {
+				named = true
+			}
+		}
+		if !named {
+			t.Errorf("differences %+v do not name 上城区's index 50 → 54", diffs)
+		}
+		// The stored document edited: its hash no longer matches.
+		if _, err := db.Exec(f.ctx, `UPDATE bulletins SET doc = REPLACE(doc, '"quarter":"2026Q4"', '"quarter":"2026Q3"')`); err != nil {
+			t.Fatal(err)
+		}
+		diffs, _ = f.rs.Verify(f.ctx, f.c.Leader, p.Code)
+		hash := false
+		for _, d := range diffs {
+			hash = hash || d.Path == "sha256"
+		}
+		if !hash {
+			t.Errorf("an edited document passes the hash: %+v", diffs)
+		}
+		// A second publication of the quarter gets the next code.
+		p2, err := f.rs.Publish(f.ctx, f.c.Admin, "2026Q4")
+		if err != nil || p2.Code != "2026Q4-2" {
+			t.Errorf("second: %+v %v", p2.Code, err)
+		}
+		// Public only when the office says so.
+		if _, err := f.rs.Bulletin(f.ctx, org.Actor{}, p2.Code); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("anonymous read of a private bulletin: %v", err)
+		}
+		f.must(f.rs.SetPublic(f.ctx, f.c.Admin, p2.Code, true))
+		if _, err := f.rs.Bulletin(f.ctx, org.Actor{}, p2.Code); err != nil {
+			t.Errorf("anonymous read of a public bulletin: %v", err)
+		}
+	})
+}

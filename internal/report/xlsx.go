@@ -1,0 +1,119 @@
+package report
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/xuri/excelize/v2"
+
+	"chuangwen/internal/assess"
+)
+
+// WriteXLSX writes the bulletin as a workbook, its words by t (the
+// message catalogue in the reader's language): the districts' index, the
+// units' assessment, the quarter's mock inspections and the red and black
+// lists, a sheet each. Figures are numbers, printed as the JSON prints
+// them; a figure that does not exist is an empty cell.
+func (d Doc) WriteXLSX(w io.Writer, t func(key string) string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheets := []struct {
+		name string
+		rows [][]any
+	}{
+		{t("report.sheet_districts"), d.districtRows(t)},
+		{t("report.sheet_units"), d.unitRows(t)},
+		{t("report.sheet_rounds"), d.roundRows(t)},
+		{t("report.sheet_lists"), d.listRows(t)},
+	}
+	for i, sh := range sheets {
+		if i == 0 {
+			if err := f.SetSheetName("Sheet1", sh.name); err != nil {
+				return err
+			}
+		} else if _, err := f.NewSheet(sh.name); err != nil {
+			return err
+		}
+		for r, row := range sh.rows {
+			cell, _ := excelize.CoordinatesToCellName(1, r+1)
+			if err := f.SetSheetRow(sh.name, cell, &row); err != nil {
+				return err
+			}
+		}
+	}
+	return f.Write(w)
+}
+
+// num is a figure as a cell: a number with the printed decimals, or
+// empty.
+func num(s string) any {
+	if s == "" {
+		return nil
+	}
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return v
+	}
+	return s
+}
+
+func p2(p Points2) any {
+	if p.Rat == nil {
+		return nil
+	}
+	return num(assess.RoundString(p.Rat, assess.PointPlaces))
+}
+
+func r4(r assess.JSONRate) any {
+	if r.Rat == nil {
+		return nil
+	}
+	return num(assess.RoundString(r.Rat, assess.RatePlaces))
+}
+
+func (d Doc) districtRows(t func(string) string) [][]any {
+	rows := [][]any{{t("report.bulletin"), d.Quarter, t("report.cutoff"), d.Cutoff}, {t("report.rank"), t("report.district_code"), t("report.district"), t("report.index"), t("report.field"), t("report.survey"), t("report.documents"), t("report.rounds"), t("report.previous_index"), t("report.change")}}
+	for _, x := range d.Districts {
+		rank := any(x.Rank)
+		if x.Rank == 0 {
+			rank = nil
+		}
+		rows = append(rows, []any{rank, x.Code, x.Name, p2(x.Index), r4(x.Field), r4(x.Survey), r4(x.Documents), x.Rounds, p2(x.PreviousIndex), p2(x.Change)})
+	}
+	return rows
+}
+
+func (d Doc) unitRows(t func(string) string) [][]any {
+	rows := [][]any{{t("report.rank"), t("report.unit_code"), t("report.unit"), t("report.dispatched"), t("report.returns"), t("report.due"), t("report.handled"), t("report.handled_on_time"), t("report.closed"), t("report.closed_on_time"), t("report.reworks"), t("report.overdue"), t("report.extended"), t("report.postponed"),
+		t("report.on_time_handling_rate"), t("report.closure_rate"), t("report.on_time_closure_rate"), t("report.rework_rate"), t("report.overdue_rate"), t("report.extension_rate"), t("report.return_rate"), t("report.score"), t("report.previous_score"), t("report.change")}}
+	for _, u := range d.Units {
+		rank := any(u.Rank)
+		if u.Rank == 0 {
+			rank = nil
+		}
+		rows = append(rows, []any{rank, u.Code, u.Name, u.Dispatched, u.Returns, u.Due, u.Handled, u.HandledOnTime, u.ClosedCounted, u.ClosedOnTime,
+			u.Reworks, u.Overdue, u.Extended, u.Postponed, r4(u.OnTimeHandlingRate), r4(u.ClosureRate), r4(u.OnTimeClosureRate), r4(u.ReworkRate),
+			r4(u.OverdueRate), r4(u.ExtensionRate), r4(u.ReturnRate), p2(u.Score), p2(u.PreviousScore), p2(u.Change)})
+	}
+	return rows
+}
+
+func (d Doc) roundRows(t func(string) string) [][]any {
+	rows := [][]any{{t("report.round"), t("report.name"), t("report.date"), t("report.score"), t("report.max"), t("report.rate")}}
+	for _, r := range d.Rounds {
+		rows = append(rows, []any{r.Code, r.Name, r.Date, num(assess.RoundString(r.Score.Rat, 2)), num(assess.RoundString(r.Max.Rat, 2)), r4(r.Rate)})
+	}
+	return rows
+}
+
+func (d Doc) listRows(t func(string) string) [][]any {
+	rows := [][]any{{t("report.list"), t("report.kind"), t("report.code"), t("report.name"), t("report.card"), t("report.round")}}
+	kind := map[string]string{"district": t("report.district"), "unit": t("report.kind_unit")}
+	card := map[string]string{"green": t("report.card_green"), "red": t("report.card_red")}
+	for _, e := range d.RedList {
+		rows = append(rows, []any{t("report.red_list"), kind[e.Kind], e.Code, e.Name, card[e.Card], e.Round})
+	}
+	for _, e := range d.BlackList {
+		rows = append(rows, []any{t("report.black_list"), kind[e.Kind], e.Code, e.Name, card[e.Card], e.Round})
+	}
+	return rows
+}
