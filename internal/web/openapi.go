@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chuangwen/internal/assess"
+	"chuangwen/internal/report"
 
 	"chuangwen/internal/audit"
 	"chuangwen/internal/geo"
@@ -91,8 +92,14 @@ var apiTypes = map[string]any{
 	"Submitted":     assess.Submitted{},
 	"Values":        []assess.ValueIn{},
 	"SiteDetail":    assess.SiteDetail{},
-	"EvidenceFile":  assess.EvidenceFile{},
-	"EvidenceFiles": []assess.EvidenceFile{},
+	// Reports.
+	"Bulletin":            report.Doc{},
+	"Bulletins":           []report.Published{},
+	"Published":           report.Published{},
+	"PublishIn":           publishJSON{},
+	"BulletinDifferences": []report.Difference{},
+	"EvidenceFile":        assess.EvidenceFile{},
+	"EvidenceFiles":       []assess.EvidenceFile{},
 }
 
 // formTypes are multipart bodies: field name → type.

@@ -50,6 +50,7 @@ var areas = []func(*Server) []route{
 	(*Server).publicRoutes,
 	(*Server).trackRoutes,
 	(*Server).assessRoutes,
+	(*Server).reportRoutes,
 }
 
 func (s *Server) registerRoutes() {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"chuangwen/internal/assess"
+	"chuangwen/internal/report"
 
 	"chuangwen/internal/grid"
 	"chuangwen/internal/i18n"
@@ -38,7 +39,9 @@ type Server struct {
 	Org  *org.Store
 	Flow *workflow.Service
 	// Assess is the assessment (测评): editions, sites, rounds, scores.
-	Assess   *assess.Service
+	Assess *assess.Service
+	// Report drafts, publishes and verifies the campaign's documents.
+	Report   *report.Service
 	Msg      *i18n.Catalogue
 	Log      *slog.Logger
 	Location *time.Location

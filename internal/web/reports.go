@@ -1,0 +1,171 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/org"
+	"chuangwen/internal/report"
+)
+
+// The campaign's documents: the quarterly bulletin drafted on demand,
+// published frozen, verified, exported, and shown to the public when the
+// office chooses.
+
+func (s *Server) reportRoutes() []route {
+	return []route{
+		{method: "GET", path: "/api/v1/reports/quarterly", api: true, roles: office, summary: "Draft a quarter's bulletin (the document of report quarterly --format json)", query: []string{"quarter"}, resp: "Bulletin", h: s.apiQuarterly},
+		{method: "GET", path: "/api/v1/reports/bulletins", api: true, roles: office, summary: "Published bulletins, newest first", resp: "Bulletins", h: actorListJSON(s, s.Report.Bulletins)},
+		{method: "POST", path: "/api/v1/reports/bulletins", api: true, roles: admin, summary: "Publish a quarter's bulletin: frozen, its hash on the audit chain", body: "PublishIn", resp: "Published", status: http.StatusCreated, h: s.apiPublishBulletin},
+		{method: "GET", path: "/api/v1/reports/bulletins/{code}", api: true, roles: office, summary: "A published bulletin", resp: "Published", h: codeJSON(s, s.Report.Bulletin)},
+		{method: "GET", path: "/api/v1/reports/bulletins/{code}/verify", api: true, roles: office, summary: "Recompute a published bulletin; every difference (none: it recomputes)", resp: "BulletinDifferences", h: codeListJSON(s, s.Report.Verify)},
+		{method: "GET", path: "/reports", roles: office, h: s.pageReports},
+		{method: "GET", path: "/reports/quarterly", roles: office, h: s.pageQuarterly},
+		{method: "GET", path: "/reports/quarterly.xlsx", roles: office, h: s.quarterlyXLSX},
+		{method: "POST", path: "/reports/publish", roles: admin, h: s.postPublishBulletin},
+		{method: "GET", path: "/reports/bulletins/{code}", roles: office, h: s.pageBulletin},
+		{method: "GET", path: "/reports/bulletins/{code}/xlsx", roles: office, h: s.bulletinXLSX},
+		{method: "POST", path: "/reports/bulletins/{code}/public", roles: admin, h: s.postBulletinPublic},
+		{method: "GET", path: "/bulletins/{code}", public: true, h: s.pagePublicBulletin},
+	}
+}
+
+func (s *Server) draft(r *http.Request) (report.Bulletin, error) {
+	q := r.URL.Query().Get("quarter")
+	if q == "" {
+		q = currentQuarter(s.Report.Now, s.Location)
+	}
+	return s.Report.Draft(r.Context(), actorOf(r), q)
+}
+
+func (s *Server) apiQuarterly(w http.ResponseWriter, r *http.Request) {
+	b, err := s.draft(r)
+	respond(s, w, r, b.Doc, err)
+}
+
+// publishJSON names the quarter to publish.
+type publishJSON struct {
+	Quarter string `json:"quarter"`
+}
+
+func (s *Server) apiPublishBulletin(w http.ResponseWriter, r *http.Request) {
+	var in publishJSON
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.Report.Publish(r.Context(), actorOf(r), in.Quarter)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, p)
+}
+
+func (s *Server) pageReports(w http.ResponseWriter, r *http.Request) {
+	var l loader
+	list := load(&l, func() ([]report.Published, error) { return s.Report.Bulletins(r.Context(), actorOf(r)) })
+	s.page(w, r, &l, "reports", map[string]any{"Bulletins": list, "Quarter": currentQuarter(s.Report.Now, s.Location)})
+}
+
+func (s *Server) pageQuarterly(w http.ResponseWriter, r *http.Request) {
+	var l loader
+	b := load(&l, func() (report.Bulletin, error) { return s.draft(r) })
+	s.page(w, r, &l, "report_bulletin", map[string]any{"Doc": b.Doc, "Draft": true})
+}
+
+func (s *Server) quarterlyXLSX(w http.ResponseWriter, r *http.Request) {
+	b, err := s.draft(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.sendBulletinXLSX(w, r, "bulletin-"+b.Doc.Quarter+"-draft.xlsx", b.Doc)
+}
+
+func (s *Server) sendBulletinXLSX(w http.ResponseWriter, r *http.Request, name string, d report.Doc) {
+	lang := s.lang(r)
+	var buf bytes.Buffer
+	if err := d.WriteXLSX(&buf, func(k string) string { return s.Msg.T(lang, k) }); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) postPublishBulletin(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.Report.Publish(r.Context(), actorOf(r), r.FormValue("quarter"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/reports/bulletins/"+p.Code+"?msg=saved", http.StatusSeeOther)
+}
+
+func (s *Server) pageBulletin(w http.ResponseWriter, r *http.Request) {
+	ctx, a, code := r.Context(), actorOf(r), r.PathValue("code")
+	var l loader
+	p := load(&l, func() (report.Published, error) { return s.Report.Bulletin(ctx, a, code) })
+	data := map[string]any{"Doc": p.Doc, "Published": p}
+	if r.URL.Query().Get("verify") == "1" {
+		data["Verified"] = true
+		data["Diffs"] = load(&l, func() ([]report.Difference, error) { return s.Report.Verify(ctx, a, code) })
+	}
+	s.page(w, r, &l, "report_bulletin", data)
+}
+
+func (s *Server) bulletinXLSX(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Report.Bulletin(r.Context(), actorOf(r), r.PathValue("code"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.sendBulletinXLSX(w, r, "bulletin-"+p.Code+".xlsx", p.Doc)
+}
+
+func (s *Server) postBulletinPublic(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("code")
+	err := s.parseForm(r)
+	if err == nil {
+		err = s.Report.SetPublic(r.Context(), actorOf(r), code, r.FormValue("public") == "1")
+	}
+	s.formDone(w, r, "/reports/bulletins/"+code, err)
+}
+
+// pagePublicBulletin shows a bulletin the office made public: districts,
+// units, rounds and the lists; nothing about a case or a person is in it.
+func (s *Server) pagePublicBulletin(w http.ResponseWriter, r *http.Request) {
+	if !s.publicGuard(w, r, false) {
+		return
+	}
+	p, err := s.Report.Bulletin(r.Context(), org.Actor{}, r.PathValue("code"))
+	if err != nil {
+		if apperr.Is(err, apperr.Forbidden) {
+			err = apperr.New(apperr.NotFound, "report.no_bulletin", "code", r.PathValue("code"))
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "public_bulletin", map[string]any{"Doc": p.Doc, "Published": p})
+}
+
+// currentQuarter is the quarter of now in the city's zone, 2026Q4.
+func currentQuarter(now func() time.Time, loc *time.Location) string {
+	t := time.Now()
+	if now != nil {
+		t = now()
+	}
+	if loc != nil {
+		t = t.In(loc)
+	}
+	return strconv.Itoa(t.Year()) + "Q" + strconv.Itoa((int(t.Month())-1)/3+1)
+}
