@@ -1,0 +1,67 @@
+package web_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"chuangwen/internal/report"
+	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
+	"chuangwen/internal/web"
+)
+
+// TestBulletinPages: the office drafts and publishes, verifies, makes a
+// bulletin public; units and the anonymous public see only what they may.
+func TestBulletinPages(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		base := newAssessFixture(t, db)
+		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now}
+		f := base.fixture.withServer(func(s *web.Server) { s.Assess, s.Report = base.svc, rs })
+		adm, lead, hA, anon := f.login("admin"), f.login("leader"), f.login("handlerA"), f.anon()
+
+		if res := hA.do("GET", "/reports", nil, ""); res.StatusCode != 403 {
+			t.Errorf("a handler's /reports: %d", res.StatusCode)
+		}
+		if res := hA.do("GET", "/api/v1/reports/quarterly?quarter=2026Q4", nil, ""); res.StatusCode != 403 {
+			t.Errorf("a handler's draft: %d", res.StatusCode)
+		}
+		res := lead.do("GET", "/api/v1/reports/quarterly?quarter=2026Q4", nil, "")
+		if res.StatusCode != 200 || !strings.HasPrefix(res.body, `{"quarter":"2026Q4"`) {
+			t.Fatalf("leader's draft: %d %s", res.StatusCode, res.body)
+		}
+		if res := lead.do("GET", "/api/v1/reports/quarterly?quarter=2026Q9", nil, ""); res.StatusCode != 400 || !strings.Contains(res.body, "2026Q4") {
+			t.Errorf("a bad quarter: %d %s", res.StatusCode, res.body)
+		}
+		if res := lead.json("POST", "/api/v1/reports/bulletins", map[string]string{"quarter": "2026Q4"}); res.StatusCode != 403 {
+			t.Errorf("a leader publishes: %d", res.StatusCode)
+		}
+		res = adm.form("POST", "/reports/publish", url.Values{"quarter": {"2026Q4"}})
+		if res.StatusCode != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/reports/bulletins/2026Q4-1") {
+			t.Fatalf("publish: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res := lead.do("GET", "/reports/bulletins/2026Q4-1?verify=1", nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, `id="verify-result">复核通过`) {
+			t.Errorf("verify page: %d", res.StatusCode)
+		}
+		if res := lead.do("GET", "/api/v1/reports/bulletins/2026Q4-1/verify", nil, ""); res.StatusCode != 200 || res.body != "[]\n" {
+			t.Errorf("verify API: %d %q", res.StatusCode, res.body)
+		}
+		// Public only when made so, and without a login.
+		if res := anon.do("GET", "/bulletins/2026Q4-1", nil, ""); res.StatusCode != 404 {
+			t.Errorf("a private bulletin in public: %d", res.StatusCode)
+		}
+		if res := lead.form("POST", "/reports/bulletins/2026Q4-1/public", url.Values{"public": {"1"}}); res.StatusCode != 403 {
+			t.Errorf("a leader makes it public: %d", res.StatusCode)
+		}
+		if res := adm.form("POST", "/reports/bulletins/2026Q4-1/public", url.Values{"public": {"1"}}); res.StatusCode != 303 {
+			t.Errorf("make public: %d", res.StatusCode)
+		}
+		res = anon.do("GET", "/bulletins/2026Q4-1", nil, "")
+		if res.StatusCode != 200 || !strings.Contains(res.body, "2026Q4 季度通报") || strings.Contains(res.body, "handler") {
+			t.Errorf("the public bulletin: %d", res.StatusCode)
+		}
+		if res := anon.do("GET", "/api/v1/reports/bulletins/2026Q4-1", nil, ""); res.StatusCode != 401 {
+			t.Errorf("the API without a login: %d", res.StatusCode)
+		}
+	})
+}
