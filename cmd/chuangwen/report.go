@@ -17,13 +17,16 @@ import (
 
 const reportUsage = `Usage: chuangwen report <command> [flags]   (docs/reports.md)
 
+  weekly --week 2026-W49 [--unit CODE] --format json|xlsx [--out F]
+                                                             the week's supervision notices (督办单): those
+                                                             issued, and drafts for units with anything due
   quarterly --quarter 2026Q4 --format json|xlsx [--out F]   draft the quarter's bulletin (季度通报)
   publish --quarter 2026Q4                                   publish it frozen; last line: the bulletin id
   verify --bulletin ID                                       recompute a published bulletin from the stored data;
                                                              exit status 0 when every figure matches, else each
                                                              difference and exit status 1
 
-The weekly notice and the monthly report (weekly, monthly) are not built yet.
+The monthly report (monthly) and PDF output are not built yet.
 Every command takes the common flags (--data, --db, ...).
 `
 
@@ -111,7 +114,49 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stdout, "bulletin %s: every figure recomputes\n", bulletin)
 			return nil
 		}
-	case "weekly", "monthly":
+	case "weekly":
+		var week, unit string
+		extra = func(fs *flag.FlagSet) {
+			fs.StringVar(&week, "week", "", "the ISO week, e.g. 2026-W49 (required)")
+			fs.StringVar(&unit, "unit", "", "one unit's notice (its code)")
+			fs.StringVar(&format, "format", "json", "json or xlsx")
+			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
+		}
+		fn = func(svc *report.Service) error {
+			if week == "" {
+				return fmt.Errorf("%s: --week is required", name)
+			}
+			docs, err := svc.WeekNotices(ctx, org.System, week, unit)
+			if err != nil {
+				return explain(err)
+			}
+			if docs == nil {
+				docs = []report.NoticeDoc{}
+			}
+			var buf bytes.Buffer
+			switch format {
+			case "json":
+				err = json.NewEncoder(&buf).Encode(map[string]any{"week": week, "notices": docs})
+			case "xlsx":
+				var msg *i18n.Catalogue
+				if msg, err = i18n.Load(); err == nil {
+					err = report.WriteNoticesXLSX(&buf, docs, func(k string) string { return msg.T("zh-CN", k) })
+				}
+			case "pdf":
+				return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
+			default:
+				return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
+			}
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				_, err := stdout.Write(buf.Bytes())
+				return err
+			}
+			return os.WriteFile(out, buf.Bytes(), 0o644)
+		}
+	case "monthly":
 		return fmt.Errorf("report %s is not built yet\n\n%s", sub, reportUsage)
 	default:
 		return fmt.Errorf("unknown command \"report %s\"\n\n%s", sub, strings.TrimSpace(reportUsage))

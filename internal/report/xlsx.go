@@ -117,3 +117,35 @@ func (d Doc) listRows(t func(string) string) [][]any {
 	}
 	return rows
 }
+
+// WriteNoticesXLSX writes the cases of notices as one sheet, a row per
+// case and section (overdue, due soon, listed, rework, extension
+// pending), for the office's follow-up.
+func WriteNoticesXLSX(w io.Writer, docs []NoticeDoc, t func(key string) string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := t("report.sheet_notices")
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return err
+	}
+	rows := [][]any{{t("report.notice_no"), t("report.unit_code"), t("report.unit"), t("report.section"), t("report.case_no"),
+		t("report.category"), t("report.region"), t("report.deadline"), t("report.description")}}
+	for _, d := range docs {
+		for _, sec := range []struct {
+			key   string
+			cases []NoticeCase
+		}{{"report.section_overdue", d.Overdue}, {"report.section_due_soon", d.DueSoon}, {"report.section_listed", d.Listed},
+			{"report.section_reworks", d.Reworks}, {"report.section_extensions", d.ExtensionsPending}} {
+			for _, c := range sec.cases {
+				rows = append(rows, []any{d.No, d.Unit, d.UnitName, t(sec.key), c.No, c.Category, c.Region, c.Deadline, c.Description})
+			}
+		}
+	}
+	for r, row := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, r+1)
+		if err := f.SetSheetRow(sheet, cell, &row); err != nil {
+			return err
+		}
+	}
+	return f.Write(w)
+}
