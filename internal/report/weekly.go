@@ -207,7 +207,7 @@ func (s *Service) noticeCase(c *workflow.Case) NoticeCase {
 func (s *Service) compose(ctx context.Context, unit unitName, unitID int64, week Week, st NoticeSettings, now time.Time, standing map[string]UnitStanding) (NoticeDoc, error) {
 	d := NoticeDoc{Kind: "weekly", Week: week.String(), Unit: unit.code, UnitName: unit.name, Issuer: st.Issuer,
 		IssuedAt: now.In(s.loc()).Format("2006-01-02 15:04"),
-		Overdue: []NoticeCase{}, DueSoon: []NoticeCase{}, Listed: []NoticeCase{}, Reworks: []NoticeCase{}, ExtensionsPending: []NoticeCase{}, Unacknowledged: []string{}}
+		Overdue:  []NoticeCase{}, DueSoon: []NoticeCase{}, Listed: []NoticeCase{}, Reworks: []NoticeCase{}, ExtensionsPending: []NoticeCase{}, Unacknowledged: []string{}}
 	cases, err := s.unitCases(ctx, unitID)
 	if err != nil {
 		return d, err
