@@ -288,3 +288,126 @@ func TestPublishAndVerify(t *testing.T) {
 		}
 	})
 }
+
+func TestWeeklyNotices(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		c := testcity.New(t, db)
+		ctx := context.Background()
+		f := &fixture{t: t, ctx: ctx, db: db, c: c}
+		f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
+		f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+		sh := testcity.Shanghai
+		// Friday 20 November 2026, 09:00: a 4-working-hour case dispatched
+		// Thursday is overdue; one of 5 working days dispatched Wednesday
+		// 18 November is due Wednesday 25th (not within 2 working days of
+		// Friday: Tuesday 09:00); one dispatched Monday 16th is due Monday
+		// 23rd: due soon across the weekend. Unit B gets a listed case.
+		c.Clock.Set(time.Date(2026, 11, 19, 9, 0, 0, 0, sh))
+		overdue := f.dispatched(c.UnitA)
+		dispatch5d := func(at time.Time) int64 {
+			c.Clock.Set(at)
+			cs, err := c.Flow.Report(ctx, c.Acceptor, workflow.NewCase{CategoryID: c.Cat5d.ID, Description: "绿地", RegionID: c.Community1.ID})
+			f.must(err)
+			f.act(c.Acceptor, cs.ID, workflow.ActInput{Action: workflow.Accept})
+			f.act(c.Acceptor, cs.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: c.UnitA.ID})
+			return cs.ID
+		}
+		later := dispatch5d(time.Date(2026, 11, 18, 9, 0, 0, 0, sh))
+		soon := dispatch5d(time.Date(2026, 11, 16, 9, 0, 0, 0, sh))
+		listed := f.dispatched(c.UnitB)
+		f.act(c.Acceptor, listed, workflow.ActInput{Action: workflow.Supervise, Opinion: "挂牌督办"})
+		c.Clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, sh))
+
+		docs, err := f.rs.WeekNotices(ctx, c.Leader, "2026-W47", "")
+		if err != nil || len(docs) != 2 {
+			t.Fatalf("drafts %+v %v", docs, err)
+		}
+		a, b := docs[0], docs[1]
+		ids := func(cs []report.NoticeCase) (out []int64) {
+			for _, c := range cs {
+				out = append(out, c.ID)
+			}
+			return out
+		}
+		if a.Unit != "A" || a.No != "" || len(a.Overdue) != 1 || a.Overdue[0].ID != overdue || len(a.DueSoon) != 1 || a.DueSoon[0].ID != soon {
+			t.Errorf("unit A: overdue %v, due soon %v (later %d)", ids(a.Overdue), ids(a.DueSoon), later)
+		}
+		if b.Unit != "B" || len(b.Listed) != 1 || b.Listed[0].ID != listed {
+			t.Errorf("unit B: %+v", b)
+		}
+
+		// Issued once, whoever issues it again.
+		if _, err := f.rs.IssueWeekly(ctx, c.Leader, "2026-W47"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a leader issues: %v", err)
+		}
+		n, err := f.rs.IssueWeekly(ctx, org.System, "2026-W47")
+		if err != nil || n != 2 {
+			t.Fatalf("issue: %d %v", n, err)
+		}
+		if n, _ := f.rs.IssueWeekly(ctx, org.System, "2026-W47"); n != 0 {
+			t.Errorf("issued again: %d", n)
+		}
+		mine, err := f.rs.Notices(ctx, c.HandlerA, "")
+		if err != nil || len(mine) != 1 || mine[0].Doc.Unit != "A" || mine[0].Doc.No != "2026-W47-001" && mine[0].Doc.No != "2026-W47-002" {
+			t.Fatalf("unit A's notices %+v %v", mine, err)
+		}
+		noA := mine[0].Doc.No
+		if err := f.rs.Acknowledge(ctx, c.HandlerB, noA); !apperr.Is(err, apperr.NotFound) {
+			t.Errorf("unit B signs unit A's: %v", err)
+		}
+		f.must(f.rs.Acknowledge(ctx, c.HandlerA, noA))
+		if err := f.rs.Acknowledge(ctx, c.HandlerA, noA); !apperr.Is(err, apperr.Conflict) {
+			t.Errorf("signed twice: %v", err)
+		}
+		// Next week: B never signed, so its notice is escalated and names
+		// the unsigned one; A's is not.
+		c.Clock.Set(time.Date(2026, 11, 30, 10, 0, 0, 0, sh))
+		if _, err := f.rs.IssueWeekly(ctx, org.System, "2026-W49"); err != nil {
+			t.Fatal(err)
+		}
+		all, err := f.rs.Notices(ctx, c.Leader, "2026-W49")
+		if err != nil || len(all) != 2 {
+			t.Fatalf("week 49 %+v %v", all, err)
+		}
+		for _, n := range all {
+			switch n.Doc.Unit {
+			case "A":
+				if n.Doc.Escalated {
+					t.Errorf("A escalated")
+				}
+			case "B":
+				if !n.Doc.Escalated || len(n.Doc.Unacknowledged) != 1 {
+					t.Errorf("B %+v", n.Doc)
+				}
+			}
+		}
+		// An instant notice about one case goes to its lead unit.
+		var no string
+		f.must(db.Reader().QueryRow(ctx, `SELECT no FROM cases WHERE id = ?`, overdue).Scan(&no))
+		if _, err := f.rs.Instant(ctx, c.HandlerA, "", no, "x"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a handler issues: %v", err)
+		}
+		d, err := f.rs.Instant(ctx, c.Acceptor, "", no, "请于今日内处置")
+		if err != nil || d.Kind != "instant" || d.Unit != "A" || d.Case == nil || d.Case.ID != overdue || d.Note != "请于今日内处置" {
+			t.Errorf("instant %+v %v", d, err)
+		}
+		if _, err := f.rs.WeekNotices(ctx, c.Leader, "2026-W60", ""); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("a bad week: %v", err)
+		}
+	})
+}
+
+func TestISOWeeks(t *testing.T) {
+	for _, tc := range []struct {
+		week  string
+		start string
+	}{{"2026-W01", "2025-12-29"}, {"2026-W49", "2026-11-30"}, {"2026-W53", "2026-12-28"}, {"2027-W01", "2027-01-04"}} {
+		w, err := report.ParseWeek(tc.week)
+		if err != nil || w.Start(time.UTC).Format(time.DateOnly) != tc.start {
+			t.Errorf("%s: %v %v", tc.week, w.Start(time.UTC), err)
+		}
+	}
+	if _, err := report.ParseWeek("2027-W53"); err == nil {
+		t.Errorf("2027 has no week 53")
+	}
+}
