@@ -255,6 +255,13 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	}()
 	// Another replica may import grid cells: reload them now and then.
 	go a.grid.Watch(ctx, time.Minute)
+	// The weekly supervision notices go out at their day and hour; each
+	// unit gets one whichever replica issues it.
+	noticesDone := make(chan struct{})
+	go func() {
+		defer close(noticesDone)
+		a.reportService().RunWeekly(ctx, time.Minute, func(format string, args ...any) { a.log.Info(fmt.Sprintf(format, args...)) })
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	a.log.Info("serving", "addr", ln.Addr().String(), "db", a.cfg.redactedDB(), "data", a.cfg.Data)
@@ -270,6 +277,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	err := hs.Shutdown(sctx)
 	<-watchDone
 	<-workerDone
+	<-noticesDone
 	return err
 }
 

@@ -33,6 +33,9 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC().Truncate(time.Millisecond)
 }
 
+// Clock is the service's time now.
+func (s *Service) Clock() time.Time { return s.now() }
+
 func (s *Service) loc() *time.Location {
 	if s.Location != nil {
 		return s.Location

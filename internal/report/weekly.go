@@ -590,3 +590,23 @@ func (s *Service) WeekNotices(ctx context.Context, actor org.Actor, week, unitCo
 	sort.Slice(out, func(i, j int) bool { return out[i].Unit < out[j].Unit })
 	return out, nil
 }
+
+// Notice returns one notice for a reader allowed to see it.
+func (s *Service) Notice(ctx context.Context, actor org.Actor, no string) (Notice, error) {
+	cond, args := "n.no = ?", []any{no}
+	switch {
+	case actor.Role == org.RoleHandler && actor.UnitID != 0:
+		cond, args = cond+" AND n.unit_id = ?", append(args, actor.UnitID)
+	case canRead(actor) == nil:
+	default:
+		return Notice{}, apperr.New(apperr.Forbidden, "forbidden")
+	}
+	list, err := s.notices(ctx, cond, args...)
+	if err != nil {
+		return Notice{}, err
+	}
+	if len(list) == 0 {
+		return Notice{}, apperr.New(apperr.NotFound, "report.no_notice", "no", no)
+	}
+	return list[0], nil
+}

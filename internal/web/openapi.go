@@ -98,6 +98,10 @@ var apiTypes = map[string]any{
 	"Published":           report.Published{},
 	"PublishIn":           publishJSON{},
 	"BulletinDifferences": []report.Difference{},
+	"Notices":             []report.Notice{},
+	"Notice":              report.Notice{},
+	"NoticeDoc":           report.NoticeDoc{},
+	"InstantNotice":       instantJSON{},
 	"EvidenceFile":        assess.EvidenceFile{},
 	"EvidenceFiles":       []assess.EvidenceFile{},
 }

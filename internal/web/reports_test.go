@@ -65,3 +65,51 @@ func TestBulletinPages(t *testing.T) {
 		}
 	})
 }
+
+// TestNoticePages: a unit sees and signs its own notices only; the office
+// issues them and sees all.
+func TestNoticePages(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		base := newAssessFixture(t, db)
+		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now}
+		f := base.fixture.withServer(func(s *web.Server) { s.Assess, s.Report = base.svc, rs })
+		acc, adm, hA, hB, grid := f.login("acceptor"), f.login("admin"), f.login("handlerA"), f.login("handlerB"), f.login("grid")
+		// One open case of unit A, listed: unit A gets a notice.
+		base.submit("S01", "A1.2", "fail", 1)
+		res := acc.json("POST", "/api/v1/notices", map[string]string{"unit": "A", "note": "请本周内完成整改"})
+		if res.StatusCode != 201 {
+			t.Fatalf("instant notice: %d %s", res.StatusCode, res.body)
+		}
+		var doc struct {
+			No, Unit string
+		}
+		res.json(t, &doc)
+		if doc.Unit != "A" || doc.No == "" {
+			t.Fatalf("notice %+v", doc)
+		}
+		if res := hA.json("POST", "/api/v1/notices", map[string]string{"unit": "A"}); res.StatusCode != 403 {
+			t.Errorf("a handler issues: %d", res.StatusCode)
+		}
+		if res := grid.do("GET", "/notices", nil, ""); res.StatusCode != 403 {
+			t.Errorf("a grid worker's inbox: %d", res.StatusCode)
+		}
+		if res := hB.do("GET", "/notices/"+doc.No, nil, ""); res.StatusCode != 404 {
+			t.Errorf("unit B reads unit A's notice: %d", res.StatusCode)
+		}
+		if res := hB.json("POST", "/api/v1/notices/"+doc.No+"/acknowledge", nil); res.StatusCode != 404 {
+			t.Errorf("unit B signs unit A's notice: %d", res.StatusCode)
+		}
+		if res := hB.do("GET", "/api/v1/notices", nil, ""); res.StatusCode != 200 || res.body != "[]\n" {
+			t.Errorf("unit B's inbox: %d %s", res.StatusCode, res.body)
+		}
+		if res := hA.do("GET", "/notices/"+doc.No, nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, "请本周内完成整改") || !strings.Contains(res.body, `id="acknowledge"`) {
+			t.Errorf("unit A's notice: %d", res.StatusCode)
+		}
+		if res := hA.form("POST", "/notices/"+doc.No+"/acknowledge", url.Values{}); res.StatusCode != 303 {
+			t.Errorf("sign: %d %s", res.StatusCode, res.body)
+		}
+		if res := adm.do("GET", "/notices", nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, doc.No) || strings.Contains(res.body, "未签收</span></td></tr>\n<tr") {
+			t.Errorf("the office's list: %d", res.StatusCode)
+		}
+	})
+}

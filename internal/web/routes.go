@@ -51,6 +51,7 @@ var areas = []func(*Server) []route{
 	(*Server).trackRoutes,
 	(*Server).assessRoutes,
 	(*Server).reportRoutes,
+	(*Server).noticeRoutes,
 }
 
 func (s *Server) registerRoutes() {
