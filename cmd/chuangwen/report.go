@@ -20,13 +20,14 @@ const reportUsage = `Usage: chuangwen report <command> [flags]   (docs/reports.m
   weekly --week 2026-W49 [--unit CODE] --format json|xlsx [--out F]
                                                              the week's supervision notices (督办单): those
                                                              issued, and drafts for units with anything due
+  monthly --month 2026-11 --format json|xlsx [--out F]      the month's scheduling report (调度)
   quarterly --quarter 2026Q4 --format json|xlsx [--out F]   draft the quarter's bulletin (季度通报)
   publish --quarter 2026Q4                                   publish it frozen; last line: the bulletin id
   verify --bulletin ID                                       recompute a published bulletin from the stored data;
                                                              exit status 0 when every figure matches, else each
                                                              difference and exit status 1
 
-The monthly report (monthly) and PDF output are not built yet.
+PDF output is not built yet.
 Every command takes the common flags (--data, --db, ...).
 `
 
@@ -157,7 +158,43 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return os.WriteFile(out, buf.Bytes(), 0o644)
 		}
 	case "monthly":
-		return fmt.Errorf("report %s is not built yet\n\n%s", sub, reportUsage)
+		var month string
+		extra = func(fs *flag.FlagSet) {
+			fs.StringVar(&month, "month", "", "the month, e.g. 2026-11 (required)")
+			fs.StringVar(&format, "format", "json", "json or xlsx")
+			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
+		}
+		fn = func(svc *report.Service) error {
+			if month == "" {
+				return fmt.Errorf("%s: --month is required", name)
+			}
+			doc, err := svc.Monthly(ctx, org.System, month)
+			if err != nil {
+				return explain(err)
+			}
+			var buf bytes.Buffer
+			switch format {
+			case "json":
+				err = json.NewEncoder(&buf).Encode(doc)
+			case "xlsx":
+				var msg *i18n.Catalogue
+				if msg, err = i18n.Load(); err == nil {
+					err = doc.WriteXLSX(&buf, func(k string) string { return msg.T("zh-CN", k) })
+				}
+			case "pdf":
+				return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
+			default:
+				return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
+			}
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				_, err := stdout.Write(buf.Bytes())
+				return err
+			}
+			return os.WriteFile(out, buf.Bytes(), 0o644)
+		}
 	default:
 		return fmt.Errorf("unknown command \"report %s\"\n\n%s", sub, strings.TrimSpace(reportUsage))
 	}

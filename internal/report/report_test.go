@@ -411,3 +411,41 @@ func TestISOWeeks(t *testing.T) {
 		t.Errorf("2027 has no week 53")
 	}
 }
+
+func TestMonthlyReport(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := quarter(t, db)
+		d, err := f.rs.Monthly(f.ctx, f.c.Leader, "2026-11")
+		if err != nil {
+			t.Fatal(err)
+		}
+		units := map[string]report.ProgressDoc{}
+		for _, u := range d.Units {
+			units[u.Code] = u
+		}
+		if a, b := units["A"], units["B"]; a.Dispatched != 2 || a.Closed != 2 || b.Dispatched != 2 || b.Closed != 1 || b.Due != 2 {
+			t.Errorf("units %+v", d.Units)
+		}
+		if d.City.Dispatched != 4 || d.City.Reported != 4 {
+			t.Errorf("city %+v", d.City)
+		}
+		if len(d.TopCategories) != 1 || d.TopCategories[0].Count != 4 || d.TopCategories[0].Previous != 0 {
+			t.Errorf("categories %+v", d.TopCategories)
+		}
+		if len(d.Hotspots) != 1 || d.Hotspots[0].Region != "清波社区" || d.Hotspots[0].Count != 4 {
+			t.Errorf("hotspots %+v", d.Hotspots)
+		}
+		if len(d.Trend) != 6 || d.Trend[5].Month != "2026-11" || d.Trend[5].Reported != 4 || d.Trend[5].Closed != 3 {
+			t.Errorf("trend %+v", d.Trend)
+		}
+		if d.LatestRound == nil || d.LatestRound.Date != "2026-11-10" {
+			t.Errorf("latest round %+v", d.LatestRound)
+		}
+		if _, err := f.rs.Monthly(f.ctx, f.c.HandlerA, "2026-11"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a handler: %v", err)
+		}
+		if _, err := f.rs.Monthly(f.ctx, f.c.Leader, "2026-13"); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("month 13: %v", err)
+		}
+	})
+}

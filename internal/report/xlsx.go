@@ -149,3 +149,54 @@ func WriteNoticesXLSX(w io.Writer, docs []NoticeDoc, t func(key string) string) 
 	}
 	return f.Write(w)
 }
+
+// WriteXLSX writes the monthly report as a workbook: districts, units,
+// categories and hotspots, listed cases and the trend, a sheet each.
+func (d MonthDoc) WriteXLSX(w io.Writer, t func(key string) string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	progress := func(xs []ProgressDoc) [][]any {
+		rows := [][]any{{t("report.code"), t("report.name"), t("report.reported"), t("report.accepted"), t("report.dispatched"), t("report.due"), t("report.closed"),
+			t("report.overdue"), t("report.on_time_handling_rate"), t("report.on_time_closure_rate"), t("report.overdue_rate"), t("report.previous_rate"), t("report.change")}}
+		for _, x := range xs {
+			rows = append(rows, []any{x.Code, x.Name, x.Reported, x.Accepted, x.Dispatched, x.Due, x.Closed, x.Overdue,
+				r4(x.OnTimeHandlingRate), r4(x.OnTimeClosureRate), r4(x.OverdueRate), r4(x.PreviousRate), r4(x.Change)})
+		}
+		return rows
+	}
+	counts := [][]any{{t("report.category"), t("report.region"), t("report.count"), t("report.previous_count")}}
+	for _, c := range append(append([]CountDoc{}, d.TopCategories...), d.Hotspots...) {
+		counts = append(counts, []any{c.Category, c.Region, c.Count, c.Previous})
+	}
+	listed := [][]any{{t("report.case_no"), t("report.category"), t("report.region"), t("report.deadline"), t("report.description")}}
+	for _, c := range d.Listed {
+		listed = append(listed, []any{c.No, c.Category, c.Region, c.Deadline, c.Description})
+	}
+	trend := [][]any{{t("report.month"), t("report.reported"), t("report.closed")}}
+	for _, x := range d.Trend {
+		trend = append(trend, []any{x.Month, x.Reported, x.Closed})
+	}
+	sheets := []struct {
+		name string
+		rows [][]any
+	}{
+		{t("report.sheet_month_districts"), progress(d.Districts)}, {t("report.sheet_month_units"), progress(d.Units)},
+		{t("report.sheet_month_categories"), counts}, {t("report.section_listed"), listed}, {t("report.sheet_month_trend"), trend},
+	}
+	for i, sh := range sheets {
+		if i == 0 {
+			if err := f.SetSheetName("Sheet1", sh.name); err != nil {
+				return err
+			}
+		} else if _, err := f.NewSheet(sh.name); err != nil {
+			return err
+		}
+		for r, row := range sh.rows {
+			cell, _ := excelize.CoordinatesToCellName(1, r+1)
+			if err := f.SetSheetRow(sh.name, cell, &row); err != nil {
+				return err
+			}
+		}
+	}
+	return f.Write(w)
+}

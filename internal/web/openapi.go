@@ -99,6 +99,7 @@ var apiTypes = map[string]any{
 	"PublishIn":           publishJSON{},
 	"BulletinDifferences": []report.Difference{},
 	"Notices":             []report.Notice{},
+	"MonthReport":         report.MonthDoc{},
 	"Notice":              report.Notice{},
 	"NoticeDoc":           report.NoticeDoc{},
 	"InstantNotice":       instantJSON{},

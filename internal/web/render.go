@@ -57,6 +57,13 @@ func (s *Server) parseTemplates() error {
 			return false
 		},
 		"add": func(a, b int) int { return a + b },
+		"mul": func(a, b int) int { return a * b },
+		"div": func(a, b int) int {
+			if b == 0 {
+				return 0
+			}
+			return a / b
+		},
 		// Assessment figures: exact until printed, half away from zero.
 		"pts": func(r *big.Rat) string {
 			if r == nil {

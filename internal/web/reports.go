@@ -22,6 +22,9 @@ func (s *Server) reportRoutes() []route {
 		{method: "POST", path: "/api/v1/reports/bulletins", api: true, roles: admin, summary: "Publish a quarter's bulletin: frozen, its hash on the audit chain", body: "PublishIn", resp: "Published", status: http.StatusCreated, h: s.apiPublishBulletin},
 		{method: "GET", path: "/api/v1/reports/bulletins/{code}", api: true, roles: office, summary: "A published bulletin", resp: "Published", h: codeJSON(s, s.Report.Bulletin)},
 		{method: "GET", path: "/api/v1/reports/bulletins/{code}/verify", api: true, roles: office, summary: "Recompute a published bulletin; every difference (none: it recomputes)", resp: "BulletinDifferences", h: codeListJSON(s, s.Report.Verify)},
+		{method: "GET", path: "/api/v1/reports/monthly", api: true, roles: office, summary: "The month's scheduling report (the document of report monthly --format json)", query: []string{"month"}, resp: "MonthReport", h: s.apiMonthly},
+		{method: "GET", path: "/reports/monthly", roles: office, h: s.pageMonthly},
+		{method: "GET", path: "/reports/monthly.xlsx", roles: office, h: s.monthlyXLSX},
 		{method: "GET", path: "/reports", roles: office, h: s.pageReports},
 		{method: "GET", path: "/reports/quarterly", roles: office, h: s.pageQuarterly},
 		{method: "GET", path: "/reports/quarterly.xlsx", roles: office, h: s.quarterlyXLSX},
@@ -168,4 +171,44 @@ func currentQuarter(now func() time.Time, loc *time.Location) string {
 		t = t.In(loc)
 	}
 	return strconv.Itoa(t.Year()) + "Q" + strconv.Itoa((int(t.Month())-1)/3+1)
+}
+
+func (s *Server) monthly(r *http.Request) (report.MonthDoc, error) {
+	m := r.URL.Query().Get("month")
+	if m == "" {
+		m = s.Report.Clock().In(s.Location).Format("2006-01")
+	}
+	return s.Report.Monthly(r.Context(), actorOf(r), m)
+}
+
+func (s *Server) apiMonthly(w http.ResponseWriter, r *http.Request) {
+	d, err := s.monthly(r)
+	respond(s, w, r, d, err)
+}
+
+func (s *Server) pageMonthly(w http.ResponseWriter, r *http.Request) {
+	var l loader
+	d := load(&l, func() (report.MonthDoc, error) { return s.monthly(r) })
+	most := 1
+	for _, t := range d.Trend {
+		most = max(most, t.Reported, t.Closed)
+	}
+	s.page(w, r, &l, "report_monthly", map[string]any{"Doc": d, "Most": most})
+}
+
+func (s *Server) monthlyXLSX(w http.ResponseWriter, r *http.Request) {
+	d, err := s.monthly(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lang := s.lang(r)
+	var buf bytes.Buffer
+	if err := d.WriteXLSX(&buf, func(k string) string { return s.Msg.T(lang, k) }); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", `attachment; filename="monthly-`+d.Month+`.xlsx"`)
+	w.Write(buf.Bytes())
 }
