@@ -262,6 +262,12 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 		defer close(noticesDone)
 		a.reportService().RunWeekly(ctx, time.Minute, func(format string, args ...any) { a.log.Info(fmt.Sprintf(format, args...)) })
 	}()
+	// Webhook deliveries of the notices, retried with backoff.
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		a.reportService().RunDeliveries(ctx, 15*time.Second, func(format string, args ...any) { a.log.Warn(fmt.Sprintf(format, args...)) })
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	a.log.Info("serving", "addr", ln.Addr().String(), "db", a.cfg.redactedDB(), "data", a.cfg.Data)
@@ -278,6 +284,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	<-watchDone
 	<-workerDone
 	<-noticesDone
+	<-hooksDone
 	return err
 }
 

@@ -7,6 +7,10 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -446,6 +450,79 @@ func TestMonthlyReport(t *testing.T) {
 		}
 		if _, err := f.rs.Monthly(f.ctx, f.c.Leader, "2026-13"); !apperr.Is(err, apperr.Invalid) {
 			t.Errorf("month 13: %v", err)
+		}
+	})
+}
+
+func TestWebhooks(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		c := testcity.New(t, db)
+		ctx := context.Background()
+		f := &fixture{t: t, ctx: ctx, db: db, c: c}
+		f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
+		f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+		// A receiver that checks the signature and fails its first two
+		// requests.
+		var got []string
+		fails := 2
+		var secret string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			ts, _ := strconv.ParseInt(r.Header.Get("X-Chuangwen-Timestamp"), 10, 64)
+			if r.Header.Get("X-Chuangwen-Signature") != report.Sign(secret, ts, body) {
+				http.Error(w, "bad signature", http.StatusUnauthorized)
+				return
+			}
+			if fails > 0 {
+				fails--
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+			got = append(got, string(body))
+		}))
+		defer srv.Close()
+		if _, err := f.rs.AddWebhook(ctx, c.Leader, srv.URL, "A"); !apperr.Is(err, apperr.Forbidden) {
+			t.Errorf("a leader adds a webhook: %v", err)
+		}
+		if _, err := f.rs.AddWebhook(ctx, c.Admin, "ftp://example.org/x", ""); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("an ftp webhook: %v", err)
+		}
+		hook, err := f.rs.AddWebhook(ctx, c.Admin, srv.URL+"/hook", "A")
+		f.must(err)
+		secret = hook.Secret
+		// Unit A's notice is queued for the hook; unit B's is not.
+		c.Clock.Set(time.Date(2026, 11, 16, 9, 0, 0, 0, testcity.Shanghai))
+		f.dispatched(c.UnitA)
+		f.dispatched(c.UnitB)
+		c.Clock.Set(time.Date(2026, 11, 17, 9, 0, 0, 0, testcity.Shanghai))
+		if n, err := f.rs.IssueWeekly(ctx, org.System, "2026-W47"); err != nil || n != 2 {
+			t.Fatalf("issue: %d %v", n, err)
+		}
+		deliver := func() int {
+			n, err := f.rs.DeliverDue(ctx, srv.Client())
+			f.must(err)
+			return n
+		}
+		if n := deliver(); n != 1 || len(got) != 0 {
+			t.Fatalf("first attempt: %d attempted, %d received", n, len(got))
+		}
+		if n := deliver(); n != 0 {
+			t.Errorf("retried before its backoff: %d", n)
+		}
+		c.Clock.Advance(report.Backoff[0])
+		deliver()
+		c.Clock.Advance(report.Backoff[1])
+		deliver()
+		if len(got) != 1 || !strings.Contains(got[0], `"unit":"A"`) {
+			t.Fatalf("received %v", got)
+		}
+		log, err := f.rs.Deliveries(ctx, c.Admin, hook.ID, 0)
+		if err != nil || len(log) != 1 || log[0].Status != "delivered" || log[0].Attempts != 3 || log[0].LastStatus != 200 {
+			t.Errorf("log %+v %v", log, err)
+		}
+		c.Clock.Advance(24 * time.Hour)
+		if n := deliver(); n != 0 {
+			t.Errorf("delivered twice: %d", n)
 		}
 	})
 }

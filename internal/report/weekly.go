@@ -377,9 +377,12 @@ func (s *Service) store(ctx context.Context, actor org.Actor, d NoticeDoc, caseI
 		}
 		d.No = fmt.Sprintf("%s-%03d", d.Week, seq)
 		b, _ := json.Marshal(d)
-		_, err = store.InsertID(ctx, tx, `INSERT INTO notices (no, kind, week, unit_id, case_id, doc, escalated, issued_at, issued_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, err := store.InsertID(ctx, tx, `INSERT INTO notices (no, kind, week, unit_id, case_id, doc, escalated, issued_at, issued_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.No, d.Kind, d.Week, unitID, nullID(caseID), string(b), d.Escalated, store.Ms(s.now()), nullID(actor.UserID))
 		if err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, id, unitID, b); err != nil {
 			return err
 		}
 		stored = true

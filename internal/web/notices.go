@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 
 	"chuangwen/internal/org"
 	"chuangwen/internal/report"
@@ -23,6 +24,12 @@ func (s *Server) noticeRoutes() []route {
 		{method: "POST", path: "/notices/{no}/acknowledge", roles: []org.Role{org.RoleHandler}, h: s.postAcknowledge},
 		{method: "POST", path: "/notices", roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, h: s.postInstantNotice},
 		{method: "POST", path: "/notices/issue", roles: admin, h: s.postIssueWeekly},
+		{method: "GET", path: "/api/v1/webhooks", api: true, roles: admin, summary: "Webhook endpoints that receive the notices (secrets not shown)", resp: "Webhooks", h: actorListJSON(s, s.Report.Webhooks)},
+		{method: "POST", path: "/api/v1/webhooks", api: true, roles: admin, summary: "Register an endpoint for one unit's notices or every unit's; the answer shows its secret once", body: "WebhookIn", resp: "Webhook", status: http.StatusCreated, h: s.apiAddWebhook},
+		{method: "GET", path: "/api/v1/webhooks/deliveries", api: true, roles: admin, summary: "The delivery log, newest first", query: []string{"webhook"}, resp: "Deliveries", h: s.apiDeliveries},
+		{method: "GET", path: "/admin/webhooks", roles: admin, h: s.pageWebhooks},
+		{method: "POST", path: "/admin/webhooks", roles: admin, h: s.postWebhook},
+		{method: "POST", path: "/admin/webhooks/{id}/active", roles: admin, h: s.postWebhookActive},
 	}
 }
 
@@ -101,4 +108,64 @@ func (s *Server) postIssueWeekly(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := s.Report.IssueWeekly(r.Context(), actorOf(r), r.FormValue("week"))
 	s.formDone(w, r, "/notices", err)
+}
+
+// webhookJSON registers an endpoint.
+type webhookJSON struct {
+	URL  string `json:"url"`
+	Unit string `json:"unit,omitempty"`
+}
+
+func (s *Server) apiAddWebhook(w http.ResponseWriter, r *http.Request) {
+	var in webhookJSON
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h, err := s.Report.AddWebhook(r.Context(), actorOf(r), in.URL, in.Unit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, h)
+}
+
+func (s *Server) apiDeliveries(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.URL.Query().Get("webhook"), 10, 64)
+	list, err := s.Report.Deliveries(r.Context(), actorOf(r), id, 200)
+	respond(s, w, r, nonNil(list), err)
+}
+
+func (s *Server) pageWebhooks(w http.ResponseWriter, r *http.Request) {
+	s.showWebhooks(w, r, nil)
+}
+
+func (s *Server) showWebhooks(w http.ResponseWriter, r *http.Request, created *report.Webhook) {
+	var l loader
+	hooks := load(&l, func() ([]report.Webhook, error) { return s.Report.Webhooks(r.Context(), actorOf(r)) })
+	log := load(&l, func() ([]report.Delivery, error) { return s.Report.Deliveries(r.Context(), actorOf(r), 0, 100) })
+	s.page(w, r, &l, "admin_webhooks", map[string]any{"Hooks": hooks, "Log": log, "Created": created})
+}
+
+func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h, err := s.Report.AddWebhook(r.Context(), actorOf(r), r.FormValue("url"), r.FormValue("unit"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.showWebhooks(w, r, &h) // the secret, shown this once
+}
+
+func (s *Server) postWebhookActive(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		if err = s.parseForm(r); err == nil {
+			err = s.Report.SetWebhookActive(r.Context(), actorOf(r), id, r.FormValue("active") == "1")
+		}
+	}
+	s.formDone(w, r, "/admin/webhooks", err)
 }

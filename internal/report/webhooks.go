@@ -1,0 +1,267 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+)
+
+// Webhooks deliver each supervision notice as JSON to the endpoints the
+// administrator registers: a unit's own system (its notices), or one for
+// every unit. Each delivery is signed and logged, and retried with
+// backoff until the endpoint answers 2xx or the attempts run out.
+//
+// A request carries the notice (NoticeDoc) as its body and the headers
+//
+//	X-Chuangwen-Event:     notice
+//	X-Chuangwen-Delivery:  the delivery's id
+//	X-Chuangwen-Timestamp: unix seconds
+//	X-Chuangwen-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body))
+//
+// so that a receiver can check the sender and refuse replays of old
+// requests.
+
+// Backoff is the wait before each retry; after the last one a delivery
+// is given up (status failed).
+var Backoff = []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 12 * time.Hour}
+
+// Webhook is a registered endpoint. The secret is shown once, when it is
+// created.
+type Webhook struct {
+	ID        int64  `json:"id"`
+	URL       string `json:"url"`
+	Unit      string `json:"unit,omitempty"` // "" every unit
+	Active    bool   `json:"active"`
+	CreatedAt int64  `json:"created_at"`
+	Secret    string `json:"secret,omitempty"`
+}
+
+// Delivery is a line of the delivery log.
+type Delivery struct {
+	ID          int64  `json:"id"`
+	WebhookID   int64  `json:"webhook_id"`
+	Notice      string `json:"notice"`
+	Status      string `json:"status"` // pending, delivered, failed
+	Attempts    int    `json:"attempts"`
+	NextAt      int64  `json:"next_at,omitempty"`
+	LastStatus  int    `json:"last_status,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
+	CreatedAt   int64  `json:"created_at"`
+	DeliveredAt int64  `json:"delivered_at,omitempty"`
+}
+
+func admin(a org.Actor) error {
+	if a.Role == org.RoleAdmin || a.Role == org.RoleSystem {
+		return nil
+	}
+	return apperr.New(apperr.Forbidden, "forbidden")
+}
+
+// AddWebhook registers an endpoint (http or https) for one unit's notices
+// (unitCode) or every unit's (""), with a new random secret.
+func (s *Service) AddWebhook(ctx context.Context, actor org.Actor, rawURL, unitCode string) (Webhook, error) {
+	if err := admin(actor); err != nil {
+		return Webhook{}, err
+	}
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return Webhook{}, apperr.New(apperr.Invalid, "report.bad_webhook_url")
+	}
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	w := Webhook{URL: u.String(), Unit: strings.TrimSpace(unitCode), Active: true, CreatedAt: store.Ms(s.now()), Secret: hex.EncodeToString(b[:])}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		var unitID int64
+		if w.Unit != "" {
+			if err := tx.QueryRow(ctx, `SELECT id FROM units WHERE code = ?`, w.Unit).Scan(&unitID); err != nil {
+				return apperr.New(apperr.Invalid, "report.no_unit", "unit", w.Unit)
+			}
+		}
+		var err error
+		if w.ID, err = store.InsertID(ctx, tx, `INSERT INTO webhooks (url, secret, unit_id, created_at) VALUES (?, ?, ?, ?)`, w.URL, w.Secret, nullID(unitID), w.CreatedAt); err != nil {
+			return err
+		}
+		return appendTrail(ctx, tx, actor, s.now(), "webhook.add", map[string]any{"webhook": w.ID, "url": w.URL, "unit": w.Unit})
+	})
+	return w, err
+}
+
+// Webhooks lists the endpoints (without their secrets).
+func (s *Service) Webhooks(ctx context.Context, actor org.Actor) ([]Webhook, error) {
+	if err := admin(actor); err != nil {
+		return nil, err
+	}
+	return store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (w Webhook, err error) {
+		return w, r.Scan(&w.ID, &w.URL, &w.Unit, &w.Active, &w.CreatedAt)
+	}, `SELECT w.id, w.url, COALESCE(u.code, ''), w.active, w.created_at FROM webhooks w LEFT JOIN units u ON u.id = w.unit_id ORDER BY w.id`)
+}
+
+// SetWebhookActive turns an endpoint off (its pending deliveries wait) or
+// on again.
+func (s *Service) SetWebhookActive(ctx context.Context, actor org.Actor, id int64, active bool) error {
+	if err := admin(actor); err != nil {
+		return err
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE webhooks SET active = ? WHERE id = ?`, active, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "not_found")
+		}
+		return appendTrail(ctx, tx, actor, s.now(), "webhook.active", map[string]any{"webhook": id, "active": active})
+	})
+}
+
+// Deliveries lists the delivery log, newest first (webhookID 0: all).
+func (s *Service) Deliveries(ctx context.Context, actor org.Actor, webhookID int64, limit int) ([]Delivery, error) {
+	if err := admin(actor); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	return store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (d Delivery, err error) {
+		return d, r.Scan(&d.ID, &d.WebhookID, &d.Notice, &d.Status, &d.Attempts, &d.NextAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.DeliveredAt)
+	}, `SELECT d.id, d.webhook_id, n.no, d.status, d.attempts, d.next_at, d.last_status, d.last_error, d.created_at, d.delivered_at
+		FROM webhook_deliveries d JOIN notices n ON n.id = d.notice_id WHERE (? = 0 OR d.webhook_id = ?) ORDER BY d.id DESC LIMIT ?`, webhookID, webhookID, limit)
+}
+
+// enqueue queues a notice for every active endpoint of its unit or of
+// every unit, in the transaction that stores the notice.
+func (s *Service) enqueue(ctx context.Context, tx *store.Tx, noticeID, unitID int64, payload []byte) error {
+	_, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, notice_id, payload, next_at, created_at)
+		SELECT id, ?, ?, ?, ? FROM webhooks WHERE active = TRUE AND (unit_id IS NULL OR unit_id = ?)`,
+		noticeID, string(payload), store.Ms(s.now()), store.Ms(s.now()), unitID)
+	return err
+}
+
+// Sign returns the signature header's value for a body sent at ts.
+func Sign(secret string, ts int64, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "%d.", ts)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// DeliverDue attempts every delivery that is due now, one after another,
+// and returns how many it attempted. Replicas share the work through a
+// lease on each row.
+func (s *Service) DeliverDue(ctx context.Context, client *http.Client) (int, error) {
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	n := 0
+	for ctx.Err() == nil {
+		var d struct {
+			id, attempts int64
+			url, secret  string
+			payload      string
+			webhookID    int64
+		}
+		now := s.now()
+		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			err := tx.QueryRow(ctx, `SELECT d.id, d.attempts, w.url, w.secret, d.payload, w.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+				WHERE d.status = 'pending' AND d.next_at <= ? AND d.lease_until < ? AND w.active = TRUE ORDER BY d.next_at, d.id LIMIT 1`+s.DB.Dialect.SkipLocked(),
+				store.Ms(now), store.Ms(now)).Scan(&d.id, &d.attempts, &d.url, &d.secret, &d.payload, &d.webhookID)
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET lease_until = ? WHERE id = ?`, store.Ms(now.Add(time.Minute)), d.id)
+			return err
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		status, sendErr := s.post(ctx, client, d.url, d.secret, d.id, []byte(d.payload))
+		attempts := d.attempts + 1
+		done := store.Ms(s.now())
+		var q string
+		var args []any
+		errText := ""
+		if sendErr != nil {
+			errText = sendErr.Error()
+			if len(errText) > 500 {
+				errText = errText[:500]
+			}
+		}
+		switch {
+		case sendErr == nil && status >= 200 && status < 300:
+			q, args = `UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = '', delivered_at = ?, lease_until = 0 WHERE id = ?`,
+				[]any{attempts, status, done, d.id}
+		case int(attempts) > len(Backoff):
+			q, args = `UPDATE webhook_deliveries SET status = 'failed', attempts = ?, last_status = ?, last_error = ?, lease_until = 0 WHERE id = ?`,
+				[]any{attempts, status, errText, d.id}
+		default:
+			next := s.now().Add(Backoff[attempts-1])
+			q, args = `UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, next_at = ?, lease_until = 0 WHERE id = ?`,
+				[]any{attempts, status, errText, store.Ms(next), d.id}
+		}
+		if _, err := s.DB.Exec(ctx, q, args...); err != nil {
+			return n, err
+		}
+	}
+	return n, ctx.Err()
+}
+
+// post sends one signed request; the status (0 without an answer).
+func (s *Service) post(ctx context.Context, client *http.Client, target, secret string, id int64, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	ts := s.now().Unix()
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("User-Agent", "chuangwen-webhook/1")
+	req.Header.Set("X-Chuangwen-Event", "notice")
+	req.Header.Set("X-Chuangwen-Delivery", strconv.FormatInt(id, 10))
+	req.Header.Set("X-Chuangwen-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Chuangwen-Signature", Sign(secret, ts, body))
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return res.StatusCode, fmt.Errorf("HTTP %d", res.StatusCode)
+	}
+	return res.StatusCode, nil
+}
+
+// RunDeliveries delivers due webhooks every interval until ctx ends.
+func (s *Service) RunDeliveries(ctx context.Context, interval time.Duration, logf func(format string, args ...any)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.DeliverDue(ctx, nil); err != nil && ctx.Err() == nil {
+			logf("webhook deliveries: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
