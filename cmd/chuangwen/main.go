@@ -28,6 +28,7 @@ import (
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
 	"chuangwen/internal/ratelimit"
+	"chuangwen/internal/report"
 	"chuangwen/internal/store"
 	"chuangwen/internal/web"
 	"chuangwen/internal/workflow"
@@ -338,6 +339,18 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
 	if err != nil {
 		return err
+	}
+	// The last quarter's bulletin, published and public, so that the
+	// bulletins have one to show and verify.
+	rs := a.reportService()
+	now := time.Now().In(a.loc)
+	last := report.Quarter{Year: now.Year(), Q: (int(now.Month())-1)/3 + 1}.Prev()
+	if p, err := rs.Publish(ctx, org.System, last.String()); err != nil {
+		return fmt.Errorf("demo bulletin: %w", err)
+	} else if err := rs.SetPublic(ctx, org.System, p.Code, true); err != nil {
+		return fmt.Errorf("demo bulletin: %w", err)
+	} else {
+		opts.Log("bulletin %s published (public at /bulletins/%s)", p.Code, p.Code)
 	}
 	fmt.Fprintf(out, "Demo city loaded in %s. Demo accounts (demo passwords, for trying the product only):\n", time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(out, "  %-16s %-14s %-10s %s\n", "username", "password", "role", "unit")

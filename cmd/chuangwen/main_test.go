@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -38,13 +39,22 @@ func TestCommands(t *testing.T) {
 	if out, err := runCmd(t, "migrate", d); err != nil || !strings.Contains(out, "migrations applied") {
 		t.Fatalf("migrate: %v %s", err, out)
 	}
-	if out, err := runCmd(t, "demo", d, "--cases", "30"); err != nil || !strings.Contains(out, "acceptor1") {
+	out, err := runCmd(t, "demo", d, "--cases", "30")
+	if err != nil || !strings.Contains(out, "acceptor1") || !strings.Contains(out, "published (public at /bulletins/") {
 		t.Fatalf("demo: %v %s", err, out)
+	}
+	// The demo's bulletin verifies.
+	code := regexp.MustCompile(`bulletin (\S+) published`).FindStringSubmatch(out)
+	if code == nil {
+		t.Fatalf("no bulletin in %s", out)
+	}
+	if out, err := runCmd(t, "report", "verify", d, "--bulletin", code[1]); err != nil || !strings.Contains(out, "every figure recomputes") {
+		t.Errorf("verify the demo's bulletin: %v %s", err, out)
 	}
 	if _, err := runCmd(t, "demo", d, "--cases", "30"); err == nil {
 		t.Fatal("a second demo load into the same database succeeded")
 	}
-	out, err := runCmd(t, "token", "create", d, "--name", "12345热线")
+	out, err = runCmd(t, "token", "create", d, "--name", "12345热线")
 	if err != nil || !strings.HasPrefix(lastLine(out), "cw_") {
 		t.Fatalf("token create: %v %s", err, out)
 	}

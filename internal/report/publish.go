@@ -115,7 +115,7 @@ func (s *Service) Bulletin(ctx context.Context, actor org.Actor, code string) (P
 
 // SetPublic shows or hides a published bulletin at its public address.
 func (s *Service) SetPublic(ctx context.Context, actor org.Actor, code string, public bool) error {
-	if actor.Role != org.RoleAdmin {
+	if actor.Role != org.RoleAdmin && actor.Role != org.RoleSystem {
 		return apperr.New(apperr.Forbidden, "forbidden")
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
