@@ -221,7 +221,7 @@ func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (M
 		return doc, err
 	}
 	for _, c := range page.Cases {
-		doc.Listed = append(doc.Listed, s.noticeCase(c))
+		doc.Listed = append(doc.Listed, s.noticeCase(caseWork(c)))
 	}
 
 	// Six months of trend, ending with this one.

@@ -173,50 +173,30 @@ type Notice struct {
 // openStates are the states in which a case is the unit's to work on.
 var openStates = []workflow.State{workflow.Dispatched, workflow.InProgress, workflow.Postponed, workflow.Verifying}
 
-// unitCases returns the open cases a unit leads.
-func (s *Service) unitCases(ctx context.Context, unitID int64) ([]*workflow.Case, error) {
-	var out []*workflow.Case
-	f := workflow.Filter{UnitID: unitID, States: openStates, Limit: 200}
-	for {
-		page, err := s.Flow.List(ctx, org.System, f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Cases...)
-		if page.Next == 0 {
-			return out, nil
-		}
-		f.Before = page.Next
-	}
-}
-
-func (s *Service) noticeCase(c *workflow.Case) NoticeCase {
+func (s *Service) noticeCase(c workflow.UnitWork) NoticeCase {
 	d := c.Description
 	if utf8.RuneCountInString(d) > 60 {
 		d = string([]rune(d)[:60]) + "…"
 	}
-	nc := NoticeCase{ID: c.ID, No: c.No, Category: c.CategoryName, Region: c.RegionName, Description: d, State: string(c.State),
-		Overdue: c.Overdue, Supervised: c.Supervised, Reworks: c.ReworkCount, ExtensionPending: c.ExtPending}
+	nc := NoticeCase{ID: c.ID, No: c.No, Category: c.Category, Region: c.Region, Description: d, State: string(c.State),
+		Overdue: c.Overdue, Supervised: c.Supervised, Reworks: c.Reworks, ExtensionPending: c.ExtPending}
 	if !c.Deadline.IsZero() {
 		nc.Deadline = c.Deadline.In(s.loc()).Format("2006-01-02 15:04")
 	}
 	return nc
 }
 
+// caseWork is a full case as a notice lists it.
+func caseWork(c *workflow.Case) workflow.UnitWork {
+	return workflow.UnitWork{UnitID: c.LeadUnitID, ID: c.ID, No: c.No, Category: c.CategoryName, Region: c.RegionName, Description: c.Description,
+		State: c.State, Deadline: c.Deadline, Overdue: c.Overdue, Supervised: c.Supervised, Reworks: c.ReworkCount, ExtPending: c.ExtPending}
+}
+
 // compose builds a unit's weekly notice as of now.
-func (s *Service) compose(ctx context.Context, unit unitName, unitID int64, week Week, st NoticeSettings, now time.Time, standing map[string]UnitStanding) (NoticeDoc, error) {
+func (s *Service) compose(unit unitName, cases []workflow.UnitWork, week Week, st NoticeSettings, now, soon time.Time, standing map[string]UnitStanding) NoticeDoc {
 	d := NoticeDoc{Kind: "weekly", Week: week.String(), Unit: unit.code, UnitName: unit.name, Issuer: st.Issuer,
 		IssuedAt: now.In(s.loc()).Format("2006-01-02 15:04"),
 		Overdue:  []NoticeCase{}, DueSoon: []NoticeCase{}, Listed: []NoticeCase{}, Reworks: []NoticeCase{}, ExtensionsPending: []NoticeCase{}, Unacknowledged: []string{}}
-	cases, err := s.unitCases(ctx, unitID)
-	if err != nil {
-		return d, err
-	}
-	cal, err := s.Flow.Calendar(ctx)
-	if err != nil {
-		return d, err
-	}
-	soon := cal.AddWorkingMinutes(now, st.DueDays*cal.MinutesPerDay())
 	for _, c := range cases {
 		nc := s.noticeCase(c)
 		waiting := c.State == workflow.Dispatched || c.State == workflow.InProgress
@@ -229,7 +209,7 @@ func (s *Service) compose(ctx context.Context, unit unitName, unitID int64, week
 		if c.Supervised {
 			d.Listed = append(d.Listed, nc)
 		}
-		if c.ReworkCount > 0 && waiting {
+		if c.Reworks > 0 && waiting {
 			d.Reworks = append(d.Reworks, nc)
 		}
 		if c.ExtPending {
@@ -239,7 +219,16 @@ func (s *Service) compose(ctx context.Context, unit unitName, unitID int64, week
 	if sd, ok := standing[unit.code]; ok {
 		d.Assessment = &sd
 	}
-	return d, nil
+	return d
+}
+
+// dueSoon is the end of the due-soon window from now.
+func (s *Service) dueSoon(ctx context.Context, now time.Time, st NoticeSettings) (time.Time, error) {
+	cal, err := s.Flow.Calendar(ctx)
+	if err != nil {
+		return now, err
+	}
+	return cal.AddWorkingMinutes(now, st.DueDays*cal.MinutesPerDay()), nil
 }
 
 // standings are the units' places in the latest closed mock round.
@@ -292,15 +281,24 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string) ([]NoticeDo
 		return nil, err
 	}
 	now := s.now()
+	soon, err := s.dueSoon(ctx, now, st)
+	if err != nil {
+		return nil, err
+	}
+	work, err := s.Flow.OpenByUnit(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	byUnit := map[int64][]workflow.UnitWork{}
+	for _, w := range work {
+		byUnit[w.UnitID] = append(byUnit[w.UnitID], w)
+	}
 	var out []NoticeDoc
 	for _, u := range units {
 		if unitCode != "" && u.code != unitCode {
 			continue
 		}
-		d, err := s.compose(ctx, u.unitName, u.id, wk, st, now, standing)
-		if err != nil {
-			return nil, err
-		}
+		d := s.compose(u.unitName, byUnit[u.id], wk, st, now, soon, standing)
 		if d.due() || unitCode != "" {
 			out = append(out, d)
 		}
@@ -428,7 +426,7 @@ func (s *Service) Instant(ctx context.Context, actor org.Actor, unitCode, caseNo
 			return NoticeDoc{}, apperr.New(apperr.Invalid, "report.case_no_unit", "case", caseNo)
 		}
 		c := page.Cases[0]
-		nc := s.noticeCase(c)
+		nc := s.noticeCase(caseWork(c))
 		about, caseID = &nc, c.ID
 		if err := s.DB.Reader().QueryRow(ctx, `SELECT code FROM units WHERE id = ?`, c.LeadUnitID).Scan(&unitCode); err != nil {
 			return NoticeDoc{}, err
@@ -446,10 +444,15 @@ func (s *Service) Instant(ctx context.Context, actor org.Actor, unitCode, caseNo
 		if err != nil {
 			return NoticeDoc{}, err
 		}
-		d, err := s.compose(ctx, u.unitName, u.id, WeekOf(now, s.loc()), st, now, standing)
+		soon, err := s.dueSoon(ctx, now, st)
 		if err != nil {
 			return NoticeDoc{}, err
 		}
+		work, err := s.Flow.OpenByUnit(ctx, u.id)
+		if err != nil {
+			return NoticeDoc{}, err
+		}
+		d := s.compose(u.unitName, work, WeekOf(now, s.loc()), st, now, soon, standing)
 		d.Kind, d.Note, d.Case = "instant", note, about
 		if _, err := s.store(ctx, actor, d, caseID); err != nil {
 			return NoticeDoc{}, err

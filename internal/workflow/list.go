@@ -353,3 +353,42 @@ func (s *Service) stateCounts(ctx context.Context, actor org.Actor, extra string
 	}
 	return out, rows.Err()
 }
+
+// UnitWork is an open case as a unit's supervision notice lists it.
+type UnitWork struct {
+	UnitID      int64
+	ID          int64
+	No          string
+	Category    string
+	Region      string
+	Description string
+	State       State
+	Deadline    time.Time
+	Overdue     bool
+	Supervised  bool
+	Reworks     int
+	ExtPending  bool
+}
+
+// OpenByUnit returns the open cases (dispatched, in progress, postponed,
+// verifying) of every lead unit, or of one when unitID is not 0, in one
+// pass: by unit, then deadline.
+func (s *Service) OpenByUnit(ctx context.Context, unitID int64) ([]UnitWork, error) {
+	cond, args := `c.lead_unit_id IS NOT NULL`, []any{}
+	if unitID != 0 {
+		cond, args = `c.lead_unit_id = ?`, append(args, unitID)
+	}
+	return store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (w UnitWork, err error) {
+		var state string
+		var deadline int64
+		err = r.Scan(&w.UnitID, &w.ID, &w.No, &w.Category, &w.Region, &w.Description, &state, &deadline, &w.Overdue, &w.Supervised, &w.Reworks, &w.ExtPending)
+		w.State = State(state)
+		if deadline > 0 {
+			w.Deadline = store.Time(deadline)
+		}
+		return w, err
+	}, `SELECT c.lead_unit_id, c.id, c.no, COALESCE(cat.name, ''), COALESCE(g.name, ''), c.description, c.state, c.deadline, c.overdue, c.supervised, c.rework_count, c.ext_pending
+		FROM cases c LEFT JOIN categories cat ON cat.id = c.category_id LEFT JOIN regions g ON g.id = c.region_id
+		WHERE c.state IN ('dispatched', 'in_progress', 'postponed', 'verifying') AND `+cond+`
+		ORDER BY c.lead_unit_id, c.deadline, c.id`, args...)
+}
