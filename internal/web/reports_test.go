@@ -9,6 +9,8 @@ import (
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/web"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // TestBulletinPages: the office drafts and publishes, verifies, makes a
@@ -110,6 +112,44 @@ func TestNoticePages(t *testing.T) {
 		}
 		if res := adm.do("GET", "/notices", nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, doc.No) || strings.Contains(res.body, "未签收</span></td></tr>\n<tr") {
 			t.Errorf("the office's list: %d", res.StatusCode)
+		}
+	})
+}
+
+// TestCaseExport: the case list exports with its filters and the caller's
+// scope, as CSV with a BOM and as XLSX.
+func TestCaseExport(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		base := newAssessFixture(t, db)
+		base.submit("S01", "A1.2", "fail", 1) // a case for unit A
+		base.submit("S02", "A1.1", "fail", 0) // a case for unit B
+		f := base.fixture
+		acc, hB := f.login("acceptor"), f.login("handlerB")
+		res := acc.do("GET", "/cases/export?format=csv", nil, "")
+		if res.StatusCode != 200 || !strings.HasPrefix(res.body, "\ufeff案件编号,") || strings.Count(res.body, "测评发现") != 2 {
+			t.Fatalf("acceptor's CSV: %d %q", res.StatusCode, res.body)
+		}
+		res = hB.do("GET", "/cases/export?format=csv", nil, "")
+		if res.StatusCode != 200 || strings.Count(res.body, "测评发现") != 1 || !strings.Contains(res.body, "园林局") || strings.Contains(res.body, "环卫处") {
+			t.Errorf("unit B's CSV shows another unit's case: %q", res.body)
+		}
+		if res := acc.do("GET", "/cases/export?format=csv&state=closed", nil, ""); res.StatusCode != 200 || strings.Contains(res.body, "测评发现") {
+			t.Errorf("the filter is not applied: %q", res.body)
+		}
+		res = acc.do("GET", "/cases/export?format=xlsx", nil, "")
+		if res.StatusCode != 200 || !strings.HasPrefix(res.body, "PK") {
+			t.Fatalf("xlsx: %d", res.StatusCode)
+		}
+		x, err := excelize.OpenReader(strings.NewReader(res.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := x.GetRows("Sheet1")
+		if len(rows) != 3 || rows[0][0] != "案件编号" {
+			t.Errorf("xlsx rows %v", rows)
+		}
+		if res := acc.do("GET", "/cases/export?format=pdf", nil, ""); res.StatusCode != 400 {
+			t.Errorf("pdf: %d", res.StatusCode)
 		}
 	})
 }

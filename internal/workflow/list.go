@@ -254,6 +254,42 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	return page, rows.Err()
 }
 
+// EachCase calls fn with every case actor may see that matches f (its
+// Limit and Before are ignored), newest first, reading row by row so that
+// memory does not grow with the count: the exports stream through it.
+// The reporter is hidden as on the list.
+func (s *Service) EachCase(ctx context.Context, actor org.Actor, f Filter, fn func(*Case) error) error {
+	for _, st := range f.States {
+		if !slices.Contains(States, st) {
+			return apperr.New(apperr.Invalid, "case.bad_state", "state", string(st))
+		}
+	}
+	if f.Queue != "" && !slices.Contains(allQueues, f.Queue) {
+		return apperr.New(apperr.Invalid, "case.bad_queue")
+	}
+	regionIDs, categoryIDs, err := s.resolveFilter(ctx, f)
+	if err != nil {
+		return err
+	}
+	where, args := f.where(s.DB.Dialect, actor, regionIDs, categoryIDs)
+	rows, err := s.DB.Reader().Query(ctx, `SELECT `+caseCols+caseFrom+` WHERE `+where+` ORDER BY c.id DESC`, args...)
+	if err != nil {
+		return fmt.Errorf("export cases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return err
+		}
+		hideReporter(actor, c)
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // Counts returns, for each of the actor's queues, how many cases wait in
 // it (the dashboard counters).
 func (s *Service) Counts(ctx context.Context, actor org.Actor) (map[Queue]int, error) {

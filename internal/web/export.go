@@ -1,0 +1,138 @@
+package web
+
+import (
+	"bufio"
+	"encoding/csv"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/workflow"
+)
+
+// The case list exports to CSV and XLSX with the list's filters and the
+// caller's scope, streamed: rows go out as they are read, so memory does
+// not grow with the number of cases.
+
+func (s *Server) exportRoutes() []route {
+	return []route{
+		{method: "GET", path: "/cases/export", h: s.exportCases},
+		{method: "GET", path: "/api/v1/cases/export", api: true, summary: "The case list with its filters as CSV (UTF-8 with BOM, for Excel) or XLSX, streamed", query: []string{"format", "queue", "state", "category_id", "unit_id", "region_id", "warning", "supervised", "from", "to", "no"}, resp: "binary", h: s.exportCases},
+	}
+}
+
+// caseRow is one case as the export writes it.
+func (s *Server) caseRow(lang string, c *workflow.Case) []string {
+	t := func(k string) string { return s.Msg.T(lang, k) }
+	row := []string{c.No, t("source." + c.Source), c.CategoryName, c.Description, c.Address, c.RegionName,
+		t("state." + string(c.State)), c.LeadUnitName, s.exportTime(c.Deadline), strconv.Itoa(c.Warning), strconv.FormatBool(c.Overdue),
+		strconv.FormatBool(c.Supervised), strconv.Itoa(c.ReworkCount), s.exportTime(c.ReportedAt), s.exportTime(c.ClosedAt)}
+	if c.Reporter != nil {
+		row = append(row, c.Reporter.Name, c.Reporter.Phone)
+	} else {
+		row = append(row, "", "")
+	}
+	return row
+}
+
+// exportTime is a time in the city's zone, "" for none.
+func (s *Server) exportTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(s.Location).Format("2006-01-02 15:04")
+}
+
+func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
+	f, err := s.filterFrom(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lang := s.lang(r)
+	t := func(k string) string { return s.Msg.T(lang, k) }
+	header := []string{t("export.no"), t("export.source"), t("export.category"), t("export.description"), t("export.address"), t("export.region"),
+		t("export.state"), t("export.unit"), t("export.deadline"), t("export.warning"), t("export.overdue"), t("export.supervised"),
+		t("export.reworks"), t("export.reported_at"), t("export.closed_at"), t("export.reporter"), t("export.phone")}
+	a := actorOf(r)
+	switch r.URL.Query().Get("format") {
+	case "", "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="cases.csv"`)
+		w.Header().Set("Cache-Control", "no-store")
+		bw := bufio.NewWriterSize(w, 64<<10)
+		bw.WriteString("\ufeff") // Excel reads UTF-8 when the file starts with a BOM
+		cw := csv.NewWriter(bw)
+		_ = cw.Write(header)
+		err := s.Flow.EachCase(r.Context(), a, f, func(c *workflow.Case) error {
+			return cw.Write(s.caseRow(lang, c))
+		})
+		cw.Flush()
+		if err == nil {
+			err = cw.Error()
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			s.Log.Warn("export cases", "err", err) // the headers are gone: the download ends short
+		}
+	case "xlsx":
+		tmp, err := os.CreateTemp("", "cases-*.xlsx")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		x := excelize.NewFile()
+		defer x.Close()
+		sheet := "Sheet1"
+		sw, err := x.NewStreamWriter(sheet)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		cells := func(xs []string) []any {
+			out := make([]any, len(xs))
+			for i, v := range xs {
+				out[i] = v
+			}
+			return out
+		}
+		n := 1
+		write := func(xs []string) error {
+			cell, _ := excelize.CoordinatesToCellName(1, n)
+			n++
+			return sw.SetRow(cell, cells(xs))
+		}
+		err = write(header)
+		if err == nil {
+			err = s.Flow.EachCase(r.Context(), a, f, func(c *workflow.Case) error { return write(s.caseRow(lang, c)) })
+		}
+		if err == nil {
+			err = sw.Flush()
+		}
+		if err == nil {
+			err = x.Write(tmp)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if _, err := tmp.Seek(0, 0); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		w.Header().Set("Content-Disposition", `attachment; filename="cases.xlsx"`)
+		w.Header().Set("Cache-Control", "no-store")
+		http.ServeContent(w, r, "cases.xlsx", time.Time{}, tmp)
+	default:
+		s.fail(w, r, apperr.New(apperr.Invalid, "export.bad_format"))
+	}
+}
