@@ -25,17 +25,11 @@ func (s *Server) exportRoutes() []route {
 	}
 }
 
-// caseRow is one case as the export writes it.
-func (s *Server) caseRow(lang string, c *workflow.Case) []string {
-	t := func(k string) string { return s.Msg.T(lang, k) }
-	row := []string{c.No, t("source." + c.Source), c.CategoryName, c.Description, c.Address, c.RegionName,
-		t("state." + string(c.State)), c.LeadUnitName, s.exportTime(c.Deadline), strconv.Itoa(c.Warning), strconv.FormatBool(c.Overdue),
-		strconv.FormatBool(c.Supervised), strconv.Itoa(c.ReworkCount), s.exportTime(c.ReportedAt), s.exportTime(c.ClosedAt)}
-	if c.Reporter != nil {
-		row = append(row, c.Reporter.Name, c.Reporter.Phone)
-	} else {
-		row = append(row, "", "")
-	}
+// caseRow is one case as the export writes it, into row (reused).
+func (s *Server) caseRow(t func(string) string, c *workflow.ExportRow, row []string) []string {
+	row = append(row[:0], c.No, t("source."+c.Source), c.Category, c.Description, c.Address, c.Region,
+		t("state."+string(c.State)), c.LeadUnit, s.exportTime(c.Deadline), strconv.Itoa(c.Warning), strconv.FormatBool(c.Overdue),
+		strconv.FormatBool(c.Supervised), strconv.Itoa(c.Reworks), s.exportTime(c.ReportedAt), s.exportTime(c.ClosedAt), c.ReporterName, c.ReporterPhone)
 	return row
 }
 
@@ -54,7 +48,16 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := s.lang(r)
-	t := func(k string) string { return s.Msg.T(lang, k) }
+	// The few words a row repeats (sources, states) are looked up once.
+	memo := map[string]string{}
+	t := func(k string) string {
+		v, ok := memo[k]
+		if !ok {
+			v = s.Msg.T(lang, k)
+			memo[k] = v
+		}
+		return v
+	}
 	header := []string{t("export.no"), t("export.source"), t("export.category"), t("export.description"), t("export.address"), t("export.region"),
 		t("export.state"), t("export.unit"), t("export.deadline"), t("export.warning"), t("export.overdue"), t("export.supervised"),
 		t("export.reworks"), t("export.reported_at"), t("export.closed_at"), t("export.reporter"), t("export.phone")}
@@ -68,8 +71,10 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 		bw.WriteString("\ufeff") // Excel reads UTF-8 when the file starts with a BOM
 		cw := csv.NewWriter(bw)
 		_ = cw.Write(header)
-		err := s.Flow.EachCase(r.Context(), a, f, func(c *workflow.Case) error {
-			return cw.Write(s.caseRow(lang, c))
+		var row []string
+		err := s.Flow.EachExportRow(r.Context(), a, f, func(c *workflow.ExportRow) error {
+			row = s.caseRow(t, c, row)
+			return cw.Write(row)
 		})
 		cw.Flush()
 		if err == nil {
@@ -112,7 +117,11 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 		}
 		err = write(header)
 		if err == nil {
-			err = s.Flow.EachCase(r.Context(), a, f, func(c *workflow.Case) error { return write(s.caseRow(lang, c)) })
+			var row []string
+			err = s.Flow.EachExportRow(r.Context(), a, f, func(c *workflow.ExportRow) error {
+				row = s.caseRow(t, c, row)
+				return write(row)
+			})
 		}
 		if err == nil {
 			err = sw.Flush()
