@@ -158,11 +158,11 @@ func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (M
 	for _, r := range prevRows {
 		_, _, oc, _, _, _, _ := unitRates(r.Figures)
 		prevRate[r.Code] = oc
-		prevCity = addFigures(prevCity, r.Figures)
+		prevCity.Add(r.Figures)
 	}
 	for _, r := range rows {
 		doc.Districts = append(doc.Districts, progress(r.Code, r.Name, r.Figures))
-		city = addFigures(city, r.Figures)
+		city.Add(r.Figures)
 	}
 	compare(doc.Districts, prevRate)
 	sort.Slice(doc.Districts, func(i, j int) bool { return doc.Districts[i].Code < doc.Districts[j].Code })
@@ -246,26 +246,6 @@ func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (M
 		}
 	}
 	return doc, nil
-}
-
-func addFigures(a, b workflow.Figures) workflow.Figures {
-	a.Dispatched += b.Dispatched
-	a.Returns += b.Returns
-	a.Due += b.Due
-	a.Handled += b.Handled
-	a.HandledOnTime += b.HandledOnTime
-	a.Closed += b.Closed
-	a.ClosedCounted += b.ClosedCounted
-	a.ClosedOnTime += b.ClosedOnTime
-	a.Reworks += b.Reworks
-	a.Overdue += b.Overdue
-	a.Extended += b.Extended
-	a.Postponed += b.Postponed
-	a.Reported += b.Reported
-	a.Merged += b.Merged
-	a.Accepted += b.Accepted
-	a.Rejected += b.Rejected
-	return a
 }
 
 // counts are the month's new valid cases by category (or by category and

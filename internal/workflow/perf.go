@@ -91,7 +91,8 @@ func (f Figures) Rates() Rates {
 	return r
 }
 
-func (f *Figures) add(g Figures) {
+// Add adds g's counts to f (a roll-up of units or regions).
+func (f *Figures) Add(g Figures) {
 	f.Dispatched += g.Dispatched
 	f.Returns += g.Returns
 	f.Due += g.Due
@@ -185,7 +186,7 @@ func (s *Service) unitPerformance(ctx context.Context, p Period, now time.Time) 
 		if byUnit[k.unit] == nil {
 			byUnit[k.unit] = &Figures{}
 		}
-		byUnit[k.unit].add(f)
+		byUnit[k.unit].Add(f)
 	}
 	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code, name FROM units`)
 	if err != nil {
@@ -256,7 +257,7 @@ func (s *Service) regionPerformance(ctx context.Context, p Period, level string,
 	}
 	for k, f := range figs {
 		if g := groupOf(k.region); g != nil {
-			g.row.Figures.add(f)
+			g.row.Figures.Add(f)
 		}
 	}
 	crows, err := q.Query(ctx, `SELECT COALESCE(region_id, 0), count(*),
@@ -275,7 +276,7 @@ func (s *Service) regionPerformance(ctx context.Context, p Period, level string,
 			return nil, err
 		}
 		if g := groupOf(rid); g != nil {
-			g.row.Figures.add(f)
+			g.row.Figures.Add(f)
 		}
 	}
 	if err := crows.Err(); err != nil {

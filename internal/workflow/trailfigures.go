@@ -278,7 +278,7 @@ func (c *trailCase) count(set *FigureSet, ancestors map[int64][]int64, from, to,
 	addRegions := func(g Figures) {
 		for _, r := range ancestors[c.region] {
 			f := set.Regions[r]
-			f.add(g)
+			f.Add(g)
 			f.withCases = true
 			set.Regions[r] = f
 		}
@@ -289,7 +289,7 @@ func (c *trailCase) count(set *FigureSet, ancestors map[int64][]int64, from, to,
 		}
 		g := t.figures(now)
 		u := set.Units[t.unit]
-		u.add(g)
+		u.Add(g)
 		set.Units[t.unit] = u
 		addRegions(g)
 	}
