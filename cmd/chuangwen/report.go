@@ -39,54 +39,101 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sub, rest := args[0], args[1:]
 	name := "report " + sub
-	var quarter, format, out, bulletin string
+	var quarter, format, out, bulletin, week, unit, month string
 	var extra func(fs *flag.FlagSet)
 	var fn func(svc *report.Service) error
-	switch sub {
-	case "quarterly":
-		extra = func(fs *flag.FlagSet) {
-			fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)")
+	// A document command's flags: its own, then --format and --out.
+	document := func(own func(fs *flag.FlagSet)) func(fs *flag.FlagSet) {
+		return func(fs *flag.FlagSet) {
+			own(fs)
 			fs.StringVar(&format, "format", "json", "json or xlsx")
 			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
 		}
+	}
+	// write prints a document as JSON, or as the workbook xlsx writes, to
+	// --out or standard output.
+	write := func(doc any, xlsx func(w io.Writer, t func(string) string) error) error {
+		var buf bytes.Buffer
+		switch format {
+		case "json":
+			if err := json.NewEncoder(&buf).Encode(doc); err != nil {
+				return err
+			}
+		case "xlsx":
+			msg, err := i18n.Load()
+			if err != nil {
+				return err
+			}
+			if err := xlsx(&buf, func(k string) string { return msg.T("zh-CN", k) }); err != nil {
+				return err
+			}
+		case "pdf":
+			return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
+		default:
+			return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
+		}
+		if out == "" {
+			_, err := stdout.Write(buf.Bytes())
+			return err
+		}
+		return os.WriteFile(out, buf.Bytes(), 0o644)
+	}
+	required := func(flagName, v string) error {
+		if v == "" {
+			return fmt.Errorf("%s: --%s is required", name, flagName)
+		}
+		return nil
+	}
+	switch sub {
+	case "quarterly":
+		extra = document(func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") })
 		fn = func(svc *report.Service) error {
-			if quarter == "" {
-				return fmt.Errorf("%s: --quarter is required", name)
+			if err := required("quarter", quarter); err != nil {
+				return err
 			}
 			b, err := svc.Draft(ctx, org.System, quarter)
 			if err != nil {
 				return explain(err)
 			}
-			var buf bytes.Buffer
-			switch format {
-			case "json":
-				if err := json.NewEncoder(&buf).Encode(b.Doc); err != nil {
-					return err
-				}
-			case "xlsx":
-				msg, err := i18n.Load()
-				if err != nil {
-					return err
-				}
-				if err := b.Doc.WriteXLSX(&buf, func(k string) string { return msg.T("zh-CN", k) }); err != nil {
-					return err
-				}
-			case "pdf":
-				return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
-			default:
-				return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
-			}
-			if out == "" {
-				_, err := stdout.Write(buf.Bytes())
+			return write(b.Doc, b.Doc.WriteXLSX)
+		}
+	case "weekly":
+		extra = document(func(fs *flag.FlagSet) {
+			fs.StringVar(&week, "week", "", "the ISO week, e.g. 2026-W49 (required)")
+			fs.StringVar(&unit, "unit", "", "one unit's notice (its code)")
+		})
+		fn = func(svc *report.Service) error {
+			if err := required("week", week); err != nil {
 				return err
 			}
-			return os.WriteFile(out, buf.Bytes(), 0o644)
+			docs, err := svc.WeekNotices(ctx, org.System, week, unit)
+			if err != nil {
+				return explain(err)
+			}
+			if docs == nil {
+				docs = []report.NoticeDoc{}
+			}
+			return write(map[string]any{"week": week, "notices": docs}, func(w io.Writer, t func(string) string) error {
+				return report.WriteNoticesXLSX(w, docs, t)
+			})
+		}
+	case "monthly":
+		extra = document(func(fs *flag.FlagSet) { fs.StringVar(&month, "month", "", "the month, e.g. 2026-11 (required)") })
+		fn = func(svc *report.Service) error {
+			if err := required("month", month); err != nil {
+				return err
+			}
+			doc, err := svc.Monthly(ctx, org.System, month)
+			if err != nil {
+				return explain(err)
+			}
+			return write(doc, doc.WriteXLSX)
 		}
 	case "publish":
 		extra = func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") }
 		fn = func(svc *report.Service) error {
-			if quarter == "" {
-				return fmt.Errorf("%s: --quarter is required", name)
+			if err := required("quarter", quarter); err != nil {
+				return err
 			}
 			p, err := svc.Publish(ctx, org.System, quarter)
 			if err != nil {
@@ -98,8 +145,8 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case "verify":
 		extra = func(fs *flag.FlagSet) { fs.StringVar(&bulletin, "bulletin", "", "the bulletin id (required)") }
 		fn = func(svc *report.Service) error {
-			if bulletin == "" {
-				return fmt.Errorf("%s: --bulletin is required", name)
+			if err := required("bulletin", bulletin); err != nil {
+				return err
 			}
 			diffs, err := svc.Verify(ctx, org.System, bulletin)
 			if err != nil {
@@ -114,86 +161,6 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			fmt.Fprintf(stdout, "bulletin %s: every figure recomputes\n", bulletin)
 			return nil
-		}
-	case "weekly":
-		var week, unit string
-		extra = func(fs *flag.FlagSet) {
-			fs.StringVar(&week, "week", "", "the ISO week, e.g. 2026-W49 (required)")
-			fs.StringVar(&unit, "unit", "", "one unit's notice (its code)")
-			fs.StringVar(&format, "format", "json", "json or xlsx")
-			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
-		}
-		fn = func(svc *report.Service) error {
-			if week == "" {
-				return fmt.Errorf("%s: --week is required", name)
-			}
-			docs, err := svc.WeekNotices(ctx, org.System, week, unit)
-			if err != nil {
-				return explain(err)
-			}
-			if docs == nil {
-				docs = []report.NoticeDoc{}
-			}
-			var buf bytes.Buffer
-			switch format {
-			case "json":
-				err = json.NewEncoder(&buf).Encode(map[string]any{"week": week, "notices": docs})
-			case "xlsx":
-				var msg *i18n.Catalogue
-				if msg, err = i18n.Load(); err == nil {
-					err = report.WriteNoticesXLSX(&buf, docs, func(k string) string { return msg.T("zh-CN", k) })
-				}
-			case "pdf":
-				return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
-			default:
-				return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
-			}
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				_, err := stdout.Write(buf.Bytes())
-				return err
-			}
-			return os.WriteFile(out, buf.Bytes(), 0o644)
-		}
-	case "monthly":
-		var month string
-		extra = func(fs *flag.FlagSet) {
-			fs.StringVar(&month, "month", "", "the month, e.g. 2026-11 (required)")
-			fs.StringVar(&format, "format", "json", "json or xlsx")
-			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
-		}
-		fn = func(svc *report.Service) error {
-			if month == "" {
-				return fmt.Errorf("%s: --month is required", name)
-			}
-			doc, err := svc.Monthly(ctx, org.System, month)
-			if err != nil {
-				return explain(err)
-			}
-			var buf bytes.Buffer
-			switch format {
-			case "json":
-				err = json.NewEncoder(&buf).Encode(doc)
-			case "xlsx":
-				var msg *i18n.Catalogue
-				if msg, err = i18n.Load(); err == nil {
-					err = doc.WriteXLSX(&buf, func(k string) string { return msg.T("zh-CN", k) })
-				}
-			case "pdf":
-				return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
-			default:
-				return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
-			}
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				_, err := stdout.Write(buf.Bytes())
-				return err
-			}
-			return os.WriteFile(out, buf.Bytes(), 0o644)
 		}
 	default:
 		return fmt.Errorf("unknown command \"report %s\"\n\n%s", sub, strings.TrimSpace(reportUsage))
