@@ -72,7 +72,7 @@ func (s *Service) Proposals(ctx context.Context, actor org.Actor, code string) (
 	if err != nil {
 		return nil, err
 	}
-	trend, err := s.Trend(ctx, actor, rd.Edition)
+	trend, err := s.trend(ctx, actor, rd.Edition, true)
 	if err != nil {
 		return nil, err
 	}

@@ -238,6 +238,12 @@ func (s *Service) Rankings(ctx context.Context, actor org.Actor, code string) (R
 // each against the one before it: a year of rounds on one page. Closed
 // rounds are read from their snapshots.
 func (s *Service) Trend(ctx context.Context, actor org.Actor, edition string) ([]Rankings, error) {
+	return s.trend(ctx, actor, edition, false)
+}
+
+// trend is Trend, of the closed rounds only when closedOnly (the ladder's
+// streaks, which need no live computation of an open round).
+func (s *Service) trend(ctx context.Context, actor org.Actor, edition string, closedOnly bool) ([]Rankings, error) {
 	if err := canRead(actor); err != nil {
 		return nil, err
 	}
@@ -245,8 +251,12 @@ func (s *Service) Trend(ctx context.Context, actor org.Actor, edition string) ([
 		return nil, apperr.New(apperr.Forbidden, "forbidden")
 	}
 	q := s.DB.Reader()
+	state := "%"
+	if closedOnly {
+		state = RoundClosed
+	}
 	rounds, err := store.Collect(ctx, q, scanRound, `SELECT `+roundCols+` FROM assess_rounds r JOIN assess_editions e ON e.id = r.edition_id
-		WHERE e.code = ? AND r.kind = ? ORDER BY r.inspection_date, r.id`, edition, KindMock)
+		WHERE e.code = ? AND r.kind = ? AND r.state LIKE ? ORDER BY r.inspection_date, r.id`, edition, KindMock, state)
 	if err != nil {
 		return nil, err
 	}
