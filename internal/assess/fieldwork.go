@@ -294,9 +294,10 @@ func (s *Service) Submit(ctx context.Context, actor org.Actor, sub Submission) (
 		}
 		var cur RecordedObs
 		var key string
-		err = tx.QueryRow(ctx, `SELECT id, result, problems, note, source, COALESCE(case_id, 0), updated_at, client_key FROM assess_observations
-			WHERE round_id = ? AND site_id = ? AND standard = ?`, rd.ID, cl.siteID, it.Code).Scan(
-			&cur.ID, &cur.Result, &cur.Problems, &cur.Note, &cur.Source, &cur.CaseID, &cur.UpdatedAt, &key)
+		err = tx.QueryRow(ctx, `SELECT o.id, o.result, o.problems, o.note, o.source, COALESCE(o.case_id, 0), COALESCE(c.no, ''), o.updated_at, o.client_key
+			FROM assess_observations o LEFT JOIN cases c ON c.id = o.case_id
+			WHERE o.round_id = ? AND o.site_id = ? AND o.standard = ?`, rd.ID, cl.siteID, it.Code).Scan(
+			&cur.ID, &cur.Result, &cur.Problems, &cur.Note, &cur.Source, &cur.CaseID, &cur.CaseNo, &cur.UpdatedAt, &key)
 		exists := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -334,7 +335,7 @@ func (s *Service) Submit(ctx context.Context, actor org.Actor, sub Submission) (
 				out.NoCategory = true
 			}
 		}
-		if cur.CaseID != 0 {
+		if cur.CaseID != 0 && cur.CaseNo == "" { // a case filed just now
 			if err := tx.QueryRow(ctx, `SELECT no FROM cases WHERE id = ?`, cur.CaseID).Scan(&cur.CaseNo); err != nil {
 				return err
 			}

@@ -63,7 +63,7 @@ func TestFieldworkRaisesCasesOnce(t *testing.T) {
 		}
 		// The phone resends: nothing changes, no second case.
 		again, err := f.svc.Submit(f.ctx, f.c.Inspector, sub)
-		if err != nil || !again.Replayed || again.Observation.CaseID != got.Observation.CaseID {
+		if err != nil || !again.Replayed || again.Observation.CaseID != got.Observation.CaseID || again.Observation.CaseNo == "" || again.Observation.CaseNo != got.Observation.CaseNo {
 			t.Fatalf("resend: %+v %v", again, err)
 		}
 		// A correction with a new key keeps the case.
