@@ -7,7 +7,7 @@ BIN       := bin/chuangwen
 PG        ?= postgres://postgres@127.0.0.1:5432/test
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build run test lint fuzz bench clean assets assets-check
+.PHONY: build run test lint fuzz bench clean assets assets-check font
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chuangwen
@@ -63,3 +63,15 @@ assets:
 # The committed copies are exactly what the lock file gives (needs npm).
 assets-check: assets
 	git diff --exit-code -- internal/web/static/leaflet.js internal/web/static/leaflet.css
+
+# The PDF documents' font: LXGW WenKai (SIL Open Font License 1.1, Debian
+# package fonts-lxgw-wenkai), subset and renamed by
+# internal/pdfdoc/font/subset.py with fonttools (Debian python3-fonttools),
+# gzipped; the result is committed and embedded, so building needs neither.
+# Run after adding words with characters outside GB 2312 to the catalogue.
+FONT_SRC ?= /usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf
+font:
+	@mkdir -p bin
+	python3 internal/pdfdoc/font/subset.py $(FONT_SRC) bin/font-subset.ttf \
+	  'internal/i18n/*.json' 'internal/web/templates/*.html' 'internal/demo/**/*.go'
+	gzip -9n -c bin/font-subset.ttf > internal/pdfdoc/font/chuangwen-kai.ttf.gz

@@ -12,6 +12,8 @@ import (
 
 	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
+	"chuangwen/internal/pdfdoc"
+	"chuangwen/internal/pdfdoc/pdftest"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -236,5 +238,26 @@ func TestReportCommands(t *testing.T) {
 	defer f.Close()
 	if sheets := f.GetSheetList(); len(sheets) != 4 || sheets[0] != "区县文明指数" {
 		t.Errorf("sheets %v", sheets)
+	}
+	// The printed forms of the three documents, to a file and to standard output.
+	pdf := filepath.Join(t.TempDir(), "q.pdf")
+	if out, err := runCmd(t, "report", "quarterly", d, "--quarter", "2026Q4", "--format", "pdf", "--out", pdf); err != nil {
+		t.Fatalf("pdf: %v %s", err, out)
+	}
+	raw, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, fonts := pdftest.Read(t, raw); !pdftest.Contains(text, "2026Q4 季度通报") || !pdftest.Embedded(fonts, pdfdoc.FontName) {
+		t.Errorf("quarterly PDF:\n%s\n%s", text, fonts)
+	}
+	for _, args := range [][]string{{"monthly", "--month", "2026-11"}, {"weekly", "--week", "2026-W47"}} {
+		out, err := runCmd(t, append(append([]string{"report"}, args...), d, "--format", "pdf")...)
+		if err != nil || !strings.HasPrefix(out, "%PDF-") {
+			t.Errorf("%s pdf: %v %.80q", args[0], err, out)
+		}
+	}
+	if out, err := runCmd(t, "report", "monthly", d, "--month", "2026-11", "--format", "doc"); err == nil || !strings.Contains(err.Error(), "json, pdf or xlsx") {
+		t.Errorf("an unknown format: %v %s", err, out)
 	}
 }

@@ -17,17 +17,18 @@ import (
 
 const reportUsage = `Usage: chuangwen report <command> [flags]   (docs/reports.md)
 
-  weekly --week 2026-W49 [--unit CODE] --format json|xlsx [--out F]
+  weekly --week 2026-W49 [--unit CODE] --format json|pdf|xlsx [--out F]
                                                              the week's supervision notices (督办单): those
                                                              issued, and drafts for units with anything due
-  monthly --month 2026-11 --format json|xlsx [--out F]      the month's scheduling report (调度)
-  quarterly --quarter 2026Q4 --format json|xlsx [--out F]   draft the quarter's bulletin (季度通报)
+  monthly --month 2026-11 --format json|pdf|xlsx [--out F]  the month's scheduling report (调度)
+  quarterly --quarter 2026Q4 --format json|pdf|xlsx [--out F]
+                                                             draft the quarter's bulletin (季度通报)
   publish --quarter 2026Q4                                   publish it frozen; last line: the bulletin id
   verify --bulletin ID                                       recompute a published bulletin from the stored data;
                                                              exit status 0 when every figure matches, else each
                                                              difference and exit status 1
 
-PDF output is not built yet.
+PDF documents are A4 with the font embedded; workbooks open in Excel.
 Every command takes the common flags (--data, --db, ...).
 `
 
@@ -46,31 +47,40 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	document := func(own func(fs *flag.FlagSet)) func(fs *flag.FlagSet) {
 		return func(fs *flag.FlagSet) {
 			own(fs)
-			fs.StringVar(&format, "format", "json", "json or xlsx")
+			fs.StringVar(&format, "format", "json", "json, pdf or xlsx")
 			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
 		}
 	}
-	// write prints a document as JSON, or as the workbook xlsx writes, to
-	// --out or standard output.
-	write := func(doc any, xlsx func(w io.Writer, t func(string) string) error) error {
+	// write prints a document as JSON, as the workbook xlsx writes or as
+	// the PDF pdf writes (signed by the office's name), to --out or
+	// standard output.
+	write := func(svc *report.Service, doc any, xlsx func(w io.Writer, t func(string) string) error,
+		pdf func(w io.Writer, t func(string) string, issuer string) error) error {
 		var buf bytes.Buffer
 		switch format {
 		case "json":
 			if err := json.NewEncoder(&buf).Encode(doc); err != nil {
 				return err
 			}
-		case "xlsx":
+		case "xlsx", "pdf":
 			msg, err := i18n.Load()
 			if err != nil {
 				return err
 			}
-			if err := xlsx(&buf, func(k string) string { return msg.T("zh-CN", k) }); err != nil {
+			t := func(k string) string { return msg.T("zh-CN", k) }
+			if format == "xlsx" {
+				err = xlsx(&buf, t)
+			} else {
+				var st report.NoticeSettings
+				if st, err = svc.NoticeSettings(ctx); err == nil {
+					err = pdf(&buf, t, st.Issuer)
+				}
+			}
+			if err != nil {
 				return err
 			}
-		case "pdf":
-			return fmt.Errorf("%s: --format pdf is not built yet; use json or xlsx", name)
 		default:
-			return fmt.Errorf("%s: --format %q: want json or xlsx", name, format)
+			return fmt.Errorf("%s: --format %q: want json, pdf or xlsx", name, format)
 		}
 		if out == "" {
 			_, err := stdout.Write(buf.Bytes())
@@ -95,7 +105,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err != nil {
 				return explain(err)
 			}
-			return write(b.Doc, b.Doc.WriteXLSX)
+			return write(svc, b.Doc, b.Doc.WriteXLSX, b.Doc.WritePDF)
 		}
 	case "weekly":
 		extra = document(func(fs *flag.FlagSet) {
@@ -113,8 +123,10 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if docs == nil {
 				docs = []report.NoticeDoc{}
 			}
-			return write(map[string]any{"week": week, "notices": docs}, func(w io.Writer, t func(string) string) error {
+			return write(svc, map[string]any{"week": week, "notices": docs}, func(w io.Writer, t func(string) string) error {
 				return report.WriteNoticesXLSX(w, docs, t)
+			}, func(w io.Writer, t func(string) string, _ string) error {
+				return report.WriteNoticesPDF(w, docs, t, t("notice.ui.doc_title")+" "+week)
 			})
 		}
 	case "monthly":
@@ -127,7 +139,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err != nil {
 				return explain(err)
 			}
-			return write(doc, doc.WriteXLSX)
+			return write(svc, doc, doc.WriteXLSX, doc.WritePDF)
 		}
 	case "publish":
 		extra = func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") }

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"io"
 	"net/http"
+	"path"
 	"strconv"
 
+	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 	"chuangwen/internal/report"
 )
@@ -21,6 +24,8 @@ func (s *Server) noticeRoutes() []route {
 		{method: "POST", path: "/api/v1/notices/{no}/acknowledge", api: true, roles: []org.Role{org.RoleHandler}, summary: "Acknowledge (签收) the unit's notice", resp: "object", h: s.apiAcknowledge},
 		{method: "GET", path: "/notices", roles: noticeReaders, h: s.pageNotices},
 		{method: "GET", path: "/notices/{no}", roles: noticeReaders, h: s.pageNotice},
+		{method: "GET", path: "/notices/{no}/{file}", roles: noticeReaders, h: s.noticeFile},
+		{method: "GET", path: "/notices/export/{file}", roles: noticeReaders, h: s.noticesFile},
 		{method: "POST", path: "/notices/{no}/acknowledge", roles: []org.Role{org.RoleHandler}, h: s.postAcknowledge},
 		{method: "POST", path: "/notices", roles: []org.Role{org.RoleAdmin, org.RoleAcceptor}, h: s.postInstantNotice},
 		{method: "POST", path: "/notices/issue", roles: admin, h: s.postIssueWeekly},
@@ -81,6 +86,59 @@ func (s *Server) pageNotice(w http.ResponseWriter, r *http.Request) {
 	var l loader
 	n := load(&l, func() (report.Notice, error) { return s.Report.Notice(r.Context(), actorOf(r), r.PathValue("no")) })
 	s.page(w, r, &l, "notice", map[string]any{"N": n})
+}
+
+// noticeFile sends one notice as notice.pdf (A4, the seal area) or
+// notice.xlsx (its cases).
+func (s *Server) noticeFile(w http.ResponseWriter, r *http.Request) {
+	n, err := s.Report.Notice(r.Context(), actorOf(r), r.PathValue("no"))
+	if err == nil {
+		err = knownFile(r, "notice")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.sendNotices(w, r, n.Doc.No, []report.NoticeDoc{n.Doc})
+}
+
+// noticesFile sends the notices the reader sees (a unit its own), of
+// ?week= or all, as notices.pdf (a notice per page) or notices.xlsx.
+func (s *Server) noticesFile(w http.ResponseWriter, r *http.Request) {
+	week := r.URL.Query().Get("week")
+	list, err := s.Report.Notices(r.Context(), actorOf(r), week)
+	if err == nil {
+		err = knownFile(r, "notices")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	docs := make([]report.NoticeDoc, len(list))
+	for i, n := range list {
+		docs[i] = n.Doc
+	}
+	name := "notices"
+	if week != "" {
+		name += "-" + week
+	}
+	s.sendNotices(w, r, name, docs)
+}
+
+// knownFile refuses a file name other than base.pdf and base.xlsx.
+func knownFile(r *http.Request, base string) error {
+	if f := r.PathValue("file"); f != base+".pdf" && f != base+".xlsx" {
+		return apperr.New(apperr.NotFound, "not_found")
+	}
+	return nil
+}
+
+func (s *Server) sendNotices(w http.ResponseWriter, r *http.Request, name string, docs []report.NoticeDoc) {
+	s.sendDocument(w, r, name+path.Ext(r.PathValue("file")), func(w io.Writer, t func(string) string) error {
+		return report.WriteNoticesXLSX(w, docs, t)
+	}, func(w io.Writer, t func(string) string, _ string) error {
+		return report.WriteNoticesPDF(w, docs, t, t("notice.ui.doc_title")+" "+name)
+	})
 }
 
 func (s *Server) postAcknowledge(w http.ResponseWriter, r *http.Request) {

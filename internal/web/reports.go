@@ -2,8 +2,11 @@ package web
 
 import (
 	"bytes"
+	"io"
 	"net/http"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"chuangwen/internal/apperr"
@@ -24,13 +27,16 @@ func (s *Server) reportRoutes() []route {
 		{method: "GET", path: "/api/v1/reports/bulletins/{code}/verify", api: true, roles: office, summary: "Recompute a published bulletin; every difference (none: it recomputes)", resp: "BulletinDifferences", h: codeListJSON(s, s.Report.Verify)},
 		{method: "GET", path: "/api/v1/reports/monthly", api: true, roles: office, summary: "The month's scheduling report (the document of report monthly --format json)", query: []string{"month"}, resp: "MonthReport", h: s.apiMonthly},
 		{method: "GET", path: "/reports/monthly", roles: office, h: s.pageMonthly},
-		{method: "GET", path: "/reports/monthly.xlsx", roles: office, h: s.monthlyXLSX},
+		{method: "GET", path: "/reports/monthly.xlsx", roles: office, h: s.monthlyFile},
+		{method: "GET", path: "/reports/monthly.pdf", roles: office, h: s.monthlyFile},
 		{method: "GET", path: "/reports", roles: office, h: s.pageReports},
 		{method: "GET", path: "/reports/quarterly", roles: office, h: s.pageQuarterly},
-		{method: "GET", path: "/reports/quarterly.xlsx", roles: office, h: s.quarterlyXLSX},
+		{method: "GET", path: "/reports/quarterly.xlsx", roles: office, h: s.quarterlyFile},
+		{method: "GET", path: "/reports/quarterly.pdf", roles: office, h: s.quarterlyFile},
 		{method: "POST", path: "/reports/publish", roles: admin, h: s.postPublishBulletin},
 		{method: "GET", path: "/reports/bulletins/{code}", roles: office, h: s.pageBulletin},
-		{method: "GET", path: "/reports/bulletins/{code}/xlsx", roles: office, h: s.bulletinXLSX},
+		{method: "GET", path: "/reports/bulletins/{code}/xlsx", roles: office, h: s.bulletinFile},
+		{method: "GET", path: "/reports/bulletins/{code}/pdf", roles: office, h: s.bulletinFile},
 		{method: "POST", path: "/reports/bulletins/{code}/public", roles: admin, h: s.postBulletinPublic},
 		{method: "GET", path: "/bulletins/{code}", public: true, h: s.pagePublicBulletin},
 	}
@@ -80,23 +86,39 @@ func (s *Server) pageQuarterly(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, &l, "report_bulletin", map[string]any{"Doc": b.Doc, "Draft": true})
 }
 
-func (s *Server) quarterlyXLSX(w http.ResponseWriter, r *http.Request) {
+func (s *Server) quarterlyFile(w http.ResponseWriter, r *http.Request) {
 	b, err := s.draft(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.sendBulletinXLSX(w, r, "bulletin-"+b.Doc.Quarter+"-draft.xlsx", b.Doc)
+	s.sendDocument(w, r, "bulletin-"+b.Doc.Quarter+"-draft"+path.Ext(r.URL.Path), b.Doc.WriteXLSX, b.Doc.WritePDF)
 }
 
-func (s *Server) sendBulletinXLSX(w http.ResponseWriter, r *http.Request, name string, d report.Doc) {
+// sendDocument sends a document as the download name's extension says,
+// .xlsx or .pdf (signed with the office's name), in the reader's
+// language.
+func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, name string, xlsx func(io.Writer, func(string) string) error,
+	pdf func(io.Writer, func(string) string, string) error) {
 	lang := s.lang(r)
+	tr := func(k string) string { return s.Msg.T(lang, k) }
 	var buf bytes.Buffer
-	if err := d.WriteXLSX(&buf, func(k string) string { return s.Msg.T(lang, k) }); err != nil {
+	var err error
+	ct := "application/pdf"
+	if strings.HasSuffix(name, ".xlsx") {
+		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		err = xlsx(&buf, tr)
+	} else {
+		var st report.NoticeSettings
+		if st, err = s.Report.NoticeSettings(r.Context()); err == nil {
+			err = pdf(&buf, tr, st.Issuer)
+		}
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Write(buf.Bytes())
 }
@@ -126,13 +148,13 @@ func (s *Server) pageBulletin(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, &l, "report_bulletin", data)
 }
 
-func (s *Server) bulletinXLSX(w http.ResponseWriter, r *http.Request) {
+func (s *Server) bulletinFile(w http.ResponseWriter, r *http.Request) {
 	p, err := s.Report.Bulletin(r.Context(), actorOf(r), r.PathValue("code"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.sendBulletinXLSX(w, r, "bulletin-"+p.Code+".xlsx", p.Doc)
+	s.sendDocument(w, r, "bulletin-"+p.Code+"."+path.Base(r.URL.Path), p.Doc.WriteXLSX, p.Doc.WritePDF)
 }
 
 func (s *Server) postBulletinPublic(w http.ResponseWriter, r *http.Request) {
@@ -196,19 +218,11 @@ func (s *Server) pageMonthly(w http.ResponseWriter, r *http.Request) {
 	s.page(w, r, &l, "report_monthly", map[string]any{"Doc": d, "Most": most})
 }
 
-func (s *Server) monthlyXLSX(w http.ResponseWriter, r *http.Request) {
+func (s *Server) monthlyFile(w http.ResponseWriter, r *http.Request) {
 	d, err := s.monthly(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	lang := s.lang(r)
-	var buf bytes.Buffer
-	if err := d.WriteXLSX(&buf, func(k string) string { return s.Msg.T(lang, k) }); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	w.Header().Set("Content-Disposition", `attachment; filename="monthly-`+d.Month+`.xlsx"`)
-	w.Write(buf.Bytes())
+	s.sendDocument(w, r, "monthly-"+d.Month+path.Ext(r.URL.Path), d.WriteXLSX, d.WritePDF)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"chuangwen/internal/pdfdoc/pdftest"
 	"chuangwen/internal/report"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
@@ -35,6 +36,19 @@ func TestBulletinPages(t *testing.T) {
 		if res := lead.do("GET", "/api/v1/reports/quarterly?quarter=2026Q9", nil, ""); res.StatusCode != 400 || !strings.Contains(res.body, "2026Q4") {
 			t.Errorf("a bad quarter: %d %s", res.StatusCode, res.body)
 		}
+		if res := hA.do("GET", "/reports/quarterly.pdf?quarter=2026Q4", nil, ""); res.StatusCode != 403 {
+			t.Errorf("a handler's draft PDF: %d", res.StatusCode)
+		}
+		res = lead.do("GET", "/reports/quarterly.pdf?quarter=2026Q4", nil, "")
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("draft PDF: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		if text, _ := pdftest.Read(t, []byte(res.body)); !pdftest.Contains(text, "2026Q4 季度通报") || !pdftest.Contains(text, "区县文明指数") {
+			t.Errorf("draft PDF text:\n%s", text)
+		}
+		if res := lead.do("GET", "/reports/monthly.pdf?month=2026-11", nil, ""); res.StatusCode != 200 || !strings.HasPrefix(res.body, "%PDF-") {
+			t.Errorf("monthly PDF: %d", res.StatusCode)
+		}
 		if res := lead.json("POST", "/api/v1/reports/bulletins", map[string]string{"quarter": "2026Q4"}); res.StatusCode != 403 {
 			t.Errorf("a leader publishes: %d", res.StatusCode)
 		}
@@ -44,6 +58,10 @@ func TestBulletinPages(t *testing.T) {
 		}
 		if res := lead.do("GET", "/reports/bulletins/2026Q4-1?verify=1", nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, `id="verify-result">复核通过`) {
 			t.Errorf("verify page: %d", res.StatusCode)
+		}
+		if res := lead.do("GET", "/reports/bulletins/2026Q4-1/pdf", nil, ""); res.StatusCode != 200 || !strings.HasPrefix(res.body, "%PDF-") ||
+			!strings.Contains(res.Header.Get("Content-Disposition"), "bulletin-2026Q4-1.pdf") {
+			t.Errorf("published PDF: %d %s", res.StatusCode, res.Header.Get("Content-Disposition"))
 		}
 		if res := lead.do("GET", "/api/v1/reports/bulletins/2026Q4-1/verify", nil, ""); res.StatusCode != 200 || res.body != "[]\n" {
 			t.Errorf("verify API: %d %q", res.StatusCode, res.body)
@@ -106,6 +124,35 @@ func TestNoticePages(t *testing.T) {
 		}
 		if res := hA.do("GET", "/notices/"+doc.No, nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, "请本周内完成整改") || !strings.Contains(res.body, `id="acknowledge"`) {
 			t.Errorf("unit A's notice: %d", res.StatusCode)
+		}
+		// The notice as PDF and XLSX: the unit's own, not another unit's.
+		res = hA.do("GET", "/notices/"+doc.No+"/notice.pdf", nil, "")
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("unit A's notice PDF: %d", res.StatusCode)
+		}
+		if text, _ := pdftest.Read(t, []byte(res.body)); !pdftest.Contains(text, doc.No) || !pdftest.Contains(text, "请本周内完成整改") {
+			t.Errorf("notice PDF text:\n%s", text)
+		}
+		if res := hB.do("GET", "/notices/"+doc.No+"/notice.pdf", nil, ""); res.StatusCode != 404 {
+			t.Errorf("unit B prints unit A's notice: %d", res.StatusCode)
+		}
+		if res := hA.do("GET", "/notices/"+doc.No+"/notice.exe", nil, ""); res.StatusCode != 404 {
+			t.Errorf("an unknown file: %d", res.StatusCode)
+		}
+		res = hB.do("GET", "/notices/export/notices.xlsx", nil, "")
+		if res.StatusCode != 200 || !strings.HasPrefix(res.body, "PK") {
+			t.Fatalf("unit B's notices XLSX: %d", res.StatusCode)
+		}
+		if x, err := excelize.OpenReader(strings.NewReader(res.body)); err != nil {
+			t.Error(err)
+		} else if rows, _ := x.GetRows("督办清单"); len(rows) != 1 {
+			t.Errorf("unit B's workbook holds another unit's notices: %q", rows)
+		}
+		res = adm.do("GET", "/notices/export/notices.xlsx", nil, "")
+		if x, err := excelize.OpenReader(strings.NewReader(res.body)); err != nil {
+			t.Error(err)
+		} else if rows, _ := x.GetRows("督办清单"); len(rows) < 2 || rows[1][0] != doc.No {
+			t.Errorf("the office's workbook: %q", rows)
 		}
 		if res := hA.form("POST", "/notices/"+doc.No+"/acknowledge", url.Values{}); res.StatusCode != 303 {
 			t.Errorf("sign: %d %s", res.StatusCode, res.body)
