@@ -54,15 +54,18 @@ clean:
 # package-lock.json), copied into internal/web/static/ where the binary
 # embeds them. The copies are committed; run this after changing
 # package.json and commit the result. Leaflet's marker images are not
-# copied: the map draws its pin and markers as SVG.
+# copied: the map draws its pin and markers as SVG. Of ECharts only the
+# "common" build (line, bar, pie, scatter; grid, tooltip, legend, zoom)
+# is copied.
 LEAFLET := node_modules/leaflet/dist
 assets:
 	npm ci --ignore-scripts --no-audit --no-fund
 	cp $(LEAFLET)/leaflet.js $(LEAFLET)/leaflet.css internal/web/static/
+	cp node_modules/echarts/dist/echarts.common.min.js internal/web/static/echarts.min.js
 
 # The committed copies are exactly what the lock file gives (needs npm).
 assets-check: assets
-	git diff --exit-code -- internal/web/static/leaflet.js internal/web/static/leaflet.css
+	git diff --exit-code -- internal/web/static/leaflet.js internal/web/static/leaflet.css internal/web/static/echarts.min.js
 
 # The PDF documents' font: LXGW WenKai (SIL Open Font License 1.1, Debian
 # package fonts-lxgw-wenkai), subset and renamed by

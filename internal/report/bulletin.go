@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"chuangwen/internal/apperr"
@@ -24,6 +25,9 @@ type Service struct {
 	Assess   *assess.Service
 	Location *time.Location
 	Now      func() time.Time // nil: the wall clock
+
+	leaderOnce sync.Once
+	leader     *leaderCache
 }
 
 func (s *Service) now() time.Time {

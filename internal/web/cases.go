@@ -14,7 +14,7 @@ import (
 
 // caseRoutes lists the routes of cases and their closed loop: lists, the case page, reports, actions.
 func (s *Server) caseRoutes() []route {
-	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "warning", "supervised", "from", "to", "no", "before", "limit", "coord"}
+	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "cell_id", "warning", "closed_from", "closed_to", "supervised", "from", "to", "no", "before", "limit", "coord"}
 	return []route{
 		{method: "GET", path: "/api/v1/cases", api: true, summary: "List cases in the caller's scope, newest first (keyset paging with before=)", query: listQuery, resp: "CasePage", h: s.apiListCases},
 		{method: "POST", path: "/api/v1/cases", api: true, status: 201, roles: reporters, summary: "Report a problem (JSON, or multipart/form-data with photo files)", body: "NewCase", resp: "Case", h: s.apiCreateCase},
@@ -60,7 +60,7 @@ func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 	ints := []struct {
 		name string
 		dst  *int64
-	}{{"category_id", &f.CategoryID}, {"unit_id", &f.UnitID}, {"region_id", &f.RegionID}, {"before", &f.Before}}
+	}{{"category_id", &f.CategoryID}, {"unit_id", &f.UnitID}, {"region_id", &f.RegionID}, {"cell_id", &f.CellID}, {"before", &f.Before}}
 	for _, p := range ints {
 		if v := q.Get(p.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -92,6 +92,15 @@ func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 	}
 	if !f.To.IsZero() {
 		f.To = f.To.AddDate(0, 0, 1) // "to" names the last day included
+	}
+	if f.ClosedFrom, err = s.parseDay(q.Get("closed_from")); err != nil {
+		return f, err
+	}
+	if f.ClosedTo, err = s.parseDay(q.Get("closed_to")); err != nil {
+		return f, err
+	}
+	if !f.ClosedTo.IsZero() {
+		f.ClosedTo = f.ClosedTo.AddDate(0, 0, 1)
 	}
 	return f, nil
 }

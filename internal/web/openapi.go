@@ -100,6 +100,7 @@ var apiTypes = map[string]any{
 	"BulletinDifferences": []report.Difference{},
 	"Notices":             []report.Notice{},
 	"MonthReport":         report.MonthDoc{},
+	"LeaderView":          report.LeaderView{},
 	"Webhooks":            []report.Webhook{},
 	"Webhook":             report.Webhook{},
 	"WebhookIn":           webhookJSON{},

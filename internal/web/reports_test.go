@@ -49,6 +49,20 @@ func TestBulletinPages(t *testing.T) {
 		if res := lead.do("GET", "/reports/monthly.pdf?month=2026-11", nil, ""); res.StatusCode != 200 || !strings.HasPrefix(res.body, "%PDF-") {
 			t.Errorf("monthly PDF: %d", res.StatusCode)
 		}
+		// The leader's screen: the office's, not a unit's nor the public's.
+		if res := hA.do("GET", "/api/v1/leader", nil, ""); res.StatusCode != 403 {
+			t.Errorf("a handler's leader screen: %d", res.StatusCode)
+		}
+		if res := hA.do("GET", "/leader", nil, ""); res.StatusCode != 403 {
+			t.Errorf("a handler's leader page: %d", res.StatusCode)
+		}
+		if res := anon.do("GET", "/api/v1/leader", nil, ""); res.StatusCode != 401 {
+			t.Errorf("the leader screen without a login: %d", res.StatusCode)
+		}
+		if res := lead.do("GET", "/api/v1/leader", nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, `"counts":{"open":`) ||
+			res.Header.Get("Cache-Control") != "no-store" || strings.Contains(res.body, "reporter") {
+			t.Errorf("the leader screen: %d %.200s", res.StatusCode, res.body)
+		}
 		if res := lead.json("POST", "/api/v1/reports/bulletins", map[string]string{"quarter": "2026Q4"}); res.StatusCode != 403 {
 			t.Errorf("a leader publishes: %d", res.StatusCode)
 		}

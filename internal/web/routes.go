@@ -52,6 +52,7 @@ var areas = []func(*Server) []route{
 	(*Server).assessRoutes,
 	(*Server).reportRoutes,
 	(*Server).noticeRoutes,
+	(*Server).leaderRoutes,
 	(*Server).exportRoutes,
 }
 

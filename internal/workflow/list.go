@@ -97,10 +97,13 @@ type Filter struct {
 	CategoryID int64
 	UnitID     int64 // lead unit
 	RegionID   int64 // the region and everything under it
+	CellID     int64 // grid cell (万米单元网格)
 	Warning    int   // 1 yellow or worse, 2 red
 	Supervised bool
 	From, To   time.Time // reported_at in [From, To)
-	No         string    // case number (exact)
+	// ClosedFrom, ClosedTo: closed_at in [ClosedFrom, ClosedTo).
+	ClosedFrom, ClosedTo time.Time
+	No                   string // case number (exact)
 	// Before is the paging cursor: only cases with id < Before.
 	Before int64
 	Limit  int
@@ -176,6 +179,9 @@ func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs [
 	if f.UnitID != 0 {
 		add("c.lead_unit_id = ?", f.UnitID)
 	}
+	if f.CellID != 0 {
+		add("c.grid_cell_id = ?", f.CellID)
+	}
 	if f.Warning > 0 {
 		add("c.warning >= ?", f.Warning)
 	}
@@ -187,6 +193,12 @@ func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs [
 	}
 	if !f.To.IsZero() {
 		add("c.reported_at < ?", f.To.UnixMilli())
+	}
+	if !f.ClosedFrom.IsZero() {
+		add("c.closed_at >= ?", f.ClosedFrom.UnixMilli())
+	}
+	if !f.ClosedTo.IsZero() {
+		add("c.closed_at < ?", f.ClosedTo.UnixMilli())
 	}
 	if f.No != "" {
 		add("c.no = ?", f.No)
