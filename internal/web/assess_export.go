@@ -1,12 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"math/big"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/assess"
@@ -58,12 +58,18 @@ func printed(r *big.Rat, places int) string {
 	return assess.RoundString(r, places)
 }
 
-// exportRound writes one of a round's tables as XLSX: results (the scores
-// of every standard for the city and each district), ledger (every entry),
-// rankings (districts, streets and units). The ledger follows the same
-// filters and scope rules as its page.
+// exportRound writes one of a round's tables as XLSX or CSV (by the
+// name's extension): results (the scores of every standard for the city
+// and each district), ledger (every entry), rankings (districts, streets
+// and units). The ledger follows the same filters and scope rules as its
+// page.
 func (s *Server) exportRound(w http.ResponseWriter, r *http.Request) {
-	a, code, table := actorOf(r), r.PathValue("code"), r.PathValue("table")
+	a, code, file := actorOf(r), r.PathValue("code"), r.PathValue("table")
+	table, ext, _ := strings.Cut(file, ".")
+	if ext != "xlsx" && ext != "csv" {
+		s.fail(w, r, apperr.New(apperr.NotFound, "not_found"))
+		return
+	}
 	lang := s.lang(r)
 	t := func(key string) string { return s.Msg.T(lang, key) }
 	names, err := s.assessNames(r.Context())
@@ -74,7 +80,7 @@ func (s *Server) exportRound(w http.ResponseWriter, r *http.Request) {
 	var rows [][]string
 	var numeric []int
 	switch table {
-	case "results.xlsx":
+	case "results":
 		v, err := s.Assess.Open(r.Context(), a, code)
 		if err != nil {
 			s.fail(w, r, err)
@@ -110,7 +116,7 @@ func (s *Server) exportRound(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-	case "ledger.xlsx":
+	case "ledger":
 		entries, err := s.Assess.Entries(r.Context(), a, code, entryFilter(r))
 		if err != nil {
 			s.fail(w, r, err)
@@ -123,7 +129,7 @@ func (s *Server) exportRound(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, []string{e.Standard, e.StandardName, e.Unit, names.Unit(e.Unit), t("assess.via_" + string(e.Via)), printed(e.Lost.Rat, 2),
 				e.Site, e.SiteName, e.Result, strconv.Itoa(e.Problems), e.Note, e.CaseNo})
 		}
-	case "rankings.xlsx":
+	case "rankings":
 		rk, err := s.Assess.Rankings(r.Context(), a, code)
 		if err != nil {
 			s.fail(w, r, err)
@@ -153,10 +159,5 @@ func (s *Server) exportRound(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.New(apperr.NotFound, "not_found"))
 		return
 	}
-	var buf bytes.Buffer
-	if err := assess.WriteTable(&buf, code, rows, numeric...); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	download(w, code+"-"+table, assess.FormatXLSX, buf.Bytes())
+	s.sendTable(w, r, code+"-"+file, code, rows, numeric...)
 }

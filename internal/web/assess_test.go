@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -361,6 +362,18 @@ func TestAssessRolesAndScopes(t *testing.T) {
 			if strings.Join(units, ",") != h.unit || !slices.Equal(sites, h.sites) {
 				t.Errorf("ledger.xlsx%s for %s's reader: units %v, sites %v", h.query, h.unit, units, sites)
 			}
+			// the CSV form holds the same rows
+			res = h.c.do("GET", f.path(false, "/export/ledger.csv"+h.query), nil, "")
+			if res.StatusCode != 200 || !strings.HasPrefix(res.body, "\ufeff") || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+				t.Fatalf("ledger.csv%s: %d %q", h.query, res.StatusCode, res.Header.Get("Content-Type"))
+			}
+			recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(res.body, "\ufeff"))).ReadAll()
+			if err != nil || len(recs) != len(rows) || !slices.Equal(recs[0], rows[0]) {
+				t.Errorf("ledger.csv%s: %d records for %d workbook rows (%v)", h.query, len(recs), len(rows), err)
+			}
+		}
+		if res := hA.do("GET", f.path(false, "/export/ledger.pdf"), nil, ""); res.StatusCode != 404 {
+			t.Errorf("ledger.pdf: %d", res.StatusCode)
 		}
 		// The office sees both units.
 		if units, _ := entryUnits(t, acc.do("GET", f.path(true, "/entries"), nil, "")); !slices.Equal(units, []string{"A", "B"}) {

@@ -2,15 +2,18 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/assess"
 	"chuangwen/internal/workflow"
 )
 
@@ -144,4 +147,28 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.fail(w, r, apperr.New(apperr.Invalid, "export.bad_format"))
 	}
+}
+
+// sendTable sends a console table as CSV (UTF-8 with a BOM, so that
+// Excel reads it) or XLSX, as name's extension says; numeric columns are
+// numbers in the workbook. The tables it serves are bounded by the
+// city's size (units, districts, a round's ledger); the case list, which
+// is not, streams (exportCases).
+func (s *Server) sendTable(w http.ResponseWriter, r *http.Request, name, sheet string, rows [][]string, numeric ...int) {
+	var buf bytes.Buffer
+	format := assess.FormatXLSX
+	if strings.HasSuffix(name, ".csv") {
+		format = assess.FormatCSV
+		buf.WriteString("\ufeff")
+		cw := csv.NewWriter(&buf)
+		_ = cw.WriteAll(rows)
+		if err := cw.Error(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	} else if err := assess.WriteTable(&buf, sheet, rows, numeric...); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	download(w, name, format, buf.Bytes())
 }

@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"encoding/csv"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"chuangwen/internal/pdfdoc/pdftest"
 	"chuangwen/internal/report"
@@ -175,6 +177,51 @@ func TestNoticePages(t *testing.T) {
 			t.Errorf("the office's list: %d", res.StatusCode)
 		}
 	})
+}
+
+// TestPerformanceExport: the performance page's tables export with its
+// period, to the office only.
+func TestPerformanceExport(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc, hA := f.login("acceptor"), f.login("handlerA")
+	c := f.report(acc)
+	acc.act(t, c.ID, map[string]any{"action": "accept"}, 200)
+	acc.act(t, c.ID, map[string]any{"action": "dispatch", "lead_unit_id": f.unitA.ID}, 200)
+	day := time.Now().In(testcity.Shanghai).Format("2006-01-02")
+	res := acc.do("GET", "/performance/units.csv?from="+day+"&to="+day, nil, "")
+	if res.StatusCode != 200 || !strings.HasPrefix(res.body, "\ufeff编码,单位,派遣") {
+		t.Fatalf("units.csv: %d %.200q", res.StatusCode, res.body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(res.body, "\ufeff"))).ReadAll()
+	if err != nil || len(recs) != 2 || recs[1][2] != "1" {
+		t.Errorf("units.csv records %q %v", recs, err)
+	}
+	res = acc.do("GET", "/performance/regions.xlsx?level=street&from="+day+"&to="+day, nil, "")
+	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Disposition"), "performance-regions-street-") {
+		t.Fatalf("regions.xlsx: %d %s", res.StatusCode, res.Header.Get("Content-Disposition"))
+	}
+	x, err := excelize.OpenReader(strings.NewReader(res.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := x.GetRows(x.GetSheetName(0)); len(rows) < 2 || rows[0][1] != "区域" || len(rows[0]) != 22 {
+		t.Errorf("regions.xlsx rows %q", rows)
+	}
+	for path, want := range map[string]int{
+		"/performance/units.csv":                 403,
+		"/performance/units.exe":                 404,
+		"/performance/cases.csv":                 404,
+		"/performance/regions.csv?level=planet":  400,
+		"/performance/units.csv?from=2026-13-01": 400,
+	} {
+		client := acc
+		if want == 403 {
+			client = hA
+		}
+		if res := client.do("GET", path, nil, ""); res.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, res.StatusCode, want)
+		}
+	}
 }
 
 // TestCaseExport: the case list exports with its filters and the caller's
