@@ -18,7 +18,7 @@ import (
 // docs/benchmarks.md as Markdown tables.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cases, reps, transitions int
-	var workers string
+	var workers, parts string
 	// Default the data folder to ./data/bench, so a real ./data is never
 	// filled with a million generated cases.
 	hasData := false
@@ -35,6 +35,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&reps, "reps", 200, "timed runs of each read")
 		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
 		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
+		fs.StringVar(&parts, "parts", "reads,leader,durability,transitions", "what to measure, comma-separated")
 	}, func(a *app) error {
 		now := time.Now()
 		regions, err := a.orgs.Regions(ctx)
@@ -42,8 +43,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		if len(regions) == 0 {
-			fmt.Fprintln(stdout, "loading the demo city's organisation...")
-			if _, err := demo.Load(ctx, a.orgs, a.flow, demo.Options{Cases: 20, Now: now}); err != nil {
+			fmt.Fprintln(stdout, "loading the demo city's organisation and grid...")
+			if _, err := demo.Load(ctx, a.orgs, a.flow, demo.Options{Cases: 20, Now: now, Grid: a.grid}); err != nil {
 				return err
 			}
 		}
@@ -63,12 +64,28 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			have = cases
 		}
 		fmt.Fprintf(stdout, "\n### %s, %d cases (%s)\n", a.db.Dialect, have, now.Format("2006-01-02"))
-		if err := bench.Reads(ctx, a.db, a.flow, now, reps, stdout); err != nil {
-			return err
+		want := map[string]bool{}
+		for _, p := range strings.Split(parts, ",") {
+			want[strings.TrimSpace(p)] = true
 		}
-		fmt.Fprintf(stdout, "\n| engine | setting | commits | durable commits/s | relaxed commits/s | ratio |\n|---|---|---|---|---|---|\n")
-		if err := bench.Durability(ctx, a.db, 3000, stdout); err != nil {
-			return err
+		if want["reads"] {
+			if err := bench.Reads(ctx, a.db, a.flow, now, reps, stdout); err != nil {
+				return err
+			}
+		}
+		if want["leader"] {
+			if err := bench.Leader(ctx, a.reportService, reps, stdout); err != nil {
+				return err
+			}
+		}
+		if want["durability"] {
+			fmt.Fprintf(stdout, "\n| engine | setting | commits | durable commits/s | relaxed commits/s | ratio |\n|---|---|---|---|---|---|\n")
+			if err := bench.Durability(ctx, a.db, 3000, stdout); err != nil {
+				return err
+			}
+		}
+		if !want["transitions"] {
+			return nil
 		}
 		fmt.Fprintf(stdout, "\n| engine | writers | transitions | transitions/s | raw inserts/s | ratio |\n|---|---|---|---|---|---|\n")
 		for _, w := range strings.Split(workers, ",") {

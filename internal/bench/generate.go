@@ -30,6 +30,7 @@ type refs struct {
 	regions    []int64 // communities
 	categories []int64 // 小类
 	limits     map[int64]time.Duration
+	cells      map[int64][]int64 // community → its grid cells
 }
 
 func loadRefs(ctx context.Context, q store.Queryer) (refs, error) {
@@ -60,6 +61,22 @@ func loadRefs(ctx context.Context, q store.Queryer) (refs, error) {
 			d = time.Duration(n) * 24 * time.Hour
 		}
 		r.limits[id] = d
+	}
+	cells, err := q.Query(ctx, `SELECT id, region_id FROM grid_cells WHERE region_id IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return r, err
+	}
+	defer cells.Close()
+	r.cells = map[int64][]int64{}
+	for cells.Next() {
+		var id, region int64
+		if err := cells.Scan(&id, &region); err != nil {
+			return r, err
+		}
+		r.cells[region] = append(r.cells[region], id)
+	}
+	if err := cells.Err(); err != nil {
+		return r, err
 	}
 	if len(r.units) == 0 || len(r.regions) == 0 || len(r.categories) == 0 {
 		return r, fmt.Errorf("generate: the database needs units, communities and categories first (load the demo city)")
@@ -195,11 +212,15 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 				if overdue {
 					overdueAt = deadline
 				}
+				var cell any // a cell of its community, when the city has a grid
+				if cs := refs.cells[region]; len(cs) > 0 {
+					cell = cs[r.IntN(len(cs))]
+				}
 				cases = append(cases, []any{caseID, fmt.Sprintf("%s-%06d", year, seqByYear[year]), "citizen", cat, "批量生成的测试案件", 24.9 + r.Float64()*0.2, 102.6 + r.Float64()*0.3,
-					"", region, 1, state, lead, dispatch, store.Ms(deadline), store.Ms(warnAt), warning, overdue, store.Ms(overdueAt),
+					"", region, cell, 1, state, lead, dispatch, store.Ms(deadline), store.Ms(warnAt), warning, overdue, store.Ms(overdueAt),
 					store.Ms(reported), store.Ms(accepted), store.Ms(dispatched), store.Ms(closed), store.Ms(t), r.IntN(50) == 0})
 			}
-			if err := insertRows(ctx, tx, `cases (id, no, source, category_id, description, lat, lon, address, region_id, urgency, state, lead_unit_id, dispatch_id, deadline, warn_at, warning, overdue, overdue_at, reported_at, accepted_at, dispatched_at, closed_at, updated_at, supervised)`, cases); err != nil {
+			if err := insertRows(ctx, tx, `cases (id, no, source, category_id, description, lat, lon, address, region_id, grid_cell_id, urgency, state, lead_unit_id, dispatch_id, deadline, warn_at, warning, overdue, overdue_at, reported_at, accepted_at, dispatched_at, closed_at, updated_at, supervised)`, cases); err != nil {
 				return err
 			}
 			if err := insertRows(ctx, tx, `dispatches (id, case_id, unit_id, region_id, dispatched_at, deadline, acked_at, handled_at, closed_at, postponed, overdue)`, dispatches); err != nil {

@@ -26,8 +26,11 @@ import (
 // what cannot change is kept: finished weeks' counts for a few minutes,
 // the index and the round's score for as long as the closed rounds are
 // the same (a closed round is frozen). What changes by the minute —
-// counts, cells, units, the current week — is read each time through
-// covering indexes.
+// counts, cells, units, the current week — is read each time, each from
+// an index in its own order (migration 0013): the counts of open,
+// overdue and to-verify cases come from the same pass as the cells, and
+// agree with the queues' counters (already overdue: dispatched or in
+// progress past the deadline; to verify: verifying).
 
 // LeaderView is the screen's data, as GET /api/v1/leader gives it.
 type LeaderView struct {
@@ -125,6 +128,7 @@ type leaderCache struct {
 	index     map[string][]LeaderDistrict
 	round     map[string]*LeaderRound
 	cellCodes map[int64]string
+	cellIDs   []int64
 	cellsAt   time.Time
 	units     map[int64]unitName
 	unitsAt   time.Time
@@ -164,32 +168,121 @@ func (s *Service) Leader(ctx context.Context, actor org.Actor) (LeaderView, erro
 	now, loc := s.now(), s.loc()
 	v := LeaderView{At: now.In(loc).Format(time.RFC3339), Cells: []CellLoad{}, Districts: []LeaderDistrict{}, Units: []UnitLoad{}, Listed: []LeaderCase{}}
 	scope, scopeArgs := actor.CaseScope(s.DB.Dialect)
-	q := s.DB.Reader()
+	// Three independent parts on connections of their own: the open
+	// cases' pass (the longest), the rest of the live figures, and what
+	// is mostly cached. Each writes its own fields of v.
+	var wg sync.WaitGroup
+	var errs [3]error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs[0] = s.leaderOpen(ctx, &v, scope, scopeArgs)
+	}()
+	go func() {
+		defer wg.Done()
+		errs[1] = s.leaderLive(ctx, actor, &v, scope, scopeArgs, now)
+	}()
+	if v.Quarter, v.Districts, errs[2] = s.leaderIndex(ctx, now); errs[2] == nil {
+		v.Round, errs[2] = s.latestRound(ctx)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return LeaderView{}, err
+		}
+	}
+	v.Counts.ClosedWeek = v.Weeks[len(v.Weeks)-1].Closed
+	return v, nil
+}
 
-	// Counts: the queues' own counters, then red warnings, today's and
-	// this week's.
-	queues, states, err := s.Flow.Dashboard(ctx, actor)
+// leaderOpen reads the open cases in cell order (cases_open_cell), a
+// row per cell plus one for the cases without a cell: the cells, and
+// the counts of open, overdue, to-verify, listed and red cases. The
+// cells are read in two halves at once (by cell id), since this pass is
+// the screen's longest.
+func (s *Service) leaderOpen(ctx context.Context, v *LeaderView, scope string, args []any) error {
+	codes, ids, err := s.cellCodes(ctx)
 	if err != nil {
-		return v, err
+		return err
 	}
-	for _, st := range openCaseStates {
-		v.Counts.Open += states[string(st)]
+	parts := []string{"c.grid_cell_id IS NULL"}
+	var partArgs [][]any
+	if len(ids) > 0 {
+		mid := ids[len(ids)/2]
+		parts = []string{"(c.grid_cell_id IS NULL OR c.grid_cell_id < ?)", "c.grid_cell_id >= ?"}
+		partArgs = [][]any{{mid}, {mid}}
+	} else {
+		partArgs = [][]any{nil}
 	}
-	v.Counts.Overdue, v.Counts.Listed, v.Counts.ToVerify = queues[workflow.QueueOverdue], queues[workflow.QueueSupervised], queues[workflow.QueueToVerify]
-	open := stateLiterals(openCaseStates)
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM cases c WHERE c.warning >= 2 AND c.state IN (`+open+`) AND `+scope, scopeArgs...).Scan(&v.Counts.Red); err != nil {
-		return v, fmt.Errorf("red warnings: %w", err)
+	type part struct {
+		counts LeaderCounts
+		cells  []CellLoad
+		err    error
 	}
+	out := make([]part, len(parts))
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := &out[i]
+			rows, err := s.DB.Reader().Query(ctx, `SELECT c.grid_cell_id, count(*),
+				count(*) FILTER (WHERE c.overdue = TRUE AND (c.state = 'dispatched' OR c.state = 'in_progress')),
+				count(*) FILTER (WHERE c.state = 'verifying'),
+				count(*) FILTER (WHERE c.supervised = TRUE),
+				count(*) FILTER (WHERE c.warning >= 2)
+				FROM cases c WHERE c.state IN (`+stateLiterals(openCaseStates)+`) AND `+parts[i]+` AND `+scope+`
+				GROUP BY c.grid_cell_id`, append(append([]any{}, partArgs[i]...), args...)...)
+			if err != nil {
+				p.err = fmt.Errorf("cells: %w", err)
+				return
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id *int64
+				var n, overdue, verifying, listed, red int
+				if p.err = rows.Scan(&id, &n, &overdue, &verifying, &listed, &red); p.err != nil {
+					return
+				}
+				p.counts.Open += n
+				p.counts.Overdue += overdue
+				p.counts.ToVerify += verifying
+				p.counts.Listed += listed
+				p.counts.Red += red
+				if id != nil {
+					p.cells = append(p.cells, CellLoad{ID: *id, Code: codes[*id], Open: n, Overdue: overdue})
+				}
+			}
+			p.err = rows.Err()
+		}()
+	}
+	wg.Wait()
+	for _, p := range out {
+		if p.err != nil {
+			return p.err
+		}
+		v.Counts.Open += p.counts.Open
+		v.Counts.Overdue += p.counts.Overdue
+		v.Counts.ToVerify += p.counts.ToVerify
+		v.Counts.Listed += p.counts.Listed
+		v.Counts.Red += p.counts.Red
+		v.Cells = append(v.Cells, p.cells...)
+	}
+	return nil
+}
+
+// leaderLive reads the other live figures: today's reports, the latest
+// listed cases, the units and the weeks.
+func (s *Service) leaderLive(ctx context.Context, actor org.Actor, v *LeaderView, scope string, args []any, now time.Time) error {
+	loc := s.loc()
 	y, m, d := now.In(loc).Date()
 	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM cases c WHERE c.reported_at >= ? AND `+scope, append([]any{store.Ms(midnight)}, scopeArgs...)...).Scan(&v.Counts.Today); err != nil {
-		return v, fmt.Errorf("reported today: %w", err)
+	if err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE c.reported_at >= ? AND `+scope, append([]any{store.Ms(midnight)}, args...)...).Scan(&v.Counts.Today); err != nil {
+		return fmt.Errorf("reported today: %w", err)
 	}
-
-	// The latest listed cases.
 	page, err := s.Flow.List(ctx, actor, workflow.Filter{Queue: workflow.QueueSupervised, Limit: LeaderListed})
 	if err != nil {
-		return v, err
+		return err
 	}
 	for _, c := range page.Cases {
 		lc := LeaderCase{ID: c.ID, No: c.No, Category: c.CategoryName, Region: c.RegionName, Unit: c.LeadUnitName, Warning: c.Warning}
@@ -198,92 +291,43 @@ func (s *Service) Leader(ctx context.Context, actor org.Actor) (LeaderView, erro
 		}
 		v.Listed = append(v.Listed, lc)
 	}
-
-	// Cells.
-	codes, err := s.cellCodes(ctx)
-	if err != nil {
-		return v, err
+	if v.Units, err = s.unitLoads(ctx, scope, args); err != nil {
+		return err
 	}
-	rows, err := q.Query(ctx, `SELECT c.grid_cell_id, c.state, c.overdue, count(*) FROM cases c
-		WHERE c.state IN (`+open+`) AND c.grid_cell_id IS NOT NULL AND `+scope+` GROUP BY c.grid_cell_id, c.state, c.overdue`, scopeArgs...)
-	if err != nil {
-		return v, fmt.Errorf("cells: %w", err)
-	}
-	cells := map[int64]*CellLoad{}
-	for rows.Next() {
-		var id int64
-		var st string
-		var overdue bool
-		var n int
-		if err := rows.Scan(&id, &st, &overdue, &n); err != nil {
-			rows.Close()
-			return v, err
-		}
-		c := cells[id]
-		if c == nil {
-			c = &CellLoad{ID: id, Code: codes[id]}
-			cells[id] = c
-		}
-		c.Open += n
-		if overdue && (st == string(workflow.Dispatched) || st == string(workflow.InProgress)) {
-			c.Overdue += n
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return v, err
-	}
-	for _, c := range cells {
-		v.Cells = append(v.Cells, *c)
-	}
-	sort.Slice(v.Cells, func(i, j int) bool { return v.Cells[i].ID < v.Cells[j].ID })
-
-	// Units: cases to handle and overdue, the most overdue first.
-	if v.Units, err = s.unitLoads(ctx, scope, scopeArgs); err != nil {
-		return v, err
-	}
-
-	// Weeks, the current one last.
-	if v.Weeks, err = s.leaderWeeks(ctx, actor, scope, scopeArgs, now); err != nil {
-		return v, err
-	}
-	v.Counts.ClosedWeek = v.Weeks[len(v.Weeks)-1].Closed
-
-	// The index and the latest round.
-	if v.Quarter, v.Districts, err = s.leaderIndex(ctx, now); err != nil {
-		return v, err
-	}
-	if v.Round, err = s.latestRound(ctx); err != nil {
-		return v, err
-	}
-	return v, nil
+	v.Weeks, err = s.leaderWeeks(ctx, actor, scope, args, now)
+	return err
 }
 
-// cellCodes maps grid cell ids to codes, read again after a minute (an
-// import adds cells).
-func (s *Service) cellCodes(ctx context.Context) (map[int64]string, error) {
+// cellCodes maps grid cell ids to codes, and lists the ids in order;
+// read again after a minute (an import adds cells).
+func (s *Service) cellCodes(ctx context.Context) (map[int64]string, []int64, error) {
 	c := s.cache()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cellCodes != nil && s.now().Sub(c.cellsAt) < time.Minute {
-		return c.cellCodes, nil
+	if c.cellCodes != nil && s.now().Sub(c.cellsAt) < time.Minute && !s.now().Before(c.cellsAt) {
+		return c.cellCodes, c.cellIDs, nil
 	}
-	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code FROM grid_cells`)
+	rows, err := s.DB.Reader().Query(ctx, `SELECT id, code FROM grid_cells ORDER BY id`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	m := map[int64]string{}
+	var ids []int64
 	for rows.Next() {
 		var id int64
 		var code string
 		if err := rows.Scan(&id, &code); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		m[id] = code
+		ids = append(ids, id)
 	}
-	c.cellCodes, c.cellsAt = m, s.now()
-	return m, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	c.cellCodes, c.cellIDs, c.cellsAt = m, ids, s.now()
+	return m, ids, nil
 }
 
 func (s *Service) unitLoads(ctx context.Context, scope string, args []any) ([]UnitLoad, error) {
@@ -299,24 +343,28 @@ func (s *Service) unitLoads(ctx context.Context, scope string, args []any) ([]Un
 	}
 	names := c.units
 	c.mu.Unlock()
+	// One pass over cases_open_unit, in unit order.
 	rows, err := s.DB.Reader().Query(ctx, `SELECT c.lead_unit_id, c.overdue, count(*) FROM cases c
-		WHERE c.state IN ('dispatched','in_progress') AND c.lead_unit_id IS NOT NULL AND `+scope+` GROUP BY c.lead_unit_id, c.overdue`, args...)
+		WHERE c.state IN ('dispatched','in_progress') AND `+scope+` GROUP BY c.lead_unit_id, c.overdue`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("units: %w", err)
 	}
 	defer rows.Close()
 	by := map[int64]*UnitLoad{}
 	for rows.Next() {
-		var id int64
+		var id *int64
 		var overdue bool
 		var n int
 		if err := rows.Scan(&id, &overdue, &n); err != nil {
 			return nil, err
 		}
-		u := by[id]
+		if id == nil {
+			continue
+		}
+		u := by[*id]
 		if u == nil {
-			u = &UnitLoad{ID: id, Code: names[id].code, Name: names[id].name}
-			by[id] = u
+			u = &UnitLoad{ID: *id, Code: names[*id].code, Name: names[*id].name}
+			by[*id] = u
 		}
 		u.ToHandle += n
 		if overdue {
