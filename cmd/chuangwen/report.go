@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"chuangwen/internal/i18n"
@@ -51,17 +52,45 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
 		}
 	}
-	// write prints a document as JSON, as the workbook xlsx writes or as
-	// the PDF pdf writes (signed by the office's name), to --out or
-	// standard output.
-	write := func(svc *report.Service, doc any, xlsx func(w io.Writer, t func(string) string) error,
-		pdf func(w io.Writer, t func(string) string, issuer string) error) error {
-		var buf bytes.Buffer
-		switch format {
-		case "json":
-			if err := json.NewEncoder(&buf).Encode(doc); err != nil {
+	// emit streams a document to standard output, or to --out through a
+	// temporary file renamed into place once complete (a failed run
+	// leaves no half-written document).
+	emit := func(gen func(w io.Writer) error) error {
+		if out == "" {
+			bw := bufio.NewWriterSize(stdout, 256<<10)
+			if err := gen(bw); err != nil {
 				return err
 			}
+			return bw.Flush()
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(out), ".report-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		bw := bufio.NewWriterSize(tmp, 256<<10)
+		err = gen(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err == nil {
+			err = tmp.Chmod(0o644)
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), out)
+	}
+	// write prints a document as JSON, as the workbook xlsx writes or as
+	// the PDF pdf writes (signed by the office's name).
+	write := func(svc *report.Service, doc any, xlsx func(w io.Writer, t func(string) string) error,
+		pdf func(w io.Writer, t func(string) string, issuer string) error) error {
+		switch format {
+		case "json":
+			return emit(func(w io.Writer) error { return json.NewEncoder(w).Encode(doc) })
 		case "xlsx", "pdf":
 			msg, err := i18n.Load()
 			if err != nil {
@@ -69,24 +98,15 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			t := func(k string) string { return msg.T("zh-CN", k) }
 			if format == "xlsx" {
-				err = xlsx(&buf, t)
-			} else {
-				var st report.NoticeSettings
-				if st, err = svc.NoticeSettings(ctx); err == nil {
-					err = pdf(&buf, t, st.Issuer)
-				}
+				return emit(func(w io.Writer) error { return xlsx(w, t) })
 			}
+			st, err := svc.NoticeSettings(ctx)
 			if err != nil {
 				return err
 			}
-		default:
-			return fmt.Errorf("%s: --format %q: want json, pdf or xlsx", name, format)
+			return emit(func(w io.Writer) error { return pdf(w, t, st.Issuer) })
 		}
-		if out == "" {
-			_, err := stdout.Write(buf.Bytes())
-			return err
-		}
-		return os.WriteFile(out, buf.Bytes(), 0o644)
+		return fmt.Errorf("%s: --format %q: want json, pdf or xlsx", name, format)
 	}
 	required := func(flagName, v string) error {
 		if v == "" {

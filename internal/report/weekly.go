@@ -173,10 +173,13 @@ type Notice struct {
 // openStates are the states in which a case is the unit's to work on.
 var openStates = []workflow.State{workflow.Dispatched, workflow.InProgress, workflow.Postponed, workflow.Verifying}
 
+// noticeDescRunes is how much of a description a notice prints.
+const noticeDescRunes = 60
+
 func (s *Service) noticeCase(c workflow.UnitWork) NoticeCase {
 	d := c.Description
-	if utf8.RuneCountInString(d) > 60 {
-		d = string([]rune(d)[:60]) + "…"
+	if utf8.RuneCountInString(d) > noticeDescRunes {
+		d = string([]rune(d)[:noticeDescRunes]) + "…"
 	}
 	nc := NoticeCase{ID: c.ID, No: c.No, Category: c.Category, Region: c.Region, Description: d, State: string(c.State),
 		Overdue: c.Overdue, Supervised: c.Supervised, Reworks: c.Reworks, ExtensionPending: c.ExtPending}
@@ -285,7 +288,7 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string) ([]NoticeDo
 	if err != nil {
 		return nil, err
 	}
-	work, err := s.Flow.OpenByUnit(ctx, 0)
+	work, err := s.Flow.OpenByUnit(ctx, 0, soon, noticeDescRunes)
 	if err != nil {
 		return nil, err
 	}
@@ -448,7 +451,7 @@ func (s *Service) Instant(ctx context.Context, actor org.Actor, unitCode, caseNo
 		if err != nil {
 			return NoticeDoc{}, err
 		}
-		work, err := s.Flow.OpenByUnit(ctx, u.id)
+		work, err := s.Flow.OpenByUnit(ctx, u.id, soon, noticeDescRunes)
 		if err != nil {
 			return NoticeDoc{}, err
 		}

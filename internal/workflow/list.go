@@ -298,28 +298,15 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 		return err
 	}
 	q := s.DB.Reader()
-	names := func(query string) (map[int64]string, error) {
-		rows, err := store.Collect(ctx, q, func(r store.Scanner) (x struct {
-			id   int64
-			name string
-		}, err error) {
-			return x, r.Scan(&x.id, &x.name)
-		}, query)
-		m := make(map[int64]string, len(rows))
-		for _, x := range rows {
-			m[x.id] = x.name
-		}
-		return m, err
-	}
-	cats, err := names(`SELECT id, name FROM categories`)
+	cats, err := names(ctx, q, "categories")
 	if err != nil {
 		return err
 	}
-	regions, err := names(`SELECT id, name FROM regions`)
+	regions, err := names(ctx, q, "regions")
 	if err != nil {
 		return err
 	}
-	units, err := names(`SELECT id, name FROM units`)
+	units, err := names(ctx, q, "units")
 	if err != nil {
 		return err
 	}
@@ -475,25 +462,58 @@ type UnitWork struct {
 	ExtPending  bool
 }
 
-// OpenByUnit returns the open cases (dispatched, in progress, postponed,
-// verifying) of every lead unit, or of one when unitID is not 0, in one
-// pass: by unit, then deadline.
-func (s *Service) OpenByUnit(ctx context.Context, unitID int64) ([]UnitWork, error) {
-	cond, args := `c.lead_unit_id IS NOT NULL`, []any{}
+// names maps the ids of a table of names (categories, regions, units)
+// to their names, read in one query: joining them into a long list
+// costs more than looking them up.
+func names(ctx context.Context, q store.Queryer, table string) (map[int64]string, error) {
+	rows, err := store.Collect(ctx, q, func(r store.Scanner) (x struct {
+		id   int64
+		name string
+	}, err error) {
+		return x, r.Scan(&x.id, &x.name)
+	}, `SELECT id, name FROM `+table)
+	m := make(map[int64]string, len(rows))
+	for _, x := range rows {
+		m[x.id] = x.name
+	}
+	return m, err
+}
+
+// OpenByUnit returns the open cases that a unit's supervision notice
+// lists, of every lead unit or of one when unitID is not 0, in one
+// query, by unit and deadline: those dispatched or in progress whose
+// deadline falls before soon, or that were sent back for rework; and any
+// open case listed for supervision or waiting on an extension. The
+// description is cut to descRunes characters (a notice prints the start).
+// The cases_notice index (migration 0013) holds the conditions and the
+// order, so only the cases listed are read from the table.
+func (s *Service) OpenByUnit(ctx context.Context, unitID int64, soon time.Time, descRunes int) ([]UnitWork, error) {
+	cond, args := `c.lead_unit_id IS NOT NULL`, []any{store.Ms(soon)}
 	if unitID != 0 {
 		cond, args = `c.lead_unit_id = ?`, append(args, unitID)
 	}
-	return store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (w UnitWork, err error) {
+	q := s.DB.Reader()
+	cats, err := names(ctx, q, "categories")
+	if err != nil {
+		return nil, err
+	}
+	regions, err := names(ctx, q, "regions")
+	if err != nil {
+		return nil, err
+	}
+	return store.Collect(ctx, q, func(r store.Scanner) (w UnitWork, err error) {
 		var state string
-		var deadline int64
-		err = r.Scan(&w.UnitID, &w.ID, &w.No, &w.Category, &w.Region, &w.Description, &state, &deadline, &w.Overdue, &w.Supervised, &w.Reworks, &w.ExtPending)
-		w.State = State(state)
+		var deadline, cat, region int64
+		err = r.Scan(&w.UnitID, &w.ID, &w.No, &cat, &region, &w.Description, &state, &deadline, &w.Overdue, &w.Supervised, &w.Reworks, &w.ExtPending)
+		w.State, w.Category, w.Region = State(state), cats[cat], regions[region]
 		if deadline > 0 {
 			w.Deadline = store.Time(deadline)
 		}
 		return w, err
-	}, `SELECT c.lead_unit_id, c.id, c.no, COALESCE(cat.name, ''), COALESCE(g.name, ''), c.description, c.state, c.deadline, c.overdue, c.supervised, c.rework_count, c.ext_pending
-		FROM cases c LEFT JOIN categories cat ON cat.id = c.category_id LEFT JOIN regions g ON g.id = c.region_id
-		WHERE c.state IN ('dispatched', 'in_progress', 'postponed', 'verifying') AND `+cond+`
+	}, `SELECT c.lead_unit_id, c.id, c.no, c.category_id, COALESCE(c.region_id, 0), substr(c.description, 1, `+strconv.Itoa(descRunes+1)+`), c.state,
+			c.deadline, c.overdue, c.supervised, c.rework_count, c.ext_pending
+		FROM cases c
+		WHERE c.state IN ('dispatched','in_progress','postponed','verifying')
+			AND (c.state IN ('dispatched','in_progress') AND (c.deadline <= ? OR c.rework_count > 0) OR c.supervised = TRUE OR c.ext_pending = TRUE) AND `+cond+`
 		ORDER BY c.lead_unit_id, c.deadline, c.id`, args...)
 }

@@ -1,4 +1,4 @@
--- The leader's screen (internal/report/leader.go) reads on every refresh
+-- The leader's screen and the weekly notices. The screen (internal/report/leader.go) reads on every refresh
 -- the open cases by grid cell (with the flags the counts need), the
 -- dispatched ones by unit and the cases
 -- closed in each of twelve weeks; each index below answers one of them in
@@ -8,3 +8,7 @@
 CREATE INDEX cases_open_cell ON cases(grid_cell_id, state, overdue, warning, supervised, region_id) WHERE state IN ('reported','accepted','dispatched','in_progress','postponed','verifying');
 CREATE INDEX cases_open_unit ON cases(lead_unit_id, overdue, state, region_id) WHERE state IN ('dispatched','in_progress');
 CREATE INDEX cases_closed ON cases(closed_at, state);
+-- The weekly supervision notices (workflow.OpenByUnit): the open cases of
+-- each unit by deadline, with the flags that decide whether a notice
+-- lists a case, so that only listed cases are read from the table.
+CREATE INDEX cases_notice ON cases(lead_unit_id, deadline, state, rework_count, supervised, ext_pending) WHERE state IN ('dispatched','in_progress','postponed','verifying');
