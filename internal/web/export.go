@@ -5,15 +5,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/assess"
+	"chuangwen/internal/sheet"
 	"chuangwen/internal/workflow"
 )
 
@@ -46,6 +44,9 @@ func (s *Server) exportTime(t time.Time) string {
 
 func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 	f, err := s.filterFrom(r)
+	if err == nil {
+		err = f.Check() // before the first byte: after it, only a cut download can say so
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -90,60 +91,29 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 			s.Log.Warn("export cases", "err", err) // the headers are gone: the download ends short
 		}
 	case "xlsx":
-		tmp, err := os.CreateTemp("", "cases-*.xlsx")
-		if err != nil {
-			s.fail(w, r, err)
-			return
+		// Streamed as it is read: the workbook's first bytes leave before
+		// the last case is read, so a failure after that can only cut
+		// the download short (a reader reports the file damaged).
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		w.Header().Set("Content-Disposition", `attachment; filename="cases.xlsx"`)
+		w.Header().Set("Cache-Control", "no-store")
+		sw, err := sheet.New(w, t("export.sheet"))
+		if err == nil {
+			err = sw.Row(header)
 		}
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
-		x := excelize.NewFile()
-		defer x.Close()
-		sheet := "Sheet1"
-		sw, err := x.NewStreamWriter(sheet)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		cells := func(xs []string) []any {
-			out := make([]any, len(xs))
-			for i, v := range xs {
-				out[i] = v
-			}
-			return out
-		}
-		n := 1
-		write := func(xs []string) error {
-			cell, _ := excelize.CoordinatesToCellName(1, n)
-			n++
-			return sw.SetRow(cell, cells(xs))
-		}
-		err = write(header)
 		if err == nil {
 			var row []string
 			err = s.Flow.EachExportRow(r.Context(), a, f, func(c *workflow.ExportRow) error {
 				row = s.caseRow(t, c, row)
-				return write(row)
+				return sw.Row(row)
 			})
-		}
-		if err == nil {
-			err = sw.Flush()
-		}
-		if err == nil {
-			err = x.Write(tmp)
+			if cerr := sw.Close(); err == nil {
+				err = cerr
+			}
 		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			s.Log.Warn("export cases", "err", err)
 		}
-		if _, err := tmp.Seek(0, 0); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		w.Header().Set("Content-Disposition", `attachment; filename="cases.xlsx"`)
-		w.Header().Set("Cache-Control", "no-store")
-		http.ServeContent(w, r, "cases.xlsx", time.Time{}, tmp)
 	default:
 		s.fail(w, r, apperr.New(apperr.Invalid, "export.bad_format"))
 	}

@@ -252,12 +252,17 @@ func TestCaseExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, _ := x.GetRows("Sheet1")
-		if len(rows) != 3 || rows[0][0] != "案件编号" {
+		rows, _ := x.GetRows(x.GetSheetName(0))
+		if len(rows) != 3 || rows[0][0] != "案件编号" || x.GetSheetName(0) != "案件" {
 			t.Errorf("xlsx rows %v", rows)
 		}
 		if res := acc.do("GET", "/cases/export?format=pdf", nil, ""); res.StatusCode != 400 {
 			t.Errorf("pdf: %d", res.StatusCode)
+		}
+		for _, format := range []string{"csv", "xlsx"} {
+			if res := acc.do("GET", "/cases/export?format="+format+"&state=lost", nil, ""); res.StatusCode != 400 || !strings.Contains(res.body, "lost") {
+				t.Errorf("%s with an unknown state: %d %.100s", format, res.StatusCode, res.body)
+			}
 		}
 	})
 }

@@ -206,6 +206,19 @@ func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs [
 	return strings.Join(conds, " AND "), args
 }
 
+// Check refuses a filter naming an unknown state or queue.
+func (f Filter) Check() error {
+	for _, st := range f.States {
+		if !slices.Contains(States, st) {
+			return apperr.New(apperr.Invalid, "case.bad_state", "state", string(st))
+		}
+	}
+	if f.Queue != "" && !slices.Contains(allQueues, f.Queue) {
+		return apperr.New(apperr.Invalid, "case.bad_queue")
+	}
+	return nil
+}
+
 // List returns one page of the cases actor may see that match f, newest
 // first.
 func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, error) {
@@ -285,13 +298,8 @@ type ExportRow struct {
 // export prints, without joins (category, region and unit names come
 // from maps read once), which is what lets a million rows stream fast.
 func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, fn func(*ExportRow) error) error {
-	for _, st := range f.States {
-		if !slices.Contains(States, st) {
-			return apperr.New(apperr.Invalid, "case.bad_state", "state", string(st))
-		}
-	}
-	if f.Queue != "" && !slices.Contains(allQueues, f.Queue) {
-		return apperr.New(apperr.Invalid, "case.bad_queue")
+	if err := f.Check(); err != nil {
+		return err
 	}
 	regionIDs, categoryIDs, err := s.resolveFilter(ctx, f)
 	if err != nil {
