@@ -23,6 +23,7 @@ import (
 	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
 	"chuangwen/internal/testcity"
+	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
 )
 
@@ -523,6 +524,51 @@ func TestWebhooks(t *testing.T) {
 		c.Clock.Advance(24 * time.Hour)
 		if n := deliver(); n != 0 {
 			t.Errorf("delivered twice: %d", n)
+		}
+	})
+}
+
+// TestWeeklyNoticeHolidayWeek: a notice issued on Wednesday 30 September
+// 2026 at 09:00, the eve of the National Day week (1–7 October off,
+// Saturday 10 October worked), counts its two working days of "due soon"
+// (the test city works 09:00–18:00) across the holiday: Wednesday, then
+// Thursday 8 October, to 18:00. A case due on 8 October at 17:00 and one
+// due on the holiday are due soon; one due on Friday 9 October is not.
+// Without the holiday the window would end on Thursday 1 October and the
+// first would not be listed.
+func TestWeeklyNoticeHolidayWeek(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		c := testcity.New(t, db)
+		ctx := context.Background()
+		f := &fixture{t: t, ctx: ctx, db: db, c: c}
+		f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
+		f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+		f.must(c.Flow.SetHolidays(ctx, c.Admin, workcal.China2026()))
+		sh := testcity.Shanghai
+		c.Clock.Set(time.Date(2026, 9, 29, 9, 0, 0, 0, sh))
+		due := func(at time.Time) int64 {
+			id := f.dispatched(c.UnitA)
+			_, err := db.Exec(ctx, `UPDATE cases SET deadline = ? WHERE id = ?`, store.Ms(at), id) // the deadline under test
+			f.must(err)
+			return id
+		}
+		afterHoliday := due(time.Date(2026, 10, 8, 17, 0, 0, 0, sh))
+		onHoliday := due(time.Date(2026, 10, 1, 10, 0, 0, 0, sh))
+		onFriday := due(time.Date(2026, 10, 9, 10, 0, 0, 0, sh))
+		c.Clock.Set(time.Date(2026, 9, 30, 9, 0, 0, 0, sh))
+		docs, err := f.rs.WeekNotices(ctx, c.Leader, "2026-W40", "A")
+		if err != nil || len(docs) != 1 {
+			t.Fatalf("notices %+v %v", docs, err)
+		}
+		var soon []int64
+		for _, nc := range docs[0].DueSoon {
+			soon = append(soon, nc.ID)
+		}
+		if len(soon) != 2 || soon[0] != onHoliday || soon[1] != afterHoliday {
+			t.Errorf("due soon %v, want [%d %d] (not %d)", soon, onHoliday, afterHoliday, onFriday)
+		}
+		if len(docs[0].Overdue) != 0 {
+			t.Errorf("overdue %+v", docs[0].Overdue)
 		}
 	})
 }
