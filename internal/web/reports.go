@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -215,7 +216,7 @@ func (s *Server) pageMonthly(w http.ResponseWriter, r *http.Request) {
 	for _, t := range d.Trend {
 		most = max(most, t.Reported, t.Closed)
 	}
-	s.page(w, r, &l, "report_monthly", map[string]any{"Doc": d, "Most": most})
+	s.page(w, r, &l, "report_monthly", map[string]any{"Doc": d, "Most": most, "Ranking": rankingBars(d.Districts)})
 }
 
 func (s *Server) monthlyFile(w http.ResponseWriter, r *http.Request) {
@@ -225,4 +226,34 @@ func (s *Server) monthlyFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sendDocument(w, r, "monthly-"+d.Month+path.Ext(r.URL.Path), d.WriteXLSX, d.WritePDF)
+}
+
+// rankBar is a bar of the monthly page's ranking: a district's on-time
+// closure rate, 300 px for 100%.
+type rankBar struct {
+	Name, Text string
+	Width      int
+	Low        bool // the lowest third
+}
+
+// rankingBars ranks the districts by on-time closure rate, best first;
+// those without a rate are left out.
+func rankingBars(ds []report.ProgressDoc) []rankBar {
+	type kv struct {
+		name string
+		rate float64
+	}
+	var xs []kv
+	for _, d := range ds {
+		if d.OnTimeClosureRate.Rat != nil {
+			f, _ := d.OnTimeClosureRate.Rat.Float64()
+			xs = append(xs, kv{d.Name, f})
+		}
+	}
+	sort.SliceStable(xs, func(i, j int) bool { return xs[i].rate > xs[j].rate })
+	out := make([]rankBar, len(xs))
+	for i, x := range xs {
+		out[i] = rankBar{Name: x.name, Text: strconv.FormatFloat(x.rate*100, 'f', 1, 64) + "%", Width: int(x.rate*300 + 0.5), Low: len(xs) >= 3 && i >= len(xs)-len(xs)/3}
+	}
+	return out
 }

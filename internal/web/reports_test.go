@@ -48,6 +48,9 @@ func TestBulletinPages(t *testing.T) {
 		if text, _ := pdftest.Read(t, []byte(res.body)); !pdftest.Contains(text, "2026Q4 季度通报") || !pdftest.Contains(text, "区县文明指数") {
 			t.Errorf("draft PDF text:\n%s", text)
 		}
+		if res := lead.do("GET", "/reports/monthly?month=2026-11", nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, `id="m-reported"`) || !strings.Contains(res.body, `id="pdf-link"`) {
+			t.Errorf("monthly page: %d", res.StatusCode)
+		}
 		if res := lead.do("GET", "/reports/monthly.pdf?month=2026-11", nil, ""); res.StatusCode != 200 || !strings.HasPrefix(res.body, "%PDF-") {
 			t.Errorf("monthly PDF: %d", res.StatusCode)
 		}
