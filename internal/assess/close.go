@@ -3,6 +3,7 @@ package assess
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 
 	"chuangwen/internal/apperr"
@@ -12,8 +13,10 @@ import (
 
 // A closed round keeps its figures as they were computed when it closed:
 // for the city and every region where it has observations, the documents
-// of `assess scores --json` and `assess ledger --json`. Rankings, changes
-// and the escalation ladder read these snapshots, and CheckRound
+// of `assess scores --json` and `assess ledger --json`, and in a row of
+// its own each district's exact parts of the civilization index (the
+// bulletins read those). Rankings, changes and the escalation ladder read
+// these snapshots, and CheckRound
 // recomputes every one from the stored observations and values to show
 // that the round's figures are reproducible.
 
@@ -49,7 +52,11 @@ func (v *RoundView) snapshots() ([]snapshot, error) {
 		}
 		out = append(out, snapshot{Scope: sc.Scores.Scope.Code, Scores: string(sb), Ledger: string(lb)})
 	}
-	return out, nil
+	idx, err := v.indexSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, idx), nil
 }
 
 // CloseRound closes a round: it takes no more observations, values or
@@ -172,6 +179,9 @@ func (s *Service) CheckRound(ctx context.Context, actor org.Actor, code string) 
 	fresh := map[string]snapshot{}
 	for _, sn := range now {
 		fresh[sn.Scope] = sn
+	}
+	if !slices.ContainsFunc(stored, func(sn snapshot) bool { return sn.Scope == indexScope }) {
+		delete(fresh, indexScope) // closed before rounds stored their index parts
 	}
 	var diffs []Difference
 	for _, old := range stored {

@@ -1,6 +1,7 @@
 package assess_test
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -137,6 +138,30 @@ func TestFieldworkRaisesCasesOnce(t *testing.T) {
 		diffs, err := f.svc.CheckRound(f.ctx, f.c.Leader, rd.Code)
 		if err != nil || len(diffs) != 0 {
 			t.Fatalf("check: %+v %v", diffs, err)
+		}
+		// The index parts stored at the close are those the round scores to.
+		stored, err := f.svc.RoundIndexParts(f.ctx, f.c.Leader, rd.Code)
+		f.must(err)
+		scored, err := f.svc.ScoreIndexParts(f.ctx, f.c.Leader, rd.Code)
+		f.must(err)
+		if len(stored) == 0 || fmt.Sprint(stored) != fmt.Sprint(scored) {
+			t.Errorf("index parts stored %v, scored %v", stored, scored)
+		}
+		var rows int
+		f.must(db.Reader().QueryRow(f.ctx, `SELECT COUNT(*) FROM assess_snapshots WHERE scope = '#index'`).Scan(&rows))
+		if rows != 1 {
+			t.Errorf("%d index snapshots", rows)
+		}
+		// A round closed before rounds stored their parts still checks, and
+		// its parts are scored.
+		if _, err := db.Exec(f.ctx, `DELETE FROM assess_snapshots WHERE scope = '#index'`); err != nil {
+			t.Fatal(err)
+		}
+		if diffs, err := f.svc.CheckRound(f.ctx, f.c.Leader, rd.Code); err != nil || len(diffs) != 0 {
+			t.Fatalf("check without index parts: %+v %v", diffs, err)
+		}
+		if again, err := f.svc.RoundIndexParts(f.ctx, f.c.Leader, rd.Code); err != nil || fmt.Sprint(again) != fmt.Sprint(scored) {
+			t.Errorf("parts without the snapshot %v %v", again, err)
 		}
 		// A later change of the split leaves the closed round as it closed.
 		st := assess.DefaultSettings()

@@ -61,6 +61,42 @@ func Quarter(date time.Time) (year, quarter int) {
 	return date.Year(), (int(date.Month())-1)/3 + 1
 }
 
+// IndexParts are what one district contributes to the index in one
+// round: the sums of its assessed leaves by component.
+type IndexParts struct {
+	Field     Component `json:"field"`
+	Survey    Component `json:"survey"`
+	Documents Component `json:"documents"`
+}
+
+// PartsOf sums a district's scores in a round by component; a leaf's
+// kind is read from its rule.
+func PartsOf(s Scores) (IndexParts, error) {
+	p := IndexParts{Field: zeroComponent(), Survey: zeroComponent(), Documents: zeroComponent()}
+	for _, l := range s.Leaves() {
+		if !l.Assessed {
+			continue
+		}
+		var c *Component
+		switch l.Rule {
+		case RulePassRate, RuleDeduct:
+			c = &p.Field
+		case RuleSurvey:
+			c = &p.Survey
+		case RuleGraded:
+			c = &p.Documents
+		default:
+			return p, fmt.Errorf("assess: district %s: leaf %s has rule %q", s.Scope.Code, l.Code, l.Rule)
+		}
+		c.Score.Add(c.Score, l.Score)
+		c.Max.Add(c.Max, l.Max)
+		c.Leaves++
+	}
+	return p, nil
+}
+
+func zeroComponent() Component { return Component{Score: new(big.Rat), Max: new(big.Rat)} }
+
 // Index computes the civilization index of each district from the scores
 // of the quarter's rounds (for each district, its scores in each round,
 // as from Score with the district's scope). Rounds may use different
@@ -68,6 +104,23 @@ func Quarter(date time.Time) (year, quarter int) {
 // highest index first, equal indexes by district code, districts with no
 // index last.
 func Index(rounds map[string][]Scores, w Weights) ([]DistrictIndex, error) {
+	parts := make(map[string][]IndexParts, len(rounds))
+	for d, list := range rounds {
+		parts[d] = []IndexParts{}
+		for _, s := range list {
+			p, err := PartsOf(s)
+			if err != nil {
+				return nil, err
+			}
+			parts[d] = append(parts[d], p)
+		}
+	}
+	return IndexOf(parts, w)
+}
+
+// IndexOf is Index from each district's parts in each round (as PartsOf
+// gives them, or as a closed round stored them: RoundIndexParts).
+func IndexOf(rounds map[string][]IndexParts, w Weights) ([]DistrictIndex, error) {
 	for _, x := range []*big.Rat{w.Field, w.Survey, w.Documents} {
 		if x == nil || x.Sign() < 0 {
 			return nil, fmt.Errorf("assess: index weights must be given and ≥ 0")
@@ -75,31 +128,12 @@ func Index(rounds map[string][]Scores, w Weights) ([]DistrictIndex, error) {
 	}
 	out := make([]DistrictIndex, 0, len(rounds))
 	for d, list := range rounds {
-		di := DistrictIndex{
-			District: d, Rounds: len(list),
-			Field:     Component{Score: new(big.Rat), Max: new(big.Rat)},
-			Survey:    Component{Score: new(big.Rat), Max: new(big.Rat)},
-			Documents: Component{Score: new(big.Rat), Max: new(big.Rat)},
-		}
-		for _, s := range list {
-			for _, l := range s.Leaves() {
-				if !l.Assessed {
-					continue
-				}
-				var c *Component
-				switch l.Rule {
-				case RulePassRate, RuleDeduct:
-					c = &di.Field
-				case RuleSurvey:
-					c = &di.Survey
-				case RuleGraded:
-					c = &di.Documents
-				default:
-					return nil, fmt.Errorf("assess: district %s: leaf %s has rule %q", d, l.Code, l.Rule)
-				}
-				c.Score.Add(c.Score, l.Score)
-				c.Max.Add(c.Max, l.Max)
-				c.Leaves++
+		di := DistrictIndex{District: d, Rounds: len(list), Field: zeroComponent(), Survey: zeroComponent(), Documents: zeroComponent()}
+		for _, p := range list {
+			for _, x := range []struct{ to, from *Component }{{&di.Field, &p.Field}, {&di.Survey, &p.Survey}, {&di.Documents, &p.Documents}} {
+				x.to.Score.Add(x.to.Score, x.from.Score)
+				x.to.Max.Add(x.to.Max, x.from.Max)
+				x.to.Leaves += x.from.Leaves
 			}
 		}
 		sum, weights := new(big.Rat), new(big.Rat)

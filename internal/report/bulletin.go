@@ -182,7 +182,7 @@ func (s *Service) Draft(ctx context.Context, actor org.Actor, quarter string) (B
 	if in.PreviousRounds, err = s.closedRounds(ctx, q.Prev()); err != nil {
 		return Bulletin{}, err
 	}
-	doc, err := s.compute(ctx, in, s.sqlFigures)
+	doc, err := s.compute(ctx, in, s.sqlFigures, false)
 	return Bulletin{Doc: doc, Inputs: in}, err
 }
 
@@ -225,7 +225,11 @@ func (s *Service) trailFigures(ctx context.Context, p workflow.Period, at time.T
 }
 
 // compute builds the document from the inputs.
-func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource) (Doc, error) {
+// compute computes a bulletin from its inputs: the units' figures from
+// figures, the index from the parts each closed round stored (a draft) or
+// from the rounds' observations scored again (rescore: a verification,
+// which must see an input changed behind the program's back).
+func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource, rescore bool) (Doc, error) {
 	q, err := ParseQuarter(in.Quarter)
 	if err != nil {
 		return Doc{}, err
@@ -242,11 +246,11 @@ func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource) 
 		return doc, err
 	}
 	// The civilization index, this quarter and the one before.
-	idx, err := s.index(ctx, in.Rounds, st)
+	idx, err := s.index(ctx, in.Rounds, st, rescore)
 	if err != nil {
 		return doc, err
 	}
-	prevIdx, err := s.index(ctx, in.PreviousRounds, st)
+	prevIdx, err := s.index(ctx, in.PreviousRounds, st, rescore)
 	if err != nil {
 		return doc, err
 	}
@@ -356,22 +360,24 @@ const formula = "index = 100 × Σ w·component ÷ Σ w over the components with
 	"a unit with fewer due dispatches (net of postponed ones) than min_due is not ranked"
 
 // index computes the civilization index from the given rounds.
-func (s *Service) index(ctx context.Context, rounds []string, st Settings) ([]assess.DistrictIndex, error) {
-	byDistrict := map[string][]assess.Scores{}
+// index is the civilization index over rounds: from the parts each
+// closed round stored, or scored again from its observations (rescore).
+func (s *Service) index(ctx context.Context, rounds []string, st Settings, rescore bool) ([]assess.DistrictIndex, error) {
+	read := s.Assess.RoundIndexParts
+	if rescore {
+		read = s.Assess.ScoreIndexParts
+	}
+	byDistrict := map[string][]assess.IndexParts{}
 	for _, code := range rounds {
-		v, err := s.Assess.Open(ctx, org.System, code)
+		parts, err := read(ctx, org.System, code)
 		if err != nil {
 			return nil, err
 		}
-		city, err := v.Scores("")
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range city.Districts {
-			byDistrict[d.Scope.Code] = append(byDistrict[d.Scope.Code], d)
+		for d, p := range parts {
+			byDistrict[d] = append(byDistrict[d], p)
 		}
 	}
-	return assess.Index(byDistrict, assess.Weights{Field: st.rat(st.Field), Survey: st.rat(st.Survey), Documents: st.rat(st.Documents)})
+	return assess.IndexOf(byDistrict, assess.Weights{Field: st.rat(st.Field), Survey: st.rat(st.Survey), Documents: st.rat(st.Documents)})
 }
 
 type regionNames struct {

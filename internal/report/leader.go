@@ -462,7 +462,7 @@ func (s *Service) leaderIndex(ctx context.Context, now time.Time) (string, []Lea
 	if ok {
 		return q.String(), cached, nil
 	}
-	idx, err := s.index(ctx, rounds, st)
+	idx, err := s.index(ctx, rounds, st, false)
 	if err != nil {
 		return "", nil, err
 	}

@@ -171,7 +171,7 @@ func (s *Service) Verify(ctx context.Context, actor org.Actor, code string) ([]D
 	if onChain.SHA256 != p.SHA256 {
 		diffs = append(diffs, Difference{Path: "audit.sha256", Published: onChain.SHA256, Recomputed: p.SHA256})
 	}
-	doc, err := s.compute(ctx, p.Inputs, s.trailFigures)
+	doc, err := s.compute(ctx, p.Inputs, s.trailFigures, true)
 	if err != nil {
 		return nil, fmt.Errorf("recompute %s: %w", code, err)
 	}
