@@ -35,7 +35,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&reps, "reps", 200, "timed runs of each read")
 		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
 		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
-		fs.StringVar(&parts, "parts", "reads,leader,durability,transitions", "what to measure, comma-separated")
+		fs.StringVar(&parts, "parts", "reads,leader,bulletin,durability,transitions", "what to measure, comma-separated (bulletin first gives the city a year of mock inspections)")
 	}, func(a *app) error {
 		now := time.Now()
 		regions, err := a.orgs.Regions(ctx)
@@ -75,6 +75,16 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if want["leader"] {
 			if err := bench.Leader(ctx, a.reportService, reps, stdout); err != nil {
+				return err
+			}
+		}
+		if want["bulletin"] {
+			if err := bench.Rounds(ctx, a.db, a.assessService(), now, a.loc, func(f string, args ...any) { fmt.Fprintf(stdout, "  "+f+"\n", args...) }); err != nil {
+				return err
+			}
+			t := now.In(a.loc)
+			quarter := fmt.Sprintf("%dQ%d", t.Year(), (int(t.Month())-1)/3+1)
+			if err := bench.Bulletin(ctx, a.reportService, quarter, 3, stdout); err != nil {
 				return err
 			}
 		}

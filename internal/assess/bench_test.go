@@ -4,68 +4,31 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/big"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"chuangwen/internal/assess"
+	"chuangwen/internal/bench"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
 )
 
 // The benchmarks' city: 4 districts × 5 streets × 4 communities, 20
-// units, an edition of 60 field standards over 4 site types (every one
-// applying to every type) with 3 survey and document standards and 2
-// negative items, 2,000 sites, and a round of all of them observed on
-// 50 standards each: 100,000 observations.
+// units, and the benchmark edition, sites and rounds of internal/bench
+// (2,000 sites, 100,000 observations a round).
 const (
-	benchSites     = 2000
-	benchPerSite   = 50
+	benchSites     = bench.Sites
 	benchDistricts = 4
 )
-
-var benchTypes = []string{"主次干道", "背街小巷", "农贸市场", "公共厕所"}
 
 type benchCity struct {
 	db     *store.DB
 	svc    *assess.Service
 	obsCSV []byte
 	resCSV []byte
-}
-
-func benchEdition() assess.Edition {
-	ed := assess.Edition{Code: "bench", Name: "基准测试体系(示例)", SiteTypes: benchTypes}
-	n := 0
-	for p := 1; p <= 5; p++ {
-		pr := assess.Project{Code: fmt.Sprint(p), Name: fmt.Sprint("项目", p)}
-		for c := 1; c <= 4; c++ {
-			ct := assess.Content{Code: fmt.Sprintf("%d.%d", p, c), Name: fmt.Sprint("内容", p, c)}
-			for s := 1; s <= 3; s++ {
-				st := assess.Standard{Code: fmt.Sprintf("%d.%d.%d", p, c, s), Name: "标准", Points: big.NewRat(int64(1+n%3), 1),
-					Method: assess.MethodField, Rule: assess.RulePassRate, SiteTypes: benchTypes}
-				if n%2 == 1 {
-					st.Rule, st.PerProblem = assess.RuleDeduct, big.NewRat(1, 2)
-				}
-				if n%5 != 0 {
-					st.LeadUnit = fmt.Sprintf("U%02d", n%20+1)
-				}
-				ct.Standards = append(ct.Standards, st)
-				n++
-			}
-			pr.Contents = append(pr.Contents, ct)
-		}
-		ed.Projects = append(ed.Projects, pr)
-	}
-	ed.Projects = append(ed.Projects, assess.Project{Code: "6", Name: "满意度与材料", Contents: []assess.Content{{Code: "6.1", Name: "问卷与材料", Standards: []assess.Standard{
-		{Code: "6.1.1", Name: "满意度", Points: big.NewRat(4, 1), Method: assess.MethodSurvey, Rule: assess.RuleSurvey, LeadUnit: "U01"},
-		{Code: "6.1.2", Name: "知晓率", Points: big.NewRat(4, 1), Method: assess.MethodSurvey, Rule: assess.RuleSurvey},
-		{Code: "6.1.3", Name: "台账", Points: big.NewRat(2, 1), Method: assess.MethodDocument, Rule: assess.RuleGraded, LeadUnit: "U02"},
-	}}}})
-	ed.Negative = []assess.NegativeItem{{Code: "N1", Name: "重大事故"}, {Code: "N2", Name: "恶性事件", SiteTypes: []string{"农贸市场"}}}
-	return ed
 }
 
 // newBenchCity builds the city, the edition and the sites in db, and the
@@ -101,7 +64,11 @@ func newBenchCity(b *testing.B, db *store.DB) *benchCity {
 		must(err)
 	}
 	svc := &assess.Service{DB: db, Location: time.UTC}
-	ed := benchEdition()
+	var units []string
+	for u := 1; u <= 20; u++ {
+		units = append(units, fmt.Sprintf("U%02d", u))
+	}
+	ed := bench.Edition(units) // standard n led by U(n mod 20 + 1)
 	var tree bytes.Buffer
 	must(assess.Write(&tree, ed))
 	_, problems, err := svc.ImportTree(ctx, org.System, &tree, assess.FormatYAML)
@@ -109,41 +76,18 @@ func newBenchCity(b *testing.B, db *store.DB) *benchCity {
 		b.Fatal(err, problems)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	var sites strings.Builder
-	sites.WriteString("code,name,type,region,unit\n")
-	for i := 0; i < benchSites; i++ {
-		unit := ""
-		if i%4 != 0 {
-			unit = fmt.Sprintf("U%02d", rng.IntN(20)+1)
-		}
-		fmt.Fprintf(&sites, "P%05d,点位%d,%s,%s,%s\n", i, i, benchTypes[i%4], communities[rng.IntN(len(communities))], unit)
-	}
-	_, problems, err = svc.ImportSites(ctx, org.System, strings.NewReader(sites.String()), assess.FormatCSV)
+	_, problems, err = svc.ImportSites(ctx, org.System, strings.NewReader(bench.SitesCSV(rng, communities, units)), assess.FormatCSV)
 	if err != nil {
 		b.Fatal(err, problems)
 	}
-	var obs strings.Builder
-	obs.WriteString("site,standard,result,problems,note\n")
-	leaves := ed.Standards()
-	for i := 0; i < benchSites; i++ {
-		for _, s := range leaves[:benchPerSite] {
-			switch r := rng.IntN(100); {
-			case r < 80:
-				fmt.Fprintf(&obs, "P%05d,%s,pass,,\n", i, s.Code)
-			case r < 95:
-				fmt.Fprintf(&obs, "P%05d,%s,fail,%d,发现问题\n", i, s.Code, rng.IntN(4))
-			default:
-				fmt.Fprintf(&obs, "P%05d,%s,na,,\n", i, s.Code)
-			}
-		}
-	}
+	obs := bench.ObservationsCSV(rng, ed)
 	var res strings.Builder
 	res.WriteString("region,standard,value\n")
 	for d := 1; d <= benchDistricts; d++ {
 		fmt.Fprintf(&res, "5301%02d,6.1.1,0.%d\n5301%02d,6.1.3,1.%d\n", d, 80+d, d, d)
 	}
 	res.WriteString(",6.1.2,0.9\n")
-	return &benchCity{db: db, svc: svc, obsCSV: []byte(obs.String()), resCSV: []byte(res.String())}
+	return &benchCity{db: db, svc: svc, obsCSV: []byte(obs), resCSV: []byte(res.String())}
 }
 
 func (bc *benchCity) newRound(b *testing.B) string {

@@ -147,6 +147,15 @@ func TestFieldworkRaisesCasesOnce(t *testing.T) {
 		if len(stored) == 0 || fmt.Sprint(stored) != fmt.Sprint(scored) {
 			t.Errorf("index parts stored %v, scored %v", stored, scored)
 		}
+		// So are its city totals, as printed.
+		tot, err := f.svc.RoundTotals(f.ctx, f.c.Leader, rd.Code)
+		f.must(err)
+		city, err := f.svc.Scores(f.ctx, f.c.Leader, rd.Code, "")
+		f.must(err)
+		if assess.RoundString(tot.Score, 2) != assess.RoundString(city.Scores.Score, 2) || assess.RoundString(tot.Max, 2) != assess.RoundString(city.Scores.Max, 2) ||
+			assess.RoundString(tot.Rate, 4) != assess.RoundString(city.Scores.Rate, 4) || tot.Max.Sign() == 0 {
+			t.Errorf("totals %v/%v %v, scored %v/%v %v", tot.Score, tot.Max, tot.Rate, city.Scores.Score, city.Scores.Max, city.Scores.Rate)
+		}
 		var rows int
 		f.must(db.Reader().QueryRow(f.ctx, `SELECT COUNT(*) FROM assess_snapshots WHERE scope = '#index'`).Scan(&rows))
 		if rows != 1 {

@@ -132,3 +132,45 @@ func (s *Service) ScoreIndexParts(ctx context.Context, actor org.Actor, code str
 	}
 	return v.indexParts()
 }
+
+// Totals are a round's city score, maximum and rate.
+type Totals struct {
+	Score, Max, Rate *big.Rat
+}
+
+// RoundTotals returns a round's city totals: a closed round's as its
+// snapshot of the city prints them (points to 2 decimals, the rate to
+// 4), any other round's scored now.
+func (s *Service) RoundTotals(ctx context.Context, actor org.Actor, code string) (Totals, error) {
+	q, rd, err := s.readRound(ctx, actor, code)
+	if err != nil {
+		return Totals{}, err
+	}
+	if rd.State == RoundClosed {
+		city, err := s.cityCode(ctx, q)
+		if err != nil {
+			return Totals{}, err
+		}
+		docs, err := store.Collect(ctx, q, func(r store.Scanner) (doc string, err error) {
+			return doc, r.Scan(&doc)
+		}, `SELECT scores FROM assess_snapshots WHERE round_id = ? AND scope = ?`, rd.ID, city)
+		if err != nil {
+			return Totals{}, err
+		}
+		if len(docs) == 1 {
+			var d struct {
+				Score, Max JSONPoints
+				Rate       JSONRate
+			}
+			if err := json.Unmarshal([]byte(docs[0]), &d); err != nil {
+				return Totals{}, fmt.Errorf("round %s: city snapshot: %w", rd.Code, err)
+			}
+			return Totals{d.Score.Rat, d.Max.Rat, d.Rate.Rat}, nil
+		}
+	}
+	sc, err := s.Scores(ctx, actor, code, "")
+	if err != nil {
+		return Totals{}, err
+	}
+	return Totals{sc.Scores.Score, sc.Scores.Max, sc.Scores.Rate}, nil
+}

@@ -40,3 +40,27 @@ func Leader(ctx context.Context, newService func() *report.Service, reps int, ou
 	fmt.Fprintf(out, "| city-wide, first read after a start included | %d | %s | %s | %s | %s | %s |\n", reps, ms(first), ms(q(0.5)), ms(q(0.95)), ms(q(0.99)), ms(ds[len(ds)-1]))
 	return nil
 }
+
+// Bulletin times drafting the quarter's bulletin (report.Draft: the
+// units' assessment over the quarter's dispatches and the quarter
+// before, the index over the quarter's rounds and the one before's),
+// reps times, each on a new service.
+func Bulletin(ctx context.Context, newService func() *report.Service, quarter string, reps int, out io.Writer) error {
+	ds := make([]time.Duration, reps)
+	var rounds, units int
+	for i := range ds {
+		rs := newService()
+		t := time.Now()
+		b, err := rs.Draft(ctx, org.System, quarter)
+		if err != nil {
+			return fmt.Errorf("bulletin: %w", err)
+		}
+		ds[i] = time.Since(t)
+		rounds, units = len(b.Inputs.Rounds)+len(b.Inputs.PreviousRounds), len(b.Doc.Units)
+	}
+	first := ds[0]
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	fmt.Fprintf(out, "\n| quarterly bulletin %s (%d rounds read, %d units) | runs | first ms | p50 ms | max ms |\n|---|---|---|---|---|\n", quarter, rounds, units)
+	fmt.Fprintf(out, "| draft | %d | %s | %s | %s |\n", reps, ms(first), ms(ds[len(ds)/2]), ms(ds[len(ds)-1]))
+	return nil
+}

@@ -318,12 +318,18 @@ func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource, 
 		if err != nil {
 			return doc, err
 		}
-		sc, err := s.Assess.Scores(ctx, org.System, code, "")
-		if err != nil {
+		var tot assess.Totals
+		if rescore {
+			sc, err := s.Assess.Scores(ctx, org.System, code, "")
+			if err != nil {
+				return doc, err
+			}
+			tot = assess.Totals{Score: sc.Scores.Score, Max: sc.Scores.Max, Rate: sc.Scores.Rate}
+		} else if tot, err = s.Assess.RoundTotals(ctx, org.System, code); err != nil {
 			return doc, err
 		}
 		doc.Rounds = append(doc.Rounds, RoundDoc{Code: rd.Code, Name: rd.Name, Date: rd.Date,
-			Score: assess.JSONPoints{Rat: sc.Scores.Score}, Max: assess.JSONPoints{Rat: sc.Scores.Max}, Rate: assess.JSONRate{Rat: sc.Scores.Rate}})
+			Score: assess.JSONPoints{Rat: tot.Score}, Max: assess.JSONPoints{Rat: tot.Max}, Rate: assess.JSONRate{Rat: tot.Rate}})
 		if rd.Date >= latestDate {
 			latest, latestDate = rd.Code, rd.Date
 		}

@@ -513,12 +513,12 @@ func (s *Service) latestRound(ctx context.Context) (*LeaderRound, error) {
 		if ok {
 			return r, nil
 		}
-		sc, err := s.Assess.Scores(ctx, org.System, rd.Code, "")
+		tot, err := s.Assess.RoundTotals(ctx, org.System, rd.Code)
 		if err != nil {
 			return nil, err
 		}
-		r = &LeaderRound{Code: rd.Code, Name: rd.Name, Date: rd.Date, Score: assess.JSONPoints{Rat: sc.Scores.Score},
-			Max: assess.JSONPoints{Rat: sc.Scores.Max}, Rate: assess.JSONRate{Rat: sc.Scores.Rate}}
+		r = &LeaderRound{Code: rd.Code, Name: rd.Name, Date: rd.Date, Score: assess.JSONPoints{Rat: tot.Score},
+			Max: assess.JSONPoints{Rat: tot.Max}, Rate: assess.JSONRate{Rat: tot.Rate}}
 		c.mu.Lock()
 		c.round[rd.Code] = r
 		c.mu.Unlock()

@@ -236,12 +236,12 @@ func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (M
 	}
 	for _, rd := range rounds {
 		if rd.Kind == assess.KindMock && rd.State == assess.RoundClosed {
-			sc, err := s.Assess.Scores(ctx, org.System, rd.Code, "")
+			tot, err := s.Assess.RoundTotals(ctx, org.System, rd.Code)
 			if err != nil {
 				return doc, err
 			}
 			r := rd
-			doc.LatestRound, doc.RoundRate = &r, assess.JSONRate{Rat: sc.Scores.Rate}
+			doc.LatestRound, doc.RoundRate = &r, assess.JSONRate{Rat: tot.Rate}
 			break
 		}
 	}
