@@ -118,6 +118,16 @@ func (f *fixture) closed(unit org.Unit, handler org.Actor) {
 	f.act(f.c.Inspector, id, workflow.ActInput{Action: workflow.VerifyPass})
 }
 
+// newFixture is the test city in db with the assessment and report
+// services on its clock.
+func newFixture(t *testing.T, db *store.DB) *fixture {
+	c := testcity.New(t, db)
+	f := &fixture{t: t, ctx: context.Background(), db: db, c: c}
+	f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
+	f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+	return f
+}
+
 // quarter is a hand-built 2026Q4 with a Q3 before it:
 //
 //	Q3 round 2026-08-10: S1 pass, S2 pass, S3 fail; surveys 上城区 0.8, 拱墅区 0.7
@@ -133,10 +143,8 @@ func (f *fixture) closed(unit org.Unit, handler org.Actor) {
 //	   due 2, on time 1, closed 1, rework 0 of 1, overdue 0 (no watch ran)
 //	   → 100 × (40 × ½ + 30 × ½ + 15 + 15) ÷ 100 = 65
 func quarter(t *testing.T, db *store.DB) *fixture {
-	c := testcity.New(t, db)
-	f := &fixture{t: t, ctx: context.Background(), db: db, c: c}
-	f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
-	f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+	f := newFixture(t, db)
+	c := f.c
 	if _, ps, err := f.as.ImportTree(f.ctx, c.Admin, strings.NewReader(tree), assess.FormatYAML); err != nil {
 		t.Fatal(ps, err)
 	}
@@ -296,11 +304,8 @@ func TestPublishAndVerify(t *testing.T) {
 
 func TestWeeklyNotices(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
-		c := testcity.New(t, db)
-		ctx := context.Background()
-		f := &fixture{t: t, ctx: ctx, db: db, c: c}
-		f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
-		f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+		f := newFixture(t, db)
+		c, ctx := f.c, f.ctx
 		sh := testcity.Shanghai
 		// Friday 20 November 2026, 09:00: a 4-working-hour case dispatched
 		// Thursday is overdue; one of 5 working days dispatched Wednesday
@@ -457,11 +462,8 @@ func TestMonthlyReport(t *testing.T) {
 
 func TestWebhooks(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
-		c := testcity.New(t, db)
-		ctx := context.Background()
-		f := &fixture{t: t, ctx: ctx, db: db, c: c}
-		f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
-		f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+		f := newFixture(t, db)
+		c, ctx := f.c, f.ctx
 		// A receiver that checks the signature and fails its first two
 		// requests.
 		var got []string
@@ -538,11 +540,8 @@ func TestWebhooks(t *testing.T) {
 // first would not be listed.
 func TestWeeklyNoticeHolidayWeek(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
-		c := testcity.New(t, db)
-		ctx := context.Background()
-		f := &fixture{t: t, ctx: ctx, db: db, c: c}
-		f.as = &assess.Service{DB: db, Now: c.Clock.Now, Location: testcity.Shanghai}
-		f.rs = &report.Service{DB: db, Flow: c.Flow, Assess: f.as, Location: testcity.Shanghai, Now: c.Clock.Now}
+		f := newFixture(t, db)
+		c, ctx := f.c, f.ctx
 		f.must(c.Flow.SetHolidays(ctx, c.Admin, workcal.China2026()))
 		sh := testcity.Shanghai
 		c.Clock.Set(time.Date(2026, 9, 29, 9, 0, 0, 0, sh))

@@ -30,6 +30,27 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// startBrowser starts a headless Chromium of the test's own (its own
+// profile) and returns its first tab with the browser running: the first
+// run of a context starts the browser, and must not carry a timeout,
+// which would stop the browser with it.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
 type browserSession struct{ ctx context.Context }
 
 // TestBrowserClosedLoop drives the console in headless Chromium through
@@ -37,7 +58,7 @@ type browserSession struct{ ctx context.Context }
 // the unit handler reports rectification with a photo, the inspector
 // verifies; the case ends closed with its full timeline.
 func TestBrowserClosedLoop(t *testing.T) {
-	bin := chromium(t)
+	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	// The photo worker runs as in production: the page shows a photo once
 	// its derived versions exist.
@@ -57,15 +78,7 @@ func TestBrowserClosedLoop(t *testing.T) {
 	// each person in a browser of their own (own profile, own cookies)
 	session := func(user string, steps ...step) *browserSession {
 		t.Helper()
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-			chromedp.UserDataDir(t.TempDir()))
-		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-		t.Cleanup(cancelA)
-		ctx, cancel := chromedp.NewContext(actx)
-		t.Cleanup(cancel)
+		ctx := startBrowser(t)
 		login := []step{
 			chromedp.Navigate(f.url + "/login"),
 			chromedp.WaitVisible(chromedp.ID("username")),
@@ -75,11 +88,6 @@ func TestBrowserClosedLoop(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("whoami")),
 			chromedp.Navigate(caseURL),
 			chromedp.WaitVisible(chromedp.ID("case-state")),
-		}
-		// The first run starts the browser; it must not carry a timeout,
-		// which would stop the browser with it.
-		if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-			t.Fatal(err)
 		}
 		tctx, cancel2 := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel2()
