@@ -263,10 +263,13 @@ func (s *Service) WeeklyDrafts(ctx context.Context, actor org.Actor, week string
 	if err := canRead(actor); err != nil {
 		return nil, err
 	}
-	return s.weekly(ctx, week, unitCode)
+	return s.weekly(ctx, week, unitCode, nil)
 }
 
-func (s *Service) weekly(ctx context.Context, week, unitCode string) ([]NoticeDoc, error) {
+// weekly composes the week's notices as of now for every active unit with
+// anything due (or only unitCode), but those in skip (by code: issued
+// already).
+func (s *Service) weekly(ctx context.Context, week, unitCode string, skip map[string]bool) ([]NoticeDoc, error) {
 	wk, err := ParseWeek(week)
 	if err != nil {
 		return nil, err
@@ -288,7 +291,15 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string) ([]NoticeDo
 	if err != nil {
 		return nil, err
 	}
-	work, err := s.Flow.OpenByUnit(ctx, 0, soon, noticeDescRunes)
+	var todo []activeUnit
+	var ids []int64
+	for _, u := range units {
+		if (unitCode == "" || u.code == unitCode) && !skip[u.code] {
+			todo = append(todo, u)
+			ids = append(ids, u.id)
+		}
+	}
+	work, err := s.Flow.OpenByUnit(ctx, ids, soon, noticeDescRunes)
 	if err != nil {
 		return nil, err
 	}
@@ -297,16 +308,13 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string) ([]NoticeDo
 		byUnit[w.UnitID] = append(byUnit[w.UnitID], w)
 	}
 	var out []NoticeDoc
-	for _, u := range units {
-		if unitCode != "" && u.code != unitCode {
-			continue
-		}
+	for _, u := range todo {
 		d := s.compose(u.unitName, byUnit[u.id], wk, st, now, soon, standing)
 		if d.due() || unitCode != "" {
 			out = append(out, d)
 		}
 	}
-	if unitCode != "" && len(out) == 0 {
+	if unitCode != "" && len(out) == 0 && !skip[unitCode] {
 		return nil, apperr.New(apperr.NotFound, "report.no_unit", "unit", unitCode)
 	}
 	return out, nil
@@ -331,7 +339,23 @@ func (s *Service) IssueWeekly(ctx context.Context, actor org.Actor, week string)
 	if actor.Role != org.RoleAdmin && actor.Role != org.RoleSystem {
 		return 0, apperr.New(apperr.Forbidden, "forbidden")
 	}
-	docs, err := s.weekly(ctx, week, "")
+	wk, err := ParseWeek(week)
+	if err != nil {
+		return 0, err
+	}
+	// Units issued already are not composed again (the run after a
+	// restart, the second replica).
+	issued, err := store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (code string, err error) {
+		return code, r.Scan(&code)
+	}, `SELECT u.code FROM notices n JOIN units u ON u.id = n.unit_id WHERE n.kind = 'weekly' AND n.week = ?`, wk.String())
+	if err != nil {
+		return 0, err
+	}
+	skip := map[string]bool{}
+	for _, code := range issued {
+		skip[code] = true
+	}
+	docs, err := s.weekly(ctx, wk.String(), "", skip)
 	if err != nil {
 		return 0, err
 	}
@@ -451,7 +475,7 @@ func (s *Service) Instant(ctx context.Context, actor org.Actor, unitCode, caseNo
 		if err != nil {
 			return NoticeDoc{}, err
 		}
-		work, err := s.Flow.OpenByUnit(ctx, u.id, soon, noticeDescRunes)
+		work, err := s.Flow.OpenByUnit(ctx, []int64{u.id}, soon, noticeDescRunes)
 		if err != nil {
 			return NoticeDoc{}, err
 		}
@@ -587,7 +611,7 @@ func (s *Service) WeekNotices(ctx context.Context, actor org.Actor, week, unitCo
 			have[n.Doc.Unit] = true
 		}
 	}
-	drafts, err := s.weekly(ctx, wk.String(), unitCode)
+	drafts, err := s.weekly(ctx, wk.String(), unitCode, have)
 	if err != nil && !(unitCode != "" && have[unitCode]) {
 		return nil, err
 	}

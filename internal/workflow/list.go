@@ -542,19 +542,18 @@ func names(ctx context.Context, q store.Queryer, table string) (map[int64]string
 	return m, err
 }
 
-// OpenByUnit returns the open cases that a unit's supervision notice
-// lists, of every lead unit or of one when unitID is not 0, in one
-// query, by unit and deadline: those dispatched or in progress whose
+// OpenByUnit returns the open cases that the supervision notices of
+// units (their ids) list, in one query, by unit and deadline: those dispatched or in progress whose
 // deadline falls before soon, or that were sent back for rework; and any
 // open case listed for supervision or waiting on an extension. The
 // description is cut to descRunes characters (a notice prints the start).
 // The cases_notice index (migration 0013) holds the conditions and the
 // order, so only the cases listed are read from the table.
-func (s *Service) OpenByUnit(ctx context.Context, unitID int64, soon time.Time, descRunes int) ([]UnitWork, error) {
-	cond, args := `c.lead_unit_id IS NOT NULL`, []any{store.Ms(soon)}
-	if unitID != 0 {
-		cond, args = `c.lead_unit_id = ?`, append(args, unitID)
+func (s *Service) OpenByUnit(ctx context.Context, units []int64, soon time.Time, descRunes int) ([]UnitWork, error) {
+	if len(units) == 0 {
+		return nil, nil
 	}
+	cond, args := `c.lead_unit_id IN (`+idList(units)+`)`, []any{store.Ms(soon)}
 	q := s.DB.Reader()
 	cats, err := names(ctx, q, "categories")
 	if err != nil {
