@@ -173,7 +173,9 @@ type Notice struct {
 // openStates are the states in which a case is the unit's to work on.
 var openStates = []workflow.State{workflow.Dispatched, workflow.InProgress, workflow.Postponed, workflow.Verifying}
 
-// noticeDescRunes is how much of a description a notice prints.
+// noticeDescRunes is how much of a description a notice prints. The
+// cases_notice index (migration 0013) holds the start of descriptions
+// cut to this + 1 characters: change both together.
 const noticeDescRunes = 60
 
 func (s *Service) noticeCase(c workflow.UnitWork) NoticeCase {

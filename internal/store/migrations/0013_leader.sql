@@ -10,5 +10,8 @@ CREATE INDEX cases_open_unit ON cases(lead_unit_id, overdue, state, region_id) W
 CREATE INDEX cases_closed ON cases(closed_at, state);
 -- The weekly supervision notices (workflow.OpenByUnit): the open cases of
 -- each unit by deadline, with the flags that decide whether a notice
--- lists a case, so that only listed cases are read from the table.
-CREATE INDEX cases_notice ON cases(lead_unit_id, deadline, state, rework_count, supervised, ext_pending) WHERE state IN ('dispatched','in_progress','postponed','verifying');
+-- lists a case and what a notice prints of it, the start of the
+-- description included (61 characters: report's noticeDescRunes + 1, as
+-- the query writes it), so that a notice's cases are read from the index
+-- in order rather than from rows scattered over the table.
+CREATE INDEX cases_notice ON cases(lead_unit_id, deadline, state, rework_count, supervised, ext_pending, no, category_id, region_id, overdue, substr(description, 1, 61)) WHERE state IN ('dispatched','in_progress','postponed','verifying');
