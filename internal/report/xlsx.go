@@ -15,17 +15,24 @@ import (
 // lists, a sheet each. Figures are numbers, printed as the JSON prints
 // them; a figure that does not exist is an empty cell.
 func (d Doc) WriteXLSX(w io.Writer, t func(key string) string) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	sheets := []struct {
-		name string
-		rows [][]any
-	}{
+	return writeSheets(w, []sheetRows{
 		{t("report.sheet_districts"), d.districtRows(t)},
 		{t("report.sheet_units"), d.unitRows(t)},
 		{t("report.sheet_rounds"), d.roundRows(t)},
 		{t("report.sheet_lists"), d.listRows(t)},
-	}
+	})
+}
+
+// sheetRows is a worksheet: its name and its rows of cells.
+type sheetRows struct {
+	name string
+	rows [][]any
+}
+
+// writeSheets writes a workbook of the sheets, in order.
+func writeSheets(w io.Writer, sheets []sheetRows) error {
+	f := excelize.NewFile()
+	defer f.Close()
 	for i, sh := range sheets {
 		if i == 0 {
 			if err := f.SetSheetName("Sheet1", sh.name); err != nil {
@@ -122,12 +129,6 @@ func (d Doc) listRows(t func(string) string) [][]any {
 // case and section (overdue, due soon, listed, rework, extension
 // pending), for the office's follow-up.
 func WriteNoticesXLSX(w io.Writer, docs []NoticeDoc, t func(key string) string) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	sheet := t("report.sheet_notices")
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return err
-	}
 	rows := [][]any{{t("report.notice_no"), t("report.unit_code"), t("report.unit"), t("report.section"), t("report.case_no"),
 		t("report.category"), t("report.region"), t("report.deadline"), t("report.description")}}
 	for _, d := range docs {
@@ -141,20 +142,12 @@ func WriteNoticesXLSX(w io.Writer, docs []NoticeDoc, t func(key string) string) 
 			}
 		}
 	}
-	for r, row := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, r+1)
-		if err := f.SetSheetRow(sheet, cell, &row); err != nil {
-			return err
-		}
-	}
-	return f.Write(w)
+	return writeSheets(w, []sheetRows{{t("report.sheet_notices"), rows}})
 }
 
 // WriteXLSX writes the monthly report as a workbook: districts, units,
 // categories and hotspots, listed cases and the trend, a sheet each.
 func (d MonthDoc) WriteXLSX(w io.Writer, t func(key string) string) error {
-	f := excelize.NewFile()
-	defer f.Close()
 	progress := func(xs []ProgressDoc) [][]any {
 		rows := [][]any{{t("report.code"), t("report.name"), t("report.reported"), t("report.accepted"), t("report.dispatched"), t("report.due"), t("report.closed"),
 			t("report.overdue"), t("report.on_time_handling_rate"), t("report.on_time_closure_rate"), t("report.overdue_rate"), t("report.previous_rate"), t("report.change")}}
@@ -176,27 +169,8 @@ func (d MonthDoc) WriteXLSX(w io.Writer, t func(key string) string) error {
 	for _, x := range d.Trend {
 		trend = append(trend, []any{x.Month, x.Reported, x.Closed})
 	}
-	sheets := []struct {
-		name string
-		rows [][]any
-	}{
+	return writeSheets(w, []sheetRows{
 		{t("report.sheet_month_districts"), progress(d.Districts)}, {t("report.sheet_month_units"), progress(d.Units)},
 		{t("report.sheet_month_categories"), counts}, {t("report.section_listed"), listed}, {t("report.sheet_month_trend"), trend},
-	}
-	for i, sh := range sheets {
-		if i == 0 {
-			if err := f.SetSheetName("Sheet1", sh.name); err != nil {
-				return err
-			}
-		} else if _, err := f.NewSheet(sh.name); err != nil {
-			return err
-		}
-		for r, row := range sh.rows {
-			cell, _ := excelize.CoordinatesToCellName(1, r+1)
-			if err := f.SetSheetRow(sh.name, cell, &row); err != nil {
-				return err
-			}
-		}
-	}
-	return f.Write(w)
+	})
 }
