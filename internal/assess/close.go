@@ -120,7 +120,7 @@ func (s *Service) CloseRound(ctx context.Context, actor org.Actor, code string) 
 				return err
 			}
 		}
-		data := map[string]any{"round": rd.Code, "scopes": len(snaps), "observations": before.observations, "split": split}
+		data := map[string]any{"round": rd.Code, "scopes": len(snaps) - 1, "observations": before.observations, "split": split} // the #index row is not a scope
 		if len(snaps) > 0 {
 			var doc ScoresDoc
 			if err := json.Unmarshal([]byte(snaps[0].Scores), &doc); err == nil {

@@ -8,7 +8,8 @@
 // PDF carries only the glyphs it uses.
 //
 // A document is deterministic: the same content and date give the same
-// bytes, so a published bulletin's file hash can be checked later.
+// bytes (a published bulletin's printed form changes only if its issuer,
+// a setting, does; the bulletin's hash is of its JSON document).
 package pdfdoc
 
 import (
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"codeberg.org/go-pdf/fpdf"
 )
@@ -69,6 +71,7 @@ type Doc struct {
 // of every page beside "page n / N"; date stamps the file's metadata
 // (so that equal documents are equal files).
 func New(title, footer string, date time.Time) *Doc {
+	title, footer = safe(title), safe(footer)
 	ttf, err := fontTTF()
 	f := fpdf.New("P", "mm", "A4", "")
 	d := &Doc{f: f, err: err, width: map[rune]float64{}}
@@ -155,6 +158,32 @@ func (d *Doc) wrap(s string, w float64) []string {
 	return lines
 }
 
+// safe makes text printable by fpdf and the font: characters beyond the
+// Basic Multilingual Plane (an emoji in a citizen's description, a rare
+// hanzi of extension B), which fpdf's UTF-8 fonts cannot hold, become □;
+// control characters but newlines become spaces.
+func safe(s string) string {
+	ok := true
+	for _, r := range s {
+		if r >= 0x10000 || r < 0x20 && r != '\n' || r == utf8.RuneError {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0x10000 || r == utf8.RuneError:
+			return '□'
+		case r < 0x20 && r != '\n':
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 func isCJK(r rune) bool {
 	return r >= 0x2E80 && r <= 0x9FFF || r >= 0xF900 && r <= 0xFAFF || r >= 0xFF00 && r <= 0xFFEF
 }
@@ -184,6 +213,7 @@ func (d *Doc) Title(title, sub string) {
 	if d.err != nil {
 		return
 	}
+	title, sub = safe(title), safe(sub)
 	d.setSize(20)
 	d.f.SetTextColor(180, 20, 20)
 	d.f.CellFormat(0, 11, title, "", 1, "C", false, 0, "")
@@ -209,6 +239,7 @@ func (d *Doc) Heading(s string) {
 	if d.err != nil {
 		return
 	}
+	s = safe(s)
 	d.ensure(8 + 4*lineMM)
 	d.f.Ln(2)
 	d.setSize(13)
@@ -222,6 +253,7 @@ func (d *Doc) Text(s string) {
 	if d.err != nil {
 		return
 	}
+	s = safe(s)
 	for _, line := range d.wrap(s, pageW-2*margin) {
 		d.ensure(lineMM)
 		d.f.CellFormat(0, lineMM, line, "", 1, "L", false, 0, "")
@@ -243,6 +275,19 @@ func (d *Doc) Table(cols []Col, rows [][]string, empty string) {
 	if d.err != nil {
 		return
 	}
+	empty = safe(empty)
+	cols = append([]Col(nil), cols...)
+	for i := range cols {
+		cols[i].Title = safe(cols[i].Title)
+	}
+	clean := make([][]string, len(rows))
+	for i, r := range rows {
+		clean[i] = make([]string, len(r))
+		for j, c := range r {
+			clean[i][j] = safe(c)
+		}
+	}
+	rows = clean
 	d.setSize(9)
 	total := 0.0
 	for _, c := range cols {
@@ -328,6 +373,11 @@ func (d *Doc) Bars(title string, bars []Bar, maxValue float64) {
 	if d.err != nil || len(bars) == 0 {
 		return
 	}
+	title = safe(title)
+	bars = append([]Bar(nil), bars...)
+	for i := range bars {
+		bars[i].Label, bars[i].Text = safe(bars[i].Label), safe(bars[i].Text)
+	}
 	barH, gap := 4.5, 1.6
 	h := 8 + float64(len(bars))*(barH+gap)
 	d.ensure(h)
@@ -384,6 +434,15 @@ type Series struct {
 func (d *Doc) Lines(title string, xs []string, series []Series) {
 	if d.err != nil || len(xs) == 0 {
 		return
+	}
+	title = safe(title)
+	xs = append([]string(nil), xs...)
+	for i := range xs {
+		xs[i] = safe(xs[i])
+	}
+	series = append([]Series(nil), series...)
+	for i := range series {
+		series[i].Name = safe(series[i].Name)
 	}
 	h := 62.0
 	d.ensure(h + 8)
@@ -480,6 +539,7 @@ func (d *Doc) Seal(issuer, date, label string) {
 	if d.err != nil {
 		return
 	}
+	issuer, date, label = safe(issuer), safe(date), safe(label)
 	d.ensure(48)
 	d.f.Ln(6)
 	y := d.f.GetY()

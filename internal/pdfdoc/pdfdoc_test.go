@@ -68,3 +68,27 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// TestUnprintable: an emoji or a hanzi beyond the Basic Multilingual
+// Plane (which fpdf's fonts cannot hold), control characters and bad
+// UTF-8 in any text print as □ or a space instead of failing the
+// document.
+func TestUnprintable(t *testing.T) {
+	odd := "路边垃圾😀很多\x01𠀀\xff"
+	d := pdfdoc.New(odd, odd, time.Unix(0, 0))
+	d.Title(odd, odd)
+	d.Heading(odd)
+	d.Text(odd)
+	d.Table([]pdfdoc.Col{{Title: odd, Width: 1, Align: "L"}}, [][]string{{odd}}, odd)
+	d.Bars(odd, []pdfdoc.Bar{{Label: odd, Value: 1, Text: odd}}, 1)
+	d.Lines(odd, []string{odd}, []pdfdoc.Series{{Name: odd, Values: []float64{1}}})
+	d.Seal(odd, odd, odd)
+	var b bytes.Buffer
+	if err := d.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := pdftest.Read(t, b.Bytes())
+	if !strings.Contains(text, "路边垃圾□很多") {
+		t.Errorf("text:\n%s", text)
+	}
+}

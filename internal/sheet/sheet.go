@@ -19,40 +19,61 @@ import (
 	"bufio"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// Writer writes one worksheet. Row adds a row; Close ends the workbook.
-// A Writer is not for concurrent use.
+// Writer writes a worksheet (more, when the rows exceed what one sheet
+// holds). Row adds a row; Close ends the workbook, Abort leaves it
+// unfinished. A Writer is not for concurrent use.
 type Writer struct {
 	zw     *zip.Writer
+	name   string
+	sheets int      // sheets started
+	header []string // the first row, repeated at the top of every further sheet
+	inRows int      // rows in the current sheet
 	buf    []byte
 	rows   int
-	chunks chan []byte // filled buffers, to the compressor
-	free   chan []byte // buffers back from it
-	done   chan error
+	chunks chan chunk // filled buffers, to the compressor
+	free   chan []byte
+	failed chan error    // the compressor's first error, as it happens
+	done   chan struct{} // closed when the compressor has stopped
+	final  error         // the compressor's error, read after done
 	closed bool
+	err    error
 }
+
+// chunk is a filled buffer; next, when set, is the entry the compressor
+// opens after writing it (the next sheet).
+type chunk struct {
+	b    []byte
+	next string
+}
+
+// MaxRows is how many rows a sheet holds (Excel's limit); row MaxRows+1
+// starts a new sheet, named after the first with a number, under the
+// first row again.
+const MaxRows = 1 << 20
+
+// maxRows is MaxRows but in the package's tests.
+var maxRows = MaxRows
 
 const chunkSize = 256 << 10
 
-// New starts a workbook on w with one sheet named name (at most 31
-// characters; see SafeName).
+// New starts a workbook on w whose first sheet is named name (made
+// acceptable by SafeName).
 func New(w io.Writer, name string) (*Writer, error) {
 	zw := zip.NewWriter(w)
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(out, flate.BestSpeed)
 	})
-	parts := []struct{ name, body string }{
-		{"[Content_Types].xml", contentTypes},
-		{"_rels/.rels", rootRels},
-		{"xl/workbook.xml", workbookHead + `<sheet name="` + strings.ReplaceAll(string(escape(nil, SafeName(name))), `"`, "&quot;") + `" sheetId="1" r:id="rId1"/>` + workbookTail},
-		{"xl/_rels/workbook.xml.rels", workbookRels},
-		{"xl/styles.xml", styles},
-	}
-	for _, p := range parts {
+	// The content types name the workbook and the styles; every other .xml
+	// part is a worksheet by default, so the sheets need not be known yet.
+	// The workbook, which lists them, is written at Close.
+	for _, p := range []struct{ name, body string }{{"[Content_Types].xml", contentTypes}, {"_rels/.rels", rootRels}, {"xl/styles.xml", styles}} {
 		f, err := zw.Create(p.name)
 		if err != nil {
 			return nil, err
@@ -65,7 +86,8 @@ func New(w io.Writer, name string) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Writer{zw: zw, chunks: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan error, 1)}
+	s := &Writer{zw: zw, name: SafeName(name), sheets: 1, chunks: make(chan chunk, 2), free: make(chan []byte, 3),
+		failed: make(chan error, 1), done: make(chan struct{})}
 	for range 3 {
 		s.free <- make([]byte, 0, chunkSize+4096)
 	}
@@ -75,31 +97,72 @@ func New(w io.Writer, name string) (*Writer, error) {
 	return s, nil
 }
 
-// compress writes the filled buffers into the sheet's entry. Its first
-// error goes to done at once, so that Row stops early (a client that went
-// away); it keeps taking buffers until Close.
+// compress writes the filled buffers into the current sheet's entry,
+// opening the next one when told. Its first error goes to done at once,
+// so that Row stops early (a client that went away); it keeps taking
+// buffers until Close or Abort.
 func (s *Writer) compress(f io.Writer) {
+	defer close(s.done)
 	bw := bufio.NewWriterSize(f, 64<<10)
 	var err error
-	for b := range s.chunks {
+	fail := func(e error) {
+		if err == nil && e != nil {
+			err = e
+			s.failed <- err
+		}
+	}
+	for c := range s.chunks {
 		if err == nil {
-			if _, err = bw.Write(b); err != nil {
-				s.done <- err
+			_, e := bw.Write(c.b)
+			fail(e)
+			if err == nil && c.next != "" {
+				fail(bw.Flush())
+				if err == nil {
+					f, e = s.zw.Create(c.next)
+					fail(e)
+					bw.Reset(f)
+				}
 			}
 		}
-		s.free <- b[:0]
+		s.free <- c.b[:0]
 	}
 	if err == nil {
-		s.done <- bw.Flush()
+		err = bw.Flush()
 	}
+	s.final = err
 }
 
 // Row appends a row of text cells.
 func (s *Writer) Row(cells []string) error {
+	if s.err != nil {
+		return s.err
+	}
 	if s.closed {
 		return errors.New("sheet: row after close")
 	}
+	if s.header == nil {
+		s.header = append([]string{}, cells...)
+	}
+	if s.inRows == maxRows {
+		s.sheets++
+		s.buf = append(s.buf, sheetTail...)
+		if err := s.send("xl/worksheets/sheet" + strconv.Itoa(s.sheets) + ".xml"); err != nil {
+			return err
+		}
+		s.buf = append(s.buf, sheetHead...)
+		s.inRows = 0
+		s.row(s.header)
+	}
 	s.rows++
+	s.row(cells)
+	if len(s.buf) >= chunkSize {
+		return s.send("")
+	}
+	return nil
+}
+
+func (s *Writer) row(cells []string) {
+	s.inRows++
 	s.buf = append(s.buf, `<row>`...)
 	for _, c := range cells {
 		if c == "" {
@@ -111,42 +174,82 @@ func (s *Writer) Row(cells []string) error {
 		s.buf = append(s.buf, `</t></is></c>`...)
 	}
 	s.buf = append(s.buf, `</row>`...)
-	if len(s.buf) >= chunkSize {
-		return s.flush()
-	}
-	return nil
 }
 
-// flush hands the buffer to the compressor and takes a free one.
-func (s *Writer) flush() error {
+// send hands the buffer to the compressor (with the next entry's name,
+// if any) and takes a free one.
+func (s *Writer) send(next string) error {
 	select {
-	case err := <-s.done: // only an error comes before Close
-		s.done <- err
+	case err := <-s.failed:
+		s.err = err
 		return err
 	default:
 	}
-	s.chunks <- s.buf
+	s.chunks <- chunk{s.buf, next}
 	s.buf = <-s.free
 	return nil
 }
 
-// Rows is how many rows were written.
+// Rows is how many rows were written (the repeated first rows of later
+// sheets not counted).
 func (s *Writer) Rows() int { return s.rows }
 
 // Close ends the sheet and the workbook (it does not close the
-// underlying writer).
+// underlying writer). After an error, Close returns that error.
 func (s *Writer) Close() error {
 	if s.closed {
-		return nil
+		return s.err
 	}
 	s.closed = true
 	s.buf = append(s.buf, sheetTail...)
-	s.chunks <- s.buf
+	s.chunks <- chunk{b: s.buf}
 	close(s.chunks)
-	if err := <-s.done; err != nil {
-		return err
+	<-s.done
+	if s.final != nil {
+		s.err = s.final
+		return s.err
 	}
-	return s.zw.Close()
+	var sheets, rels strings.Builder
+	for i := 1; i <= s.sheets; i++ {
+		name := s.name
+		if i > 1 {
+			suffix := " " + strconv.Itoa(i)
+			name = SafeName(string([]rune(name)[:min(len([]rune(name)), 31-len(suffix))]) + suffix)
+		}
+		fmt.Fprintf(&sheets, `<sheet name="%s" sheetId="%d" r:id="rId%d"/>`, strings.ReplaceAll(string(escape(nil, name)), `"`, "&quot;"), i, i)
+		fmt.Fprintf(&rels, `<Relationship Id="rId%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet%d.xml"/>`, i, i)
+	}
+	fmt.Fprintf(&rels, `<Relationship Id="rId%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>`, s.sheets+1)
+	for _, p := range []struct{ name, body string }{
+		{"xl/workbook.xml", workbookHead + sheets.String() + workbookTail},
+		{"xl/_rels/workbook.xml.rels", relsHead + rels.String() + relsTail},
+	} {
+		f, err := s.zw.Create(p.name)
+		if err == nil {
+			_, err = io.WriteString(f, p.body)
+		}
+		if err != nil {
+			s.err = err
+			return err
+		}
+	}
+	s.err = s.zw.Close()
+	return s.err
+}
+
+// Abort stops the workbook unfinished, without its last entries: a reader
+// finds the file damaged rather than whole but short. For a failure after
+// the first bytes went out.
+func (s *Writer) Abort() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.err == nil {
+		s.err = errors.New("sheet: aborted")
+	}
+	close(s.chunks)
+	<-s.done
 }
 
 // escape appends text as XML character data: the markup characters
@@ -211,7 +314,7 @@ func SafeName(name string) string {
 }
 
 const contentTypes = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>`
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>`
 
 const rootRels = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`
@@ -221,8 +324,10 @@ const workbookHead = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 
 const workbookTail = `</sheets></workbook>`
 
-const workbookRels = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>`
+const relsHead = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">`
+
+const relsTail = `</Relationships>`
 
 const styles = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs></styleSheet>`

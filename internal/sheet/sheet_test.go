@@ -70,6 +70,68 @@ func TestReadBack(t *testing.T) {
 	}
 }
 
+// TestRollover: past a sheet's rows the writer starts another sheet, the
+// first row repeated at its top; readers find every row.
+func TestRollover(t *testing.T) {
+	defer sheet.SetMaxRows(4)()
+	var buf bytes.Buffer
+	w, err := sheet.New(&buf, "案件")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ { // a header and nine rows: 1+3, 1+3, 1+3 over three sheets
+		if err := w.Row([]string{fmt.Sprint("r", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"案件": "r0 r1 r2 r3", "案件 2": "r0 r4 r5 r6", "案件 3": "r0 r7 r8 r9"}
+	if names := f.GetSheetList(); len(names) != 3 {
+		t.Fatalf("sheets %q", names)
+	}
+	for name, rows := range want {
+		got, err := f.GetRows(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cells []string
+		for _, r := range got {
+			cells = append(cells, r...)
+		}
+		if strings.Join(cells, " ") != rows {
+			t.Errorf("%s: %q, want %s", name, cells, rows)
+		}
+	}
+}
+
+// TestAbort: an aborted workbook is not a workbook (a failure after the
+// first bytes must not look like a complete, shorter export).
+func TestAbort(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := sheet.New(&buf, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50000; i++ {
+		if err := w.Row([]string{fmt.Sprint(i), "一行"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Abort()
+	if err := w.Close(); err == nil {
+		t.Error("Close after Abort: no error")
+	}
+	if _, err := excelize.OpenReader(&buf); err == nil {
+		t.Error("an aborted workbook opens")
+	}
+}
+
 type failing struct{ n int }
 
 func (f *failing) Write(b []byte) (int, error) {

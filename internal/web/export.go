@@ -44,9 +44,6 @@ func (s *Server) exportTime(t time.Time) string {
 
 func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 	f, err := s.filterFrom(r)
-	if err == nil {
-		err = f.Check() // before the first byte: after it, only a cut download can say so
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -66,57 +63,81 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 		t("export.state"), t("export.unit"), t("export.deadline"), t("export.warning"), t("export.overdue"), t("export.supervised"),
 		t("export.reworks"), t("export.reported_at"), t("export.closed_at"), t("export.reporter"), t("export.phone")}
 	a := actorOf(r)
+	// The file is streamed as the cases are read. What fails before the
+	// first byte (begin) is answered as an error; what fails after it
+	// cuts the connection (http.ErrAbortHandler), so that the client
+	// reports a failed download instead of keeping a short file.
+	var started bool
 	switch r.URL.Query().Get("format") {
 	case "", "csv":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="cases.csv"`)
-		w.Header().Set("Cache-Control", "no-store")
 		bw := bufio.NewWriterSize(w, 64<<10)
-		bw.WriteString("\ufeff") // Excel reads UTF-8 when the file starts with a BOM
 		cw := csv.NewWriter(bw)
-		_ = cw.Write(header)
 		var row []string
-		err := s.Flow.EachExportRow(r.Context(), a, f, func(c *workflow.ExportRow) error {
-			row = s.caseRow(t, c, row)
+		err = s.Flow.EachExportRow(r.Context(), a, f, func() error {
+			started = true
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="cases.csv"`)
+			w.Header().Set("Cache-Control", "no-store")
+			bw.WriteString("\ufeff") // Excel reads UTF-8 when the file starts with a BOM
+			return cw.Write(header)
+		}, func(c *workflow.ExportRow) error {
+			row = csvSafe(s.caseRow(t, c, row))
 			return cw.Write(row)
 		})
-		cw.Flush()
 		if err == nil {
-			err = cw.Error()
-		}
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil {
-			s.Log.Warn("export cases", "err", err) // the headers are gone: the download ends short
-		}
-	case "xlsx":
-		// Streamed as it is read: the workbook's first bytes leave before
-		// the last case is read, so a failure after that can only cut
-		// the download short (a reader reports the file damaged).
-		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-		w.Header().Set("Content-Disposition", `attachment; filename="cases.xlsx"`)
-		w.Header().Set("Cache-Control", "no-store")
-		sw, err := sheet.New(w, t("export.sheet"))
-		if err == nil {
-			err = sw.Row(header)
-		}
-		if err == nil {
-			var row []string
-			err = s.Flow.EachExportRow(r.Context(), a, f, func(c *workflow.ExportRow) error {
-				row = s.caseRow(t, c, row)
-				return sw.Row(row)
-			})
-			if cerr := sw.Close(); err == nil {
-				err = cerr
+			cw.Flush()
+			if err = cw.Error(); err == nil {
+				err = bw.Flush()
 			}
 		}
-		if err != nil {
-			s.Log.Warn("export cases", "err", err)
+	case "xlsx":
+		var sw *sheet.Writer
+		var row []string
+		err = s.Flow.EachExportRow(r.Context(), a, f, func() error {
+			started = true
+			w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+			w.Header().Set("Content-Disposition", `attachment; filename="cases.xlsx"`)
+			w.Header().Set("Cache-Control", "no-store")
+			var err error
+			if sw, err = sheet.New(w, t("export.sheet")); err != nil {
+				return err
+			}
+			return sw.Row(header)
+		}, func(c *workflow.ExportRow) error {
+			row = s.caseRow(t, c, row)
+			return sw.Row(row)
+		})
+		if sw != nil {
+			if err == nil {
+				err = sw.Close()
+			} else {
+				sw.Abort()
+			}
 		}
 	default:
-		s.fail(w, r, apperr.New(apperr.Invalid, "export.bad_format"))
+		err = apperr.New(apperr.Invalid, "export.bad_format")
 	}
+	switch {
+	case err == nil:
+	case !started:
+		s.fail(w, r, err)
+	default:
+		s.Log.Warn("export cases: cut short", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// csvSafe keeps a spreadsheet from reading a cell of the CSV as a formula
+// (a description that starts with = + - @): such a cell gets a leading
+// apostrophe, which Excel shows as text. The XLSX export writes text
+// cells and needs none of this.
+func csvSafe(row []string) []string {
+	for i, c := range row {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			row[i] = "'" + c
+		}
+	}
+	return row
 }
 
 // sendTable sends a console table as CSV (UTF-8 with a BOM, so that

@@ -106,9 +106,16 @@ func (s *Server) noticeFile(w http.ResponseWriter, r *http.Request) {
 // ?week= or all, as notices.pdf (a notice per page) or notices.xlsx.
 func (s *Server) noticesFile(w http.ResponseWriter, r *http.Request) {
 	week := r.URL.Query().Get("week")
-	list, err := s.Report.Notices(r.Context(), actorOf(r), week)
+	err := knownFile(r, "notices")
+	if err == nil && week != "" {
+		var wk report.Week
+		if wk, err = report.ParseWeek(week); err == nil {
+			week = wk.String()
+		}
+	}
+	var list []report.Notice
 	if err == nil {
-		err = knownFile(r, "notices")
+		list, err = s.Report.Notices(r.Context(), actorOf(r), week)
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"io"
+	"mime"
 	"net/http"
 	"path"
 	"sort"
@@ -120,7 +121,7 @@ func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, name strin
 		return
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	w.Write(buf.Bytes())
 }
 

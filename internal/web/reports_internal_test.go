@@ -21,3 +21,13 @@ func TestRankingBars(t *testing.T) {
 		t.Errorf("bars %+v", bars)
 	}
 }
+
+func TestCSVSafe(t *testing.T) {
+	got := csvSafe([]string{"=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "路边", "", "2026-000001"})
+	want := []string{"'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "路边", "", "2026-000001"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}

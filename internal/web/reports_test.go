@@ -158,6 +158,9 @@ func TestNoticePages(t *testing.T) {
 		if res := hA.do("GET", "/notices/"+doc.No+"/notice.exe", nil, ""); res.StatusCode != 404 {
 			t.Errorf("an unknown file: %d", res.StatusCode)
 		}
+		if res := hA.do("GET", "/notices/export/notices.pdf?week=x.html%22%3B%20x%3D%22", nil, ""); res.StatusCode != 400 {
+			t.Errorf("a week that is not one: %d %s", res.StatusCode, res.Header.Get("Content-Disposition"))
+		}
 		res = hB.do("GET", "/notices/export/notices.xlsx", nil, "")
 		if res.StatusCode != 200 || !strings.HasPrefix(res.body, "PK") {
 			t.Fatalf("unit B's notices XLSX: %d", res.StatusCode)

@@ -108,6 +108,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", s.csp)
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { // a stream cut on purpose: net/http drops the connection
+				panic(v)
+			}
 			s.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
 			if !rec.wrote {
 				s.fail(rec, r, errors.New("panic"))

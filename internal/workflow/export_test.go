@@ -12,7 +12,7 @@ import (
 
 // TestEachExportRow: every column of the export row on both databases,
 // the reporter for those who may see it only, and a description holding
-// the separator the rows travel with (read again column by column).
+// the separator the rows travel with (a space in the export).
 func TestEachExportRow(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -27,7 +27,7 @@ func TestEachExportRow(t *testing.T) {
 		rows := map[string]workflow.ExportRow{}
 		read := func(a org.Actor) {
 			clear(rows)
-			if err := f.svc.EachExportRow(f.ctx, a, workflow.Filter{}, func(e *workflow.ExportRow) error {
+			if err := f.svc.EachExportRow(f.ctx, a, workflow.Filter{}, nil, func(e *workflow.ExportRow) error {
 				rows[e.No] = *e
 				return nil
 			}); err != nil {
@@ -41,8 +41,14 @@ func TestEachExportRow(t *testing.T) {
 			p.ReporterName != "张三" || p.ReporterPhone != "13800000000" || p.Source != string(workflow.SourceCitizen) {
 			t.Errorf("dispatched case %+v", p)
 		}
-		if o.Description != "导入的\x1f分隔符" || o.State != workflow.Reported || o.LeadUnit != "" || o.ReporterName != "张三" {
+		if o.Description != "导入的 分隔符" || o.State != workflow.Reported || o.LeadUnit != "" || o.ReporterName != "张三" {
 			t.Errorf("the case with the separator %+v", o)
+		}
+		// A filter that fails is told before begin.
+		began := false
+		err := f.svc.EachExportRow(f.ctx, f.acceptor, workflow.Filter{States: []workflow.State{"lost"}}, func() error { began = true; return nil }, nil)
+		if err == nil || began {
+			t.Errorf("a bad filter: %v, begun %v", err, began)
 		}
 		// Overdue and warned, as the watch marks them.
 		f.clk.Advance(72 * time.Hour)

@@ -293,11 +293,12 @@ type ExportRow struct {
 }
 
 // EachExportRow calls fn with every case actor may see that matches f
-// (its Limit and Before are ignored), newest first, row by row so that
-// memory does not grow with the count. It reads only the columns the
-// export prints, without joins (category, region and unit names come
-// from maps read once), which is what lets a million rows stream fast.
-func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, fn func(*ExportRow) error) error {
+// (its Limit and Before are ignored), newest first. It reads only the
+// columns the export prints, without joins (category, region and unit
+// names come from maps read once). begin, when not nil, is called once
+// the filter is checked and the query runs, before the first row: what
+// fails before it can still be answered as an error.
+func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, begin func() error, fn func(*ExportRow) error) error {
 	if err := f.Check(); err != nil {
 		return err
 	}
@@ -322,33 +323,32 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 	where, args := f.where(s.DB.Dialect, actor, regionIDs, categoryIDs)
 	// Each row comes as one text, the columns joined by a unit separator
 	// (U+001F): the drivers' cost is per column, and one column instead
-	// of seventeen is most of an export's speed. A text holding the
-	// separator itself (it cannot be typed, but could be imported) makes
-	// a line that does not split into 17 fields; that row is read again
-	// column by column.
-	rows, err := q.Query(ctx, `SELECT c.id, c.no`+exportSep+`c.source`+exportSep+`c.category_id`+exportSep+`c.description`+exportSep+`c.address`+exportSep+
+	// of seventeen is most of an export's speed. The free texts have the
+	// separator replaced by a space (it cannot be typed; an import could
+	// bring one), so every line splits into its 17 fields.
+	free := func(col string) string { return "replace(" + col + ", '\x1f', ' ')" }
+	rows, err := q.Query(ctx, `SELECT c.no`+exportSep+`c.source`+exportSep+`c.category_id`+exportSep+free(`c.description`)+exportSep+free(`c.address`)+exportSep+
 		`COALESCE(c.region_id, 0)`+exportSep+`c.state`+exportSep+`COALESCE(c.lead_unit_id, 0)`+exportSep+`c.deadline`+exportSep+`c.warning`+exportSep+
 		`c.overdue`+exportSep+`c.supervised`+exportSep+`c.rework_count`+exportSep+`c.reported_at`+exportSep+`c.closed_at`+exportSep+
-		`c.reporter_name`+exportSep+`c.reporter_phone FROM cases c WHERE `+where+` ORDER BY c.id DESC`, args...)
+		free(`c.reporter_name`)+exportSep+free(`c.reporter_phone`)+` FROM cases c WHERE `+where+` ORDER BY c.id DESC`, args...)
 	if err != nil {
 		return fmt.Errorf("export cases: %w", err)
 	}
 	defer rows.Close()
+	if begin != nil {
+		if err := begin(); err != nil {
+			return err
+		}
+	}
 	var e ExportRow
-	var id int64
 	var line string
 	var fields [17]string
 	for rows.Next() {
-		if err := rows.Scan(&id, &line); err != nil {
+		if err := rows.Scan(&line); err != nil {
 			return err
 		}
-		if !splitExport(line, &fields) {
-			if err := q.QueryRow(ctx, `SELECT c.no, c.source, c.category_id, c.description, c.address, COALESCE(c.region_id, 0), c.state,
-				COALESCE(c.lead_unit_id, 0), c.deadline, c.warning, c.overdue, c.supervised, c.rework_count, c.reported_at, c.closed_at,
-				c.reporter_name, c.reporter_phone FROM cases c WHERE c.id = ?`, id).Scan(&fields[0], &fields[1], &fields[2], &fields[3], &fields[4], &fields[5], &fields[6],
-				&fields[7], &fields[8], &fields[9], &fields[10], &fields[11], &fields[12], &fields[13], &fields[14], &fields[15], &fields[16]); err != nil {
-				return fmt.Errorf("export case %d: %w", id, err)
-			}
+		if !splitFields(line, fields[:]) {
+			return fmt.Errorf("export cases: a row of %d fields", strings.Count(line, "\x1f")+1)
 		}
 		e.No, e.Source, e.Description, e.Address, e.State = fields[0], fields[1], fields[3], fields[4], State(fields[6])
 		e.Category, e.Region, e.LeadUnit = cats[atoi64(fields[2])], regions[atoi64(fields[5])], units[atoi64(fields[7])]
@@ -369,9 +369,9 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 // exportSep joins an export row's columns in SQL (both engines).
 const exportSep = " || '\x1f' || "
 
-// splitExport splits an export line into its 17 fields; false when it
-// has another number of them.
-func splitExport(line string, fields *[17]string) bool {
+// splitFields splits a line of joined columns (exportSep) into fields;
+// false when it has another number of them.
+func splitFields(line string, fields []string) bool {
 	n := 0
 	for {
 		i := strings.IndexByte(line, 0x1f)

@@ -16,6 +16,13 @@
   function $(id) { return document.getElementById(id); }
   function go(href) { window.location.href = href; }
   function pct(r) { return r == null ? '—' : (r * 100).toFixed(1) + '%'; }
+  // text for Leaflet's tooltips, which are HTML: a cell's name comes from
+  // the grid's import file
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
 
   var root, labels, charts = {}, map, cellLayer, cellLoads = {};
 
@@ -138,7 +145,7 @@
             var p = f.properties;
             layer.bindTooltip(function () {
               var l = cellLoads[p.grid_code] || { open: 0, overdue: 0 };
-              return (p.name || p.grid_code) + ' · ' + labels.open + ' ' + l.open + ' · ' + labels.overdue + ' ' + l.overdue;
+              return esc((p.name || p.grid_code) + ' · ' + labels.open + ' ' + l.open + ' · ' + labels.overdue + ' ' + l.overdue);
             });
             layer.on('click', function () {
               var l = cellLoads[p.grid_code];
