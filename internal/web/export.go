@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"net/http"
 	"strconv"
@@ -68,12 +69,15 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 	// cuts the connection (http.ErrAbortHandler), so that the client
 	// reports a failed download instead of keeping a short file.
 	var started bool
+	read := func(ctx context.Context, begin func() error, emit func(*workflow.ExportRow) error) error {
+		return s.Flow.EachExportRow(ctx, a, f, begin, emit)
+	}
 	switch r.URL.Query().Get("format") {
 	case "", "csv":
 		bw := bufio.NewWriterSize(w, 64<<10)
 		cw := csv.NewWriter(bw)
 		var row []string
-		err = s.Flow.EachExportRow(r.Context(), a, f, func() error {
+		err = readAhead(r.Context(), read, func() error {
 			started = true
 			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 			w.Header().Set("Content-Disposition", `attachment; filename="cases.csv"`)
@@ -93,7 +97,7 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 	case "xlsx":
 		var sw *sheet.Writer
 		var row []string
-		err = s.Flow.EachExportRow(r.Context(), a, f, func() error {
+		err = readAhead(r.Context(), read, func() error {
 			started = true
 			w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 			w.Header().Set("Content-Disposition", `attachment; filename="cases.xlsx"`)
@@ -125,6 +129,70 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 		s.Log.Warn("export cases: cut short", "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// readAhead runs read (which calls begin once its query runs, then emit
+// for each row) on a goroutine of its own and hands the rows over in
+// batches, so that reading the cases and writing the file overlap: each is
+// about half of an export's work. begin and write run on the caller's
+// goroutine. At most a few batches wait, so memory stays flat.
+func readAhead(ctx context.Context, read func(ctx context.Context, begin func() error, emit func(*workflow.ExportRow) error) error,
+	begin func() error, write func(*workflow.ExportRow) error) error {
+	type batch struct {
+		rows  []workflow.ExportRow
+		begin bool
+	}
+	const size = 512
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch, 4)
+	done := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		send := func(b batch) error {
+			select {
+			case batches <- b:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		cur := make([]workflow.ExportRow, 0, size)
+		err := read(ctx, func() error { return send(batch{begin: true}) }, func(e *workflow.ExportRow) error {
+			if cur = append(cur, *e); len(cur) == size {
+				if err := send(batch{rows: cur}); err != nil {
+					return err
+				}
+				cur = make([]workflow.ExportRow, 0, size)
+			}
+			return nil
+		})
+		if err == nil && len(cur) > 0 {
+			err = send(batch{rows: cur})
+		}
+		done <- err
+	}()
+	stop := func(err error) error {
+		cancel()
+		for range batches { // let the reader see the cancellation and end
+		}
+		<-done
+		return err
+	}
+	for b := range batches {
+		if b.begin {
+			if err := begin(); err != nil {
+				return stop(err)
+			}
+			continue
+		}
+		for i := range b.rows {
+			if err := write(&b.rows[i]); err != nil {
+				return stop(err)
+			}
+		}
+	}
+	return <-done
 }
 
 // csvSafe keeps a spreadsheet from reading a cell of the CSV as a formula

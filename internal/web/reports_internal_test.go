@@ -1,11 +1,15 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"math/big"
+	"strconv"
 	"testing"
 
 	"chuangwen/internal/assess"
 	"chuangwen/internal/report"
+	"chuangwen/internal/workflow"
 )
 
 func TestRankingBars(t *testing.T) {
@@ -29,5 +33,53 @@ func TestCSVSafe(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("%d: %q, want %q", i, got[i], want[i])
 		}
+	}
+}
+
+// TestReadAhead: rows arrive in order after begin; an error before begin
+// is returned without it; a write error stops the reader.
+func TestReadAhead(t *testing.T) {
+	ctx := context.Background()
+	rows := func(n int, failAt int) func(context.Context, func() error, func(*workflow.ExportRow) error) error {
+		return func(ctx context.Context, begin func() error, emit func(*workflow.ExportRow) error) error {
+			if failAt == 0 {
+				return errors.New("bad filter")
+			}
+			if err := begin(); err != nil {
+				return err
+			}
+			for i := 1; i <= n; i++ {
+				if err := emit(&workflow.ExportRow{No: strconv.Itoa(i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	var got []string
+	began := false
+	err := readAhead(ctx, rows(2000, -1), func() error { began = true; return nil }, func(e *workflow.ExportRow) error {
+		if !began {
+			t.Fatal("a row before begin")
+		}
+		got = append(got, e.No)
+		return nil
+	})
+	if err != nil || len(got) != 2000 || got[0] != "1" || got[1999] != "2000" {
+		t.Errorf("%v: %d rows, first %v", err, len(got), got[:1])
+	}
+	began = false
+	if err := readAhead(ctx, rows(10, 0), func() error { began = true; return nil }, nil); err == nil || began {
+		t.Errorf("an error before begin: %v, begun %v", err, began)
+	}
+	n := 0
+	err = readAhead(ctx, rows(1_000_000, -1), func() error { return nil }, func(*workflow.ExportRow) error {
+		if n++; n == 700 {
+			return errors.New("client gone")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "client gone" {
+		t.Errorf("a write error: %v", err)
 	}
 }
