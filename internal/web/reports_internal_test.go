@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strconv"
 	"testing"
+	"time"
 
 	"chuangwen/internal/assess"
 	"chuangwen/internal/report"
@@ -81,5 +82,17 @@ func TestReadAhead(t *testing.T) {
 	})
 	if err == nil || err.Error() != "client gone" {
 		t.Errorf("a write error: %v", err)
+	}
+}
+
+func TestExportTime(t *testing.T) {
+	s := &Server{Location: time.FixedZone("CST", 8*3600)}
+	for _, tm := range []time.Time{time.Date(2026, 12, 5, 1, 2, 3, 0, time.UTC), time.Date(2026, 2, 28, 23, 59, 0, 0, time.UTC), time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if got, want := s.exportTime(tm), tm.In(s.Location).Format("2006-01-02 15:04"); got != want {
+			t.Errorf("%v: %q, want %q", tm, got, want)
+		}
+	}
+	if s.exportTime(time.Time{}) != "" {
+		t.Error("zero time")
 	}
 }
