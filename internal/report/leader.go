@@ -197,9 +197,10 @@ func (s *Service) Leader(ctx context.Context, actor org.Actor) (LeaderView, erro
 
 // leaderOpen reads the open cases in cell order (cases_open_cell), a
 // row per cell plus one for the cases without a cell: the cells, and
-// the counts of open, overdue, to-verify, listed and red cases. The
-// cells are read in two halves at once (by cell id), since this pass is
-// the screen's longest.
+// the counts of open, overdue, to-verify, listed and red cases. On
+// SQLite the cells are read in two halves at once (by cell id), since
+// this pass is the screen's longest; PostgreSQL runs it on parallel
+// workers of its own.
 func (s *Service) leaderOpen(ctx context.Context, v *LeaderView, scope string, args []any) error {
 	codes, ids, err := s.cellCodes(ctx)
 	if err != nil {
@@ -207,7 +208,7 @@ func (s *Service) leaderOpen(ctx context.Context, v *LeaderView, scope string, a
 	}
 	parts := []string{"1=1"} // no cells known yet (a grid imported within the minute): one pass over all
 	var partArgs [][]any
-	if len(ids) > 0 {
+	if len(ids) > 0 && s.DB.Dialect == store.SQLite { // PostgreSQL splits a pass over its own workers
 		mid := ids[len(ids)/2]
 		parts = []string{"(c.grid_cell_id IS NULL OR c.grid_cell_id < ?)", "c.grid_cell_id >= ?"}
 		partArgs = [][]any{{mid}, {mid}}
