@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -563,7 +564,7 @@ func (s *Service) OpenByUnit(ctx context.Context, units []int64, soon time.Time,
 	if err != nil {
 		return nil, err
 	}
-	return store.Collect(ctx, q, func(r store.Scanner) (w UnitWork, err error) {
+	work, err := store.Collect(ctx, q, func(r store.Scanner) (w UnitWork, err error) {
 		var state string
 		var deadline, cat, region int64
 		err = r.Scan(&w.UnitID, &w.ID, &w.No, &cat, &region, &w.Description, &state, &deadline, &w.Overdue, &w.Supervised, &w.Reworks, &w.ExtPending)
@@ -576,6 +577,18 @@ func (s *Service) OpenByUnit(ctx context.Context, units []int64, soon time.Time,
 			c.deadline, c.overdue, c.supervised, c.rework_count, c.ext_pending
 		FROM cases c
 		WHERE c.state IN ('dispatched','in_progress','postponed','verifying')
-			AND (c.state IN ('dispatched','in_progress') AND (c.deadline <= ? OR c.rework_count > 0) OR c.supervised = TRUE OR c.ext_pending = TRUE) AND `+cond+`
-		ORDER BY c.lead_unit_id, c.deadline, c.id`, args...)
+			AND (c.state IN ('dispatched','in_progress') AND (c.deadline <= ? OR c.rework_count > 0) OR c.supervised = TRUE OR c.ext_pending = TRUE) AND `+cond, args...)
+	// Sorted here rather than by the database: PostgreSQL spilled the
+	// sort of ~70,000 rows to disk under its default work_mem.
+	sort.Slice(work, func(i, j int) bool {
+		a, b := work[i], work[j]
+		if a.UnitID != b.UnitID {
+			return a.UnitID < b.UnitID
+		}
+		if !a.Deadline.Equal(b.Deadline) {
+			return a.Deadline.Before(b.Deadline)
+		}
+		return a.ID < b.ID
+	})
+	return work, err
 }
