@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // The leader's one screen (领导驾驶舱): the page carries the screen's JSON
@@ -51,8 +52,10 @@ func (s *Server) pageLeader(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := s.lang(r)
 	labels := map[string]string{}
-	for _, k := range []string{"reported", "closed", "overdue", "to_handle", "index", "updated", "no_index", "no_round", "open", "cell", "round", "refresh_failed", "none", "deadline"} {
-		labels[k] = s.Msg.T(lang, "leader.ui."+k)
+	for _, key := range []string{"leader.ui.reported", "leader.ui.closed", "leader.ui.overdue", "leader.ui.to_handle", "leader.ui.index",
+		"leader.ui.updated", "leader.ui.no_index", "leader.ui.no_round", "leader.ui.open", "leader.ui.cell", "leader.ui.round",
+		"leader.ui.refresh_failed", "leader.ui.none", "leader.ui.deadline"} {
+		labels[strings.TrimPrefix(key, "leader.ui.")] = s.Msg.T(lang, key)
 	}
 	lb, _ := json.Marshal(labels)
 	today := s.Report.Clock().In(s.Location).Format("2006-01-02")
