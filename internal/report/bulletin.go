@@ -176,22 +176,17 @@ func (s *Service) Draft(ctx context.Context, actor org.Actor, quarter string) (B
 		return Bulletin{}, err
 	}
 	in := Inputs{Quarter: q.String(), Cutoff: store.Ms(s.now()), Settings: st}
-	if in.Rounds, err = s.closedRounds(ctx, q); err != nil {
+	rounds, err := s.Assess.Rounds(ctx, org.System)
+	if err != nil {
 		return Bulletin{}, err
 	}
-	if in.PreviousRounds, err = s.closedRounds(ctx, q.Prev()); err != nil {
-		return Bulletin{}, err
-	}
+	in.Rounds, in.PreviousRounds = closedIn(rounds, q), closedIn(rounds, q.Prev())
 	doc, err := s.compute(ctx, in, s.sqlFigures, false)
 	return Bulletin{Doc: doc, Inputs: in}, err
 }
 
-// closedRounds lists the closed mock rounds inspected in q, by code.
-func (s *Service) closedRounds(ctx context.Context, q Quarter) ([]string, error) {
-	rounds, err := s.Assess.Rounds(ctx, org.System)
-	if err != nil {
-		return nil, err
-	}
+// closedIn lists, by code, the closed mock rounds inspected in q.
+func closedIn(rounds []assess.Round, q Quarter) []string {
 	out := []string{}
 	for _, rd := range rounds {
 		if rd.Kind == assess.KindMock && rd.State == assess.RoundClosed && q.Contains(rd.Date) {
@@ -199,7 +194,18 @@ func (s *Service) closedRounds(ctx context.Context, q Quarter) ([]string, error)
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
+}
+
+// latestClosed is the latest closed mock round of rounds (as
+// assess.Service.Rounds lists them: newest first); nil when none.
+func latestClosed(rounds []assess.Round) *assess.Round {
+	for i, rd := range rounds {
+		if rd.Kind == assess.KindMock && rd.State == assess.RoundClosed {
+			return &rounds[i]
+		}
+	}
+	return nil
 }
 
 // figureSource gives each unit's figures over a period as known at a

@@ -182,8 +182,11 @@ func (s *Service) Leader(ctx context.Context, actor org.Actor) (LeaderView, erro
 		defer wg.Done()
 		errs[1] = s.leaderLive(ctx, actor, &v, scope, scopeArgs, now)
 	}()
-	if v.Quarter, v.Districts, errs[2] = s.leaderIndex(ctx, now); errs[2] == nil {
-		v.Round, errs[2] = s.latestRound(ctx)
+	var rounds []assess.Round
+	if rounds, errs[2] = s.Assess.Rounds(ctx, org.System); errs[2] == nil {
+		if v.Quarter, v.Districts, errs[2] = s.leaderIndex(ctx, rounds, now); errs[2] == nil {
+			v.Round, errs[2] = s.latestRound(ctx, rounds)
+		}
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -434,19 +437,13 @@ func (s *Service) leaderWeeks(ctx context.Context, actor org.Actor, scope string
 // leaderIndex is the index over the latest quarter with closed mock
 // inspections (this quarter, else the one before), kept for as long as
 // the closed rounds and the weights are the same.
-func (s *Service) leaderIndex(ctx context.Context, now time.Time) (string, []LeaderDistrict, error) {
+func (s *Service) leaderIndex(ctx context.Context, all []assess.Round, now time.Time) (string, []LeaderDistrict, error) {
 	t := now.In(s.loc())
 	q := Quarter{t.Year(), (int(t.Month())-1)/3 + 1}
-	var rounds []string
-	var err error
-	for range 2 {
-		if rounds, err = s.closedRounds(ctx, q); err != nil {
-			return "", nil, err
-		}
-		if len(rounds) > 0 {
-			break
-		}
+	rounds := closedIn(all, q)
+	if len(rounds) == 0 {
 		q = q.Prev()
+		rounds = closedIn(all, q)
 	}
 	if len(rounds) == 0 {
 		return "", []LeaderDistrict{}, nil
@@ -498,32 +495,26 @@ func (s *Service) leaderIndex(ctx context.Context, now time.Time) (string, []Lea
 }
 
 // latestRound is the latest closed mock inspection's city score.
-func (s *Service) latestRound(ctx context.Context) (*LeaderRound, error) {
-	rounds, err := s.Assess.Rounds(ctx, org.System)
+func (s *Service) latestRound(ctx context.Context, rounds []assess.Round) (*LeaderRound, error) {
+	rd := latestClosed(rounds)
+	if rd == nil {
+		return nil, nil
+	}
+	c := s.cache()
+	c.mu.Lock()
+	r, ok := c.round[rd.Code]
+	c.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	tot, err := s.Assess.RoundTotals(ctx, org.System, rd.Code)
 	if err != nil {
 		return nil, err
 	}
-	for _, rd := range rounds {
-		if rd.Kind != assess.KindMock || rd.State != assess.RoundClosed {
-			continue
-		}
-		c := s.cache()
-		c.mu.Lock()
-		r, ok := c.round[rd.Code]
-		c.mu.Unlock()
-		if ok {
-			return r, nil
-		}
-		tot, err := s.Assess.RoundTotals(ctx, org.System, rd.Code)
-		if err != nil {
-			return nil, err
-		}
-		r = &LeaderRound{Code: rd.Code, Name: rd.Name, Date: rd.Date, Score: assess.JSONPoints{Rat: tot.Score},
-			Max: assess.JSONPoints{Rat: tot.Max}, Rate: assess.JSONRate{Rat: tot.Rate}}
-		c.mu.Lock()
-		c.round[rd.Code] = r
-		c.mu.Unlock()
-		return r, nil
-	}
-	return nil, nil
+	r = &LeaderRound{Code: rd.Code, Name: rd.Name, Date: rd.Date, Score: assess.JSONPoints{Rat: tot.Score},
+		Max: assess.JSONPoints{Rat: tot.Max}, Rate: assess.JSONRate{Rat: tot.Rate}}
+	c.mu.Lock()
+	c.round[rd.Code] = r
+	c.mu.Unlock()
+	return r, nil
 }

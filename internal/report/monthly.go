@@ -234,16 +234,12 @@ func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (M
 	if err != nil {
 		return doc, err
 	}
-	for _, rd := range rounds {
-		if rd.Kind == assess.KindMock && rd.State == assess.RoundClosed {
-			tot, err := s.Assess.RoundTotals(ctx, org.System, rd.Code)
-			if err != nil {
-				return doc, err
-			}
-			r := rd
-			doc.LatestRound, doc.RoundRate = &r, assess.JSONRate{Rat: tot.Rate}
-			break
+	if rd := latestClosed(rounds); rd != nil {
+		tot, err := s.Assess.RoundTotals(ctx, org.System, rd.Code)
+		if err != nil {
+			return doc, err
 		}
+		doc.LatestRound, doc.RoundRate = rd, assess.JSONRate{Rat: tot.Rate}
 	}
 	return doc, nil
 }

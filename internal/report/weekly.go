@@ -243,18 +243,16 @@ func (s *Service) standings(ctx context.Context) (map[string]UnitStanding, error
 		return nil, err
 	}
 	out := map[string]UnitStanding{}
-	for _, rd := range rounds { // newest first
-		if rd.Kind != assess.KindMock || rd.State != assess.RoundClosed {
-			continue
-		}
-		rk, err := s.Assess.Rankings(ctx, org.System, rd.Code)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range rk.Units {
-			out[u.Code] = UnitStanding{Round: rd.Code, Card: string(u.Card), Rank: u.Rank, Of: len(rk.Units), Lost: assess.RoundString(u.Lost, assess.PointPlaces)}
-		}
-		break
+	rd := latestClosed(rounds)
+	if rd == nil {
+		return out, nil
+	}
+	rk, err := s.Assess.Rankings(ctx, org.System, rd.Code)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range rk.Units {
+		out[u.Code] = UnitStanding{Round: rd.Code, Card: string(u.Card), Rank: u.Rank, Of: len(rk.Units), Lost: assess.RoundString(u.Lost, assess.PointPlaces)}
 	}
 	return out, nil
 }
