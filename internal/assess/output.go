@@ -194,3 +194,36 @@ func (r *JSONRate) UnmarshalJSON(b []byte) error {
 	r.Rat = x
 	return nil
 }
+
+// Points prints points with 2 decimals, "—" for nil (nothing assessed).
+func Points(r *big.Rat) string {
+	if r == nil {
+		return "—"
+	}
+	return RoundString(r, PointPlaces)
+}
+
+// Percent prints a rate as a percentage with 2 decimals, "—" for nil.
+func Percent(r *big.Rat) string {
+	if r == nil {
+		return "—"
+	}
+	return RoundString(new(big.Rat).Mul(r, big.NewRat(100, 1)), 2) + "%"
+}
+
+// Change prints a change with its sign (+1.50, -0.25, 0.00); percent
+// turns a rate's change into percentage points; "" for nil.
+func Change(r *big.Rat, percent bool) string {
+	if r == nil {
+		return ""
+	}
+	x := r
+	if percent {
+		x = new(big.Rat).Mul(r, big.NewRat(100, 1))
+	}
+	out := RoundString(x, PointPlaces)
+	if x.Sign() > 0 && out != "0.00" {
+		out = "+" + out
+	}
+	return out
+}

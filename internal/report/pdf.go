@@ -15,37 +15,6 @@ import (
 // laid out on A4 by pdfdoc with the charts drawn as vectors. Words come
 // from t, the message catalogue in the reader's language.
 
-func pdfPct(r *big.Rat) string {
-	if r == nil {
-		return "—"
-	}
-	return assess.RoundString(new(big.Rat).Mul(r, big.NewRat(100, 1)), 2) + "%"
-}
-
-func pdfPts(p Points2) string {
-	if p.Rat == nil {
-		return "—"
-	}
-	return assess.RoundString(p.Rat, assess.PointPlaces)
-}
-
-// pdfDelta prints a change with its sign; percent turns a rate's change
-// into percentage points.
-func pdfDelta(r *big.Rat, percent bool) string {
-	if r == nil {
-		return ""
-	}
-	x := r
-	if percent {
-		x = new(big.Rat).Mul(r, big.NewRat(100, 1))
-	}
-	s := assess.RoundString(x, 2)
-	if x.Sign() > 0 {
-		s = "+" + s
-	}
-	return s
-}
-
 func pdfRank(n int) string {
 	if n == 0 {
 		return "—"
@@ -94,10 +63,10 @@ func (d Doc) WritePDF(w io.Writer, t func(string) string, issuer string) error {
 	rows := [][]string{}
 	var bars []pdfdoc.Bar
 	for _, x := range d.Districts {
-		rows = append(rows, []string{pdfRank(x.Rank), x.Name, pdfPts(x.Index), pdfPct(x.Field.Rat), pdfPct(x.Survey.Rat), pdfPct(x.Documents.Rat),
-			strconv.Itoa(x.Rounds), pdfPts(x.PreviousIndex), pdfDelta(x.Change.Rat, false)})
+		rows = append(rows, []string{pdfRank(x.Rank), x.Name, assess.Points(x.Index.Rat), assess.Percent(x.Field.Rat), assess.Percent(x.Survey.Rat), assess.Percent(x.Documents.Rat),
+			strconv.Itoa(x.Rounds), assess.Points(x.PreviousIndex.Rat), assess.Change(x.Change.Rat, false)})
 		if x.Index.Rat != nil {
-			bars = append(bars, pdfdoc.Bar{Label: x.Name, Value: ratFloat(x.Index.Rat), Text: pdfPts(x.Index)})
+			bars = append(bars, pdfdoc.Bar{Label: x.Name, Value: ratFloat(x.Index.Rat), Text: assess.Points(x.Index.Rat)})
 		}
 	}
 	p.Table([]pdfdoc.Col{{Title: t("report.rank"), Width: 0.8, Align: "C"}, {Title: t("report.district"), Width: 2, Align: "L"},
@@ -110,10 +79,10 @@ func (d Doc) WritePDF(w io.Writer, t func(string) string, issuer string) error {
 	rows = rows[:0]
 	bars = nil
 	for _, u := range d.Units {
-		rows = append(rows, []string{pdfRank(u.Rank), u.Name, pdfPts(u.Score), pdfDelta(u.Change.Rat, false), strconv.Itoa(u.Dispatched), strconv.Itoa(u.Due),
-			pdfPct(u.OnTimeHandlingRate.Rat), pdfPct(u.ClosureRate.Rat), pdfPct(u.ReworkRate.Rat), pdfPct(u.OverdueRate.Rat)})
+		rows = append(rows, []string{pdfRank(u.Rank), u.Name, assess.Points(u.Score.Rat), assess.Change(u.Change.Rat, false), strconv.Itoa(u.Dispatched), strconv.Itoa(u.Due),
+			assess.Percent(u.OnTimeHandlingRate.Rat), assess.Percent(u.ClosureRate.Rat), assess.Percent(u.ReworkRate.Rat), assess.Percent(u.OverdueRate.Rat)})
 		if u.Score.Rat != nil {
-			bars = append(bars, pdfdoc.Bar{Label: u.Name, Value: ratFloat(u.Score.Rat), Text: pdfPts(u.Score)})
+			bars = append(bars, pdfdoc.Bar{Label: u.Name, Value: ratFloat(u.Score.Rat), Text: assess.Points(u.Score.Rat)})
 		}
 	}
 	p.Table([]pdfdoc.Col{{Title: t("report.rank"), Width: 0.8, Align: "C"}, {Title: t("report.unit"), Width: 2.4, Align: "L"},
@@ -130,7 +99,7 @@ func (d Doc) WritePDF(w io.Writer, t func(string) string, issuer string) error {
 	p.Heading(t("report.sheet_rounds"))
 	rows = rows[:0]
 	for _, r := range d.Rounds {
-		rows = append(rows, []string{r.Code, r.Name, r.Date, assess.RoundString(r.Score.Rat, 2), assess.RoundString(r.Max.Rat, 2), pdfPct(r.Rate.Rat)})
+		rows = append(rows, []string{r.Code, r.Name, r.Date, assess.RoundString(r.Score.Rat, 2), assess.RoundString(r.Max.Rat, 2), assess.Percent(r.Rate.Rat)})
 	}
 	p.Table([]pdfdoc.Col{{Title: t("report.round"), Width: 1.4, Align: "L"}, {Title: t("report.name"), Width: 3, Align: "L"}, {Title: t("report.date"), Width: 1.4, Align: "C"},
 		{Title: t("report.score"), Width: 1, Align: "R"}, {Title: t("report.max"), Width: 1, Align: "R"}, {Title: t("report.rate"), Width: 1, Align: "R"}}, rows, t("report.ui.no_rounds"))
@@ -162,10 +131,10 @@ func (d MonthDoc) WritePDF(w io.Writer, t func(string) string, issuer string) er
 	c := d.City
 	p.Text(t("report.reported") + " " + strconv.Itoa(c.Reported) + "  " + t("report.accepted") + " " + strconv.Itoa(c.Accepted) + "  " +
 		t("report.dispatched") + " " + strconv.Itoa(c.Dispatched) + "  " + t("report.closed") + " " + strconv.Itoa(c.Closed) + "  " +
-		t("report.overdue") + " " + strconv.Itoa(c.Overdue) + "  " + t("report.on_time_closure_rate") + " " + pdfPct(c.OnTimeClosureRate.Rat) +
-		"  " + t("report.change") + " " + pdfDelta(c.Change.Rat, true))
+		t("report.overdue") + " " + strconv.Itoa(c.Overdue) + "  " + t("report.on_time_closure_rate") + " " + assess.Percent(c.OnTimeClosureRate.Rat) +
+		"  " + t("report.change") + " " + assess.Change(c.Change.Rat, true))
 	if d.LatestRound != nil {
-		p.Text(strings.ReplaceAll(t("report.ui.latest_round"), "{round}", d.LatestRound.Code+" "+d.LatestRound.Name) + ": " + pdfPct(d.RoundRate.Rat))
+		p.Text(strings.ReplaceAll(t("report.ui.latest_round"), "{round}", d.LatestRound.Code+" "+d.LatestRound.Name) + ": " + assess.Percent(d.RoundRate.Rat))
 	}
 	xs := make([]string, len(d.Trend))
 	rep, closed := make([]float64, len(d.Trend)), make([]float64, len(d.Trend))
@@ -181,9 +150,9 @@ func (d MonthDoc) WritePDF(w io.Writer, t func(string) string, issuer string) er
 		var bars []pdfdoc.Bar
 		for _, x := range xs {
 			rows = append(rows, []string{x.Name, strconv.Itoa(x.Reported), strconv.Itoa(x.Dispatched), strconv.Itoa(x.Due), strconv.Itoa(x.Closed),
-				strconv.Itoa(x.Overdue), pdfPct(x.OnTimeHandlingRate.Rat), pdfPct(x.OnTimeClosureRate.Rat), pdfDelta(x.Change.Rat, true)})
+				strconv.Itoa(x.Overdue), assess.Percent(x.OnTimeHandlingRate.Rat), assess.Percent(x.OnTimeClosureRate.Rat), assess.Change(x.Change.Rat, true)})
 			if x.OnTimeClosureRate.Rat != nil {
-				bars = append(bars, pdfdoc.Bar{Label: x.Name, Value: ratFloat(x.OnTimeClosureRate.Rat), Text: pdfPct(x.OnTimeClosureRate.Rat)})
+				bars = append(bars, pdfdoc.Bar{Label: x.Name, Value: ratFloat(x.OnTimeClosureRate.Rat), Text: assess.Percent(x.OnTimeClosureRate.Rat)})
 			}
 		}
 		p.Table([]pdfdoc.Col{{Title: t(nameKey), Width: 2.4, Align: "L"}, {Title: t("report.reported"), Width: 0.9, Align: "R"},

@@ -65,32 +65,9 @@ func (s *Server) parseTemplates() error {
 			return a / b
 		},
 		// Assessment figures: exact until printed, half away from zero.
-		"pts": func(r *big.Rat) string {
-			if r == nil {
-				return "—"
-			}
-			return assess.RoundString(r, assess.PointPlaces)
-		},
-		"ratepct": func(r *big.Rat) string {
-			if r == nil {
-				return "—"
-			}
-			return assess.RoundString(new(big.Rat).Mul(r, big.NewRat(100, 1)), 2) + "%"
-		},
-		"delta": func(r *big.Rat, percent bool) string {
-			if r == nil {
-				return ""
-			}
-			x, places := r, assess.PointPlaces
-			if percent {
-				x = new(big.Rat).Mul(r, big.NewRat(100, 1))
-			}
-			out := assess.RoundString(x, places)
-			if x.Sign() > 0 && out != "0.00" {
-				out = "+" + out
-			}
-			return out
-		},
+		"pts":     assess.Points,
+		"ratepct": assess.Percent,
+		"delta":   assess.Change,
 		"sub": func(a, b *big.Rat) *big.Rat {
 			if a == nil || b == nil {
 				return nil
