@@ -302,12 +302,16 @@ func (s *Server) exportEdition(w http.ResponseWriter, r *http.Request) {
 
 // download sends a file as an attachment.
 func download(w http.ResponseWriter, name string, f assess.Format, b []byte) {
-	ct := map[assess.Format]string{
+	sendFile(w, name, map[assess.Format]string{
 		assess.FormatYAML: "application/yaml; charset=utf-8",
 		assess.FormatCSV:  "text/csv; charset=utf-8",
 		assess.FormatXLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	}[f]
-	w.Header().Set("Content-Type", ct)
+	}[f], b)
+}
+
+// sendFile sends b as a download named name.
+func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"; filename*=UTF-8''`+urlPathEscape(name))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(b)

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"io"
-	"mime"
 	"net/http"
 	"path"
 	"sort"
@@ -120,9 +119,7 @@ func (s *Server) sendDocument(w http.ResponseWriter, r *http.Request, name strin
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	w.Write(buf.Bytes())
+	sendFile(w, name, ct, buf.Bytes())
 }
 
 func (s *Server) postPublishBulletin(w http.ResponseWriter, r *http.Request) {
