@@ -1,9 +1,9 @@
--- The leader's screen and the weekly notices. The screen (internal/report/leader.go) reads on every refresh
--- the open cases by grid cell (with the flags the counts need), the
--- dispatched ones by unit and the cases
--- closed in each of twelve weeks; each index below answers one of them in
--- its own order, without touching the table (region_id is there for a
--- district leader's scope). The state lists are written as the queries
+-- The leader's screen and the weekly notices. The screen
+-- (internal/report/leader.go) reads on every refresh the open cases by
+-- grid cell (with the flags the counts need), the dispatched ones by unit
+-- and the cases closed in each of twelve weeks; each index below answers
+-- one of them in its own order, without touching the table (region_id is
+-- there for a district leader's scope). The state lists are written as the queries
 -- write them, so that SQLite can prove a query matches the partial index.
 CREATE INDEX cases_open_cell ON cases(grid_cell_id, state, overdue, warning, supervised, region_id) WHERE state IN ('reported','accepted','dispatched','in_progress','postponed','verifying');
 CREATE INDEX cases_open_unit ON cases(lead_unit_id, overdue, state, region_id) WHERE state IN ('dispatched','in_progress');
