@@ -39,15 +39,6 @@ Every command takes the common flags (--data, --db, ...).
 // cmdAssess runs the assessment subcommands (测评: trees, sites, rounds,
 // observations, scores and the point-loss ledger) as the system actor.
 func cmdAssess(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, assessUsage)
-		return nil
-	}
-	sub, rest := args[0], args[1:]
-	if sub == "round" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		sub, rest = sub+" "+rest[0], rest[1:]
-	}
-	name := "assess " + sub
 	var file, round, region, edition, roundName, sample, seed, date string
 	var asJSON bool
 	use := func(names ...string) func(fs *flag.FlagSet) {
@@ -76,214 +67,178 @@ func cmdAssess(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}
 	}
-	need := func(pairs ...string) error {
-		for i := 0; i+1 < len(pairs); i += 2 {
-			if strings.TrimSpace(pairs[i+1]) == "" {
-				return fmt.Errorf("%s: --%s is required", name, pairs[i])
-			}
-		}
-		return nil
+	// onRound: a command that takes --round (and the flags named) and
+	// needs it.
+	onRound := func(run func(svc *assess.Service) error, flags ...string) subcommand[*assess.Service] {
+		return subcommand[*assess.Service]{flags: use(append([]string{"round"}, flags...)...), required: []string{"round"}, run: run}
 	}
-	var extra func(fs *flag.FlagSet)
-	var fn func(svc *assess.Service) error
-	switch sub {
-	case "import-tree":
-		extra = use("file")
-		fn = func(svc *assess.Service) error {
-			if err := need("file", file); err != nil {
-				return err
-			}
-			format := assess.FormatOf(file)
-			if format != assess.FormatYAML && format != assess.FormatXLSX {
-				return fmt.Errorf("--file %s: want a .yaml, .yml or .xlsx file", file)
-			}
-			var info assess.EditionInfo
-			err := importFile(file, stderr, func(r io.Reader) ([]assess.Problem, error) {
-				var problems []assess.Problem
-				var err error
-				info, problems, err = svc.ImportTree(ctx, org.System, r, format)
-				return problems, err
-			})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "edition %s version %d (%s) imported: %s\n%s\n", info.Code, info.Version, info.Status, info.Name, info.Code)
-			return nil
-		}
-	case "import-sites":
-		extra = use("file")
-		fn = func(svc *assess.Service) error {
-			if err := need("file", file); err != nil {
-				return err
-			}
-			format := assess.FormatOf(file)
-			if format != assess.FormatCSV && format != assess.FormatXLSX {
-				return fmt.Errorf("--file %s: want a .csv or .xlsx file", file)
-			}
-			var rep assess.ImportReport
-			err := importFile(file, stderr, func(r io.Reader) ([]assess.Problem, error) {
-				var problems []assess.Problem
-				var err error
-				rep, problems, err = svc.ImportSites(ctx, org.System, r, format)
-				return problems, err
-			})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "sites imported: %d rows, %d new, %d updated\n", rep.Rows, rep.Created, rep.Updated)
-			return nil
-		}
-	case "round create":
-		extra = use("edition", "name", "sample", "seed", "date")
-		fn = func(svc *assess.Service) error {
-			if err := need("edition", edition, "name", roundName); err != nil {
-				return err
-			}
-			in := assess.NewRound{Edition: edition, Name: roundName, Plan: sample, Date: date}
-			if seed != "" {
-				n, err := strconv.ParseUint(strings.TrimSpace(seed), 10, 64)
+	var sub string
+	lookup := func(name string) (subcommand[*assess.Service], bool) {
+		sub = name
+		switch sub {
+		case "import-tree":
+			return subcommand[*assess.Service]{flags: use("file"), required: []string{"file"}, run: func(svc *assess.Service) error {
+				format := assess.FormatOf(file)
+				if format != assess.FormatYAML && format != assess.FormatXLSX {
+					return fmt.Errorf("--file %s: want a .yaml, .yml or .xlsx file", file)
+				}
+				var info assess.EditionInfo
+				err := importFile(file, stderr, func(r io.Reader) ([]assess.Problem, error) {
+					var problems []assess.Problem
+					var err error
+					info, problems, err = svc.ImportTree(ctx, org.System, r, format)
+					return problems, err
+				})
 				if err != nil {
-					return fmt.Errorf("--seed %q: want a whole number from 0 to 18446744073709551615", seed)
+					return err
 				}
-				in.Seed = &n
-			}
-			rd, err := svc.CreateRound(ctx, org.System, in)
-			if err != nil {
-				return explain(err)
-			}
-			fmt.Fprintf(stdout, "round %s created: %s; edition %s version %d; inspection date %s; plan %s; seed %d; %d sites drawn\n%s\n",
-				rd.Code, rd.Name, rd.Edition, rd.EditionVersion, rd.Date, rd.Plan, rd.Seed, rd.Sites, rd.Code)
-			return nil
-		}
-	case "round sites":
-		extra = use("round")
-		fn = func(svc *assess.Service) error {
-			if err := need("round", round); err != nil {
-				return err
-			}
-			sites, err := svc.RoundSites(ctx, org.System, round)
-			if err != nil {
-				return explain(err)
-			}
-			var b strings.Builder
-			for _, s := range sites {
-				b.WriteString(s.Code + "\n")
-			}
-			_, err = io.WriteString(stdout, b.String())
-			return err
-		}
-	case "import-observations", "import-results":
-		extra = use("round", "file")
-		fn = func(svc *assess.Service) error {
-			if err := need("round", round, "file", file); err != nil {
-				return err
-			}
-			if assess.FormatOf(file) != assess.FormatCSV {
-				return fmt.Errorf("--file %s: want a .csv file", file)
-			}
-			var rep assess.ImportReport
-			err := importFile(file, stderr, func(r io.Reader) ([]assess.Problem, error) {
-				var problems []assess.Problem
-				var err error
-				if sub == "import-observations" {
-					rep, problems, err = svc.ImportObservations(ctx, org.System, round, r)
-				} else {
-					rep, problems, err = svc.ImportResults(ctx, org.System, round, r)
+				fmt.Fprintf(stdout, "edition %s version %d (%s) imported: %s\n%s\n", info.Code, info.Version, info.Status, info.Name, info.Code)
+				return nil
+			}}, true
+		case "import-sites":
+			return subcommand[*assess.Service]{flags: use("file"), required: []string{"file"}, run: func(svc *assess.Service) error {
+				format := assess.FormatOf(file)
+				if format != assess.FormatCSV && format != assess.FormatXLSX {
+					return fmt.Errorf("--file %s: want a .csv or .xlsx file", file)
 				}
-				return problems, err
-			})
-			if err != nil {
+				var rep assess.ImportReport
+				err := importFile(file, stderr, func(r io.Reader) ([]assess.Problem, error) {
+					var problems []assess.Problem
+					var err error
+					rep, problems, err = svc.ImportSites(ctx, org.System, r, format)
+					return problems, err
+				})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "sites imported: %d rows, %d new, %d updated\n", rep.Rows, rep.Created, rep.Updated)
+				return nil
+			}}, true
+		case "round create":
+			return subcommand[*assess.Service]{flags: use("edition", "name", "sample", "seed", "date"), required: []string{"edition", "name"}, run: func(svc *assess.Service) error {
+				in := assess.NewRound{Edition: edition, Name: roundName, Plan: sample, Date: date}
+				if seed != "" {
+					n, err := strconv.ParseUint(strings.TrimSpace(seed), 10, 64)
+					if err != nil {
+						return fmt.Errorf("--seed %q: want a whole number from 0 to 18446744073709551615", seed)
+					}
+					in.Seed = &n
+				}
+				rd, err := svc.CreateRound(ctx, org.System, in)
+				if err != nil {
+					return explain(err)
+				}
+				fmt.Fprintf(stdout, "round %s created: %s; edition %s version %d; inspection date %s; plan %s; seed %d; %d sites drawn\n%s\n",
+					rd.Code, rd.Name, rd.Edition, rd.EditionVersion, rd.Date, rd.Plan, rd.Seed, rd.Sites, rd.Code)
+				return nil
+			}}, true
+		case "round sites":
+			return onRound(func(svc *assess.Service) error {
+				sites, err := svc.RoundSites(ctx, org.System, round)
+				if err != nil {
+					return explain(err)
+				}
+				var b strings.Builder
+				for _, s := range sites {
+					b.WriteString(s.Code + "\n")
+				}
+				_, err = io.WriteString(stdout, b.String())
 				return err
-			}
-			what := "observations"
-			if sub == "import-results" {
-				what = "values"
-			}
-			fmt.Fprintf(stdout, "%s of round %s imported: %d rows, %d new, %d replaced\n", what, round, rep.Rows, rep.Created, rep.Updated)
-			return nil
+			}), true
+		case "import-observations", "import-results":
+			c := onRound(func(svc *assess.Service) error {
+				if assess.FormatOf(file) != assess.FormatCSV {
+					return fmt.Errorf("--file %s: want a .csv file", file)
+				}
+				var rep assess.ImportReport
+				err := importFile(file, stderr, func(r io.Reader) ([]assess.Problem, error) {
+					var problems []assess.Problem
+					var err error
+					if sub == "import-observations" {
+						rep, problems, err = svc.ImportObservations(ctx, org.System, round, r)
+					} else {
+						rep, problems, err = svc.ImportResults(ctx, org.System, round, r)
+					}
+					return problems, err
+				})
+				if err != nil {
+					return err
+				}
+				what := "observations"
+				if sub == "import-results" {
+					what = "values"
+				}
+				fmt.Fprintf(stdout, "%s of round %s imported: %d rows, %d new, %d replaced\n", what, round, rep.Rows, rep.Created, rep.Updated)
+				return nil
+			}, "file")
+			c.required = append(c.required, "file")
+			return c, true
+		case "scores":
+			return onRound(func(svc *assess.Service) error {
+				sc, err := svc.Scores(ctx, org.System, round, region)
+				if err != nil {
+					return explain(err)
+				}
+				if asJSON {
+					return printJSON(stdout, sc.Doc())
+				}
+				return printScores(stdout, sc)
+			}, "region", "json"), true
+		case "ledger":
+			return onRound(func(svc *assess.Service) error {
+				l, err := svc.Ledger(ctx, org.System, round, region)
+				if err != nil {
+					return explain(err)
+				}
+				if asJSON {
+					return printJSON(stdout, l.Doc(round))
+				}
+				return printLedger(stdout, round, l)
+			}, "region", "json"), true
+		case "raise-cases":
+			return onRound(func(svc *assess.Service) error {
+				rep, err := svc.RaiseCases(ctx, org.System, round)
+				if err != nil {
+					return explain(err)
+				}
+				fmt.Fprintf(stdout, "round %s: %d cases raised, %d failed observations without a category\n", round, rep.Raised, rep.NoCategory)
+				return nil
+			}), true
+		case "round close":
+			return onRound(func(svc *assess.Service) error {
+				rd, err := svc.CloseRound(ctx, org.System, round)
+				if err != nil {
+					return explain(err)
+				}
+				fmt.Fprintf(stdout, "round %s closed\n", rd.Code)
+				return nil
+			}), true
+		case "check":
+			return onRound(func(svc *assess.Service) error {
+				diffs, err := svc.CheckRound(ctx, org.System, round)
+				if err != nil {
+					return explain(err)
+				}
+				for _, d := range diffs {
+					fmt.Fprintf(stdout, "scope %s, %s:\n  stored     %s\n  recomputed %s\n", d.Scope, d.Document, d.Stored, d.Recomputed)
+				}
+				return differences(stdout, "round "+round, len(diffs), "the recomputed figures equal the stored ones")
+			}), true
 		}
-	case "scores":
-		extra = use("round", "region", "json")
-		fn = func(svc *assess.Service) error {
-			if err := need("round", round); err != nil {
-				return err
-			}
-			sc, err := svc.Scores(ctx, org.System, round, region)
-			if err != nil {
-				return explain(err)
-			}
-			if asJSON {
-				return printJSON(stdout, sc.Doc())
-			}
-			return printScores(stdout, sc)
-		}
-	case "ledger":
-		extra = use("round", "region", "json")
-		fn = func(svc *assess.Service) error {
-			if err := need("round", round); err != nil {
-				return err
-			}
-			l, err := svc.Ledger(ctx, org.System, round, region)
-			if err != nil {
-				return explain(err)
-			}
-			if asJSON {
-				return printJSON(stdout, l.Doc(round))
-			}
-			return printLedger(stdout, round, l)
-		}
-	case "raise-cases":
-		extra = use("round")
-		fn = func(svc *assess.Service) error {
-			if err := need("round", round); err != nil {
-				return err
-			}
-			rep, err := svc.RaiseCases(ctx, org.System, round)
-			if err != nil {
-				return explain(err)
-			}
-			fmt.Fprintf(stdout, "round %s: %d cases raised, %d failed observations without a category\n", round, rep.Raised, rep.NoCategory)
-			return nil
-		}
-	case "round close":
-		extra = use("round")
-		fn = func(svc *assess.Service) error {
-			if err := need("round", round); err != nil {
-				return err
-			}
-			rd, err := svc.CloseRound(ctx, org.System, round)
-			if err != nil {
-				return explain(err)
-			}
-			fmt.Fprintf(stdout, "round %s closed\n", rd.Code)
-			return nil
-		}
-	case "check":
-		extra = use("round")
-		fn = func(svc *assess.Service) error {
-			if err := need("round", round); err != nil {
-				return err
-			}
-			diffs, err := svc.CheckRound(ctx, org.System, round)
-			if err != nil {
-				return explain(err)
-			}
-			for _, d := range diffs {
-				fmt.Fprintf(stdout, "scope %s, %s:\n  stored     %s\n  recomputed %s\n", d.Scope, d.Document, d.Stored, d.Recomputed)
-			}
-			if len(diffs) > 0 {
-				fmt.Fprintf(stdout, "round %s: %d differences\n", round, len(diffs))
-				return exitCode(1)
-			}
-			fmt.Fprintf(stdout, "round %s: the recomputed figures equal the stored ones\n", round)
-			return nil
-		}
-	default:
-		return fmt.Errorf("unknown command \"assess %s\"\n\n%s", sub, assessUsage)
+		return subcommand[*assess.Service]{}, false
 	}
-	return withApp(ctx, name, rest, stderr, extra, func(a *app) error {
-		return fn(a.assessService())
-	})
+	return runGroup(ctx, "assess", assessUsage, []string{"round"}, args, stdout, stderr, (*app).assessService, lookup)
+}
+
+// differences ends a check: "what: N differences" and exit status 1, or
+// the all-clear line.
+func differences(stdout io.Writer, what string, n int, clear string) error {
+	if n > 0 {
+		fmt.Fprintf(stdout, "%s: %d differences\n", what, n)
+		return exitCode(1)
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", what, clear)
+	return nil
 }
 
 // importFile opens a file and runs an import on it; each problem is

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/org"
@@ -35,15 +34,8 @@ Every command takes the common flags (--data, --db, ...).
 
 // cmdReport runs the report subcommands as the system actor.
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, reportUsage)
-		return nil
-	}
-	sub, rest := args[0], args[1:]
-	name := "report " + sub
 	var quarter, format, out, bulletin, week, unit, month string
-	var extra func(fs *flag.FlagSet)
-	var fn func(svc *report.Service) error
+	var name string
 	// A document command's flags: its own, then --format and --out.
 	document := func(own func(fs *flag.FlagSet)) func(fs *flag.FlagSet) {
 		return func(fs *flag.FlagSet) {
@@ -108,98 +100,71 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return fmt.Errorf("%s: --format %q: want json, pdf or xlsx", name, format)
 	}
-	required := func(flagName, v string) error {
-		if v == "" {
-			return fmt.Errorf("%s: --%s is required", name, flagName)
+	lookup := func(sub string) (subcommand[*report.Service], bool) {
+		name = "report " + sub
+		switch sub {
+		case "quarterly":
+			return subcommand[*report.Service]{flags: document(func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") }),
+				required: []string{"quarter"}, run: func(svc *report.Service) error {
+					b, err := svc.Draft(ctx, org.System, quarter)
+					if err != nil {
+						return explain(err)
+					}
+					return write(svc, b.Doc, b.Doc.WriteXLSX, b.Doc.WritePDF)
+				}}, true
+		case "weekly":
+			return subcommand[*report.Service]{flags: document(func(fs *flag.FlagSet) {
+				fs.StringVar(&week, "week", "", "the ISO week, e.g. 2026-W49 (required)")
+				fs.StringVar(&unit, "unit", "", "one unit's notice (its code)")
+			}), required: []string{"week"}, run: func(svc *report.Service) error {
+				docs, err := svc.WeekNotices(ctx, org.System, week, unit)
+				if err != nil {
+					return explain(err)
+				}
+				if docs == nil {
+					docs = []report.NoticeDoc{}
+				}
+				return write(svc, map[string]any{"week": week, "notices": docs}, func(w io.Writer, t func(string) string) error {
+					return report.WriteNoticesXLSX(w, docs, t)
+				}, func(w io.Writer, t func(string) string, _ string) error {
+					return report.WriteNoticesPDF(w, docs, t, t("notice.ui.doc_title")+" "+week)
+				})
+			}}, true
+		case "monthly":
+			return subcommand[*report.Service]{flags: document(func(fs *flag.FlagSet) { fs.StringVar(&month, "month", "", "the month, e.g. 2026-11 (required)") }),
+				required: []string{"month"}, run: func(svc *report.Service) error {
+					doc, err := svc.Monthly(ctx, org.System, month)
+					if err != nil {
+						return explain(err)
+					}
+					return write(svc, doc, doc.WriteXLSX, doc.WritePDF)
+				}}, true
+		case "publish":
+			return subcommand[*report.Service]{flags: func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") },
+				required: []string{"quarter"}, run: func(svc *report.Service) error {
+					p, err := svc.Publish(ctx, org.System, quarter)
+					if err != nil {
+						return explain(err)
+					}
+					fmt.Fprintf(stdout, "bulletin %s of %s published; sha256 %s\n%s\n", p.Code, p.Quarter, p.SHA256, p.Code)
+					return nil
+				}}, true
+		case "verify":
+			return subcommand[*report.Service]{flags: func(fs *flag.FlagSet) { fs.StringVar(&bulletin, "bulletin", "", "the bulletin id (required)") },
+				required: []string{"bulletin"}, run: func(svc *report.Service) error {
+					diffs, err := svc.Verify(ctx, org.System, bulletin)
+					if err != nil {
+						return explain(err)
+					}
+					for _, d := range diffs {
+						fmt.Fprintf(stdout, "%s: published %s, recomputed %s\n", d.Path, d.Published, d.Recomputed)
+					}
+					return differences(stdout, "bulletin "+bulletin, len(diffs), "every figure recomputes")
+				}}, true
 		}
-		return nil
+		return subcommand[*report.Service]{}, false
 	}
-	switch sub {
-	case "quarterly":
-		extra = document(func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") })
-		fn = func(svc *report.Service) error {
-			if err := required("quarter", quarter); err != nil {
-				return err
-			}
-			b, err := svc.Draft(ctx, org.System, quarter)
-			if err != nil {
-				return explain(err)
-			}
-			return write(svc, b.Doc, b.Doc.WriteXLSX, b.Doc.WritePDF)
-		}
-	case "weekly":
-		extra = document(func(fs *flag.FlagSet) {
-			fs.StringVar(&week, "week", "", "the ISO week, e.g. 2026-W49 (required)")
-			fs.StringVar(&unit, "unit", "", "one unit's notice (its code)")
-		})
-		fn = func(svc *report.Service) error {
-			if err := required("week", week); err != nil {
-				return err
-			}
-			docs, err := svc.WeekNotices(ctx, org.System, week, unit)
-			if err != nil {
-				return explain(err)
-			}
-			if docs == nil {
-				docs = []report.NoticeDoc{}
-			}
-			return write(svc, map[string]any{"week": week, "notices": docs}, func(w io.Writer, t func(string) string) error {
-				return report.WriteNoticesXLSX(w, docs, t)
-			}, func(w io.Writer, t func(string) string, _ string) error {
-				return report.WriteNoticesPDF(w, docs, t, t("notice.ui.doc_title")+" "+week)
-			})
-		}
-	case "monthly":
-		extra = document(func(fs *flag.FlagSet) { fs.StringVar(&month, "month", "", "the month, e.g. 2026-11 (required)") })
-		fn = func(svc *report.Service) error {
-			if err := required("month", month); err != nil {
-				return err
-			}
-			doc, err := svc.Monthly(ctx, org.System, month)
-			if err != nil {
-				return explain(err)
-			}
-			return write(svc, doc, doc.WriteXLSX, doc.WritePDF)
-		}
-	case "publish":
-		extra = func(fs *flag.FlagSet) { fs.StringVar(&quarter, "quarter", "", "the quarter, e.g. 2026Q4 (required)") }
-		fn = func(svc *report.Service) error {
-			if err := required("quarter", quarter); err != nil {
-				return err
-			}
-			p, err := svc.Publish(ctx, org.System, quarter)
-			if err != nil {
-				return explain(err)
-			}
-			fmt.Fprintf(stdout, "bulletin %s of %s published; sha256 %s\n%s\n", p.Code, p.Quarter, p.SHA256, p.Code)
-			return nil
-		}
-	case "verify":
-		extra = func(fs *flag.FlagSet) { fs.StringVar(&bulletin, "bulletin", "", "the bulletin id (required)") }
-		fn = func(svc *report.Service) error {
-			if err := required("bulletin", bulletin); err != nil {
-				return err
-			}
-			diffs, err := svc.Verify(ctx, org.System, bulletin)
-			if err != nil {
-				return explain(err)
-			}
-			for _, d := range diffs {
-				fmt.Fprintf(stdout, "%s: published %s, recomputed %s\n", d.Path, d.Published, d.Recomputed)
-			}
-			if len(diffs) > 0 {
-				fmt.Fprintf(stdout, "bulletin %s: %d differences\n", bulletin, len(diffs))
-				return exitCode(1)
-			}
-			fmt.Fprintf(stdout, "bulletin %s: every figure recomputes\n", bulletin)
-			return nil
-		}
-	default:
-		return fmt.Errorf("unknown command \"report %s\"\n\n%s", sub, strings.TrimSpace(reportUsage))
-	}
-	return withApp(ctx, name, rest, stderr, extra, func(a *app) error {
-		return fn(a.reportService())
-	})
+	return runGroup(ctx, "report", reportUsage, nil, args, stdout, stderr, (*app).reportService, lookup)
 }
 
 // reportService is the app's report service.
