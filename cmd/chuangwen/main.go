@@ -74,6 +74,29 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// commands maps each command line's first words to its function.
+var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"serve":         cmdServe,
+	"migrate":       cmdMigrate,
+	"demo":          cmdDemo,
+	"user add":      cmdUserAdd,
+	"user reset":    cmdUserReset,
+	"token create":  cmdTokenCreate,
+	"audit verify":  cmdAuditVerify,
+	"audit figures": cmdAuditFigures,
+	"bench":         cmdBench,
+	"bench-intake":  cmdBenchIntake,
+	"assess":        cmdAssess,
+	"report":        cmdReport,
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return withApp(ctx, "migrate", args, stderr, nil, func(a *app) error {
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	})
+}
+
 // run is main without the process: tests call it with their own args and
 // writers.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -85,34 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if (cmd == "user" || cmd == "token" || cmd == "audit") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
-	switch cmd {
-	case "serve":
-		return cmdServe(ctx, rest, stdout, stderr)
-	case "migrate":
-		return withApp(ctx, "migrate", rest, stderr, nil, func(a *app) error {
-			fmt.Fprintln(stdout, "migrations applied")
-			return nil
-		})
-	case "demo":
-		return cmdDemo(ctx, rest, stdout, stderr)
-	case "user add":
-		return cmdUserAdd(ctx, rest, stdout, stderr)
-	case "user reset":
-		return cmdUserReset(ctx, rest, stdout, stderr)
-	case "token create":
-		return cmdTokenCreate(ctx, rest, stdout, stderr)
-	case "audit verify":
-		return cmdAuditVerify(ctx, rest, stdout, stderr)
-	case "audit figures":
-		return cmdAuditFigures(ctx, rest, stdout, stderr)
-	case "bench":
-		return cmdBench(ctx, rest, stdout, stderr)
-	case "bench-intake":
-		return cmdBenchIntake(ctx, rest, stdout, stderr)
-	case "assess":
-		return cmdAssess(ctx, rest, stdout, stderr)
-	case "report":
-		return cmdReport(ctx, rest, stdout, stderr)
+	if run, ok := commands[cmd]; ok {
+		return run(ctx, rest, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", strings.Join(args[:min(2, len(args))], " "), usage)
 }

@@ -211,19 +211,16 @@ func (s *Store) Region(ctx context.Context, id int64) (Region, error) {
 // CreateUnit adds a responsible unit.
 func (s *Store) CreateUnit(ctx context.Context, actor Actor, u Unit) (Unit, error) {
 	u.Code = strings.TrimSpace(u.Code)
-	u.Name = strings.TrimSpace(u.Name)
-	if u.Code == "" || u.Name == "" {
+	if u.Code == "" {
 		return u, apperr.New(apperr.Invalid, "unit.required")
 	}
-	if !slicesContains(UnitKinds, u.Kind) {
-		return u, apperr.New(apperr.Invalid, "unit.bad_kind", "kind", u.Kind)
+	if err := checkUnit(&u); err != nil {
+		return u, err
 	}
 	u.Active = true
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if u.RegionID != 0 {
-			if err := exists(ctx, tx, "regions", u.RegionID, "region.not_found"); err != nil {
-				return err
-			}
+		if err := unitRegionExists(ctx, tx, u); err != nil {
+			return err
 		}
 		id, err := store.InsertID(ctx, tx, `INSERT INTO units (code, name, kind, region_id, active) VALUES (?, ?, ?, ?, TRUE)`, u.Code, u.Name, u.Kind, nullable(u.RegionID))
 		if err != nil {
@@ -240,18 +237,12 @@ func (s *Store) CreateUnit(ctx context.Context, actor Actor, u Unit) (Unit, erro
 
 // UpdateUnit changes a unit's name, kind, region and active flag.
 func (s *Store) UpdateUnit(ctx context.Context, actor Actor, u Unit) error {
-	u.Name = strings.TrimSpace(u.Name)
-	if u.Name == "" {
-		return apperr.New(apperr.Invalid, "unit.required")
-	}
-	if !slicesContains(UnitKinds, u.Kind) {
-		return apperr.New(apperr.Invalid, "unit.bad_kind", "kind", u.Kind)
+	if err := checkUnit(&u); err != nil {
+		return err
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if u.RegionID != 0 {
-			if err := exists(ctx, tx, "regions", u.RegionID, "region.not_found"); err != nil {
-				return err
-			}
+		if err := unitRegionExists(ctx, tx, u); err != nil {
+			return err
 		}
 		res, err := tx.Exec(ctx, `UPDATE units SET name = ?, kind = ?, region_id = ?, active = ? WHERE id = ?`, u.Name, u.Kind, nullable(u.RegionID), u.Active, u.ID)
 		if err != nil {
@@ -262,6 +253,26 @@ func (s *Store) UpdateUnit(ctx context.Context, actor Actor, u Unit) error {
 		}
 		return s.logAdmin(ctx, tx, actor, "unit.update", u)
 	})
+}
+
+// checkUnit trims a unit's name and checks it and the kind.
+func checkUnit(u *Unit) error {
+	u.Name = strings.TrimSpace(u.Name)
+	if u.Name == "" {
+		return apperr.New(apperr.Invalid, "unit.required")
+	}
+	if !slicesContains(UnitKinds, u.Kind) {
+		return apperr.New(apperr.Invalid, "unit.bad_kind", "kind", u.Kind)
+	}
+	return nil
+}
+
+// unitRegionExists checks the region a unit names, if any.
+func unitRegionExists(ctx context.Context, q store.Queryer, u Unit) error {
+	if u.RegionID == 0 {
+		return nil
+	}
+	return exists(ctx, q, "regions", u.RegionID, "region.not_found")
 }
 
 // exists answers the error key when the row is missing.

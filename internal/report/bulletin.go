@@ -164,14 +164,7 @@ type Bulletin struct {
 // rounds whose inspection date falls in it and the unit figures as known
 // now.
 func (s *Service) Draft(ctx context.Context, actor org.Actor, quarter string) (Bulletin, error) {
-	if err := canRead(actor); err != nil {
-		return Bulletin{}, err
-	}
-	q, err := ParseQuarter(quarter)
-	if err != nil {
-		return Bulletin{}, err
-	}
-	st, err := s.Settings(ctx)
+	q, st, err := begin(ctx, s, actor, ParseQuarter, quarter)
 	if err != nil {
 		return Bulletin{}, err
 	}

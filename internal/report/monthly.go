@@ -124,16 +124,24 @@ func compare(cur []ProgressDoc, prev map[string]*big.Rat) {
 	}
 }
 
-// Monthly drafts the month's scheduling report as of now.
-func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (MonthDoc, error) {
+// begin is how a document starts: the actor may read reports, its period
+// parses, and the office's settings are read.
+func begin[P any](ctx context.Context, s *Service, actor org.Actor, parse func(string) (P, error), period string) (P, Settings, error) {
+	var p P
 	if err := canRead(actor); err != nil {
-		return MonthDoc{}, err
+		return p, Settings{}, err
 	}
-	m, err := ParseMonth(month)
+	p, err := parse(period)
 	if err != nil {
-		return MonthDoc{}, err
+		return p, Settings{}, err
 	}
 	st, err := s.Settings(ctx)
+	return p, st, err
+}
+
+// Monthly drafts the month's scheduling report as of now.
+func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (MonthDoc, error) {
+	m, st, err := begin(ctx, s, actor, ParseMonth, month)
 	if err != nil {
 		return MonthDoc{}, err
 	}
