@@ -97,3 +97,63 @@ func (d Dialect) TimeBucket(b Bucket, col string, loc *time.Location) string {
 	}
 	return "date(" + secs + ")"
 }
+
+// The text search index (case_search) holds, for each case, a text of
+// terms separated by spaces that the engine's own word splitter reads
+// back one term at a time: SQLite's FTS5 (unicode61) and PostgreSQL's
+// tsvector ('simple' configuration). A query is written in the engine's
+// language by Search.
+
+// SearchInsert is the statement that indexes a case's terms: its
+// arguments are the case id and the terms.
+func (d Dialect) SearchInsert() string {
+	if d == Postgres {
+		return "INSERT INTO case_search (case_id, terms) VALUES (?, to_tsvector('simple', ?)) ON CONFLICT (case_id) DO NOTHING"
+	}
+	return "INSERT INTO case_search (rowid, terms) VALUES (?, ?)"
+}
+
+// SearchIDs is a query of the ids of the cases whose terms match the
+// query its one argument holds, as SearchQuery writes it.
+func (d Dialect) SearchIDs() string {
+	if d == Postgres {
+		return "SELECT case_id FROM case_search WHERE terms @@ to_tsquery('simple', ?)"
+	}
+	return "SELECT rowid FROM case_search WHERE case_search MATCH ?"
+}
+
+// SearchQuery writes a search in the engine's query language: every
+// group must match; a group is a phrase of terms that stand next to each
+// other, or (prefix) one term that begins a term of the index. Terms hold
+// letters and digits only, so they need no escaping.
+func (d Dialect) SearchQuery(groups [][]string, prefix []bool) string {
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		if d == Postgres {
+			p := strings.Join(g, " <-> ")
+			if prefix[i] {
+				p += ":*"
+			}
+			parts[i] = "(" + p + ")"
+			continue
+		}
+		p := `"` + strings.Join(g, " ") + `"`
+		if prefix[i] {
+			p += "*"
+		}
+		parts[i] = p
+	}
+	if d == Postgres {
+		return strings.Join(parts, " & ")
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// ForUpdate is the locking clause of a read that a transaction will
+// write back: PostgreSQL locks the row; SQLite's single writer needs none.
+func (d Dialect) ForUpdate() string {
+	if d == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}

@@ -495,6 +495,9 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	if err != nil {
 		return nil, fmt.Errorf("insert case: %w", err)
 	}
+	if err := indexCase(ctx, tx, id, no, in.Description, in.Address); err != nil {
+		return nil, err
+	}
 	data := map[string]any{"source": in.Source, "category_id": cat.ID, "urgency": in.Urgency}
 	if loc.Flag != "" {
 		data["location"] = loc.Flag

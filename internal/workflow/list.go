@@ -42,20 +42,35 @@ func idList(ids []int64) string {
 	return strings.Join(parts, ",")
 }
 
-// resolveFilter turns a region into the ids of its subtree and a category
-// into itself and its children. Unknown ids match nothing.
-func (s *Service) resolveFilter(ctx context.Context, f Filter) (regionIDs, categoryIDs []int64, err error) {
+// resolved is what a filter's ids and search come to: the ids of a
+// region's subtree and of a category and its children, and the search's
+// condition.
+type resolved struct {
+	regionIDs, categoryIDs []int64
+	search                 string
+	searchArgs             []any
+}
+
+// resolveFilter turns a region into the ids of its subtree, a category
+// into itself and its children, and a search into its condition. Unknown
+// ids match nothing.
+func (s *Service) resolveFilter(ctx context.Context, actor org.Actor, f Filter) (res resolved, err error) {
 	q := s.DB.Reader()
 	if f.RegionID != 0 {
-		regionIDs, err = store.Int64s(ctx, q, `SELECT r.id FROM regions r, regions top WHERE top.id = ? AND r.path LIKE top.path || '%'`, f.RegionID)
+		res.regionIDs, err = store.Int64s(ctx, q, `SELECT r.id FROM regions r, regions top WHERE top.id = ? AND r.path LIKE top.path || '%'`, f.RegionID)
 		if err != nil {
-			return nil, nil, err
+			return res, err
 		}
 	}
 	if f.CategoryID != 0 {
-		categoryIDs, err = store.Int64s(ctx, q, `SELECT id FROM categories WHERE id = ? OR parent_id = ?`, f.CategoryID, f.CategoryID)
+		if res.categoryIDs, err = store.Int64s(ctx, q, `SELECT id FROM categories WHERE id = ? OR parent_id = ?`, f.CategoryID, f.CategoryID); err != nil {
+			return res, err
+		}
 	}
-	return regionIDs, categoryIDs, err
+	if strings.TrimSpace(f.Q) != "" {
+		res.search, res.searchArgs, err = s.searchCond(ctx, actor, f.Q)
+	}
+	return res, err
 }
 
 // Queue names a work queue (工作队列).
@@ -105,6 +120,10 @@ type Filter struct {
 	// ClosedFrom, ClosedTo: closed_at in [ClosedFrom, ClosedTo).
 	ClosedFrom, ClosedTo time.Time
 	No                   string // case number (exact)
+	// Q is a search (检索): a part of the case number, words of the
+	// address or description, a receipt code, or (for the roles that see
+	// reporters) the reporter's phone number.
+	Q string
 	// Before is the paging cursor: only cases with id < Before.
 	Before int64
 	Limit  int
@@ -140,7 +159,7 @@ const pkScanFrom = CountCap
 // (they come from the enum and the database, never from the user as text):
 // with literals both engines can prove a query matches a partial index
 // and estimate an IN list, which bound parameters hide from them.
-func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs []int64) (string, []any) {
+func (f Filter) where(d store.Dialect, actor org.Actor, res resolved) (string, []any) {
 	cond, args := actor.CaseScope(d)
 	conds := []string{cond}
 	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
@@ -172,10 +191,10 @@ func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs [
 		conds = append(conds, "c.state IN ("+stateList(states)+")")
 	}
 	if f.CategoryID != 0 {
-		conds = append(conds, "c.category_id IN ("+idList(categoryIDs)+")")
+		conds = append(conds, "c.category_id IN ("+idList(res.categoryIDs)+")")
 	}
 	if f.RegionID != 0 {
-		conds = append(conds, "c.region_id IN ("+idList(regionIDs)+")")
+		conds = append(conds, "c.region_id IN ("+idList(res.regionIDs)+")")
 	}
 	if f.UnitID != 0 {
 		add("c.lead_unit_id = ?", f.UnitID)
@@ -203,6 +222,9 @@ func (f Filter) where(d store.Dialect, actor org.Actor, regionIDs, categoryIDs [
 	}
 	if f.No != "" {
 		add("c.no = ?", f.No)
+	}
+	if res.search != "" {
+		add(res.search, res.searchArgs...)
 	}
 	return strings.Join(conds, " AND "), args
 }
@@ -234,11 +256,11 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	if f.Queue != "" && !slices.Contains(allQueues, f.Queue) {
 		return Page{}, apperr.New(apperr.Invalid, "case.bad_queue")
 	}
-	regionIDs, categoryIDs, err := s.resolveFilter(ctx, f)
+	res, err := s.resolveFilter(ctx, actor, f)
 	if err != nil {
 		return Page{}, err
 	}
-	where, args := f.where(s.DB.Dialect, actor, regionIDs, categoryIDs)
+	where, args := f.where(s.DB.Dialect, actor, res)
 	q := s.DB.Reader()
 	var page Page
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+where+` LIMIT ?) t`, append(args, CountCap+1)...).Scan(&page.Total); err != nil {
@@ -303,7 +325,7 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 	if err := f.Check(); err != nil {
 		return err
 	}
-	regionIDs, categoryIDs, err := s.resolveFilter(ctx, f)
+	res, err := s.resolveFilter(ctx, actor, f)
 	if err != nil {
 		return err
 	}
@@ -321,7 +343,7 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 		return err
 	}
 	reporter := actor.CanSeeReporter()
-	where, args := f.where(s.DB.Dialect, actor, regionIDs, categoryIDs)
+	where, args := f.where(s.DB.Dialect, actor, res)
 	// Each row comes as one text, the columns joined by a unit separator
 	// (U+001F): the drivers' cost is per column, and one column instead
 	// of seventeen is most of an export's speed. The free texts have the
@@ -440,7 +462,7 @@ func (s *Service) Dashboard(ctx context.Context, actor org.Actor) (map[Queue]int
 			}
 			continue
 		}
-		where, args := Filter{Queue: q}.where(s.DB.Dialect, actor, nil, nil)
+		where, args := Filter{Queue: q}.where(s.DB.Dialect, actor, resolved{})
 		var n int
 		if err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&n); err != nil {
 			return nil, nil, fmt.Errorf("count %s: %w", q, err)

@@ -1,0 +1,255 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
+
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+)
+
+// Searching cases (案件检索) by a few typed characters: a part of the case
+// number, words of the address or description, a receipt code (查询码),
+// or for the office the reporter's phone number.
+//
+// Chinese is written without spaces between words, so the index holds
+// overlapping pairs of characters (bigrams) rather than words: 井盖缺失
+// is indexed as 井盖 盖缺 缺失 失, and a query of two or more characters
+// is the phrase of its pairs (井盖缺 → "井盖 盖缺", adjacent), one
+// character a prefix (缺 → 缺*, which the pair 缺失 or a closing 缺
+// begins). Runs of Latin letters and digits are indexed as every suffix
+// of the run, so that any part of a number is the prefix of one of its
+// terms (2026-000123 → … 000123 00123 … 3; query 0012 → 0012*). The
+// engines' own full-text indexes do the rest: FTS5 on SQLite, a GIN
+// index over a tsvector on PostgreSQL.
+
+// searchMaxRunes bounds a query; searchMaxGroups the groups it may make.
+const (
+	searchMaxRunes  = 64
+	searchMaxGroups = 8
+	// suffixRun bounds the Latin run whose suffixes are indexed (a longer
+	// one, a URL say, is indexed as itself).
+	suffixRun = 32
+)
+
+// run is a stretch of text of one kind: Han and other non-Latin letters
+// (paired), or Latin letters and digits (suffixed).
+type run struct {
+	text  []rune
+	latin bool
+}
+
+// runsOf folds full-width forms and case and splits text into runs;
+// everything but letters and digits separates them.
+func runsOf(text string) []run {
+	text = strings.ToLower(width.Fold.String(text))
+	var out []run
+	var cur run
+	flush := func() {
+		if len(cur.text) > 0 {
+			out = append(out, cur)
+		}
+		cur = run{}
+	}
+	for _, r := range text {
+		switch {
+		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if !cur.latin {
+				flush()
+				cur.latin = true
+			}
+			cur.text = append(cur.text, r)
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if cur.latin {
+				flush()
+			}
+			cur.text = append(cur.text, r)
+		default:
+			flush()
+		}
+	}
+	flush()
+	return out
+}
+
+// SearchTerms is the text the index holds for a case: its number (also
+// with the digits joined, 2026000123), address and description.
+func SearchTerms(no, description, address string) string {
+	var b strings.Builder
+	add := func(text string) {
+		for _, r := range runsOf(text) {
+			if r.latin {
+				if len(r.text) > suffixRun {
+					b.WriteString(string(r.text) + " ")
+					continue
+				}
+				for i := range r.text {
+					b.WriteString(string(r.text[i:]) + " ")
+				}
+				continue
+			}
+			for i := 0; i+1 < len(r.text); i++ {
+				b.WriteString(string(r.text[i:i+2]) + " ")
+			}
+			b.WriteString(string(r.text[len(r.text)-1:]) + " ")
+		}
+	}
+	add(no)
+	add(strings.ReplaceAll(no, "-", ""))
+	add(address)
+	add(description)
+	return strings.TrimSpace(b.String())
+}
+
+// searchGroups turns a query into the groups Dialect.SearchQuery writes;
+// none when it holds no letter or digit.
+func searchGroups(q string) (groups [][]string, prefix []bool) {
+	if rs := []rune(q); len(rs) > searchMaxRunes {
+		q = string(rs[:searchMaxRunes])
+	}
+	for _, r := range runsOf(q) {
+		if len(groups) == searchMaxGroups {
+			break
+		}
+		switch {
+		case r.latin:
+			groups, prefix = append(groups, []string{string(r.text)}), append(prefix, true)
+		case len(r.text) == 1:
+			groups, prefix = append(groups, []string{string(r.text)}), append(prefix, true)
+		default:
+			var g []string
+			for i := 0; i+1 < len(r.text); i++ {
+				g = append(g, string(r.text[i:i+2]))
+			}
+			groups, prefix = append(groups, g), append(prefix, false)
+		}
+	}
+	return groups, prefix
+}
+
+// indexCase adds a new case to the search index, in its transaction.
+func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, address string) error {
+	if _, err := tx.Exec(ctx, tx.Dialect().SearchInsert(), id, SearchTerms(no, description, address)); err != nil {
+		return fmt.Errorf("index case %s: %w", no, err)
+	}
+	return nil
+}
+
+// phoneDigits returns the digits of a query that is a phone number as
+// typed (spaces, dashes, a +86 prefix), else "".
+func phoneDigits(q string) string {
+	q = strings.TrimPrefix(strings.TrimSpace(width.Fold.String(q)), "+86")
+	var b strings.Builder
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '-':
+		default:
+			return ""
+		}
+	}
+	if n := b.Len(); n < 7 || n > 12 {
+		return ""
+	}
+	return b.String()
+}
+
+// receiptCode returns the query as a receipt code (查询码: ten of the
+// receipt alphabet, any case, spaces and dashes allowed), else "".
+func receiptCode(q string) string {
+	const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ" // the intake's
+	q = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(width.Fold.String(q))))
+	if len(q) != 10 || strings.Trim(q, alphabet) != "" {
+		return ""
+	}
+	return q
+}
+
+// searchCond is the list condition of a search: the case a receipt code
+// names, or those reported from a phone number (for the roles that see
+// reporters), else the cases whose terms match. A query with nothing to
+// search matches nothing.
+func (s *Service) searchCond(ctx context.Context, actor org.Actor, q string) (string, []any, error) {
+	r := s.DB.Reader()
+	if code := receiptCode(q); code != "" {
+		ids, err := store.Int64s(ctx, r, `SELECT case_id FROM receipts WHERE code = ?`, code)
+		if err != nil {
+			return "", nil, fmt.Errorf("search receipts: %w", err)
+		}
+		if len(ids) > 0 {
+			return "c.id IN (" + idList(ids) + ")", nil, nil
+		}
+	}
+	if phone := phoneDigits(q); phone != "" && actor.CanSeeReporter() {
+		ids, err := store.Int64s(ctx, r, `SELECT id FROM cases WHERE reporter_phone = ? AND reporter_phone <> '' LIMIT 1000`, phone)
+		if err != nil {
+			return "", nil, fmt.Errorf("search phones: %w", err)
+		}
+		if len(ids) > 0 {
+			return "c.id IN (" + idList(ids) + ")", nil, nil
+		}
+	}
+	groups, prefix := searchGroups(q)
+	if len(groups) == 0 {
+		return "1 = 0", nil, nil
+	}
+	return "c.id IN (" + s.DB.Dialect.SearchIDs() + ")", []any{s.DB.Dialect.SearchQuery(groups, prefix)}, nil
+}
+
+// IndexBacklog indexes the cases filed before the search index existed,
+// newest first, a batch a transaction, and returns how many it indexed.
+// Each batch lowers the mark (counters.search_backfill) in the
+// transaction that indexes it, so a restart goes on where it stopped and
+// replicas running it together take turns on the locked mark.
+func (s *Service) IndexBacklog(ctx context.Context) (int, error) {
+	const batch = 2000
+	total := 0
+	for {
+		n := 0
+		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			var mark int64
+			err := tx.QueryRow(ctx, `SELECT value FROM counters WHERE name = 'search_backfill'`+tx.Dialect().ForUpdate()).Scan(&mark)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && mark <= 0 {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			type row struct {
+				id                int64
+				no, desc, address string
+			}
+			rows, err := store.Collect(ctx, tx, func(sc store.Scanner) (r row, err error) {
+				return r, sc.Scan(&r.id, &r.no, &r.desc, &r.address)
+			}, `SELECT id, no, description, address FROM cases WHERE id <= ? ORDER BY id DESC LIMIT ?`, mark, batch)
+			if err != nil {
+				return err
+			}
+			next := int64(0)
+			for _, r := range rows {
+				if err := indexCase(ctx, tx, r.id, r.no, r.desc, r.address); err != nil {
+					return err
+				}
+				next = r.id - 1
+			}
+			n = len(rows)
+			_, err = tx.Exec(ctx, `UPDATE counters SET value = ? WHERE name = 'search_backfill'`, next)
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("index the backlog: %w", err)
+		}
+		if n == 0 {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package workflow_test
+
+import (
+	"slices"
+	"testing"
+
+	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
+	"chuangwen/internal/workflow"
+)
+
+func TestSearchTerms(t *testing.T) {
+	got := workflow.SearchTerms("2026-000123", "井盖缺失！", "人民路８８号")
+	want := "2026 026 26 6 000123 00123 0123 123 23 3 2026000123 026000123 26000123 6000123 000123 00123 0123 123 23 3 " +
+		"人民 民路 路 88 8 号 井盖 盖缺 缺失 失"
+	if got != want {
+		t.Errorf("terms:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestSearch finds cases by a part of the number, words of the address
+// and description, a receipt code and (for the office only) the phone.
+func TestSearch(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		withText := func(desc, addr, phone string) func(*workflow.NewCase) {
+			return func(in *workflow.NewCase) { in.Description, in.Address, in.ReporterPhone = desc, addr, phone }
+		}
+		a := f.report(withText("人行道井盖缺失，有安全隐患", "五华区人民中路88号", "13912345678"))
+		b := f.report(withText("垃圾桶满溢无人清运", "盘龙区北京路１２０号", "13700001111"))
+		c := f.report(withText("共享单车乱停放", "人民西路口", ""))
+		if _, err := db.Exec(f.ctx, `INSERT INTO receipts (code, case_id, kind, created_at) VALUES ('ABCD234567', ?, 'reporter', 0)`, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		search := func(q string) []string {
+			t.Helper()
+			page, err := f.svc.List(f.ctx, f.acceptor, workflow.Filter{Q: q})
+			if err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
+			var nos []string
+			for _, x := range page.Cases {
+				nos = append(nos, x.No)
+			}
+			slices.Sort(nos)
+			return nos
+		}
+		for q, want := range map[string][]*workflow.Case{
+			"井盖":             {a},
+			"井盖缺失":           {a},
+			"盖":              {a},
+			"缺失 人民":          {a},
+			"人民":             {a, c},
+			"人民路":            nil, // 人民中路, 人民西路: not the phrase
+			"北京路120":         {b},
+			"１２０号":           {b},
+			"满溢":             {b},
+			"溢满":             nil,
+			a.No:             {a},
+			a.No[len(a.No)-4:]: {a},
+			"ABCD-234567":    {b},
+			"abcd 234567":    {b},
+			"13912345678":    {a},
+			"139 1234 5678":  {a},
+			"！！":             nil,
+			"清运 单车":          nil,
+		} {
+			var nos []string
+			for _, x := range want {
+				nos = append(nos, x.No)
+			}
+			slices.Sort(nos)
+			if got := search(q); !slices.Equal(got, nos) {
+				t.Errorf("search %q: got %v, want %v", q, got, nos)
+			}
+		}
+		// The cases filed before the index existed are indexed by the
+		// backlog run, once.
+		clear := `DELETE FROM case_search`
+		if db.Dialect == store.SQLite {
+			clear = `INSERT INTO case_search (case_search) VALUES ('delete-all')`
+		}
+		if _, err := db.Exec(f.ctx, clear); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(f.ctx, `UPDATE counters SET value = ? WHERE name = 'search_backfill'`, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := search("人民"); len(got) != 0 {
+			t.Fatalf("emptied index still finds %v", got)
+		}
+		for i, want := range []int{3, 0} {
+			n, err := f.svc.IndexBacklog(f.ctx)
+			if err != nil || n != want {
+				t.Fatalf("backlog run %d: %d indexed, %v; want %d", i+1, n, err, want)
+			}
+		}
+		if got := search("人民"); len(got) != 2 {
+			t.Errorf("after the backlog run: %v", got)
+		}
+		// A unit's handler does not find cases by the reporter's phone.
+		f.act(f.acceptor, a.ID, workflow.ActInput{Action: workflow.Accept})
+		f.act(f.acceptor, a.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitA.ID})
+		for q, want := range map[string]int{"13912345678": 0, "井盖": 1} {
+			page, err := f.svc.List(f.ctx, f.handlerA, workflow.Filter{Q: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Cases) != want {
+				t.Errorf("handler's search %q: %d cases, want %d", q, len(page.Cases), want)
+			}
+		}
+		// Nor, outside the scope, anything at all.
+		if page, _ := f.svc.List(f.ctx, f.handlerB, workflow.Filter{Q: "井盖"}); len(page.Cases) != 0 {
+			t.Errorf("unit B's handler found unit A's case")
+		}
+	})
+}
