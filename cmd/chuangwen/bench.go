@@ -35,7 +35,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&reps, "reps", 200, "timed runs of each read")
 		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
 		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
-		fs.StringVar(&parts, "parts", "reads,leader,bulletin,durability,transitions", "what to measure, comma-separated (bulletin first gives the city a year of mock inspections)")
+		fs.StringVar(&parts, "parts", "reads,search,leader,bulletin,durability,transitions", "what to measure, comma-separated (bulletin first gives the city a year of mock inspections)")
 	}, func(a *app) error {
 		now := time.Now()
 		regions, err := a.orgs.Regions(ctx)
@@ -70,6 +70,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if want["reads"] {
 			if err := bench.Reads(ctx, a.db, a.flow, now, reps, stdout); err != nil {
+				return err
+			}
+		}
+		if want["search"] {
+			if err := bench.Search(ctx, a.db, a.flow, reps, stdout); err != nil {
 				return err
 			}
 		}

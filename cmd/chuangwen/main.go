@@ -251,6 +251,17 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 		host, _ := os.Hostname()
 		a.flow.PhotoJobs.Run(ctx, fmt.Sprintf("%s-%d", host, os.Getpid()), 5*time.Second)
 	}()
+	// Cases filed before the search index existed are indexed in the
+	// background; searches find them as the batches commit.
+	backlogDone := make(chan struct{})
+	go func() {
+		defer close(backlogDone)
+		if n, err := a.flow.IndexBacklog(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("search index", "err", err)
+		} else if n > 0 {
+			a.log.Info("search index: older cases indexed", "cases", n)
+		}
+	}()
 	// Another replica may import grid cells: reload them now and then.
 	go a.grid.Watch(ctx, time.Minute)
 	// The weekly supervision notices go out at their day and hour; each
@@ -283,6 +294,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	<-workerDone
 	<-noticesDone
 	<-hooksDone
+	<-backlogDone
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"chuangwen/internal/audit"
 	"chuangwen/internal/store"
+	"chuangwen/internal/workflow"
 )
 
 // GenOptions sizes a generated case load.
@@ -144,7 +145,7 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	for done := 0; done < opts.Cases; done += batch {
 		n := min(batch, opts.Cases-done)
 		err := db.WithTx(ctx, func(tx *store.Tx) error {
-			var cases, dispatches [][]any
+			var cases, dispatches, terms [][]any
 			var events []*audit.Entry
 			for i := 0; i < n; i++ {
 				caseID++
@@ -216,14 +217,20 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 				if cs := refs.cells[region]; len(cs) > 0 {
 					cell = cs[r.IntN(len(cs))]
 				}
-				cases = append(cases, []any{caseID, fmt.Sprintf("%s-%06d", year, seqByYear[year]), "citizen", cat, "批量生成的测试案件", 24.9 + r.Float64()*0.2, 102.6 + r.Float64()*0.3,
-					"", region, cell, 1, state, lead, dispatch, store.Ms(deadline), store.Ms(warnAt), warning, overdue, store.Ms(overdueAt),
-					store.Ms(reported), store.Ms(accepted), store.Ms(dispatched), store.Ms(closed), store.Ms(t), r.IntN(50) == 0})
+				no := fmt.Sprintf("%s-%06d", year, seqByYear[year])
+				desc, addr, phone := caseText(r)
+				cases = append(cases, []any{caseID, no, "citizen", cat, desc, 24.9 + r.Float64()*0.2, 102.6 + r.Float64()*0.3,
+					addr, region, cell, 1, state, lead, dispatch, store.Ms(deadline), store.Ms(warnAt), warning, overdue, store.Ms(overdueAt),
+					store.Ms(reported), store.Ms(accepted), store.Ms(dispatched), store.Ms(closed), store.Ms(t), r.IntN(50) == 0, phone})
+				terms = append(terms, []any{caseID, workflow.SearchTerms(no, desc, addr)})
 			}
-			if err := insertRows(ctx, tx, `cases (id, no, source, category_id, description, lat, lon, address, region_id, grid_cell_id, urgency, state, lead_unit_id, dispatch_id, deadline, warn_at, warning, overdue, overdue_at, reported_at, accepted_at, dispatched_at, closed_at, updated_at, supervised)`, cases); err != nil {
+			if err := insertRows(ctx, tx, `cases (id, no, source, category_id, description, lat, lon, address, region_id, grid_cell_id, urgency, state, lead_unit_id, dispatch_id, deadline, warn_at, warning, overdue, overdue_at, reported_at, accepted_at, dispatched_at, closed_at, updated_at, supervised, reporter_phone)`, cases); err != nil {
 				return err
 			}
 			if err := insertRows(ctx, tx, `dispatches (id, case_id, unit_id, region_id, dispatched_at, deadline, acked_at, handled_at, closed_at, postponed, overdue)`, dispatches); err != nil {
+				return err
+			}
+			if err := insertTerms(ctx, tx, terms); err != nil {
 				return err
 			}
 			return audit.AppendBatch(ctx, tx, events)
@@ -260,6 +267,55 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	// (VACUUM cannot run inside a transaction.)
 	_, err = db.Exec(ctx, `VACUUM ANALYZE`)
 	return err
+}
+
+// Words of generated cases: what residents report, where, and roads.
+var (
+	genProblems = []string{"井盖缺失", "垃圾桶满溢", "共享单车乱停放", "占道经营", "违规张贴小广告", "绿化带缺损", "路灯不亮", "污水外溢",
+		"墙面乱涂乱画", "机动车乱停", "渣土撒漏", "护栏损坏", "盲道被占", "宣传栏破损", "公厕不洁", "积水严重", "暴露垃圾", "油烟扰民",
+		"噪音扰民", "道路破损", "树木倒伏", "流浪犬伤人", "消防通道被占用", "非机动车乱停", "楼道堆放杂物", "施工围挡破损",
+		"公益广告缺失", "店外乱堆放", "沿街晾晒", "垃圾分类不到位"}
+	genPlaces  = []string{"人行道上", "小区门口", "公交站旁", "菜市场周边", "学校门口", "路口", "背街小巷", "广场", "河道边", "医院门口"}
+	genDetails = []string{"", "，影响通行", "，已持续多日", "，请尽快处理", "，居民反映强烈", "，存在安全隐患"}
+	genRoads   = []string{"人民中路", "人民西路", "北京路", "青年路", "东风东路", "东风西路", "金碧路", "环城南路", "滇池路", "白塔路",
+		"穿金路", "龙泉路", "金星路", "盘江路", "小康大道", "春城路", "广福路", "前兴路", "西昌路", "新闻路", "一二一大街", "学府路",
+		"建设路", "昆河路", "巫家坝路", "关上路", "世纪城路", "福德路", "云大西路", "圆通街"}
+)
+
+// caseText draws a generated case's description, address and (for one
+// case in five) the reporter's phone.
+func caseText(r *rand.Rand) (desc, addr, phone string) {
+	desc = genPlaces[r.IntN(len(genPlaces))] + genProblems[r.IntN(len(genProblems))] + genDetails[r.IntN(len(genDetails))]
+	addr = fmt.Sprintf("%s%d号", genRoads[r.IntN(len(genRoads))], 1+r.IntN(400))
+	if r.IntN(5) == 0 {
+		phone = fmt.Sprintf("13%09d", r.IntN(1_000_000_000))
+	}
+	return desc, addr, phone
+}
+
+// insertTerms indexes generated cases for search, as workflow does for a
+// filed one.
+func insertTerms(ctx context.Context, tx *store.Tx, rows [][]any) error {
+	ins := tx.Dialect().SearchInsert()
+	head, tuple, _ := strings.Cut(ins, " VALUES ")
+	tuple = strings.TrimSuffix(tuple, " ON CONFLICT (case_id) DO NOTHING")
+	for start := 0; start < len(rows); start += 10000 {
+		chunk := rows[start:min(start+10000, len(rows))]
+		var b strings.Builder
+		b.WriteString(head + " VALUES ")
+		args := make([]any, 0, 2*len(chunk))
+		for i, row := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(tuple)
+			args = append(args, row...)
+		}
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("index generated cases: %w", err)
+		}
+	}
+	return nil
 }
 
 // insertRows writes rows with multi-row INSERTs under the engines'

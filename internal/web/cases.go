@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ import (
 
 // caseRoutes lists the routes of cases and their closed loop: lists, the case page, reports, actions.
 func (s *Server) caseRoutes() []route {
-	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "cell_id", "warning", "closed_from", "closed_to", "supervised", "from", "to", "no", "before", "limit", "coord"}
+	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "cell_id", "warning", "closed_from", "closed_to", "supervised", "from", "to", "no", "q", "before", "limit", "coord"}
 	return []route{
 		{method: "GET", path: "/api/v1/cases", api: true, summary: "List cases in the caller's scope, newest first (keyset paging with before=)", query: listQuery, resp: "CasePage", h: s.apiListCases},
 		{method: "POST", path: "/api/v1/cases", api: true, status: 201, roles: reporters, summary: "Report a problem (JSON, or multipart/form-data with photo files)", body: "NewCase", resp: "Case", h: s.apiCreateCase},
@@ -51,7 +52,7 @@ func newCaseView(a org.Actor, c *workflow.Case) caseView {
 // filterFrom reads list filters from the query string.
 func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 	q := r.URL.Query()
-	f := workflow.Filter{Queue: workflow.Queue(q.Get("queue")), No: strings.TrimSpace(q.Get("no"))}
+	f := workflow.Filter{Queue: workflow.Queue(q.Get("queue")), No: strings.TrimSpace(q.Get("no")), Q: strings.TrimSpace(q.Get("q"))}
 	for _, st := range q["state"] {
 		if st != "" {
 			f.States = append(f.States, workflow.State(st))
@@ -447,6 +448,12 @@ func (s *Server) lookups(r *http.Request) (lookups, error) {
 }
 
 func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
+	// The filter form sends every field; the address kept for a bookmark
+	// or a colleague holds only those that filter.
+	if q, changed := dropEmpty(r.URL.Query()); changed {
+		http.Redirect(w, r, "/cases?"+q.Encode(), http.StatusSeeOther)
+		return
+	}
 	f, pg, err := s.listCases(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -466,7 +473,20 @@ func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
 	q.Del("before")
 	firstURL := "/cases?" + q.Encode()
 	s.render(w, r, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Next": nextURL, "First": firstURL,
-		"Paged": f.Before != 0})
+		"Paged": f.Before != 0, "SeesReporter": actorOf(r).CanSeeReporter()})
+}
+
+// dropEmpty removes the parameters that hold nothing but empty values,
+// and says whether there were any.
+func dropEmpty(q url.Values) (url.Values, bool) {
+	changed := false
+	for k, vs := range q {
+		if !slices.ContainsFunc(vs, func(v string) bool { return strings.TrimSpace(v) != "" }) {
+			delete(q, k)
+			changed = true
+		}
+	}
+	return q, changed
 }
 
 func (s *Server) pageNewCase(w http.ResponseWriter, r *http.Request) {

@@ -162,6 +162,16 @@ func phoneDigits(q string) string {
 	return b.String()
 }
 
+// caseNo returns the query as a whole case number (2026-000123, the dash
+// optional), else "".
+func caseNo(q string) string {
+	q = strings.ReplaceAll(strings.TrimSpace(width.Fold.String(q)), "-", "")
+	if len(q) != 10 || strings.Trim(q, "0123456789") != "" {
+		return ""
+	}
+	return q[:4] + "-" + q[4:]
+}
+
 // receiptCode returns the query as a receipt code (查询码: ten of the
 // receipt alphabet, any case, spaces and dashes allowed), else "".
 func receiptCode(q string) string {
@@ -183,6 +193,15 @@ func (s *Service) searchCond(ctx context.Context, actor org.Actor, q string) (st
 		ids, err := store.Int64s(ctx, r, `SELECT case_id FROM receipts WHERE code = ?`, code)
 		if err != nil {
 			return "", nil, fmt.Errorf("search receipts: %w", err)
+		}
+		if len(ids) > 0 {
+			return "c.id IN (" + idList(ids) + ")", nil, nil
+		}
+	}
+	if no := caseNo(q); no != "" {
+		ids, err := store.Int64s(ctx, r, `SELECT id FROM cases WHERE no = ?`, no)
+		if err != nil {
+			return "", nil, fmt.Errorf("search numbers: %w", err)
 		}
 		if len(ids) > 0 {
 			return "c.id IN (" + idList(ids) + ")", nil, nil

@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"chuangwen/internal/store"
@@ -46,24 +47,25 @@ func TestSearch(t *testing.T) {
 			return nos
 		}
 		for q, want := range map[string][]*workflow.Case{
-			"井盖":             {a},
-			"井盖缺失":           {a},
-			"盖":              {a},
-			"缺失 人民":          {a},
-			"人民":             {a, c},
-			"人民路":            nil, // 人民中路, 人民西路: not the phrase
-			"北京路120":         {b},
-			"１２０号":           {b},
-			"满溢":             {b},
-			"溢满":             nil,
-			a.No:             {a},
-			a.No[len(a.No)-4:]: {a},
-			"ABCD-234567":    {b},
-			"abcd 234567":    {b},
-			"13912345678":    {a},
-			"139 1234 5678":  {a},
-			"！！":             nil,
-			"清运 单车":          nil,
+			"井盖":                              {a},
+			"井盖缺失":                            {a},
+			"盖":                               {a},
+			"缺失 人民":                           {a},
+			"人民":                              {a, c},
+			"人民路":                             nil, // 人民中路, 人民西路: not the phrase
+			"北京路120":                          {b},
+			"１２０号":                            {b},
+			"满溢":                              {b},
+			"溢满":                              nil,
+			a.No:                              {a},
+			strings.ReplaceAll(a.No, "-", ""): {a},
+			a.No[len(a.No)-4:]:                {a},
+			"ABCD-234567":                     {b},
+			"abcd 234567":                     {b},
+			"13912345678":                     {a},
+			"139 1234 5678":                   {a},
+			"！！":                              nil,
+			"清运 单车":                           nil,
 		} {
 			var nos []string
 			for _, x := range want {
