@@ -1,6 +1,7 @@
 package i18n_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +16,7 @@ func TestCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.T("zh-CN", "case.action_forbidden", "action", "action.dispatch", "state", "state.closed"); got != "案件当前状态为“已结案”,不能执行“派遣”" {
+	if got := c.T("zh-CN", "case.action_forbidden", "action", "action.dispatch", "state", "state.closed"); got != "案件当前状态为“已结案”，不能执行“派遣”" {
 		t.Errorf("zh: %s", got)
 	}
 	if got := c.T("en", "case.action_forbidden", "action", "action.dispatch", "state", "state.closed"); got != "The case is “Closed”; “Dispatch” is not possible now" {
@@ -76,5 +77,30 @@ func TestEveryKeyInCodeExists(t *testing.T) {
 	}
 	if seen < 100 {
 		t.Fatalf("found only %d key uses; the patterns no longer match the code", seen)
+	}
+}
+
+// TestChinesePunctuation: Chinese text takes full-width punctuation
+// (，：；？！（）). ASCII punctuation stays where it is syntax the user
+// types, quoted as “…”, and in the one formula below.
+func TestChinesePunctuation(t *testing.T) {
+	b, err := os.ReadFile("messages.zh-CN.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	formula := map[string]bool{"webhook.ui.hint": true} // HMAC-SHA256(密钥, 时间戳 + "." + 正文)
+	quoted := regexp.MustCompile(`“[^”]*”`)
+	bad := regexp.MustCompile(`\p{Han} ?[,:;?!()]|[,:;?!()] ?\p{Han}`)
+	for k, v := range m {
+		if formula[k] {
+			continue
+		}
+		if hit := bad.FindString(quoted.ReplaceAllString(v, "“”")); hit != "" {
+			t.Errorf("%s: ASCII punctuation in Chinese text (%q): %s", k, hit, v)
+		}
 	}
 }

@@ -48,7 +48,7 @@ func TestPrintedDocuments(t *testing.T) {
 	// 拱墅区 96.00 ranks first, up 68; unit B scores 65 with on-time
 	// handling 50%.
 	check("bulletin", buf.Bytes(), "2026Q4 季度通报", "区县文明指数", "1 拱墅区 96.00 100.00% 90.00%", "+68.00",
-		"2 上城区 50.00 50.00% 50.00%", "-42.00", "单位考核", "65.00", "50.00%", "模拟测评", "红黑榜", "市创文办", "(盖章)")
+		"2 上城区 50.00 50.00% 50.00%", "-42.00", "单位考核", "65.00", "50.00%", "模拟测评", "红黑榜", "市创文办", "（盖章）")
 
 	buf.Reset()
 	if err := b.Doc.WriteXLSX(&buf, tr); err != nil {
@@ -81,5 +81,5 @@ func TestPrintedDocuments(t *testing.T) {
 	if err := report.WriteNoticesPDF(&buf, docs, tr, "督办通知单 2026-W47"); err != nil {
 		t.Fatal(err)
 	}
-	check("notices", buf.Bytes(), "督办通知单", docs[0].UnitName, "已超期", docs[0].Issuer, "(盖章)")
+	check("notices", buf.Bytes(), "督办通知单", docs[0].UnitName, "已超期", docs[0].Issuer, "（盖章）")
 }
