@@ -356,6 +356,15 @@ func fingerprint(in workflow.NewCase) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// The entries a resident's receipt adds to a case's trail.
+const (
+	ActionFollow = "citizen.follow" // 附议: a resident follows an existing case
+	ActionRate   = "citizen.rate"   // 评价: a resident rates the result
+)
+
+// TrailActions are the intake's trail entries, for the words that show them.
+var TrailActions = []string{ActionFollow, ActionRate}
+
 // receiptAlphabet avoids look-alike characters (0/O, 1/I/L).
 const receiptAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -442,7 +451,7 @@ func (s *Service) Follow(ctx context.Context, scope, key, caseNo, device, ip str
 		if err := s.recordAnswer(ctx, tx, scope, key, rec); err != nil {
 			return err
 		}
-		e := org.System.Entry(s.now(), "citizen.follow", nil)
+		e := org.System.Entry(s.now(), ActionFollow, nil)
 		e.CaseID = rec.CaseID
 		_, err = audit.Append(ctx, tx, e)
 		return err
@@ -535,7 +544,7 @@ func (s *Service) Rate(ctx context.Context, code, rating, reason string) error {
 				return err
 			}
 		}
-		e := org.System.Entry(now, "citizen.rate", map[string]string{"rating": rating, "kind": kind})
+		e := org.System.Entry(now, ActionRate, map[string]string{"rating": rating, "kind": kind})
 		e.CaseID, e.Opinion = caseID, reason
 		_, err = audit.Append(ctx, tx, e)
 		return err

@@ -1,0 +1,51 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+
+	"chuangwen/internal/i18n"
+	"chuangwen/internal/intake"
+	"chuangwen/internal/org"
+	"chuangwen/internal/workflow"
+)
+
+// TestEveryWordShown renders, in both languages, every word a page makes
+// from a value (trail actions including the deadline watch's and the
+// residents', states, sources, roles, queues, warnings) and fails on a
+// key that would show bare.
+func TestEveryWordShown(t *testing.T) {
+	msg, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, a := range append(workflow.Actions, workflow.Warn, workflow.Overdue, workflow.Report) {
+		keys = append(keys, "action."+string(a))
+	}
+	for _, a := range intake.TrailActions {
+		keys = append(keys, "action."+a)
+	}
+	for _, s := range workflow.States {
+		keys = append(keys, "state."+string(s))
+	}
+	for _, s := range workflow.Sources {
+		keys = append(keys, "source."+s)
+	}
+	for _, r := range append(org.Roles, org.RoleClient, org.RoleSystem) {
+		keys = append(keys, "role."+string(r))
+		for _, q := range workflow.QueuesFor(r) {
+			keys = append(keys, "queue."+string(q))
+		}
+	}
+	for w := 1; w <= 2; w++ {
+		keys = append(keys, fmt.Sprintf("warning.%d", w))
+	}
+	for _, lang := range []string{"zh-CN", "en"} {
+		for _, k := range keys {
+			if got := msg.T(lang, k); got == k || got == "" {
+				t.Errorf("%s: %q shows as %q", lang, k, got)
+			}
+		}
+	}
+}
