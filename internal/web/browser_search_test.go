@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,17 @@ func TestBrowserSearch(t *testing.T) {
 			chromedp.Navigate(f.url + "/cases"),
 			chromedp.WaitVisible(chromedp.ID("q")),
 			chromedp.SendKeys(chromedp.ID("q"), q+"\n"),
-			chromedp.WaitVisible(chromedp.CSS(`#cases tbody tr`)),
+			// the results page, not the form it replaces
+			func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+				expr := `location.search.indexOf('q=') >= 0 && document.readyState === 'complete' && !!document.querySelector('#cases tbody tr')`
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+					// errors while the page navigates are expected: retry
+					if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
+						return chromedp.Void{}, nil
+					}
+				}
+				return chromedp.Void{}, fmt.Errorf("no results page for %q", q)
+			},
 		}
 	}
 	rows := func() string {

@@ -15,7 +15,7 @@ import (
 
 // caseRoutes lists the routes of cases and their closed loop: lists, the case page, reports, actions.
 func (s *Server) caseRoutes() []route {
-	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "cell_id", "warning", "closed_from", "closed_to", "supervised", "from", "to", "no", "q", "before", "limit", "coord"}
+	listQuery := []string{"queue", "state", "category_id", "unit_id", "region_id", "cell_id", "warning", "closed_from", "closed_to", "supervised", "from", "to", "no", "q", "sort", "page", "exact", "before", "limit", "coord"}
 	return []route{
 		{method: "GET", path: "/api/v1/cases", api: true, summary: "List cases in the caller's scope, newest first (keyset paging with before=)", query: listQuery, resp: "CasePage", h: s.apiListCases},
 		{method: "POST", path: "/api/v1/cases", api: true, status: 201, roles: reporters, summary: "Report a problem (JSON, or multipart/form-data with photo files)", body: "NewCase", resp: "Case", h: s.apiCreateCase},
@@ -52,7 +52,8 @@ func newCaseView(a org.Actor, c *workflow.Case) caseView {
 // filterFrom reads list filters from the query string.
 func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 	q := r.URL.Query()
-	f := workflow.Filter{Queue: workflow.Queue(q.Get("queue")), No: strings.TrimSpace(q.Get("no")), Q: strings.TrimSpace(q.Get("q"))}
+	f := workflow.Filter{Queue: workflow.Queue(q.Get("queue")), No: strings.TrimSpace(q.Get("no")), Q: strings.TrimSpace(q.Get("q")),
+		Sort: workflow.Sort(q.Get("sort")), ExactTotal: q.Get("exact") == "1" || q.Get("exact") == "true"}
 	for _, st := range q["state"] {
 		if st != "" {
 			f.States = append(f.States, workflow.State(st))
@@ -74,7 +75,7 @@ func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 	for _, p := range []struct {
 		name string
 		dst  *int
-	}{{"warning", &f.Warning}, {"limit", &f.Limit}} {
+	}{{"warning", &f.Warning}, {"limit", &f.Limit}, {"page", &f.Page}} {
 		if v := q.Get(p.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
@@ -448,13 +449,19 @@ func (s *Server) lookups(r *http.Request) (lookups, error) {
 }
 
 func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
+
 	// The filter form sends every field; the address kept for a bookmark
 	// or a colleague holds only those that filter.
 	if q, changed := dropEmpty(r.URL.Query()); changed {
 		http.Redirect(w, r, "/cases?"+q.Encode(), http.StatusSeeOther)
 		return
 	}
-	f, pg, err := s.listCases(r)
+	f, err := s.filterFrom(r)
+	var pg workflow.Page
+	if err == nil {
+		f.Page = max(f.Page, 1) // the console's lists are numbered
+		pg, err = s.Flow.List(r.Context(), actorOf(r), f)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -464,16 +471,62 @@ func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	var nextURL string
-	if pg.Next != 0 {
-		q.Set("before", strconv.FormatInt(pg.Next, 10))
-		nextURL = "/cases?" + q.Encode()
+	s.render(w, r, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Sorts": workflow.Sorts,
+		"Pager": pagerOf(r.URL.Query(), "/cases", max(f.Page, 1), pg.Pages), "SeesReporter": actorOf(r).CanSeeReporter()})
+}
+
+// pageLink is one link of a pager.
+type pageLink struct {
+	N       int // 0: a gap (…)
+	URL     string
+	Current bool
+}
+
+// pager is the page links of a numbered list.
+type pager struct {
+	Prev, Next string
+	Links      []pageLink
+}
+
+// pagerOf links the pages around the current one of a list at base with
+// the query q: the first, the last, and two either side of the current.
+func pagerOf(q url.Values, base string, cur, pages int) pager {
+	link := func(n int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		v.Del("before")
+		if v.Del("page"); n > 1 {
+			v.Set("page", strconv.Itoa(n))
+		}
+		if len(v) == 0 {
+			return base
+		}
+		return base + "?" + v.Encode()
 	}
-	q.Del("before")
-	firstURL := "/cases?" + q.Encode()
-	s.render(w, r, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Next": nextURL, "First": firstURL,
-		"Paged": f.Before != 0, "SeesReporter": actorOf(r).CanSeeReporter()})
+	var p pager
+	if cur > 1 {
+		p.Prev = link(cur - 1)
+	}
+	if cur < pages {
+		p.Next = link(cur + 1)
+	}
+	if pages <= 1 {
+		return p
+	}
+	last := 0
+	for n := 1; n <= pages; n++ {
+		if n != 1 && n != pages && (n < cur-2 || n > cur+2) {
+			continue
+		}
+		if last != 0 && n > last+1 {
+			p.Links = append(p.Links, pageLink{})
+		}
+		p.Links = append(p.Links, pageLink{N: n, URL: link(n), Current: n == cur})
+		last = n
+	}
+	return p
 }
 
 // dropEmpty removes the parameters that hold nothing but empty values,

@@ -124,9 +124,46 @@ type Filter struct {
 	// address or description, a receipt code, or (for the roles that see
 	// reporters) the reporter's phone number.
 	Q string
-	// Before is the paging cursor: only cases with id < Before.
+	// Sort orders the list: newest reported first (the default), oldest
+	// first, soonest deadline first, or worst warning first.
+	Sort Sort
+	// Before is the cursor of the newest-first list: only cases with
+	// id < Before.
 	Before int64
-	Limit  int
+	// Page numbers the pages of Limit cases from 1 (any order; Before is
+	// then ignored). Pages beyond the count are empty.
+	Page  int
+	Limit int
+	// ExactTotal counts every match rather than stopping at CountCap.
+	ExactTotal bool
+}
+
+// Sort is a case list's order.
+type Sort string
+
+const (
+	SortNewest   Sort = ""         // 最新上报
+	SortOldest   Sort = "oldest"   // 最早上报
+	SortDeadline Sort = "deadline" // 处置时限最近 (cases without one last)
+	SortWarning  Sort = "warning"  // 预警最重, then the deadline
+)
+
+// Sorts are the orders a list offers.
+var Sorts = []Sort{SortNewest, SortOldest, SortDeadline, SortWarning}
+
+// orderBy is the ORDER BY of a sort; the id breaks every tie, so pages
+// never overlap.
+func (o Sort) orderBy() string {
+	const byDeadline = "CASE WHEN c.deadline = 0 THEN 1 ELSE 0 END, c.deadline, c.id DESC"
+	switch o {
+	case SortOldest:
+		return "c.id"
+	case SortDeadline:
+		return byDeadline
+	case SortWarning:
+		return "c.warning DESC, " + byDeadline
+	}
+	return "c.id DESC"
 }
 
 // Page is one page of a case list.
@@ -134,6 +171,9 @@ type Page struct {
 	Cases []*Case `json:"cases"`
 	// Next is the cursor for the following page (0 at the end).
 	Next int64 `json:"next,omitempty"`
+	// Pages is the number of pages the total makes (of the counted ones
+	// when capped).
+	Pages int `json:"pages"`
 	// Total counts matching cases up to CountCap; TotalCapped says the
 	// real number is larger. Counting a million rows exactly for every
 	// page costs more than the page itself.
@@ -239,6 +279,12 @@ func (f Filter) Check() error {
 	if f.Queue != "" && !slices.Contains(allQueues, f.Queue) {
 		return apperr.New(apperr.Invalid, "case.bad_queue")
 	}
+	if !slices.Contains(Sorts, f.Sort) {
+		return apperr.New(apperr.Invalid, "case.bad_sort", "sort", string(f.Sort))
+	}
+	if f.Page < 0 {
+		return apperr.New(apperr.Invalid, "bad_number", "field", "page")
+	}
 	return nil
 }
 
@@ -248,13 +294,8 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	for _, st := range f.States {
-		if !slices.Contains(States, st) {
-			return Page{}, apperr.New(apperr.Invalid, "case.bad_state", "state", string(st))
-		}
-	}
-	if f.Queue != "" && !slices.Contains(allQueues, f.Queue) {
-		return Page{}, apperr.New(apperr.Invalid, "case.bad_queue")
+	if err := f.Check(); err != nil {
+		return Page{}, err
 	}
 	res, err := s.resolveFilter(ctx, actor, f)
 	if err != nil {
@@ -263,26 +304,40 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	where, args := f.where(s.DB.Dialect, actor, res)
 	q := s.DB.Reader()
 	var page Page
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE `+where+` LIMIT ?) t`, append(args, CountCap+1)...).Scan(&page.Total); err != nil {
+	count := `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE ` + where + ` LIMIT ?) t`
+	countArgs := append(slices.Clone(args), CountCap+1)
+	if f.ExactTotal {
+		count, countArgs = `SELECT count(*) FROM cases c WHERE `+where, args
+	}
+	if err := q.QueryRow(ctx, count, countArgs...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count cases: %w", err)
 	}
-	if page.Total > CountCap {
+	if page.Total > CountCap && !f.ExactTotal {
 		page.Total, page.TotalCapped = CountCap, true
 	}
+	page.Pages = (page.Total + f.Limit - 1) / f.Limit
 	pageWhere, pageArgs := where, args
-	if f.Before > 0 {
-		pageWhere += " AND c.id < ?"
-		pageArgs = append(append([]any{}, args...), f.Before)
+	numbered := f.Page > 0 || f.Sort != SortNewest
+	tail := ` ORDER BY ` + f.Sort.orderBy() + ` LIMIT ?`
+	if numbered {
+		pageArgs = append(slices.Clone(args), f.Limit+1, (max(f.Page, 1)-1)*f.Limit)
+		tail += ` OFFSET ?`
+	} else {
+		if f.Before > 0 {
+			pageWhere += " AND c.id < ?"
+			pageArgs = append(slices.Clone(args), f.Before)
+		}
+		pageArgs = append(slices.Clone(pageArgs), f.Limit+1)
 	}
 	from := caseFrom
-	if s.DB.Dialect == store.SQLite && page.Total >= pkScanFrom {
-		// Many matches: walking the table newest first finds a page after
+	if s.DB.Dialect == store.SQLite && page.Total >= pkScanFrom && (f.Sort == SortNewest || f.Sort == SortOldest) {
+		// Many matches: walking the table in id order finds a page after
 		// a few thousand rows at most, while SQLite's planner would rather
 		// read every match through an index and sort them all.
 		// (PostgreSQL weighs the LIMIT itself.)
 		from = strings.Replace(caseFrom, "FROM cases c", "FROM cases c NOT INDEXED", 1)
 	}
-	rows, err := q.Query(ctx, `SELECT `+caseCols+from+` WHERE `+pageWhere+` ORDER BY c.id DESC LIMIT ?`, append(pageArgs, f.Limit+1)...)
+	rows, err := q.Query(ctx, `SELECT `+caseCols+from+` WHERE `+pageWhere+tail, pageArgs...)
 	if err != nil {
 		return page, fmt.Errorf("list cases: %w", err)
 	}
@@ -297,7 +352,9 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	}
 	if len(page.Cases) > f.Limit {
 		page.Cases = page.Cases[:f.Limit]
-		page.Next = page.Cases[f.Limit-1].ID
+		if !numbered {
+			page.Next = page.Cases[f.Limit-1].ID
+		}
 	}
 	return page, rows.Err()
 }

@@ -118,3 +118,58 @@ func TestSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestListOrdersAndPages: the orders a list offers and its numbered
+// pages.
+func TestListOrdersAndPages(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		var ids []int64
+		for range 5 {
+			ids = append(ids, f.report().ID)
+		}
+		slow := f.dispatched(f.unitA, inCategory(f.cat5d.ID)) // deadline in 5 working days
+		fast := f.dispatched(f.unitA)                         // in 4 working hours
+		if _, err := db.Exec(f.ctx, `UPDATE cases SET warning = 2 WHERE id = ?`, slow.ID); err != nil {
+			t.Fatal(err)
+		}
+		list := func(fl workflow.Filter) ([]int64, workflow.Page) {
+			t.Helper()
+			page, err := f.svc.List(f.ctx, f.acceptor, fl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, c := range page.Cases {
+				got = append(got, c.ID)
+			}
+			return got, page
+		}
+		all := append(slices.Clone(ids), slow.ID, fast.ID)
+		var pages [][]int64
+		for n := 1; n <= 5; n++ {
+			got, page := list(workflow.Filter{Sort: workflow.SortOldest, Page: n, Limit: 3})
+			if page.Total != 7 || page.Pages != 3 || page.Next != 0 {
+				t.Fatalf("page %d: total %d pages %d next %d", n, page.Total, page.Pages, page.Next)
+			}
+			pages = append(pages, got)
+		}
+		if want := [][]int64{all[:3], all[3:6], all[6:], nil, nil}; !slices.EqualFunc(pages, want, slices.Equal) {
+			t.Errorf("oldest first, pages of 3: %v, want %v", pages, want)
+		}
+		if got, _ := list(workflow.Filter{Sort: workflow.SortDeadline}); !slices.Equal(got[:2], []int64{fast.ID, slow.ID}) || len(got) != 7 {
+			t.Errorf("soonest deadline first: %v (fast %d, slow %d)", got, fast.ID, slow.ID)
+		}
+		if got, _ := list(workflow.Filter{Sort: workflow.SortWarning}); !slices.Equal(got[:2], []int64{slow.ID, fast.ID}) {
+			t.Errorf("worst warning first: %v (red %d)", got, slow.ID)
+		}
+		if got, page := list(workflow.Filter{Page: 2, Limit: 4, ExactTotal: true}); !slices.Equal(got, []int64{ids[2], ids[1], ids[0]}) || page.Total != 7 {
+			t.Errorf("newest first, page 2 of 4: %v total %d", got, page.Total)
+		}
+		for _, bad := range []workflow.Filter{{Sort: "nonsense"}, {Page: -1}} {
+			if _, err := f.svc.List(f.ctx, f.acceptor, bad); err == nil {
+				t.Errorf("%+v accepted", bad)
+			}
+		}
+	})
+}
