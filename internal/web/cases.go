@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -449,13 +450,18 @@ func (s *Server) lookups(r *http.Request) (lookups, error) {
 }
 
 func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
-
 	// The filter form sends every field; the address kept for a bookmark
 	// or a colleague holds only those that filter.
 	if q, changed := dropEmpty(r.URL.Query()); changed {
 		http.Redirect(w, r, "/cases?"+q.Encode(), http.StatusSeeOther)
 		return
 	}
+	s.showCases(w, r, http.StatusOK, "", "")
+}
+
+// showCases renders the case list r's query asks for, with a message and
+// the name typed into the save-filter form when saving it failed.
+func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg, filterName string) {
 	f, err := s.filterFrom(r)
 	var pg workflow.Page
 	if err == nil {
@@ -471,8 +477,26 @@ func (s *Server) pageCases(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Sorts": workflow.Sorts,
-		"Pager": pagerOf(r.URL.Query(), "/cases", max(f.Page, 1), pg.Pages), "SeesReporter": actorOf(r).CanSeeReporter()})
+	saved, err := s.Flow.SavedFilters(r.Context(), actorOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// the saved queries are encoded by url.Values: links as they are
+	type savedLink struct {
+		workflow.SavedFilter
+		URL template.URL
+	}
+	links := make([]savedLink, len(saved))
+	for i, sf := range saved {
+		links[i] = savedLink{sf, template.URL("/cases?" + sf.Query)}
+	}
+	keep := r.URL.Query()
+	keep.Del("page")
+	keep.Del("before")
+	s.renderStatus(w, r, code, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Sorts": workflow.Sorts,
+		"Pager": pagerOf(r.URL.Query(), "/cases", max(f.Page, 1), pg.Pages), "SeesReporter": actorOf(r).CanSeeReporter(),
+		"Saved": links, "Query": keep.Encode(), "Msg": msg, "FilterName": filterName})
 }
 
 // pageLink is one link of a pager.

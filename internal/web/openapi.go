@@ -29,6 +29,8 @@ var apiTypes = map[string]any{
 	"Actor":            actorJSON{},
 	"Case":             caseView{},
 	"CasePage":         workflow.Page{},
+	"SavedFilter":      workflow.SavedFilter{},
+	"SavedFilters":     []workflow.SavedFilter{},
 	"NewCase":          newCaseJSON{},
 	"Action":           actionJSON{},
 	"Events":           []audit.Entry{},

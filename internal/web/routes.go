@@ -39,6 +39,7 @@ var areas = []func(*Server) []route{
 	(*Server).opsRoutes,
 	(*Server).sessionRoutes,
 	(*Server).caseRoutes,
+	(*Server).filterRoutes,
 	(*Server).photoRoutes,
 	(*Server).organisationRoutes,
 	(*Server).configRoutes,

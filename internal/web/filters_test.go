@@ -1,0 +1,87 @@
+package web_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
+)
+
+// TestSavedFilters: a user keeps list queries under names, through the
+// API and the console; another user neither sees nor deletes them; a
+// refused save shows the list again with the name as typed.
+func TestSavedFilters(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		acc, insp := f.login("acceptor"), f.login("inspector")
+		type saved struct {
+			ID    int64  `json:"id"`
+			Name  string `json:"name"`
+			Query string `json:"query"`
+		}
+		res := acc.json("POST", "/api/v1/filters", map[string]string{"name": "红牌待派遣", "query": "?queue=to_dispatch&warning=2&page=3&before=9&state=&bogus=1"})
+		var sf saved
+		if res.StatusCode != 201 {
+			t.Fatalf("save: %d %s", res.StatusCode, res.body)
+		}
+		res.json(t, &sf)
+		if sf.Query != "queue=to_dispatch&warning=2" {
+			t.Errorf("kept query %q: want the filters only", sf.Query)
+		}
+		// the same name replaces; the console lists it as a link
+		res = acc.form("POST", "/cases/filters", url.Values{"name": {"红牌待派遣"}, "query": {"queue=to_dispatch&warning=1"}})
+		if res.StatusCode != 303 || res.Header.Get("Location") != "/cases?queue=to_dispatch&warning=1" {
+			t.Fatalf("console save: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res := acc.do("GET", "/cases", nil, ""); !strings.Contains(res.body, `<a href="/cases?queue=to_dispatch&amp;warning=1">红牌待派遣</a>`) {
+			i := strings.Index(res.body, "saved-filters")
+			t.Errorf("the list does not link the saved filter: %d %.600s", res.StatusCode, res.body[max(i, 0):])
+		}
+		var mine []saved
+		acc.json("GET", "/api/v1/filters", nil).json(t, &mine)
+		if len(mine) != 1 || mine[0].ID != sf.ID || mine[0].Query != "queue=to_dispatch&warning=1" {
+			t.Errorf("after replacing: %+v", mine)
+		}
+		// a refusal keeps the name and the list's query
+		res = acc.form("POST", "/cases/filters", url.Values{"name": {strings.Repeat("名", 41)}, "query": {"warning=2"}})
+		if res.StatusCode != 400 || !strings.Contains(res.body, `id="error"`) || !strings.Contains(res.body, strings.Repeat("名", 41)) ||
+			!strings.Contains(res.body, `name="query" value="warning=2"`) {
+			t.Errorf("refused save: %d, message, name or query lost", res.StatusCode)
+		}
+		if res := acc.json("POST", "/api/v1/filters", map[string]string{"name": "空", "query": "page=2"}); res.StatusCode != 400 {
+			t.Errorf("empty filter: %d", res.StatusCode)
+		}
+		// another user's
+		var theirs []saved
+		insp.json("GET", "/api/v1/filters", nil).json(t, &theirs)
+		if len(theirs) != 0 {
+			t.Errorf("the inspector sees %+v", theirs)
+		}
+		if res := insp.json("DELETE", fmt.Sprintf("/api/v1/filters/%d", sf.ID), nil); res.StatusCode != 404 {
+			t.Errorf("the inspector deletes the acceptor's filter: %d", res.StatusCode)
+		}
+		if res := acc.form("POST", fmt.Sprintf("/cases/filters/%d/delete", sf.ID), url.Values{"query": {"warning=1"}}); res.StatusCode != 303 {
+			t.Errorf("console delete: %d", res.StatusCode)
+		}
+		acc.json("GET", "/api/v1/filters", nil).json(t, &mine)
+		if len(mine) != 0 {
+			t.Errorf("after deleting: %+v", mine)
+		}
+		// thirty at most
+		for i := range 30 {
+			if res := acc.json("POST", "/api/v1/filters", map[string]string{"name": fmt.Sprint("f", i), "query": "warning=1"}); res.StatusCode != 201 {
+				t.Fatalf("filter %d: %d", i, res.StatusCode)
+			}
+		}
+		if res := acc.json("POST", "/api/v1/filters", map[string]string{"name": "f30", "query": "warning=1"}); res.StatusCode != 409 {
+			t.Errorf("31st filter: %d", res.StatusCode)
+		}
+		// without the CSRF token, nothing
+		if res := acc.do("POST", "/cases/filters", strings.NewReader("name=x&query=warning%3D1"), "application/x-www-form-urlencoded"); res.StatusCode != 403 {
+			t.Errorf("console save without a token: %d", res.StatusCode)
+		}
+	})
+}
