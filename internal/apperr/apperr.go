@@ -18,6 +18,7 @@ const (
 	Unauthorized Code = "unauthorized" // 401: not logged in
 	Forbidden    Code = "forbidden"    // 403: logged in, not allowed
 	NotFound     Code = "not_found"    // 404: absent, or outside the caller's scope
+	NotAllowed   Code = "not_allowed"  // 405: the address takes other methods
 	Conflict     Code = "conflict"     // 409: the state of things forbids it now
 	TooLarge     Code = "too_large"    // 413: body or file too large
 	Unsupported  Code = "unsupported"  // 415: wrong media type

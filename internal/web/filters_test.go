@@ -85,3 +85,25 @@ func TestSavedFilters(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorPages: an unknown address or method gets the product's page in
+// the reader's language (JSON under /api/), with the right status.
+func TestErrorPages(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	res := acc.do("GET", "/no/such/page", nil, "")
+	if res.StatusCode != 404 || !strings.Contains(res.body, "没有这个页面") || !strings.Contains(res.body, "<title>页面不存在 · ") || !strings.Contains(res.body, `id="whoami"`) {
+		t.Errorf("404 page: %d %.300s", res.StatusCode, res.body)
+	}
+	res = acc.do("DELETE", "/cases", nil, "")
+	if res.StatusCode != 405 || res.Header.Get("Allow") == "" || !strings.Contains(res.body, "不支持此请求方式") {
+		t.Errorf("405 page: %d allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
+	res = acc.do("GET", "/api/v1/no-such-thing", nil, "")
+	if res.StatusCode != 404 || !strings.Contains(res.body, `"code":"not_found"`) {
+		t.Errorf("API 404: %d %s", res.StatusCode, res.body)
+	}
+	if res := f.anon().do("GET", "/no/such/page", nil, ""); res.StatusCode != 404 || !strings.Contains(res.body, "没有这个页面") {
+		t.Errorf("anonymous 404: %d", res.StatusCode)
+	}
+}

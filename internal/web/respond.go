@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"chuangwen/internal/apperr"
@@ -97,6 +98,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.Unauthorized: http.StatusUnauthorized,
 	apperr.Forbidden:    http.StatusForbidden,
 	apperr.NotFound:     http.StatusNotFound,
+	apperr.NotAllowed:   http.StatusMethodNotAllowed,
 	apperr.Conflict:     http.StatusConflict,
 	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
 	apperr.Unsupported:  http.StatusUnsupportedMediaType,
@@ -162,7 +164,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
-	s.renderStatus(w, r, status(code), "error", map[string]any{"Message": msg, "Status": status(code)})
+	st := status(code)
+	title := "ui.error_title"
+	switch st {
+	case http.StatusNotFound, http.StatusForbidden, http.StatusInternalServerError:
+		title = "ui.error_title_" + strconv.Itoa(st)
+	}
+	s.renderStatus(w, r, st, "error", map[string]any{"Message": msg, "Status": st, "Title": title})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"chuangwen/internal/apperr"
+
 	"chuangwen/internal/assess"
 	"chuangwen/internal/report"
 
@@ -121,8 +123,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.observe(pattern, rec.status, d)
 		s.Log.Info("http", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status, "ms", float64(d.Microseconds())/1000, "bytes", rec.bytes)
 	}()
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: net/http's plain English 404, or 405 with the methods
+		// allowed, becomes the product's answer in the reader's language.
+		probe := &statusProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		err := apperr.New(apperr.NotFound, "page_not_found")
+		if probe.status == http.StatusMethodNotAllowed {
+			rec.Header().Set("Allow", probe.header.Get("Allow"))
+			err = apperr.New(apperr.NotAllowed, "method_not_allowed")
+		}
+		if p, aerr := s.authenticate(r); aerr == nil {
+			r = r.WithContext(withPrincipal(r.Context(), p)) // the page shows who is logged in
+		}
+		s.fail(rec, r, err)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
+
+// statusProbe keeps the status and headers a handler writes and drops
+// its body.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(code int)        { p.status = code }
 
 // contentSecurityPolicy allows only this site, plus the tile service's
 // host for images when the operator configured one.
