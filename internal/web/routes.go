@@ -151,3 +151,22 @@ func (s *Server) checkCSRF(r *http.Request, sess *org.Session, form func(string)
 	}
 	return nil
 }
+
+// Page is a console page that takes no path parameter, and the roles that
+// may open it (nil: every logged-in user).
+type Page struct {
+	Path  string
+	Roles []org.Role
+}
+
+// Pages lists the console's pages, for the tests that walk all of them.
+func (s *Server) Pages() []Page {
+	var out []Page
+	for _, rt := range s.routes {
+		path := strings.TrimSuffix(rt.path, "{$}")
+		if rt.method == "GET" && !rt.api && !rt.public && !strings.Contains(path, "{") && !strings.HasPrefix(path, "/static/") {
+			out = append(out, Page{Path: path, Roles: rt.roles})
+		}
+	}
+	return out
+}
