@@ -51,6 +51,18 @@ type resolved struct {
 	searchArgs             []any
 }
 
+// driven says the search index drives the list (SQLite's FTS5).
+func (res resolved) driven() bool { return res.search == searchMatch }
+
+// from is the FROM clause of a list with the filter: the cases, behind the
+// search index when it drives.
+func (res resolved) from() string {
+	if res.driven() {
+		return " FROM case_search s CROSS JOIN cases c"
+	}
+	return " FROM cases c"
+}
+
 // resolveFilter turns a region into the ids of its subtree, a category
 // into itself and its children, and a search into its condition. Unknown
 // ids match nothing.
@@ -304,10 +316,10 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	where, args := f.where(s.DB.Dialect, actor, res)
 	q := s.DB.Reader()
 	var page Page
-	count := `SELECT count(*) FROM (SELECT 1 FROM cases c WHERE ` + where + ` LIMIT ?) t`
+	count := `SELECT count(*) FROM (SELECT 1` + res.from() + ` WHERE ` + where + ` LIMIT ?) t`
 	countArgs := append(slices.Clone(args), CountCap+1)
 	if f.ExactTotal {
-		count, countArgs = `SELECT count(*) FROM cases c WHERE `+where, args
+		count, countArgs = `SELECT count(*)`+res.from()+` WHERE `+where, args
 	}
 	if err := q.QueryRow(ctx, count, countArgs...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count cases: %w", err)
@@ -318,19 +330,27 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	page.Pages = (page.Total + f.Limit - 1) / f.Limit
 	pageWhere, pageArgs := where, args
 	numbered := f.Page > 0 || f.Sort != SortNewest
-	tail := ` ORDER BY ` + f.Sort.orderBy() + ` LIMIT ?`
+	order := f.Sort.orderBy()
+	if res.driven() {
+		order = strings.ReplaceAll(order, "c.id", "s.rowid") // the index's own order
+	}
+	tail := ` ORDER BY ` + order + ` LIMIT ?`
 	if numbered {
 		pageArgs = append(slices.Clone(args), f.Limit+1, (max(f.Page, 1)-1)*f.Limit)
 		tail += ` OFFSET ?`
 	} else {
 		if f.Before > 0 {
-			pageWhere += " AND c.id < ?"
+			if res.driven() {
+				pageWhere += " AND s.rowid < ?"
+			} else {
+				pageWhere += " AND c.id < ?"
+			}
 			pageArgs = append(slices.Clone(args), f.Before)
 		}
 		pageArgs = append(slices.Clone(pageArgs), f.Limit+1)
 	}
-	from := caseFrom
-	if s.DB.Dialect == store.SQLite && page.Total >= pkScanFrom && (f.Sort == SortNewest || f.Sort == SortOldest) {
+	from := strings.Replace(caseFrom, " FROM cases c", res.from(), 1)
+	if s.DB.Dialect == store.SQLite && !res.driven() && page.Total >= pkScanFrom && (f.Sort == SortNewest || f.Sort == SortOldest) {
 		// Many matches: walking the table in id order finds a page after
 		// a few thousand rows at most, while SQLite's planner would rather
 		// read every match through an index and sort them all.
@@ -410,7 +430,7 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 	rows, err := q.Query(ctx, `SELECT c.no`+exportSep+`c.source`+exportSep+`c.category_id`+exportSep+free(`c.description`)+exportSep+free(`c.address`)+exportSep+
 		`COALESCE(c.region_id, 0)`+exportSep+`c.state`+exportSep+`COALESCE(c.lead_unit_id, 0)`+exportSep+`c.deadline`+exportSep+`c.warning`+exportSep+
 		`c.overdue`+exportSep+`c.supervised`+exportSep+`c.rework_count`+exportSep+`c.reported_at`+exportSep+`c.closed_at`+exportSep+
-		free(`c.reporter_name`)+exportSep+free(`c.reporter_phone`)+` FROM cases c WHERE `+where+` ORDER BY c.id DESC`, args...)
+		free(`c.reporter_name`)+exportSep+free(`c.reporter_phone`)+res.from()+` WHERE `+where+` ORDER BY c.id DESC`, args...)
 	if err != nil {
 		return fmt.Errorf("export cases: %w", err)
 	}

@@ -131,6 +131,21 @@ func searchGroups(q string) (groups [][]string, prefix []bool) {
 			groups, prefix = append(groups, g), append(prefix, false)
 		}
 	}
+	// A lone character beside longer groups (the 号 of 120号) narrows
+	// almost nothing and costs a scan of every case holding it.
+	if len(groups) > 1 {
+		var g [][]string
+		var p []bool
+		for i := range groups {
+			if len(groups[i]) == 1 && utf8.RuneCountInString(groups[i][0]) == 1 {
+				continue
+			}
+			g, p = append(g, groups[i]), append(p, prefix[i])
+		}
+		if len(g) > 0 {
+			groups, prefix = g, p
+		}
+	}
 	return groups, prefix
 }
 
@@ -220,8 +235,19 @@ func (s *Service) searchCond(ctx context.Context, actor org.Actor, q string) (st
 	if len(groups) == 0 {
 		return "1 = 0", nil, nil
 	}
-	return "c.id IN (" + s.DB.Dialect.SearchIDs() + ")", []any{s.DB.Dialect.SearchQuery(groups, prefix)}, nil
+	match := s.DB.Dialect.SearchQuery(groups, prefix)
+	if s.DB.Dialect == store.SQLite {
+		// The index drives the list (see resolved.driven): FTS5 gives its
+		// matches in rowid order, so a page of the newest stops after a
+		// page of matches instead of collecting all of them first.
+		return searchMatch, []any{match}, nil
+	}
+	return "c.id IN (" + s.DB.Dialect.SearchIDs() + ")", []any{match}, nil
 }
+
+// searchMatch is the condition of an index-driven search (SQLite): the
+// list reads FROM case_search s CROSS JOIN cases c.
+const searchMatch = "s.case_search MATCH ? AND c.id = s.rowid"
 
 // IndexBacklog indexes the cases filed before the search index existed,
 // newest first, a batch a transaction, and returns how many it indexed.
