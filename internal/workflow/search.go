@@ -26,7 +26,7 @@ import (
 // character a prefix (缺 → 缺*, which the pair 缺失 or a closing 缺
 // begins). Runs of Latin letters and digits are indexed as every suffix
 // of the run, so that any part of a number is the prefix of one of its
-// terms (2026-000123 → … 000123 00123 … 3; query 0012 → 0012*). The
+// terms (2026-000123 → 000123 00123 … 3; query 0012 → 0012*). The
 // engines' own full-text indexes do the rest: FTS5 on SQLite, a GIN
 // index over a tsvector on PostgreSQL.
 
@@ -79,8 +79,9 @@ func runsOf(text string) []run {
 	return out
 }
 
-// SearchTerms is the text the index holds for a case: its number (also
-// with the digits joined, 2026000123), address and description.
+// SearchTerms is the text the index holds for a case: the sequence part
+// of its number (the year would match every case of the year; a whole
+// number is looked up directly), address and description.
 func SearchTerms(no, description, address string) string {
 	var b strings.Builder
 	add := func(text string) {
@@ -101,8 +102,10 @@ func SearchTerms(no, description, address string) string {
 			b.WriteString(string(r.text[len(r.text)-1:]) + " ")
 		}
 	}
+	if _, seq, ok := strings.Cut(no, "-"); ok {
+		no = seq
+	}
 	add(no)
-	add(strings.ReplaceAll(no, "-", ""))
 	add(address)
 	add(description)
 	return strings.TrimSpace(b.String())
