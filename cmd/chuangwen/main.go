@@ -52,6 +52,7 @@ Commands:
   assess           the assessment (测评): import-tree, import-sites, round create, round sites,
                    import-observations, import-results, scores, ledger ("chuangwen assess help")
   report           the campaign's documents: quarterly (季度通报), publish, verify ("chuangwen report help")
+  reindex          rebuild the case search index from the cases (after an upgrade that changes how it reads text)
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
   bench            time lists, queues, counters, performance figures and transitions at scale
                    (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
@@ -88,6 +89,23 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"bench-intake":  cmdBenchIntake,
 	"assess":        cmdAssess,
 	"report":        cmdReport,
+	"reindex":       cmdReindex,
+}
+
+// cmdReindex rebuilds the case search index from the cases.
+func cmdReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return withApp(ctx, "reindex", args, stderr, nil, func(a *app) error {
+		start := time.Now()
+		if err := a.flow.ResetSearchIndex(ctx); err != nil {
+			return err
+		}
+		n, err := a.flow.IndexBacklog(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "search index rebuilt: %d cases in %s\n", n, time.Since(start).Round(time.Millisecond))
+		return nil
+	})
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

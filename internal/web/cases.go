@@ -633,6 +633,14 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	}
 	actions := workflow.AllowedActions(a, c)
 	data := map[string]any{"Case": c, "Trail": trail, "Actions": actions, "L": l, "Coops": coops, "Error": errMsg, "Routing": s.routingView(r, c, l)}
+	if slices.Contains(actions, workflow.Dispatch) {
+		sug, err := s.Flow.SuggestDispatch(r.Context(), c)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Suggest"] = s.suggestView(r, sug, l)
+	}
 	if s.Intake != nil && (a.Role == org.RoleAdmin || a.Role == org.RoleAcceptor) {
 		rs, err := s.Intake.Receipts(r.Context(), c.ID)
 		if err != nil {
@@ -668,6 +676,30 @@ func flagKey(flag string) string { return "routing.flag_" + flag }
 
 // routingLine is one fact of how a case was placed and sent.
 type routingLine struct{ Label, Value string }
+
+// suggestion is the dispatch form's offer: the units to preselect and
+// why.
+type suggestion struct {
+	Lead   int64
+	Coops  map[int64]bool
+	Reason string // "" when nothing is suggested
+}
+
+func (s *Server) suggestView(r *http.Request, rt workflow.Routing, l lookups) suggestion {
+	sg := suggestion{Lead: rt.LeadUnitID, Coops: map[int64]bool{}}
+	for _, u := range rt.CoopUnitIDs {
+		sg.Coops[u] = true
+	}
+	lang := s.lang(r)
+	switch {
+	case rt.RuleID != 0:
+		rule := s.Msg.T(lang, "routing.rule_text", "category", l.CategoryName[rt.RuleCategory], "region", l.RegionName[rt.RuleRegion])
+		sg.Reason = s.Msg.T(lang, "dispatch.by_rule", "rule", rule)
+	case rt.OwnerFallback:
+		sg.Reason = s.Msg.T(lang, "dispatch.by_owner")
+	}
+	return sg
+}
 
 // routingView says in words why the case went where it went: its grid
 // cell (or the fallback used), the responsibility rule matched, and what

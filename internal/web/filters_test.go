@@ -107,3 +107,25 @@ func TestErrorPages(t *testing.T) {
 		t.Errorf("anonymous 404: %d", res.StatusCode)
 	}
 }
+
+// TestDispatchSuggestion: the dispatch form preselects the units the
+// responsibility table names for the case, and says so.
+func TestDispatchSuggestion(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	c := f.report(acc)
+	acc.act(t, c.ID, map[string]any{"action": "accept"}, 200)
+	page := func() string { return acc.do("GET", fmt.Sprintf("/cases/%d", c.ID), nil, "").body }
+	if body := page(); !strings.Contains(body, `id="suggest-reason"`) {
+		t.Errorf("the dispatch form says nothing of a suggestion")
+	}
+	if res := f.login("admin").json("POST", "/api/v1/responsibilities", map[string]any{"category_id": f.category.ID, "region_id": f.district.ID,
+		"lead_unit_id": f.unitB.ID, "coop_unit_ids": []int64{f.unitA.ID}}); res.StatusCode != 200 {
+		t.Fatalf("responsibility: %d %s", res.StatusCode, res.body)
+	}
+	body := page()
+	if !strings.Contains(body, fmt.Sprintf(`<option value="%d" selected>`, f.unitB.ID)) ||
+		!strings.Contains(body, fmt.Sprintf(`name="coop_unit_ids" value="%d" checked>`, f.unitA.ID)) || !strings.Contains(body, "已按责任表") {
+		t.Errorf("the form does not preselect the table's units")
+	}
+}

@@ -207,3 +207,20 @@ func (s *Service) OpenInBox(ctx context.Context, minLat, minLon, maxLat, maxLon 
 	}
 	return out, nil
 }
+
+// SuggestDispatch is what the dispatch form offers for c now: the units
+// the responsibility table names for its current category and region,
+// else the owner of the grid cell it was placed in, with the reason in
+// the Routing's rule fields. A zero LeadUnitID: nothing to suggest.
+func (s *Service) SuggestDispatch(ctx context.Context, c *Case) (Routing, error) {
+	q := s.DB.Reader()
+	cat, err := s.Category(ctx, q, c.CategoryID)
+	if err != nil {
+		return Routing{}, err
+	}
+	var loc geo.Location
+	if c.Routing != nil {
+		loc = c.Routing.Location
+	}
+	return s.route(ctx, q, cat, c.RegionID, loc)
+}

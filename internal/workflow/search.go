@@ -301,3 +301,20 @@ func (s *Service) IndexBacklog(ctx context.Context) (int, error) {
 		}
 	}
 }
+
+// ResetSearchIndex empties the search index and marks every case to be
+// indexed again by IndexBacklog: for when the rules that derive the terms
+// change.
+func (s *Service) ResetSearchIndex(ctx context.Context) error {
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		clear := `DELETE FROM case_search`
+		if tx.Dialect() == store.SQLite {
+			clear = `INSERT INTO case_search (case_search) VALUES ('delete-all')`
+		}
+		if _, err := tx.Exec(ctx, clear); err != nil {
+			return fmt.Errorf("empty the search index: %w", err)
+		}
+		_, err := tx.Exec(ctx, `UPDATE counters SET value = (SELECT COALESCE(MAX(id), 0) FROM cases) WHERE name = 'search_backfill'`)
+		return err
+	})
+}
