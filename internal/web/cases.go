@@ -466,6 +466,7 @@ func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg
 	var pg workflow.Page
 	if err == nil {
 		f.Page = max(f.Page, 1) // the console's lists are numbered
+		f.Sort = queueSort(f.Queue, string(f.Sort))
 		pg, err = s.Flow.List(r.Context(), actorOf(r), f)
 	}
 	if err != nil {
@@ -633,6 +634,9 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	}
 	actions := workflow.AllowedActions(a, c)
 	data := map[string]any{"Case": c, "Trail": trail, "Actions": actions, "L": l, "Coops": coops, "Error": errMsg, "Routing": s.routingView(r, c, l)}
+	if q := workflow.Queue(r.URL.Query().Get("queue")); q != "" && slices.Contains(workflow.QueuesFor(a.Role), q) {
+		data["Queue"] = q // the action forms come back to the queue's next case
+	}
 	if slices.Contains(actions, workflow.Dispatch) {
 		sug, err := s.Flow.SuggestDispatch(r.Context(), c)
 		if err != nil {
@@ -764,5 +768,35 @@ func (s *Server) postAct(w http.ResponseWriter, r *http.Request) {
 		s.showCase(w, r, status(code), msg)
 		return
 	}
+	// From a queue, the next case of the queue: a day of accepting or
+	// handling is one case after another.
+	if q := workflow.Queue(r.FormValue("queue")); q != "" && slices.Contains(workflow.QueuesFor(actorOf(r).Role), q) {
+		pg, err := s.Flow.List(r.Context(), actorOf(r), workflow.Filter{Queue: q, Sort: queueSort(q, ""), Page: 1, Limit: 2})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, next := range pg.Cases {
+			if next.ID != c.ID {
+				http.Redirect(w, r, "/cases/"+itoa(next.ID)+"?queue="+url.QueryEscape(string(q))+"&msg=done_next", http.StatusSeeOther)
+				return
+			}
+		}
+		http.Redirect(w, r, "/cases?queue="+url.QueryEscape(string(q))+"&msg=queue_done", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/cases/"+itoa(c.ID)+"?msg=done", http.StatusSeeOther)
+}
+
+// queueSort is a queue's order in the console when none is chosen: the
+// queues worked against a deadline run soonest deadline first.
+func queueSort(q workflow.Queue, chosen string) workflow.Sort {
+	if chosen != "" {
+		return workflow.Sort(chosen)
+	}
+	switch q {
+	case workflow.QueueToHandle, workflow.QueueToVerify, workflow.QueueMyCells, workflow.QueueOverdue, workflow.QueueExtension, workflow.QueueSupervised:
+		return workflow.SortDeadline
+	}
+	return workflow.SortNewest
 }

@@ -129,3 +129,26 @@ func TestDispatchSuggestion(t *testing.T) {
 		t.Errorf("the form does not preselect the table's units")
 	}
 }
+
+// TestNextInQueue: an action taken from a queue goes on to the queue's
+// next case, and back to the queue when none is left.
+func TestNextInQueue(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	a, b := f.report(acc), f.report(acc)
+	accept := func(id int64) response {
+		page := acc.do("GET", fmt.Sprintf("/cases/%d?queue=to_accept", id), nil, "")
+		if !strings.Contains(page.body, `name="queue" value="to_accept"`) {
+			t.Fatalf("case %d from the queue: no queue in its forms", id)
+		}
+		var c caseJSON
+		acc.json("GET", fmt.Sprintf("/api/v1/cases/%d", id), nil).json(t, &c)
+		return acc.form("POST", fmt.Sprintf("/cases/%d/act", id), url.Values{"action": {"accept"}, "version": {fmt.Sprint(c.Version)}, "queue": {"to_accept"}})
+	}
+	if res := accept(b.ID); res.StatusCode != 303 || res.Header.Get("Location") != fmt.Sprintf("/cases/%d?queue=to_accept&msg=done_next", a.ID) {
+		t.Errorf("after the first: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := accept(a.ID); res.StatusCode != 303 || res.Header.Get("Location") != "/cases?queue=to_accept&msg=queue_done" {
+		t.Errorf("after the last: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}

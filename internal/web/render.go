@@ -157,6 +157,10 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, code int, 
 		p.Flash = s.Msg.T(p.Lang, "ui.saved")
 	case "done":
 		p.Flash = s.Msg.T(p.Lang, "ui.done")
+	case "done_next":
+		p.Flash = s.Msg.T(p.Lang, "ui.done_next")
+	case "queue_done":
+		p.Flash = s.Msg.T(p.Lang, "ui.queue_done")
 	case "password":
 		p.Flash = s.Msg.T(p.Lang, "ui.password_changed")
 	}
