@@ -634,6 +634,16 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	}
 	actions := workflow.AllowedActions(a, c)
 	data := map[string]any{"Case": c, "Trail": trail, "Actions": actions, "L": l, "Coops": coops, "Error": errMsg, "Routing": s.routingView(r, c, l)}
+	// The latest instruction to whoever works the case (the dispatch's
+	// opinion, a failed verification's reason, a reopening's), shown on
+	// top.
+	for i := len(trail) - 1; i >= 0; i-- {
+		e := trail[i]
+		if e.Opinion != "" && slices.Contains([]string{string(workflow.Dispatch), string(workflow.VerifyFail), string(workflow.Reopen)}, e.Action) {
+			data["Instruction"] = e
+			break
+		}
+	}
 	if q := workflow.Queue(r.URL.Query().Get("queue")); q != "" && slices.Contains(workflow.QueuesFor(a.Role), q) {
 		data["Queue"] = q // the action forms come back to the queue's next case
 	}

@@ -152,3 +152,32 @@ func TestNextInQueue(t *testing.T) {
 		t.Errorf("after the last: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 }
+
+// TestInstructionOnTop: the handler sees the dispatcher's instruction at
+// the top of the case, then a failed verification's reason, with the
+// rework flagged in the page and the queue.
+func TestInstructionOnTop(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc, hA, insp := f.login("acceptor"), f.login("handlerA"), f.login("inspector")
+	c := f.report(acc)
+	d := acc.act(t, c.ID, map[string]any{"action": "accept"}, 200)
+	d = acc.act(t, c.ID, map[string]any{"action": "dispatch", "lead_unit_id": f.unitA.ID, "opinion": "请当天清理并拍照反馈", "version": d.Version}, 200)
+	if body := hA.do("GET", fmt.Sprintf("/cases/%d", c.ID), nil, "").body; !strings.Contains(body, `id="instruction"`) || !strings.Contains(body, "请当天清理并拍照反馈") {
+		t.Fatalf("the handler does not see the dispatcher's instruction on top")
+	}
+	d = hA.act(t, c.ID, map[string]any{"action": "acknowledge", "version": d.Version}, 200)
+	feedback := hA.multipart(fmt.Sprintf("/api/v1/cases/%d/actions", c.ID), url.Values{"action": {"feedback"}, "opinion": {"已清理"}, "version": {fmt.Sprint(d.Version)}},
+		map[string][]byte{"photo": jpegPhoto(t, 7)})
+	if feedback.StatusCode != 200 {
+		t.Fatalf("feedback: %d %s", feedback.StatusCode, feedback.body)
+	}
+	feedback.json(t, &d)
+	insp.act(t, c.ID, map[string]any{"action": "verify_fail", "opinion": "路口东侧仍有垃圾", "version": d.Version}, 200)
+	body := hA.do("GET", fmt.Sprintf("/cases/%d", c.ID), nil, "").body
+	if !strings.Contains(body, "路口东侧仍有垃圾") || !strings.Contains(body, `id="rework-badge"`) {
+		t.Errorf("after the failed verification: reason or rework flag missing")
+	}
+	if list := hA.do("GET", "/cases?queue=to_handle", nil, "").body; !strings.Contains(list, "返工 1 次") {
+		t.Errorf("the queue does not flag the reworked case")
+	}
+}
