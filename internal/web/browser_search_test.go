@@ -52,7 +52,7 @@ func TestBrowserSearch(t *testing.T) {
 		}
 	}
 	rows := func() string {
-		got, err := chromedp.Run(tctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('#cases tbody tr')).map(function (r) { return r.cells[0].innerText.trim(); }).join('|')`))
+		got, err := chromedp.Run(tctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('#cases tbody tr')).map(function (r) { var a = r.querySelector('td a'); return a ? a.innerText.trim() : ''; }).join('|')`))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -497,7 +497,8 @@ func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg
 	keep.Del("before")
 	s.renderStatus(w, r, code, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Sorts": workflow.Sorts,
 		"Pager": pagerOf(r.URL.Query(), "/cases", max(f.Page, 1), pg.Pages), "SeesReporter": actorOf(r).CanSeeReporter(),
-		"Saved": links, "Query": keep.Encode(), "Msg": msg, "FilterName": filterName})
+		"Saved": links, "Query": keep.Encode(), "Msg": msg, "FilterName": filterName,
+		"Batch": slices.Contains(office, actorOf(r).Role), "BatchActions": workflow.BatchActions})
 }
 
 // pageLink is one link of a pager.

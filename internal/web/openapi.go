@@ -30,6 +30,8 @@ var apiTypes = map[string]any{
 	"Case":             caseView{},
 	"CasePage":         workflow.Page{},
 	"SavedFilter":      workflow.SavedFilter{},
+	"Batch":            workflow.BatchInput{},
+	"BatchResults":     []batchResultJSON{},
 	"SavedFilters":     []workflow.SavedFilter{},
 	"NewCase":          newCaseJSON{},
 	"Action":           actionJSON{},

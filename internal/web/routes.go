@@ -40,6 +40,7 @@ var areas = []func(*Server) []route{
 	(*Server).sessionRoutes,
 	(*Server).caseRoutes,
 	(*Server).filterRoutes,
+	(*Server).batchRoutes,
 	(*Server).photoRoutes,
 	(*Server).organisationRoutes,
 	(*Server).configRoutes,

@@ -181,3 +181,48 @@ func TestInstructionOnTop(t *testing.T) {
 		t.Errorf("the queue does not flag the reworked case")
 	}
 }
+
+// TestBatchAPI: a batch merge and supervision with a result per case;
+// what makes the whole batch wrong is refused with nothing done; only the
+// office may batch.
+func TestBatchAPI(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		acc := f.login("acceptor")
+		target, dup1, dup2 := f.report(acc), f.report(acc), f.report(acc)
+		type result struct {
+			ID    int64  `json:"id"`
+			OK    bool   `json:"ok"`
+			State string `json:"state"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		var res []result
+		r := acc.json("POST", "/api/v1/cases/batch", map[string]any{"action": "merge", "ids": []int64{dup1.ID, dup2.ID, target.ID, dup1.ID}, "merge_into_no": target.No, "opinion": "重复上报"})
+		if r.StatusCode != 200 {
+			t.Fatalf("batch merge: %d %s", r.StatusCode, r.body)
+		}
+		r.json(t, &res)
+		if len(res) != 3 || !res[0].OK || res[0].State != "merged" || !res[1].OK || res[2].OK || res[2].Error == nil || !strings.Contains(res[2].Error.Message, "自身") {
+			t.Errorf("batch merge results: %+v", res)
+		}
+		for _, bad := range []map[string]any{
+			{"action": "void", "ids": []int64{target.ID}},
+			{"action": "accept", "ids": []int64{}},
+			{"action": "merge", "ids": []int64{target.ID}, "merge_into_no": "2099-999999"},
+		} {
+			if r := acc.json("POST", "/api/v1/cases/batch", bad); r.StatusCode != 400 {
+				t.Errorf("%v: %d", bad, r.StatusCode)
+			}
+		}
+		if r := f.login("handlerA").json("POST", "/api/v1/cases/batch", map[string]any{"action": "accept", "ids": []int64{target.ID}}); r.StatusCode != 403 {
+			t.Errorf("a handler's batch: %d", r.StatusCode)
+		}
+		r = f.login("leader").json("POST", "/api/v1/cases/batch", map[string]any{"action": "supervise", "ids": []int64{target.ID}, "opinion": "挂牌督办，限期整改"})
+		r.json(t, &res)
+		if len(res) != 1 || !res[0].OK {
+			t.Errorf("batch supervision: %s", r.body)
+		}
+	})
+}
