@@ -151,6 +151,9 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	if err != nil {
 		return nil, err
 	}
+	if err := s.stockReplies(); err != nil {
+		return nil, err
+	}
 	opts.Log("demo: city set up (%d regions, %d units, %d categories, %d accounts) in %s",
 		len(s.communities)+s.streetCount+len(districts)+1, len(s.units), s.catCount, len(accounts), time.Since(start).Round(time.Millisecond))
 	if s.grid != nil {
@@ -510,6 +513,28 @@ func (s *sim) saveResp(ci *catInfo, regionID, lead int64, coops []int64) error {
 	_, err := s.flow.SaveResponsibility(s.ctx, s.admin, workflow.Responsibility{CategoryID: ci.cat.ID, RegionID: regionID, LeadUnitID: lead, CoopUnitIDs: coops})
 	if err != nil {
 		return fmt.Errorf("demo: responsibility %s: %w", ci.def.code, err)
+	}
+	return nil
+}
+
+// demoReplies are the office's stock replies (常用语) in the demo city.
+var demoReplies = map[workflow.Action][]string{
+	workflow.Reject:     {"不属于城市管理和文明创建范围，已告知反映人通过其他渠道办理", "信息不全，无法定位，请补充具体地址后重新上报"},
+	workflow.Dispatch:   {"请于时限内整改到位，并上传整改前后对比照片", "请牵头单位会同协办单位联合处置，按期反馈", "群众反映强烈，请优先处理"},
+	workflow.Return:     {"不属于本单位职责，请重新派遣", "点位不在本单位管辖范围"},
+	workflow.Feedback:   {"已整改到位，现场已清理干净", "已安排人员处置，设施已修复"},
+	workflow.VerifyPass: {"现场核查已整改到位"},
+	workflow.VerifyFail: {"现场仍有问题，请返工并重新反馈", "整改照片与现场不符，请重新整改"},
+	workflow.Supervise:  {"多次返工仍未解决，挂牌督办，限期整改", "群众反映集中的突出问题，挂牌督办"},
+}
+
+func (s *sim) stockReplies() error {
+	for _, a := range workflow.Actions {
+		if texts, ok := demoReplies[a]; ok {
+			if err := s.flow.SetStockReplies(s.ctx, s.admin, a, texts); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -313,6 +313,14 @@ func (s *Server) actionFromForm(r *http.Request) (workflow.ActInput, error) {
 		return workflow.ActInput{}, err
 	}
 	j := actionJSON{Action: r.FormValue("action"), Opinion: r.FormValue("opinion"), Deadline: r.FormValue("deadline"), MergeIntoNo: r.FormValue("merge_into_no")}
+	// A stock reply picked in the form opens the opinion; what was typed
+	// follows it.
+	if reply := strings.TrimSpace(r.FormValue("stock_reply")); reply != "" {
+		if typed := strings.TrimSpace(j.Opinion); typed != "" {
+			reply += "；" + typed
+		}
+		j.Opinion = reply
+	}
 	var err error
 	var v int64
 	if v, err = formInt(r, "version"); err != nil {
@@ -647,6 +655,14 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	}
 	if q := workflow.Queue(r.URL.Query().Get("queue")); q != "" && slices.Contains(workflow.QueuesFor(a.Role), q) {
 		data["Queue"] = q // the action forms come back to the queue's next case
+	}
+	if len(actions) > 0 {
+		replies, err := s.Flow.StockReplies(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Replies"] = replies
 	}
 	if slices.Contains(actions, workflow.Dispatch) {
 		sug, err := s.Flow.SuggestDispatch(r.Context(), c)

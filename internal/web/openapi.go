@@ -31,6 +31,8 @@ var apiTypes = map[string]any{
 	"CasePage":         workflow.Page{},
 	"SavedFilter":      workflow.SavedFilter{},
 	"Batch":            workflow.BatchInput{},
+	"StockReplies":     map[workflow.Action][]string{},
+	"Replies":          []string{},
 	"BatchResults":     []batchResultJSON{},
 	"SavedFilters":     []workflow.SavedFilter{},
 	"NewCase":          newCaseJSON{},

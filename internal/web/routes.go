@@ -41,6 +41,7 @@ var areas = []func(*Server) []route{
 	(*Server).caseRoutes,
 	(*Server).filterRoutes,
 	(*Server).batchRoutes,
+	(*Server).replyRoutes,
 	(*Server).photoRoutes,
 	(*Server).organisationRoutes,
 	(*Server).configRoutes,

@@ -226,3 +226,33 @@ func TestBatchAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestStockReplies: the office keeps stock replies per action; the action
+// form offers them, and a picked one opens the opinion with the typed
+// text after it. A refused page keeps everything typed.
+func TestStockReplies(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	if r := acc.json("PUT", "/api/v1/replies/reject", []string{"不属于城市管理问题", " ", "重复上报"}); r.StatusCode != 200 || !strings.Contains(r.body, `"reject":["不属于城市管理问题","重复上报"]`) {
+		t.Fatalf("set replies: %d %s", r.StatusCode, r.body)
+	}
+	if r := f.login("handlerA").json("PUT", "/api/v1/replies/reject", []string{"x"}); r.StatusCode != 403 {
+		t.Errorf("a handler edits the replies: %d", r.StatusCode)
+	}
+	c := f.report(acc)
+	if body := acc.do("GET", fmt.Sprintf("/cases/%d", c.ID), nil, "").body; !strings.Contains(body, `id="reply-reject"`) || !strings.Contains(body, "<option>重复上报</option>") {
+		t.Fatalf("the reject form does not offer the replies")
+	}
+	res := acc.form("POST", fmt.Sprintf("/cases/%d/act", c.ID), url.Values{"action": {"reject"}, "version": {"1"}, "stock_reply": {"重复上报"}, "opinion": {"与 2026-000001 相同"}})
+	if res.StatusCode != 303 {
+		t.Fatalf("reject with a stock reply: %d %s", res.StatusCode, res.body)
+	}
+	if tl := acc.do("GET", fmt.Sprintf("/api/v1/cases/%d/timeline", c.ID), nil, "").body; !strings.Contains(tl, `"opinion":"重复上报；与 2026-000001 相同"`) {
+		t.Errorf("trail opinion: %s", tl)
+	}
+	long := strings.Repeat("长", 201)
+	res = acc.form("POST", "/admin/replies", url.Values{"replies_dispatch": {"请今日处理"}, "replies_reject": {"重复上报\n" + long}})
+	if res.StatusCode != 400 || !strings.Contains(res.body, long) || !strings.Contains(res.body, "请今日处理") {
+		t.Errorf("refused page: %d, text lost", res.StatusCode)
+	}
+}
