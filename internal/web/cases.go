@@ -656,6 +656,20 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	if q := workflow.Queue(r.URL.Query().Get("queue")); q != "" && slices.Contains(workflow.QueuesFor(a.Role), q) {
 		data["Queue"] = q // the action forms come back to the queue's next case
 	}
+	// A refused action comes back with its form open and filled in as
+	// sent (all but the photos, which a browser never gives back).
+	sent := sentAction{Coops: map[int64]bool{}}
+	if r.Method == http.MethodPost {
+		sent.Action, sent.Opinion, sent.Reply = r.FormValue("action"), r.FormValue("opinion"), r.FormValue("stock_reply")
+		sent.Deadline, sent.MergeInto, sent.Lat, sent.Lon = r.FormValue("deadline"), r.FormValue("merge_into_no"), r.FormValue("lat"), r.FormValue("lon")
+		sent.Lead, _ = strconv.ParseInt(r.FormValue("lead_unit_id"), 10, 64)
+		for _, v := range r.Form["coop_unit_ids"] {
+			if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+				sent.Coops[id] = true
+			}
+		}
+	}
+	data["Sent"] = sent
 	if len(actions) > 0 {
 		replies, err := s.Flow.StockReplies(r.Context())
 		if err != nil {
@@ -670,7 +684,11 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 			s.fail(w, r, err)
 			return
 		}
-		data["Suggest"] = s.suggestView(r, sug, l)
+		sv := s.suggestView(r, sug, l)
+		if sent.Action == string(workflow.Dispatch) {
+			sv.Lead, sv.Coops = sent.Lead, sent.Coops // what the dispatcher chose
+		}
+		data["Suggest"] = sv
 	}
 	if s.Intake != nil && (a.Role == org.RoleAdmin || a.Role == org.RoleAcceptor) {
 		rs, err := s.Intake.Receipts(r.Context(), c.ID)
@@ -707,6 +725,14 @@ func flagKey(flag string) string { return "routing.flag_" + flag }
 
 // routingLine is one fact of how a case was placed and sent.
 type routingLine struct{ Label, Value string }
+
+// sentAction is an action form as it was sent, to show again on a
+// refusal.
+type sentAction struct {
+	Action, Opinion, Reply, Deadline, MergeInto, Lat, Lon string
+	Lead                                                  int64
+	Coops                                                 map[int64]bool
+}
 
 // suggestion is the dispatch form's offer: the units to preselect and
 // why.

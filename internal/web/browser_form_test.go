@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"chuangwen/internal/testcity"
+)
+
+// TestBrowserRefusedFormKeepsText: a merge into a case that does not
+// exist is refused; the page comes back with the message, the merge form
+// open and everything typed still in it.
+func TestBrowserRefusedFormKeepsText(t *testing.T) {
+	chromium(t)
+	f := newFixture(t, testcity.SQLite(t))
+	c := f.report(f.login("acceptor"))
+	ctx := startBrowser(t)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	const opinion = "与早前上报的问题相同，合并处理。"
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(f.url+"/login"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "acceptor"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("whoami")),
+		chromedp.Navigate(fmt.Sprintf("%s/cases/%d", f.url, c.ID)),
+		chromedp.Click(chromedp.CSS("#act-merge summary")),
+		chromedp.SendKeys(chromedp.CSS(`#act-merge input[name=merge_into_no]`), "2099-999999"),
+		chromedp.SendKeys(chromedp.CSS(`#act-merge textarea[name=opinion]`), opinion),
+		chromedp.Click(chromedp.ID("do-merge")),
+		chromedp.WaitVisible(chromedp.ID("error")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(tctx, chromedp.Evaluate[string](`[document.querySelector('#act-merge').open, document.querySelector('#act-merge input[name=merge_into_no]').value,
+		document.querySelector('#act-merge textarea[name=opinion]').value, document.getElementById('error').innerText].join('|')`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "true|2099-999999|" + opinion + "|请填写有效的被合并案件编号"; got != want {
+		t.Errorf("after the refusal: %q, want %q", got, want)
+	}
+}
