@@ -47,3 +47,45 @@ func TestBrowserRefusedFormKeepsText(t *testing.T) {
 		t.Errorf("after the refusal: %q, want %q", got, want)
 	}
 }
+
+// TestBrowserAdminFormKeepsText: a refused administration form (a user
+// whose name is taken) comes back with what was typed, but never the
+// password.
+func TestBrowserAdminFormKeepsText(t *testing.T) {
+	chromium(t)
+	f := newFixture(t, testcity.SQLite(t))
+	ctx := startBrowser(t)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	form := `form[action="/admin/users"] `
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(f.url+"/login"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "admin"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("whoami")),
+		chromedp.Navigate(f.url+"/admin/users"),
+		chromedp.SendKeys(chromedp.CSS(form+`input[name=username]`), "acceptor"),
+		chromedp.SendKeys(chromedp.CSS(form+`input[name=display_name]`), "新来的受理员"),
+		chromedp.SendKeys(chromedp.CSS(form+`input[name=password]`), "Secret-pass-2026"),
+		chromedp.SetValue(chromedp.CSS(form+`select[name=role]`), "inspector"),
+		chromedp.Click(chromedp.CSS(form+`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("error")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(tctx, chromedp.Evaluate[string](`['username', 'display_name', 'password', 'role'].map(function (n) {
+		return document.querySelector('form[action="/admin/users"] [name=' + n + ']').value; }).join('|')`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "acceptor|新来的受理员||inspector"; got != want {
+		t.Errorf("after the refusal: %q, want %q", got, want)
+	}
+	// a page that answers without an error forgets the copy
+	left, err := chromedp.Run(tctx, chromedp.Evaluate[int](`(function () { var n = 0; for (var i = 0; i < sessionStorage.length; i++) if (sessionStorage.key(i).indexOf('chuangwen.form:') === 0) n++; return n; })()`))
+	if err != nil || left != 0 {
+		t.Errorf("kept copies after restoring: %d %v", left, err)
+	}
+}
