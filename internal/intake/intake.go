@@ -701,6 +701,12 @@ type Track struct {
 	MergedInto string
 	// FiledNo is the number of the case the receipt was given for.
 	FiledNo string
+	// Reply is the unit's written answer (its latest 处理反馈), with when
+	// it was given; ExpectedBy the deadline the unit works to while the
+	// case is being handled.
+	Reply      string
+	ReplyAt    time.Time
+	ExpectedBy time.Time
 }
 
 // Step is one plain-words stage of the loop on the status page.
@@ -751,13 +757,19 @@ func (s *Service) Track(ctx context.Context, code string) (*Track, error) {
 	}
 	var verifyingAt time.Time
 	if c.State == workflow.Verifying || c.State == workflow.Closed {
-		if evs, err := s.Flow.Timeline(ctx, org.System, c.ID); err == nil {
-			for _, e := range evs {
-				if e.Action == string(workflow.Feedback) {
-					verifyingAt = e.At
-				}
+		evs, err := s.Flow.Timeline(ctx, org.System, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			if e.Action == string(workflow.Feedback) {
+				verifyingAt, t.Reply, t.ReplyAt = e.At, e.Opinion, e.At
 			}
 		}
+	}
+	switch c.State {
+	case workflow.Dispatched, workflow.InProgress:
+		t.ExpectedBy = c.Deadline
 	}
 	stage := map[workflow.State]int{workflow.Reported: 0, workflow.Accepted: 1, workflow.Dispatched: 2, workflow.InProgress: 2, workflow.Postponed: 2,
 		workflow.Verifying: 3, workflow.Closed: 4}

@@ -48,6 +48,8 @@ type trackView struct {
 	RatedAt                                                  time.Time
 	Follower                                                 bool
 	Note                                                     string
+	Reply                                                    string
+	ReplyAt, ExpectedBy                                      time.Time
 }
 
 func (s *Server) pageTrackLookup(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +83,8 @@ func (s *Server) pageTrack(w http.ResponseWriter, r *http.Request) {
 	lang := s.lang(r)
 	v := trackView{Receipt: t.Code, CaseNo: t.Case.No, Category: t.Case.CategoryName, Description: t.Case.Description,
 		State: string(t.Case.State), StateText: s.Msg.T(lang, stateKey(t.Case.State)), Reported: t.Case.ReportedAt,
-		CanRate: t.CanRate, Rating: t.Rating, RatingReason: t.RatingReason, RatedAt: t.RatedAt, Follower: t.Kind == intake.KindFollower}
+		CanRate: t.CanRate, Rating: t.Rating, RatingReason: t.RatingReason, RatedAt: t.RatedAt, Follower: t.Kind == intake.KindFollower,
+		Reply: t.Reply, ReplyAt: t.ReplyAt, ExpectedBy: t.ExpectedBy}
 	if t.MergedInto != "" {
 		v.Note = s.Msg.T(lang, "track.note_merged", "no", t.MergedInto)
 	}

@@ -256,3 +256,31 @@ func TestStockReplies(t *testing.T) {
 		t.Errorf("refused page: %d, text lost", res.StatusCode)
 	}
 }
+
+// TestTrackReplyAndExpectedBy: while a unit works on it, the resident's
+// page gives the deadline as the expected completion; once the unit has
+// answered, its written reply.
+func TestTrackReplyAndExpectedBy(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	rec := f.mustReport(f.reportFields("人行道上共享单车乱停放", f.cell.Lat, f.cell.Lon))
+	s := f.staff()
+	c := caseByNo(t, s.acc, rec.CaseNo)
+	s.acc.act(t, c.ID, map[string]any{"action": "accept"}, 200)
+	s.acc.act(t, c.ID, map[string]any{"action": "dispatch"}, 200)
+	if page := f.get("/track/" + rec.Receipt); !strings.Contains(page.body, `id="expected-by"`) || strings.Contains(page.body, `id="reply"`) {
+		t.Errorf("dispatched: expected completion missing, or a reply before any")
+	}
+	s.hA.act(t, c.ID, map[string]any{"action": "acknowledge"}, 200)
+	res := s.hA.multipart(fmt.Sprintf("/api/v1/cases/%d/actions", c.ID), url.Values{"action": {"feedback"}, "opinion": {"已联系运维公司清运，现场已恢复通行"}},
+		map[string][]byte{"after.jpg": jpegPhoto(t, 98)})
+	if res.StatusCode != 200 {
+		t.Fatalf("feedback: %d %s", res.StatusCode, res.body)
+	}
+	page := f.get("/track/" + rec.Receipt)
+	if !strings.Contains(page.body, `id="reply"`) || !strings.Contains(page.body, "已联系运维公司清运，现场已恢复通行") || strings.Contains(page.body, `id="expected-by"`) {
+		t.Errorf("after the unit's feedback: reply missing, or still an expected time")
+	}
+	if strings.Contains(page.body, "13800000000") {
+		t.Errorf("the public page shows the reporter")
+	}
+}
