@@ -326,8 +326,24 @@ func (s *Server) apiPublicNearby(w http.ResponseWriter, r *http.Request) {
 	for _, n := range near {
 		p := geo.FromWGS84(geo.Point{Lon: n.Lon, Lat: n.Lat}, datum)
 		n.Lat, n.Lon = p.Lat, p.Lon
-		out = append(out, item{No: n.No, Category: cat.Name, Description: excerpt(n.Description, 80), StateText: s.stateText(r, n.State),
-			DistanceM: int(math.Round(n.DistanceM)), ReportedAt: time.UnixMilli(n.ReportedAt).In(s.Location).Format(time.RFC3339), Lat: n.Lat, Lon: n.Lon})
+		it := item{No: n.No, Category: cat.Name, Description: excerpt(n.Description, 80), StateText: s.stateText(r, n.State),
+			DistanceM: int(math.Round(n.DistanceM)), ReportedAt: time.UnixMilli(n.ReportedAt).In(s.Location).Format(time.RFC3339), Lat: n.Lat, Lon: n.Lon}
+		// the existing case's first photo, derived (no metadata), so that
+		// the resident recognises the problem
+		pc, err := s.Flow.PublicCase(r.Context(), n.No)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if pc != nil {
+			for _, p := range pc.Photos {
+				if p.Ready && p.Kind == "before" {
+					it.Thumb = "/api/v1/public/photos/" + url.PathEscape(n.No) + "/" + itoa(p.ID) + "/thumb"
+					break
+				}
+			}
+		}
+		out = append(out, it)
 	}
 	writeJSON(w, 200, map[string]any{"cases": out})
 }

@@ -976,6 +976,7 @@ func TestPublicNearbyAndFollow(t *testing.T) {
 				No        string `json:"no"`
 				DistanceM int    `json:"distance_m"`
 				StateText string `json:"state_text"`
+				Thumb     string `json:"thumb"`
 			} `json:"cases"`
 		}
 		look := func(lat, lon float64, extra string) nearby {
@@ -992,6 +993,19 @@ func TestPublicNearbyAndFollow(t *testing.T) {
 		n := look(f.cell.Lat+0.0002, f.cell.Lon, "")
 		if len(n.Cases) != 1 || n.Cases[0].No != first.CaseNo || n.Cases[0].DistanceM < 20 || n.Cases[0].DistanceM > 25 || n.Cases[0].StateText != "已收到，等待受理" {
 			t.Fatalf("near: %+v", n)
+		}
+		// once its photo is derived, the existing case shows it
+		if n.Cases[0].Thumb != "" {
+			t.Errorf("a thumbnail before the photo is derived: %q", n.Cases[0].Thumb)
+		}
+		if _, err := f.flow.PhotoJobs.Derive(context.Background(), "test"); err != nil {
+			t.Fatal(err)
+		}
+		n = look(f.cell.Lat+0.0002, f.cell.Lon, "")
+		if th := n.Cases[0].Thumb; !strings.HasPrefix(th, "/api/v1/public/photos/"+first.CaseNo+"/") || !strings.HasSuffix(th, "/thumb") {
+			t.Errorf("thumbnail: %q", th)
+		} else if res := f.get(th); res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+			t.Errorf("the thumbnail: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		}
 		// about 150 m away: not the same problem
 		if n := look(f.cell.Lat, f.cell.Lon+0.0015, ""); len(n.Cases) != 0 {
