@@ -506,7 +506,22 @@ func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg
 	s.renderStatus(w, r, code, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Sorts": workflow.Sorts,
 		"Pager": pagerOf(r.URL.Query(), "/cases", max(f.Page, 1), pg.Pages), "SeesReporter": actorOf(r).CanSeeReporter(),
 		"Saved": links, "Query": keep.Encode(), "Msg": msg, "FilterName": filterName,
-		"Batch": slices.Contains(office, actorOf(r).Role), "BatchActions": workflow.BatchActions})
+		"Batch": slices.Contains(office, actorOf(r).Role), "BatchActions": workflow.BatchActions,
+		"MapView": r.URL.Query().Get("view") == "map", "PointsURL": template.URL("/api/v1/cases/points?" + pointsQuery(r.URL.Query()))})
+}
+
+// pointsQuery is a list's query as the map's points take it: the
+// filters, not the page, order or view.
+func pointsQuery(q url.Values) string {
+	v := url.Values{}
+	for k, vs := range q {
+		switch k {
+		case "page", "before", "sort", "view", "exact", "limit":
+		default:
+			v[k] = vs
+		}
+	}
+	return v.Encode()
 }
 
 // pageLink is one link of a pager.
@@ -651,6 +666,16 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 		if e.Opinion != "" && slices.Contains([]string{string(workflow.Dispatch), string(workflow.VerifyFail), string(workflow.Reopen)}, e.Action) {
 			data["Instruction"] = e
 			break
+		}
+	}
+	if c.Lat != nil && c.Lon != nil {
+		name := c.Address
+		if name == "" {
+			name = c.CategoryName + " " + c.No
+		}
+		data["Nav"] = navLinks(*c.Lat, *c.Lon, name)
+		if c.Routing != nil {
+			data["CellCode"] = c.Routing.Location.CellCode
 		}
 	}
 	if q := workflow.Queue(r.URL.Query().Get("queue")); q != "" && slices.Contains(workflow.QueuesFor(a.Role), q) {

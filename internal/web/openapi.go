@@ -33,6 +33,7 @@ var apiTypes = map[string]any{
 	"Batch":            workflow.BatchInput{},
 	"StockReplies":     map[workflow.Action][]string{},
 	"Replies":          []string{},
+	"CasePoints":       casePoints{},
 	"BatchResults":     []batchResultJSON{},
 	"SavedFilters":     []workflow.SavedFilter{},
 	"NewCase":          newCaseJSON{},

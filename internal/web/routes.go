@@ -42,6 +42,7 @@ var areas = []func(*Server) []route{
 	(*Server).filterRoutes,
 	(*Server).batchRoutes,
 	(*Server).replyRoutes,
+	(*Server).caseMapRoutes,
 	(*Server).photoRoutes,
 	(*Server).organisationRoutes,
 	(*Server).configRoutes,

@@ -284,3 +284,37 @@ func TestTrackReplyAndExpectedBy(t *testing.T) {
 		t.Errorf("the public page shows the reporter")
 	}
 }
+
+// TestCasePoints: the map's points follow the list's filters and scope.
+func TestCasePoints(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	a := f.report(acc)
+	f.report(acc)
+	acc.act(t, a.ID, map[string]any{"action": "accept"}, 200)
+	acc.act(t, a.ID, map[string]any{"action": "dispatch", "lead_unit_id": f.unitA.ID}, 200)
+	type points struct {
+		Points []struct {
+			ID      int64   `json:"id"`
+			Lat     float64 `json:"lat"`
+			Warning int     `json:"warning"`
+		} `json:"points"`
+		More bool `json:"more"`
+	}
+	var p points
+	acc.json("GET", "/api/v1/cases/points", nil).json(t, &p)
+	if len(p.Points) != 2 || p.More || p.Points[0].Lat != 25.0 {
+		t.Errorf("acceptor's points: %+v", p)
+	}
+	acc.json("GET", "/api/v1/cases/points?state=dispatched", nil).json(t, &p)
+	if len(p.Points) != 1 || p.Points[0].ID != a.ID {
+		t.Errorf("dispatched points: %+v", p)
+	}
+	f.login("handlerB").json("GET", "/api/v1/cases/points", nil).json(t, &p)
+	if len(p.Points) != 0 {
+		t.Errorf("unit B's handler sees %+v", p)
+	}
+	if r := acc.json("GET", "/api/v1/cases/points?state=nonsense", nil); r.StatusCode != 400 {
+		t.Errorf("a bad filter: %d", r.StatusCode)
+	}
+}

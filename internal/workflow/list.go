@@ -691,3 +691,40 @@ func (s *Service) OpenByUnit(ctx context.Context, units []int64, soon time.Time,
 	})
 	return work, err
 }
+
+// Point is a case on a map: where it is and how it stands.
+type Point struct {
+	ID      int64   `json:"id"`
+	No      string  `json:"no"`
+	Lat     float64 `json:"lat"`
+	Lon     float64 `json:"lon"`
+	State   State   `json:"state"`
+	Warning int     `json:"warning"`
+}
+
+// MaxPoints bounds a map of cases.
+const MaxPoints = 5000
+
+// Points returns the placed cases actor may see that match f (its paging
+// and order ignored), newest first, at most MaxPoints; more says there
+// were more.
+func (s *Service) Points(ctx context.Context, actor org.Actor, f Filter) (pts []Point, more bool, err error) {
+	if err := f.Check(); err != nil {
+		return nil, false, err
+	}
+	res, err := s.resolveFilter(ctx, actor, f)
+	if err != nil {
+		return nil, false, err
+	}
+	where, args := f.where(s.DB.Dialect, actor, res)
+	pts, err = store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (p Point, err error) {
+		return p, row.Scan(&p.ID, &p.No, &p.Lat, &p.Lon, &p.State, &p.Warning)
+	}, `SELECT c.id, c.no, c.lat, c.lon, c.state, c.warning`+res.from()+` WHERE `+where+` AND c.lat IS NOT NULL ORDER BY c.id DESC LIMIT ?`, append(args, MaxPoints+1)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("case points: %w", err)
+	}
+	if len(pts) > MaxPoints {
+		return pts[:MaxPoints], true, nil
+	}
+	return pts, false, nil
+}
