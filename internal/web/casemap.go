@@ -59,3 +59,16 @@ func navLinks(lat, lon float64, name string) []navLink {
 		{"geo", template.URL(fmt.Sprintf("geo:%.6f,%.6f?q=%.6f,%.6f", lat, lon, lat, lon))},
 	}
 }
+
+// mapCenter is where a map opens when nothing is placed yet: the middle of
+// the grid, "lat,lon", or "" when the city has none.
+func (s *Server) mapCenter(r *http.Request) string {
+	if s.Grid == nil {
+		return ""
+	}
+	b, ok, err := s.Grid.Bounds(r.Context())
+	if err != nil || !ok {
+		return ""
+	}
+	return fmt.Sprintf("%.6f,%.6f", (b.Min.Lat+b.Max.Lat)/2, (b.Min.Lon+b.Max.Lon)/2)
+}

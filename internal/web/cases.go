@@ -597,7 +597,7 @@ func (s *Server) pageNewCase(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "new_case", map[string]any{"L": l, "Sources": workflow.Sources})
+	s.render(w, r, "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Center": s.mapCenter(r)})
 }
 
 func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
@@ -620,7 +620,7 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		code, msg := s.message(r, err)
-		s.renderStatus(w, r, status(code), "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Error": msg, "Form": r.Form})
+		s.renderStatus(w, r, status(code), "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Error": msg, "Form": r.Form, "Center": s.mapCenter(r)})
 		return
 	}
 	http.Redirect(w, r, "/cases/"+itoa(c.ID)+"?msg=done", http.StatusSeeOther)

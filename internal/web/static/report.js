@@ -204,6 +204,7 @@
     module.exports = pure;
     return;
   }
+  root.CWExifGPS = exifGPS; // for the console's report form (staff-locate.js)
 
   // ---- browser plumbing ----------------------------------------------------------
   var doc = root.document;
