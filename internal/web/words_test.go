@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"chuangwen/internal/i18n"
@@ -45,6 +48,31 @@ func TestEveryWordShown(t *testing.T) {
 		for _, k := range keys {
 			if got := msg.T(lang, k); got == k || got == "" {
 				t.Errorf("%s: %q shows as %q", lang, k, got)
+			}
+		}
+	}
+}
+
+// TestResidentsPlainWords: the residents' pages speak plain words: no
+// datum names, file formats or "API" in the texts they show.
+func TestResidentsPlainWords(t *testing.T) {
+	for _, lang := range []string{"zh-CN", "en"} {
+		b, err := os.ReadFile("../i18n/messages." + lang + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range m {
+			if !strings.HasPrefix(k, "public.") && !strings.HasPrefix(k, "track.") {
+				continue
+			}
+			for _, jargon := range []string{"WGS", "GCJ", "BD-09", "GeoJSON", "API", "EXIF", "Exif", "datum", "坐标系"} {
+				if strings.Contains(v, jargon) {
+					t.Errorf("%s %s: %q shows residents %q", lang, k, v, jargon)
+				}
 			}
 		}
 	}
