@@ -105,6 +105,9 @@ func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 	if !f.ClosedTo.IsZero() {
 		f.ClosedTo = f.ClosedTo.AddDate(0, 0, 1)
 	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) || !f.ClosedFrom.IsZero() && !f.ClosedTo.IsZero() && !f.ClosedTo.After(f.ClosedFrom) {
+		return f, errInvalid("bad_range")
+	}
 	return f, nil
 }
 
@@ -478,8 +481,13 @@ func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg
 		pg, err = s.Flow.List(r.Context(), actorOf(r), f)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		// a filter the user got wrong comes back in the form, with why
+		c, m := s.message(r, err)
+		if c != apperr.Invalid {
+			s.fail(w, r, err)
+			return
+		}
+		code, msg, f, pg = http.StatusBadRequest, m, workflow.Filter{Queue: f.Queue}, workflow.Page{}
 	}
 	l, err := s.lookups(r)
 	if err != nil {

@@ -56,7 +56,9 @@ func (s *Server) apiPerfRegions(w http.ResponseWriter, r *http.Request) {
 func (s *Server) pagePerformance(w http.ResponseWriter, r *http.Request) {
 	p, err := s.period(r)
 	if err != nil {
-		s.fail(w, r, err)
+		// the dates as typed, with why they were refused
+		_, msg := s.message(r, err)
+		s.renderStatus(w, r, http.StatusBadRequest, "performance", map[string]any{"Error": msg, "FromText": r.URL.Query().Get("from"), "ToText": r.URL.Query().Get("to")})
 		return
 	}
 	units, err := s.Flow.UnitPerformance(r.Context(), p)

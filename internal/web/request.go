@@ -103,7 +103,7 @@ func (s *Server) period(r *http.Request) (workflow.Period, error) {
 		to = to.AddDate(0, 0, 1)
 	}
 	if !to.After(from) {
-		return workflow.Period{}, errInvalid("bad_date")
+		return workflow.Period{}, errInvalid("bad_range")
 	}
 	return workflow.Period{From: from, To: to}, nil
 }

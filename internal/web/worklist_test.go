@@ -318,3 +318,22 @@ func TestCasePoints(t *testing.T) {
 		t.Errorf("a bad filter: %d", r.StatusCode)
 	}
 }
+
+// TestReversedRange: a date range given backwards is answered as such,
+// with the dates as typed still in the form.
+func TestReversedRange(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	res := acc.do("GET", "/cases?from=2026-12-01&to=2026-11-01", nil, "")
+	if res.StatusCode != 400 || !strings.Contains(res.body, "开始日期不能晚于结束日期") || !strings.Contains(res.body, `name="from" value="2026-12-01"`) ||
+		!strings.Contains(res.body, `name="to" value="2026-11-01"`) {
+		t.Errorf("case list: %d, message or dates lost", res.StatusCode)
+	}
+	res = acc.do("GET", "/performance?from=2026-12-01&to=2026-11-01", nil, "")
+	if res.StatusCode != 400 || !strings.Contains(res.body, "开始日期不能晚于结束日期") || !strings.Contains(res.body, `value="2026-12-01"`) {
+		t.Errorf("performance: %d, message or dates lost", res.StatusCode)
+	}
+	if res := acc.json("GET", "/api/v1/cases?from=2026-12-01&to=2026-11-01", nil); res.StatusCode != 400 || !strings.Contains(res.body, "bad_range") && !strings.Contains(res.body, "开始日期") {
+		t.Errorf("API: %d %s", res.StatusCode, res.body)
+	}
+}
