@@ -264,3 +264,13 @@ func diff(path string, a, b any, out *[]Difference) {
 		*out = append(*out, Difference{Path: path, Published: string(ja), Recomputed: string(jb)})
 	}
 }
+
+// LatestPublic names the newest bulletin shown to the public ("" when
+// none is): anyone may read it.
+func (s *Service) LatestPublic(ctx context.Context) (code, quarter string, err error) {
+	err = s.DB.Reader().QueryRow(ctx, `SELECT code, quarter FROM bulletins WHERE public = TRUE ORDER BY published_at DESC, id DESC LIMIT 1`).Scan(&code, &quarter)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	return code, quarter, err
+}

@@ -421,7 +421,18 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "dashboard", map[string]any{"Counts": counts, "States": states, "AllStates": workflow.OpenStates})
+	data := map[string]any{"Counts": counts, "States": states, "AllStates": workflow.OpenStates}
+	if a.Role == org.RoleVolunteer && s.Report != nil {
+		// no queue of cases: the city's published standing and the
+		// resident's ways in, which a volunteer coordinator passes on
+		code, quarter, err := s.Report.LatestPublic(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Bulletin"], data["Quarter"] = code, quarter
+	}
+	s.render(w, r, "dashboard", data)
 }
 
 // lookups are the names the case pages show for ids.

@@ -337,3 +337,20 @@ func TestReversedRange(t *testing.T) {
 		t.Errorf("API: %d %s", res.StatusCode, res.body)
 	}
 }
+
+// TestFirstPages: every role lands on a page with something to do: the
+// volunteer coordinator on the resident's ways in rather than an empty
+// queue, the leader with the way to the leader's screen.
+func TestFirstPages(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	for user, want := range map[string]string{"volunteer": `id="home-report"`, "leader": `id="home-leader"`, "handlerA": `id="queue-to_handle"`,
+		"acceptor": `id="queue-to_accept"`, "inspector": `id="queue-to_verify"`, "grid": `id="queue-my_cells"`} {
+		body := f.login(user).do("GET", "/", nil, "").body
+		if !strings.Contains(body, want) {
+			t.Errorf("%s's first page lacks %s", user, want)
+		}
+		if user == "volunteer" && strings.Contains(body, `id="queue-`) {
+			t.Errorf("the volunteer coordinator gets case queues")
+		}
+	}
+}
