@@ -139,6 +139,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(rec, r, err)
 		return
 	}
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		gw := &gzipWriter{ResponseWriter: rec}
+		defer gw.close()
+		s.mux.ServeHTTP(gw, r)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
 

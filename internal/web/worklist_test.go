@@ -1,7 +1,11 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -352,5 +356,44 @@ func TestFirstPages(t *testing.T) {
 		if user == "volunteer" && strings.Contains(body, `id="queue-`) {
 			t.Errorf("the volunteer coordinator gets case queues")
 		}
+	}
+}
+
+// TestGzipResponses: pages and JSON go out gzipped to a client that asks;
+// downloads and photos as they are.
+func TestGzipResponses(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	f.report(acc)
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", f.url+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		hc := &http.Client{Jar: acc.hc.Jar, Transport: &http.Transport{DisableCompression: true}}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, b
+	}
+	for _, path := range []string{"/cases", "/api/v1/cases", "/report"} {
+		res, b := get(path)
+		if res.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("%s: not gzipped (%s)", path, res.Header.Get("Content-Type"))
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || len(plain) <= len(b) {
+			t.Errorf("%s: %d bytes gzipped to %d (%v)", path, len(plain), len(b), err)
+		}
+	}
+	if res, _ := get("/cases/export?format=csv"); res.Header.Get("Content-Encoding") != "" {
+		t.Errorf("the export download: %q", res.Header.Get("Content-Encoding"))
 	}
 }
