@@ -552,7 +552,10 @@
     files.forEach(function (f) {
       var type = f.type || EXT_TYPE[(f.name.split('.').pop() || '').toLowerCase()] || '';
       if (ACCEPT.indexOf(type) < 0) { problems.push(t('public.photos.bad_type', { name: f.name })); return; }
-      if (f.size > self.maxBytes) { problems.push(t('public.photos.too_big', { name: f.name, mb: self.cfg.max_photo_mb || 20 })); return; }
+      // a photo the browser can shrink may start larger than the limit:
+      // what goes up is its shrunk copy (checked again before sending)
+      var shrinkable = root.createImageBitmap && /^image\/(jpeg|png|webp)$/.test(type);
+      if (f.size > (shrinkable ? Math.max(self.maxBytes, 40 * 1024 * 1024) : self.maxBytes)) { problems.push(t('public.photos.too_big', { name: f.name, mb: self.cfg.max_photo_mb || 20 })); return; }
       if (f.size === 0) { problems.push(t('public.photos.empty', { name: f.name })); return; }
       if (self.photos.length >= self.maxPhotos) { problems.push(t('public.photos.too_many', { max: self.maxPhotos })); return; }
       var p = { file: f, url: URL.createObjectURL(f), gps: null };
@@ -818,6 +821,22 @@
       return;
     }
     if (!this.key) this.key = uuid4();
+    // Photos go up shrunk to what the system keeps and shows (the EXIF
+    // position was read from the originals when they were added).
+    var self0 = this;
+    this.busy(true, $('submit'));
+    this.status(t('public.send.preparing'));
+    Promise.all(this.photos.map(function (p) { return p.small || shrinkPhoto(p.file).then(function (f) { p.small = f; return f; }); }))
+      .then(function (files) { self0.upload(files); }, function () { self0.upload(self0.photos.map(function (p) { return p.file; })); });
+  };
+  Report.prototype.upload = function (files) {
+    var self = this;
+    var big = files.filter(function (f) { return f.size > self.maxBytes; });
+    if (big.length) {
+      this.busy(false, $('submit'));
+      this.fail(t('public.photos.too_big', { name: big[0].name, mb: this.cfg.max_photo_mb || 20 }));
+      return;
+    }
     var fd = new FormData();
     fd.append('category_id', $('category').value);
     fd.append('description', $('description').value.trim());
@@ -832,8 +851,8 @@
     // Signed-in inspectors and grid workers report as themselves.
     var csrf = document.querySelector('#report-form input[name=csrf]');
     if (csrf) fd.append('csrf', csrf.value);
-    this.photos.forEach(function (p) { fd.append('photos', p.file, p.file.name || 'photo.jpg'); });
-    var self = this, key = this.key;
+    files.forEach(function (f) { fd.append('photos', f, f.name || 'photo.jpg'); });
+    var key = this.key;
     var cat = this.cats[$('category').value];
     this.busy(true, $('submit'));
     show($('error'), false);
@@ -932,6 +951,34 @@
     self.form.scrollIntoView && self.form.scrollIntoView({ block: 'start' });
     $('category').focus();
   };
+
+  // shrinkPhoto resizes a photo in the browser so that its longest side is
+  // at most SHRINK_SIDE pixels (the largest version the system derives),
+  // upright as the camera held it, as a JPEG. A photo already that small,
+  // a type the browser cannot draw, or a result that is not smaller gives
+  // back the file itself.
+  var SHRINK_SIDE = 1280, SHRINK_QUALITY = 0.85;
+  function shrinkPhoto(file) {
+    if (!root.createImageBitmap || !/^image\/(jpeg|png|webp)$/.test(file.type) || file.size < 300 * 1024) return Promise.resolve(file);
+    return root.createImageBitmap(file, { imageOrientation: 'from-image' }).then(function (bmp) {
+      var w = bmp.width, h = bmp.height, k = Math.min(1, SHRINK_SIDE / Math.max(w, h));
+      if (k === 1 && file.size < 1024 * 1024) { bmp.close && bmp.close(); return file; }
+      var c = doc.createElement('canvas');
+      c.width = Math.round(w * k);
+      c.height = Math.round(h * k);
+      var g = c.getContext('2d');
+      g.imageSmoothingQuality = 'high';
+      g.drawImage(bmp, 0, 0, c.width, c.height);
+      bmp.close && bmp.close();
+      return new Promise(function (resolve) {
+        c.toBlob(function (blob) {
+          if (!blob || blob.size >= file.size) { resolve(file); return; }
+          var name = (file.name || 'photo').replace(/\.[^.]*$/, '') + '.jpg';
+          resolve(new File([blob], name, { type: 'image/jpeg', lastModified: file.lastModified }));
+        }, 'image/jpeg', SHRINK_QUALITY);
+      });
+    }).catch(function () { return file; });
+  }
 
   // readHead reads the first bytes of a file as an ArrayBuffer.
   function readHead(file, bytes) {
