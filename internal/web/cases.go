@@ -2,11 +2,15 @@ package web
 
 import (
 	"html/template"
+	"time"
+
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"chuangwen/internal/workcal"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/geo"
@@ -510,6 +514,11 @@ func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg
 		s.fail(w, r, err)
 		return
 	}
+	left, err := s.timeLeft(r, pg.Cases)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	// the saved queries are encoded by url.Values: links as they are
 	type savedLink struct {
 		workflow.SavedFilter
@@ -524,9 +533,41 @@ func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg
 	keep.Del("before")
 	s.renderStatus(w, r, code, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Sorts": workflow.Sorts,
 		"Pager": pagerOf(r.URL.Query(), "/cases", max(f.Page, 1), pg.Pages), "SeesReporter": actorOf(r).CanSeeReporter(),
-		"Saved": links, "Query": keep.Encode(), "Msg": msg, "FilterName": filterName,
+		"Saved": links, "Query": keep.Encode(), "Msg": msg, "FilterName": filterName, "Left": left,
 		"Batch": slices.Contains(office, actorOf(r).Role), "BatchActions": workflow.BatchActions,
 		"MapView": r.URL.Query().Get("view") == "map", "PointsURL": template.URL("/api/v1/cases/points?" + pointsQuery(r.URL.Query()))})
+}
+
+// timeLeft words, for each case worked against a deadline, the working
+// time left (剩 3 工时, 剩 2 个工作日) or by how much it is overdue, as the
+// office's calendar counts it.
+func (s *Server) timeLeft(r *http.Request, cases []*workflow.Case) (map[int64]string, error) {
+	out := map[int64]string{}
+	var cal *workcal.Calendar
+	now := time.Now()
+	lang := s.lang(r)
+	for _, c := range cases {
+		if c.Deadline.IsZero() || (c.State != workflow.Dispatched && c.State != workflow.InProgress) {
+			continue
+		}
+		if cal == nil {
+			var err error
+			if cal, err = s.Flow.Calendar(r.Context()); err != nil {
+				return nil, err
+			}
+		}
+		key, a, b := "left", now, c.Deadline
+		if !now.Before(c.Deadline) {
+			key, a, b = "late", c.Deadline, now
+		}
+		mins, perDay := cal.WorkingMinutesBetween(a, b), max(cal.MinutesPerDay(), 1)
+		if mins < perDay {
+			out[c.ID] = s.Msg.T(lang, "time."+key+"_hours", "n", strconv.Itoa((mins+59)/60))
+		} else {
+			out[c.ID] = s.Msg.T(lang, "time."+key+"_days", "n", strconv.Itoa((mins+perDay/2)/perDay))
+		}
+	}
+	return out, nil
 }
 
 // pointsQuery is a list's query as the map's points take it: the

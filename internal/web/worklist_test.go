@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -395,5 +396,19 @@ func TestGzipResponses(t *testing.T) {
 	}
 	if res, _ := get("/cases/export?format=csv"); res.Header.Get("Content-Encoding") != "" {
 		t.Errorf("the export download: %q", res.Header.Get("Content-Encoding"))
+	}
+}
+
+// TestTimeLeft: the handler's queue gives each case's working time left.
+func TestTimeLeft(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	acc := f.login("acceptor")
+	c := f.report(acc)
+	acc.act(t, c.ID, map[string]any{"action": "accept"}, 200)
+	acc.act(t, c.ID, map[string]any{"action": "dispatch", "lead_unit_id": f.unitA.ID}, 200)
+	body := f.login("handlerA").do("GET", "/cases?queue=to_handle", nil, "").body
+	if !regexp.MustCompile(`<span class="left w0">(剩 \d+ 工时|剩 \d+ 个工作日)</span>`).MatchString(body) {
+		i := strings.Index(body, `id="cases"`)
+		t.Errorf("no working time left in the queue: %.800s", body[max(i, 0):])
 	}
 }
