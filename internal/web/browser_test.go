@@ -17,7 +17,7 @@ import (
 
 // chromium finds the browser; CI sets CHUANGWEN_REQUIRE_BROWSER=1 so that
 // a missing browser fails the run instead of skipping the test.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -34,7 +34,7 @@ func chromium(t *testing.T) string {
 // profile) and returns its first tab with the browser running: the first
 // run of a context starts the browser, and must not carry a timeout,
 // which would stop the browser with it.
-func startBrowser(t *testing.T) context.Context {
+func startBrowser(t testing.TB) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
