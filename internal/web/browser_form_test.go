@@ -89,3 +89,46 @@ func TestBrowserAdminFormKeepsText(t *testing.T) {
 		t.Errorf("kept copies after restoring: %d %v", left, err)
 	}
 }
+
+// TestBrowserBackAfterSubmit: going back after filing a case shows the
+// case, not the form refilled for a second, duplicate filing.
+func TestBrowserBackAfterSubmit(t *testing.T) {
+	chromium(t)
+	f := newFixture(t, testcity.SQLite(t))
+	ctx := startBrowser(t)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(f.url+"/login"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "acceptor"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("whoami")),
+		chromedp.Navigate(f.url+"/cases/new"),
+		chromedp.WaitVisible(chromedp.ID("submit-case")),
+		chromedp.SetValue(chromedp.CSS(`#new-case select[name=category_id]`), fmt.Sprint(f.category.ID)),
+		chromedp.SendKeys(chromedp.CSS(`#new-case textarea[name=description]`), "热线来电：小区门口垃圾堆放"),
+		chromedp.SetValue(chromedp.CSS(`#new-case select[name=region_id]`), fmt.Sprint(f.comm.ID)),
+		chromedp.Click(chromedp.ID("submit-case")),
+		chromedp.WaitVisible(chromedp.ID("case-state")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseURL, err := chromedp.Run(tctx, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tctx, chromedp.NavigateBack()); err != nil {
+		t.Fatal(err)
+	}
+	var where string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if where, err = chromedp.Run(tctx, chromedp.Evaluate[string](`location.pathname + '|' + !!document.getElementById('case-state')`)); err == nil && where == caseURL+"|true" {
+			break
+		}
+	}
+	if where != caseURL+"|true" {
+		t.Errorf("after going back: %q, want the filed case %s", where, caseURL)
+	}
+}

@@ -133,4 +133,21 @@ func TestBrowserPhoneReport(t *testing.T) {
 	if !strings.HasSuffix(url, "/track/"+code) || state.Value != "reported" || !strings.Contains(page, "消防通道被电动车堵住") || !strings.Contains(page, "已收到") {
 		t.Fatalf("status page %s, state %q:\n%.600s", url, state.Value, page)
 	}
+	// Going back shows the receipt, not the form refilled for a second report.
+	if err := chromedp.Do(tctx, chromedp.NavigateBack()); err != nil {
+		t.Fatal(err)
+	}
+	var back string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		back, _ = chromedp.Run(tctx, chromedp.Evaluate[string](`(function () {
+			var s = document.getElementById('success'), f = document.getElementById('report-form');
+			return (s && !s.hidden ? 'receipt ' + document.getElementById('receipt').textContent : 'no receipt') + '|' + (f && !f.hidden ? 'form' : 'no form');
+		})()`))
+		if strings.HasPrefix(back, "receipt "+receipt) {
+			break
+		}
+	}
+	if back != "receipt "+receipt+"|no form" {
+		t.Errorf("after going back: %q", back)
+	}
 }

@@ -5,7 +5,7 @@
 // is dropped. Passwords and tokens are never kept; files cannot be.
 (function () {
   'use strict';
-  var KEY = 'chuangwen.form:';
+  var KEY = 'chuangwen.form:', PENDING = 'chuangwen.pending', DONE = 'chuangwen.done:';
   // a form is known by where it posts and, for the forms that share an
   // address (a case's actions), its id or the action it names
   function key(form) {
@@ -26,10 +26,20 @@
       else if (el.tagName === 'SELECT' && el.multiple) kept.push([el.name, Array.prototype.filter.call(el.options, function (o) { return o.selected; }).map(function (o) { return o.value; })]);
       else kept.push([el.name, el.value]);
     });
-    try { sessionStorage.setItem(key(form), JSON.stringify(kept)); } catch (e) { /* storage full or off: nothing kept */ }
+    try {
+      sessionStorage.setItem(key(form), JSON.stringify(kept));
+      sessionStorage.setItem(PENDING, key(form));
+    } catch (e) { /* storage full or off: nothing kept */ }
   }, true);
   function restore() {
     var refused = !!document.getElementById('error');
+    // A post that was not refused is done: going back to its form later
+    // shows what it made (the case, the saved list), not a refilled form.
+    try {
+      var pending = sessionStorage.getItem(PENDING);
+      sessionStorage.removeItem(PENDING);
+      if (pending && !refused) sessionStorage.setItem(DONE + pending, location.href);
+    } catch (e) { /* nothing kept */ }
     Array.prototype.forEach.call(document.forms, function (form) {
       var k = key(form), raw;
       try { raw = sessionStorage.getItem(k); } catch (e) { return; }
@@ -65,6 +75,20 @@
       }
     } catch (e) { /* nothing kept */ }
   }
+  function backToDone(ev) {
+    var nav = performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+    if (!(ev && ev.persisted) && !(nav && nav.type === 'back_forward')) return;
+    Array.prototype.some.call(document.forms, function (form) {
+      if ((form.method || '').toLowerCase() !== 'post') return false;
+      var done;
+      try { done = sessionStorage.getItem(DONE + key(form)); } catch (e) { return false; }
+      if (!done || done === location.href) return false;
+      sessionStorage.removeItem(DONE + key(form));
+      location.replace(done);
+      return true;
+    });
+  }
+  window.addEventListener('pageshow', backToDone);
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', restore);
   else restore();
 })();

@@ -468,6 +468,12 @@
     wireCopy($('copy'), $('receipt'));
     $('again').addEventListener('click', function () { self.again(); });
     form.addEventListener('submit', function (e) { e.preventDefault(); self.submit(); });
+    // Back to this page after a report went in: the receipt, never the
+    // form refilled for a second, duplicate report.
+    var sent = null;
+    try { sent = JSON.parse(session.getItem('cw.sent') || 'null'); } catch (e) { sent = null; }
+    var nav = root.performance && performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+    if (sent && sent.r && nav && nav.type === 'back_forward') this.success(sent.r, sent.followed, sent.category);
     form.addEventListener('input', function (e) { self.edited(e); });
     form.addEventListener('change', function (e) { self.edited(e); });
     $('nearby').addEventListener('click', function (e) {
@@ -917,6 +923,7 @@
     $('success-case').textContent = r.case_no ? t('public.success.case_no', { no: r.case_no }) : '';
     $('success-state').textContent = r.state_text ? t('public.success.state', { state: r.state_text }) : '';
     session.removeItem('cw.draft');
+    try { session.setItem('cw.sent', JSON.stringify({ r: r, followed: !!followed, category: category || '' })); } catch (e) { /* not kept */ }
     this.key = null;
     show($('error'), false);
     show(this.form, false);
@@ -930,6 +937,7 @@
   // again clears the form for the next report; name and phone stay.
   Report.prototype.again = function () {
     var self = this;
+    session.removeItem('cw.sent');
     this.photos.forEach(function (p) { URL.revokeObjectURL(p.url); });
     this.photos = [];
     this.renderPhotos();
