@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"chuangwen/internal/basemap"
+
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
 	"chuangwen/internal/blob"
@@ -332,7 +334,7 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 		return nil, err
 	}
 	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
-		Grid: a.grid, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, TrustProxy: a.cfg.TrustProxy,
+		Grid: a.grid, Basemap: &basemap.Store{DB: a.db}, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, TrustProxy: a.cfg.TrustProxy,
 		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
 		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
 	if a.cfg.TileURL != "" {
@@ -360,6 +362,7 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	start := time.Now()
 	opts.Log = func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }
 	opts.Grid = a.grid
+	opts.Basemap = &basemap.Store{DB: a.db}
 	// The demo's assessment goes through the service the assess commands
 	// use; Load runs it on the demo's clock.
 	opts.Assess = a.assessService()

@@ -11,6 +11,7 @@
 package demo
 
 import (
+	"chuangwen/internal/basemap"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,10 @@ type Options struct {
 	// Grid, when set, receives the city's grid cells (imported as a grid
 	// file would be) and places every demo case; nil loads no grid.
 	Grid *grid.Store
+	// Basemap, when set, receives the demo city's fictional base layer
+	// (roads with names, the river, the lake, parks), drawn under the grid
+	// when no tile service is configured. It needs Grid.
+	Basemap *basemap.Store
 	// Assess, when set, receives the demo city's assessment (模拟测评):
 	// the sample indicator tree, about 300 sites, two closed rounds with
 	// their observations, values and raised cases, a leader's visit and
@@ -159,6 +164,11 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	if s.grid != nil {
 		if err := s.loadGrid(); err != nil {
 			return nil, err
+		}
+		if opts.Basemap != nil {
+			if err := opts.Basemap.Replace(ctx, org.System, s.baseLayer()); err != nil {
+				return nil, err
+			}
 		}
 		// From here on the workflow service places every report.
 		flow.Locator = s.grid

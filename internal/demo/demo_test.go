@@ -12,6 +12,7 @@ import (
 
 	"chuangwen/internal/assess"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/basemap"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/grid"
@@ -705,6 +706,57 @@ func TestDeterministic(t *testing.T) {
 
 // TestLoadWithoutGrid loads the demo city for a caller that gives no grid
 // store: no cells, and every case in the community of its address.
+// TestBaseLayer: the demo city's fictional base layer lies on its grid:
+// the river and the roads run in the gaps between the cells, named; the
+// lake fills its hole; parks sit inside communities.
+func TestBaseLayer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	bm := &basemap.Store{DB: e.db}
+	if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 5, Days: 10, Grid: e.grid, Basemap: bm}); err != nil {
+		t.Fatal(err)
+	}
+	kinds := groupCounts(t, e.db, `SELECT kind, count(*) FROM basemap_features GROUP BY kind`)
+	if kinds["water"] != 2 || kinds["park"] < 5 || kinds["road"] < 10 {
+		t.Fatalf("features by kind: %v", kinds)
+	}
+	rows, err := e.db.Reader().Query(ctx, `SELECT kind, name, min_lon, min_lat, max_lon, max_lat FROM basemap_features`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var kind, name string
+		var x0, y0, x1, y1 float64
+		if err := rows.Scan(&kind, &name, &x0, &y0, &x1, &y1); err != nil {
+			t.Fatal(err)
+		}
+		if name == "" || names[kind+name] && kind != "road" {
+			t.Errorf("%s without a name or twice: %q", kind, name)
+		}
+		names[kind+name] = true
+		// the middle of a road or of the river is in no cell; of a park, in one
+		loc, err := e.grid.Locate(ctx, (y0+y1)/2, (x0+x1)/2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inCell := loc.Flag == geo.LocCell
+		if (kind == "road" || name == "盘江") && inCell || kind == "park" && !inCell {
+			t.Errorf("%s %s: middle in a cell: %v", kind, name, inCell)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"water盘江", "water明湖", "road滨江大道"} {
+		if !names[want] {
+			t.Errorf("no %s", want)
+		}
+	}
+}
+
 func TestLoadWithoutGrid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -17,6 +19,7 @@ import (
 // caseMapRoutes lists the routes of the case maps.
 func (s *Server) caseMapRoutes() []route {
 	return []route{
+		{method: "GET", path: "/api/v1/public/basemap", api: true, public: true, summary: "The city's own base layer (roads with names, water, parks) meeting a box, as GeoJSON; empty when the city has none", query: []string{"bbox"}, resp: "GeoJSON", h: s.apiBasemap},
 		{method: "GET", path: "/api/v1/cases/points", api: true, summary: "The placed cases of a list (same filters as /api/v1/cases), newest first, at most 5000, for a map", query: []string{"queue", "state", "category_id", "unit_id", "region_id", "cell_id", "warning", "closed_from", "closed_to", "supervised", "from", "to", "no", "q"}, resp: "CasePoints", h: s.apiCasePoints},
 	}
 }
@@ -71,4 +74,24 @@ func (s *Server) mapCenter(r *http.Request) string {
 		return ""
 	}
 	return fmt.Sprintf("%.6f,%.6f", (b.Min.Lat+b.Max.Lat)/2, (b.Min.Lon+b.Max.Lon)/2)
+}
+
+func (s *Server) apiBasemap(w http.ResponseWriter, r *http.Request) {
+	box, ok := s.publicBox(w, r)
+	if !ok {
+		return
+	}
+	if s.Basemap == nil {
+		w.Header().Set("Content-Type", "application/geo+json; charset=utf-8")
+		_, _ = io.WriteString(w, `{"type":"FeatureCollection","features":[]}`+"\n")
+		return
+	}
+	var buf bytes.Buffer
+	if err := s.Basemap.WriteGeoJSON(r.Context(), &buf, box); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/geo+json; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(buf.Bytes())
 }

@@ -78,6 +78,9 @@ type publicConfig struct {
 	MaxPhotos      int              `json:"max_photos"`
 	MaxPhotoMB     int64            `json:"max_photo_mb"`
 	MaxDescription int              `json:"max_description"`
+	// BasemapURL is where the map fetches the city's own base layer
+	// (roads, water, parks) when no tile service is configured.
+	BasemapURL string `json:"basemap_url,omitempty"`
 	Tiles          *TileConfig      `json:"tiles"`
 	GridURL        string           `json:"grid_url"`
 	CasesURL       string           `json:"cases_url"`
@@ -124,6 +127,15 @@ func (s *Server) publicConfig(r *http.Request) (publicConfig, error) {
 	for _, c := range cats {
 		if c.ParentID != 0 && c.Active && !c.StaffOnly && groups[c.ParentID] != "" {
 			cfg.Categories = append(cfg.Categories, publicCategory{ID: c.ID, Code: c.Code, Name: c.Name, Group: groups[c.ParentID], Hint: c.Hint})
+		}
+	}
+	if s.Tiles == nil && s.Basemap != nil {
+		empty, err := s.Basemap.Empty(ctx)
+		if err != nil {
+			return cfg, err
+		}
+		if !empty {
+			cfg.BasemapURL = "/api/v1/public/basemap"
 		}
 	}
 	if s.Grid != nil {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"chuangwen/internal/basemap"
+
 	"chuangwen/internal/apperr"
 
 	"chuangwen/internal/assess"
@@ -52,10 +54,13 @@ type Server struct {
 	// MaxUploadBytes bounds a whole multipart request.
 	MaxUploadBytes int64
 	// Intake: the grid, public reporting, and the public map's settings.
-	Grid   *grid.Store
-	Intake *intake.Service
-	City   string
-	Tiles  *TileConfig
+	Grid *grid.Store
+	// Basemap is the city's own base layer, drawn under the grid when no
+	// tile service is configured (nil: none).
+	Basemap *basemap.Store
+	Intake  *intake.Service
+	City    string
+	Tiles   *TileConfig
 	// Rate limits per client address on the public endpoints (reads:
 	// pages, map data, status; writes: reports, follows, ratings).
 	PublicReadLimit  *ratelimit.Limiter

@@ -28,6 +28,7 @@
     var lat = parseFloat(el.getAttribute('data-lat')), lon = parseFloat(el.getAttribute('data-lon'));
     if (!isFinite(lat) || !isFinite(lon)) return;
     var map = L.map(el, { zoomControl: true, attributionControl: false }).setView([lat, lon], 17);
+    if (window.CWBasemap) window.CWBasemap.add(map, [lon - 0.02, lat - 0.02, lon + 0.02, lat + 0.02]);
     L.circleMarker([lat, lon], { radius: 8, color: '#fff', weight: 2, fillColor: '#d93025', fillOpacity: 1 }).addTo(map);
     cellsAround(map, map.getBounds().pad(0.5), el.getAttribute('data-cell'));
   }

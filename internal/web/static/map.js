@@ -302,6 +302,12 @@
       }
     }
 
+    // no tiles: the city's own base layer (roads, water, parks), if any
+    if (!this.tiles && this.cfg.basemap_url && root.CWBasemap && validBox(this.cfg.bounds)) {
+      var bb = this.cfg.bounds;
+      root.CWBasemap.add(map, [bb[0] - 0.01, bb[1] - 0.01, bb[2] + 0.01, bb[3] + 0.01]);
+    }
+
     this.districtLayer = L.layerGroup().addTo(map);
     this.cellLayer = L.layerGroup();
     this.caseLayer = L.layerGroup();

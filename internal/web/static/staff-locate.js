@@ -29,6 +29,7 @@
       if (!map) {
         el.hidden = false;
         map = L.map(el, { zoomControl: true, attributionControl: false }).setView([la, lo], 17);
+        if (window.CWBasemap) window.CWBasemap.add(map, [lo - 0.03, la - 0.03, lo + 0.03, la + 0.03]);
         map.on('click', function (e) { set(e.latlng.lat, e.latlng.lng, 'pin'); });
         map.on('moveend', cells);
         cells();
