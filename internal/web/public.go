@@ -80,10 +80,10 @@ type publicConfig struct {
 	MaxDescription int              `json:"max_description"`
 	// BasemapURL is where the map fetches the city's own base layer
 	// (roads, water, parks) when no tile service is configured.
-	BasemapURL string `json:"basemap_url,omitempty"`
-	Tiles          *TileConfig      `json:"tiles"`
-	GridURL        string           `json:"grid_url"`
-	CasesURL       string           `json:"cases_url"`
+	BasemapURL string      `json:"basemap_url,omitempty"`
+	Tiles      *TileConfig `json:"tiles"`
+	GridURL    string      `json:"grid_url"`
+	CasesURL   string      `json:"cases_url"`
 }
 
 // publicGuard applies the per-client rate limit and refuses cross-site
