@@ -162,8 +162,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	// at a million cases on 2 cores: the leader's screen p95 157 → 85 ms,
 	// the acceptor's counters p50 29 → 16 ms; docs/benchmarks.md). A
 	// server with cores to spare sets max_parallel_workers_per_gather in
-	// the address.
-	for _, param := range []string{"synchronous_commit=on", "max_parallel_workers_per_gather=0"} {
+	// the address. No JIT either: the planner's cost of a search that
+	// walks the cases (millions, for a filter it cannot estimate) made it
+	// compile the query, 60 ms to save nothing on a 2 ms walk.
+	for _, param := range []string{"synchronous_commit=on", "max_parallel_workers_per_gather=0", "jit=off"} {
 		name, _, _ := strings.Cut(param, "=")
 		if strings.Contains(dsn, name) {
 			continue

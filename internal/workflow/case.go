@@ -59,6 +59,9 @@ type Service struct {
 	// Locator places reported points in the grid; nil leaves cases unplaced.
 	Locator Locator
 	cal     calendarCache
+	// walkFrom overrides searchWalkFrom (tests take both ways with few
+	// cases); 0 keeps it.
+	walkFrom int
 }
 
 // NewService returns a Service with the product's defaults.

@@ -206,6 +206,10 @@ const CountCap = 1000
 // for a million-case table.
 const pkScanFrom = CountCap
 
+// searchWalkFrom is the number of matches from which a PostgreSQL search
+// page walks the cases rather than reading the matches first.
+const searchWalkFrom = pkScanFrom
+
 // where builds the filter's condition. States and the ids of a region's
 // subtree and a category's children are written into the SQL as literals
 // (they come from the enum and the database, never from the user as text):
@@ -317,18 +321,36 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	q := s.DB.Reader()
 	var page Page
 	count := `SELECT count(*) FROM (SELECT 1` + res.from() + ` WHERE ` + where + ` LIMIT ?) t`
-	countArgs := append(slices.Clone(args), CountCap+1)
+	limit := CountCap
+	countArgs := append(slices.Clone(args), limit+1)
 	if f.ExactTotal {
 		count, countArgs = `SELECT count(*)`+res.from()+` WHERE `+where, args
 	}
 	if err := q.QueryRow(ctx, count, countArgs...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count cases: %w", err)
 	}
-	if page.Total > CountCap && !f.ExactTotal {
-		page.Total, page.TotalCapped = CountCap, true
+	if page.Total > limit && !f.ExactTotal {
+		page.Total, page.TotalCapped = limit, true
 	}
 	page.Pages = (page.Total + f.Limit - 1) / f.Limit
 	pageWhere, pageArgs := where, args
+	if res.search == pgSearch {
+		// PostgreSQL cannot estimate a phrase of overlapping pairs (it
+		// multiplies their frequencies as if they were independent), so
+		// the count just made decides the plan: many matches, walk the
+		// cases newest first and test each one's terms; few, read the
+		// matches from the index once and fetch those cases.
+		many := res
+		many.search = pgSearchFew
+		walk := searchWalkFrom
+		if s.walkFrom > 0 {
+			walk = s.walkFrom
+		}
+		if page.Total >= walk && (f.Sort == SortNewest || f.Sort == SortOldest) {
+			many.search = pgSearchMany
+		}
+		pageWhere, pageArgs = f.where(s.DB.Dialect, actor, many)
+	}
 	numbered := f.Page > 0 || f.Sort != SortNewest
 	order := f.Sort.orderBy()
 	if res.driven() {

@@ -245,8 +245,16 @@ func (s *Service) searchCond(ctx context.Context, actor org.Actor, q string) (st
 		// page of matches instead of collecting all of them first.
 		return searchMatch, []any{match}, nil
 	}
-	return "c.id IN (" + s.DB.Dialect.SearchIDs() + ")", []any{match}, nil
+	return pgSearch, []any{match}, nil
 }
+
+// The conditions of a search on PostgreSQL: for a count (the planner's
+// choice), and for a page when the count found few matches or many.
+const (
+	pgSearch     = "c.id IN (SELECT case_id FROM case_search WHERE terms @@ to_tsquery('simple', ?))"
+	pgSearchFew  = "c.id = ANY(ARRAY(SELECT case_id FROM case_search WHERE terms @@ to_tsquery('simple', ?)))"
+	pgSearchMany = "(SELECT s.terms FROM case_search s WHERE s.case_id = c.id) @@ to_tsquery('simple', ?)"
+)
 
 // searchMatch is the condition of an index-driven search (SQLite): the
 // list reads FROM case_search s CROSS JOIN cases c.
