@@ -556,15 +556,15 @@ func (s *Server) timeLeft(r *http.Request, cases []*workflow.Case) (map[int64]st
 				return nil, err
 			}
 		}
-		key, a, b := "left", now, c.Deadline
+		hours, days, a, b := "time.left_hours", "time.left_days", now, c.Deadline
 		if !now.Before(c.Deadline) {
-			key, a, b = "late", c.Deadline, now
+			hours, days, a, b = "time.late_hours", "time.late_days", c.Deadline, now
 		}
 		mins, perDay := cal.WorkingMinutesBetween(a, b), max(cal.MinutesPerDay(), 1)
 		if mins < perDay {
-			out[c.ID] = s.Msg.T(lang, "time."+key+"_hours", "n", strconv.Itoa((mins+59)/60))
+			out[c.ID] = s.Msg.T(lang, hours, "n", strconv.Itoa((mins+59)/60))
 		} else {
-			out[c.ID] = s.Msg.T(lang, "time."+key+"_days", "n", strconv.Itoa((mins+perDay/2)/perDay))
+			out[c.ID] = s.Msg.T(lang, days, "n", strconv.Itoa((mins+perDay/2)/perDay))
 		}
 	}
 	return out, nil

@@ -90,7 +90,7 @@ func (s *Server) postReplies(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := s.Flow.SetStockReplies(r.Context(), actorOf(r), row.Action, lines); err != nil {
 			code, msg := s.message(r, err)
-			s.showReplies(w, r, status(code), s.Msg.T(s.lang(r), "action."+string(row.Action))+"："+msg, rows)
+			s.showReplies(w, r, status(code), s.Msg.T(s.lang(r), workflow.ActionKey(row.Action))+"："+msg, rows)
 			return
 		}
 	}

@@ -162,3 +162,6 @@ func AllowedActions(actor org.Actor, c *Case) []Action {
 	}
 	return out
 }
+
+// ActionKey is the message key of an action's name ("action.dispatch").
+func ActionKey(a Action) string { return "action." + string(a) }
