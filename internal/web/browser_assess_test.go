@@ -49,14 +49,7 @@ func TestBrowserAssessPhone(t *testing.T) {
 		if phone {
 			all = append(all, chromedp.EmulateViewport(360, 780, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 		}
-		all = append(all,
-			chromedp.Navigate(f.url+"/login"),
-			chromedp.WaitVisible(chromedp.ID("username")),
-			chromedp.SendKeys(chromedp.ID("username"), user),
-			chromedp.SendKeys(chromedp.ID("password"), testPassword),
-			chromedp.Click(chromedp.ID("login")),
-			chromedp.WaitReady(chromedp.ID("whoami")),
-		)
+		all = append(all, signIn(f.fixture, user))
 		tctx, cancel2 := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel2()
 		for i, s := range append(all, steps...) {

@@ -51,12 +51,7 @@ func TestBrowserBatchDispatch(t *testing.T) {
 	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	err := chromedp.Do(tctx,
-		chromedp.Navigate(f.url+"/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "acceptor"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("whoami")),
+		signIn(f, "acceptor"),
 		chromedp.Navigate(f.url+"/cases?queue=to_dispatch"),
 		chromedp.WaitVisible(chromedp.ID("batch-apply")),
 		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#cases input[name=ids]').forEach(function (b) { b.checked = true; })`),

@@ -23,12 +23,7 @@ func TestBrowserRefusedFormKeepsText(t *testing.T) {
 	defer cancel()
 	const opinion = "与早前上报的问题相同，合并处理。"
 	err := chromedp.Do(tctx,
-		chromedp.Navigate(f.url+"/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "acceptor"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("whoami")),
+		signIn(f, "acceptor"),
 		chromedp.Navigate(fmt.Sprintf("%s/cases/%d", f.url, c.ID)),
 		chromedp.Click(chromedp.CSS("#act-merge summary")),
 		chromedp.SendKeys(chromedp.CSS(`#act-merge input[name=merge_into_no]`), "2099-999999"),
@@ -59,12 +54,7 @@ func TestBrowserAdminFormKeepsText(t *testing.T) {
 	defer cancel()
 	form := `form[action="/admin/users"] `
 	err := chromedp.Do(tctx,
-		chromedp.Navigate(f.url+"/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("whoami")),
+		signIn(f, "admin"),
 		chromedp.Navigate(f.url+"/admin/users"),
 		chromedp.SendKeys(chromedp.CSS(form+`input[name=username]`), "acceptor"),
 		chromedp.SendKeys(chromedp.CSS(form+`input[name=display_name]`), "新来的受理员"),
@@ -99,12 +89,7 @@ func TestBrowserBackAfterSubmit(t *testing.T) {
 	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	err := chromedp.Do(tctx,
-		chromedp.Navigate(f.url+"/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "acceptor"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("whoami")),
+		signIn(f, "acceptor"),
 		chromedp.Navigate(f.url+"/cases/new"),
 		chromedp.WaitVisible(chromedp.ID("submit-case")),
 		chromedp.SetValue(chromedp.CSS(`#new-case select[name=category_id]`), fmt.Sprint(f.category.ID)),

@@ -50,12 +50,7 @@ func TestBrowserLeaderScreen(t *testing.T) {
 			defer cancel2()
 			steps := []step{
 				view,
-				chromedp.Navigate(f.url + "/login"),
-				chromedp.WaitVisible(chromedp.ID("username")),
-				chromedp.SendKeys(chromedp.ID("username"), "leader"),
-				chromedp.SendKeys(chromedp.ID("password"), testPassword),
-				chromedp.Click(chromedp.ID("login")),
-				chromedp.WaitReady(chromedp.ID("whoami")),
+				signIn(f, "leader"),
 				chromedp.Navigate(f.url + "/leader"),
 				chromedp.WaitVisible(chromedp.ID("chart-weeks")),
 			}

@@ -29,12 +29,7 @@ func TestBrowserCaseMap(t *testing.T) {
 	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	err := chromedp.Do(tctx,
-		chromedp.Navigate(f.url+"/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "acceptor"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("whoami")),
+		signIn(f, "acceptor"),
 		chromedp.Navigate(fmt.Sprintf("%s/cases/%d", f.url, c.ID)),
 		chromedp.WaitVisible(chromedp.ID("case-map")))
 	if err != nil {

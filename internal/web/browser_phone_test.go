@@ -69,12 +69,7 @@ func TestBrowserEveryPageAt360(t *testing.T) {
 			defer cancel2()
 			err := chromedp.Do(tctx,
 				chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-				chromedp.Navigate(f.url+"/login"),
-				chromedp.WaitVisible(chromedp.ID("username")),
-				chromedp.SendKeys(chromedp.ID("username"), u.name),
-				chromedp.SendKeys(chromedp.ID("password"), testPassword),
-				chromedp.Click(chromedp.ID("login")),
-				chromedp.WaitReady(chromedp.ID("whoami")))
+				signIn(f, u.name))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -59,12 +59,7 @@ func TestBrowserSearch(t *testing.T) {
 		return got
 	}
 	steps := []step{
-		chromedp.Navigate(f.url + "/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "acceptor"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("whoami")),
+		signIn(f, "acceptor"),
 	}
 	if err := chromedp.Do(tctx, append(steps, search(strings.ToLower(rec.Receipt[:5])+"-"+rec.Receipt[5:])...)...); err != nil {
 		t.Fatal(err)

@@ -35,12 +35,7 @@ func TestBrowserStaffLocate(t *testing.T) {
 			_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &acc})
 			return err
 		}),
-		chromedp.Navigate(f.url+"/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), "grid"),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("whoami")),
+		signIn(f, "grid"),
 		chromedp.Navigate(f.url+"/cases/new"),
 		chromedp.WaitVisible(chromedp.ID("use-gps")),
 		chromedp.Click(chromedp.ID("use-gps")))

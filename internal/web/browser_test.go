@@ -80,12 +80,7 @@ func TestBrowserClosedLoop(t *testing.T) {
 		t.Helper()
 		ctx := startBrowser(t)
 		login := []step{
-			chromedp.Navigate(f.url + "/login"),
-			chromedp.WaitVisible(chromedp.ID("username")),
-			chromedp.SendKeys(chromedp.ID("username"), user),
-			chromedp.SendKeys(chromedp.ID("password"), testPassword),
-			chromedp.Click(chromedp.ID("login")),
-			chromedp.WaitVisible(chromedp.ID("whoami")),
+			signIn(f, user),
 			chromedp.Navigate(caseURL),
 			chromedp.WaitVisible(chromedp.ID("case-state")),
 		}
@@ -170,4 +165,17 @@ func TestBrowserClosedLoop(t *testing.T) {
 	if photos != 1 {
 		t.Errorf("case page shows %d photos, want 1", photos)
 	}
+}
+
+// signIn is the steps that sign a user in at the console, ending on the
+// page the login lands on.
+func signIn(f *fixture, user string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(f.url+"/login"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("whoami")),
+	)
 }
