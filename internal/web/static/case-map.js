@@ -76,6 +76,8 @@
       if (!pts.length) { map.setView([30, 110], 4); return; }
       var b = L.latLngBounds(pts.map(function (p) { return [p.lat, p.lon]; }));
       map.fitBounds(b.pad(0.05));
+      var bb = b.pad(0.2);
+      if (window.CWBasemap) window.CWBasemap.add(map, [bb.getWest(), bb.getSouth(), bb.getEast(), bb.getNorth()]);
       // the cells only when the cases gather in a district's corner: a
       // whole city's cells are more than the map needs
       if (map.distance(b.getSouthWest(), b.getNorthEast()) < 6000) cellsAround(map, b.pad(0.05), '');
