@@ -273,6 +273,13 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	}()
 	// Cases filed before the search index existed are indexed in the
 	// background; searches find them as the batches commit.
+	// SQLite's statistics kept true as the data grows (PostgreSQL's
+	// autovacuum does this there).
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		a.db.KeepOptimized(ctx, 30*time.Minute, func(format string, args ...any) { a.log.Warn(fmt.Sprintf(format, args...)) })
+	}()
 	backlogDone := make(chan struct{})
 	go func() {
 		defer close(backlogDone)
@@ -315,6 +322,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	<-noticesDone
 	<-hooksDone
 	<-backlogDone
+	<-statsDone
 	return err
 }
 
@@ -368,6 +376,10 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	opts.Assess = a.assessService()
 	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
 	if err != nil {
+		return err
+	}
+	// the planner's statistics for the city just loaded
+	if err := a.db.Optimize(ctx); err != nil {
 		return err
 	}
 	// The last quarter's bulletin, published and public, so that the

@@ -256,11 +256,14 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 			}
 			return nil
 		}
-		_, err := tx.Exec(ctx, `ANALYZE`)
-		return err
+		return nil
 	})
-	if err != nil || db.Dialect != store.Postgres {
+	if err != nil {
 		return err
+	}
+	if db.Dialect != store.Postgres {
+		// fresh statistics, and reader connections that plan with them
+		return db.Optimize(ctx)
 	}
 	// A bulk load leaves the visibility map empty, so index-only scans
 	// would still visit the heap until autovacuum passes: do its work now.

@@ -294,6 +294,10 @@ func (s *Store) Import(ctx context.Context, actor org.Actor, r io.Reader, dryRun
 	if err != nil {
 		return rep, err
 	}
+	// thousands of cells at once: the planner's statistics follow
+	if err := s.DB.Optimize(ctx, "grid_cells"); err != nil {
+		return rep, err
+	}
 	return rep, s.Reload(ctx)
 }
 

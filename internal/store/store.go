@@ -122,6 +122,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return openSQLite(ctx, dsn)
 }
 
+// readerConns is the size of SQLite's reader pool.
+const readerConns = 8
+
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
@@ -144,8 +147,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	r.SetMaxOpenConns(readerConns)
+	r.SetMaxIdleConns(readerConns)
+	r.SetConnMaxLifetime(readerLifetime)
 	db := &DB{Dialect: SQLite, w: w, r: r}
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
