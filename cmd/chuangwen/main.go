@@ -54,6 +54,7 @@ Commands:
   assess           the assessment (测评): import-tree, import-sites, round create, round sites,
                    import-observations, import-results, scores, ledger ("chuangwen assess help")
   report           the campaign's documents: quarterly (季度通报), publish, verify ("chuangwen report help")
+  optimize         bring the query planner's statistics up to date (after a restore or a bulk SQL import)
   reindex          rebuild the case search index from the cases (after an upgrade that changes how it reads text)
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
   bench            time lists, queues, counters, performance figures and transitions at scale
@@ -92,6 +93,20 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"assess":        cmdAssess,
 	"report":        cmdReport,
 	"reindex":       cmdReindex,
+	"optimize":      cmdOptimize,
+}
+
+// cmdOptimize brings the planner's statistics up to date (after loading
+// data behind the program's back: a restore, a bulk SQL import).
+func cmdOptimize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return withApp(ctx, "optimize", args, stderr, nil, func(a *app) error {
+		start := time.Now()
+		if err := a.db.Optimize(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "statistics brought up to date in %s\n", time.Since(start).Round(time.Millisecond))
+		return nil
+	})
 }
 
 // cmdReindex rebuilds the case search index from the cases.
