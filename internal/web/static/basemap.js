@@ -17,7 +17,7 @@
     if (!map.getPane('base')) map.createPane('base').style.zIndex = 405;
     var renderer = L.svg({ pane: 'base', padding: 0.5 });
     var url = '/api/v1/public/basemap?bbox=' + bbox.map(function (v) { return (+v).toFixed(5); }).join(',');
-    var labels = [];
+    var labels = [], roads = [];
     fetch(url, { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (gj) {
       if (!gj || !gj.features) return;
       L.geoJSON(gj, {
@@ -25,12 +25,19 @@
         coordsToLatLng: function (c) { return toMap ? toMap(c[1], c[0]) : L.latLng(c[1], c[0]); },
         style: function (f) { return STYLE[f.properties.kind] || STYLE.road; },
         onEachFeature: function (f, layer) {
+          if (f.properties.kind === 'road') roads.push(layer);
           if (f.properties.kind === 'road' && f.properties.name) {
             labels.push(layer.bindTooltip(f.properties.name, { permanent: true, direction: 'center', className: 'road-label', interactive: false }));
           }
         }
       }).addTo(map);
-      var sync = function () { map.getContainer().classList.toggle('cw-roads', map.getZoom() >= 15); };
+      // roads as wide as a street at the zoom shown: thin over the whole
+      // city, broad in a neighbourhood
+      var sync = function () {
+        var z = map.getZoom();
+        map.getContainer().classList.toggle('cw-roads', z >= 15);
+        roads.forEach(function (l) { l.setStyle({ weight: z >= 17 ? 10 : z >= 15 ? 6 : z >= 13 ? 4 : 2 }); });
+      };
       map.on('zoomend', sync);
       sync();
     }).catch(function () { /* the grid alone still shows */ });
