@@ -44,6 +44,11 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 	wanted map[string]bool
+
+	// Plans, when set, receives the plan of every read on the read pool
+	// before it runs (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
+	// PostgreSQL): the tests that pin the hot pages' plans set it.
+	Plans func(query, plan string)
 }
 
 // Statements longer than this or beyond this many are not cached: they
@@ -264,11 +269,43 @@ func (db *DB) Reader() Queryer { return reader{db} }
 type reader struct{ db *DB }
 
 func (r reader) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	r.explain(ctx, q, args)
 	rows, err := r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
 	return rows, queryError(q, err)
 }
 func (r reader) QueryRow(ctx context.Context, q string, args ...any) *Row {
+	r.explain(ctx, q, args)
 	return &Row{row: r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...), q: q}
+}
+
+// explain hands the plan of q to db.Plans, when set.
+func (r reader) explain(ctx context.Context, q string, args []any) {
+	if r.db.Plans == nil {
+		return
+	}
+	prefix, col := "EXPLAIN QUERY PLAN ", 3 // id, parent, notused, detail
+	if r.db.Dialect == Postgres {
+		prefix, col = "EXPLAIN ", 0
+	}
+	rows, err := r.db.r.QueryContext(ctx, r.db.Rebind(prefix+q), args...)
+	if err != nil {
+		r.db.Plans(q, "explain failed: "+err.Error())
+		return
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, col+1)
+		ptrs := make([]any, col+1)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			break
+		}
+		lines = append(lines, fmt.Sprint(vals[col]))
+	}
+	r.db.Plans(q, strings.Join(lines, "\n"))
 }
 func (r reader) Dialect() Dialect { return r.db.Dialect }
 
