@@ -17,7 +17,7 @@ import (
 // TestHotPlans: the pages a unit's handler opens first (the queue to
 // handle, the dashboard counters) and the quarter's unit figures, on
 // SQLite, planned with the statistics of a small city after it grew to
-// 30,000 cases, and again after Optimize.
+// 12,000 cases, and again after Optimize.
 func TestHotPlans(t *testing.T) {
 	ctx := context.Background()
 	loc := testcity.Shanghai
@@ -31,7 +31,7 @@ func TestHotPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	var busiest int64
-	if err := bench.Generate(ctx, db, bench.GenOptions{Cases: 30000, Days: 120, Seed: 1, Now: now, Loc: loc, StaleStatistics: true}); err != nil {
+	if err := bench.Generate(ctx, db, bench.GenOptions{Cases: 12000, Days: 120, Seed: 1, Now: now, Loc: loc, StaleStatistics: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Reader().QueryRow(ctx, `SELECT lead_unit_id FROM cases WHERE lead_unit_id IS NOT NULL GROUP BY lead_unit_id ORDER BY count(*) DESC LIMIT 1`).Scan(&busiest); err != nil {
