@@ -1,7 +1,6 @@
 package web
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -262,18 +261,11 @@ func (s *Server) apiPublicGrid(w http.ResponseWriter, r *http.Request) {
 		fc.Features = append(fc.Features, feature{Type: "Feature", Geometry: c.GeometryJSON(),
 			Properties: props{Code: c.Code, Name: c.Name, Community: c.Community, Street: c.Street, District: c.District}})
 	}
+	// A square of cells is about 500 KB of GeoJSON and a tenth of it
+	// gzipped (compress.go): on a phone's network that is most of the
+	// map's wait.
 	w.Header().Set("Content-Type", "application/geo+json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Add("Vary", "Accept-Encoding")
-	// A square of cells is about 500 KB of GeoJSON and a tenth of it
-	// gzipped: on a phone's network that is most of the map's wait.
-	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-		_ = json.NewEncoder(zw).Encode(fc)
-		_ = zw.Close()
-		return
-	}
 	_ = json.NewEncoder(w).Encode(fc)
 }
 
@@ -332,27 +324,28 @@ func (s *Server) apiPublicNearby(w http.ResponseWriter, r *http.Request) {
 		Lat         float64 `json:"lat"`
 		Lon         float64 `json:"lon"`
 	}
-	// Positions go out in the datum the point came in (coord).
+	// Positions go out in the datum the point came in (coord). Each case
+	// shows its first photo, derived (no metadata), so that the resident
+	// recognises the problem: the photos of all of them in one read.
 	datum, _ := geo.ParseDatum(q.Get("coord"))
+	ids := make([]int64, len(near))
+	for i, n := range near {
+		ids[i] = n.ID
+	}
+	photos, err := s.Flow.PhotosOf(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	out := []item{}
 	for _, n := range near {
 		p := geo.FromWGS84(geo.Point{Lon: n.Lon, Lat: n.Lat}, datum)
-		n.Lat, n.Lon = p.Lat, p.Lon
 		it := item{No: n.No, Category: cat.Name, Description: excerpt(n.Description, 80), StateText: s.stateText(r, n.State),
-			DistanceM: int(math.Round(n.DistanceM)), ReportedAt: time.UnixMilli(n.ReportedAt).In(s.Location).Format(time.RFC3339), Lat: n.Lat, Lon: n.Lon}
-		// the existing case's first photo, derived (no metadata), so that
-		// the resident recognises the problem
-		pc, err := s.Flow.PublicCase(r.Context(), n.No)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if pc != nil {
-			for _, p := range pc.Photos {
-				if p.Ready && p.Kind == "before" {
-					it.Thumb = "/api/v1/public/photos/" + url.PathEscape(n.No) + "/" + itoa(p.ID) + "/thumb"
-					break
-				}
+			DistanceM: int(math.Round(n.DistanceM)), ReportedAt: time.UnixMilli(n.ReportedAt).In(s.Location).Format(time.RFC3339), Lat: p.Lat, Lon: p.Lon}
+		for _, ph := range photos[n.ID] {
+			if ph.Ready && ph.Kind == "before" {
+				it.Thumb = "/api/v1/public/photos/" + url.PathEscape(n.No) + "/" + itoa(ph.ID) + "/thumb"
+				break
 			}
 		}
 		out = append(out, it)
