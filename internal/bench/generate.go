@@ -306,22 +306,13 @@ func caseText(r *rand.Rand) (desc, addr, phone string) {
 // insertTerms indexes generated cases for search, as workflow does for a
 // filed one.
 func insertTerms(ctx context.Context, tx *store.Tx, rows [][]any) error {
-	ins := tx.Dialect().SearchInsert()
-	head, tuple, _ := strings.Cut(ins, " VALUES ")
-	tuple = strings.TrimSuffix(tuple, " ON CONFLICT (case_id) DO NOTHING")
 	for start := 0; start < len(rows); start += 10000 {
 		chunk := rows[start:min(start+10000, len(rows))]
-		var b strings.Builder
-		b.WriteString(head + " VALUES ")
 		args := make([]any, 0, 2*len(chunk))
-		for i, row := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(tuple)
+		for _, row := range chunk {
 			args = append(args, row...)
 		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		if _, err := tx.Exec(ctx, tx.Dialect().SearchInsert(len(chunk)), args...); err != nil {
 			return fmt.Errorf("index generated cases: %w", err)
 		}
 	}

@@ -365,36 +365,21 @@ const (
 // TrailActions are the intake's trail entries, for the words that show them.
 var TrailActions = []string{ActionFollow, ActionRate}
 
-// receiptAlphabet avoids look-alike characters (0/O, 1/I/L).
-const receiptAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
-// ReceiptLen is the length of a receipt code: 31^10 ≈ 8×10^14 codes, so
-// guessing one is hopeless under the status page's rate limit.
-const ReceiptLen = 10
+// ReceiptLen is the length of a receipt code (workflow.ReceiptLen).
+const ReceiptLen = workflow.ReceiptLen
 
 func newCode() string {
 	b := make([]byte, ReceiptLen)
-	max := big.NewInt(int64(len(receiptAlphabet)))
+	max := big.NewInt(int64(len(workflow.ReceiptAlphabet)))
 	for i := range b {
 		n, _ := rand.Int(rand.Reader, max)
-		b[i] = receiptAlphabet[n.Int64()]
+		b[i] = workflow.ReceiptAlphabet[n.Int64()]
 	}
 	return string(b)
 }
 
 // NormalizeCode accepts a code as typed: any case, with spaces or dashes.
-func NormalizeCode(code string) (string, bool) {
-	code = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
-	if len(code) != ReceiptLen {
-		return "", false
-	}
-	for _, r := range code {
-		if !strings.ContainsRune(receiptAlphabet, r) {
-			return "", false
-		}
-	}
-	return code, true
-}
+func NormalizeCode(code string) (string, bool) { return workflow.NormalizeReceipt(code) }
 
 func (s *Service) newReceipt(ctx context.Context, tx *store.Tx, caseID int64, kind, device string, eligible bool) (string, error) {
 	for range 5 {

@@ -102,24 +102,17 @@ func (d Dialect) TimeBucket(b Bucket, col string, loc *time.Location) string {
 // terms separated by spaces that the engine's own word splitter reads
 // back one term at a time: SQLite's FTS5 (unicode61) and PostgreSQL's
 // tsvector ('simple' configuration). A query is written in the engine's
-// language by Search.
+// language by SearchQuery.
 
-// SearchInsert is the statement that indexes a case's terms: its
-// arguments are the case id and the terms.
-func (d Dialect) SearchInsert() string {
+// SearchInsert is the statement that indexes n cases' terms: its
+// arguments are each case's id and terms in turn. A case already indexed
+// keeps its terms.
+func (d Dialect) SearchInsert(n int) string {
+	tuple, head, tail := "(?, ?)", "INSERT INTO case_search (rowid, terms) VALUES ", ""
 	if d == Postgres {
-		return "INSERT INTO case_search (case_id, terms) VALUES (?, to_tsvector('simple', ?)) ON CONFLICT (case_id) DO NOTHING"
+		tuple, head, tail = "(?, to_tsvector('simple', ?))", "INSERT INTO case_search (case_id, terms) VALUES ", " ON CONFLICT (case_id) DO NOTHING"
 	}
-	return "INSERT INTO case_search (rowid, terms) VALUES (?, ?)"
-}
-
-// SearchIDs is a query of the ids of the cases whose terms match the
-// query its one argument holds, as SearchQuery writes it.
-func (d Dialect) SearchIDs() string {
-	if d == Postgres {
-		return "SELECT case_id FROM case_search WHERE terms @@ to_tsquery('simple', ?)"
-	}
-	return "SELECT rowid FROM case_search WHERE case_search MATCH ?"
+	return head + strings.TrimSuffix(strings.Repeat(tuple+",", n), ",") + tail
 }
 
 // SearchQuery writes a search in the engine's query language: every

@@ -154,7 +154,7 @@ func searchGroups(q string) (groups [][]string, prefix []bool) {
 
 // indexCase adds a new case to the search index, in its transaction.
 func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, address string) error {
-	if _, err := tx.Exec(ctx, tx.Dialect().SearchInsert(), id, SearchTerms(no, description, address)); err != nil {
+	if _, err := tx.Exec(ctx, tx.Dialect().SearchInsert(1), id, SearchTerms(no, description, address)); err != nil {
 		return fmt.Errorf("index case %s: %w", no, err)
 	}
 	return nil
@@ -190,15 +190,22 @@ func caseNo(q string) string {
 	return q[:4] + "-" + q[4:]
 }
 
-// receiptCode returns the query as a receipt code (查询码: ten of the
-// receipt alphabet, any case, spaces and dashes allowed), else "".
-func receiptCode(q string) string {
-	const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ" // the intake's
-	q = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(width.Fold.String(q))))
-	if len(q) != 10 || strings.Trim(q, alphabet) != "" {
-		return ""
+// ReceiptAlphabet is the alphabet of receipt codes (查询码): no look-alike
+// characters (0/O, 1/I/L).
+const ReceiptAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// ReceiptLen is the length of a receipt code: 31^10 ≈ 8×10^14 codes, so
+// guessing one is hopeless under the status page's rate limit.
+const ReceiptLen = 10
+
+// NormalizeReceipt reads a receipt code as typed: any case, with spaces
+// or dashes.
+func NormalizeReceipt(code string) (string, bool) {
+	code = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(code)))
+	if len(code) != ReceiptLen || strings.Trim(code, ReceiptAlphabet) != "" {
+		return "", false
 	}
-	return q
+	return code, true
 }
 
 // searchCond is the list condition of a search: the case a receipt code
@@ -207,7 +214,7 @@ func receiptCode(q string) string {
 // search matches nothing.
 func (s *Service) searchCond(ctx context.Context, actor org.Actor, q string) (string, []any, error) {
 	r := s.DB.Reader()
-	if code := receiptCode(q); code != "" {
+	if code, ok := NormalizeReceipt(width.Fold.String(q)); ok {
 		ids, err := store.Int64s(ctx, r, `SELECT case_id FROM receipts WHERE code = ?`, code)
 		if err != nil {
 			return "", nil, fmt.Errorf("search receipts: %w", err)
