@@ -65,10 +65,13 @@ func TestGenerateAndMeasure(t *testing.T) {
 		if err := bench.Reads(ctx, db, flow, now, 3, &out); err != nil {
 			t.Fatal(err)
 		}
+		if err := bench.Search(ctx, db, flow, 3, &out); err != nil {
+			t.Fatal(err)
+		}
 		if err := bench.Transitions(ctx, db, flow, 10, 2, &out); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"queue 待受理", "per unit", "| " + string(db.Dialect) + " | 2 | 40 |"} {
+		for _, want := range []string{"queue 待受理", "per unit", "all kinds together", "| " + string(db.Dialect) + " | 2 | 40 |"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("report lacks %q:\n%s", want, out.String())
 			}

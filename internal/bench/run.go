@@ -8,7 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,18 +28,32 @@ type Latency struct {
 }
 
 func measure(name string, n int, fn func() error) (Latency, error) {
+	ds, err := timeRuns(n, fn)
+	if err != nil {
+		return Latency{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return spread(name, ds), nil
+}
+
+// timeRuns times n runs of fn, in order.
+func timeRuns(n int, fn func() error) ([]time.Duration, error) {
 	ds := make([]time.Duration, n)
 	for i := range ds {
 		t := time.Now()
 		if err := fn(); err != nil {
-			return Latency{}, fmt.Errorf("%s: %w", name, err)
+			return nil, err
 		}
 		ds[i] = time.Since(t)
 	}
-	first := ds[0]
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds, nil
+}
+
+// spread summarises timed runs (in the order they ran).
+func spread(name string, runs []time.Duration) Latency {
+	ds := slices.Clone(runs)
+	slices.Sort(ds)
 	q := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
-	return Latency{Name: name, N: n, First: first, P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: ds[len(ds)-1]}, nil
+	return Latency{Name: name, N: len(ds), First: runs[0], P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: ds[len(ds)-1]}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }

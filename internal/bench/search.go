@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"time"
 
@@ -67,26 +66,21 @@ func Search(ctx context.Context, db *store.DB, flow *workflow.Service, reps int,
 	fmt.Fprintf(out, "\n| search (first page, capped count) | runs | first ms | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|\n")
 	var all []time.Duration
 	for _, k := range kinds {
-		ds := make([]time.Duration, reps)
-		for i := range ds {
+		ds, err := timeRuns(reps, func() error {
 			q := k.query()
-			t := time.Now()
 			if _, err := flow.List(ctx, k.actor, workflow.Filter{Q: q}); err != nil {
 				return fmt.Errorf("search %q: %w", q, err)
 			}
-			ds[i] = time.Since(t)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		first := ds[0]
 		all = append(all, ds...)
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		fmt.Fprintf(out, "| %s | %d | %s | %s | %s | %s | %s |\n", k.name, reps, ms(first), ms(quantile(ds, 0.5)), ms(quantile(ds, 0.95)), ms(quantile(ds, 0.99)), ms(ds[len(ds)-1]))
+		l := spread(k.name, ds)
+		fmt.Fprintf(out, "| %s | %d | %s | %s | %s | %s | %s |\n", l.Name, l.N, ms(l.First), ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max))
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	fmt.Fprintf(out, "| **all kinds together** | %d | | %s | **%s** | %s | %s |\n", len(all), ms(quantile(all, 0.5)), ms(quantile(all, 0.95)), ms(quantile(all, 0.99)), ms(all[len(all)-1]))
+	l := spread("all", all)
+	fmt.Fprintf(out, "| **all kinds together** | %d | | %s | **%s** | %s | %s |\n", l.N, ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max))
 	return nil
-}
-
-// quantile of sorted durations.
-func quantile(ds []time.Duration, p float64) time.Duration {
-	return ds[min(len(ds)-1, int(p*float64(len(ds))))]
 }
