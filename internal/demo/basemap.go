@@ -20,7 +20,7 @@ var streetRoads = []string{"人民中路", "青年路", "东风路", "金碧路"
 
 func (s *sim) baseLayer() []basemap.Feature {
 	l := &s.layout
-	pt := func(x, y float64) geo.Point { return l.at(x, y) }
+	pt := l.at
 	// the centre lines of the two gaps between the districts, in lattice cells
 	cx := (centreLon - l.origin.Lon) / l.kLon
 	cy := (centreLat - l.origin.Lat) / l.kLat

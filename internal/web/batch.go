@@ -26,20 +26,14 @@ type batchResultJSON struct {
 	No    string         `json:"no,omitempty"`
 	OK    bool           `json:"ok"`
 	State workflow.State `json:"state,omitempty"`
-	Error *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error,omitempty"`
+	Error *errorBody `json:"error,omitempty"`
 }
 
 func (s *Server) batchResults(r *http.Request, in workflow.BatchResult) batchResultJSON {
 	out := batchResultJSON{ID: in.ID, No: in.No, OK: in.OK, State: in.State}
 	if in.Err != nil {
 		code, msg := s.message(r, in.Err)
-		out.Error = &struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}{string(code), msg}
+		out.Error = &errorBody{Code: string(code), Message: msg}
 	}
 	return out
 }

@@ -20,7 +20,7 @@ import (
 func (s *Server) caseMapRoutes() []route {
 	return []route{
 		{method: "GET", path: "/api/v1/public/basemap", api: true, public: true, summary: "The city's own base layer (roads with names, water, parks) meeting a box, as GeoJSON; empty when the city has none", query: []string{"bbox"}, resp: "GeoJSON", h: s.apiBasemap},
-		{method: "GET", path: "/api/v1/cases/points", api: true, summary: "The placed cases of a list (same filters as /api/v1/cases), newest first, at most 5000, for a map", query: []string{"queue", "state", "category_id", "unit_id", "region_id", "cell_id", "warning", "closed_from", "closed_to", "supervised", "from", "to", "no", "q"}, resp: "CasePoints", h: s.apiCasePoints},
+		{method: "GET", path: "/api/v1/cases/points", api: true, summary: "The placed cases of a list (same filters as /api/v1/cases), newest first, at most 5000, for a map", query: workflow.FilterParams, resp: "CasePoints", h: s.apiCasePoints},
 	}
 }
 

@@ -528,14 +528,12 @@ func (s *Server) showCases(w http.ResponseWriter, r *http.Request, code int, msg
 	for i, sf := range saved {
 		links[i] = savedLink{sf, template.URL("/cases?" + sf.Query)}
 	}
-	keep := r.URL.Query()
-	keep.Del("page")
-	keep.Del("before")
+	filters := listFilters(r.URL.Query()).Encode()
 	s.renderStatus(w, r, code, "cases", map[string]any{"Page": pg, "Filter": f, "Q": r.URL.Query(), "L": l, "States": workflow.States, "Sorts": workflow.Sorts,
 		"Pager": pagerOf(r.URL.Query(), "/cases", max(f.Page, 1), pg.Pages), "SeesReporter": actorOf(r).CanSeeReporter(),
-		"Saved": links, "Query": keep.Encode(), "Msg": msg, "FilterName": filterName, "Left": left,
+		"Saved": links, "Query": filters, "Msg": msg, "FilterName": filterName, "Left": left,
 		"Batch": slices.Contains(office, actorOf(r).Role), "BatchActions": workflow.BatchActions,
-		"MapView": r.URL.Query().Get("view") == "map", "PointsURL": template.URL("/api/v1/cases/points?" + pointsQuery(r.URL.Query()))})
+		"MapView": r.URL.Query().Get("view") == "map", "PointsURL": template.URL("/api/v1/cases/points?" + filters)})
 }
 
 // timeLeft words, for each case worked against a deadline, the working
@@ -570,18 +568,16 @@ func (s *Server) timeLeft(r *http.Request, cases []*workflow.Case) (map[int64]st
 	return out, nil
 }
 
-// pointsQuery is a list's query as the map's points take it: the
-// filters, not the page, order or view.
-func pointsQuery(q url.Values) string {
+// listFilters is a list's query without its page, view or size: what a
+// saved filter, the map's points and the way back from a batch keep.
+func listFilters(q url.Values) url.Values {
 	v := url.Values{}
-	for k, vs := range q {
-		switch k {
-		case "page", "before", "sort", "view", "exact", "limit":
-		default:
+	for _, k := range workflow.FilterParams {
+		if vs, ok := q[k]; ok {
 			v[k] = vs
 		}
 	}
-	return v.Encode()
+	return v
 }
 
 // pageLink is one link of a pager.

@@ -23,7 +23,7 @@ import (
 func (s *Server) exportRoutes() []route {
 	return []route{
 		{method: "GET", path: "/cases/export", h: s.exportCases},
-		{method: "GET", path: "/api/v1/cases/export", api: true, summary: "The case list with its filters as CSV (UTF-8 with BOM, for Excel) or XLSX, streamed", query: []string{"format", "queue", "state", "category_id", "unit_id", "region_id", "cell_id", "closed_from", "closed_to", "warning", "supervised", "from", "to", "no", "q"}, resp: "binary", h: s.exportCases},
+		{method: "GET", path: "/api/v1/cases/export", api: true, summary: "The case list with its filters as CSV (UTF-8 with BOM, for Excel) or XLSX, streamed", query: append([]string{"format"}, workflow.FilterParams...), resp: "binary", h: s.exportCases},
 	}
 }
 

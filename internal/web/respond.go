@@ -138,10 +138,14 @@ func (s *Server) message(r *http.Request, err error) (apperr.Code, string) {
 
 // apiError is the JSON error body of the API.
 type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Error errorBody `json:"error"`
+}
+
+// errorBody is what went wrong: the error's code and its words in the
+// reader's language.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // failJSON writes err as the API's JSON error.

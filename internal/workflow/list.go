@@ -321,16 +321,15 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	q := s.DB.Reader()
 	var page Page
 	count := `SELECT count(*) FROM (SELECT 1` + res.from() + ` WHERE ` + where + ` LIMIT ?) t`
-	limit := CountCap
-	countArgs := append(slices.Clone(args), limit+1)
+	countArgs := append(slices.Clone(args), CountCap+1)
 	if f.ExactTotal {
 		count, countArgs = `SELECT count(*)`+res.from()+` WHERE `+where, args
 	}
 	if err := q.QueryRow(ctx, count, countArgs...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count cases: %w", err)
 	}
-	if page.Total > limit && !f.ExactTotal {
-		page.Total, page.TotalCapped = limit, true
+	if page.Total > CountCap && !f.ExactTotal {
+		page.Total, page.TotalCapped = CountCap, true
 	}
 	page.Pages = (page.Total + f.Limit - 1) / f.Limit
 	pageWhere, pageArgs := where, args
