@@ -26,7 +26,7 @@ type batchResultJSON struct {
 	No    string         `json:"no,omitempty"`
 	OK    bool           `json:"ok"`
 	State workflow.State `json:"state,omitempty"`
-	Error *errorBody `json:"error,omitempty"`
+	Error *errorBody     `json:"error,omitempty"`
 }
 
 func (s *Server) batchResults(r *http.Request, in workflow.BatchResult) batchResultJSON {
