@@ -44,6 +44,8 @@ type Config struct {
 	RewardFirstOnly bool
 	// Open311Jurisdiction is the GeoReport v2 jurisdiction_id, if any.
 	Open311Jurisdiction string
+	// Open311ExtendedStatuses: detailed statuses in Open311 requests.
+	Open311ExtendedStatuses bool
 	// TrustProxy reads the client's address from the reverse proxy's
 	// X-Real-IP / X-Forwarded-For (only when the peer is loopback or private).
 	TrustProxy bool
@@ -92,6 +94,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", c.TileAttribution), "attribution shown under the tiles (CHUANGWEN_TILE_ATTRIBUTION)")
 	fs.BoolVar(&c.RewardFirstOnly, "reward-first-only", env("REWARD_FIRST_ONLY", "true") != "false", "only a problem's first reporter counts for rewards (CHUANGWEN_REWARD_FIRST_ONLY)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "behind a reverse proxy: take the client address from X-Real-IP / X-Forwarded-For when the peer is loopback or private (CHUANGWEN_TRUST_PROXY=true)")
+	fs.BoolVar(&c.Open311ExtendedStatuses, "open311-extended-statuses", env("OPEN311_EXTENDED_STATUSES", "") == "true", "Open311 requests carry detailed statuses (in_progress, fixed, duplicate...) as FixMyStreet reads them; clients may also ask with extended_statuses=true (CHUANGWEN_OPEN311_EXTENDED_STATUSES=true)")
 	fs.StringVar(&c.Open311Jurisdiction, "open311-jurisdiction", env("OPEN311_JURISDICTION", c.Open311Jurisdiction), "Open311 jurisdiction_id when several cities share one endpoint (CHUANGWEN_OPEN311_JURISDICTION)")
 }
 

@@ -7,6 +7,7 @@ const (
 	LocNone    = "unlocated" // in no cell and none near: the acceptor places it
 	LocOutside = "outside"   // outside the city altogether
 	LocManual  = "manual"    // placed in a region by the acceptor
+	LocAddress = "address"   // a point estimated from the address text (the cell it names): to be checked
 )
 
 // Location is where a point falls in the city's grid (万米单元网格).

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
@@ -535,4 +536,49 @@ func (s *Store) Watch(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// Place is a point estimated from address text: the interior of the grid
+// cell whose name, community or street the text names.
+type Place struct {
+	Point geo.Point
+	Name  string // the name found in the text
+	Cell  string // the cell's code
+}
+
+// Place finds the most specific place the text names among the grid's
+// cells: the longest name that occurs in it, a cell's own name before its
+// community before its street; several cells of one community or street
+// give the first by code. ok is false when the text names none (two
+// characters at least count as a name).
+func (s *Store) Place(ctx context.Context, text string) (p Place, ok bool, err error) {
+	snap, err := s.current(ctx)
+	if err != nil || text == "" {
+		return Place{}, false, err
+	}
+	best, bestLen, bestRank := -1, 0, 0
+	for i, c := range snap.cells {
+		for rank, name := range []string{c.Street, c.Community, c.Name} {
+			n := utf8.RuneCountInString(name)
+			if n < 2 || !strings.Contains(text, name) {
+				continue
+			}
+			better := n > bestLen || (n == bestLen && rank > bestRank) ||
+				(n == bestLen && rank == bestRank && c.Code < snap.cells[best].Code)
+			if best < 0 || better {
+				best, bestLen, bestRank = i, n, rank
+				p.Name = name
+			}
+		}
+	}
+	if best < 0 {
+		return Place{}, false, nil
+	}
+	c := snap.cells[best]
+	pt, inside := c.Geometry.InteriorPoint()
+	if !inside {
+		pt = c.Geometry.Centroid()
+	}
+	p.Point, p.Cell = pt, c.Code
+	return p, true, nil
 }

@@ -1,10 +1,13 @@
 package open311_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,6 +28,11 @@ type memBackend struct {
 	custom open311.Created
 	// fail, when set, is returned by every method.
 	fail error
+
+	updateQueries []open311.UpdateQuery
+	postedUpdates map[string]string // client update_id → ours
+	updatesIn     []open311.NewUpdate
+	uploads       []*memUploads
 }
 
 func newBackend(now time.Time) *memBackend { return &memBackend{now: now} }
@@ -196,15 +204,19 @@ func (b *memBackend) Requests(_ context.Context, lang string, q open311.Query) (
 		from := min((q.Page-1)*q.PageSize, len(out))
 		out = out[from:min(from+q.PageSize, len(out))]
 	}
-	if !q.Extensions {
-		for i := range out {
+	for i := range out {
+		if q.ExtendedStatuses {
+			out[i].Status = extendedStatus(out[i])
+		}
+		if !q.Extensions {
 			out[i].Extended = nil
 		}
 	}
 	return out, nil
 }
 
-func (b *memBackend) Request(_ context.Context, lang, id string, extensions bool) (open311.Request, error) {
+func (b *memBackend) Request(_ context.Context, lang, id string, v open311.View) (open311.Request, error) {
+	extensions := v.Extensions
 	if err := b.seen(lang); err != nil {
 		return open311.Request{}, err
 	}
@@ -213,6 +225,9 @@ func (b *memBackend) Request(_ context.Context, lang, id string, extensions bool
 	b.mu.Unlock()
 	for _, r := range b.requests() {
 		if r.ID == id {
+			if v.ExtendedStatuses {
+				r.Status = extendedStatus(r)
+			}
 			if !extensions {
 				r.Extended = nil
 			}
@@ -220,4 +235,103 @@ func (b *memBackend) Request(_ context.Context, lang, id string, extensions bool
 		}
 	}
 	return open311.Request{}, open311.NotFound(tr(lang, "诉求 "+id+" 不存在", "No service request "+id))
+}
+
+// extendedStatus is the detailed status of the memBackend's requests.
+func extendedStatus(r open311.Request) string {
+	switch {
+	case r.Extended != nil && r.Extended.Duplicate:
+		return open311.StatusDuplicate
+	case r.Status == "open" && r.AgencyResponsible != "":
+		return open311.StatusInProgress
+	}
+	return r.Status
+}
+
+// updates is the memBackend's servicerequestupdates feed.
+func (b *memBackend) updateList() []open311.Update {
+	now := b.now
+	return []open311.Update{
+		{ID: "9001", RequestID: "2026-000001", Status: "IN_PROGRESS", At: now.Add(-47 * time.Hour), Description: "已派遣至城市管理局"},
+		{ID: "9002", RequestID: "2026-000002", Status: "DUPLICATE", At: now.Add(-120 * time.Hour), Description: "与 2026-000001 合并"},
+		{ID: "9003", RequestID: "2026-000001", Status: "FIXED", At: now.Add(-time.Hour), Description: "已清运 & 复核",
+			MediaURL: "https://example.org/p/after.jpg"},
+	}
+}
+
+func (b *memBackend) Updates(_ context.Context, lang string, q open311.UpdateQuery, yield func(open311.Update) error) error {
+	if err := b.seen(lang); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.updateQueries = append(b.updateQueries, q)
+	b.mu.Unlock()
+	us := b.updateList()
+	slices.SortFunc(us, func(x, y open311.Update) int { return x.At.Compare(y.At) })
+	for _, u := range us {
+		if u.At.Before(q.Start) || u.At.After(q.End) {
+			continue
+		}
+		if err := yield(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *memBackend) PostUpdate(_ context.Context, r *http.Request, in open311.NewUpdate) (string, error) {
+	if err := b.seen(""); err != nil {
+		return "", err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if in.APIKey != "key-123" {
+		return "", open311.Forbidden("Invalid api_key")
+	}
+	if in.RequestID != "2026-000001" {
+		return "", open311.NotFound("No service request " + in.RequestID)
+	}
+	if b.postedUpdates == nil {
+		b.postedUpdates = map[string]string{}
+	}
+	if id, ok := b.postedUpdates[in.UpdateID]; ok {
+		return id, nil
+	}
+	id := "u-" + strconv.Itoa(len(b.postedUpdates)+1)
+	b.postedUpdates[in.UpdateID] = id
+	b.updatesIn = append(b.updatesIn, in)
+	return id, nil
+}
+
+// memUploads keeps the uploaded files in memory.
+type memUploads struct {
+	b      *memBackend
+	files  map[string][]byte
+	closed bool
+}
+
+func (u *memUploads) Save(_ context.Context, field string, r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(data, []byte("\xff\xd8\xff")) {
+		return &open311.Error{Status: http.StatusUnsupportedMediaType, Description: "only JPEG photos"}
+	}
+	u.files[field] = data
+	return nil
+}
+
+func (u *memUploads) Close() {
+	u.b.mu.Lock()
+	defer u.b.mu.Unlock()
+	u.closed = true
+}
+
+func (b *memBackend) newUploads(*http.Request) open311.Uploads {
+	u := &memUploads{b: b, files: map[string][]byte{}}
+	b.mu.Lock()
+	b.uploads = append(b.uploads, u)
+	b.mu.Unlock()
+	return u
 }

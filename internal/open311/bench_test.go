@@ -34,7 +34,7 @@ func BenchmarkRequestsPage(b *testing.B) {
 	for _, f := range []string{"json", "xml"} {
 		for _, ext := range []string{"false", "true"} {
 			b.Run(f+"/extensions="+ext, func(b *testing.B) {
-				target := prefix + "requests." + f + "?page_size=500&extensions=" + ext
+				target := prefix + "requests." + f + "?page_size=1000&extensions=" + ext
 				var size int
 				for b.Loop() {
 					w := httptest.NewRecorder()

@@ -368,6 +368,51 @@ func encodeExtended(xr *xRequest, jr *jRequest, e *Extended, loc *time.Location)
 	jr.Notes = &notes
 }
 
+// ---- servicerequestupdates
+
+type xUpdate struct {
+	ID          string `xml:"update_id"`
+	RequestID   string `xml:"service_request_id"`
+	Status      string `xml:"status"`
+	At          string `xml:"updated_datetime"`
+	Description string `xml:"description"`
+	MediaURL    string `xml:"media_url"`
+}
+
+type jUpdate struct {
+	ID          *string `json:"update_id"`
+	RequestID   *string `json:"service_request_id"`
+	Status      *string `json:"status"`
+	At          *string `json:"updated_datetime"`
+	Description *string `json:"description"`
+	MediaURL    *string `json:"media_url"`
+}
+
+func encodeUpdate(u Update, loc *time.Location) (xUpdate, jUpdate) {
+	at := stamp(u.At, loc)
+	return xUpdate{u.ID, u.RequestID, u.Status, at, u.Description, u.MediaURL},
+		jUpdate{opt(u.ID), opt(u.RequestID), opt(u.Status), opt(at), opt(u.Description), opt(u.MediaURL)}
+}
+
+type xUpdateIDs struct {
+	XMLName xml.Name    `xml:"service_request_updates"`
+	Items   []xUpdateID `xml:"request_update"`
+}
+
+type xUpdateID struct {
+	ID string `xml:"update_id"`
+}
+
+type jUpdateID struct {
+	ID *string `json:"update_id"`
+}
+
+// encodeUpdateID is the answer to a POST servicerequestupdates: a list of
+// one update_id, as FixMyStreet reads it.
+func encodeUpdateID(id string) (xUpdateIDs, []jUpdateID) {
+	return xUpdateIDs{Items: []xUpdateID{{id}}}, []jUpdateID{{opt(id)}}
+}
+
 // ---- discovery
 
 type xDiscovery struct {

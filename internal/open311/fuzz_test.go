@@ -74,7 +74,7 @@ func FuzzParseNewRequest(f *testing.F) {
 			t.Fatalf("coord %q", in.Coord)
 		}
 		for _, s := range []string{in.APIKey, in.JurisdictionID, in.ServiceCode, in.AddressString, in.AddressID,
-			in.Email, in.DeviceID, in.AccountID, in.FirstName, in.LastName, in.Phone, in.Description, in.MediaURL} {
+			in.Email, in.DeviceID, in.AccountID, in.FirstName, in.LastName, in.Phone, in.Description} {
 			checkText(t, s)
 		}
 		for code, vals := range in.Attributes {

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,7 @@ func testOptions() open311.Options {
 
 func newHandler(b *memBackend, mod func(*open311.Options)) http.Handler {
 	o := testOptions()
+	o.NewUploads = b.newUploads
 	if mod != nil {
 		mod(&o)
 	}
@@ -101,7 +103,26 @@ func goldenCases() []goldenCase {
 		"address_string", "明湖路3号", "attribute[surface]", "wall",
 		"attribute[colour][]", "red", "attribute[colour][]", "black")
 	fileCT, fileBody := multipartBody("api_key", "key-123", "service_code", "GARBAGE",
-		"address_string", "明湖路3号", "@photo", "\xff\xd8\xff")
+		"address_string", "明湖路3号", "@photo1", "\xff\xd8\xff", "@photo2", "\xff\xd8\xff\xe0")
+	badFileCT, badFileBody := multipartBody("api_key", "key-123", "service_code", "GARBAGE",
+		"address_string", "明湖路3号", "@photo1", "GIF89a")
+	updateFileCT, updateFileBody := multipartBody("api_key", "key-123", "service_request_id", "2026-000001",
+		"update_id", "fms-78", "status", "OPEN", "@photo1", "\xff\xd8\xff")
+	// FixMyStreet's description: title, detail and link, CR LF breaks.
+	crlf := strings.Repeat("字字字\r\n", 1000) // 5,000 characters as sent, 4,000 as counted
+	// Every open report of a body in one list: 1,200 ids, three known.
+	longIDs := make([]string, 0, 1200)
+	for i := range 1197 {
+		longIDs = append(longIDs, fmt.Sprintf("2025-%06d", i))
+	}
+	longIDs = append(longIDs, "2026-000003", "2026-000001", "2026-000002")
+	update := func(name, body string, status int) goldenCase {
+		return goldenCase{name: name, method: "POST", target: "servicerequestupdates.{fmt}",
+			header: []string{"Content-Type", formCT}, body: body, status: status}
+	}
+	fmsUpdate := "api_key=key-123&jurisdiction_id=yunchuan.gov.cn&service_request_id=2026-000001&update_id=fms-77" +
+		"&updated_datetime=2026-07-14T09:00:00%2B08:00&status=OPEN&description=%E8%BF%98%E6%B2%A1%E6%B8%85%E7%90%86" +
+		"&first_name=Test&last_name=User&email=t%40example.org&media_url=https%3A%2F%2Ffms.example%2Fc%2F77.jpg"
 	full := "api_key=key-123&jurisdiction_id=yunchuan.gov.cn&service_code=GARBAGE&lat=25.0213&long=102.7101" +
 		"&address_string=%E5%B9%B8%E7%A6%8F%E8%B7%AF12%E5%8F%B7&email=a%40example.org&device_id=tt222111" +
 		"&account_id=123456&first_name=%E5%B0%8F%E6%98%8E&last_name=%E6%9D%8E&phone=13800000000" +
@@ -128,6 +149,19 @@ func goldenCases() []goldenCase {
 		post("post_batch.{fmt}", "api_key=key-123&service_code=PARKING&address_id=A-778&account_id=u-42", 200),
 		{name: "post_multipart.{fmt}", method: "POST", target: "requests.{fmt}",
 			header: []string{"Content-Type", mpCT}, body: mpBody, status: 200},
+		{name: "post_files.{fmt}", method: "POST", target: "requests.{fmt}",
+			header: []string{"Content-Type", fileCT}, body: fileBody, status: 200},
+		post("post_description_crlf_4000.{fmt}", base+"&description="+url.QueryEscape(crlf), 200),
+		post("post_media_urls.{fmt}", base+"&media_url=https%3A%2F%2Ffms.example%2Fp%2F1.jpg&media_url=https%3A%2F%2Ffms.example%2Fp%2F2.jpg", 200),
+		post("post_unknown_attributes.{fmt}", base+"&attribute[uprn]=100023&attribute[title]=%E6%A0%87%E9%A2%98&attribute[fixmystreet_id]=4711", 200),
+		get("requests_extended_statuses.{fmt}", "requests.{fmt}?extended_statuses=true", 200),
+		post("requests_ids_post.{fmt}", "jurisdiction_id=yunchuan.gov.cn&service_request_id="+strings.Join(longIDs, ","), 200),
+		get("updates.{fmt}", "servicerequestupdates.{fmt}?start_date=2026-07-09T00:00:00%2B08:00&end_date=2026-07-14T09:30:00%2B08:00", 200),
+		get("updates_default.{fmt}", "servicerequestupdates.{fmt}", 200),
+		get("updates_empty.{fmt}", "servicerequestupdates.{fmt}?start_date=2026-07-14T09:00:00Z&end_date=2026-07-14T10:00:00Z", 200),
+		update("post_update.{fmt}", fmsUpdate, 200),
+		{name: "post_update_file.{fmt}", method: "POST", target: "servicerequestupdates.{fmt}",
+			header: []string{"Content-Type", updateFileCT}, body: updateFileBody, status: 200},
 
 		// Errors the specification lists, and the protocol's own.
 		get("error_unknown_path.{fmt}", "nothing.{fmt}", 404),
@@ -143,7 +177,7 @@ func goldenCases() []goldenCase {
 		get("error_bad_date.{fmt}", "requests.{fmt}?start_date=yesterday", 400),
 		get("error_date_span.{fmt}", "requests.{fmt}?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z", 400),
 		get("error_date_order.{fmt}", "requests.{fmt}?start_date=2026-07-01&end_date=2026-06-01", 400),
-		get("error_page_size.{fmt}", "requests.{fmt}?page_size=501", 400),
+		get("error_page_size.{fmt}", "requests.{fmt}?page_size=1001", 400),
 		get("error_status.{fmt}", "requests.{fmt}?status=pending", 400),
 		get("error_bad_query.{fmt}", "requests.{fmt}?status=open%zz", 400),
 		post("error_post_no_api_key.{fmt}", "service_code=GARBAGE&address_string=x", 403),
@@ -162,11 +196,26 @@ func goldenCases() []goldenCase {
 		post("error_post_bad_media_url.{fmt}", base+"&media_url=javascript:alert(1)", 400),
 		post("error_post_bad_coord.{fmt}", base+"&lat=25&long=102&coord=utm", 400),
 		post("error_post_backend.{fmt}", "api_key=key-123&service_code=BROKEN&address_string=x", 500),
-		post("error_post_too_large.{fmt}", base+"&description="+strings.Repeat("a", 70<<10), 413),
+		post("error_post_too_large.{fmt}", base+"&description="+strings.Repeat("a", 1<<20), 413),
 		{name: "error_post_media_type.{fmt}", method: "POST", target: "requests.{fmt}",
 			header: []string{"Content-Type", "application/json"}, body: `{"service_code":"GARBAGE"}`, status: 415},
-		{name: "error_post_file.{fmt}", method: "POST", target: "requests.{fmt}",
-			header: []string{"Content-Type", fileCT}, body: fileBody, status: 400},
+		{name: "error_post_file_type.{fmt}", method: "POST", target: "requests.{fmt}",
+			header: []string{"Content-Type", badFileCT}, body: badFileBody, status: 415},
+		post("error_post_description_crlf_4001.{fmt}", base+"&description="+url.QueryEscape(crlf+"字"), 400),
+		post("error_post_media_urls_many.{fmt}", base+strings.Repeat("&media_url=https%3A%2F%2Ffms.example%2Fp%2F1.jpg", 1)+
+			func() string {
+				var b strings.Builder
+				for i := range 21 {
+					fmt.Fprintf(&b, "&media_url=https%%3A%%2F%%2Ffms.example%%2Fp%%2F%d.jpg", i+2)
+				}
+				return b.String()
+			}(), 400),
+		get("error_updates_span.{fmt}", "servicerequestupdates.{fmt}?start_date=2026-01-01&end_date=2026-07-01", 400),
+		update("error_post_update_no_update_id.{fmt}", "api_key=key-123&service_request_id=2026-000001&description=x", 400),
+		update("error_post_update_no_api_key.{fmt}", "service_request_id=2026-000001&update_id=1&description=x", 403),
+		update("error_post_update_unknown_request.{fmt}", "api_key=key-123&service_request_id=2026-999999&update_id=1&description=x", 404),
+		update("error_post_update_empty.{fmt}", "api_key=key-123&service_request_id=2026-000001&update_id=1&status=OPEN", 400),
+		update("error_post_update_status.{fmt}", "api_key=key-123&service_request_id=2026-000001&update_id=1&description=x&status=%3Cb%3E", 400),
 	}
 }
 

@@ -46,6 +46,9 @@ func NewHandler(b Backend, prefix string, o Options) http.Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = DefaultMaxUploadBytes
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -82,6 +85,7 @@ type call struct {
 var resources = map[string]string{
 	"discovery": "GET", "services": "GET", "requests": "GET POST",
 	"services/": "GET", "requests/": "GET", "tokens/": "GET",
+	"servicerequestupdates": "GET POST",
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +94,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.setLanguage(query)
 
 	res, arg, f, known := h.route(r.URL.EscapedPath())
+	if _, ok := h.b.(UpdatesBackend); res == "servicerequestupdates" && !ok {
+		res = ""
+	}
 	if res == "" {
 		if known {
 			c.f = f
@@ -125,7 +132,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if method == http.MethodPost {
-		c.create(query)
+		if res == "servicerequestupdates" {
+			c.postUpdate(query)
+		} else {
+			c.create(query)
+		}
 		return
 	}
 	if err := c.jurisdiction(query); err != nil {
@@ -150,6 +161,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.one(arg, query)
 	case "tokens/":
 		c.token(arg)
+	case "servicerequestupdates":
+		c.updates(query)
 	}
 }
 
@@ -236,6 +249,10 @@ func (c *call) discovery() {
 	} else {
 		d.Endpoints = slices.Clone(d.Endpoints)
 	}
+	if _, ok := c.h.b.(UpdatesBackend); ok && len(c.h.o.Discovery.Endpoints) == 0 {
+		// The same URL also speaks mySociety's servicerequestupdates.
+		d.Endpoints = append(d.Endpoints, Endpoint{Specification: UpdatesSpecification, URL: d.Endpoints[0].URL})
+	}
 	for i := range d.Endpoints {
 		e := &d.Endpoints[i]
 		if e.Specification == "" {
@@ -276,32 +293,99 @@ func (c *call) definition(code string) {
 }
 
 func (c *call) list(form url.Values) {
-	q, err := parseQuery(form, c.h.o.Now(), c.h.o.Location)
+	q, err := parseQuery(form, c.h.o.Now(), c.h.o.Location, c.h.o.ExtendedStatuses)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	rs, err := c.h.b.Requests(c.r.Context(), c.lang, q)
-	if err != nil {
-		c.fail(err)
+	ctx := c.r.Context()
+	st := c.stream("service_requests", "request")
+	if len(q.IDs) == 0 {
+		rs, err := c.h.b.Requests(ctx, c.lang, q)
+		if err == nil {
+			err = st.requests(rs, q.Extensions)
+		}
+		st.finish(err)
 		return
 	}
-	x, j := encodeRequests(rs, q.Extensions, c.h.o.Location)
-	c.write(http.StatusOK, x, j)
+	// A long id list is answered chunk by chunk: memory holds one chunk's
+	// requests, whatever the list's length.
+	ids := q.IDs
+	for len(ids) > 0 && err == nil {
+		n := min(len(ids), IDChunk)
+		cq := q
+		cq.IDs, ids = ids[:n:n], ids[n:]
+		var rs []Request
+		if rs, err = c.h.b.Requests(ctx, c.lang, cq); err == nil {
+			err = st.requests(rs, q.Extensions)
+		}
+	}
+	st.finish(err)
 }
 
 func (c *call) one(id string, form url.Values) {
-	ext, err := boolParam(form, "extensions")
+	v, err := parseView(form, c.h.o.ExtendedStatuses)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	r, err := c.h.b.Request(c.r.Context(), c.lang, id, ext)
+	r, err := c.h.b.Request(c.r.Context(), c.lang, id, v)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	x, j := encodeRequests([]Request{r}, ext, c.h.o.Location)
+	x, j := encodeRequests([]Request{r}, v.Extensions, c.h.o.Location)
+	c.write(http.StatusOK, x, j)
+}
+
+// updates answers GET servicerequestupdates.{fmt}, streamed.
+func (c *call) updates(form url.Values) {
+	q, err := parseUpdateQuery(form, c.h.o.Now(), c.h.o.Location)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	st := c.stream("service_request_updates", "request_update")
+	err = c.h.b.(UpdatesBackend).Updates(c.r.Context(), c.lang, q, func(u Update) error {
+		x, j := encodeUpdate(u, c.h.o.Location)
+		return st.item(x, j)
+	})
+	st.finish(err)
+}
+
+// postUpdate answers POST servicerequestupdates.{fmt}.
+func (c *call) postUpdate(query url.Values) {
+	form, up, err := c.readForm(query)
+	if up != nil {
+		defer up.Close()
+	}
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if form.Get("locale") != "" {
+		c.setLanguage(form)
+	}
+	if err := c.jurisdiction(form); err != nil {
+		c.fail(err)
+		return
+	}
+	in, err := ParseNewUpdate(form, c.h.o.Location)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	in.Uploads = up
+	if in.Description == "" && len(in.MediaURLs) == 0 && up == nil {
+		c.fail(keyed(http.StatusBadRequest, "open311.update_empty"))
+		return
+	}
+	id, err := c.h.b.(UpdatesBackend).PostUpdate(c.r.Context(), c.r, in)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	x, j := encodeUpdateID(id)
 	c.write(http.StatusOK, x, j)
 }
 
@@ -316,7 +400,10 @@ func (c *call) token(token string) {
 }
 
 func (c *call) create(query url.Values) {
-	form, err := c.readForm(query)
+	form, up, err := c.readForm(query)
+	if up != nil {
+		defer up.Close()
+	}
 	if err != nil {
 		c.fail(err)
 		return
@@ -328,11 +415,18 @@ func (c *call) create(query url.Values) {
 		c.fail(err)
 		return
 	}
+	// A list of ids too long for a URL may come as a POST form: with
+	// service_request_id and no service_code the POST is a query.
+	if len(form["service_request_id"]) > 0 && len(form["service_code"]) == 0 && up == nil {
+		c.list(form)
+		return
+	}
 	in, err := ParseNewRequest(form)
 	if err != nil {
 		c.fail(err)
 		return
 	}
+	in.Uploads = up
 	created, err := c.h.b.Create(c.r.Context(), c.r, in)
 	if err != nil {
 		c.fail(err)
@@ -346,65 +440,106 @@ func (c *call) create(query url.Values) {
 	c.write(http.StatusOK, x, j)
 }
 
-// readForm reads a POST body (form-urlencoded, or multipart without files)
-// of at most MaxBodyBytes and appends the query string's parameters.
-func (c *call) readForm(query url.Values) (url.Values, error) {
+// readForm reads a POST body and appends the query string's parameters:
+// form-urlencoded within MaxBodyBytes, or multipart whose text fields
+// together stay within MaxBodyBytes and whose file parts stream into the
+// request's Uploads (Options.NewUploads; refused without it) within
+// MaxUploadBytes. The caller closes the Uploads, returned even with an
+// error.
+func (c *call) readForm(query url.Values) (url.Values, Uploads, error) {
 	mediaType, params := "application/x-www-form-urlencoded", map[string]string(nil)
 	if ct := c.r.Header.Get("Content-Type"); ct != "" {
 		var err error
 		if mediaType, params, err = mime.ParseMediaType(ct); err != nil {
-			return nil, keyed(http.StatusUnsupportedMediaType, "open311.unsupported_media_type")
+			return nil, nil, keyed(http.StatusUnsupportedMediaType, "open311.unsupported_media_type")
 		}
-	}
-	if mediaType != "application/x-www-form-urlencoded" && mediaType != "multipart/form-data" {
-		return nil, keyed(http.StatusUnsupportedMediaType, "open311.unsupported_media_type")
 	}
 	max := c.h.o.MaxBodyBytes
-	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, max))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, keyed(http.StatusRequestEntityTooLarge, "open311.body_too_large",
-				"bytes", strconv.FormatInt(max, 10))
-		}
-		return nil, keyed(http.StatusBadRequest, "open311.bad_body")
+	tooLarge := func(n int64) error {
+		return keyed(http.StatusRequestEntityTooLarge, "open311.body_too_large", "bytes", strconv.FormatInt(n, 10))
 	}
 	var form url.Values
-	if mediaType == "multipart/form-data" {
-		if form, err = multipartForm(body, params["boundary"]); err != nil {
-			return nil, err
+	var up Uploads
+	var err error
+	switch mediaType {
+	case "application/x-www-form-urlencoded":
+		body, rerr := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, max))
+		if rerr != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](rerr); ok {
+				return nil, nil, tooLarge(max)
+			}
+			return nil, nil, keyed(http.StatusBadRequest, "open311.bad_body")
 		}
-	} else if form, err = url.ParseQuery(string(body)); err != nil {
-		return nil, keyed(http.StatusBadRequest, "open311.bad_body")
+		if form, err = url.ParseQuery(string(body)); err != nil {
+			return nil, nil, keyed(http.StatusBadRequest, "open311.bad_body")
+		}
+	case "multipart/form-data":
+		if form, up, err = c.multipartForm(params["boundary"], tooLarge); err != nil {
+			return nil, up, err
+		}
+	default:
+		return nil, nil, keyed(http.StatusUnsupportedMediaType, "open311.unsupported_media_type")
 	}
 	for k, vs := range query {
 		form[k] = append(form[k], vs...)
 	}
-	return form, nil
+	return form, up, nil
 }
 
-// multipartForm reads the fields of a multipart body held in memory (its
-// size is already bounded), refusing file parts.
-func multipartForm(body []byte, boundary string) (url.Values, error) {
+// multipartForm streams a multipart body: text fields into the form,
+// files into the Uploads.
+func (c *call) multipartForm(boundary string, tooLarge func(int64) error) (url.Values, Uploads, error) {
 	bad := keyed(http.StatusBadRequest, "open311.bad_body")
 	if boundary == "" {
-		return nil, bad
+		return nil, nil, bad
+	}
+	limit := c.h.o.MaxBodyBytes
+	if c.h.o.NewUploads != nil {
+		limit = c.h.o.MaxUploadBytes
+	}
+	readErr := func(err error) error {
+		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return tooLarge(mbe.Limit)
+		}
+		if _, ok := errors.AsType[*Error](err); ok {
+			return err
+		}
+		return bad
 	}
 	form := url.Values{}
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	var up Uploads
+	files := 0
+	textLeft := c.h.o.MaxBodyBytes
+	mr := multipart.NewReader(http.MaxBytesReader(c.w, c.r.Body, limit), boundary)
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
-			return form, nil
+			return form, up, nil
 		}
 		if err != nil {
-			return nil, bad
+			return nil, up, readErr(err)
 		}
 		if p.FileName() != "" {
-			return nil, keyed(http.StatusBadRequest, "open311.files_not_accepted")
+			if c.h.o.NewUploads == nil {
+				return nil, up, keyed(http.StatusBadRequest, "open311.files_not_accepted")
+			}
+			if files++; files > MaxMediaURLs {
+				return nil, up, keyed(http.StatusBadRequest, "open311.too_many_files", "max", strconv.Itoa(MaxMediaURLs))
+			}
+			if up == nil {
+				up = c.h.o.NewUploads(c.r)
+			}
+			if err := up.Save(c.r.Context(), p.FormName(), p); err != nil {
+				return nil, up, readErr(err)
+			}
+			continue
 		}
-		v, err := io.ReadAll(p)
+		v, err := io.ReadAll(io.LimitReader(p, textLeft+1))
 		if err != nil {
-			return nil, bad
+			return nil, up, readErr(err)
+		}
+		if textLeft -= int64(len(v)); textLeft < 0 {
+			return nil, up, tooLarge(c.h.o.MaxBodyBytes)
 		}
 		if name := p.FormName(); name != "" {
 			form.Add(name, string(v))
@@ -468,4 +603,105 @@ func (c *call) write(status int, x, j any) {
 	hdr.Add("Vary", "Accept-Language")
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(buf.Bytes())
+}
+
+// stream writes a list answer item by item: nothing is sent until the
+// first item (or the end), so an early failure is still a proper error
+// answer; a failure after that aborts the connection, so that the client
+// sees a broken answer, never a short one that looks whole.
+type stream struct {
+	c          *call
+	root, elem string
+	n          int
+	xenc       *xml.Encoder
+	buf        bytes.Buffer
+}
+
+func (c *call) stream(root, elem string) *stream {
+	return &stream{c: c, root: root, elem: elem}
+}
+
+func (st *stream) start() {
+	hdr := st.c.w.Header()
+	if st.c.f == formatJSON {
+		hdr.Set("Content-Type", contentJSON)
+	} else {
+		hdr.Set("Content-Type", contentXML)
+	}
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Add("Vary", "Accept-Language")
+	st.c.w.WriteHeader(http.StatusOK)
+	if st.c.f == formatJSON {
+		_, _ = io.WriteString(st.c.w, "[")
+		return
+	}
+	_, _ = io.WriteString(st.c.w, xmlDeclaration+"<"+st.root+">")
+	st.xenc = xml.NewEncoder(st.c.w)
+	st.xenc.Indent("  ", "  ")
+}
+
+// item writes one element: x in XML, j in JSON.
+func (st *stream) item(x, j any) error {
+	if st.n == 0 {
+		st.start()
+	}
+	st.n++
+	if st.c.f == formatJSON {
+		st.buf.Reset()
+		enc := json.NewEncoder(&st.buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("  ", "  ")
+		if err := enc.Encode(j); err != nil {
+			return err
+		}
+		sep := ",\n  "
+		if st.n == 1 {
+			sep = "\n  "
+		}
+		_, err := io.WriteString(st.c.w, sep+strings.TrimSuffix(st.buf.String(), "\n"))
+		return err
+	}
+	if st.n == 1 {
+		_, _ = io.WriteString(st.c.w, "\n")
+	}
+	if err := st.xenc.EncodeElement(x, xml.StartElement{Name: xml.Name{Local: st.elem}}); err != nil {
+		return err
+	}
+	return st.xenc.Flush()
+}
+
+func (st *stream) requests(rs []Request, extensions bool) error {
+	x, j := encodeRequests(rs, extensions, st.c.h.o.Location)
+	for i := range x.Items {
+		if err := st.item(x.Items[i], j[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish ends the list, or answers err.
+func (st *stream) finish(err error) {
+	if err != nil {
+		if st.n == 0 {
+			st.c.fail(err)
+			return
+		}
+		st.c.h.o.Log.ErrorContext(st.c.r.Context(), "open311 list failed after its first items",
+			"path", st.c.r.URL.Path, "items", st.n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	if st.n == 0 {
+		st.start()
+	}
+	switch {
+	case st.c.f == formatJSON && st.n == 0:
+		_, _ = io.WriteString(st.c.w, "]\n")
+	case st.c.f == formatJSON:
+		_, _ = io.WriteString(st.c.w, "\n]\n")
+	case st.n == 0:
+		_, _ = io.WriteString(st.c.w, "</"+st.root+">\n")
+	default:
+		_, _ = io.WriteString(st.c.w, "\n</"+st.root+">\n")
+	}
 }

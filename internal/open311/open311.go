@@ -3,6 +3,7 @@ package open311
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,13 +12,30 @@ import (
 
 // Limits of the protocol layer.
 const (
-	DefaultPageSize     = 50
-	MaxPageSize         = 500 // also the most service_request_id values at once
-	MaxPage             = 1_000_000
-	MaxDescription      = 4000 // characters (runes)
-	MaxSpan             = 90 * 24 * time.Hour
-	DefaultMaxBodyBytes = 64 << 10
+	// DefaultPageSize is the specification's "first 1000 requests"; with
+	// the 90-day default window it is what a client that never pages
+	// (FixMyStreet) receives.
+	DefaultPageSize = 1000
+	MaxPageSize     = 1000
+	MaxPage         = 1_000_000
+	// IDChunk is how many service_request_id values the handler passes to
+	// the Backend at once; a longer list is answered chunk by chunk, each
+	// written before the next is read.
+	IDChunk        = 500
+	MaxDescription = 4000 // characters (runes), a CR LF pair counting as one
+	MaxMediaURLs   = 20
+	MaxSpan        = 90 * 24 * time.Hour
+	// DefaultMaxBodyBytes bounds a form body without files: room for a
+	// 4,000-character description and for tens of thousands of
+	// service_request_id values.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxUploadBytes bounds a multipart body with files.
+	DefaultMaxUploadBytes = 64 << 20
 )
+
+// UpdatesSpecification names mySociety's servicerequestupdates extension
+// in discovery.
+const UpdatesSpecification = "https://github.com/mysociety/fixmystreet/wiki/Open311-FMS---Proposed-differences-to-Open311"
 
 // Specification is the discovery token of GeoReport v2.
 const Specification = "http://wiki.open311.org/GeoReport_v2"
@@ -47,7 +65,9 @@ type Attribute struct {
 // Request is a service request (案件) as the public may see it: never the
 // reporter's name, phone or email.
 type Request struct {
-	ID, Status, StatusNotes, ServiceName, ServiceCode, Description string // Status: open | closed
+	// Status is open or closed, or with View.ExtendedStatuses one of the
+	// detailed statuses (Status* constants, lower case).
+	ID, Status, StatusNotes, ServiceName, ServiceCode, Description string
 	AgencyResponsible, ServiceNotice                               string
 	Requested, Updated, Expected                                   time.Time // zero Expected: empty element / null
 	Address, AddressID, Zipcode                                    string
@@ -81,8 +101,41 @@ type NewRequest struct {
 	Attributes                          map[string][]string // nil when none
 	Email, DeviceID, AccountID          string
 	FirstName, LastName, Phone          string
-	Description, MediaURL               string
+	// Description has its line breaks as LF (a CR LF pair or a lone CR
+	// becomes one LF).
+	Description string
+	MediaURLs   []string // http(s) links, in the order given
+	// Uploads holds the files of a multipart POST (nil when none); the
+	// handler closes it after Create returns, so a Backend that keeps the
+	// files must say so to its own implementation.
+	Uploads Uploads
 }
+
+// Uploads receives the files of a multipart POST as they stream in
+// (Options.NewUploads makes one per request).
+type Uploads interface {
+	// Save stores one file part; an *Error refuses the request (a wrong
+	// type is 415, too many or too large 400 or 413).
+	Save(ctx context.Context, field string, r io.Reader) error
+	// Close removes what was saved unless the Backend kept it.
+	Close()
+}
+
+// Detailed statuses (mySociety's extension, as FixMyStreet reads them): a
+// request's status with View.ExtendedStatuses, in lower case; an update's
+// status always, in upper case.
+const (
+	StatusOpen             = "open"
+	StatusInvestigating    = "investigating"
+	StatusInProgress       = "in_progress"
+	StatusActionScheduled  = "action_scheduled"
+	StatusFixed            = "fixed"
+	StatusClosed           = "closed"
+	StatusDuplicate        = "duplicate"
+	StatusNotResponsible   = "not_councils_responsibility"
+	StatusNoFurtherAction  = "no_further_action"
+	StatusInternalReferral = "internal_referral"
+)
 
 // Created is the answer to a POST: ID for realtime services, Token for
 // batch ones, neither for blackbox ones; never both.
@@ -97,7 +150,60 @@ type Query struct {
 	Start, End                  time.Time
 	UpdatedAfter, UpdatedBefore time.Time
 	Page, PageSize              int
-	Extensions                  bool
+	View
+}
+
+// View is how requests are written: extensions=true adds attributes,
+// extended_attributes and notes; extended_statuses=true (or
+// Options.ExtendedStatuses) asks for the detailed statuses.
+type View struct {
+	Extensions, ExtendedStatuses bool
+}
+
+// Update is one change of a request in mySociety's servicerequestupdates
+// extension: a change of status, with the public text that came with it.
+type Update struct {
+	ID, RequestID string
+	Status        string // upper case: OPEN, IN_PROGRESS, FIXED, DUPLICATE, ...
+	At            time.Time
+	Description   string
+	MediaURL      string
+}
+
+// UpdateQuery is a parsed GET servicerequestupdates.{fmt}: updates whose
+// time is within [Start, End].
+type UpdateQuery struct {
+	Start, End time.Time
+}
+
+// NewUpdate is a parsed POST servicerequestupdates.{fmt}: a client's
+// comment on one of its requests.
+type NewUpdate struct {
+	APIKey, JurisdictionID  string
+	RequestID               string // service_request_id
+	UpdateID                string // the client's own id of the update (its idempotency key)
+	Status                  string // as the client sent it, upper case
+	At                      time.Time
+	Description             string
+	FirstName, LastName     string
+	Email, Phone, AccountID string
+	ServiceCode             string
+	MediaURLs               []string
+	Attributes              map[string][]string
+	Uploads                 Uploads
+}
+
+// UpdatesBackend is what a Backend implements to serve the
+// servicerequestupdates extension; without it the resource is 404 and
+// discovery does not list it.
+type UpdatesBackend interface {
+	// Updates calls yield for each update in q's window, oldest first,
+	// and stops at yield's first error.
+	Updates(ctx context.Context, lang string, q UpdateQuery, yield func(Update) error) error
+	// PostUpdate checks the api_key (Forbidden) and the request
+	// (NotFound, or Forbidden when it is not the client's), then records
+	// the update once per (client, UpdateID) and returns its id.
+	PostUpdate(ctx context.Context, r *http.Request, in NewUpdate) (id string, err error)
 }
 
 // Backend is the case store seen through GeoReport. lang is "zh-CN" or
@@ -115,9 +221,11 @@ type Backend interface {
 	// Token returns the id of the request filed under token, "" while it
 	// is pending, NotFound for an unknown token.
 	Token(ctx context.Context, token string) (id string, err error)
+	// Requests answers a query; with q.IDs set it is given at most
+	// IDChunk of them.
 	Requests(ctx context.Context, lang string, q Query) ([]Request, error)
 	// Request returns NotFound for an unknown id.
-	Request(ctx context.Context, lang, id string, extensions bool) (Request, error)
+	Request(ctx context.Context, lang, id string, v View) (Request, error)
 }
 
 // Error is a failure to report to the client. The body's description is
@@ -184,9 +292,19 @@ type Options struct {
 	Jurisdiction string
 	Discovery    Discovery
 	Log          *slog.Logger // default discards
-	MaxBodyBytes int64        // POST body limit, default DefaultMaxBodyBytes
-	Now          func() time.Time
-	Location     *time.Location // zone of written times, default UTC
+	MaxBodyBytes int64        // POST body limit without files, default DefaultMaxBodyBytes
+	// MaxUploadBytes bounds a multipart body with files (default
+	// DefaultMaxUploadBytes); its text fields together stay within
+	// MaxBodyBytes.
+	MaxUploadBytes int64
+	// NewUploads, when set, accepts file parts in multipart POSTs (photos
+	// sent by the client instead of media_url); nil refuses them with 400.
+	NewUploads func(r *http.Request) Uploads
+	// ExtendedStatuses writes the detailed statuses in requests by
+	// default, as if every client asked extended_statuses=true.
+	ExtendedStatuses bool
+	Now              func() time.Time
+	Location         *time.Location // zone of written times, default UTC
 	// Messages translates the handler's own error keys ("open311.*") with
 	// name/value args; default: the package's built-in zh-CN and en texts.
 	Messages func(lang, key string, args ...string) string

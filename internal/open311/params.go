@@ -46,20 +46,68 @@ func validText(s string) bool {
 }
 
 // list gathers a comma-list parameter that may also be repeated, trimmed,
-// without empties or repeats, in first-seen order.
+// without empties or repeats, in first-seen order. It is linear in the
+// list's length: FixMyStreet sends every open report of a body at once.
 func list(form url.Values, name string) ([]string, error) {
 	var out []string
+	seen := map[string]bool{}
 	for _, v := range form[name] {
 		for item := range strings.SplitSeq(v, ",") {
 			item = strings.TrimSpace(item)
-			if item == "" || slices.Contains(out, item) {
+			if item == "" || seen[item] {
 				continue
 			}
 			if !validText(item) {
 				return nil, keyed(http.StatusBadRequest, "open311.bad_text", "param", name)
 			}
+			seen[item] = true
 			out = append(out, item)
 		}
+	}
+	return out, nil
+}
+
+// lineBreaks turns each CR LF pair and each lone CR into one LF, so that a
+// break counts as one character whatever the client's platform.
+func lineBreaks(s string) string {
+	if !strings.ContainsRune(s, '\r') {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+}
+
+// description reads a description: line breaks made LF, at most
+// MaxDescription characters.
+func description(form url.Values) (string, error) {
+	d, err := single(form, "description")
+	if err != nil {
+		return "", err
+	}
+	d = lineBreaks(d)
+	if utf8.RuneCountInString(d) > MaxDescription {
+		return "", keyed(http.StatusBadRequest, "open311.too_long",
+			"param", "description", "max", strconv.Itoa(MaxDescription))
+	}
+	return d, nil
+}
+
+// mediaURLs reads media_url, which may be repeated (FixMyStreet's
+// multi-photo option sends one per photo): http(s) links only, at most
+// MaxMediaURLs, repeats dropped.
+func mediaURLs(form url.Values) ([]string, error) {
+	var out []string
+	for _, v := range form["media_url"] {
+		v = strings.TrimSpace(v)
+		if v == "" || slices.Contains(out, v) {
+			continue
+		}
+		if !validText(v) || !webURL(v) {
+			return nil, keyed(http.StatusBadRequest, "open311.bad_media_url")
+		}
+		out = append(out, v)
+	}
+	if len(out) > MaxMediaURLs {
+		return nil, keyed(http.StatusBadRequest, "open311.too_many_media", "max", strconv.Itoa(MaxMediaURLs))
 	}
 	return out, nil
 }
@@ -121,18 +169,16 @@ func ParseNewRequest(form url.Values) (NewRequest, error) {
 	}{
 		{"email", &in.Email}, {"device_id", &in.DeviceID}, {"account_id", &in.AccountID},
 		{"first_name", &in.FirstName}, {"last_name", &in.LastName}, {"phone", &in.Phone},
-		{"description", &in.Description}, {"media_url", &in.MediaURL},
 	} {
 		if *f.dst, err = single(form, f.name); err != nil {
 			return NewRequest{}, err
 		}
 	}
-	if utf8.RuneCountInString(in.Description) > MaxDescription {
-		return NewRequest{}, keyed(http.StatusBadRequest, "open311.too_long",
-			"param", "description", "max", strconv.Itoa(MaxDescription))
+	if in.Description, err = description(form); err != nil {
+		return NewRequest{}, err
 	}
-	if in.MediaURL != "" && !webURL(in.MediaURL) {
-		return NewRequest{}, keyed(http.StatusBadRequest, "open311.bad_media_url")
+	if in.MediaURLs, err = mediaURLs(form); err != nil {
+		return NewRequest{}, err
 	}
 	if in.Attributes, err = attributes(form); err != nil {
 		return NewRequest{}, err
@@ -226,22 +272,42 @@ func attributes(form url.Values) (map[string][]string, error) {
 	return out, nil
 }
 
+// parseView reads extensions and extended_statuses; extended is the
+// server's default for the latter.
+func parseView(form url.Values, extended bool) (View, error) {
+	var v View
+	var err error
+	if v.Extensions, err = boolParam(form, "extensions"); err != nil {
+		return View{}, err
+	}
+	s, err := single(form, "extended_statuses")
+	if err != nil {
+		return View{}, err
+	}
+	v.ExtendedStatuses = extended
+	if s != "" {
+		if v.ExtendedStatuses, err = boolParam(form, "extended_statuses"); err != nil {
+			return View{}, err
+		}
+	}
+	return v, nil
+}
+
 // parseQuery reads GET requests.{fmt} parameters.
-func parseQuery(form url.Values, now time.Time, loc *time.Location) (Query, error) {
+func parseQuery(form url.Values, now time.Time, loc *time.Location, extended bool) (Query, error) {
 	var q Query
 	var err error
-	if q.Extensions, err = boolParam(form, "extensions"); err != nil {
+	if q.View, err = parseView(form, extended); err != nil {
 		return Query{}, err
 	}
 	if q.IDs, err = list(form, "service_request_id"); err != nil {
 		return Query{}, err
 	}
 	if len(q.IDs) > 0 {
-		if len(q.IDs) > MaxPageSize {
-			return Query{}, keyed(http.StatusBadRequest, "open311.too_many_ids", "max", strconv.Itoa(MaxPageSize))
-		}
 		// The specification: service_request_id "overrides all other
 		// arguments", so the others are neither applied nor checked.
+		// The list has no length limit (the body's or URL's size bounds
+		// it); the handler answers it IDChunk at a time.
 		return q, nil
 	}
 	if q.ServiceCodes, err = list(form, "service_code"); err != nil {
@@ -269,21 +335,8 @@ func parseQuery(form url.Values, now time.Time, loc *time.Location) (Query, erro
 		}
 	}
 	q.Start, q.End, q.UpdatedAfter, q.UpdatedBefore = dates[0], dates[1], dates[2], dates[3]
-	switch {
-	case !q.Start.IsZero() && !q.End.IsZero():
-		if q.End.Before(q.Start) {
-			return Query{}, keyed(http.StatusBadRequest, "open311.date_order", "start", "start_date", "end", "end_date")
-		}
-		if q.End.Sub(q.Start) > MaxSpan {
-			return Query{}, keyed(http.StatusBadRequest, "open311.date_span", "days", strconv.Itoa(int(MaxSpan/(24*time.Hour))))
-		}
-	case !q.Start.IsZero():
-		q.End = q.Start.Add(MaxSpan)
-	case !q.End.IsZero():
-		q.Start = q.End.Add(-MaxSpan)
-	case q.UpdatedAfter.IsZero() && q.UpdatedBefore.IsZero():
-		q.End = now
-		q.Start = now.Add(-MaxSpan)
+	if q.Start, q.End, err = window(q.Start, q.End, now, q.UpdatedAfter.IsZero() && q.UpdatedBefore.IsZero()); err != nil {
+		return Query{}, err
 	}
 	if !q.UpdatedAfter.IsZero() && !q.UpdatedBefore.IsZero() && q.UpdatedBefore.Before(q.UpdatedAfter) {
 		return Query{}, keyed(http.StatusBadRequest, "open311.date_order", "start", "updated_after", "end", "updated_before")
@@ -295,6 +348,96 @@ func parseQuery(form url.Values, now time.Time, loc *time.Location) (Query, erro
 		return Query{}, err
 	}
 	return q, nil
+}
+
+// window completes and checks a start_date/end_date pair: at most MaxSpan
+// apart; one alone extends MaxSpan from it; neither is the last MaxSpan
+// before now when byDefault.
+func window(start, end, now time.Time, byDefault bool) (time.Time, time.Time, error) {
+	switch {
+	case !start.IsZero() && !end.IsZero():
+		if end.Before(start) {
+			return start, end, keyed(http.StatusBadRequest, "open311.date_order", "start", "start_date", "end", "end_date")
+		}
+		if end.Sub(start) > MaxSpan {
+			return start, end, keyed(http.StatusBadRequest, "open311.date_span", "days", strconv.Itoa(int(MaxSpan/(24*time.Hour))))
+		}
+	case !start.IsZero():
+		end = start.Add(MaxSpan)
+	case !end.IsZero():
+		start = end.Add(-MaxSpan)
+	case byDefault:
+		end, start = now, now.Add(-MaxSpan)
+	}
+	return start, end, nil
+}
+
+// parseUpdateQuery reads GET servicerequestupdates.{fmt} parameters: the
+// window's rules are those of requests.
+func parseUpdateQuery(form url.Values, now time.Time, loc *time.Location) (UpdateQuery, error) {
+	start, err := dateParam(form, "start_date", loc, false)
+	if err != nil {
+		return UpdateQuery{}, err
+	}
+	end, err := dateParam(form, "end_date", loc, true)
+	if err != nil {
+		return UpdateQuery{}, err
+	}
+	start, end, err = window(start, end, now, true)
+	return UpdateQuery{Start: start, End: end}, err
+}
+
+// ParseNewUpdate reads the form of a POST servicerequestupdates.{fmt}:
+// 403 without api_key; 400 without service_request_id or update_id, with
+// neither a description nor media, or for malformed values.
+func ParseNewUpdate(form url.Values, loc *time.Location) (NewUpdate, error) {
+	var in NewUpdate
+	var err error
+	if in.APIKey, err = single(form, "api_key"); err != nil {
+		return NewUpdate{}, err
+	}
+	if in.APIKey == "" {
+		return NewUpdate{}, keyed(http.StatusForbidden, "open311.api_key_missing")
+	}
+	for _, f := range []struct {
+		name     string
+		dst      *string
+		required bool
+	}{
+		{"jurisdiction_id", &in.JurisdictionID, false},
+		{"service_request_id", &in.RequestID, true}, {"update_id", &in.UpdateID, true},
+		{"status", &in.Status, false}, {"first_name", &in.FirstName, false}, {"last_name", &in.LastName, false},
+		{"email", &in.Email, false}, {"phone", &in.Phone, false}, {"account_id", &in.AccountID, false},
+		{"service_code", &in.ServiceCode, false},
+	} {
+		if *f.dst, err = single(form, f.name); err != nil {
+			return NewUpdate{}, err
+		}
+		if f.required && *f.dst == "" {
+			return NewUpdate{}, keyed(http.StatusBadRequest, "open311.missing_param", "param", f.name)
+		}
+	}
+	if len(in.UpdateID) > 100 {
+		return NewUpdate{}, keyed(http.StatusBadRequest, "open311.too_long", "param", "update_id", "max", "100")
+	}
+	sent := in.Status
+	in.Status = strings.ToUpper(strings.ReplaceAll(in.Status, " ", "_"))
+	if len(in.Status) > 40 || strings.Trim(in.Status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != "" {
+		return NewUpdate{}, keyed(http.StatusBadRequest, "open311.bad_update_status", "value", sent)
+	}
+	if in.At, err = dateParam(form, "updated_datetime", loc, false); err != nil {
+		return NewUpdate{}, err
+	}
+	if in.Description, err = description(form); err != nil {
+		return NewUpdate{}, err
+	}
+	if in.MediaURLs, err = mediaURLs(form); err != nil {
+		return NewUpdate{}, err
+	}
+	if in.Attributes, err = attributes(form); err != nil {
+		return NewUpdate{}, err
+	}
+	return in, nil
 }
 
 func boolParam(form url.Values, name string) (bool, error) {

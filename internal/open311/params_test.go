@@ -64,7 +64,7 @@ func TestRequestsQuery(t *testing.T) {
 		q.Start, q.End = testNow.Add(-day(90)), testNow
 		return q
 	}
-	def := open311.Query{Page: 1, PageSize: 50}
+	def := open311.Query{Page: 1, PageSize: 1000}
 	with := func(f func(*open311.Query)) open311.Query {
 		q := window(def)
 		f(&q)
@@ -75,7 +75,7 @@ func TestRequestsQuery(t *testing.T) {
 		query string
 		want  open311.Query
 	}{
-		{"defaults: last 90 days, page 1 of 50", "", window(def)},
+		{"defaults: last 90 days, the first 1000", "", window(def)},
 		{"empty parameters are absent",
 			"service_request_id=&service_code=&status=&start_date=&end_date=&updated_after=&updated_before=" +
 				"&page=&page_size=&extensions=&jurisdiction_id=", window(def)},
@@ -89,25 +89,26 @@ func TestRequestsQuery(t *testing.T) {
 			"service_request_id=7,%208,7&service_code=X&status=bogus&start_date=never&page_size=9999&page=0",
 			open311.Query{IDs: []string{"7", "8"}}},
 		{"service_request_id keeps extensions", "service_request_id=7&extensions=true",
-			open311.Query{IDs: []string{"7"}, Extensions: true}},
+			open311.Query{IDs: []string{"7"}, View: open311.View{Extensions: true}}},
+		{"extended_statuses asked for", "extended_statuses=true", with(func(q *open311.Query) { q.ExtendedStatuses = true })},
 		{"start and end in UTC", "start_date=2026-05-01T00:00:00Z&end_date=2026-06-01T00:00:00Z",
-			open311.Query{Start: at("2026-05-01T00:00:00Z"), End: at("2026-06-01T00:00:00Z"), Page: 1, PageSize: 50}},
+			open311.Query{Start: at("2026-05-01T00:00:00Z"), End: at("2026-06-01T00:00:00Z"), Page: 1, PageSize: 1000}},
 		{"a span of exactly 90 days is allowed", "start_date=2026-04-15T09:30:00%2B08:00&end_date=2026-07-14T09:30:00%2B08:00",
-			open311.Query{Start: testNow.Add(-day(90)), End: testNow, Page: 1, PageSize: 50}},
+			open311.Query{Start: testNow.Add(-day(90)), End: testNow, Page: 1, PageSize: 1000}},
 		{"start alone extends 90 days", "start_date=2026-05-01T00:00:00.5%2B08:00",
-			open311.Query{Start: at("2026-05-01T00:00:00.5+08:00"), End: at("2026-05-01T00:00:00.5+08:00").Add(day(90)), Page: 1, PageSize: 50}},
+			open311.Query{Start: at("2026-05-01T00:00:00.5+08:00"), End: at("2026-05-01T00:00:00.5+08:00").Add(day(90)), Page: 1, PageSize: 1000}},
 		{"end alone reaches back 90 days", "end_date=2026-06-01T12:00Z",
-			open311.Query{Start: at("2026-06-01T12:00:00Z").Add(-day(90)), End: at("2026-06-01T12:00:00Z"), Page: 1, PageSize: 50}},
+			open311.Query{Start: at("2026-06-01T12:00:00Z").Add(-day(90)), End: at("2026-06-01T12:00:00Z"), Page: 1, PageSize: 1000}},
 		{"dates alone cover whole days in the office's zone", "start_date=2026-06-01&end_date=2026-06-30",
 			open311.Query{Start: time.Date(2026, 6, 1, 0, 0, 0, 0, loc),
-				End: time.Date(2026, 7, 1, 0, 0, 0, 0, loc).Add(-time.Nanosecond), Page: 1, PageSize: 50}},
+				End: time.Date(2026, 7, 1, 0, 0, 0, 0, loc).Add(-time.Nanosecond), Page: 1, PageSize: 1000}},
 		{"an unencoded + in the offset arrives as a space", "start_date=2026-06-01T08:00:00+08:00&end_date=2026-06-02T08:00:00+08:00",
-			open311.Query{Start: at("2026-06-01T00:00:00Z"), End: at("2026-06-02T00:00:00Z"), Page: 1, PageSize: 50}},
+			open311.Query{Start: at("2026-06-01T00:00:00Z"), End: at("2026-06-02T00:00:00Z"), Page: 1, PageSize: 1000}},
 		{"updated_after alone drops the default window", "updated_after=2026-07-10T00:00:00Z",
-			open311.Query{UpdatedAfter: at("2026-07-10T00:00:00Z"), Page: 1, PageSize: 50}},
+			open311.Query{UpdatedAfter: at("2026-07-10T00:00:00Z"), Page: 1, PageSize: 1000}},
 		{"updated window with a requested window", "updated_after=2026-07-10T00:00:00Z&updated_before=2026-07-11T00:00:00Z&start_date=2026-07-01",
 			open311.Query{UpdatedAfter: at("2026-07-10T00:00:00Z"), UpdatedBefore: at("2026-07-11T00:00:00Z"),
-				Start: time.Date(2026, 7, 1, 0, 0, 0, 0, loc), End: time.Date(2026, 7, 1, 0, 0, 0, 0, loc).Add(day(90)), Page: 1, PageSize: 50}},
+				Start: time.Date(2026, 7, 1, 0, 0, 0, 0, loc), End: time.Date(2026, 7, 1, 0, 0, 0, 0, loc).Add(day(90)), Page: 1, PageSize: 1000}},
 		{"paging", "page=3&page_size=500", with(func(q *open311.Query) { q.Page, q.PageSize = 3, 500 })},
 		{"page_size 1", "page_size=1", with(func(q *open311.Query) { q.PageSize = 1 })},
 		{"extensions true", "extensions=TRUE", with(func(q *open311.Query) { q.Extensions = true })},
@@ -164,7 +165,7 @@ func TestRequestsQueryErrors(t *testing.T) {
 		{"start_date=2026-07-02&end_date=2026-07-01", 400, "end_date"},
 		{"updated_after=2026-07-02T00:00:00Z&updated_before=2026-07-01T00:00:00Z", 400, "updated_before"},
 		{"start_date=2026-07-01&start_date=2026-07-02", 400, "start_date"},
-		{"page_size=501", 400, "500"},
+		{"page_size=1001", 400, "1000"},
 		{"page_size=0", 400, "page_size"},
 		{"page_size=-5", 400, "page_size"},
 		{"page_size=ten", 400, "page_size"},
@@ -173,7 +174,7 @@ func TestRequestsQueryErrors(t *testing.T) {
 		{"page=99999999999999999999", 400, "page"},
 		{"status=open,pending", 400, "pending"},
 		{"extensions=yes", 400, "extensions"},
-		{"service_request_id=" + strings.Join(ids, ","), 400, "500"},
+		{"service_request_id=" + strings.Join(ids, ",") + ",a%01b", 400, "service_request_id"},
 		{"service_code=a%00b", 400, "service_code"},
 		{"jurisdiction_id=other.gov.cn", 404, "other.gov.cn"},
 		{"jurisdiction_id=yunchuan.gov.cn&jurisdiction_id=yunchuan.gov.cn", 400, "jurisdiction_id"},
@@ -274,8 +275,8 @@ func (l *leakyBackend) Requests(ctx context.Context, lang string, q open311.Quer
 	return l.memBackend.Requests(ctx, lang, q)
 }
 
-func (l *leakyBackend) Request(ctx context.Context, lang, id string, _ bool) (open311.Request, error) {
-	return l.memBackend.Request(ctx, lang, id, true)
+func (l *leakyBackend) Request(ctx context.Context, lang, id string, _ open311.View) (open311.Request, error) {
+	return l.memBackend.Request(ctx, lang, id, open311.View{Extensions: true})
 }
 
 func TestLanguage(t *testing.T) {
@@ -304,7 +305,7 @@ func TestLanguage(t *testing.T) {
 	_, zh := errorOf(t, serve(h, "GET", "requests.json?page_size=0"))
 	_, en := errorOf(t, serve(h, "GET", "requests.json?page_size=0", "Accept-Language", "en"))
 	_, enBody := errorOf(t, serve(h, "POST", "requests.json service_code=X&locale=en"))
-	if zh != "page_size 必须是 1 到 500 之间的整数" || en != "page_size must be a whole number from 1 to 500" ||
+	if zh != "page_size 必须是 1 到 1000 之间的整数" || en != "page_size must be a whole number from 1 to 1000" ||
 		enBody != "An api_key is required to submit a request" {
 		t.Errorf("messages: %q / %q / %q", zh, en, enBody)
 	}
@@ -429,6 +430,16 @@ func TestDiscoveryDefaults(t *testing.T) {
   "endpoints": [
     {
       "specification": "http://wiki.open311.org/GeoReport_v2",
+      "url": "http://city.example:8080/open311/v2",
+      "changeset": "c1",
+      "type": "production",
+      "formats": [
+        "text/xml",
+        "application/json"
+      ]
+    },
+    {
+      "specification": "https://github.com/mysociety/fixmystreet/wiki/Open311-FMS---Proposed-differences-to-Open311",
       "url": "http://city.example:8080/open311/v2",
       "changeset": "c1",
       "type": "production",
@@ -635,7 +646,7 @@ func TestParseNewRequestValues(t *testing.T) {
 	}
 	want := open311.NewRequest{APIKey: "k", JurisdictionID: "j", ServiceCode: "S", Lat: ptr(22.5), Long: ptr(113.9),
 		AddressString: "A", AddressID: "B", Email: "e", DeviceID: "d", AccountID: "c", FirstName: "f", LastName: "l",
-		Phone: "p", Description: "x", MediaURL: "https://m.example/",
+		Phone: "p", Description: "x", MediaURLs: []string{"https://m.example/"},
 		Attributes: map[string][]string{"a": {"1"}, "b": {"2", "3"}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)

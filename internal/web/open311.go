@@ -3,10 +3,13 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"chuangwen/internal/apperr"
@@ -14,6 +17,7 @@ import (
 	"chuangwen/internal/intake"
 	"chuangwen/internal/open311"
 	"chuangwen/internal/org"
+	"chuangwen/internal/photo"
 	"chuangwen/internal/workflow"
 )
 
@@ -46,8 +50,13 @@ func (s *Server) open311Handler() http.Handler {
 		Log:          s.Log,
 		Location:     s.Location,
 		Messages:     func(lang, key string, args ...string) string { return s.Msg.T(lang, key, args...) },
+		// Photos sent as files take the public page's path: type sniffed,
+		// metadata stripped, derivatives made.
+		NewUploads:       func(r *http.Request) open311.Uploads { return &o311Uploads{up: s.Flow.Photos.NewUploads()} },
+		MaxUploadBytes:   s.MaxUploadBytes,
+		ExtendedStatuses: s.Open311ExtendedStatuses,
 		Language:     s.Msg.Pick,
-		Discovery:    open311.Discovery{Changeset: "2026-11-27 00:00", Contact: s.City, KeyService: s.Msg.T("zh-CN", "open311.key_service")},
+		Discovery:    open311.Discovery{Changeset: "2026-12-05 00:00", Contact: s.City, KeyService: s.Msg.T("zh-CN", "open311.key_service")},
 		// POST needs an api_key (a revocable token of a known system), so
 		// Open311 shares the reads' per-address limit rather than the
 		// citizens' report limit, which would throttle a hotline.
@@ -197,41 +206,129 @@ func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.
 	if err != nil {
 		return open311.Created{}, err
 	}
-	answers, err := workflow.CheckAttributes(defs, in.Attributes)
+	// Only the attributes the category defines are checked; the rest
+	// (FixMyStreet's extra fields) are kept as received, for staff.
+	defined, extra := splitAttributes(defs, in.Attributes)
+	answers, err := workflow.CheckAttributes(defs, defined)
 	if err != nil {
 		return open311.Created{}, b.o311err(lang, err)
 	}
 	nc := workflow.NewCase{Source: workflow.SourceAPI, CategoryID: cat.ID, Description: in.Description, RequireInCity: true,
-		ReporterName: strings.TrimSpace(in.LastName + in.FirstName), ReporterPhone: in.Phone, ReporterEmail: in.Email, DeviceID: in.DeviceID,
-		Address: in.AddressString, Attributes: answers}
+		ReporterName: personName(in.FirstName, in.LastName), ReporterPhone: in.Phone, ReporterEmail: in.Email, DeviceID: in.DeviceID,
+		Address: in.AddressString, Attributes: answers, MaxDescription: open311.MaxDescription,
+		Client: &workflow.ClientFields{Client: actor.Name, MediaURLs: in.MediaURLs, Attributes: extra}}
 	if nc.Address == "" && in.AddressID != "" {
 		nc.Address = "address_id:" + in.AddressID
-	}
-	if in.MediaURL != "" {
-		// Remote photos are not fetched (the server never calls out);
-		// the link is kept for the acceptor.
-		if nc.Attributes == nil {
-			nc.Attributes = map[string][]string{}
-		}
-		nc.Attributes["media_url"] = []string{in.MediaURL}
 	}
 	if strings.TrimSpace(nc.Description) == "" {
 		nc.Description = cat.Name
 	}
-	if utf8.RuneCountInString(nc.Description) > workflow.MaxDescription {
-		return open311.Created{}, open311.BadRequest(b.msg(lang, "case.description_too_long", "max", strconv.Itoa(workflow.MaxDescription)))
+	if up, ok := in.Uploads.(*o311Uploads); ok {
+		nc.Photos = up.up.Files()
 	}
-	if in.Lat != nil {
+	notice := "open311.notice"
+	var place string
+	switch {
+	case in.Lat != nil:
 		p := geo.ToWGS84(geo.Point{Lon: *in.Long, Lat: *in.Lat}, geo.Datum(strings.ToLower(in.Coord)))
 		nc.Lat, nc.Lon = &p.Lat, &p.Lon
+	case in.AddressString != "":
+		// An address alone: placed in the grid cell it names, if any,
+		// flagged as estimated; otherwise the acceptor places it.
+		pl, ok, err := b.s.Grid.Place(ctx, in.AddressString)
+		if err != nil {
+			return open311.Created{}, err
+		}
+		notice = "open311.notice_unplaced"
+		if ok {
+			nc.Lat, nc.Lon, nc.Estimated = &pl.Point.Lat, &pl.Point.Lon, true
+			notice, place = "open311.notice_placed", pl.Name
+		}
+	default:
+		notice = "open311.notice_unplaced"
 	}
 	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
 	rec, err := b.s.Intake.Submit(ctx, actor, intake.Submission{Scope: "token:" + strconv.FormatInt(actor.TokenID, 10), Key: key, Case: nc, IP: b.s.clientIP(r)})
 	if err != nil {
 		return open311.Created{}, b.o311err(lang, err)
 	}
-	return open311.Created{ID: rec.CaseNo, Notice: b.msg(lang, "open311.notice", "receipt", rec.Code), AccountID: in.AccountID}, nil
+	if up, ok := in.Uploads.(*o311Uploads); ok {
+		up.up.Keep()
+	}
+	return open311.Created{ID: rec.CaseNo, Notice: b.msg(lang, notice, "receipt", rec.Code, "place", place), AccountID: in.AccountID}, nil
 }
+
+// o311Uploads stores the files of an Open311 POST as case photos.
+type o311Uploads struct{ up *photo.Uploads }
+
+func (u *o311Uploads) Save(ctx context.Context, _ string, r io.Reader) error {
+	if len(u.up.Files()) >= intake.MaxPublicPhotos {
+		return apperrTo311(errInvalid("photo.too_many", "max", itoa(intake.MaxPublicPhotos)))
+	}
+	_, err := u.up.Save(ctx, r)
+	return apperrTo311(err)
+}
+
+func (u *o311Uploads) Close() { u.up.Close() }
+
+// apperrTo311 gives a photo refusal its protocol status (415 for a type,
+// 413 for a size, 400 otherwise), in Chinese; the backend's language is
+// not known inside Save.
+func apperrTo311(err error) error {
+	e, ok := apperr.As(err)
+	if !ok {
+		return err
+	}
+	status := http.StatusBadRequest
+	switch e.Code {
+	case apperr.Unsupported:
+		status = http.StatusUnsupportedMediaType
+	case apperr.TooLarge:
+		status = http.StatusRequestEntityTooLarge
+	case apperr.Internal:
+		return err
+	}
+	return &open311.Error{Status: status, Key: e.Key, Args: e.Args}
+}
+
+// splitAttributes parts the client's attributes into those the category
+// defines and the rest.
+func splitAttributes(defs []workflow.Attribute, in map[string][]string) (defined, extra map[string][]string) {
+	for code, vals := range in {
+		if slices.ContainsFunc(defs, func(a workflow.Attribute) bool { return a.Code == code }) {
+			if defined == nil {
+				defined = map[string][]string{}
+			}
+			defined[code] = vals
+			continue
+		}
+		if extra == nil {
+			extra = map[string][]string{}
+		}
+		extra[code] = vals
+	}
+	return defined, extra
+}
+
+// personName joins a client's first and last name in the order given:
+// with a space between Latin names ("Test User"), without one between
+// Chinese ones ("王" + "小明" is 王小明); one part alone as it came.
+func personName(first, last string) string {
+	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	if first == "" || last == "" {
+		return first + last
+	}
+	if isHan(lastRune(first)) && isHan(firstRune(last)) {
+		return first + last
+	}
+	return first + " " + last
+}
+
+func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
+
+func firstRune(s string) rune { r, _ := utf8.DecodeRuneInString(s); return r }
+
+func lastRune(s string) rune { r, _ := utf8.DecodeLastRuneInString(s); return r }
 
 func (b open311Backend) Token(ctx context.Context, token string) (string, error) {
 	t, err := b.s.Intake.Track(ctx, token)
@@ -273,7 +370,7 @@ func (b open311Backend) Requests(ctx context.Context, lang string, q open311.Que
 	out := make([]open311.Request, 0, len(cases))
 	for _, c := range cases {
 		c.Photos = photos[c.ID]
-		r, err := b.request(ctx, lang, c, q.Extensions, k)
+		r, err := b.request(ctx, lang, c, q.View, k)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +379,7 @@ func (b open311Backend) Requests(ctx context.Context, lang string, q open311.Que
 	return out, nil
 }
 
-func (b open311Backend) Request(ctx context.Context, lang, id string, extensions bool) (open311.Request, error) {
+func (b open311Backend) Request(ctx context.Context, lang, id string, v open311.View) (open311.Request, error) {
 	c, err := b.s.Flow.PublicCase(ctx, id)
 	if err != nil {
 		return open311.Request{}, err
@@ -294,16 +391,19 @@ func (b open311Backend) Request(ctx context.Context, lang, id string, extensions
 	if err != nil {
 		return open311.Request{}, err
 	}
-	return b.request(ctx, lang, c, extensions, k)
+	return b.request(ctx, lang, c, v, k)
 }
 
 // request maps a case, its photos loaded, to a GeoReport request:
 // public-safe fields only.
-func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Case, ext bool, k catalog) (open311.Request, error) {
+func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Case, v open311.View, k catalog) (open311.Request, error) {
 	r := open311.Request{ID: c.No, Status: "open", ServiceName: c.CategoryName, Description: c.Description, AgencyResponsible: c.LeadUnitName,
 		Requested: c.ReportedAt, Updated: c.UpdatedAt, Expected: c.Deadline, Address: c.Address}
 	if !c.State.Open() {
 		r.Status = "closed"
+	}
+	if v.ExtendedStatuses {
+		r.Status = detailedStatus(c.State)
 	}
 	r.StatusNotes = b.msg(lang, "track.state."+string(c.State))
 	if c.Lat != nil {
@@ -319,10 +419,19 @@ func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Ca
 			photos = append(photos, base+"/api/v1/public/photos/"+c.No+"/"+strconv.FormatInt(p.ID, 10)+"/large")
 		}
 	}
+	// The links a client sent are its own to show: they come first, as
+	// the client gave them; then our public versions of the photos.
+	client, err := b.s.Flow.CaseClientFields(ctx, c.ID)
+	if err != nil {
+		return r, err
+	}
+	if client != nil {
+		photos = append(slices.Clone(client.MediaURLs), photos...)
+	}
 	if len(photos) > 0 {
 		r.MediaURL = photos[0]
 	}
-	if !ext {
+	if !v.Extensions {
 		return r, nil
 	}
 	e := &open311.Extended{Channel: c.Source, Photos: photos, Duplicate: c.State == workflow.Merged}
@@ -331,6 +440,8 @@ func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Ca
 			e.ParentID = no
 		}
 	}
+	// Only the category's own attributes: what a client sent beyond them
+	// stays with staff.
 	if a, err := b.s.Flow.CaseAttributes(ctx, c.ID); err == nil && a != "" {
 		_ = json.Unmarshal([]byte(a), &e.Attributes)
 		delete(e.Attributes, "media_url")
@@ -345,4 +456,66 @@ func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Ca
 	}
 	r.Extended = e
 	return r, nil
+}
+
+// detailedStatus is a state in the statuses FixMyStreet understands: a
+// merged case is a duplicate, not fixed; a case closed unverified does
+// not exist (closing is verifying).
+func detailedStatus(s workflow.State) string {
+	switch s {
+	case workflow.Reported:
+		return open311.StatusOpen
+	case workflow.Accepted:
+		return open311.StatusInvestigating
+	case workflow.Dispatched, workflow.InProgress, workflow.Verifying:
+		return open311.StatusInProgress
+	case workflow.Postponed:
+		return open311.StatusActionScheduled
+	case workflow.Closed:
+		return open311.StatusFixed
+	case workflow.Rejected:
+		return open311.StatusNotResponsible
+	case workflow.Merged:
+		return open311.StatusDuplicate
+	case workflow.Voided:
+		return open311.StatusNoFurtherAction
+	}
+	return open311.StatusOpen
+}
+
+// Updates is the servicerequestupdates feed: each change of state of a
+// public case, with the unit's public reply where there is one.
+func (b open311Backend) Updates(ctx context.Context, lang string, q open311.UpdateQuery, yield func(open311.Update) error) error {
+	return b.s.Flow.PublicUpdates(ctx, q.Start, q.End, func(u workflow.PublicUpdate) error {
+		desc := u.Reply
+		if desc == "" {
+			desc = b.msg(lang, "track.state."+string(u.To))
+		}
+		return yield(open311.Update{ID: strconv.FormatInt(u.Seq, 10), RequestID: u.CaseNo, At: u.At,
+			Status: strings.ToUpper(detailedStatus(u.To)), Description: desc})
+	})
+}
+
+// PostUpdate records a client's update to one of its own requests: a
+// comment on the case's trail, once per update_id.
+func (b open311Backend) PostUpdate(ctx context.Context, r *http.Request, in open311.NewUpdate) (string, error) {
+	lang := open311.LanguageFrom(ctx)
+	actor, err := b.s.Org.ActorForToken(ctx, in.APIKey)
+	if err != nil || actor.Role != org.RoleClient {
+		return "", open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
+	}
+	u := workflow.ClientUpdate{UpdateID: in.UpdateID, Status: in.Status, At: in.At, Description: in.Description,
+		Name: personName(in.FirstName, in.LastName), MediaURLs: in.MediaURLs, Attributes: in.Attributes}
+	up, _ := in.Uploads.(*o311Uploads)
+	if up != nil {
+		u.Photos = up.up.Files()
+	}
+	seq, err := b.s.Flow.PostClientUpdate(ctx, actor, in.RequestID, u)
+	if err != nil {
+		return "", b.o311err(lang, err)
+	}
+	if up != nil {
+		up.up.Keep()
+	}
+	return strconv.FormatInt(seq, 10), nil
 }

@@ -67,6 +67,10 @@ type Server struct {
 	PublicWriteLimit *ratelimit.Limiter
 	// Open311 is the GeoReport v2 jurisdiction id ("" = single city).
 	Open311Jurisdiction string
+	// Open311ExtendedStatuses writes detailed statuses (in_progress,
+	// fixed, duplicate...) in requests by default, for clients such as
+	// FixMyStreet that read them.
+	Open311ExtendedStatuses bool
 	// TrustProxy takes the client's address from X-Real-IP or
 	// X-Forwarded-For when the peer is a loopback or private address (a
 	// reverse proxy in front), for rate limits, blocks and login throttles.

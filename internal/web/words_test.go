@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"chuangwen/internal/geo"
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
@@ -26,11 +27,14 @@ func TestEveryWordShown(t *testing.T) {
 	for _, a := range append(workflow.Actions, workflow.Warn, workflow.Overdue, workflow.Report) {
 		keys = append(keys, "action."+string(a))
 	}
-	for _, a := range intake.TrailActions {
+	for _, a := range append(intake.TrailActions, workflow.ActionClientUpdate) {
 		keys = append(keys, "action."+a)
 	}
 	for _, s := range workflow.States {
 		keys = append(keys, "state."+string(s))
+	}
+	for _, f := range []string{geo.LocCell, geo.LocNearest, geo.LocNone, geo.LocOutside, geo.LocManual, geo.LocAddress} {
+		keys = append(keys, "routing.flag_"+f)
 	}
 	for _, s := range workflow.Sources {
 		keys = append(keys, "source."+s)

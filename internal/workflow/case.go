@@ -132,6 +132,9 @@ type Case struct {
 	GridCellID   int64    `json:"grid_cell_id,omitempty"`
 	LocationFlag string   `json:"location_flag,omitempty"`
 	Routing      *Routing `json:"routing,omitempty"`
+	// Client is what a client system sent beyond the case's fields (staff
+	// only; filled in by Get).
+	Client *ClientFields `json:"client_fields,omitempty"`
 }
 
 // Photo is a photo tied to a case.
@@ -263,6 +266,9 @@ func (s *Service) Get(ctx context.Context, actor org.Actor, id int64) (*Case, er
 		return nil, err
 	}
 	hideReporter(actor, c)
+	if c.Client, err = s.CaseClientFields(ctx, id); err != nil {
+		return nil, err
+	}
 	c.Photos, err = s.casePhotos(ctx, q, id)
 	return c, err
 }
@@ -307,6 +313,11 @@ type NewCase struct {
 	DeviceID      string
 	// Attributes are category-specific answers (Open311 attributes).
 	Attributes map[string][]string
+	// Client is what a client system sent beyond the case's fields.
+	Client *ClientFields
+	// Estimated marks Lat/Lon as estimated from the address text: the
+	// case is placed in the cell found, flagged for the acceptor to check.
+	Estimated bool
 	Photos     []photo.File
 	// MaxDescription overrides the length limit (the public page allows
 	// fewer characters than the console).
@@ -424,6 +435,9 @@ func (s *Service) PrepareReport(ctx context.Context, actor org.Actor, in NewCase
 		if loc.Flag == geo.LocOutside && in.RequireInCity {
 			return p, apperr.New(apperr.Invalid, "case.outside_city")
 		}
+		if in.Estimated && loc.Flag == geo.LocCell {
+			loc.Flag = geo.LocAddress
+		}
 		p.location = loc
 	}
 	var err error
@@ -489,12 +503,12 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	}
 	id, err := store.InsertID(ctx, tx, `INSERT INTO cases (no, source, category_id, description, lat, lon, address, region_id, urgency, state,
 		reporter_name, reporter_phone, reporter_email, reporter_device, reporter_user_id, reported_at, updated_at,
-		grid_cell_id, location_flag, routing, attributes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		grid_cell_id, location_flag, routing, attributes, client_fields)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		no, in.Source, cat.ID, in.Description, lat, lon, strings.TrimSpace(in.Address), nullable(in.RegionID), in.Urgency, string(Reported),
 		strings.TrimSpace(in.ReporterName), strings.TrimSpace(in.ReporterPhone), strings.TrimSpace(in.ReporterEmail), strings.TrimSpace(in.DeviceID),
 		nullable(actor.UserID), store.Ms(now), store.Ms(now),
-		nullable(loc.CellID), loc.Flag, routing.encode(), attrs)
+		nullable(loc.CellID), loc.Flag, routing.encode(), attrs, in.Client.encode())
 	if err != nil {
 		return nil, fmt.Errorf("insert case: %w", err)
 	}
