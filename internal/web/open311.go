@@ -491,8 +491,13 @@ func (b open311Backend) Updates(ctx context.Context, lang string, q open311.Upda
 		if desc == "" {
 			desc = b.msg(lang, "track.state."+string(u.To))
 		}
+		var media string
+		if u.PhotoID != 0 {
+			base, _ := ctx.Value(ctxBase{}).(string)
+			media = base + "/api/v1/public/photos/" + u.CaseNo + "/" + strconv.FormatInt(u.PhotoID, 10) + "/large"
+		}
 		return yield(open311.Update{ID: strconv.FormatInt(u.Seq, 10), RequestID: u.CaseNo, At: u.At,
-			Status: strings.ToUpper(detailedStatus(u.To)), Description: desc})
+			Status: strings.ToUpper(detailedStatus(u.To)), Description: desc, MediaURL: media})
 	})
 }
 

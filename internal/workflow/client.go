@@ -158,6 +158,10 @@ type PublicUpdate struct {
 	Action Action
 	To     State
 	Reply  string
+	// PhotoID is the first ready photo that came with the reply (the
+	// after photo), 0 when none.
+	PhotoID int64
+	caseID  int64
 }
 
 // updatesChunk is how many events one query of the updates feed reads;
@@ -168,6 +172,7 @@ const (
 )
 
 // PublicUpdates calls yield for each change of state of a public case
+// after its report
 // whose time is within [from, to], in trail order, reading the trail a
 // chunk at a time (a 90-day window of a large city holds millions).
 func (s *Service) PublicUpdates(ctx context.Context, from, to time.Time, yield func(PublicUpdate) error) error {
@@ -190,17 +195,41 @@ func (s *Service) PublicUpdates(ctx context.Context, from, to time.Time, yield f
 	lo, hi = max(lo-seqMargin, 0), hi+seqMargin
 	after := lo - 1
 	for {
-		rows, err := store.Collect(ctx, q, scanPublicUpdate, `SELECT e.seq, c.no, e.at, e.action, e.to_state, e.opinion
+		rows, err := store.Collect(ctx, q, scanPublicUpdate, `SELECT e.seq, c.id, c.no, e.at, e.action, e.to_state, e.opinion
 			FROM events e JOIN cases c ON c.id = e.case_id JOIN categories cat ON cat.id = c.category_id
-			WHERE e.seq > ? AND e.seq <= ? AND e.at >= ? AND e.at <= ? AND e.to_state <> '' AND e.to_state <> e.from_state AND cat.staff_only = FALSE
+			WHERE e.seq > ? AND e.seq <= ? AND e.at >= ? AND e.at <= ? AND e.from_state <> '' AND e.to_state <> '' AND e.to_state <> e.from_state AND cat.staff_only = FALSE
 			ORDER BY e.seq LIMIT ?`, after, hi, store.Ms(from), store.Ms(to), updatesChunk)
 		if err != nil {
 			return fmt.Errorf("updates: %w", err)
+		}
+		var replies, cases []int64
+		for _, u := range rows {
+			if u.Action == Feedback {
+				replies, cases = append(replies, u.Seq), append(cases, u.caseID)
+			}
+		}
+		photos := map[int64]int64{}
+		if len(replies) > 0 {
+			err := store.Each(ctx, q, func(r store.Scanner) error {
+				var seq, id int64
+				if err := r.Scan(&seq, &id); err != nil {
+					return err
+				}
+				if _, ok := photos[seq]; !ok {
+					photos[seq] = id
+				}
+				return nil
+			}, `SELECT event_seq, id FROM photos WHERE case_id IN (`+idList(cases)+`) AND event_seq IN (`+idList(replies)+`)
+				AND kind = 'after' AND derived_at <> 0 ORDER BY id`)
+			if err != nil {
+				return fmt.Errorf("updates' photos: %w", err)
+			}
 		}
 		for _, u := range rows {
 			if u.Action != Feedback {
 				u.Reply = ""
 			}
+			u.PhotoID = photos[u.Seq]
 			if err := yield(u); err != nil {
 				return err
 			}
@@ -216,7 +245,7 @@ func scanPublicUpdate(r store.Scanner) (PublicUpdate, error) {
 	var u PublicUpdate
 	var at int64
 	var action, to string
-	err := r.Scan(&u.Seq, &u.CaseNo, &at, &action, &to, &u.Reply)
+	err := r.Scan(&u.Seq, &u.caseID, &u.CaseNo, &at, &action, &to, &u.Reply)
 	u.At, u.Action, u.To = store.Time(at), Action(action), State(to)
 	return u, err
 }
