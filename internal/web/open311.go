@@ -55,8 +55,8 @@ func (s *Server) open311Handler() http.Handler {
 		NewUploads:       func(r *http.Request) open311.Uploads { return &o311Uploads{up: s.Flow.Photos.NewUploads()} },
 		MaxUploadBytes:   s.MaxUploadBytes,
 		ExtendedStatuses: s.Open311ExtendedStatuses,
-		Language:     s.Msg.Pick,
-		Discovery:    open311.Discovery{Changeset: "2026-12-05 00:00", Contact: s.City, KeyService: s.Msg.T("zh-CN", "open311.key_service")},
+		Language:         s.Msg.Pick,
+		Discovery:        open311.Discovery{Changeset: "2026-12-05 00:00", Contact: s.City, KeyService: s.Msg.T("zh-CN", "open311.key_service")},
 		// POST needs an api_key (a revocable token of a known system), so
 		// Open311 shares the reads' per-address limit rather than the
 		// citizens' report limit, which would throttle a hotline.

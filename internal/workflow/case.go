@@ -318,7 +318,7 @@ type NewCase struct {
 	// Estimated marks Lat/Lon as estimated from the address text: the
 	// case is placed in the cell found, flagged for the acceptor to check.
 	Estimated bool
-	Photos     []photo.File
+	Photos    []photo.File
 	// MaxDescription overrides the length limit (the public page allows
 	// fewer characters than the console).
 	MaxDescription int
