@@ -12,6 +12,12 @@
 //	GET  requests.{fmt}           query service requests
 //	GET  requests/{id}.{fmt}      one service request
 //	GET  tokens/{token}.{fmt}     service_request_id from a token
+//	GET  servicerequestupdates.{fmt}   changes of requests in a window (mySociety's extension)
+//	POST servicerequestupdates.{fmt}   a client's update to one of its requests
+//
+// The last two are served when the Backend is also an UpdatesBackend;
+// discovery then lists a second endpoint at the same URL whose
+// specification is UpdatesSpecification.
 //
 // Decisions where the specification leaves room, and why:
 //
@@ -50,22 +56,34 @@
 //     the id or token that is not set is left out, as the specification
 //     requires ("should not be returned"); a blackbox service sets neither.
 //   - POST bodies: application/x-www-form-urlencoded (also when the
-//     Content-Type is missing) or multipart/form-data without files (a file
-//     part is 400: photos go by media_url); anything else is 415. The body
-//     is limited to Options.MaxBodyBytes (64 KiB by default), 413 above.
-//     Query-string parameters of the POST are merged with the body.
+//     Content-Type is missing) within Options.MaxBodyBytes (1 MiB by
+//     default), or multipart/form-data whose text fields together stay
+//     within MaxBodyBytes and whose file parts (photos sent instead of
+//     media_url) stream into Options.NewUploads' Uploads within
+//     Options.MaxUploadBytes; without NewUploads a file part is 400. 413
+//     above the limits; any other type is 415. Query-string parameters of
+//     the POST are merged with the body.
 //   - POST checks, first failure wins: jurisdiction (404), api_key missing
 //     (403; its validity is the Backend's), then ParseNewRequest (400):
 //     service_code, lat/long (both or neither, decimal numbers, in range),
-//     a location, description ≤ 4000 characters, media_url http(s),
-//     attribute syntax, text that is valid UTF-8 without control characters
-//     other than tab and line breaks. Unknown service codes (404) and missing
-//     required attributes (400) are the Backend's to report.
+//     a location, description ≤ 4000 characters after every CR LF pair and
+//     lone CR became one LF (one limit, one message), media_url http(s),
+//     repeatable up to MaxMediaURLs, attribute syntax, text that is valid
+//     UTF-8 without control characters other than tab and line breaks.
+//     Unknown service codes (404) and missing required attributes (400) are
+//     the Backend's to report; attributes a service does not define are
+//     passed on (the application keeps them for staff).
+//   - A POST requests.{fmt} with service_request_id and without
+//     service_code is a query, answered as GET requests.{fmt}: the way to
+//     send an id list too long for a URL.
 //   - "coord" (wgs84, gcj02, bd09; default wgs84) is this server's extension
 //     for the Chinese map datums of lat/long.
-//   - GET requests.{fmt}: service_request_id (comma list, at most 500)
-//     overrides every filter, including paging and dates; only extensions
-//     still applies. service_code and status are comma lists and may also be
+//   - GET requests.{fmt}: service_request_id (comma list, also repeated,
+//     of any length) overrides every filter, including paging and dates;
+//     only extensions and extended_statuses still apply. The handler asks
+//     the Backend IDChunk ids at a time and writes each chunk's requests
+//     before reading the next, so memory holds one chunk whatever the list.
+//     service_code and status are comma lists and may also be
 //     repeated. start_date/end_date filter requested_datetime, both
 //     inclusive; they may not span more than 90 days (400), and when neither
 //     is given the window is the last 90 days; one alone extends 90 days from
@@ -75,8 +93,64 @@
 //     (v2.1 draft) filter updated_datetime; when either is given and no
 //     start_date/end_date, no default requested_datetime window applies, so a
 //     client syncing changes sees old requests updated lately. page (from 1)
-//     and page_size (default 50, 1..500, 400 outside) page the result;
-//     extensions=true adds attributes, extended_attributes and notes.
+//     and page_size (default 1000, the specification's "first 1000", 1..1000,
+//     400 outside) page the result; extensions=true adds attributes,
+//     extended_attributes and notes.
+//   - Statuses: status is open or closed, as the specification says.
+//     extended_statuses=true (or Options.ExtendedStatuses) asks for the
+//     detailed statuses FixMyStreet reads (the Status* constants:
+//     investigating, in_progress, action_scheduled, fixed, duplicate,
+//     not_councils_responsibility, no_further_action); updates always
+//     carry them, in upper case.
+//   - Lists (requests, updates) are streamed: nothing is written until the
+//     first item is ready, so an early failure is a proper error answer; a
+//     failure after that aborts the connection rather than end a list that
+//     would look whole. Streamed answers have no Content-Length.
+//   - GET servicerequestupdates.{fmt}: start_date/end_date bound the
+//     updates' times, with the window rules of requests (default the last
+//     90 days). Each update has update_id, service_request_id, status,
+//     updated_datetime, description and media_url.
+//   - POST servicerequestupdates.{fmt}: api_key (403 without),
+//     service_request_id and update_id (the client's own id, 400 without)
+//     are required, and a description or media (a media_url or a file);
+//     status is a word (OPEN, FIXED, "in progress"; spaces become "_"),
+//     updated_datetime a W3C time; first_name, last_name, email, phone,
+//     account_id, service_code and attribute[...] are passed on. The answer
+//     is a list of one {update_id}. The Backend records each (client,
+//     update_id) once, so a retry answers the first id.
+//
+// How FixMyStreet's Open311 module (perllib/Open311.pm and the
+// Open311::Get* updaters) fares against this server, option by option,
+// tried with the module itself, unmodified:
+//
+//   - Sending reports: title, detail and report URL with CR LF breaks
+//     (extended_description) up to 4,000 characters; first_name/last_name
+//     from its name split at the first space, kept in that order (with a
+//     space between Latin names, none between Chinese ones); account_id
+//     echoed; lat/long always (always_send_latlong) or address_string /
+//     address_id (send_notpinpointed's "#NOTPINPOINTED#" is stored as an
+//     address id and left for the acceptor to place).
+//   - Extra fields and uprn as attribute[...]: kept, shown to staff.
+//   - multi_photos (media_url repeated) and upload_files /
+//     always_upload_photos (photo files in a multipart POST): accepted;
+//     the files go through the public page's photo path.
+//   - use_service_as_deviceid: device_id is kept, never published.
+//   - Token polling (batch services): tokens/{token} answers the case
+//     number at once (every service is realtime).
+//   - Fetching reports back (Open311::GetServiceRequests, start and end
+//     date within the last hour): the window rules above; media_url is the
+//     client's own link when it gave one, else our public photo.
+//   - Status updates for bodies without send_comments (Open311::GetUpdates
+//     posts every open report's id in one GET requests): any number of
+//     ids; with --open311-extended-statuses a merged case reads duplicate,
+//     not fixed.
+//   - send_comments / fetching updates (Open311::GetServiceRequestUpdates,
+//     a window of the last two hours): the servicerequestupdates feed with
+//     detailed statuses; the unit's reply and its after photo as
+//     description and media_url.
+//   - Posting updates (Open311::PostServiceRequestUpdates, with
+//     upload_files_for_updates or media_url): accepted on the client's own
+//     requests, once per update_id; another client's request is 403.
 //   - Errors: the body is a list of one {code, description}; code is the
 //     HTTP status unless the Backend's *Error gives its own. 404 unknown
 //     resource, jurisdiction, code, id or token; 403 api_key; 400 bad input;

@@ -96,6 +96,8 @@ func (b open311Backend) o311err(lang string, err error) error {
 		return open311.NotFound(desc)
 	case apperr.Forbidden, apperr.Unauthorized:
 		return open311.Forbidden(desc)
+	case apperr.Conflict:
+		return &open311.Error{Status: http.StatusConflict, Description: desc}
 	case apperr.Internal:
 		return err
 	}

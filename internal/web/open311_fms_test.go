@@ -225,6 +225,8 @@ func TestOpen311FixMyStreet(t *testing.T) {
 		if page := s.acc.do("GET", fmt.Sprintf("/cases/%d", c2.ID), nil, ""); !strings.Contains(page.body, "外部系统更新") {
 			t.Error("the trail does not show the client's update")
 		}
+		upd.Set("service_request_id", no1)
+		o.wantError("an update_id used for another request", o.post("servicerequestupdates.json", upd), 409, "fms-comment-88")
 		upd.Set("api_key", other.Secret)
 		upd.Set("update_id", "x-1")
 		o.wantError("another client's case", o.post("servicerequestupdates.json", upd), 403, "不是由本系统提交的")

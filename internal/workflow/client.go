@@ -102,7 +102,11 @@ func (s *Service) PostClientUpdate(ctx context.Context, actor org.Actor, no stri
 		if f.Client == "" || f.Client != actor.Name {
 			return apperr.New(apperr.Forbidden, "open311.not_your_request", "id", no)
 		}
-		err = tx.QueryRow(ctx, `SELECT event_seq FROM client_updates WHERE client = ? AND update_id = ?`, actor.Name, u.UpdateID).Scan(&seq)
+		var was int64
+		err = tx.QueryRow(ctx, `SELECT event_seq, case_id FROM client_updates WHERE client = ? AND update_id = ?`, actor.Name, u.UpdateID).Scan(&seq, &was)
+		if err == nil && was != id {
+			return apperr.New(apperr.Conflict, "open311.update_id_reused", "id", u.UpdateID)
+		}
 		if err == nil {
 			return nil // a retry: the first one stands
 		}

@@ -1,0 +1,1 @@
+package FixMyStreet::Cobrand; 1;

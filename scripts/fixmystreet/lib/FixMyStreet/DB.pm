@@ -1,0 +1,1 @@
+package FixMyStreet::DB; 1;
