@@ -47,6 +47,7 @@ type sim struct {
 	grid  *grid.Store
 
 	admin, leader, districtInspector org.Actor
+	hotline                          org.Actor // the 12345 platform's Open311 client
 	acceptors, inspectors            []org.Actor
 	handlers                         map[int64]org.Actor // unit → its demo handler
 	handlerUnits                     []int64
@@ -444,7 +445,12 @@ func (s *sim) plan(out outcome, v variant, pl placement) (*run, error) {
 		return nil, err
 	}
 	switch r.source {
-	case workflow.SourceCitizen, workflow.SourceHotline:
+	case workflow.SourceHotline:
+		r.reporter = pick(s, s.acceptors)
+		if s.hotline.TokenID != 0 && s.p(0.3) {
+			r.source, r.reporter = workflow.SourceAPI, s.hotline
+		}
+	case workflow.SourceCitizen:
 		r.reporter = pick(s, s.acceptors)
 	case workflow.SourceInspector:
 		r.reporter = pick(s, s.inspectors)
@@ -746,6 +752,11 @@ func (s *sim) stepReport(r *run) error {
 	} else if r.source == workflow.SourceHotline {
 		in.ReporterPhone = strconv.Itoa(13800000000 + r.idx)
 	}
+	if r.source == workflow.SourceAPI {
+		// What the platform sends beyond a case's fields: its ticket.
+		in.Client = &workflow.ClientFields{Client: r.reporter.Name,
+			Attributes: map[string][]string{"ticket_no": {fmt.Sprintf("RX%s%05d", s.clock.In(s.loc).Format("060102"), r.idx)}}}
+	}
 	if r.photo {
 		pf, err := s.savePhoto(s.photos.before)
 		if err != nil {
@@ -759,6 +770,14 @@ func (s *sim) stepReport(r *run) error {
 	}
 	r.id, r.c = c.ID, c
 	s.reported++
+	if r.source == workflow.SourceAPI && s.p(0.2) {
+		// The caller rings the hotline again; the platform passes it on.
+		u := workflow.ClientUpdate{UpdateID: fmt.Sprintf("RX-%d-1", r.idx), Status: "OPEN",
+			Description: pick(s, []string{"市民再次来电催办，希望尽快处理。", "市民来电补充：问题仍在，晚上更严重。", "市民询问办理进度。"})}
+		if _, err := s.flow.PostClientUpdate(s.ctx, r.reporter, c.No, u); err != nil {
+			return fmt.Errorf("hotline update: %w", err)
+		}
+	}
 	if s.reported%500 == 0 {
 		s.opts.Log("demo: %d/%d cases reported (simulated date %s)", s.reported, s.opts.Cases, s.clock.In(s.loc).Format("2006-01-02"))
 	}
@@ -779,6 +798,9 @@ func (s *sim) stepReport(r *run) error {
 	s.schedule(r, at, s.stepAccept)
 	return nil
 }
+
+// hotlineClient names the 12345 platform's Open311 token.
+const hotlineClient = "12345热线平台"
 
 // findOriginal picks an earlier, still valid case for a duplicate report.
 func (s *sim) findOriginal(r *run) *run {

@@ -435,6 +435,16 @@ func (s *sim) buildCity() ([]Account, error) {
 		}
 		s.acceptors = append(s.acceptors, a)
 	}
+	// The 12345 hotline platform files part of the hotline's calls over
+	// Open311 with its own token: the token's name makes it the owner of
+	// those cases (it alone may post updates to them).
+	tok, err := s.orgs.CreateToken(ctx, org.System, hotlineClient, 0)
+	if err != nil {
+		return nil, fmt.Errorf("demo: hotline token: %w", err)
+	}
+	if s.hotline, err = s.orgs.ActorForToken(ctx, tok.Secret); err != nil {
+		return nil, fmt.Errorf("demo: hotline token: %w", err)
+	}
 	s.handlers = map[int64]org.Actor{}
 	for _, ud := range cityUnits {
 		if ud.handler == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,26 @@ func BenchmarkRequestsPage(b *testing.B) {
 				}
 				b.ReportMetric(float64(size), "bytes/page")
 			})
+		}
+	}
+}
+
+// BenchmarkLongIDList is Open311::GetUpdates' request: every open report
+// of a body in one list, answered chunk by chunk.
+func BenchmarkLongIDList(b *testing.B) {
+	mem := newBackend(testNow)
+	h := open311.NewHandler(mem, prefix, testOptions())
+	ids := make([]string, 20000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("2026-%06d", i)
+	}
+	target := prefix + "requests.xml?service_request_id=" + strings.Join(ids, ",")
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body)
 		}
 	}
 }

@@ -170,10 +170,9 @@ type PublicUpdate struct {
 
 // updatesChunk is how many events one query of the updates feed reads;
 // seqMargin how far the trail's order may stray from its times.
-const (
-	updatesChunk = 500
-	seqMargin    = 1000
-)
+var updatesChunk = 500 // a variable for the tests
+
+const seqMargin = 1000
 
 // PublicUpdates calls yield for each change of state of a public case
 // after its report

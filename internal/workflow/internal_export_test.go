@@ -7,3 +7,11 @@ func (s *Service) SetSearchWalkFrom(n int) func() {
 	s.walkFrom = n
 	return func() { s.walkFrom = 0 }
 }
+
+// SetUpdatesChunk sets how many events one query of the updates feed
+// reads, and returns a function restoring the default.
+func SetUpdatesChunk(n int) func() {
+	was := updatesChunk
+	updatesChunk = n
+	return func() { updatesChunk = was }
+}
