@@ -886,9 +886,9 @@ func TestPlaceFromAddress(t *testing.T) {
 			ok               bool
 		}{
 			{"清波社区二网格旁边的垃圾桶", "清波社区二网格", "330102001001002", true}, // the cell's own name wins
-			{"新华社区3幢门口", "新华社区", "330102001002001", true},            // a community of one cell
-			{"清波社区南门", "清波社区", "330102001001001", true},              // several cells: the first by code
-			{"清波街道某处", "清波街道", "330102001001001", true},              // a street
+			{"新华社区3幢门口", "新华社区", "330102001002001", true},         // a community of one cell
+			{"清波社区南门", "清波社区", "330102001001001", true},           // several cells: the first by code
+			{"清波街道某处", "清波街道", "330102001001001", true},           // a street
 			{"某某路88号", "", "", false},
 			{"", "", "", false},
 		} {
