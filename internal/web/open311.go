@@ -369,9 +369,13 @@ func (b open311Backend) Requests(ctx context.Context, lang string, q open311.Que
 	if err != nil {
 		return nil, err
 	}
+	clients, err := b.s.Flow.ClientFieldsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]open311.Request, 0, len(cases))
 	for _, c := range cases {
-		c.Photos = photos[c.ID]
+		c.Photos, c.Client = photos[c.ID], clients[c.ID]
 		r, err := b.request(ctx, lang, c, q.View, k)
 		if err != nil {
 			return nil, err
@@ -393,10 +397,14 @@ func (b open311Backend) Request(ctx context.Context, lang, id string, v open311.
 	if err != nil {
 		return open311.Request{}, err
 	}
+	if c.Client, err = b.s.Flow.CaseClientFields(ctx, c.ID); err != nil {
+		return open311.Request{}, err
+	}
 	return b.request(ctx, lang, c, v, k)
 }
 
-// request maps a case, its photos loaded, to a GeoReport request:
+// request maps a case, its photos and client fields loaded, to a
+// GeoReport request:
 // public-safe fields only.
 func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Case, v open311.View, k catalog) (open311.Request, error) {
 	r := open311.Request{ID: c.No, Status: "open", ServiceName: c.CategoryName, Description: c.Description, AgencyResponsible: c.LeadUnitName,
@@ -423,12 +431,8 @@ func (b open311Backend) request(ctx context.Context, lang string, c *workflow.Ca
 	}
 	// The links a client sent are its own to show: they come first, as
 	// the client gave them; then our public versions of the photos.
-	client, err := b.s.Flow.CaseClientFields(ctx, c.ID)
-	if err != nil {
-		return r, err
-	}
-	if client != nil {
-		photos = append(slices.Clone(client.MediaURLs), photos...)
+	if c.Client != nil {
+		photos = append(slices.Clone(c.Client.MediaURLs), photos...)
 	}
 	if len(photos) > 0 {
 		r.MediaURL = photos[0]

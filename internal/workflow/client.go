@@ -54,6 +54,29 @@ func (s *Service) CaseClientFields(ctx context.Context, id int64) (*ClientFields
 	return &f, nil
 }
 
+// ClientFieldsOf returns the client fields of several cases in one query,
+// by case; cases of other channels are absent.
+func (s *Service) ClientFieldsOf(ctx context.Context, ids []int64) (map[int64]*ClientFields, error) {
+	out := map[int64]*ClientFields{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := store.Each(ctx, s.DB.Reader(), func(r store.Scanner) error {
+		var id int64
+		var raw string
+		if err := r.Scan(&id, &raw); err != nil {
+			return err
+		}
+		var f ClientFields
+		if err := json.Unmarshal([]byte(raw), &f); err != nil {
+			return fmt.Errorf("case %d client fields: %w", id, err)
+		}
+		out[id] = &f
+		return nil
+	}, `SELECT id, client_fields FROM cases WHERE id IN (`+idList(ids)+`) AND client_fields <> ''`)
+	return out, err
+}
+
 // ActionClientUpdate is the trail's action for a client's update
 // (外部系统更新): a comment from the client system, not a change of state.
 const ActionClientUpdate = "client.update"
