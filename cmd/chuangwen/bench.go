@@ -18,6 +18,7 @@ import (
 // docs/benchmarks.md as Markdown tables.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cases, reps, transitions int
+	var stale bool
 	var workers, parts string
 	// Default the data folder to ./data/bench, so a real ./data is never
 	// filled with a million generated cases.
@@ -33,6 +34,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return withApp(ctx, "bench", args, stderr, func(fs *flag.FlagSet) {
 		fs.IntVar(&cases, "cases", 1_000_000, "cases in the database (generated up to this number)")
 		fs.IntVar(&reps, "reps", 200, "timed runs of each read")
+		fs.BoolVar(&stale, "stale-statistics", false, "leave the planner's statistics as they were before the generated cases (what a server that has not re-analysed since the data grew plans with)")
 		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
 		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
 		fs.StringVar(&parts, "parts", "reads,search,leader,bulletin,durability,transitions", "what to measure, comma-separated (bulletin first gives the city a year of mock inspections)")
@@ -55,7 +57,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if have < cases {
 			fmt.Fprintf(stdout, "generating %d cases (have %d)...\n", cases-have, have)
 			start := time.Now()
-			err := bench.Generate(ctx, a.db, bench.GenOptions{Cases: cases - have, Days: 120, Seed: uint64(have + 1), Now: now, Loc: a.loc,
+			err := bench.Generate(ctx, a.db, bench.GenOptions{Cases: cases - have, Days: 120, Seed: uint64(have + 1), Now: now, Loc: a.loc, StaleStatistics: stale,
 				Log: func(f string, args ...any) { fmt.Fprintf(stdout, "  "+f+"\n", args...) }})
 			if err != nil {
 				return err

@@ -146,5 +146,8 @@ func (db *DB) MigrateTo(ctx context.Context, last int) (applied []string, err er
 			return applied, fmt.Errorf("optimize: %w", err)
 		}
 	}
+	if _, err := db.floorStatistics(ctx); err != nil {
+		return applied, err
+	}
 	return applied, nil
 }

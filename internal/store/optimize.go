@@ -2,7 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,6 +55,9 @@ func (db *DB) Optimize(ctx context.Context, tables ...string) error {
 	if _, err := db.w.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
 		return fmt.Errorf("optimize: %w", err)
 	}
+	if _, err := db.floorStatistics(ctx); err != nil {
+		return err
+	}
 	db.renewReaders()
 	return nil
 }
@@ -82,4 +91,106 @@ func (db *DB) KeepOptimized(ctx context.Context, interval time.Duration, logf fu
 			}
 		}
 	}
+}
+
+// Statistics shipped with the schema. Measured statistics describe the
+// table as it was when they were taken; a city's first weeks, or a bench
+// database filled after the demo's handful of cases, leave statistics of
+// a few rows, and plans made on them send a unit's queue through the
+// city's open cases once the table has grown. So for the busy tables the
+// program keeps a floor: where the measured statistics describe fewer
+// rows than a city of floorRows cases, the statistics of such a city
+// (statistics.sqlite.tsv, measured on a generated city) stand in their
+// place, and the planner plans for a large city from the first day. A
+// table that outgrows the floor keeps its own statistics.
+
+//go:embed statistics.sqlite.tsv
+var floorStatsTSV string
+
+// floorStat is one sqlite_stat1 row of the shipped statistics.
+type floorStat struct{ idx, stat string }
+
+// floorStats parses the shipped statistics: table → its rows, and the
+// table's row count.
+func floorStats() (map[string][]floorStat, map[string]int64) {
+	rows, sizes := map[string][]floorStat{}, map[string]int64{}
+	for line := range strings.SplitSeq(floorStatsTSV, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			continue
+		}
+		rows[f[0]] = append(rows[f[0]], floorStat{f[1], f[2]})
+		if n, err := strconv.ParseInt(strings.Fields(f[2])[0], 10, 64); err == nil {
+			sizes[f[0]] = max(sizes[f[0]], n)
+		}
+	}
+	return rows, sizes
+}
+
+// floorStatistics puts the shipped statistics in place of measured ones
+// that describe a smaller table (SQLite; the writer connection reloads
+// them, the caller renews the readers). It reports whether it changed any.
+func (db *DB) floorStatistics(ctx context.Context) (bool, error) {
+	if db.Dialect != SQLite {
+		return false, nil
+	}
+	var have int
+	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'`).Scan(&have); err != nil {
+		return false, fmt.Errorf("statistics: %w", err)
+	}
+	if have == 0 {
+		if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil { // creates sqlite_stat1
+			return false, fmt.Errorf("analyze: %w", err)
+		}
+	}
+	rows, sizes := floorStats()
+	changed := false
+	for _, tbl := range slices.Sorted(maps.Keys(rows)) {
+		var stat string
+		err := db.w.QueryRowContext(ctx, `SELECT stat FROM sqlite_stat1 WHERE tbl = ? ORDER BY CAST(stat AS INTEGER) DESC LIMIT 1`, tbl).Scan(&stat)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return changed, fmt.Errorf("statistics of %s: %w", tbl, err)
+		}
+		if f := strings.Fields(stat); len(f) > 0 {
+			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil && n >= sizes[tbl] {
+				continue
+			}
+		}
+		if err := db.setStatistics(ctx, tbl, rows[tbl]); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	if changed {
+		if _, err := db.w.ExecContext(ctx, `ANALYZE sqlite_schema`); err != nil {
+			return changed, fmt.Errorf("reload statistics: %w", err)
+		}
+	}
+	return changed, nil
+}
+
+// setStatistics replaces tbl's statistics with rows (indexes the schema no
+// longer has are left out).
+func (db *DB) setStatistics(ctx context.Context, tbl string, rows []floorStat) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM sqlite_stat1 WHERE tbl = ?`, `DELETE FROM sqlite_stat4 WHERE tbl = ?`} {
+		if _, err := tx.ExecContext(ctx, q, tbl); err != nil && !strings.Contains(err.Error(), "no such table") {
+			return fmt.Errorf("statistics of %s: %w", tbl, err)
+		}
+	}
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sqlite_stat1 (tbl, idx, stat)
+			SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ? AND tbl_name = ?)`,
+			tbl, r.idx, r.stat, r.idx, tbl); err != nil {
+			return fmt.Errorf("statistics of %s: %w", tbl, err)
+		}
+	}
+	return tx.Commit()
 }

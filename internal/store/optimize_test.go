@@ -82,3 +82,48 @@ func TestOptimizeRenewsPlans(t *testing.T) {
 	}
 	t.Logf("before Optimize: %s", stale)
 }
+
+// TestStatisticsFloor: a new database plans with the shipped statistics of
+// a large city for its busy tables, from the migrations on and after every
+// Optimize; a table whose own statistics describe more rows keeps them.
+func TestStatisticsFloor(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	rows := func(tbl string) int64 {
+		t.Helper()
+		var stat string
+		if err := db.Reader().QueryRow(ctx, `SELECT stat FROM sqlite_stat1 WHERE tbl = ? ORDER BY idx LIMIT 1`, tbl).Scan(&stat); err != nil {
+			t.Fatalf("statistics of %s: %v", tbl, err)
+		}
+		var n int64
+		fmt.Sscan(stat, &n)
+		return n
+	}
+	floor := rows("cases")
+	if floor < 100000 {
+		t.Fatalf("an empty database's cases are planned as %d rows, want the shipped floor", floor)
+	}
+	for _, tbl := range []string{"dispatches", "case_coop_units"} {
+		if rows(tbl) < 10000 {
+			t.Errorf("%s planned as %d rows", tbl, rows(tbl))
+		}
+	}
+	// Optimize analyses the (empty) tables again and puts the floor back.
+	if err := db.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows("cases"); n != floor {
+		t.Errorf("after Optimize the cases are planned as %d rows, want %d", n, floor)
+	}
+	// Statistics of a larger table stand.
+	if _, err := db.Exec(ctx, `UPDATE sqlite_stat1 SET stat = ? || substr(stat, instr(stat, ' ')) WHERE tbl = 'cases'`, fmt.Sprint(floor*10)); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := db.FloorStatistics(ctx)
+	if err != nil || changed {
+		t.Fatalf("floor over a larger table's statistics: changed %v, %v", changed, err)
+	}
+	if n := rows("cases"); n != floor*10 {
+		t.Errorf("a larger table's statistics were replaced: %d rows", n)
+	}
+}

@@ -612,22 +612,40 @@ func (s *Service) CaseNo(ctx context.Context, actor org.Actor, id int64) (string
 var OpenStates = []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}
 
 func (s *Service) stateCounts(ctx context.Context, actor org.Actor, extra string) (map[string]int, error) {
-	cond, args := actor.CaseScope(s.DB.Dialect)
-	rows, err := s.DB.Reader().Query(ctx, `SELECT c.state, count(*) FROM cases c WHERE `+cond+extra+` GROUP BY c.state`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
+	count := func(q string, args ...any) error {
+		return store.Each(ctx, s.DB.Reader(), func(r store.Scanner) error {
+			var st string
+			var n int
+			if err := r.Scan(&st, &n); err != nil {
+				return err
+			}
+			out[st] += n
+			return nil
+		}, q, args...)
 	}
-	return out, rows.Err()
+	if actor.Scope == org.ScopeUnit && actor.Role != org.RoleVolunteer && actor.UnitID != 0 {
+		// A unit's cases counted as two plain lookups, its lead cases by
+		// (lead unit, state) and its cooperations by unit, rather than one
+		// OR that the planner may answer through the city's open cases
+		// when its statistics mislead it (a city grown since they were
+		// taken). A unit that also cooperates on a case it leads counts
+		// it once.
+		if err := count(`SELECT c.state, count(*) FROM cases c WHERE c.lead_unit_id = ?`+extra+` GROUP BY c.state`, actor.UnitID); err != nil {
+			return nil, fmt.Errorf("count a unit's cases: %w", err)
+		}
+		err := count(`SELECT c.state, count(*) FROM case_coop_units u JOIN cases c ON c.id = u.case_id
+			WHERE u.unit_id = ? AND COALESCE(c.lead_unit_id, 0) <> ?`+extra+` GROUP BY c.state`, actor.UnitID, actor.UnitID)
+		if err != nil {
+			return nil, fmt.Errorf("count a unit's cooperations: %w", err)
+		}
+		return out, nil
+	}
+	cond, args := actor.CaseScope(s.DB.Dialect)
+	if err := count(`SELECT c.state, count(*) FROM cases c WHERE `+cond+extra+` GROUP BY c.state`, args...); err != nil {
+		return nil, fmt.Errorf("count cases by state: %w", err)
+	}
+	return out, nil
 }
 
 // UnitWork is an open case as a unit's supervision notice lists it.
