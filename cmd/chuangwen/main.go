@@ -57,6 +57,7 @@ Commands:
   optimize         bring the query planner's statistics up to date (after a restore or a bulk SQL import)
   reindex          rebuild the case search index from the cases (after an upgrade that changes how it reads text)
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
+  bench-grow       grow a city through Open311 while serving; time the console pages over HTTP as it grows
   bench            time lists, queues, counters, performance figures and transitions at scale
                    (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
 
@@ -90,6 +91,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"audit figures": cmdAuditFigures,
 	"bench":         cmdBench,
 	"bench-intake":  cmdBenchIntake,
+	"bench-grow":    cmdBenchGrow,
 	"assess":        cmdAssess,
 	"report":        cmdReport,
 	"reindex":       cmdReindex,
