@@ -31,14 +31,15 @@ func TestHotPlans(t *testing.T) {
 	// cases_lead and cases_open_unit; the figures the quarter's
 	// dispatches by date.
 	for name, got := range map[string]map[string]string{"on stale statistics": stale, "after Optimize": fresh} {
+		byUnit := `USING (COVERING )?INDEX cases_lead(_deadline)? \(lead_unit_id=\? AND state=\?`
 		for k, want := range map[string][]string{
-			"queue":    {"MULTI-INDEX OR", "USING INDEX cases_lead (lead_unit_id=? AND state=?)"},
-			"counters": {"USING COVERING INDEX cases_lead (lead_unit_id=? AND state=?)", "USING COVERING INDEX cases_open_unit (lead_unit_id=? AND overdue=? AND state=?)"},
-			"figures":  {"SEARCH dispatches USING ", "dispatched_at>? AND dispatched_at<?)"},
+			"queue":    {`MULTI-INDEX OR`, byUnit},
+			"counters": {byUnit, `USING COVERING INDEX cases_open_unit \(lead_unit_id=\? AND overdue=\? AND state=\?\)`},
+			"figures":  {`SEARCH dispatches USING .*dispatched_at>\? AND dispatched_at<\?\)`},
 		} {
 			for _, w := range want {
-				if !strings.Contains(got[k], w) {
-					t.Errorf("%s %s: no %q in\n%s", k, name, w, got[k])
+				if !regexp.MustCompile(w).MatchString(got[k]) {
+					t.Errorf("%s %s: no %s in\n%s", k, name, w, got[k])
 				}
 			}
 		}
@@ -54,7 +55,7 @@ func TestHotPlans(t *testing.T) {
 func TestHotPlansPostgres(t *testing.T) {
 	t.Parallel()
 	stale, fresh := hotPlans(t, storetest.Postgres(t))
-	unitIndex := regexp.MustCompile(`(Index|Index Only|Bitmap Index) Scan (using|on) (cases_lead|cases_q_handle|cases_open_unit|cases_q_overdue_unit|cases_q_overdue)\b`)
+	unitIndex := regexp.MustCompile(`(Index|Index Only|Bitmap Index) Scan (using|on) (cases_lead|cases_lead_deadline|cases_q_handle|cases_open_unit|cases_q_overdue_unit|cases_q_overdue)\b`)
 	for name, got := range map[string]map[string]string{"on stale statistics": stale, "after ANALYZE": fresh} {
 		for _, k := range []string{"queue", "counters"} {
 			if !unitIndex.MatchString(got[k]) || strings.Contains(got[k], "Seq Scan on cases ") {

@@ -378,7 +378,15 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 		// (PostgreSQL weighs the LIMIT itself.)
 		from = strings.Replace(caseFrom, "FROM cases c", "FROM cases c NOT INDEXED", 1)
 	}
-	rows, err := q.Query(ctx, `SELECT `+caseCols+from+` WHERE `+pageWhere+tail, pageArgs...)
+	query := `SELECT ` + caseCols + from + ` WHERE ` + pageWhere + tail
+	if !res.driven() && numbered && f.Sort != SortNewest && f.Sort != SortOldest && page.Total > f.Limit {
+		// Sorted by deadline or warning, a long queue (a unit's thousands
+		// in handling) is ordered on the index's columns and only the
+		// page's cases are read whole: reading every match's row to sort
+		// them costs a row read per match.
+		query = `SELECT ` + caseCols + caseFrom + ` WHERE c.id IN (SELECT c.id` + res.from() + ` WHERE ` + pageWhere + tail + `) ORDER BY ` + order
+	}
+	rows, err := q.Query(ctx, query, pageArgs...)
 	if err != nil {
 		return page, fmt.Errorf("list cases: %w", err)
 	}
