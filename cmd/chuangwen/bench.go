@@ -22,15 +22,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var workers, parts string
 	// Default the data folder to ./data/bench, so a real ./data is never
 	// filled with a million generated cases.
-	hasData := false
-	for _, a := range args {
-		if name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); name == "data" || name == "db" {
-			hasData = true
-		}
-	}
-	if !hasData {
-		args = append([]string{"--data", filepath.Join("data", "bench")}, args...)
-	}
+	args = withDefaultData(args, "bench")
 	return withApp(ctx, "bench", args, stderr, func(fs *flag.FlagSet) {
 		fs.IntVar(&cases, "cases", 1_000_000, "cases in the database (generated up to this number)")
 		fs.IntVar(&reps, "reps", 200, "timed runs of each read")
@@ -116,4 +108,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return nil
 	})
+}
+
+// withDefaultData puts a bench command's database in data/<name> unless
+// the arguments name a data folder or a database.
+func withDefaultData(args []string, name string) []string {
+	for _, a := range args {
+		if flag := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); flag == "data" || flag == "db" {
+			return args
+		}
+	}
+	return append([]string{"--data", filepath.Join("data", name)}, args...)
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"chuangwen/internal/bench"
@@ -22,15 +20,7 @@ import (
 // a restart: what an office meets after months of growth.
 func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cases, every, clients, reps int
-	hasData := false
-	for _, a := range args {
-		if name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); name == "data" || name == "db" {
-			hasData = true
-		}
-	}
-	if !hasData {
-		args = append([]string{"--data", filepath.Join("data", "bench-grow")}, args...)
-	}
+	args = withDefaultData(args, "bench-grow")
 	return withApp(ctx, "bench-grow", args, stderr, func(fs *flag.FlagSet) {
 		fs.IntVar(&cases, "cases", 200_000, "cases to file through Open311 while the server runs")
 		fs.IntVar(&every, "every", 50_000, "time the console pages after every this many cases")

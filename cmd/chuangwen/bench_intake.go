@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	"chuangwen/internal/bench"
@@ -28,15 +26,7 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	var clients, uploads, uploadClients, photoKB int
 	var profile, uploadProfile string
 	var noWorker, skipSustained bool
-	hasData := false
-	for _, a := range args {
-		if name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); name == "data" || name == "db" {
-			hasData = true
-		}
-	}
-	if !hasData {
-		args = append([]string{"--data", filepath.Join("data", "bench-intake")}, args...)
-	}
+	args = withDefaultData(args, "bench-intake")
 	return withApp(ctx, "bench-intake", args, stderr, func(fs *flag.FlagSet) {
 		fs.DurationVar(&duration, "duration", 15*time.Second, "how long each sustained run lasts")
 		fs.IntVar(&clients, "clients", 8, "concurrent clients filing reports without photos")
