@@ -146,6 +146,11 @@ func TestOpen311FixMyStreet(t *testing.T) {
 
 		// 5. The loop runs; the statuses FixMyStreet reads follow it.
 		s.close(t, c1.ID)
+		// The unit that handled it reads the case, not what the client
+		// sent with it (it may name the reporter).
+		if res := s.hA.do("GET", fmt.Sprintf("/api/v1/cases/%d", c1.ID), nil, ""); res.StatusCode != 200 || strings.Contains(res.body, "client_fields") {
+			t.Errorf("the unit's handler: %d, client fields shown: %v", res.StatusCode, strings.Contains(res.body, "client_fields"))
+		}
 		s.acc.act(t, c3.ID, map[string]any{"action": "merge", "merge_into_no": no2}, 200)
 		s.acc.act(t, c2.ID, map[string]any{"action": "accept"}, 200)
 		for id, want := range map[string]string{no1: "fixed", no2: "investigating", no3: "duplicate"} {

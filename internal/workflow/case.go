@@ -132,8 +132,8 @@ type Case struct {
 	GridCellID   int64    `json:"grid_cell_id,omitempty"`
 	LocationFlag string   `json:"location_flag,omitempty"`
 	Routing      *Routing `json:"routing,omitempty"`
-	// Client is what a client system sent beyond the case's fields (staff
-	// only; filled in by Get).
+	// Client is what a client system sent beyond the case's fields (the
+	// office only; filled in by Get).
 	Client *ClientFields `json:"client_fields,omitempty"`
 }
 
@@ -266,8 +266,12 @@ func (s *Service) Get(ctx context.Context, actor org.Actor, id int64) (*Case, er
 		return nil, err
 	}
 	hideReporter(actor, c)
-	if c.Client, err = s.CaseClientFields(ctx, id); err != nil {
-		return nil, err
+	// What a client system sent may name the reporter (its extra
+	// fields): the office reads it, units do not.
+	if actor.CanSeeReporter() {
+		if c.Client, err = s.CaseClientFields(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	c.Photos, err = s.casePhotos(ctx, q, id)
 	return c, err
