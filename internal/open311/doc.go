@@ -72,7 +72,7 @@
 //     UTF-8 without control characters other than tab and line breaks.
 //     Unknown service codes (404) and missing required attributes (400) are
 //     the Backend's to report; attributes a service does not define are
-//     passed on (the application keeps them for staff).
+//     passed on (the application keeps them for the office).
 //   - A POST requests.{fmt} with service_request_id and without
 //     service_code is a query, answered as GET requests.{fmt}: the way to
 //     send an id list too long for a URL.
@@ -130,7 +130,7 @@
 //     echoed; lat/long always (always_send_latlong) or address_string /
 //     address_id (send_notpinpointed's "#NOTPINPOINTED#" is stored as an
 //     address id and left for the acceptor to place).
-//   - Extra fields and uprn as attribute[...]: kept, shown to staff.
+//   - Extra fields and uprn as attribute[...]: kept, shown to the office (acceptors, administrators), not to units.
 //   - multi_photos (media_url repeated) and upload_files /
 //     always_upload_photos (photo files in a multipart POST): accepted;
 //     the files go through the public page's photo path.

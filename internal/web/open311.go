@@ -209,7 +209,7 @@ func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.
 		return open311.Created{}, err
 	}
 	// Only the attributes the category defines are checked; the rest
-	// (FixMyStreet's extra fields) are kept as received, for staff.
+	// (FixMyStreet's extra fields) are kept as received, for the office.
 	defined, extra := splitAttributes(defs, in.Attributes)
 	answers, err := workflow.CheckAttributes(defs, defined)
 	if err != nil {

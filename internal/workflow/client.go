@@ -16,7 +16,8 @@ import (
 
 // Client systems (Open311 partners such as a hotline or FixMyStreet) send
 // more than a case uses. What they send is kept with the case as received,
-// for staff to read, and never published.
+// for the office to read (acceptors and administrators: it may name the
+// reporter), never for units, and never published.
 
 // ClientFields is what a client system sent with a case beyond the case's
 // own fields.
