@@ -112,12 +112,19 @@ func TestServeAndShutdown(t *testing.T) {
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() { done <- run(ctx, []string{"serve", "--data", t.TempDir(), "--addr", addr}, &out, io.Discard) }()
+	// A first start migrates a new database and hashes the admin's
+	// password at the production cost, which under -race on a busy
+	// 2-core machine takes seconds: wait for it, or for serve to fail.
 	var res *http.Response
-	for i := 0; i < 100; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if res, err = http.Get(fmt.Sprintf("http://%s/healthz", addr)); err == nil {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before answering: %v", err)
+		default:
+		}
 	}
 	if err != nil {
 		t.Fatal(err)
