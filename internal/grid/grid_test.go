@@ -18,6 +18,7 @@ import (
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
 	"chuangwen/internal/testcity"
 )
 
@@ -871,41 +872,36 @@ func TestWatchCatchesUpWithStaleIndex(t *testing.T) {
 
 func TestPlaceFromAddress(t *testing.T) {
 	// One database is enough: Place reads the loaded grid, not SQL.
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
-		if db.Dialect != store.SQLite {
-			t.Skip("the in-memory lookup is the same on both databases")
+	e := newEnv(t, storetest.SQLite(t))
+	e.mustImport(collection(t,
+		feature{Code: "330102001001001", Name: "清波社区一网格", Community: "清波社区", Street: "清波街道", Geom: polygon(square(120.150, 30.250, 120.151, 30.251))},
+		feature{Code: "330102001001002", Name: "清波社区二网格", Community: "清波社区", Street: "清波街道", Geom: polygon(square(120.151, 30.250, 120.152, 30.251))},
+		feature{Code: "330102001002001", Name: "新华社区一网格", Community: "新华社区", Street: "清波街道", Geom: polygon(square(120.150, 30.251, 120.151, 30.252))},
+	))
+	for _, tc := range []struct {
+		text, name, cell string
+		ok               bool
+	}{
+		{"清波社区二网格旁边的垃圾桶", "清波社区二网格", "330102001001002", true}, // the cell's own name wins
+		{"新华社区3幢门口", "新华社区", "330102001002001", true},         // a community of one cell
+		{"清波社区南门", "清波社区", "330102001001001", true},           // several cells: the first by code
+		{"清波街道某处", "清波街道", "330102001001001", true},           // a street
+		{"某某路88号", "", "", false},
+		{"", "", "", false},
+	} {
+		p, ok, err := e.gs.Place(e.ctx, tc.text)
+		if err != nil {
+			t.Fatal(err)
 		}
-		e := newEnv(t, db)
-		e.mustImport(collection(t,
-			feature{Code: "330102001001001", Name: "清波社区一网格", Community: "清波社区", Street: "清波街道", Geom: polygon(square(120.150, 30.250, 120.151, 30.251))},
-			feature{Code: "330102001001002", Name: "清波社区二网格", Community: "清波社区", Street: "清波街道", Geom: polygon(square(120.151, 30.250, 120.152, 30.251))},
-			feature{Code: "330102001002001", Name: "新华社区一网格", Community: "新华社区", Street: "清波街道", Geom: polygon(square(120.150, 30.251, 120.151, 30.252))},
-		))
-		for _, tc := range []struct {
-			text, name, cell string
-			ok               bool
-		}{
-			{"清波社区二网格旁边的垃圾桶", "清波社区二网格", "330102001001002", true}, // the cell's own name wins
-			{"新华社区3幢门口", "新华社区", "330102001002001", true},         // a community of one cell
-			{"清波社区南门", "清波社区", "330102001001001", true},           // several cells: the first by code
-			{"清波街道某处", "清波街道", "330102001001001", true},           // a street
-			{"某某路88号", "", "", false},
-			{"", "", "", false},
-		} {
-			p, ok, err := e.gs.Place(e.ctx, tc.text)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ok != tc.ok || p.Name != tc.name || p.Cell != tc.cell {
-				t.Errorf("Place(%q) = %+v %v, want %s %s %v", tc.text, p, ok, tc.name, tc.cell, tc.ok)
-				continue
-			}
-			if ok {
-				loc, err := e.gs.Locate(e.ctx, p.Point.Lat, p.Point.Lon)
-				if err != nil || loc.CellCode != tc.cell {
-					t.Errorf("Place(%q) gave a point in %q (%v), want %s", tc.text, loc.CellCode, err, tc.cell)
-				}
+		if ok != tc.ok || p.Name != tc.name || p.Cell != tc.cell {
+			t.Errorf("Place(%q) = %+v %v, want %s %s %v", tc.text, p, ok, tc.name, tc.cell, tc.ok)
+			continue
+		}
+		if ok {
+			loc, err := e.gs.Locate(e.ctx, p.Point.Lat, p.Point.Lon)
+			if err != nil || loc.CellCode != tc.cell {
+				t.Errorf("Place(%q) gave a point in %q (%v), want %s", tc.text, loc.CellCode, err, tc.cell)
 			}
 		}
-	})
+	}
 }
