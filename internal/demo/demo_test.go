@@ -81,10 +81,11 @@ func TestLoad(t *testing.T) {
 func testLoad(t *testing.T, e env) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai) // a Friday afternoon
-	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid, Assess: e.assess})
+	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid, Assess: e.assess, Basemap: &basemap.Store{DB: e.db}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkBaseLayer(t, e)
 	if e.flow.Now != nil || e.orgs.Now != nil || e.grid.Now != nil || e.assess.Now != nil {
 		t.Error("Load did not restore the clocks")
 	}
@@ -641,7 +642,7 @@ func TestDeterministic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai)
-	dump := func() string {
+	dump := func(t *testing.T) string {
 		e := newEnv(t)
 		if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 60, Days: 30, Seed: 7, Now: now, Grid: e.grid, Assess: e.assess}); err != nil {
 			t.Fatal(err)
@@ -695,7 +696,17 @@ func TestDeterministic(t *testing.T) {
 		}
 		return b.String()
 	}
-	a, b := dump(), dump()
+	// the two loads side by side, each in a database of its own
+	var dumps [2]string
+	t.Run("loads", func(t *testing.T) {
+		for i := range dumps {
+			t.Run(fmt.Sprint(i), func(t *testing.T) { t.Parallel(); dumps[i] = dump(t) })
+		}
+	})
+	a, b := dumps[0], dumps[1]
+	if t.Failed() {
+		return
+	}
 	if a != b {
 		t.Error("two loads with the same seed differ")
 	}
@@ -704,19 +715,12 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// TestLoadWithoutGrid loads the demo city for a caller that gives no grid
-// store: no cells, and every case in the community of its address.
-// TestBaseLayer: the demo city's fictional base layer lies on its grid:
-// the river and the roads run in the gaps between the cells, named; the
+// checkBaseLayer (in TestLoad, on both engines): the demo city's
+// fictional base layer lies on its grid: the river and the roads run in the gaps between the cells, named; the
 // lake fills its hole; parks sit inside communities.
-func TestBaseLayer(t *testing.T) {
-	t.Parallel()
+func checkBaseLayer(t *testing.T, e env) {
+	t.Helper()
 	ctx := context.Background()
-	e := newEnv(t)
-	bm := &basemap.Store{DB: e.db}
-	if _, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 5, Days: 10, Grid: e.grid, Basemap: bm}); err != nil {
-		t.Fatal(err)
-	}
 	kinds := groupCounts(t, e.db, `SELECT kind, count(*) FROM basemap_features GROUP BY kind`)
 	if kinds["water"] != 2 || kinds["park"] < 5 || kinds["road"] < 10 {
 		t.Fatalf("features by kind: %v", kinds)
@@ -757,6 +761,8 @@ func TestBaseLayer(t *testing.T) {
 	}
 }
 
+// TestLoadWithoutGrid loads the demo city for a caller that gives no grid
+// store: no cells, and every case in the community of its address.
 func TestLoadWithoutGrid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -23,6 +23,7 @@ import (
 // the round's page and follows 谁丢分 to the ledger, which names unit B
 // and leads back to the case and its photo.
 func TestBrowserAssessPhone(t *testing.T) {
+	t.Parallel()
 	chromium(t) // skips (or fails in CI) before the city is built
 	start := time.Now()
 	f := newAssessFixture(t, testcity.SQLite(t))

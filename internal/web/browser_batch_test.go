@@ -17,6 +17,7 @@ import (
 // responsibility table covers go to its unit, the one it does not is
 // refused alone, and the page says which.
 func TestBrowserBatchDispatch(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	acc := f.login("acceptor")

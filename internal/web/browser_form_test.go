@@ -15,6 +15,7 @@ import (
 // exist is refused; the page comes back with the message, the merge form
 // open and everything typed still in it.
 func TestBrowserRefusedFormKeepsText(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	c := f.report(f.login("acceptor"))
@@ -47,6 +48,7 @@ func TestBrowserRefusedFormKeepsText(t *testing.T) {
 // whose name is taken) comes back with what was typed, but never the
 // password.
 func TestBrowserAdminFormKeepsText(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	ctx := startBrowser(t)
@@ -83,6 +85,7 @@ func TestBrowserAdminFormKeepsText(t *testing.T) {
 // TestBrowserBackAfterSubmit: going back after filing a case shows the
 // case, not the form refilled for a second, duplicate filing.
 func TestBrowserBackAfterSubmit(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	ctx := startBrowser(t)

@@ -21,6 +21,7 @@ import (
 // phone nothing is wider than the screen; the overdue count leads to the
 // overdue cases. Screenshots go to $CHUANGWEN_SCREENSHOTS when set.
 func TestBrowserLeaderScreen(t *testing.T) {
+	t.Parallel()
 	chromium(t) // skips (or fails in CI) before the city is built
 	base := newAssessFixture(t, testcity.SQLite(t))
 	rs := &report.Service{DB: base.db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now}

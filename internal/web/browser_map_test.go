@@ -18,6 +18,7 @@ import (
 // apps' links carry the point in each app's datum. The list's map view
 // draws the list's cases.
 func TestBrowserCaseMap(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	acc := f.login("acceptor")

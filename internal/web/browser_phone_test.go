@@ -22,6 +22,7 @@ import (
 // as every role), and fails when the page scrolls sideways or its title
 // repeats itself. Wide tables scroll inside their own box.
 func TestBrowserEveryPageAt360(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	base := newAssessFixture(t, testcity.SQLite(t))
 	rs := &report.Service{DB: base.db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now}

@@ -21,6 +21,7 @@ import (
 // a pin placed by tapping the offline grid map, submit; the receipt code
 // comes back and the status page it links to shows the case.
 func TestBrowserPhoneReport(t *testing.T) {
+	t.Parallel()
 	chromium(t) // skips (or fails in CI) before the city is built
 	f := newFixture(t, testcity.SQLite(t))
 	photo := filepath.Join(t.TempDir(), "fire-lane.jpg")

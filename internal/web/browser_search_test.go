@@ -19,6 +19,7 @@ import (
 // names, a fragment of an address the case at that address; the query
 // stays in the address bar and in the box.
 func TestBrowserSearch(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	rec := f.mustReport(f.reportFields("小区门口垃圾桶满溢", f.cell.Lat, f.cell.Lon))

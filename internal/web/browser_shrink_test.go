@@ -24,6 +24,7 @@ import (
 // in the browser to the largest size the system derives (1280 px on its
 // longest side) and goes up as such; the report is filed.
 func TestBrowserPhotoShrunk(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	img := image.NewRGBA(image.Rect(0, 0, 3000, 2000))

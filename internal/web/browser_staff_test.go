@@ -19,6 +19,7 @@ import (
 // browser's position, set through the DevTools protocol) and shows the
 // pin; the case lands in the grid cell there.
 func TestBrowserStaffLocate(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	ctx := startBrowser(t)

@@ -58,6 +58,7 @@ type browserSession struct{ ctx context.Context }
 // the unit handler reports rectification with a photo, the inspector
 // verifies; the case ends closed with its full timeline.
 func TestBrowserClosedLoop(t *testing.T) {
+	t.Parallel()
 	chromium(t)
 	f := newFixture(t, testcity.SQLite(t))
 	// The photo worker runs as in production: the page shows a photo once
