@@ -55,14 +55,20 @@ func safeNext(v string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
+	// The decoded path as well: /%5cevil.com decodes to /\evil.com and
+	// /%09/evil.com to /<TAB>/evil.com, which browsers read as
+	// //evil.com, off-site.
+	for _, r := range u.Path {
+		if r == '\\' || r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
 	clean := path.Clean(u.Path)
 	if !strings.HasPrefix(clean, "/") || strings.HasPrefix(clean, "//") {
 		return "/"
 	}
-	if u.RawQuery != "" {
-		return clean + "?" + u.RawQuery
-	}
-	return clean
+	// escaped again, so that the Location header carries what was checked
+	return (&url.URL{Path: clean, RawQuery: u.RawQuery}).RequestURI()
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {

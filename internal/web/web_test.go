@@ -354,11 +354,35 @@ func TestSafeNext(t *testing.T) {
 		"/\t/evil.example":     "/",
 		"https://evil.example": "/",
 		"/a/../b":              "/b",
+		"/%5cevil.example":     "/",
+		"/%5Cevil.example":     "/",
+		"/%09/evil.example":    "/",
+		"/%2f%2fevil.example":  "/evil.example",
+		"/cases/%E5%BE%85":     "/cases/%E5%BE%85",
 	} {
 		c := f.anon()
 		res := c.form("POST", "/login", url.Values{"username": {"acceptor"}, "password": {testPassword}, "next": {next}})
 		if loc := res.Header.Get("Location"); res.StatusCode != 303 || loc != want {
 			t.Errorf("next=%q: %d Location %q, want %q", next, res.StatusCode, loc, want)
+		}
+	}
+	// the language switch goes back to the Referer's path, checked alike
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for referer, want := range map[string]string{
+		f.url + "/cases?queue=overdue":  "/cases?queue=overdue",
+		f.url + "/%5cevil.example":      "/",
+		f.url + "/%09/evil.example":     "/",
+		"https://evil.example/anything": "/",
+	} {
+		req, _ := http.NewRequest("GET", f.url+"/lang/en", nil)
+		req.Header.Set("Referer", referer)
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if loc := res.Header.Get("Location"); res.StatusCode != 303 || loc != want {
+			t.Errorf("language switch from %q: %d Location %q, want %q", referer, res.StatusCode, loc, want)
 		}
 	}
 	// a login posted from another site is refused
