@@ -17,10 +17,28 @@ func TestClientIPAndLimitKey(t *testing.T) {
 	if got := s.clientIP(r); got != "198.51.100.7" {
 		t.Errorf("behind a trusted proxy: %s, want the last forwarded address", got)
 	}
+	// A client-sent X-Real-IP does not outrank the proxy's header.
 	r.Header.Set("X-Real-IP", "192.0.2.4")
-	if got := s.clientIP(r); got != "192.0.2.4" {
-		t.Errorf("X-Real-IP: %s", got)
+	if got := s.clientIP(r); got != "198.51.100.7" {
+		t.Errorf("X-Real-IP beside X-Forwarded-For: %s, want the proxy's hop", got)
 	}
+	// A proxy that adds its hop as a line of its own: the last line's
+	// last hop, not the client's first line.
+	r.Header.Add("X-Forwarded-For", "198.51.100.8")
+	if got := s.clientIP(r); got != "198.51.100.8" {
+		t.Errorf("two X-Forwarded-For lines: %s, want the last line's hop", got)
+	}
+	// The operator names X-Real-IP (the proxy sets it, replacing the
+	// client's): then only that header counts.
+	s.ProxyHeader = "X-Real-IP"
+	if got := s.clientIP(r); got != "192.0.2.4" {
+		t.Errorf("ProxyHeader X-Real-IP: %s", got)
+	}
+	r.Header.Del("X-Real-IP")
+	if got := s.clientIP(r); got != "127.0.0.1" {
+		t.Errorf("ProxyHeader X-Real-IP missing: %s, want the peer (X-Forwarded-For is not read)", got)
+	}
+	r.Header.Set("X-Real-IP", "192.0.2.4")
 	r.RemoteAddr = "203.0.113.50:443" // a public peer is not our proxy
 	if got := s.clientIP(r); got != "203.0.113.50" {
 		t.Errorf("an untrusted peer's header was believed: %s", got)

@@ -119,7 +119,12 @@ func peerIP(r *http.Request) string {
 
 // clientIP is the client's address: the TCP peer, or, behind a trusted
 // reverse proxy (TrustProxy, and the peer is loopback or private), the
-// address the proxy reports in X-Real-IP or last in X-Forwarded-For.
+// address the proxy put in the one header the operator named
+// (ProxyHeader, X-Forwarded-For unless set): of X-Forwarded-For only the
+// last hop, the one the proxy appended, since a client may send the
+// header with any addresses in it, and a proxy may add its hop as a line
+// of its own. No other header is read: a client-sent X-Real-IP must not
+// outrank the proxy's X-Forwarded-For.
 func (s *Server) clientIP(r *http.Request) string {
 	peer := peerIP(r)
 	if !s.TrustProxy {
@@ -128,17 +133,27 @@ func (s *Server) clientIP(r *http.Request) string {
 	if ip := net.ParseIP(peer); ip == nil || !(ip.IsLoopback() || ip.IsPrivate()) {
 		return peer
 	}
-	if v := strings.TrimSpace(r.Header.Get("X-Real-IP")); net.ParseIP(v) != nil {
-		return v
+	name := s.ProxyHeader
+	if name == "" {
+		name = DefaultProxyHeader
 	}
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		parts := strings.Split(xff, ",")
-		if v := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(v) != nil {
-			return v
-		}
+	lines := r.Header.Values(name)
+	if len(lines) == 0 {
+		return peer
+	}
+	last := lines[len(lines)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	if v := strings.TrimSpace(last); net.ParseIP(v) != nil {
+		return v
 	}
 	return peer
 }
+
+// DefaultProxyHeader is the header a trusted proxy's client address is
+// read from unless ProxyHeader names another.
+const DefaultProxyHeader = "X-Forwarded-For"
 
 // limitKey is the rate-limit bucket of an address: IPv4 as is, IPv6 by
 // its /64 (one household or phone gets a whole /64).

@@ -71,10 +71,13 @@ type Server struct {
 	// fixed, duplicate...) in requests by default, for clients such as
 	// FixMyStreet that read them.
 	Open311ExtendedStatuses bool
-	// TrustProxy takes the client's address from X-Real-IP or
-	// X-Forwarded-For when the peer is a loopback or private address (a
-	// reverse proxy in front), for rate limits, blocks and login throttles.
+	// TrustProxy takes the client's address from the header ProxyHeader
+	// names when the peer is a loopback or private address (a reverse
+	// proxy in front), for rate limits, blocks and login throttles.
 	TrustProxy bool
+	// ProxyHeader is that header: X-Forwarded-For (its last hop) unless
+	// set, or e.g. X-Real-IP when the proxy sets that one.
+	ProxyHeader string
 
 	csp     string
 	mux     *http.ServeMux

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestProxyHeaderFlag: --proxy-header defaults to X-Forwarded-For, takes
+// another header's name, and refuses what cannot be a header name.
+func TestProxyHeaderFlag(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		c := defaults()
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.register(fs)
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.Validate()
+	}
+	if c, err := parse(); err != nil || c.ProxyHeader != "X-Forwarded-For" {
+		t.Errorf("default: %q, %v", c.ProxyHeader, err)
+	}
+	if c, err := parse("--trust-proxy", "--proxy-header", "X-Real-IP"); err != nil || c.ProxyHeader != "X-Real-IP" || !c.TrustProxy {
+		t.Errorf("X-Real-IP: %+v, %v", c, err)
+	}
+	for _, bad := range []string{"", "X Real IP", "X-Real-IP:", "X-Forwarded-For\r\nX"} {
+		if _, err := parse("--proxy-header", bad); err == nil || !strings.Contains(err.Error(), "--proxy-header") {
+			t.Errorf("--proxy-header %q: %v", bad, err)
+		}
+	}
+}
