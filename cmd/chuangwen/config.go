@@ -52,6 +52,9 @@ type Config struct {
 	// X-Forwarded-For's last hop unless set.
 	TrustProxy  bool
 	ProxyHeader string
+	// MetricsToken is the bearer token scrapers on other hosts present
+	// for /metrics.
+	MetricsToken string
 }
 
 // defaults returns the configuration of a fresh install.
@@ -97,6 +100,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("TILE_ATTRIBUTION", c.TileAttribution), "attribution shown under the tiles (CHUANGWEN_TILE_ATTRIBUTION)")
 	fs.BoolVar(&c.RewardFirstOnly, "reward-first-only", env("REWARD_FIRST_ONLY", "true") != "false", "only a problem's first reporter counts for rewards (CHUANGWEN_REWARD_FIRST_ONLY)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "behind a reverse proxy: take the client address from the --proxy-header the proxy sets, when the peer is loopback or private (CHUANGWEN_TRUST_PROXY=true)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", env("METRICS_TOKEN", ""), "bearer token that a Prometheus scraper on another host presents for /metrics; set it in the environment rather than on the command line (CHUANGWEN_METRICS_TOKEN)")
 	fs.StringVar(&c.ProxyHeader, "proxy-header", env("PROXY_HEADER", web.DefaultProxyHeader), "with --trust-proxy, the one header that carries the client address: X-Forwarded-For (its last hop, the one the proxy appended) or a header the proxy sets, such as X-Real-IP (CHUANGWEN_PROXY_HEADER)")
 	fs.BoolVar(&c.Open311ExtendedStatuses, "open311-extended-statuses", env("OPEN311_EXTENDED_STATUSES", "") == "true", "Open311 requests carry detailed statuses (in_progress, fixed, duplicate...) as FixMyStreet reads them; clients may also ask with extended_statuses=true (CHUANGWEN_OPEN311_EXTENDED_STATUSES=true)")
 	fs.StringVar(&c.Open311Jurisdiction, "open311-jurisdiction", env("OPEN311_JURISDICTION", c.Open311Jurisdiction), "Open311 jurisdiction_id when several cities share one endpoint (CHUANGWEN_OPEN311_JURISDICTION)")
@@ -142,6 +146,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ProxyHeader == "" || strings.ContainsFunc(c.ProxyHeader, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) }) {
 		errs = append(errs, fmt.Errorf("--proxy-header %q: want a header name such as X-Forwarded-For or X-Real-IP", c.ProxyHeader))
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("--metrics-token: use at least 16 characters (a random secret)"))
 	}
 	if c.WatchInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--watch-interval %s: must be at least 1s", c.WatchInterval))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"net"
@@ -27,19 +28,16 @@ func (s *Server) opsRoutes() []route {
 // handleMetrics serves /metrics: request metrics plus case gauges read
 // from the database at scrape time (so every replica reports the same).
 //
-// Case counts are the city's business: a scraper on this host reads them
-// freely, anyone else needs an API token or an administrator's session.
+// Case counts are the city's business. A scraper on this host reads them
+// freely, if its request came straight to the program (a request relayed
+// by a reverse proxy on the same host arrives from loopback too, but
+// carries the proxy's forwarding headers); anyone else needs the scrape
+// token (MetricsToken) or an administrator's session. Other API tokens
+// (a unit's, a partner system's) do not read metrics.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if ip := net.ParseIP(peerIP(r)); ip == nil || !ip.IsLoopback() {
-		p, err := s.authenticate(r)
-		if err != nil {
-			s.failJSON(w, r, err)
-			return
-		}
-		if p.session != nil && p.actor.Role != org.RoleAdmin {
-			s.failJSON(w, r, apperr.New(apperr.Forbidden, "forbidden"))
-			return
-		}
+	if err := s.mayScrape(r); err != nil {
+		s.failJSON(w, r, err)
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -85,4 +83,31 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
+}
+
+// forwardingHeaders mark a request a proxy relayed.
+var forwardingHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host"}
+
+// mayScrape says whether r may read /metrics (see handleMetrics).
+func (s *Server) mayScrape(r *http.Request) error {
+	relayed := s.ProxyHeader != "" && r.Header.Get(s.ProxyHeader) != ""
+	for _, h := range forwardingHeaders {
+		relayed = relayed || r.Header.Get(h) != ""
+	}
+	if ip := net.ParseIP(peerIP(r)); ip != nil && ip.IsLoopback() && !relayed {
+		return nil
+	}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && s.MetricsToken != "" {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.MetricsToken)) == 1 {
+			return nil
+		}
+	}
+	p, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if p.session == nil || p.actor.Role != org.RoleAdmin {
+		return apperr.New(apperr.Forbidden, "forbidden")
+	}
+	return nil
 }

@@ -78,6 +78,9 @@ type Server struct {
 	// ProxyHeader is that header: X-Forwarded-For (its last hop) unless
 	// set, or e.g. X-Real-IP when the proxy sets that one.
 	ProxyHeader string
+	// MetricsToken, if set, is the bearer token a scraper from another
+	// host presents for /metrics.
+	MetricsToken string
 
 	csp     string
 	mux     *http.ServeMux

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
+	"chuangwen/internal/web"
 )
 
 type caseJSON struct {
@@ -427,5 +429,67 @@ func TestMultipartTempFilesRemoved(t *testing.T) {
 	}
 	if len(left) > 0 {
 		t.Fatalf("multipart temp files left behind: %v", left)
+	}
+}
+
+// TestMetricsAccess: /metrics from this host straight to the program; a
+// request a proxy relayed (forwarding headers), a unit's or a partner's
+// API token, or a wrong scrape token is refused; the scrape token and an
+// administrator's session read it.
+func TestMetricsAccess(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t)).withServer(func(s *web.Server) { s.MetricsToken = "scrape-secret-0123456789" })
+	get := func(c *client, headers map[string]string) response {
+		t.Helper()
+		req, err := http.NewRequest("GET", f.url+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		hc := http.DefaultClient
+		if c != nil {
+			hc = c.hc // its session cookie
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return response{StatusCode: res.StatusCode, body: string(b)}
+	}
+	scraper := f.anon()
+	scraper.token = "scrape-secret-0123456789"
+	wrong := f.anon()
+	wrong.token = "scrape-secret-0123456780"
+	for _, tc := range []struct {
+		name    string
+		c       *client
+		headers map[string]string
+		status  int
+	}{
+		{"loopback, straight", nil, nil, 200},
+		{"relayed: X-Forwarded-For", nil, map[string]string{"X-Forwarded-For": "203.0.113.9"}, 401},
+		{"relayed: X-Real-IP", nil, map[string]string{"X-Real-IP": "203.0.113.9"}, 401},
+		{"relayed: Forwarded", nil, map[string]string{"Forwarded": "for=203.0.113.9"}, 401},
+		{"relayed, a unit's token", f.bearer(f.unitB.ID), map[string]string{"X-Forwarded-For": "203.0.113.9"}, 403},
+		{"relayed, a partner's token", f.bearer(0), map[string]string{"X-Forwarded-For": "203.0.113.9"}, 403},
+		{"relayed, a wrong scrape token", wrong, map[string]string{"X-Forwarded-For": "203.0.113.9"}, 401},
+		{"relayed, the scrape token", scraper, map[string]string{"X-Forwarded-For": "203.0.113.9"}, 200},
+		{"relayed, an acceptor", f.login("acceptor"), map[string]string{"X-Forwarded-For": "203.0.113.9"}, 403},
+		{"relayed, an administrator", f.login("admin"), map[string]string{"X-Forwarded-For": "203.0.113.9"}, 200},
+	} {
+		res := get(tc.c, tc.headers)
+		if res.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d: %.200s", tc.name, res.StatusCode, tc.status, res.body)
+		}
+		if got := strings.Contains(res.body, "chuangwen_cases_overdue "); got != (tc.status == 200) {
+			t.Errorf("%s: case counts in the answer: %v", tc.name, got)
+		}
 	}
 }
