@@ -53,23 +53,17 @@ func (s *Store) CheckLogin(ctx context.Context, username, password, ip string) e
 	if err != nil {
 		return err
 	}
-	_, err = s.DB.Exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, keys[0])
-	return err
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error { return releaseAttempt(ctx, tx, keys) })
 }
 
 func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (User, []string, error) {
 	now := s.now()
 	keys := []string{"user:" + strings.ToLower(username), "ip:" + ip}
-	for _, k := range keys {
-		var until int64
-		err := s.DB.Reader().QueryRow(ctx, `SELECT locked_until FROM login_throttle WHERE key = ?`, k).Scan(&until)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return User{}, nil, err
-		}
-		if until > store.Ms(now) {
-			mins := int(store.Time(until).Sub(now).Minutes()) + 1
-			return User{}, nil, apperr.New(apperr.RateLimited, "login.locked", "minutes", fmt.Sprint(mins))
-		}
+	// The attempt is counted before the password is checked, in one
+	// statement per key, so that attempts made in parallel cannot all slip
+	// under the limit while the first ones are still being hashed.
+	if err := s.reserveAttempt(ctx, keys, now); err != nil {
+		return User{}, nil, err
 	}
 	u, err := s.UserByName(ctx, username)
 	hash := s.dummyHash()
@@ -79,12 +73,77 @@ func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (
 		return User{}, nil, err
 	}
 	if !CheckPassword(hash, password) || err != nil || u.Disabled {
-		if ferr := s.recordFailure(ctx, keys, now); ferr != nil {
-			return User{}, nil, ferr
-		}
-		return User{}, nil, apperr.New(apperr.Unauthorized, "login.failed")
+		return User{}, nil, apperr.New(apperr.Unauthorized, "login.failed") // counted already
 	}
 	return u, keys, nil
+}
+
+// reserveAttempt counts one login attempt against each key (the username
+// and the address) and refuses it while a key is locked. Each count is
+// one upsert, atomic on both engines (PostgreSQL locks the row for the
+// conflicting update), so parallel attempts are counted one by one; the
+// attempt that reaches a key's limit locks it for those after it.
+func (s *Store) reserveAttempt(ctx context.Context, keys []string, now time.Time) error {
+	nowMs, window := store.Ms(now), ThrottleWindow.Milliseconds()
+	var locked int64
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		for _, k := range keys {
+			var failures int
+			var until int64
+			err := tx.QueryRow(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES (?, 1, ?, 0)
+				ON CONFLICT (key) DO UPDATE SET
+					failures = CASE WHEN login_throttle.locked_until > ? THEN login_throttle.failures
+						WHEN ? - login_throttle.window_start > ? THEN 1 ELSE login_throttle.failures + 1 END,
+					window_start = CASE WHEN login_throttle.locked_until > ? THEN login_throttle.window_start
+						WHEN ? - login_throttle.window_start > ? THEN ? ELSE login_throttle.window_start END
+				RETURNING failures, locked_until`,
+				k, nowMs, nowMs, nowMs, window, nowMs, nowMs, window, nowMs).Scan(&failures, &until)
+			if err != nil {
+				return fmt.Errorf("login throttle: %w", err)
+			}
+			if until > nowMs {
+				locked = max(locked, until)
+				continue
+			}
+			if failures >= throttleLimit(k) {
+				if _, err := tx.Exec(ctx, `UPDATE login_throttle SET locked_until = ? WHERE key = ?`, store.Ms(now.Add(LockoutFor)), k); err != nil {
+					return fmt.Errorf("login throttle: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if locked > 0 {
+		mins := int(store.Time(locked).Sub(now).Minutes()) + 1
+		return apperr.New(apperr.RateLimited, "login.locked", "minutes", fmt.Sprint(mins))
+	}
+	return nil
+}
+
+// releaseAttempt takes back a successful attempt: the username's count
+// starts again, and the address's count loses this attempt (and the lock
+// it set, if it was the one that reached the limit): an office behind
+// one address must not be locked out by its own successful logins.
+func releaseAttempt(ctx context.Context, tx *store.Tx, keys []string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, keys[0]); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE login_throttle SET failures = failures - 1,
+		locked_until = CASE WHEN failures - 1 < ? THEN 0 ELSE locked_until END
+		WHERE key = ? AND failures > 0`, throttleLimit(keys[1]), keys[1])
+	return err
+}
+
+// throttleLimit is the number of attempts within ThrottleWindow that
+// locks a key.
+func throttleLimit(key string) int {
+	if strings.HasPrefix(key, "ip:") {
+		return MaxFailures * 4 // an office behind one NAT address shares it
+	}
+	return MaxFailures
 }
 
 func (s *Store) openSession(ctx context.Context, u User, keys []string, ip, userAgent string) (*Session, error) {
@@ -95,7 +154,7 @@ func (s *Store) openSession(ctx context.Context, u User, keys []string, ip, user
 	}
 	sess := &Session{Token: RandomToken(32), CSRF: RandomToken(24), User: u, Actor: actor}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = ?`, keys[0]); err != nil {
+		if err := releaseAttempt(ctx, tx, keys); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires_at < ?`, store.Ms(now)); err != nil {
@@ -115,41 +174,6 @@ func (s *Store) openSession(ctx context.Context, u User, keys []string, ip, user
 		return nil, err
 	}
 	return sess, nil
-}
-
-func (s *Store) recordFailure(ctx context.Context, keys []string, now time.Time) error {
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		for _, k := range keys {
-			var failures int
-			var start int64
-			err := tx.QueryRow(ctx, `SELECT failures, window_start FROM login_throttle WHERE key = ?`, k).Scan(&failures, &start)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				failures, start = 0, store.Ms(now)
-			case err != nil:
-				return err
-			}
-			if store.Ms(now)-start > ThrottleWindow.Milliseconds() {
-				failures, start = 0, store.Ms(now)
-			}
-			failures++
-			var until int64
-			limit := MaxFailures
-			if strings.HasPrefix(k, "ip:") {
-				limit = MaxFailures * 4 // an office behind one NAT address shares it
-			}
-			if failures >= limit {
-				until = store.Ms(now.Add(LockoutFor))
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
-				ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until`,
-				k, failures, start, until)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // SessionByToken returns the live session for a cookie value, sliding its

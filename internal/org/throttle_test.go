@@ -1,0 +1,91 @@
+package org_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"chuangwen/internal/apperr"
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
+)
+
+// TestLoginThrottleInParallel: attempts made at once are counted one by
+// one before any password is checked. 30 wrong passwords at once check at
+// most five; eleven wrong and the right one at once check at most nine
+// wrong ones (the right one's success starts the count again); and 30
+// successful logins from an office's shared address do not lock it.
+func TestLoginThrottleInParallel(t *testing.T) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+		s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: clk.now}
+		admin := org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
+		for _, name := range []string{"lead1", "lead2", "lead3"} {
+			if _, err := s.CreateUser(ctx, admin, org.NewUser{Username: name, DisplayName: name, Password: pw, Role: org.RoleLeader}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// burst logs in n attempts at once and counts the answers
+		burst := func(user, addr string, passwords []string) (ok, wrong, locked int) {
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for i, p := range passwords {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := s.Login(ctx, user, p, fmt.Sprintf(addr, i), "t")
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						ok++
+					case apperr.Is(err, apperr.Unauthorized):
+						wrong++
+					case apperr.Is(err, apperr.RateLimited):
+						locked++
+					default:
+						t.Errorf("login: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			return
+		}
+		wrongs := func(n int) []string {
+			out := make([]string, n)
+			for i := range out {
+				out[i] = "wrong password"
+			}
+			return out
+		}
+		// 30 wrong at once, each from an address of its own
+		if ok, wrong, locked := burst("lead1", "10.1.0.%d", wrongs(30)); ok != 0 || wrong > org.MaxFailures || wrong+locked != 30 {
+			t.Errorf("30 wrong at once: %d in, %d checked, %d refused; want at most %d checked", ok, wrong, locked, org.MaxFailures)
+		}
+		if _, err := s.Login(ctx, "lead1", pw, "10.1.1.1", "t"); !apperr.Is(err, apperr.RateLimited) {
+			t.Errorf("the right password after the burst: %v, want locked", err)
+		}
+		// 11 wrong and the right one at once. Counted later than fifth, the
+		// right one is refused and exactly five wrong ones are checked.
+		// Counted p-th (p ≤ 5), it gets in and its success starts the count
+		// again: p-1 wrong ones were checked before it and at most five
+		// after; at least four in all, since its own count stands among the
+		// five that lock the name until it is taken back.
+		ok, wrong, locked := burst("lead2", "10.2.0.%d", append(wrongs(11), pw))
+		serial := ok == 0 && wrong == org.MaxFailures || ok == 1 && wrong >= org.MaxFailures-1 && wrong <= 2*org.MaxFailures-1
+		if !serial || ok+wrong+locked != 12 {
+			t.Errorf("11 wrong and 1 right at once: %d in, %d wrong checked, %d refused: not what counting each attempt first allows", ok, wrong, locked)
+		}
+		// An office behind one address: 30 good logins from it, of three
+		// people, do not lock the address.
+		for i := range 30 {
+			if _, err := s.Login(ctx, "lead3", pw, "10.3.0.1", "t"); err != nil {
+				t.Fatalf("good login %d from the office's address: %v", i, err)
+			}
+		}
+	})
+}
