@@ -290,8 +290,8 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	}()
 	// Cases filed before the search index existed are indexed in the
 	// background; searches find them as the batches commit.
-	// SQLite's statistics kept true as the data grows (PostgreSQL's
-	// autovacuum does this there).
+	// The planner's statistics kept true as the data grows (on
+	// PostgreSQL also where autovacuum is off).
 	statsDone := make(chan struct{})
 	go func() {
 		defer close(statsDone)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
 )
 
@@ -125,5 +128,50 @@ func TestStatisticsFloor(t *testing.T) {
 	}
 	if n := rows("cases"); n != floor*10 {
 		t.Errorf("a larger table's statistics were replaced: %d rows", n)
+	}
+}
+
+// TestAnalyzeStale: on PostgreSQL a table whose rows changed since its
+// last analysis by more than autovacuum's threshold is analysed, whether
+// or not autovacuum runs (the test server runs without it), and then no
+// longer counts as stale; on SQLite there is nothing to do.
+func TestAnalyzeStale(t *testing.T) {
+	ctx := context.Background()
+	if got, err := storetest.SQLite(t).AnalyzeStale(ctx); err != nil || got != nil {
+		t.Errorf("SQLite: %v, %v", got, err)
+	}
+	db := storetest.Postgres(t)
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
+		for i := range 400 {
+			if _, err := tx.Exec(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES (?, 1, 0, 0)`, fmt.Sprintf("ip:10.9.%d.%d", i/200, i%200)); err != nil {
+				return err
+			}
+		}
+		// the counts reach the statistics when this transaction ends,
+		// not up to ten seconds later
+		_, err := tx.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got, err = db.AnalyzeStale(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(got, "login_throttle") {
+			break
+		}
+	}
+	if !slices.Contains(got, "login_throttle") {
+		t.Fatalf("400 new rows in login_throttle, not analysed: %v", got)
+	}
+	var analysed sql.NullTime
+	if err := db.Reader().QueryRow(ctx, `SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'login_throttle' AND schemaname = current_schema()`).Scan(&analysed); err != nil || !analysed.Valid {
+		t.Errorf("last_analyze of login_throttle: %v %v", analysed, err)
+	}
+	if again, err := db.AnalyzeStale(ctx); err != nil || slices.Contains(again, "login_throttle") {
+		t.Errorf("analysed again at once: %v, %v", again, err)
 	}
 }
