@@ -160,8 +160,11 @@ func (s *Store) openSession(ctx context.Context, u User, keys []string, ip, user
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires_at < ?`, store.Ms(now)); err != nil {
 			return err
 		}
-		if len(userAgent) > 200 {
-			userAgent = userAgent[:200]
+		// a browser's own words, kept for the session list: cut at a
+		// character and cleaned, never a reason to refuse the login
+		userAgent = strings.ToValidUTF8(strings.ReplaceAll(userAgent, "\x00", ""), "?")
+		if r := []rune(userAgent); len(r) > 200 {
+			userAgent = string(r[:200])
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, csrf, created_at, expires_at, last_seen_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			sessionKey(sess.Token), u.ID, sess.CSRF, store.Ms(now), store.Ms(now.Add(SessionMaxAge)), store.Ms(now), ip, userAgent)

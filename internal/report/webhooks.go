@@ -201,9 +201,11 @@ func (s *Service) DeliverDue(ctx context.Context, client *http.Client) (int, err
 		var args []any
 		errText := ""
 		if sendErr != nil {
-			errText = sendErr.Error()
-			if len(errText) > 500 {
-				errText = errText[:500]
+			// a remote server's words: cut at a character and cleaned,
+			// since the store refuses text that is not UTF-8
+			errText = strings.ToValidUTF8(strings.ReplaceAll(sendErr.Error(), "\x00", ""), "?")
+			if r := []rune(errText); len(r) > 500 {
+				errText = string(r[:500])
 			}
 		}
 		switch {

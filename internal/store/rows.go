@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"chuangwen/internal/apperr"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -23,10 +26,14 @@ type Scanner interface {
 type Row struct {
 	row *sql.Row
 	q   string
+	err error // the arguments' own fault, found before the query ran
 }
 
 // Scan copies the row's columns into dest.
 func (r *Row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
 	err := r.row.Scan(dest...)
 	if err == nil || errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -116,4 +123,30 @@ func IsUniqueViolation(err error) bool {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+// checkText refuses a text argument with a NUL byte or bytes that are not
+// UTF-8, whatever path it came by (a form, JSON's \u0000, an import):
+// PostgreSQL rejects both (SQLSTATE 22021, a 500 for the user) and SQLite
+// would store them raw. It is an answer to the user, not a failure of the
+// statement, so it is an apperr (400) and the statement does not run.
+func checkText(args []any) error {
+	for _, a := range args {
+		var s string
+		switch v := a.(type) {
+		case string:
+			s = v
+		case *string:
+			if v == nil {
+				continue
+			}
+			s = *v
+		default:
+			continue
+		}
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			return apperr.New(apperr.Invalid, "text.bad_bytes")
+		}
+	}
+	return nil
 }

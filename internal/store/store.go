@@ -269,11 +269,17 @@ func (db *DB) Reader() Queryer { return reader{db} }
 type reader struct{ db *DB }
 
 func (r reader) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	r.explain(ctx, q, args)
 	rows, err := r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
 	return rows, queryError(q, err)
 }
 func (r reader) QueryRow(ctx context.Context, q string, args ...any) *Row {
+	if err := checkText(args); err != nil {
+		return &Row{q: q, err: err}
+	}
 	r.explain(ctx, q, args)
 	return &Row{row: r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...), q: q}
 }
@@ -313,6 +319,9 @@ func (r reader) Dialect() Dialect { return r.db.Dialect }
 // own: for single-statement writes (a session's last-seen time) and
 // maintenance (ANALYZE, bench tables).
 func (db *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	res, err := db.w.ExecContext(ctx, db.Rebind(q), args...)
 	return res, queryError(q, err)
 }
@@ -330,6 +339,9 @@ func (t *Tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
 
 // Exec runs a write statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	var res sql.Result
 	var err error
 	if st := t.db.stmt(q); st != nil {
@@ -342,6 +354,9 @@ func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 
 // Query runs a query in the transaction.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := checkText(args); err != nil {
+		return nil, err
+	}
 	var rows *sql.Rows
 	var err error
 	if st := t.db.stmt(q); st != nil {
@@ -354,6 +369,9 @@ func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 
 // QueryRow runs a query for one row in the transaction.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *Row {
+	if err := checkText(args); err != nil {
+		return &Row{q: q, err: err}
+	}
 	if st := t.db.stmt(q); st != nil {
 		return &Row{row: t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...), q: q}
 	}

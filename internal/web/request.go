@@ -1,14 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/geo"
@@ -19,13 +22,23 @@ const maxJSONBytes = 1 << 20
 
 // decodeJSON reads a JSON body into v with a size limit and a clear error.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBytes))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return apperr.New(apperr.TooLarge, "body_too_large", "mb", "1")
 		}
+		return apperr.New(apperr.Invalid, "bad_json", "detail", err.Error())
+	}
+	// encoding/json would quietly turn bytes that are not UTF-8 into
+	// U+FFFD; the sender is told instead (a \u0000 escape is caught where
+	// the text is stored).
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.Invalid, "text.bad_bytes")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return apperr.New(apperr.Invalid, "bad_json", "detail", err.Error())
 	}
 	if dec.More() {

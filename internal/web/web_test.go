@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/web"
@@ -492,4 +493,57 @@ func TestMetricsAccess(t *testing.T) {
 			t.Errorf("%s: case counts in the answer: %v", tc.name, got)
 		}
 	}
+}
+
+// TestInvalidTextRefused: a NUL byte or bytes that are not UTF-8 get a 400
+// with a message on every way text comes in (the API's JSON, as raw bytes
+// or as a \u0000 escape; a console form; Open311; a search answers, never
+// 500), on both
+// engines: PostgreSQL answered 500 and SQLite stored them raw. Nothing is
+// stored.
+func TestInvalidTextRefused(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		acc := f.login("acceptor")
+		admin := f.login("admin")
+		tok, err := f.orgs.CreateToken(context.Background(), org.System, "热线", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newCase := func(desc string) map[string]any {
+			return map[string]any{"category_id": f.category.ID, "description": desc, "region_id": f.comm.ID, "address": "幸福路1号",
+				"lat": 25.0, "lon": 102.7, "source": "hotline", "reporter_name": "张先生", "reporter_phone": "13800000000"}
+		}
+		raw, _ := json.Marshal(newCase("幸福路口REPLACE堆放垃圾"))
+		for name, res := range map[string]response{
+			"API, \\u0000":   acc.json("POST", "/api/v1/cases", newCase("幸福路口\x00堆放垃圾")),
+			"API, raw bytes": acc.do("POST", "/api/v1/cases", bytes.NewReader(bytes.Replace(raw, []byte("REPLACE"), []byte{0xff, 0xfe}, 1)), "application/json"),
+			"console form":   admin.form("POST", "/admin/units", url.Values{"code": {"XX"}, "name": {"单位\x00"}, "kind": {"department"}}),
+			"Open311": func() response {
+				res, err := send(f.url, "POST", "/open311/v2/requests.json", []byte(url.Values{"api_key": {tok.Secret}, "service_code": {f.category.Code},
+					"lat": {"25.0001"}, "long": {"102.7001"}, "description": {"绿化带\xff垃圾"}}.Encode()), "application/x-www-form-urlencoded", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}(),
+		} {
+			if res.StatusCode != 400 || !strings.Contains(res.body, "无效字符") {
+				t.Errorf("%s: %d %.300s", name, res.StatusCode, res.body)
+			}
+		}
+		// A search for such bytes finds nothing, and says so.
+		for _, q := range []string{"%00", "%FF%FE", "%E5%9E"} {
+			if res := acc.do("GET", "/api/v1/cases?q="+q, nil, ""); res.StatusCode != 200 && res.StatusCode != 400 {
+				t.Errorf("search q=%s: %d %.200s", q, res.StatusCode, res.body)
+			}
+		}
+		var n int
+		if err := db.Reader().QueryRow(context.Background(), `SELECT count(*) FROM cases`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%d cases stored (%v)", n, err)
+		}
+		if err := db.Reader().QueryRow(context.Background(), `SELECT count(*) FROM units WHERE code = 'XX'`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("the unit was stored: %d (%v)", n, err)
+		}
+	})
 }
