@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,6 +60,9 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	var out *Case
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		c, err := s.load(ctx, tx, actor, id)
+		if apperr.Is(err, apperr.NotFound) {
+			return s.lostRace(ctx, tx, actor, id, in.Version)
+		}
 		if err != nil {
 			return err
 		}
@@ -88,6 +93,32 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	}
 	hideReporter(actor, out)
 	return out, nil
+}
+
+// lostRace answers an action on a case that is not in actor's scope. A
+// caller who acted on the version it saw, on a case dispatched to its
+// unit at some time, lost a race: someone moved the case on and out of
+// its reach (returned, dispatched elsewhere, closed) between its reading
+// and its acting. It is told so, with the case's state now (409), not
+// that the case does not exist. Anyone else gets the 404 that keeps
+// other units' cases unseen: without a version, or a unit that never had
+// the case, there is nothing the caller saw.
+func (s *Service) lostRace(ctx context.Context, q store.Queryer, actor org.Actor, id int64, version int) error {
+	notFound := apperr.New(apperr.NotFound, "case.not_found")
+	if version == 0 || actor.UnitID == 0 {
+		return notFound
+	}
+	var state string
+	var now int
+	err := q.QueryRow(ctx, `SELECT c.state, c.version FROM cases c
+		WHERE c.id = ? AND EXISTS (SELECT 1 FROM dispatches d WHERE d.case_id = c.id AND d.unit_id = ?)`, id, actor.UnitID).Scan(&state, &now)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && now <= version {
+		return notFound
+	}
+	if err != nil {
+		return fmt.Errorf("lost race on case %d: %w", id, err)
+	}
+	return apperr.New(apperr.Conflict, "case.moved_on", "state", "state."+state)
 }
 
 func checkInput(in *ActInput) error {
