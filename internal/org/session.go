@@ -72,7 +72,15 @@ func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (
 	} else if !apperr.Is(err, apperr.NotFound) {
 		return User{}, nil, err
 	}
-	if !CheckPassword(hash, password) || err != nil || u.Disabled {
+	var match bool
+	if serr := withHashSlot(ctx, func() { match = CheckPassword(hash, password) }); serr != nil {
+		// no password was checked: the attempt does not count
+		if _, uerr := s.DB.Exec(ctx, `UPDATE login_throttle SET failures = failures - 1 WHERE key IN (?, ?) AND failures > 0`, keys[0], keys[1]); uerr != nil {
+			return User{}, nil, uerr
+		}
+		return User{}, nil, serr
+	}
+	if !match || err != nil || u.Disabled {
 		return User{}, nil, apperr.New(apperr.Unauthorized, "login.failed") // counted already
 	}
 	return u, keys, nil

@@ -391,7 +391,7 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, nu NewUser) (User, 
 			return User{}, apperr.New(apperr.Invalid, key)
 		}
 	}
-	hash, err := s.PasswordCost.Hash(nu.Password)
+	hash, err := s.PasswordCost.hash(ctx, nu.Password)
 	if err != nil {
 		return User{}, err
 	}
@@ -489,7 +489,7 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, pw strin
 	if key := CheckPasswordPolicy(pw); key != "" {
 		return apperr.New(apperr.Invalid, key)
 	}
-	hash, err := s.PasswordCost.Hash(pw)
+	hash, err := s.PasswordCost.hash(ctx, pw)
 	if err != nil {
 		return err
 	}

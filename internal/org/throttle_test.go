@@ -89,3 +89,48 @@ func TestLoginThrottleInParallel(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordHashingBounded: 32 logins at once for unknown users (each
+// an argon2id computation holding its memory cost) run at most one a
+// slot at a time; with no time to wait for a slot, the ones left over are
+// told to try again (429) at once, without a computation.
+func TestPasswordHashingBounded(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 4 * 1024}}
+	login := func(n int) (ok, busy int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.Login(ctx, fmt.Sprintf("nobody%d", i), "wrong password", fmt.Sprintf("10.5.%d.%d", i/200, i%200), "t")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case apperr.Is(err, apperr.Unauthorized):
+					ok++
+				case apperr.Is(err, apperr.RateLimited):
+					busy++
+				default:
+					t.Errorf("login: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		return
+	}
+	restore := org.SetHashWait(time.Minute) // time enough on any machine
+	if ok, busy := login(32); ok != 32 || busy != 0 {
+		t.Errorf("32 at once with time to wait: %d answered, %d refused", ok, busy)
+	}
+	restore()
+	if peak := org.HashPeak(); peak > int64(org.HashSlots()) || peak < 1 {
+		t.Errorf("%d computations at once, slots %d", peak, org.HashSlots())
+	}
+	defer org.SetHashWait(time.Nanosecond)()
+	if ok, busy := login(64); busy == 0 || ok+busy != 64 {
+		t.Errorf("64 at once without time to wait: %d answered, %d refused; want some refused", ok, busy)
+	}
+}
