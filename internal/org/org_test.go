@@ -114,7 +114,9 @@ func TestAccountsSessionsTokens(t *testing.T) {
 		if _, err := s.Login(ctx, "insp", pw, "10.0.0.1", "test"); !apperr.Is(err, apperr.Unauthorized) {
 			t.Fatalf("disabled user logged in: %v", err)
 		}
-		// throttling: five failures lock the account even for the right password
+		// throttling: five failures on a name from an address make that
+		// address wait, longer with each further failure; the name's user
+		// at another address is not held up
 		if _, err := s.CreateUser(ctx, admin, org.NewUser{Username: "lead", Password: pw, Role: org.RoleLeader}); err != nil {
 			t.Fatal(err)
 		}
@@ -123,12 +125,25 @@ func TestAccountsSessionsTokens(t *testing.T) {
 				t.Fatalf("failure %d: %v", i, err)
 			}
 		}
-		if _, err := s.Login(ctx, "lead", pw, "10.0.0.3", "t"); !apperr.Is(err, apperr.RateLimited) {
-			t.Fatalf("locked account: %v", err)
+		if _, err := s.Login(ctx, "lead", pw, "10.0.0.2", "t"); !apperr.Is(err, apperr.RateLimited) {
+			t.Fatalf("the failing address, at once: %v", err)
 		}
-		clk.t = clk.t.Add(org.LockoutFor + time.Second)
 		if _, err := s.Login(ctx, "lead", pw, "10.0.0.3", "t"); err != nil {
-			t.Fatalf("after the lockout: %v", err)
+			t.Fatalf("the user at another address: %v", err)
+		}
+		for i, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+			clk.t = clk.t.Add(wait - time.Millisecond)
+			if _, err := s.Login(ctx, "lead", "wrong", "10.0.0.2", "t"); !apperr.Is(err, apperr.RateLimited) {
+				t.Fatalf("failure %d: before its delay of %s: %v", org.MaxFailures+i+1, wait, err)
+			}
+			clk.t = clk.t.Add(2 * time.Millisecond)
+			if _, err := s.Login(ctx, "lead", "wrong", "10.0.0.2", "t"); !apperr.Is(err, apperr.Unauthorized) {
+				t.Fatalf("failure %d: after its delay of %s: %v", org.MaxFailures+i+1, wait, err)
+			}
+		}
+		clk.t = clk.t.Add(8 * time.Second)
+		if _, err := s.Login(ctx, "lead", pw, "10.0.0.2", "t"); err != nil {
+			t.Fatalf("after the delay: %v", err)
 		}
 		// tokens
 		tok, err := s.CreateToken(ctx, admin, "热线", unit.ID)

@@ -18,14 +18,31 @@ const (
 	SessionMaxAge      = 12 * time.Hour
 )
 
-// Login throttling: after MaxFailures failed attempts for one username (or
-// from one address) within ThrottleWindow, further attempts are refused
-// until LockoutFor has passed, whatever the password.
+// Login throttling: progressive delays, per username and address
+// together, and per address. After MaxFailures failed attempts on a name
+// from one address (MaxFailures*4 from one address on any names: an
+// office behind one NAT address shares it), each further failure makes
+// the next attempt wait: 1 s, 2 s, 4 s… up to MaxDelay. The counts start
+// again ThrottleWindow after a key's first failure, or at a success. An
+// attacker's failures from elsewhere never delay the real user at their
+// own address, and no count locks an account for everyone.
 const (
 	MaxFailures    = 5
 	ThrottleWindow = 15 * time.Minute
-	LockoutFor     = 15 * time.Minute
+	MaxDelay       = 15 * time.Minute
 )
+
+// throttleDelay is the wait after the attempt that brought a key to
+// failures, for a key whose limit is limit.
+func throttleDelay(failures, limit int) time.Duration {
+	if failures < limit {
+		return 0
+	}
+	if n := failures - limit; n < 20 {
+		return min(time.Second<<n, MaxDelay)
+	}
+	return MaxDelay
+}
 
 // Session is a logged-in browser.
 type Session struct {
@@ -58,7 +75,7 @@ func (s *Store) CheckLogin(ctx context.Context, username, password, ip string) e
 
 func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (User, []string, error) {
 	now := s.now()
-	keys := []string{"user:" + strings.ToLower(username), "ip:" + ip}
+	keys := []string{"user:" + strings.ToLower(username) + "@" + ip, "ip:" + ip}
 	// The attempt is counted before the password is checked, in one
 	// statement per key, so that attempts made in parallel cannot all slip
 	// under the limit while the first ones are still being hashed.
@@ -87,7 +104,8 @@ func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (
 }
 
 // reserveAttempt counts one login attempt against each key (the username
-// and the address) and refuses it while a key is locked. Each count is
+// at the address, and the address) and refuses it while a key waits out
+// its delay. Each count is
 // one upsert, atomic on both engines (PostgreSQL locks the row for the
 // conflicting update), so parallel attempts are counted one by one; the
 // attempt that reaches a key's limit locks it for those after it.
@@ -113,8 +131,8 @@ func (s *Store) reserveAttempt(ctx context.Context, keys []string, now time.Time
 				locked = max(locked, until)
 				continue
 			}
-			if failures >= throttleLimit(k) {
-				if _, err := tx.Exec(ctx, `UPDATE login_throttle SET locked_until = ? WHERE key = ?`, store.Ms(now.Add(LockoutFor)), k); err != nil {
+			if d := throttleDelay(failures, throttleLimit(k)); d > 0 {
+				if _, err := tx.Exec(ctx, `UPDATE login_throttle SET locked_until = ? WHERE key = ?`, store.Ms(now.Add(d)), k); err != nil {
 					return fmt.Errorf("login throttle: %w", err)
 				}
 			}
@@ -125,14 +143,17 @@ func (s *Store) reserveAttempt(ctx context.Context, keys []string, now time.Time
 		return err
 	}
 	if locked > 0 {
-		mins := int(store.Time(locked).Sub(now).Minutes()) + 1
-		return apperr.New(apperr.RateLimited, "login.locked", "minutes", fmt.Sprint(mins))
+		wait := store.Time(locked).Sub(now)
+		if wait < time.Minute {
+			return apperr.New(apperr.RateLimited, "login.wait", "seconds", fmt.Sprint(int(wait.Seconds())+1))
+		}
+		return apperr.New(apperr.RateLimited, "login.locked", "minutes", fmt.Sprint(int(wait.Minutes())+1))
 	}
 	return nil
 }
 
 // releaseAttempt takes back a successful attempt: the username's count
-// starts again, and the address's count loses this attempt (and the lock
+// at the address starts again, and the address's count loses this attempt (and the lock
 // it set, if it was the one that reached the limit): an office behind
 // one address must not be locked out by its own successful logins.
 func releaseAttempt(ctx context.Context, tx *store.Tx, keys []string) error {
@@ -145,8 +166,8 @@ func releaseAttempt(ctx context.Context, tx *store.Tx, keys []string) error {
 	return err
 }
 
-// throttleLimit is the number of attempts within ThrottleWindow that
-// locks a key.
+// throttleLimit is the number of failures within ThrottleWindow after
+// which a key's attempts are delayed.
 func throttleLimit(key string) int {
 	if strings.HasPrefix(key, "ip:") {
 		return MaxFailures * 4 // an office behind one NAT address shares it

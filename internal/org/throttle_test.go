@@ -14,10 +14,12 @@ import (
 )
 
 // TestLoginThrottleInParallel: attempts made at once are counted one by
-// one before any password is checked. 30 wrong passwords at once check at
-// most five; eleven wrong and the right one at once check at most nine
-// wrong ones (the right one's success starts the count again); and 30
-// successful logins from an office's shared address do not lock it.
+// one before any password is checked. 30 wrong passwords at once from one
+// address check at most five, and do not hold up the user at their own
+// address; eleven wrong and the right one at once check at most nine wrong
+// ones (the right one's success starts the count again); an address
+// guessing many names is held up after twenty; and 30 successful logins
+// from an office's shared address do not hold it up.
 func TestLoginThrottleInParallel(t *testing.T) {
 	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -30,14 +32,14 @@ func TestLoginThrottleInParallel(t *testing.T) {
 			}
 		}
 		// burst logs in n attempts at once and counts the answers
-		burst := func(user, addr string, passwords []string) (ok, wrong, locked int) {
+		burst := func(user string, addr func(int) string, passwords []string) (ok, wrong, locked int) {
 			var mu sync.Mutex
 			var wg sync.WaitGroup
 			for i, p := range passwords {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, err := s.Login(ctx, user, p, fmt.Sprintf(addr, i), "t")
+					_, err := s.Login(ctx, user, p, addr(i), "t")
 					mu.Lock()
 					defer mu.Unlock()
 					switch {
@@ -62,12 +64,17 @@ func TestLoginThrottleInParallel(t *testing.T) {
 			}
 			return out
 		}
-		// 30 wrong at once, each from an address of its own
-		if ok, wrong, locked := burst("lead1", "10.1.0.%d", wrongs(30)); ok != 0 || wrong > org.MaxFailures || wrong+locked != 30 {
+		one := func(a string) func(int) string { return func(int) string { return a } }
+		// 30 wrong at once from one address
+		if ok, wrong, locked := burst("lead1", one("10.1.0.1"), wrongs(30)); ok != 0 || wrong > org.MaxFailures || wrong+locked != 30 {
 			t.Errorf("30 wrong at once: %d in, %d checked, %d refused; want at most %d checked", ok, wrong, locked, org.MaxFailures)
 		}
-		if _, err := s.Login(ctx, "lead1", pw, "10.1.1.1", "t"); !apperr.Is(err, apperr.RateLimited) {
-			t.Errorf("the right password after the burst: %v, want locked", err)
+		if _, err := s.Login(ctx, "lead1", pw, "10.1.0.1", "t"); !apperr.Is(err, apperr.RateLimited) {
+			t.Errorf("the right password from that address after the burst: %v, want a wait", err)
+		}
+		// the real user at their own address is not held up
+		if _, err := s.Login(ctx, "lead1", pw, "10.1.9.9", "t"); err != nil {
+			t.Errorf("the right password from the user's own address: %v", err)
 		}
 		// 11 wrong and the right one at once. Counted later than fifth, the
 		// right one is refused and exactly five wrong ones are checked.
@@ -75,10 +82,20 @@ func TestLoginThrottleInParallel(t *testing.T) {
 		// again: p-1 wrong ones were checked before it and at most five
 		// after; at least four in all, since its own count stands among the
 		// five that lock the name until it is taken back.
-		ok, wrong, locked := burst("lead2", "10.2.0.%d", append(wrongs(11), pw))
+		ok, wrong, locked := burst("lead2", one("10.2.0.1"), append(wrongs(11), pw))
 		serial := ok == 0 && wrong == org.MaxFailures || ok == 1 && wrong >= org.MaxFailures-1 && wrong <= 2*org.MaxFailures-1
 		if !serial || ok+wrong+locked != 12 {
 			t.Errorf("11 wrong and 1 right at once: %d in, %d wrong checked, %d refused: not what counting each attempt first allows", ok, wrong, locked)
+		}
+		// One address trying many names: its own limit (twenty) holds it
+		// up after that many failures, whatever the names.
+		for i := range 4 * org.MaxFailures {
+			if _, err := s.Login(ctx, fmt.Sprintf("guess%d", i), "wrong password", "10.4.0.1", "t"); !apperr.Is(err, apperr.Unauthorized) {
+				t.Fatalf("guess %d: %v", i, err)
+			}
+		}
+		if _, err := s.Login(ctx, "guess99", "wrong password", "10.4.0.1", "t"); !apperr.Is(err, apperr.RateLimited) {
+			t.Errorf("an address after %d failures on other names: %v, want a wait", 4*org.MaxFailures, err)
 		}
 		// An office behind one address: 30 good logins from it, of three
 		// people, do not lock the address.

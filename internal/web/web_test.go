@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
@@ -294,6 +295,8 @@ func TestScenarios(t *testing.T) {
 
 func TestLoginThrottle(t *testing.T) {
 	f := newFixture(t, testcity.SQLite(t))
+	clk := &testClock{t: time.Now()} // stands still unless moved
+	f.orgs.Now = clk.Now
 	c := f.anon()
 	for i := 0; i < 5; i++ {
 		res := c.form("POST", "/login", url.Values{"username": {"acceptor"}, "password": {"wrong"}})
@@ -301,12 +304,19 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("attempt %d: %d", i, res.StatusCode)
 		}
 	}
+	// the fifth failure makes this address wait a second on this name
 	res := c.form("POST", "/login", url.Values{"username": {"acceptor"}, "password": {testPassword}})
-	if res.StatusCode != 429 || !strings.Contains(res.body, "分钟后再试") {
-		t.Fatalf("after 5 failures the right password got %d", res.StatusCode)
+	if res.StatusCode != 429 || !strings.Contains(res.body, "1 秒后再试") {
+		t.Fatalf("right after 5 failures the right password got %d", res.StatusCode)
+	}
+	clk.mu.Lock()
+	clk.t = clk.t.Add(1100 * time.Millisecond)
+	clk.mu.Unlock()
+	if res := c.form("POST", "/login", url.Values{"username": {"acceptor"}, "password": {testPassword}}); res.StatusCode != 303 {
+		t.Fatalf("after the wait the right password got %d", res.StatusCode)
 	}
 	// an unknown user answers like a wrong password
-	res = c.form("POST", "/login", url.Values{"username": {"nobody"}, "password": {"x"}})
+	res = f.anon().form("POST", "/login", url.Values{"username": {"nobody"}, "password": {"x"}})
 	if res.StatusCode != 401 {
 		t.Fatalf("unknown user: %d", res.StatusCode)
 	}
