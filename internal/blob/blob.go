@@ -204,3 +204,10 @@ func openS3(u *url.URL) (Store, error) {
 type Lister interface {
 	List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error
 }
+
+// TempRemover is a Store that writes through temporary files (Local): a
+// crash in the middle of a write leaves one behind, which List does not
+// show, and RemoveStaleTemp removes those older than cutoff.
+type TempRemover interface {
+	RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, error)
+}

@@ -241,6 +241,38 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // List calls fn with the key and modification time of every object under
 // prefix (a folder key such as "orig/"), in no particular order; it skips
 // the temporary files of writes in progress.
+// RemoveStaleTemp removes the temporary files of writes that never
+// finished (the process died between creating one and renaming it) that
+// were last written before cutoff, and returns how many. A write in
+// progress keeps writing its file, so a cutoff well in the past spares it.
+func (l Local) RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, error) {
+	removed := 0
+	err := filepath.WalkDir(l.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() || !d.Type().IsRegular() || !strings.HasPrefix(d.Name(), tempPrefix) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed++
+		return nil
+	})
+	return removed, err
+}
+
 func (l Local) List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error {
 	base := filepath.Join(l.Dir, filepath.FromSlash(strings.TrimSuffix(prefix, "/")))
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {

@@ -15,6 +15,10 @@ import (
 // written.
 const DefaultSweepGrace = 24 * time.Hour
 
+// tempGrace is how old a temporary file of an unfinished write must be
+// before the sweep removes it: a write takes seconds.
+const tempGrace = time.Hour
+
 // ErrCannotList is returned by Sweep when the blob store cannot enumerate
 // its objects (a blob.Store that is not a blob.Lister).
 var ErrCannotList = errors.New("photo: this store cannot list its files")
@@ -22,7 +26,9 @@ var ErrCannotList = errors.New("photo: this store cannot list its files")
 // Sweep removes the files under orig/ and derived/ that no photo row
 // (of a case, or of an assessment site) references and that are older than grace: a crash between storing a
 // file and committing its case leaves such a file, and so does a derived
-// version written by a worker whose lease had run out. It returns how many
+// version written by a worker whose lease had run out. It also removes the
+// temporary files of writes that a crash interrupted (an hour old; they may
+// hold a reporter's original with its GPS position). It returns how many
 // files it removed.
 func (s *Worker) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 	lister, ok := s.Store.Blobs.(blob.Lister)
@@ -77,6 +83,13 @@ func (s *Worker) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 				return removed, fmt.Errorf("photo sweep: remove %s: %w", k, err)
 			}
 			removed++
+		}
+	}
+	if tr, ok := s.Store.Blobs.(blob.TempRemover); ok {
+		n, err := tr.RemoveStaleTemp(ctx, time.Now().Add(-tempGrace))
+		removed += n
+		if err != nil {
+			return removed, fmt.Errorf("photo sweep: temporary files: %w", err)
 		}
 	}
 	if removed > 0 {

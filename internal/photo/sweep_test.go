@@ -123,9 +123,27 @@ func TestSweepRemovesOnlyOldUnreferencedFiles(t *testing.T) {
 			age(t, dir, k, 48*time.Hour)
 		}
 
+		// Temporary files of writes a crash cut short: an old one (which
+		// may hold a reporter's original) and one being written now.
+		for name, ago := range map[string]time.Duration{"orig/2026/11/.tmp-CRASHED": 2 * time.Hour, "orig/2026/11/.tmp-WRITING": 0} {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("partial upload"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if ago > 0 {
+				age(t, dir, name, ago)
+			}
+		}
+
 		n, err := city.Flow.PhotoJobs.Sweep(ctx, 24*time.Hour)
-		if err != nil || n != 2 {
-			t.Fatalf("sweep removed %d (%v), want the old orphan original and derived file", n, err)
+		if err != nil || n != 3 {
+			t.Fatalf("sweep removed %d (%v), want the old orphan original and derived file and the old temporary file", n, err)
+		}
+		if exists(dir, "orig/2026/11/.tmp-CRASHED") || !exists(dir, "orig/2026/11/.tmp-WRITING") {
+			t.Errorf("temporary files after the sweep: old one %v, new one %v", exists(dir, "orig/2026/11/.tmp-CRASHED"), exists(dir, "orig/2026/11/.tmp-WRITING"))
 		}
 		for _, k := range []string{kept.Path, ps[0].LargePath, ps[0].ThumbPath, orphanNew.Path} {
 			if !exists(dir, k) {
