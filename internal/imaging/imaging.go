@@ -54,6 +54,9 @@ type Limits struct {
 	MaxPixels int64
 }
 
+// Pixels is the largest width×height accepted (MaxPixels, or the default).
+func (l Limits) Pixels() int64 { return l.maxPixels() }
+
 func (l Limits) maxPixels() int64 {
 	if l.MaxPixels <= 0 {
 		return DefaultMaxPixels

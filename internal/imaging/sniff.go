@@ -61,3 +61,98 @@ func IsHEIC(head []byte) bool {
 	}
 	return !avif
 }
+
+// EndCheck watches an upload stream past (it is an io.Writer) and tells
+// whether it ended as a whole file of its format does: a JPEG with an
+// end-of-image marker after its first scan began, a PNG with its IEND
+// chunk, a WebP as long as its RIFF header says. An upload cut short on a
+// phone's network fails it; watching costs next to nothing. Data after
+// the end (Samsung phones append their own after a JPEG's end marker) is
+// allowed.
+type EndCheck struct {
+	mime      string
+	head      []byte
+	scanStart int64 // JPEG: where the first scan's marker starts
+	n         int64
+	prev      []byte // the last bytes of the previous write
+	ended     bool
+}
+
+// NewEndCheck watches an upload of type mime whose first bytes are head.
+func NewEndCheck(mime string, head []byte) *EndCheck {
+	e := &EndCheck{mime: mime, head: head}
+	if mime == MimeJPEG {
+		e.scanStart = int64(jpegScanStart(head))
+	}
+	return e
+}
+
+// Write watches p go by.
+func (e *EndCheck) Write(p []byte) (int, error) {
+	var mark []byte
+	switch e.mime {
+	case MimeJPEG:
+		mark = []byte{0xff, 0xd9}
+	case MimePNG:
+		mark = []byte("IEND\xaeB`\x82")
+	}
+	if len(mark) > 0 && !e.ended {
+		// the window: the previous write's last bytes, then p
+		win := append(e.prev, p...)
+		base := e.n - int64(len(e.prev))
+		for off := 0; ; {
+			i := bytes.Index(win[off:], mark)
+			if i < 0 {
+				break
+			}
+			if at := base + int64(off+i); e.mime == MimePNG || at > e.scanStart {
+				e.ended = true
+			}
+			off += i + 1
+		}
+		keep := min(len(win), len(mark)-1)
+		e.prev = append(e.prev[:0], win[len(win)-keep:]...)
+	}
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
+// Complete reports whether the stream seen so far is a whole file.
+func (e *EndCheck) Complete() bool {
+	switch e.mime {
+	case MimeJPEG, MimePNG:
+		return e.ended
+	case MimeWebP:
+		if len(e.head) < 8 {
+			return false
+		}
+		n := int64(e.head[4]) | int64(e.head[5])<<8 | int64(e.head[6])<<16 | int64(e.head[7])<<24
+		return e.n >= n+8
+	}
+	return false
+}
+
+// jpegScanStart is the offset of the first start-of-scan marker in head
+// (0 when head ends before it).
+func jpegScanStart(b []byte) int {
+	pos := 2
+	for pos+4 <= len(b) {
+		if b[pos] != 0xFF {
+			return 0
+		}
+		mk := b[pos+1]
+		if mk == 0xFF {
+			pos++
+			continue
+		}
+		if mk == 0xDA {
+			return pos
+		}
+		if mk == 0xD8 || mk == 0x01 || (mk >= 0xD0 && mk <= 0xD7) {
+			pos += 2
+			continue
+		}
+		pos += 2 + (int(b[pos+2])<<8 | int(b[pos+3]))
+	}
+	return 0
+}

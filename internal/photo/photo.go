@@ -55,12 +55,16 @@ type limitReader struct {
 	n   int64
 	max int64
 	h   hash.Hash
+	end *imaging.EndCheck // whether the file ends whole
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	l.h.Write(p[:n])
+	if l.end != nil {
+		l.end.Write(p[:n])
+	}
 	if l.n > l.max {
 		return n, apperr.New(apperr.TooLarge, "photo.too_large", "mb", fmt.Sprint(l.max>>20))
 	}
@@ -96,17 +100,27 @@ func (p *Store) SaveContext(ctx context.Context, r io.Reader) (File, error) {
 		return File{}, apperr.New(apperr.Unsupported, "photo.bad_type")
 	}
 	meta, _ := imaging.ReadMeta(head) // best effort: a photo without EXIF is fine
+	// A header that announces more pixels than a derivative may decode
+	// (a 100,000 × 100,000 PNG of a few kilobytes) is refused now, not
+	// found out by the worker after the case is filed.
+	if limit := p.Limits.Pixels(); int64(meta.Width)*int64(meta.Height) > limit {
+		return File{}, apperr.New(apperr.Invalid, "photo.too_many_pixels", "mp", fmt.Sprint(limit/1_000_000))
+	}
 	var rnd [12]byte
 	_, _ = rand.Read(rnd[:])
 	now := time.Now().UTC()
 	key := "orig/" + now.Format("2006/01") + "/" + hex.EncodeToString(rnd[:]) + photoExt[mime]
-	lr := &limitReader{r: br, max: max, h: sha256.New()}
+	lr := &limitReader{r: br, max: max, h: sha256.New(), end: imaging.NewEndCheck(mime, head)}
 	if err := p.Blobs.Put(ctx, key, lr, -1, mime); err != nil {
 		var ae *apperr.Error
 		if errors.As(err, &ae) {
 			return File{}, ae
 		}
 		return File{}, fmt.Errorf("store photo: %w", err)
+	}
+	if !lr.end.Complete() {
+		_ = p.Blobs.Delete(ctx, key)
+		return File{}, apperr.New(apperr.Invalid, "photo.truncated")
 	}
 	return File{Path: key, Mime: mime, Size: lr.n, SHA256: hex.EncodeToString(lr.h.Sum(nil)), Meta: meta}, nil
 }

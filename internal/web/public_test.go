@@ -740,7 +740,7 @@ func TestPublicReportRefusals(t *testing.T) {
 		// Each part is under the photo limit; together they pass the
 		// body limit (the photos are streamed, so the first ones are
 		// stored before the limit is met, and must be removed again).
-		partPhoto := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{0x55}, 900<<10)...)
+		partPhoto := append(append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{0x55}, 900<<10)...), 0xff, 0xd9) // whole as far as intake checks
 		multi := func(fields url.Values, files ...upload) func() (response, error) {
 			return func() (response, error) {
 				body, ct := multipartBody(t, fields, files...)
@@ -758,6 +758,7 @@ func TestPublicReportRefusals(t *testing.T) {
 			{"text renamed .jpg", multi(ok(), upload{"evil.jpg", []byte("#!/bin/sh\necho hi\n")}), 415, "unsupported", "只接受 JPEG、PNG、WebP"},
 			{"HEIC", multi(ok(), upload{"IMG_0001.HEIC", heicHead()}), 415, "unsupported", "HEIC"},
 			{"photo over the photo limit", multi(ok(), upload{"big.jpg", bigPhoto}), 413, "too_large", "照片超过 1 MB"},
+			{"photo cut short", multi(ok(), upload{"cut.jpg", jpegPhoto(t, 5)[:600]}), 400, "invalid", "照片文件不完整"},
 			{"body over the upload limit", multi(ok(), upload{"a.jpg", partPhoto}, upload{"b.jpg", partPhoto}, upload{"c.jpg", partPhoto}, upload{"d.jpg", partPhoto}), 413, "too_large", "上传内容超过 3 MB"},
 			{"second photo bad", multi(ok(), photo, upload{"evil.jpg", []byte("not an image at all")}), 415, "unsupported", "只接受"},
 			{"malformed lat", multi(with("lat", "abc"), photo), 400, "invalid", "坐标无效"},

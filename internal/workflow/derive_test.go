@@ -98,7 +98,9 @@ func corruptJPEG() []byte {
 	for range 4000 {
 		b = append(b, byte(r.UintN(256)))
 	}
-	return b
+	// noise between a JPEG's first and last markers: whole as far as the
+	// intake's cheap checks can tell, undecodable for the worker
+	return append(b, 0xFF, 0xD9)
 }
 
 // withBlobs gives the fixture's service a hooked blob store.
