@@ -495,10 +495,11 @@ func cmdUserReset(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func cmdTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var name, unit string
+	var name, unit, scope string
 	return withApp(ctx, "token create", args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "what the token is for, e.g. 12345-hotline (required)")
 		fs.StringVar(&unit, "unit", "", "unit code: the token then acts as that unit's handler")
+		fs.StringVar(&scope, "scope", "", "what the token may do: open311 (the Open311 endpoints only; the default without --unit), file (Open311 and filing cases on the staff API, no reading), read (the staff API's reads, city-wide), unit (the default with --unit)")
 	}, func(a *app) error {
 		var unitID int64
 		if unit != "" {
@@ -508,11 +509,11 @@ func cmdTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 			unitID = u.ID
 		}
-		t, err := a.orgs.CreateToken(ctx, org.System, name, unitID)
+		t, err := a.orgs.CreateScopedToken(ctx, org.System, name, unitID, scope)
 		if err != nil {
 			return explain(err)
 		}
-		fmt.Fprintf(stdout, "API token %q created (role %s). Send it as \"Authorization: Bearer <token>\". It is shown only once:\n%s\n", t.Name, t.Role, t.Secret)
+		fmt.Fprintf(stdout, "API token %q created (role %s, scope %s). Send it as \"Authorization: Bearer <token>\". It is shown only once:\n%s\n", t.Name, t.Role, t.Scope, t.Secret)
 		return nil
 	})
 }

@@ -49,13 +49,15 @@ func (s Scope) Valid() bool { return s == ScopeCity || s == ScopeRegion || s == 
 // Actor is whoever makes a request: a logged-in user, an API token, or the
 // system. Every domain call that reads or writes takes one.
 type Actor struct {
-	UserID   int64  // 0 for tokens and the system
-	TokenID  int64  // set for API tokens
-	Name     string // shown on the trail
-	Role     Role
-	UnitID   int64 // the unit a handler (or unit token) acts for
-	Scope    Scope
-	RegionID int64 // for ScopeRegion
+	UserID  int64 // 0 for tokens and the system
+	TokenID int64 // set for API tokens
+	// TokenScope is an API token's scope (TokenOpen311…); "" for people.
+	TokenScope string
+	Name       string // shown on the trail
+	Role       Role
+	UnitID     int64 // the unit a handler (or unit token) acts for
+	Scope      Scope
+	RegionID   int64 // for ScopeRegion
 	// RegionPath is the materialised path of RegionID ("/1/4/"), filled in
 	// at authentication so scope checks need no extra query.
 	RegionPath string

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -259,10 +260,12 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 
 // Token is a machine client's credential; the secret is shown once.
 type Token struct {
-	ID       int64  `json:"id"`
-	Name     string `json:"name"`
-	Role     Role   `json:"role"`
-	UnitID   int64  `json:"unit_id,omitempty"`
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Role   Role   `json:"role"`
+	UnitID int64  `json:"unit_id,omitempty"`
+	// Scope is what the token may do: one of TokenScopes.
+	Scope    string `json:"scope"`
 	Created  int64  `json:"created_at"`
 	LastUsed int64  `json:"last_used_at"`
 	Revoked  bool   `json:"revoked"`
@@ -273,14 +276,45 @@ type Token struct {
 // in logs and by secret scanners.
 const TokenPrefix = "cw_"
 
-// CreateToken makes an API token. With a unit it acts as that unit's
-// handler; without one it is a client that files and reads cases.
+// Token scopes: what a token may do, least by default.
+const (
+	TokenOpen311 = "open311" // the Open311 endpoints only
+	TokenFile    = "file"    // Open311, and filing cases on the staff API (no reading it)
+	TokenRead    = "read"    // the staff API's reads, city-wide (a dashboard)
+	TokenUnit    = "unit"    // a unit's handler
+)
+
+// TokenScopes lists the scopes, in the order the console offers them.
+var TokenScopes = []string{TokenOpen311, TokenFile, TokenRead, TokenUnit}
+
+// CreateToken makes an API token with the least scope: with a unit it
+// acts as that unit's handler; without one it may use the Open311
+// endpoints only.
 func (s *Store) CreateToken(ctx context.Context, actor Actor, name string, unitID int64) (Token, error) {
+	return s.CreateScopedToken(ctx, actor, name, unitID, "")
+}
+
+// CreateScopedToken makes an API token of scope ("" for the least: unit
+// with a unit, open311 without). A unit token needs a unit; the others
+// must not have one.
+func (s *Store) CreateScopedToken(ctx context.Context, actor Actor, name string, unitID int64, scope string) (Token, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return Token{}, apperr.New(apperr.Invalid, "token.name_required")
 	}
-	t := Token{Name: name, Role: RoleClient, UnitID: unitID, Secret: TokenPrefix + RandomToken(30), Created: store.Ms(s.now())}
+	if scope == "" {
+		scope = TokenOpen311
+		if unitID != 0 {
+			scope = TokenUnit
+		}
+	}
+	if !slices.Contains(TokenScopes, scope) {
+		return Token{}, apperr.New(apperr.Invalid, "token.bad_scope", "scope", scope)
+	}
+	if (scope == TokenUnit) != (unitID != 0) {
+		return Token{}, apperr.New(apperr.Invalid, "token.unit_scope")
+	}
+	t := Token{Name: name, Role: RoleClient, UnitID: unitID, Scope: scope, Secret: TokenPrefix + RandomToken(30), Created: store.Ms(s.now())}
 	if unitID != 0 {
 		t.Role = RoleHandler
 	}
@@ -290,13 +324,13 @@ func (s *Store) CreateToken(ctx context.Context, actor Actor, name string, unitI
 				return err
 			}
 		}
-		id, err := store.InsertID(ctx, tx, `INSERT INTO api_tokens (name, token_hash, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-			t.Name, sessionKey(t.Secret), string(t.Role), nullable(unitID), t.Created)
+		id, err := store.InsertID(ctx, tx, `INSERT INTO api_tokens (name, token_hash, role, unit_id, scope, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			t.Name, sessionKey(t.Secret), string(t.Role), nullable(unitID), scope, t.Created)
 		if err != nil {
 			return err
 		}
 		t.ID = id
-		return s.logAdmin(ctx, tx, actor, "token.create", map[string]any{"id": id, "name": name, "unit_id": unitID})
+		return s.logAdmin(ctx, tx, actor, "token.create", map[string]any{"id": id, "name": name, "unit_id": unitID, "scope": scope})
 	})
 	return t, err
 }
@@ -320,10 +354,10 @@ func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
 	return store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (t Token, err error) {
 		var role string
 		var revoked int64
-		err = row.Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.Created, &t.LastUsed, &revoked)
+		err = row.Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.Scope, &t.Created, &t.LastUsed, &revoked)
 		t.Role, t.Revoked = Role(role), revoked != 0
 		return t, err
-	}, `SELECT id, name, role, COALESCE(unit_id, 0), created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id`)
+	}, `SELECT id, name, role, COALESCE(unit_id, 0), scope, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id`)
 }
 
 // ActorForToken authenticates a Bearer token.
@@ -331,8 +365,8 @@ func (s *Store) ActorForToken(ctx context.Context, secret string) (Actor, error)
 	var t Token
 	var role string
 	var revoked int64
-	err := s.DB.Reader().QueryRow(ctx, `SELECT id, name, role, COALESCE(unit_id, 0), last_used_at, revoked_at FROM api_tokens WHERE token_hash = ?`, sessionKey(secret)).
-		Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.LastUsed, &revoked)
+	err := s.DB.Reader().QueryRow(ctx, `SELECT id, name, role, COALESCE(unit_id, 0), scope, last_used_at, revoked_at FROM api_tokens WHERE token_hash = ?`, sessionKey(secret)).
+		Scan(&t.ID, &t.Name, &role, &t.UnitID, &t.Scope, &t.LastUsed, &revoked)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked != 0) {
 		return Actor{}, apperr.New(apperr.Unauthorized, "token.invalid")
 	}
@@ -345,7 +379,7 @@ func (s *Store) ActorForToken(ctx context.Context, secret string) (Actor, error)
 			return Actor{}, err
 		}
 	}
-	a := Actor{TokenID: t.ID, Name: "API:" + t.Name, Role: Role(role), UnitID: t.UnitID, Scope: ScopeCity}
+	a := Actor{TokenID: t.ID, TokenScope: t.Scope, Name: "API:" + t.Name, Role: Role(role), UnitID: t.UnitID, Scope: ScopeCity}
 	if t.UnitID != 0 {
 		a.Scope = ScopeUnit
 	}

@@ -148,9 +148,20 @@ func (f *fixture) login(username string) *client {
 }
 
 // bearer returns a client authenticating with a new API token.
+// bearer is a client with an API token: a unit's handler, or without a
+// unit a partner system that files cases (scope file).
 func (f *fixture) bearer(unitID int64) *client {
 	f.t.Helper()
-	tok, err := f.orgs.CreateToken(context.Background(), org.System, "test", unitID)
+	scope := org.TokenFile
+	if unitID != 0 {
+		scope = org.TokenUnit
+	}
+	return f.bearerScoped(unitID, scope)
+}
+
+func (f *fixture) bearerScoped(unitID int64, scope string) *client {
+	f.t.Helper()
+	tok, err := f.orgs.CreateScopedToken(context.Background(), org.System, "test", unitID, scope)
 	if err != nil {
 		f.t.Fatal(err)
 	}

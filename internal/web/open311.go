@@ -193,7 +193,7 @@ func (b open311Backend) Definition(ctx context.Context, lang, code string) ([]op
 func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.NewRequest) (open311.Created, error) {
 	lang := open311.LanguageFrom(ctx)
 	actor, err := b.s.Org.ActorForToken(ctx, in.APIKey)
-	if err != nil || actor.Role != org.RoleClient {
+	if err != nil || actor.Role != org.RoleClient || !mayOpen311(actor) {
 		return open311.Created{}, open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
 	}
 	k, err := b.catalog(ctx)
@@ -512,7 +512,7 @@ func (b open311Backend) Updates(ctx context.Context, lang string, q open311.Upda
 func (b open311Backend) PostUpdate(ctx context.Context, r *http.Request, in open311.NewUpdate) (string, error) {
 	lang := open311.LanguageFrom(ctx)
 	actor, err := b.s.Org.ActorForToken(ctx, in.APIKey)
-	if err != nil || actor.Role != org.RoleClient {
+	if err != nil || actor.Role != org.RoleClient || !mayOpen311(actor) {
 		return "", open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
 	}
 	u := workflow.ClientUpdate{UpdateID: in.UpdateID, Status: in.Status, At: in.At, Description: in.Description,
@@ -529,4 +529,11 @@ func (b open311Backend) PostUpdate(ctx context.Context, r *http.Request, in open
 		up.up.Keep()
 	}
 	return strconv.FormatInt(seq, 10), nil
+}
+
+// mayOpen311 says whether a client token may file and update on the
+// Open311 endpoints: open311 and file tokens may; a read token may not
+// write.
+func mayOpen311(a org.Actor) bool {
+	return a.TokenScope == org.TokenOpen311 || a.TokenScope == org.TokenFile
 }

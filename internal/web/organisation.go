@@ -59,7 +59,7 @@ func (s *Server) resetPassword(ctx context.Context, a org.Actor, id int64, j pas
 }
 
 func (s *Server) createToken(ctx context.Context, a org.Actor, j newTokenJSON) (org.Token, error) {
-	return s.Org.CreateToken(ctx, a, j.Name, j.UnitID)
+	return s.Org.CreateScopedToken(ctx, a, j.Name, j.UnitID, j.Scope)
 }
 
 func (s *Server) updateUnit(ctx context.Context, a org.Actor, id int64, in org.Unit) error {
@@ -218,7 +218,7 @@ func (s *Server) showTokens(w http.ResponseWriter, r *http.Request, code int, ms
 		s.fail(w, r, err)
 		return
 	}
-	s.renderStatus(w, r, code, "admin_tokens", map[string]any{"Tokens": ts, "L": l, "Error": msg, "Secret": secret})
+	s.renderStatus(w, r, code, "admin_tokens", map[string]any{"Tokens": ts, "L": l, "Error": msg, "Secret": secret, "Scopes": org.TokenScopes})
 }
 
 func (s *Server) postToken(w http.ResponseWriter, r *http.Request) {
@@ -229,7 +229,7 @@ func (s *Server) postToken(w http.ResponseWriter, r *http.Request) {
 	unit, err := formInt(r, "unit_id")
 	var t org.Token
 	if err == nil {
-		t, err = s.Org.CreateToken(r.Context(), actorOf(r), r.FormValue("name"), unit)
+		t, err = s.Org.CreateScopedToken(r.Context(), actorOf(r), r.FormValue("name"), unit, r.FormValue("scope"))
 	}
 	if err != nil {
 		code, msg := s.message(r, err)
@@ -257,4 +257,7 @@ type passwordJSON struct {
 type newTokenJSON struct {
 	Name   string `json:"name"`
 	UnitID int64  `json:"unit_id"`
+	// Scope: open311 (the default without a unit), file, read, or unit
+	// (the default with one).
+	Scope string `json:"scope,omitempty"`
 }

@@ -114,12 +114,40 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 		}
+		if p.session == nil {
+			if err := tokenMay(p.actor.TokenScope, rt, r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		if rt.roles != nil && !slices.Contains(rt.roles, p.actor.Role) {
 			s.fail(w, r, apperr.New(apperr.Forbidden, "forbidden"))
 			return
 		}
 		rt.h(w, r)
 	})
+}
+
+// tokenMay checks an API token's scope against a route (docs/security.md):
+// a unit token acts as its unit's handler (its role and scope do the
+// rest); a read token only reads; a file token only files cases (and
+// reads the categories); an open311 token has no business here at all.
+func tokenMay(scope string, rt route, r *http.Request) error {
+	switch scope {
+	case org.TokenUnit:
+		return nil
+	case org.TokenRead:
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return nil
+		}
+		return apperr.New(apperr.Forbidden, "token.read_only")
+	case org.TokenFile:
+		// filing, and the categories it files under
+		if rt.method == http.MethodPost && rt.path == "/api/v1/cases" || rt.method == http.MethodGet && rt.path == "/api/v1/categories" {
+			return nil
+		}
+	}
+	return apperr.New(apperr.Forbidden, "token.scope")
 }
 
 // checkCSRF is the one cross-site request check. Every write refuses a

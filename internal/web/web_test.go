@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
@@ -178,6 +179,7 @@ func TestScenarios(t *testing.T) {
 		hA := f.login("handlerA")
 		admin := f.login("admin")
 		client := f.bearer(0)
+		reader := f.bearerScoped(0, org.TokenRead)
 		unitTok := f.bearer(f.unitB.ID)
 		big := bytes.Repeat([]byte{0xff, 0xd8, 0xff, 0xe0}, 1<<20) // "JPEG" of 4 MB > 3 MB upload limit
 		type tc struct {
@@ -211,7 +213,7 @@ func TestScenarios(t *testing.T) {
 			}, 400, []string{"坐标无效"}, nil},
 			{"english errors on request", func() response {
 				req, _ := http.NewRequest("GET", f.url+"/api/v1/cases/999999", nil)
-				req.Header.Set("Authorization", "Bearer "+client.token)
+				req.Header.Set("Authorization", "Bearer "+reader.token)
 				req.Header.Set("Accept-Language", "en-US,en;q=0.9")
 				res, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -556,4 +558,63 @@ func TestInvalidTextRefused(t *testing.T) {
 			t.Errorf("the unit was stored: %d (%v)", n, err)
 		}
 	})
+}
+
+// TestTokenScopes: each API token scope opens what it names and nothing
+// more. A partner's token (open311, the default without a unit) no longer
+// reads the city's cases on the staff API; a file token files but does
+// not read; a read token reads but does not write, here or on Open311; a
+// unit token is its unit's handler.
+func TestTokenScopes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	c := f.report(f.login("acceptor"))
+	caseURL := fmt.Sprintf("/api/v1/cases/%d", c.ID)
+	newCase := map[string]any{"category_id": f.category.ID, "description": "热线转来：路灯不亮", "lat": 25.0, "lon": 102.7, "source": "hotline"}
+	open311 := func(cl *client) response {
+		res, err := send(f.url, "POST", "/open311/v2/requests.json", []byte(url.Values{"api_key": {cl.token}, "service_code": {f.category.Code},
+			"lat": {"25.0001"}, "long": {"102.7001"}, "description": {"绿化带垃圾"}}.Encode()), "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	def, err := f.orgs.CreateToken(context.Background(), org.System, "partner", 0)
+	if err != nil || def.Scope != org.TokenOpen311 {
+		t.Fatalf("a token without a unit: scope %q (%v), want open311", def.Scope, err)
+	}
+	partner := f.anon()
+	partner.token = def.Secret
+	for _, tc := range []struct {
+		scope                                   string
+		cl                                      *client
+		list, read, file, act, openFiling, cats int
+	}{
+		{org.TokenOpen311, partner, 403, 403, 403, 403, 200, 403},
+		{org.TokenFile, f.bearerScoped(0, org.TokenFile), 403, 403, 201, 403, 200, 200},
+		{org.TokenRead, f.bearerScoped(0, org.TokenRead), 200, 200, 403, 403, 403, 200},
+		{org.TokenUnit, f.bearerScoped(f.unitA.ID, org.TokenUnit), 200, 404, 403, 404, 403, 200},
+	} {
+		for what, got := range map[string][2]int{
+			"list":          {tc.list, tc.cl.do("GET", "/api/v1/cases", nil, "").StatusCode},
+			"read a case":   {tc.read, tc.cl.do("GET", caseURL, nil, "").StatusCode},
+			"file a case":   {tc.file, tc.cl.json("POST", "/api/v1/cases", newCase).StatusCode},
+			"act":           {tc.act, tc.cl.json("POST", caseURL+"/actions", map[string]any{"action": "comment", "opinion": "x"}).StatusCode},
+			"Open311 files": {tc.openFiling, open311(tc.cl).StatusCode},
+			"categories":    {tc.cats, tc.cl.do("GET", "/api/v1/categories", nil, "").StatusCode},
+		} {
+			if got[0] != got[1] {
+				t.Errorf("%s token, %s: %d, want %d", tc.scope, what, got[1], got[0])
+			}
+		}
+	}
+	// what cannot be made
+	for _, bad := range []struct {
+		unit  int64
+		scope string
+	}{{0, org.TokenUnit}, {f.unitA.ID, org.TokenRead}, {0, "admin"}} {
+		if _, err := f.orgs.CreateScopedToken(context.Background(), org.System, "x", bad.unit, bad.scope); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("unit %d scope %s: %v", bad.unit, bad.scope, err)
+		}
+	}
 }
