@@ -99,7 +99,17 @@ func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (
 		return User{}, nil, serr
 	}
 	if !match || err != nil || u.Disabled {
-		return User{}, nil, apperr.New(apperr.Unauthorized, "login.failed") // counted already
+		// counted already; and on the trail, with the name as typed
+		name := []rune(strings.ToValidUTF8(username, "?"))
+		if len(name) > 64 {
+			name = name[:64]
+		}
+		if lerr := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			return s.logAdmin(ctx, tx, System, "user.login_failed", map[string]any{"username": string(name), "ip": ip})
+		}); lerr != nil {
+			return User{}, nil, lerr
+		}
+		return User{}, nil, apperr.New(apperr.Unauthorized, "login.failed")
 	}
 	return u, keys, nil
 }

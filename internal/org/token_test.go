@@ -58,3 +58,41 @@ func TestTokenScopeMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedLoginsOnTheTrail: a failed sign-in (a wrong password, an
+// unknown name) goes on the audit chain with the name as typed and the
+// address, as a successful one does.
+func TestFailedLoginsOnTheTrail(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}
+	admin := org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
+	if _, err := s.CreateUser(ctx, admin, org.NewUser{Username: "lead", Password: pw, Role: org.RoleLeader}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"lead", "nobody"} {
+		if _, err := s.Login(ctx, name, "wrong password", "10.7.0.1", "t"); err == nil {
+			t.Fatal("a wrong password signed in")
+		}
+	}
+	if _, err := s.Login(ctx, "lead", pw, "10.7.0.2", "t"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	err := store.Each(ctx, db.Reader(), func(r store.Scanner) error {
+		var action, data string
+		if err := r.Scan(&action, &data); err != nil {
+			return err
+		}
+		got[action+" "+data]++
+		return nil
+	}, `SELECT action, data FROM events WHERE action LIKE 'user.login%' ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`user.login_failed {"ip":"10.7.0.1","username":"lead"}`, `user.login_failed {"ip":"10.7.0.1","username":"nobody"}`, `user.login {"ip":"10.7.0.2"}`} {
+		if got[want] != 1 {
+			t.Errorf("trail lacks %s: %v", want, got)
+		}
+	}
+}
