@@ -238,16 +238,10 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// List calls fn with the key and modification time of every object under
-// prefix (a folder key such as "orig/"), in no particular order; it skips
-// the temporary files of writes in progress.
-// RemoveStaleTemp removes the temporary files of writes that never
-// finished (the process died between creating one and renaming it) that
-// were last written before cutoff, and returns how many. A write in
-// progress keeps writing its file, so a cutoff well in the past spares it.
-func (l Local) RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, error) {
-	removed := 0
-	err := filepath.WalkDir(l.Dir, func(p string, d fs.DirEntry, err error) error {
+// walk visits every entry under dir (none when dir does not exist),
+// stopping when ctx ends.
+func walk(ctx context.Context, dir string, fn func(p string, d fs.DirEntry) error) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -257,6 +251,17 @@ func (l Local) RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, erro
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		return fn(p, d)
+	})
+}
+
+// RemoveStaleTemp removes the temporary files of writes that never
+// finished (the process died between creating one and renaming it) that
+// were last written before cutoff, and returns how many. A write in
+// progress keeps writing its file, so a cutoff well in the past spares it.
+func (l Local) RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, error) {
+	removed := 0
+	err := walk(ctx, l.Dir, func(p string, d fs.DirEntry) error {
 		if d.IsDir() || !d.Type().IsRegular() || !strings.HasPrefix(d.Name(), tempPrefix) {
 			return nil
 		}
@@ -273,18 +278,12 @@ func (l Local) RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, erro
 	return removed, err
 }
 
+// List calls fn with the key and modification time of every object under
+// prefix (a folder key such as "orig/"), in no particular order; it skips
+// the temporary files of writes in progress.
 func (l Local) List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error {
 	base := filepath.Join(l.Dir, filepath.FromSlash(strings.TrimSuffix(prefix, "/")))
-	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	err := walk(ctx, base, func(p string, d fs.DirEntry) error {
 		if strings.HasPrefix(d.Name(), ".") {
 			if d.IsDir() {
 				return filepath.SkipDir

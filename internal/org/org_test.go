@@ -35,14 +35,26 @@ func TestPasswords(t *testing.T) {
 
 type clock struct{ t time.Time }
 
+// admin is the administrator the tests act as.
+var admin = org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
+
+// testStore is an org.Store on db with a cheap password cost and clk's
+// time (the wall clock when clk is nil).
+func testStore(db *store.DB, clk *clock) *org.Store {
+	s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}
+	if clk != nil {
+		s.Now = clk.now
+	}
+	return s
+}
+
 func (c *clock) now() time.Time { return c.t }
 
 func TestAccountsSessionsTokens(t *testing.T) {
 	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-		s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: clk.now}
-		admin := org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
+		s := testStore(db, clk)
 		city, err := s.CreateRegion(ctx, admin, org.Region{Code: "531900", Name: "云川市", Level: "city"})
 		if err != nil {
 			t.Fatal(err)

@@ -24,8 +24,7 @@ func TestLoginThrottleInParallel(t *testing.T) {
 	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-		s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}, Now: clk.now}
-		admin := org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
+		s := testStore(db, clk)
 		for _, name := range []string{"lead1", "lead2", "lead3"} {
 			if _, err := s.CreateUser(ctx, admin, org.NewUser{Username: name, DisplayName: name, Password: pw, Role: org.RoleLeader}); err != nil {
 				t.Fatal(err)

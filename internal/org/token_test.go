@@ -16,8 +16,7 @@ import (
 func TestTokenScopeMigration(t *testing.T) {
 	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s := &org.Store{DB: db}
-		admin := org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
+		s := testStore(db, nil)
 		unit, err := s.CreateUnit(ctx, admin, org.Unit{Code: "CGJ", Name: "城市管理局", Kind: "department"})
 		if err != nil {
 			t.Fatal(err)
@@ -65,8 +64,7 @@ func TestTokenScopeMigration(t *testing.T) {
 func TestFailedLoginsOnTheTrail(t *testing.T) {
 	db := storetest.SQLite(t)
 	ctx := context.Background()
-	s := &org.Store{DB: db, PasswordCost: org.PasswordCost{Time: 1, MemoryKiB: 64}}
-	admin := org.Actor{Name: "admin", Role: org.RoleAdmin, Scope: org.ScopeCity}
+	s := testStore(db, nil)
 	if _, err := s.CreateUser(ctx, admin, org.NewUser{Username: "lead", Password: pw, Role: org.RoleLeader}); err != nil {
 		t.Fatal(err)
 	}
