@@ -201,3 +201,21 @@ func (s *Server) Pages() []Page {
 	}
 	return out
 }
+
+// Route is one entry of the route table as the access tests read it: who
+// may call it (Public: anyone; Roles nil: every signed-in caller).
+type Route struct {
+	Method, Path string
+	API, Public  bool
+	Roles        []org.Role
+}
+
+// Routes lists the route table, for the test that tries every route as
+// every kind of caller.
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = Route{Method: rt.method, Path: rt.path, API: rt.api, Public: rt.public, Roles: rt.roles}
+	}
+	return out
+}
