@@ -395,3 +395,58 @@ func (s *Store) ActorForToken(ctx context.Context, secret string) (Actor, error)
 	}
 	return a, nil
 }
+
+// SessionInfo is one signed-in browser of a user, as the user's account
+// page lists it. ID is the session's stored key (a hash of the cookie,
+// which it does not reveal).
+type SessionInfo struct {
+	ID        string
+	Created   int64
+	LastSeen  int64
+	IP        string
+	UserAgent string
+	Current   bool
+}
+
+// Sessions lists userID's live sessions, the most recently used first;
+// current is the caller's own cookie value, marked Current.
+func (s *Store) Sessions(ctx context.Context, userID int64, current string) ([]SessionInfo, error) {
+	now := store.Ms(s.now())
+	cur := sessionKey(current)
+	return store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (si SessionInfo, err error) {
+		err = r.Scan(&si.ID, &si.Created, &si.LastSeen, &si.IP, &si.UserAgent)
+		si.Current = si.ID == cur
+		return si, err
+	}, `SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions
+		WHERE user_id = ? AND expires_at >= ? AND last_seen_at >= ? ORDER BY last_seen_at DESC`,
+		userID, now, now-SessionIdleTimeout.Milliseconds())
+}
+
+// EndSessions signs userID out: of the session id (a SessionInfo.ID), or
+// of every session but the one keep names (a cookie value; "" keeps
+// none). actor is the user themselves or an administrator. It returns how
+// many sessions ended, and puts that on the audit chain.
+func (s *Store) EndSessions(ctx context.Context, actor Actor, userID int64, id, keep string) (int, error) {
+	if actor.UserID != userID && actor.Role != RoleAdmin {
+		return 0, apperr.New(apperr.Forbidden, "forbidden")
+	}
+	var n int64
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		var res sql.Result
+		var err error
+		if id != "" {
+			res, err = tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id = ?`, userID, id)
+		} else {
+			res, err = tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, sessionKey(keep))
+		}
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		if id != "" && n == 0 {
+			return apperr.New(apperr.NotFound, "session.not_found")
+		}
+		return s.logAdmin(ctx, tx, actor, "session.end", map[string]any{"user_id": userID, "sessions": n})
+	})
+	return int(n), err
+}

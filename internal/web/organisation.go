@@ -27,6 +27,7 @@ func (s *Server) organisationRoutes() []route {
 		{method: "POST", path: "/admin/users", roles: admin, h: s.postUser},
 		{method: "POST", path: "/admin/users/{id}", roles: admin, h: s.postUserUpdate},
 		{method: "POST", path: "/admin/users/{id}/password", roles: admin, h: s.postUserPassword},
+		{method: "POST", path: "/admin/users/{id}/sessions/end", roles: admin, h: s.postUserSessionsEnd},
 		{method: "GET", path: "/admin/units", roles: admin, h: s.pageUnits},
 		{method: "POST", path: "/admin/units", roles: admin, h: s.postUnit},
 		{method: "GET", path: "/admin/regions", roles: admin, h: s.pageRegions},
@@ -160,6 +161,21 @@ func (s *Server) postUserPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = s.Org.SetPassword(r.Context(), actorOf(r), id, r.FormValue("password"), true, "")
+	s.adminDone(w, r, "/admin/users", err, func(c int, m string) { s.showUsers(w, r, c, m) })
+}
+
+// postUserSessionsEnd signs a user out of every browser (a lost phone, a
+// colleague who left).
+func (s *Server) postUserSessionsEnd(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		err = s.parseForm(r)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_, err = s.Org.EndSessions(r.Context(), actorOf(r), id, "", "")
 	s.adminDone(w, r, "/admin/users", err, func(c int, m string) { s.showUsers(w, r, c, m) })
 }
 

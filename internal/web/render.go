@@ -163,6 +163,8 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, code int, 
 		p.Flash = s.Msg.T(p.Lang, "ui.queue_done")
 	case "password":
 		p.Flash = s.Msg.T(p.Lang, "ui.password_changed")
+	case "sessions":
+		p.Flash = s.Msg.T(p.Lang, "ui.sessions_ended")
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

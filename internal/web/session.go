@@ -20,6 +20,7 @@ func (s *Server) sessionRoutes() []route {
 		{method: "POST", path: "/logout", h: s.postLogout},
 		{method: "GET", path: "/password", h: s.pagePassword},
 		{method: "POST", path: "/password", h: s.postPassword},
+		{method: "POST", path: "/account/sessions/end", h: s.postEndSessions},
 		{method: "GET", path: "/lang/{lang}", public: true, h: s.setLang},
 	}
 }
@@ -109,7 +110,49 @@ func (s *Server) postLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pagePassword(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, "password", nil)
+	s.showAccount(w, r, http.StatusOK, nil)
+}
+
+// showAccount renders the account page: the password form and the user's
+// signed-in browsers, each of which can be signed out.
+func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, code int, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	if p := principalOf(r); p != nil && p.session != nil {
+		list, err := s.Org.Sessions(r.Context(), p.session.User.ID, p.session.Token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		data["Sessions"] = list
+	}
+	s.renderStatus(w, r, code, "password", data)
+}
+
+// postEndSessions signs the user out of one of their other browsers
+// (session=ID) or of all of them but this one (others=1).
+func (s *Server) postEndSessions(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	if p.session == nil {
+		s.fail(w, r, apperr.New(apperr.Forbidden, "forbidden"))
+		return
+	}
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.FormValue("session")
+	if id == "" && r.FormValue("others") == "" {
+		s.fail(w, r, apperr.New(apperr.Invalid, "bad_form"))
+		return
+	}
+	if _, err := s.Org.EndSessions(r.Context(), p.actor, p.session.User.ID, id, p.session.Token); err != nil {
+		code, msg := s.message(r, err)
+		s.showAccount(w, r, status(code), map[string]any{"Error": msg})
+		return
+	}
+	http.Redirect(w, r, "/password?msg=sessions", http.StatusSeeOther)
 }
 
 func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +167,7 @@ func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := s.lang(r)
 	fail := func(key string) {
-		s.renderStatus(w, r, http.StatusBadRequest, "password", map[string]any{"Error": s.Msg.T(lang, key)})
+		s.showAccount(w, r, http.StatusBadRequest, map[string]any{"Error": s.Msg.T(lang, key)})
 	}
 	u, err := s.Org.UserByName(r.Context(), p.session.User.Username)
 	if err != nil {
@@ -134,7 +177,7 @@ func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
 	if err := s.Org.CheckLogin(r.Context(), u.Username, r.FormValue("old"), s.clientIP(r)); err != nil {
 		if apperr.Is(err, apperr.RateLimited) {
 			_, msg := s.message(r, err)
-			s.renderStatus(w, r, http.StatusTooManyRequests, "password", map[string]any{"Error": msg})
+			s.showAccount(w, r, http.StatusTooManyRequests, map[string]any{"Error": msg})
 			return
 		}
 		fail("password.wrong")
@@ -150,7 +193,7 @@ func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.Org.SetPassword(r.Context(), p.actor, u.ID, r.FormValue("new"), false, p.session.Token); err != nil {
 		_, msg := s.message(r, err)
-		s.renderStatus(w, r, http.StatusBadRequest, "password", map[string]any{"Error": msg})
+		s.showAccount(w, r, http.StatusBadRequest, map[string]any{"Error": msg})
 		return
 	}
 	http.Redirect(w, r, "/?msg=password", http.StatusSeeOther)

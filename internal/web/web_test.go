@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -617,4 +618,59 @@ func TestTokenScopes(t *testing.T) {
 			t.Errorf("unit %d scope %s: %v", bad.unit, bad.scope, err)
 		}
 	}
+}
+
+// TestSessionsListAndEnd: the account page lists the user's signed-in
+// browsers; one can be signed out from another, or all others at once;
+// an administrator signs a user out everywhere; another user's session
+// cannot be named; each ending is on the trail.
+func TestSessionsListAndEnd(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	phone, desk, laptop := f.login("leader"), f.login("leader"), f.login("leader")
+	other := f.login("acceptor")
+	page := desk.do("GET", "/password", nil, "")
+	ids := regexp.MustCompile(`name="session" value="([0-9a-f]{64})"`).FindAllStringSubmatch(page.body, -1)
+	if page.StatusCode != 200 || len(ids) != 2 || !strings.Contains(page.body, "本设备") || !strings.Contains(page.body, "退出其他所有设备") {
+		t.Fatalf("account page: %d, %d other sessions listed", page.StatusCode, len(ids))
+	}
+	// the acceptor cannot end the leader's session by naming it
+	if res := other.form("POST", "/account/sessions/end", url.Values{"session": {ids[0][1]}}); res.StatusCode != 404 {
+		t.Errorf("another user's session: %d", res.StatusCode)
+	}
+	if res := desk.form("POST", "/account/sessions/end", url.Values{"session": {ids[0][1]}}); res.StatusCode != 303 {
+		t.Fatalf("end one: %d %s", res.StatusCode, res.body)
+	}
+	alive := func(c *client) bool { return c.do("GET", "/api/v1/cases", nil, "").StatusCode == 200 }
+	if n := btoi(alive(phone)) + btoi(alive(laptop)); n != 1 || !alive(desk) {
+		t.Fatalf("after ending one of two others: %d others alive, desk %v", n, alive(desk))
+	}
+	if res := desk.form("POST", "/account/sessions/end", url.Values{"others": {"1"}}); res.StatusCode != 303 {
+		t.Fatalf("end others: %d", res.StatusCode)
+	}
+	if alive(phone) || alive(laptop) || !alive(desk) {
+		t.Fatalf("after ending the others: phone %v laptop %v desk %v", alive(phone), alive(laptop), alive(desk))
+	}
+	// the administrator signs the leader out everywhere
+	var leaderID int64
+	if err := f.db.Reader().QueryRow(context.Background(), `SELECT id FROM users WHERE username = 'leader'`).Scan(&leaderID); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.login("admin").form("POST", fmt.Sprintf("/admin/users/%d/sessions/end", leaderID), url.Values{}); res.StatusCode != 303 {
+		t.Fatalf("admin: %d", res.StatusCode)
+	}
+	if alive(desk) || !alive(other) {
+		t.Errorf("after the administrator's sign-out: leader %v, acceptor %v", alive(desk), alive(other))
+	}
+	var n int
+	if err := f.db.Reader().QueryRow(context.Background(), `SELECT count(*) FROM events WHERE action = 'session.end'`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("%d session.end entries on the trail (%v), want 3", n, err)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
