@@ -71,6 +71,7 @@ func IsHEIC(head []byte) bool {
 // allowed.
 type EndCheck struct {
 	mime      string
+	mark      []byte // the bytes that end the format: a JPEG's EOI, a PNG's IEND chunk
 	head      []byte
 	scanStart int64 // JPEG: where the first scan's marker starts
 	n         int64
@@ -81,40 +82,47 @@ type EndCheck struct {
 // NewEndCheck watches an upload of type mime whose first bytes are head.
 func NewEndCheck(mime string, head []byte) *EndCheck {
 	e := &EndCheck{mime: mime, head: head}
-	if mime == MimeJPEG {
+	switch mime {
+	case MimeJPEG:
+		e.mark = []byte{0xff, 0xd9}
 		e.scanStart = int64(jpegScanStart(head))
+	case MimePNG:
+		e.mark = []byte("IEND\xaeB`\x82")
 	}
 	return e
 }
 
 // Write watches p go by.
 func (e *EndCheck) Write(p []byte) (int, error) {
-	var mark []byte
-	switch e.mime {
-	case MimeJPEG:
-		mark = []byte{0xff, 0xd9}
-	case MimePNG:
-		mark = []byte("IEND\xaeB`\x82")
-	}
-	if len(mark) > 0 && !e.ended {
-		// the window: the previous write's last bytes, then p
-		win := append(e.prev, p...)
-		base := e.n - int64(len(e.prev))
-		for off := 0; ; {
-			i := bytes.Index(win[off:], mark)
-			if i < 0 {
-				break
-			}
-			if at := base + int64(off+i); e.mime == MimePNG || at > e.scanStart {
-				e.ended = true
-			}
-			off += i + 1
+	if e.mark != nil && !e.ended {
+		// a mark split between the previous write and this one, then p
+		k := len(e.mark) - 1
+		seam := append(append(make([]byte, 0, 2*k), e.prev...), p[:min(len(p), k)]...)
+		e.find(seam, e.n-int64(len(e.prev)))
+		e.find(p, e.n)
+		if len(p) >= k {
+			e.prev = append(e.prev[:0], p[len(p)-k:]...)
+		} else {
+			e.prev = append(e.prev[:0], seam[max(0, len(seam)-k):]...)
 		}
-		keep := min(len(win), len(mark)-1)
-		e.prev = append(e.prev[:0], win[len(win)-keep:]...)
 	}
 	e.n += int64(len(p))
 	return len(p), nil
+}
+
+// find looks for the end mark in b, which starts at offset base of the
+// file.
+func (e *EndCheck) find(b []byte, base int64) {
+	for off := 0; !e.ended; {
+		i := bytes.Index(b[off:], e.mark)
+		if i < 0 {
+			return
+		}
+		if at := base + int64(off+i); e.mime == MimePNG || at > e.scanStart {
+			e.ended = true
+		}
+		off += i + 1
+	}
 }
 
 // Complete reports whether the stream seen so far is a whole file.

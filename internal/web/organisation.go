@@ -152,21 +152,23 @@ func (s *Server) postUserUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postUserPassword(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err == nil {
-		err = s.parseForm(r)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	err = s.Org.SetPassword(r.Context(), actorOf(r), id, r.FormValue("password"), true, "")
-	s.adminDone(w, r, "/admin/users", err, func(c int, m string) { s.showUsers(w, r, c, m) })
+	s.userForm(w, r, func(id int64) error {
+		return s.Org.SetPassword(r.Context(), actorOf(r), id, r.FormValue("password"), true, "")
+	})
 }
 
 // postUserSessionsEnd signs a user out of every browser (a lost phone, a
 // colleague who left).
 func (s *Server) postUserSessionsEnd(w http.ResponseWriter, r *http.Request) {
+	s.userForm(w, r, func(id int64) error {
+		_, err := s.Org.EndSessions(r.Context(), actorOf(r), id, "", "")
+		return err
+	})
+}
+
+// userForm answers an administrator's form about the user in the path:
+// save runs on its id, and the browser goes back to the users page.
+func (s *Server) userForm(w http.ResponseWriter, r *http.Request, save func(id int64) error) {
 	id, err := pathID(r, "id")
 	if err == nil {
 		err = s.parseForm(r)
@@ -175,8 +177,7 @@ func (s *Server) postUserSessionsEnd(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = s.Org.EndSessions(r.Context(), actorOf(r), id, "", "")
-	s.adminDone(w, r, "/admin/users", err, func(c int, m string) { s.showUsers(w, r, c, m) })
+	s.adminDone(w, r, "/admin/users", save(id), func(c int, m string) { s.showUsers(w, r, c, m) })
 }
 
 func (s *Server) pageUnits(w http.ResponseWriter, r *http.Request) { s.showUnits(w, r, 200, "") }

@@ -133,13 +133,8 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, code int, d
 // postEndSessions signs the user out of one of their other browsers
 // (session=ID) or of all of them but this one (others=1).
 func (s *Server) postEndSessions(w http.ResponseWriter, r *http.Request) {
-	p := principalOf(r)
-	if p.session == nil {
-		s.fail(w, r, apperr.New(apperr.Forbidden, "forbidden"))
-		return
-	}
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
+	p := s.accountForm(w, r)
+	if p == nil {
 		return
 	}
 	id := r.FormValue("session")
@@ -155,14 +150,24 @@ func (s *Server) postEndSessions(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/password?msg=sessions", http.StatusSeeOther)
 }
 
-func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
+// accountForm reads a form posted to the signed-in user's own account
+// (a browser session, not a token); nil when it answered already.
+func (s *Server) accountForm(w http.ResponseWriter, r *http.Request) *principal {
 	p := principalOf(r)
 	if p.session == nil {
 		s.fail(w, r, apperr.New(apperr.Forbidden, "forbidden"))
-		return
+		return nil
 	}
 	if err := s.parseForm(r); err != nil {
 		s.fail(w, r, err)
+		return nil
+	}
+	return p
+}
+
+func (s *Server) postPassword(w http.ResponseWriter, r *http.Request) {
+	p := s.accountForm(w, r)
+	if p == nil {
 		return
 	}
 	lang := s.lang(r)
