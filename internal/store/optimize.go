@@ -75,10 +75,10 @@ func (db *DB) renewReaders() {
 
 // KeepOptimized keeps the planner's statistics true until ctx ends.
 // SQLite: Optimize every interval. PostgreSQL: at once and then every
-// minute (or interval, if shorter), ANALYZE of the tables whose statistics have fallen behind
-// (AnalyzeStale); autovacuum normally does that first, but a server may
-// run with autovacuum off, and then nothing else would. Errors go to
-// logf.
+// minute (or interval, if shorter), ANALYZE of the tables whose
+// statistics have fallen behind (AnalyzeStale); autovacuum normally does
+// that first, but a server may run with autovacuum off, and then nothing
+// else would. Errors go to logf.
 func (db *DB) KeepOptimized(ctx context.Context, interval time.Duration, logf func(string, ...any)) {
 	pass := func() {
 		var err error
@@ -124,23 +124,11 @@ func (db *DB) AnalyzeStale(ctx context.Context) ([]string, error) {
 	if db.Dialect != Postgres {
 		return nil, nil
 	}
-	rows, err := db.w.QueryContext(ctx, `SELECT relname FROM pg_stat_user_tables
+	stale, err := Collect(ctx, db.Reader(), func(r Scanner) (name string, err error) { return name, r.Scan(&name) },
+		`SELECT relname FROM pg_stat_user_tables
 		WHERE schemaname = current_schema() AND n_mod_since_analyze > 50 + 0.02 * GREATEST(n_live_tup, 0)
 		ORDER BY relname`)
 	if err != nil {
-		return nil, fmt.Errorf("stale statistics: %w", err)
-	}
-	var stale []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("stale statistics: %w", err)
-		}
-		stale = append(stale, name)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("stale statistics: %w", err)
 	}
 	for _, name := range stale {
