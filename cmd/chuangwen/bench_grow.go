@@ -12,6 +12,7 @@ import (
 	"chuangwen/internal/bench"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/org"
+	"chuangwen/internal/store"
 )
 
 // cmdBenchGrow grows a city through the real intake path while serve runs
@@ -49,20 +50,11 @@ func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		point := func(r *mrand.Rand) (float64, float64) {
 			return box.Min.Lat + r.Float64()*(box.Max.Lat-box.Min.Lat), box.Min.Lon + r.Float64()*(box.Max.Lon-box.Min.Lon)
 		}
-		var codes []string
-		rows, err := a.db.Reader().Query(ctx, `SELECT code FROM categories WHERE parent_id IS NOT NULL AND active = TRUE AND staff_only = FALSE ORDER BY code`)
+		codes, err := store.Collect(ctx, a.db.Reader(), func(r store.Scanner) (c string, err error) { return c, r.Scan(&c) },
+			`SELECT code FROM categories WHERE parent_id IS NOT NULL AND active = TRUE AND staff_only = FALSE ORDER BY code`)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				rows.Close()
-				return err
-			}
-			codes = append(codes, c)
-		}
-		rows.Close()
 		tok, err := a.orgs.CreateToken(ctx, org.System, "bench-grow", 0)
 		if err != nil {
 			return err
