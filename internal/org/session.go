@@ -75,30 +75,20 @@ func (s *Store) CheckLogin(ctx context.Context, username, password, ip string) e
 }
 
 func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (User, []string, error) {
-	now := s.now()
 	keys := []string{"user:" + strings.ToLower(username) + "@" + ip, "ip:" + ip}
-	// The attempt is counted before the password is checked, in one
-	// statement per key, so that attempts made in parallel cannot all slip
-	// under the limit while the first ones are still being hashed.
-	if err := s.reserveAttempt(ctx, keys, now); err != nil {
-		return User{}, nil, err
-	}
-	u, err := s.UserByName(ctx, username)
-	hash := s.dummyHash()
-	if err == nil {
-		hash = u.passwordHash
-	} else if !apperr.Is(err, apperr.NotFound) {
-		return User{}, nil, err
-	}
-	var match bool
-	if serr := withHashSlot(ctx, func() { match = CheckPassword(hash, password) }); serr != nil {
-		// no password was checked: the attempt does not count
-		if _, uerr := s.DB.Exec(ctx, `UPDATE login_throttle SET failures = failures - 1 WHERE key IN (?, ?) AND failures > 0`, keys[0], keys[1]); uerr != nil {
-			return User{}, nil, uerr
+	var u User
+	match, err := s.throttledCheck(ctx, keys, password, func() (string, error) {
+		var err error
+		u, err = s.UserByName(ctx, username)
+		if err != nil {
+			return "", err
 		}
-		return User{}, nil, serr
+		return u.passwordHash, nil
+	})
+	if err != nil {
+		return User{}, nil, err
 	}
-	if !match || err != nil || u.Disabled {
+	if !match || u.Disabled {
 		// counted already; and on the trail, with the name as typed
 		name := []rune(strings.ToValidUTF8(username, "?"))
 		if len(name) > 64 {
@@ -112,6 +102,61 @@ func (s *Store) checkLogin(ctx context.Context, username, password, ip string) (
 		return User{}, nil, apperr.New(apperr.Unauthorized, "login.failed")
 	}
 	return u, keys, nil
+}
+
+// throttledCheck counts an attempt against keys, reads the account's hash
+// (a NotFound answer checks the dummy hash instead, so that a missing
+// account takes as long as a wrong password) and checks password against
+// it in a hash slot. It answers whether the password matched an account.
+func (s *Store) throttledCheck(ctx context.Context, keys []string, password string, hashOf func() (string, error)) (bool, error) {
+	// The attempt is counted before the password is checked, in one
+	// statement per key, so that attempts made in parallel cannot all slip
+	// under the limit while the first ones are still being hashed.
+	if err := s.reserveAttempt(ctx, keys, s.now()); err != nil {
+		return false, err
+	}
+	hash, err := hashOf()
+	found := err == nil && hash != ""
+	if !found {
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return false, err
+		}
+		hash = s.dummyHash()
+	}
+	var match bool
+	if serr := withHashSlot(ctx, func() { match = CheckPassword(hash, password) }); serr != nil {
+		// no password was checked: the attempt does not count
+		if _, uerr := s.DB.Exec(ctx, `UPDATE login_throttle SET failures = failures - 1 WHERE key IN (?, ?) AND failures > 0`, keys[0], keys[1]); uerr != nil {
+			return false, uerr
+		}
+		return false, serr
+	}
+	return match && found, nil
+}
+
+// CheckSecret checks the password of an account kept outside the users
+// table (a volunteer's, by phone number) under the throttle that guards
+// staff logins: kind and account name the per-account key, the address
+// the shared one. hashOf reads the account's password hash; NotFound (or
+// an empty hash: no password set) fails like a wrong password, after the
+// same work. A match takes the attempt back; a failure stays counted and
+// answers Unauthorized login.failed.
+func (s *Store) CheckSecret(ctx context.Context, kind, account, ip, password string, hashOf func() (string, error)) error {
+	keys := []string{kind + ":" + strings.ToLower(account) + "@" + ip, "ip:" + ip}
+	match, err := s.throttledCheck(ctx, keys, password, hashOf)
+	if err != nil {
+		return err
+	}
+	if !match {
+		return apperr.New(apperr.Unauthorized, "login.failed")
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error { return releaseAttempt(ctx, tx, keys) })
+}
+
+// HashSecret hashes a password at the store's cost in a hash slot (for
+// accounts kept outside the users table).
+func (s *Store) HashSecret(ctx context.Context, password string) (string, error) {
+	return s.PasswordCost.hash(ctx, password)
 }
 
 // reserveAttempt counts one login attempt against each key (the username
