@@ -32,6 +32,7 @@ import (
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/report"
 	"chuangwen/internal/store"
+	"chuangwen/internal/volunteer"
 	"chuangwen/internal/web"
 	"chuangwen/internal/workflow"
 )
@@ -160,6 +161,7 @@ type app struct {
 	orgs *org.Store
 	flow *workflow.Service
 	grid *grid.Store
+	vol  *volunteer.Service
 }
 
 // withApp parses the common flags plus any the command adds, opens and
@@ -212,6 +214,24 @@ func withApp(ctx context.Context, name string, args []string, stderr io.Writer, 
 	a.grid.FallbackM = float64(cfg.GridFallbackM)
 	a.flow.Locator = a.grid
 	return fn(a)
+}
+
+// volunteerService is the app's volunteer service, its data key read
+// (or made, on first start) when first needed.
+func (a *app) volunteerService() (*volunteer.Service, error) {
+	if a.vol != nil {
+		return a.vol, nil
+	}
+	key, err := volunteer.LoadKey(a.cfg.DataKey, a.cfg.DataKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--data-key-file: %w", err)
+	}
+	seal, err := volunteer.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	a.vol = volunteer.New(a.db, a.orgs, seal, a.loc, a.log)
+	return a.vol, nil
 }
 
 // seedAdmin creates the first administrator on an empty database, with a
@@ -358,7 +378,11 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
+	vol, err := a.volunteerService()
+	if err != nil {
+		return nil, err
+	}
+	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Volunteer: vol, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
 		Grid: a.grid, Basemap: &basemap.Store{DB: a.db}, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, Open311ExtendedStatuses: a.cfg.Open311ExtendedStatuses, TrustProxy: a.cfg.TrustProxy, ProxyHeader: a.cfg.ProxyHeader, MetricsToken: a.cfg.MetricsToken,
 		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
 		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}

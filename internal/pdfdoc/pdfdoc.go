@@ -564,6 +564,43 @@ func (d *Doc) Seal(issuer, date, label string) {
 	d.check()
 }
 
+// Code is a square two-dimensional code (a QR code's modules, true for
+// dark, quiet zone included) drawn sizeMM wide at the left margin, with
+// caption beside it: e.g. the address where anyone checks a certificate.
+func (d *Doc) Code(modules [][]bool, sizeMM float64, caption string) {
+	if d.err != nil || len(modules) == 0 {
+		return
+	}
+	caption = safe(caption)
+	d.ensure(sizeMM + 6)
+	d.f.Ln(3)
+	x0, y0 := margin, d.f.GetY()
+	cell := sizeMM / float64(len(modules))
+	d.f.SetFillColor(0, 0, 0)
+	for i, row := range modules {
+		for j := 0; j < len(row); {
+			if !row[j] {
+				j++
+				continue
+			}
+			k := j
+			for k < len(row) && row[k] {
+				k++
+			}
+			// one rectangle per run of dark modules: a smaller file
+			d.f.Rect(x0+float64(j)*cell, y0+float64(i)*cell, float64(k-j)*cell, cell, "F")
+			j = k
+		}
+	}
+	d.f.SetFillColor(255, 255, 255)
+	d.setSize(9)
+	d.f.SetXY(x0+sizeMM+4, y0+sizeMM/2-6)
+	d.f.MultiCell(pageW-2*margin-sizeMM-4, 4.5, caption, "", "L", false)
+	d.f.SetXY(margin, y0+sizeMM+3)
+	d.setSize(bodyPt)
+	d.check()
+}
+
 // Write renders the document.
 func (d *Doc) Write(w io.Writer) error {
 	if d.err != nil {

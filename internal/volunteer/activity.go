@@ -108,7 +108,7 @@ func (s *Service) CreateActivity(ctx context.Context, actor org.Actor, na NewAct
 		} else if ok, err := store.Exists(ctx, tx, "regions", na.RegionID); err != nil {
 			return err
 		} else if !ok {
-			return apperr.New(apperr.Invalid, "region.unknown")
+			return apperr.New(apperr.Invalid, "region.not_found")
 		}
 		token := org.RandomToken(18)
 		id, err := store.InsertID(ctx, tx, `INSERT INTO activities (team_id, kind, title, description, address, lat, lon, region_id, starts_at, ends_at, capacity, radius_m, checkin_token, created_by, created_at)

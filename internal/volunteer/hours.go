@@ -29,7 +29,8 @@ type Certificate struct {
 	TeamID       int64     `json:"team_id,omitempty"`
 	Team         string    `json:"team"`
 	From         time.Time `json:"from"`
-	To           time.Time `json:"to"`
+	To           time.Time `json:"to"`    // exclusive
+	Until        time.Time `json:"until"` // the last day covered: To less a day
 	Minutes      int64     `json:"minutes"`
 	Hours        float64   `json:"hours"`
 	Activities   int       `json:"activities"`
@@ -191,6 +192,7 @@ func (s *Service) certificate(ctx context.Context, code string, public bool) (Ce
 		return Certificate{}, err
 	}
 	c.From, c.To, c.IssuedAt = store.Time(from), store.Time(to), store.Time(issued)
+	c.Until = c.To.AddDate(0, 0, -1)
 	c.Hours = float64(c.Minutes) / 60
 	if revoked != 0 {
 		c.Revoked, c.RevokedAt = true, store.Time(revoked)

@@ -305,7 +305,7 @@ func (s *Service) CreateTeam(ctx context.Context, actor org.Actor, nt NewTeam) (
 		} else {
 			var rid sql.NullInt64
 			if err := tx.QueryRow(ctx, `SELECT region_id FROM units WHERE id = ?`, nt.UnitID).Scan(&rid); errors.Is(err, sql.ErrNoRows) {
-				return apperr.New(apperr.Invalid, "unit.unknown")
+				return apperr.New(apperr.Invalid, "unit.not_found")
 			} else if err != nil {
 				return err
 			}
@@ -465,7 +465,7 @@ func (s *Service) SetPopulation(ctx context.Context, actor org.Actor, pop map[in
 			if ok, err := store.Exists(ctx, tx, "regions", id); err != nil {
 				return err
 			} else if !ok {
-				return apperr.New(apperr.Invalid, "region.unknown")
+				return apperr.New(apperr.Invalid, "region.not_found")
 			}
 			if pop[id] == 0 {
 				if _, err := tx.Exec(ctx, `DELETE FROM region_population WHERE region_id = ?`, id); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"chuangwen/internal/assess"
 	"chuangwen/internal/report"
+	"chuangwen/internal/volunteer"
 
 	"chuangwen/internal/audit"
 	"chuangwen/internal/geo"
@@ -117,6 +118,15 @@ var apiTypes = map[string]any{
 	"InstantNotice":       instantJSON{},
 	"EvidenceFile":        assess.EvidenceFile{},
 	"EvidenceFiles":       []assess.EvidenceFile{},
+	// Volunteer service.
+	"VolunteerStats": volunteer.Stats{},
+	"VolunteerTeams": []volunteer.Team{},
+	"VolunteerPage":  volunteerPage{},
+	"Activities":     []volunteer.Activity{},
+	"Activity":       volunteer.Activity{},
+	"NewActivity":    volunteer.NewActivity{},
+	"Attendance":     []volunteer.Attendance{},
+	"Certificate":    volunteer.Certificate{},
 }
 
 // formTypes are multipart bodies: field name → type.

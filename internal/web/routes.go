@@ -58,6 +58,8 @@ var areas = []func(*Server) []route{
 	(*Server).noticeRoutes,
 	(*Server).leaderRoutes,
 	(*Server).exportRoutes,
+	(*Server).volunteerRoutes,
+	(*Server).volunteerPortalRoutes,
 }
 
 func (s *Server) registerRoutes() {

@@ -28,6 +28,7 @@ import (
 	"chuangwen/internal/photo"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
+	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workflow"
 )
 
@@ -45,10 +46,12 @@ type Server struct {
 	// Assess is the assessment (测评): editions, sites, rounds, scores.
 	Assess *assess.Service
 	// Report drafts, publishes and verifies the campaign's documents.
-	Report   *report.Service
-	Msg      *i18n.Catalogue
-	Log      *slog.Logger
-	Location *time.Location
+	Report *report.Service
+	// Volunteer runs volunteer service (nil: its pages are absent).
+	Volunteer *volunteer.Service
+	Msg       *i18n.Catalogue
+	Log       *slog.Logger
+	Location  *time.Location
 	// SecureCookies marks cookies Secure (set behind HTTPS).
 	SecureCookies bool
 	// MaxUploadBytes bounds a whole multipart request.
