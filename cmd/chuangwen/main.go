@@ -415,6 +415,11 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	// The demo's assessment goes through the service the assess commands
 	// use; Load runs it on the demo's clock.
 	opts.Assess = a.assessService()
+	vol, err := a.volunteerService()
+	if err != nil {
+		return err
+	}
+	opts.Volunteer = vol
 	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
 	if err != nil {
 		return err

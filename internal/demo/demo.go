@@ -23,6 +23,7 @@ import (
 	"chuangwen/internal/geo"
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
+	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
 )
@@ -47,6 +48,9 @@ type Options struct {
 	// today's round in progress (see assess.go); nil loads none. Its
 	// Cases must be nil (Load uses flow while it runs) or flow.
 	Assess *assess.Service
+	// Volunteer, when set, receives the demo city's volunteer service
+	// (see volunteer.go); nil loads none.
+	Volunteer *volunteer.Service
 }
 
 // Account is a demo login, printed for the newcomer. Password is the
@@ -178,11 +182,24 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	if opts.Assess != nil {
 		al = planAssessment(ctx, opts, s)
 	}
+	var vl *volLoad
+	if opts.Volunteer != nil {
+		prevVol := opts.Volunteer.Now
+		opts.Volunteer.Now = func() time.Time { return s.clock }
+		defer func() { opts.Volunteer.Now = prevVol }()
+		if vl, err = planVolunteers(opts.Volunteer, s); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.runCases(); err != nil {
 		return nil, err
 	}
 	if al != nil {
 		al.report()
+	}
+	if vl != nil {
+		vl.report()
+		accounts = append(accounts, vl.account, Account{DemoVolunteerPhone, DemoPassword, "志愿者 (/v)", vl.account.Unit})
 	}
 	return accounts, nil
 }

@@ -20,6 +20,7 @@ import (
 	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
 	"chuangwen/internal/testcity"
+	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workflow"
 )
 
@@ -29,6 +30,7 @@ type env struct {
 	flow   *workflow.Service
 	grid   *grid.Store
 	assess *assess.Service
+	vol    *volunteer.Service
 }
 
 func newEnv(t testing.TB) env {
@@ -38,7 +40,12 @@ func newEnv(t testing.TB) env {
 func newEnvOn(t testing.TB, db *store.DB) env {
 	orgs, flow := testcity.Services(t, db)
 	g := grid.New(db, nil)
-	return env{db: db, orgs: orgs, flow: flow, grid: g, assess: &assess.Service{DB: db, Location: testcity.Shanghai, Locator: g, Cases: flow}}
+	seal, err := volunteer.NewSealer(make([]byte, volunteer.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env{db: db, orgs: orgs, flow: flow, grid: g, assess: &assess.Service{DB: db, Location: testcity.Shanghai, Locator: g, Cases: flow},
+		vol: volunteer.New(db, orgs, seal, testcity.Shanghai, nil)}
 }
 
 // count runs a query returning one integer.
@@ -81,7 +88,7 @@ func TestLoad(t *testing.T) {
 func testLoad(t *testing.T, e env) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai) // a Friday afternoon
-	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid, Assess: e.assess, Basemap: &basemap.Store{DB: e.db}})
+	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid, Assess: e.assess, Basemap: &basemap.Store{DB: e.db}, Volunteer: e.vol})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +199,7 @@ func testLoad(t *testing.T, e env) {
 
 	checkPlacement(t, e, 200)
 	checkAssessment(t, e, now)
+	checkVolunteers(t, e, now)
 
 	rep, err := audit.Verify(ctx, e.db.Reader())
 	if err != nil {
@@ -838,4 +846,61 @@ func TestLoadFull(t *testing.T) {
 	t.Logf("events: %d", count(t, e.db, `SELECT count(*) FROM events`))
 	checkGrid(t, e)
 	checkPlacement(t, e, 2000)
+}
+
+// checkVolunteers: the volunteer service is alive on every page: teams
+// with rosters, hours over the days with some veterans past a star,
+// last week's activities checked in on site (some still to confirm),
+// registrations waiting, a certificate that verifies, and today's
+// activity on now with the demo volunteer signed up.
+func checkVolunteers(t *testing.T, e env, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if n := count(t, e.db, `SELECT count(*) FROM practice_nodes`); n < 16 {
+		t.Errorf("%d practice nodes, want a centre per district and an institute per street", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM volunteer_teams`); n < 12 {
+		t.Errorf("%d teams", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM volunteers WHERE status = 'active'`); n < 150 || n > 250 {
+		t.Errorf("%d active volunteers, want about one for each of the 200 cases", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM volunteers WHERE status = 'pending'`); n != 5 {
+		t.Errorf("%d pending registrations, want 5", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM volunteers WHERE minutes >= 6000`); n < 10 {
+		t.Errorf("%d volunteers past 100 hours", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM service_records WHERE checkin_m >= 0 AND confirmed_at = 0`); n == 0 {
+		t.Error("no on-site check-in awaits confirmation")
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM service_records WHERE checkin_m >= 0 AND confirmed_at <> 0`); n == 0 {
+		t.Error("no on-site check-in is confirmed")
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM service_records r JOIN volunteers v ON v.id = r.volunteer_id WHERE r.checkin_at > ? OR r.confirmed_at > ?`, store.Ms(now), store.Ms(now)); n != 0 {
+		t.Errorf("%d service records after now", n)
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM activities a JOIN activity_signups x ON x.activity_id = a.id JOIN volunteers v ON v.id = x.volunteer_id
+		WHERE a.starts_at <= ? AND a.ends_at > ? AND v.phone = ?`, store.Ms(now), store.Ms(now), demo.DemoVolunteerPhone); n != 1 {
+		t.Errorf("the demo volunteer is signed up for %d activities on now, want 1", n)
+	}
+	var code string
+	if err := e.db.Reader().QueryRow(ctx, `SELECT code FROM volunteer_certificates`).Scan(&code); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := e.vol.Verify(ctx, code); err != nil || c.Revoked || c.Hours <= 0 {
+		t.Errorf("the demo certificate %s verifies as %+v, %v", code, c, err)
+	}
+	st, err := e.vol.Stats(ctx, org.Actor{Role: org.RoleLeader, Scope: org.ScopeCity}, now.AddDate(0, 0, -90), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Districts) != 4 || st.City.Hours <= 0 || st.City.Share <= 0 {
+		t.Errorf("statistics: %d districts, %.1f hours, share %.3f", len(st.Districts), st.City.Hours, st.City.Share)
+	}
+	for _, d := range st.Districts {
+		if d.Registered == 0 || d.Active == 0 || d.Activities == 0 || d.Population == 0 {
+			t.Errorf("district %s: %+v", d.Name, d)
+		}
+	}
 }

@@ -248,14 +248,14 @@ func (s *Service) ActivityByToken(ctx context.Context, token string) (Activity, 
 // second sign-up is no error (a retried tap on a weak network).
 func (s *Service) SignUp(ctx context.Context, volunteerID, activityID int64) error {
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		return s.signUp(ctx, tx, volunteerID, activityID, false)
+		return s.signUp(ctx, tx, volunteerID, activityID)
 	})
 }
 
 // signUp adds the sign-up in tx, the activity's row locked so that two
-// last places are not both taken. atCheckin relaxes nothing but the
-// message: a walk-in at a full activity is refused like a sign-up.
-func (s *Service) signUp(ctx context.Context, tx *store.Tx, volunteerID, activityID int64, atCheckin bool) error {
+// last places are not both taken; a walk-in at a full activity is
+// refused like a sign-up.
+func (s *Service) signUp(ctx context.Context, tx *store.Tx, volunteerID, activityID int64) error {
 	var capacity int
 	var ends, cancelled int64
 	err := tx.QueryRow(ctx, `SELECT capacity, ends_at, cancelled_at FROM activities WHERE id = ?`+tx.Dialect().ForUpdate(), activityID).Scan(&capacity, &ends, &cancelled)
@@ -301,6 +301,15 @@ func (s *Service) Withdraw(ctx context.Context, volunteerID, activityID int64) e
 		if in > 0 {
 			return apperr.New(apperr.Conflict, "volunteer.already_in")
 		}
+		var starts int64
+		if err := tx.QueryRow(ctx, `SELECT starts_at FROM activities WHERE id = ?`, activityID).Scan(&starts); errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "not_found")
+		} else if err != nil {
+			return err
+		}
+		if store.Ms(s.now()) >= starts {
+			return apperr.New(apperr.Conflict, "volunteer.already_started")
+		}
 		_, err := tx.Exec(ctx, `DELETE FROM activity_signups WHERE activity_id = ? AND volunteer_id = ?`, activityID, volunteerID)
 		return err
 	})
@@ -327,15 +336,27 @@ type Check struct {
 // volunteer not signed up is signed up if a place remains. A second
 // check-in answers the first.
 func (s *Service) CheckIn(ctx context.Context, volunteerID int64, token string, pos Position) (Check, error) {
-	a, dist, err := s.checkPlace(ctx, token, pos)
+	a, dist, err := s.checkPlace(ctx, token, pos, false)
 	if err != nil {
+		return Check{}, err
+	}
+	now := s.now()
+	c := Check{Activity: a, At: now, DistanceM: dist}
+	// A retry (a weak network, a second tap) answers the first check-in,
+	// whenever it arrives.
+	var in int64
+	err = s.DB.Reader().QueryRow(ctx, `SELECT checkin_at FROM service_records WHERE activity_id = ? AND volunteer_id = ?`, a.ID, volunteerID).Scan(&in)
+	if err == nil {
+		c.At, c.Again = store.Time(in), true
+		return c, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
 		return Check{}, err
 	}
 	st, err := s.Settings(ctx)
 	if err != nil {
 		return Check{}, err
 	}
-	now := s.now()
 	opens := a.StartsAt.Add(-time.Duration(st.CheckinEarlyMin) * time.Minute)
 	if now.Before(opens) {
 		return Check{}, apperr.New(apperr.Conflict, "volunteer.checkin_early", "time", opens.In(s.Location).Format("01-02 15:04"))
@@ -343,32 +364,29 @@ func (s *Service) CheckIn(ctx context.Context, volunteerID int64, token string, 
 	if !now.Before(a.EndsAt) {
 		return Check{}, apperr.New(apperr.Conflict, "volunteer.checkin_late")
 	}
-	c := Check{Activity: a, At: now, DistanceM: dist}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		var in int64
-		err := tx.QueryRow(ctx, `SELECT checkin_at FROM service_records WHERE activity_id = ? AND volunteer_id = ?`, a.ID, volunteerID).Scan(&in)
-		if err == nil {
-			c.At, c.Again = store.Time(in), true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if err := s.signUp(ctx, tx, volunteerID, a.ID, true); err != nil {
+		if err := s.signUp(ctx, tx, volunteerID, a.ID); err != nil {
 			return err
 		}
 		var regionID int64
 		if err := tx.QueryRow(ctx, `SELECT region_id FROM volunteers WHERE id = ?`, volunteerID).Scan(&regionID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO service_records (activity_id, volunteer_id, region_id, checkin_at, checkin_m) VALUES (?, ?, ?, ?, ?)`,
+		// ON CONFLICT DO NOTHING: a retry that committed first leaves this
+		// transaction usable (PostgreSQL aborts one on a violation), and
+		// the first time is read back.
+		res, err := tx.Exec(ctx, `INSERT INTO service_records (activity_id, volunteer_id, region_id, checkin_at, checkin_m) VALUES (?, ?, ?, ?, ?) ON CONFLICT (activity_id, volunteer_id) DO NOTHING`,
 			a.ID, volunteerID, regionID, store.Ms(now), dist)
-		if store.IsUniqueViolation(err) {
-			// the same phone's retry committed first
-			c.Again = true
-			return tx.QueryRow(ctx, `SELECT checkin_at FROM service_records WHERE activity_id = ? AND volunteer_id = ?`, a.ID, volunteerID).Scan(&in)
+		if err != nil {
+			return err
 		}
-		return err
+		if n, _ := res.RowsAffected(); n == 0 {
+			if err := tx.QueryRow(ctx, `SELECT checkin_at FROM service_records WHERE activity_id = ? AND volunteer_id = ?`, a.ID, volunteerID).Scan(&in); err != nil {
+				return err
+			}
+			c.At, c.Again = store.Time(in), true
+		}
+		return nil
 	})
 	return c, err
 }
@@ -378,7 +396,8 @@ func (s *Service) CheckIn(ctx context.Context, volunteerID int64, token string, 
 // are the check-in to check-out span clipped to the activity's times. A
 // second check-out answers the first.
 func (s *Service) CheckOut(ctx context.Context, volunteerID int64, token string, pos Position) (Check, error) {
-	a, dist, err := s.checkPlace(ctx, token, pos)
+	// check-out stays open on a cancelled activity for those already in
+	a, dist, err := s.checkPlace(ctx, token, pos, true)
 	if err != nil {
 		return Check{}, err
 	}
@@ -431,12 +450,12 @@ func ServedMinutes(in, out, starts, ends time.Time) int {
 // checkPlace finds the activity of token and checks the phone's position
 // against its place: the distance less the phone's stated accuracy (up
 // to 100 m of it) must be within the radius.
-func (s *Service) checkPlace(ctx context.Context, token string, pos Position) (Activity, int, error) {
+func (s *Service) checkPlace(ctx context.Context, token string, pos Position, cancelledOK bool) (Activity, int, error) {
 	a, err := s.ActivityByToken(ctx, token)
 	if err != nil {
 		return a, 0, err
 	}
-	if a.Cancelled {
+	if a.Cancelled && !cancelledOK {
 		return a, 0, apperr.New(apperr.Conflict, "volunteer.activity_cancelled")
 	}
 	p := geo.Point{Lon: pos.Lon, Lat: pos.Lat}

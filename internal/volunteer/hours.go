@@ -235,8 +235,8 @@ type Stats struct {
 	Streets   []RegionStats `json:"streets"`
 }
 
-// Stats computes the figures of [from, to): volunteers registered (and
-// approved) before to, those with confirmed service in the period, the
+// Stats computes the figures of [from, to): volunteers approved (or
+// imported) before to, so that a past period's figure never changes, those with confirmed service in the period, the
 // activities held, the confirmed hours. Four grouped queries over the
 // indexes, rolled up the region tree here. They carry no person, and
 // every office role reads them.
@@ -274,7 +274,7 @@ func (s *Service) Stats(ctx context.Context, actor org.Actor, from, to time.Time
 		args []any
 		put  func(*acc, int64)
 	}{
-		{`SELECT region_id, COUNT(*) FROM volunteers WHERE status = 'active' AND created_at < ? GROUP BY region_id`, []any{t}, func(a *acc, n int64) { a.reg = n }},
+		{`SELECT region_id, COUNT(*) FROM volunteers WHERE status = 'active' AND decided_at < ? GROUP BY region_id`, []any{t}, func(a *acc, n int64) { a.reg = n }},
 		{`SELECT region_id, COUNT(DISTINCT volunteer_id) FROM service_records WHERE checkin_at >= ? AND checkin_at < ? AND confirmed_minutes > 0 GROUP BY region_id`, []any{f, t}, func(a *acc, n int64) { a.active = n }},
 		{`SELECT region_id, COALESCE(SUM(confirmed_minutes), 0) FROM service_records WHERE checkin_at >= ? AND checkin_at < ? GROUP BY region_id`, []any{f, t}, func(a *acc, n int64) { a.mins = n }},
 		{`SELECT region_id, COUNT(*) FROM activities WHERE starts_at >= ? AND starts_at < ? AND cancelled_at = 0 GROUP BY region_id`, []any{f, t}, func(a *acc, n int64) { a.acts = n }},

@@ -78,18 +78,35 @@ func LoadKey(value, path string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return LoadKey("", path) // another process made it first
-	}
+	// Written to a temporary file and linked into place: another process
+	// starting at the same moment reads a whole key or makes its own
+	// and loses the link.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".data-key-*")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
 		return nil, err
 	}
-	return k, f.Close()
+	if _, err := tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return LoadKey("", path) // another process made it first
+	} else if err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // seal encrypts plain, with the purpose bound in as associated data.

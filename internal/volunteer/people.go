@@ -148,12 +148,26 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, r Registration, hash
 		return 0, err
 	}
 	now := store.Ms(s.now())
-	id, err := store.InsertID(ctx, tx, `INSERT INTO volunteers (name, phone, id_hash, id_sealed, id_masked, national_no, skills, team_id, region_id, status, source, password_hash, consent_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Name, r.Phone, idHash, s.Seal.seal(r.IDNumber, "id_number"), MaskID(r.IDNumber), r.NationalNo, r.Skills, r.TeamID, regionID, status, source, hash, now, now)
-	if store.IsUniqueViolation(err) {
-		// a registration with the same number committed in between
-		return 0, apperr.New(apperr.Conflict, "volunteer.id_registered")
+	decided := int64(0)
+	if status == StatusActive {
+		decided = now
+	}
+	// ON CONFLICT DO NOTHING: a registration with the same number or
+	// phone that committed in between leaves the transaction usable, to
+	// say which of the two it was.
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO volunteers (name, phone, id_hash, id_sealed, id_masked, national_no, skills, team_id, region_id, status, source, password_hash, consent_at, created_at, decided_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+		r.Name, r.Phone, idHash, s.Seal.seal(r.IDNumber, "id_number"), MaskID(r.IDNumber), r.NationalNo, r.Skills, r.TeamID, regionID, status, source, hash, now, now, decided).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		var sameID int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM volunteers WHERE id_hash = ?`, idHash).Scan(&sameID); err != nil {
+			return 0, err
+		}
+		if sameID > 0 {
+			return 0, apperr.New(apperr.Conflict, "volunteer.id_registered")
+		}
+		return 0, apperr.New(apperr.Conflict, "volunteer.phone_registered")
 	}
 	return id, err
 }
