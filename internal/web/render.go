@@ -46,10 +46,10 @@ func (s *Server) parseTemplates() error {
 			}
 			return fmt.Sprintf("%.1f%%", *p*100)
 		},
-		"str":  func(v any) string { return fmt.Sprint(v) },
+		"str": func(v any) string { return fmt.Sprint(v) },
 		// share prints a fraction as a percentage with two decimals.
 		"share": func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
-		"join": strings.Join,
+		"join":  strings.Join,
 		"has": func(ids []int64, id int64) bool {
 			for _, x := range ids {
 				if x == id {
