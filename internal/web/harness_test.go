@@ -24,6 +24,7 @@ import (
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
+	"chuangwen/internal/volunteer"
 	"chuangwen/internal/web"
 	"chuangwen/internal/workflow"
 )
@@ -48,6 +49,7 @@ type fixture struct {
 	srv      *web.Server
 	grid     *grid.Store
 	intake   *intake.Service
+	vol      *volunteer.Service
 	// cell is the centre of grid cell 330102001001005 (清波社区, the
 	// middle of a 3 × 3 block of 100 m cells).
 	cell struct{ Lat, Lon float64 }
@@ -103,8 +105,11 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	must(err)
 	msg, err := i18n.Load()
 	must(err)
+	seal, err := volunteer.NewSealer(make([]byte, volunteer.KeySize))
+	must(err)
+	f.vol = volunteer.New(db, f.orgs, seal, testcity.Shanghai, nil)
 	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: testcity.Shanghai, MaxUploadBytes: 3 << 20,
-		Grid: f.grid, Intake: f.intake, City: "测试市"})
+		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol})
 	must(err)
 	f.srv = srv
 	ts := httptest.NewServer(srv)

@@ -47,7 +47,7 @@ type Server struct {
 	Assess *assess.Service
 	// Report drafts, publishes and verifies the campaign's documents.
 	Report *report.Service
-	// Volunteer runs volunteer service (nil: its pages are absent).
+	// Volunteer runs volunteer service.
 	Volunteer *volunteer.Service
 	Msg       *i18n.Catalogue
 	Log       *slog.Logger

@@ -29,9 +29,6 @@ var (
 // activities with their QR codes and attendance, hours, certificates
 // and statistics.
 func (s *Server) volunteerRoutes() []route {
-	if s.Volunteer == nil {
-		return nil
-	}
 	return []route{
 		{method: "GET", path: "/api/v1/volunteer/stats", api: true, roles: volStats, summary: "Volunteer statistics of a quarter per district and street (registered, share of residents, active, activities, hours, per-capita hours)", query: []string{"quarter"}, resp: "VolunteerStats", h: s.apiVolunteerStats},
 		{method: "GET", path: "/api/v1/volunteer/teams", api: true, roles: volOffice, summary: "The volunteer teams the caller manages", resp: "VolunteerTeams", h: actorListJSON(s, s.Volunteer.Teams)},

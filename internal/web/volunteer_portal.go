@@ -21,9 +21,6 @@ const volunteerCookie = "cw_vol"
 
 // volunteerPortalRoutes lists the volunteers' phone pages and the public certificate check.
 func (s *Server) volunteerPortalRoutes() []route {
-	if s.Volunteer == nil {
-		return nil
-	}
 	return []route{
 		{method: "GET", path: "/api/v1/public/certificates/{code}", api: true, public: true, summary: "Check a volunteer service certificate by its code (name masked)", resp: "Certificate", h: s.apiVerifyCertificate},
 		{method: "GET", path: "/v", public: true, h: s.pageVolHome},

@@ -1,0 +1,332 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"chuangwen/internal/org"
+	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
+	"chuangwen/internal/volunteer"
+)
+
+// volCity is the test city's volunteer service: a team under street 1's
+// institute run by coordinator "coordA", another under street 2's run by
+// "coordB", and an activity of team A on now at (25.0, 102.7).
+type volCity struct {
+	admin          org.Actor
+	teamA, teamB   volunteer.Team
+	activity       volunteer.Activity
+	coordA, coordB *client
+}
+
+func (f *fixture) actor(username string) org.Actor {
+	f.t.Helper()
+	ctx := context.Background()
+	u, err := f.orgs.UserByName(ctx, username)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	a, err := f.orgs.ActorFor(ctx, u)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a
+}
+
+func (f *fixture) volunteerCity() *volCity {
+	t := f.t
+	t.Helper()
+	ctx := context.Background()
+	vc := &volCity{admin: f.actor("admin")}
+	streets := map[int64]org.Region{}
+	regions, err := f.orgs.Regions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range regions {
+		if r.Level == "street" {
+			streets[r.ID] = r
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) < 2 {
+		t.Fatalf("%d streets in the test city", len(ids))
+	}
+	var teams []volunteer.Team
+	for i, id := range ids[:2] {
+		name := fmt.Sprintf("coord%c", 'A'+i)
+		u, err := f.orgs.CreateUser(ctx, org.System, org.NewUser{Username: name, DisplayName: name, Password: testPassword, Role: org.RoleVolunteer,
+			Scope: org.ScopeRegion, ScopeRegionID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.vol.CreateNode(ctx, vc.admin, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm, err := f.vol.CreateTeam(ctx, vc.admin, volunteer.NewTeam{Name: streets[id].Name + "服务队", NodeID: n.ID, CoordinatorID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		teams = append(teams, tm)
+	}
+	vc.teamA, vc.teamB = teams[0], teams[1]
+	now := time.Now()
+	vc.activity, err = f.vol.CreateActivity(ctx, vc.admin, volunteer.NewActivity{TeamID: vc.teamA.ID, Kind: "persuasion", Title: "路口文明劝导", Address: "清波路口",
+		Lat: 25.0, Lon: 102.7, StartsAt: now.Add(-10 * time.Minute), EndsAt: now.Add(2 * time.Hour), Capacity: 10, RadiusM: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc.coordA, vc.coordB = f.login("coordA"), f.login("coordB")
+	return vc
+}
+
+// idNumber is a valid identity number ending in n.
+func idNumber(n int) string {
+	first := fmt.Sprintf("33010219900101%03d", n%1000)
+	return first + string(volunteer.IDCheckChar(first))
+}
+
+var volCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// person is a volunteer's phone: signed in on /v, with the CSRF token of
+// its session.
+func (f *fixture) person(phone, password string) *client {
+	f.t.Helper()
+	c := f.anon()
+	res := c.form("POST", "/v/login", url.Values{"phone": {phone}, "password": {password}, "next": {"/v"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/v" {
+		f.t.Fatalf("volunteer sign-in: %d %s %s", res.StatusCode, res.Header.Get("Location"), res.body)
+	}
+	home := c.do("GET", "/v", nil, "")
+	m := volCSRF.FindStringSubmatch(home.body)
+	if home.StatusCode != 200 || m == nil {
+		f.t.Fatalf("volunteer home: %d %s", home.StatusCode, home.body)
+	}
+	c.csrf = m[1]
+	return c
+}
+
+// TestVolunteerJourney walks a volunteer from registration on the phone
+// page to confirmed hours and a certificate anyone can verify, with the
+// refusals each step owes the people on both sides.
+func TestVolunteerJourney(t *testing.T) {
+	t.Parallel()
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		vc := f.volunteerCity()
+		ctx := context.Background()
+		const phone, password = "13800000001", "Volunteer-2026!"
+
+		// Register: the form's refusals are in Chinese and keep what was typed.
+		anon := f.anon()
+		form := url.Values{"name": {"王小明"}, "phone": {phone}, "id_number": {idNumber(7)[:17] + "0"}, "team": {fmt.Sprint(vc.teamA.ID)},
+			"password": {password}, "consent": {"1"}}
+		if idNumber(7)[17] == '0' {
+			form.Set("id_number", idNumber(7)[:17]+"1")
+		}
+		res := anon.form("POST", "/v/register", form)
+		if res.StatusCode != 400 || !strings.Contains(res.body, "校验位") || !strings.Contains(res.body, `value="王小明"`) {
+			t.Fatalf("bad check digit: %d %s", res.StatusCode, res.body)
+		}
+		form.Set("id_number", idNumber(7))
+		form.Del("consent")
+		if res = anon.form("POST", "/v/register", form); res.StatusCode != 400 || !strings.Contains(res.body, "隐私告知") {
+			t.Fatalf("no consent: %d", res.StatusCode)
+		}
+		form.Set("consent", "1")
+		if res = anon.form("POST", "/v/register", form); res.StatusCode != 200 || !strings.Contains(res.body, `id="registered"`) {
+			t.Fatalf("register: %d %s", res.StatusCode, res.body)
+		}
+		if res = anon.form("POST", "/v/register", form); res.StatusCode != 409 || !strings.Contains(res.body, "已注册") {
+			t.Fatalf("register twice: %d", res.StatusCode)
+		}
+		// a cross-site form is refused
+		req, _ := http.NewRequest("POST", f.url+"/v/register", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 403 {
+			t.Fatalf("cross-site registration: %v %v", r, err)
+		}
+
+		// Pending: no sign-in yet, and the coordinator sees the request.
+		if res = anon.form("POST", "/v/login", url.Values{"phone": {phone}, "password": {password}}); res.StatusCode != 403 || !strings.Contains(res.body, "审核") {
+			t.Fatalf("pending sign-in: %d", res.StatusCode)
+		}
+		var id int64
+		if err := db.Reader().QueryRow(ctx, `SELECT id FROM volunteers WHERE phone = ?`, phone).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		page := vc.coordA.do("GET", "/volunteer/people?status=pending", nil, "")
+		if page.StatusCode != 200 || !strings.Contains(page.body, "王小明") || strings.Contains(page.body, phone) || !strings.Contains(page.body, "138****0001") {
+			t.Fatalf("coordinator's pending list (phone masked): %d %s", page.StatusCode, page.body)
+		}
+		// the other team's coordinator neither sees nor decides
+		if res = vc.coordB.do("GET", fmt.Sprintf("/volunteer/people/%d", id), nil, ""); res.StatusCode != 404 {
+			t.Fatalf("coordinator B reads team A's volunteer: %d", res.StatusCode)
+		}
+		if res = vc.coordB.form("POST", fmt.Sprintf("/volunteer/people/%d/decide", id), url.Values{"decision": {"approve"}}); res.StatusCode != 404 {
+			t.Fatalf("coordinator B approves team A's volunteer: %d", res.StatusCode)
+		}
+		if strings.Contains(vc.coordB.do("GET", "/volunteer/people", nil, "").body, "王小明") {
+			t.Fatal("coordinator B lists team A's volunteer")
+		}
+		if res = f.login("handlerA").do("GET", "/volunteer/people", nil, ""); res.StatusCode != 403 {
+			t.Fatalf("a handler lists volunteers: %d", res.StatusCode)
+		}
+		if res = vc.coordA.form("POST", fmt.Sprintf("/volunteer/people/%d/decide", id), url.Values{"decision": {"approve"}}); res.StatusCode != 303 {
+			t.Fatalf("approve: %d %s", res.StatusCode, res.body)
+		}
+
+		// Signed in: the phone pages, never the console.
+		me := f.person(phone, password)
+		if res = me.do("GET", "/cases", nil, ""); res.StatusCode != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+			t.Fatalf("a volunteer's session opens the console: %d", res.StatusCode)
+		}
+		acts := me.do("GET", "/v/activities", nil, "")
+		if !strings.Contains(acts.body, "路口文明劝导") || strings.Contains(acts.body, vc.activity.CheckinToken) {
+			t.Fatalf("activities (no QR token): %s", acts.body)
+		}
+		if res = me.form("POST", fmt.Sprintf("/v/activities/%d/signup", vc.activity.ID), url.Values{"csrf": {"forged"}}); res.StatusCode != 403 {
+			t.Fatalf("sign-up with a forged token: %d", res.StatusCode)
+		}
+		for range 2 { // a second tap is no error
+			if res = me.form("POST", fmt.Sprintf("/v/activities/%d/signup", vc.activity.ID), url.Values{}); res.StatusCode != 303 {
+				t.Fatalf("sign-up: %d %s", res.StatusCode, res.body)
+			}
+		}
+
+		// Check-in: refused far away, with the distance; recorded near.
+		checkin := "/v/checkin/" + vc.activity.CheckinToken
+		if res = me.form("POST", checkin, url.Values{"action": {"in"}}); res.StatusCode != 400 || !strings.Contains(res.body, "定位") {
+			t.Fatalf("check-in without a position: %d", res.StatusCode)
+		}
+		if res = me.form("POST", checkin, url.Values{"action": {"in"}, "lat": {"25.02"}, "lon": {"102.7"}, "accuracy": {"20"}}); res.StatusCode != 409 || !strings.Contains(res.body, "超出 300 米") {
+			t.Fatalf("check-in 2 km away: %d %s", res.StatusCode, res.body)
+		}
+		if res = me.form("POST", checkin, url.Values{"action": {"in"}, "lat": {"25.001"}, "lon": {"102.7"}, "accuracy": {"20"}}); res.StatusCode != 200 || !strings.Contains(res.body, "签到成功") {
+			t.Fatalf("check-in 110 m away: %d %s", res.StatusCode, res.body)
+		}
+		if res = me.form("POST", "/v/checkin/not-a-token", url.Values{"action": {"in"}, "lat": {"25.0"}, "lon": {"102.7"}}); res.StatusCode != 404 {
+			t.Fatalf("a forged QR code: %d", res.StatusCode)
+		}
+		if res = me.form("POST", fmt.Sprintf("/v/activities/%d/withdraw", vc.activity.ID), url.Values{}); res.StatusCode != 409 {
+			t.Fatalf("withdraw after check-in: %d", res.StatusCode)
+		}
+		if res = me.form("POST", checkin, url.Values{"action": {"out"}, "lat": {"25.0"}, "lon": {"102.7"}}); res.StatusCode != 200 || !strings.Contains(res.body, "签退成功") {
+			t.Fatalf("check-out: %d %s", res.StatusCode, res.body)
+		}
+
+		// The organiser's sheet: the QR code, the phone masked; hours are
+		// confirmed once the activity has ended.
+		sheet := vc.coordA.do("GET", fmt.Sprintf("/volunteer/activities/%d", vc.activity.ID), nil, "")
+		if sheet.StatusCode != 200 || !strings.Contains(sheet.body, "<svg") || !strings.Contains(sheet.body, "王小明") || strings.Contains(sheet.body, phone) {
+			t.Fatalf("the activity's sheet: %d", sheet.StatusCode)
+		}
+		if res = vc.coordB.do("GET", fmt.Sprintf("/volunteer/activities/%d", vc.activity.ID), nil, ""); res.StatusCode != 404 {
+			t.Fatalf("coordinator B opens team A's activity: %d", res.StatusCode)
+		}
+		var rec int64
+		if err := db.Reader().QueryRow(ctx, `SELECT id FROM service_records WHERE volunteer_id = ?`, id).Scan(&rec); err != nil {
+			t.Fatal(err)
+		}
+		confirm := fmt.Sprintf("/volunteer/activities/%d/confirm", vc.activity.ID)
+		if res = vc.coordA.form("POST", confirm, url.Values{"record": {fmt.Sprint(rec)}, "minutes": {"120"}, "reason": {"现场核实"}}); res.StatusCode != 409 || !strings.Contains(res.body, "活动结束后") {
+			t.Fatalf("confirm before the end: %d", res.StatusCode)
+		}
+		later := time.Now().Add(3 * time.Hour)
+		f.vol.Now = func() time.Time { return later }
+		defer func() { f.vol.Now = time.Now }()
+		if res = vc.coordA.form("POST", confirm, url.Values{"record": {fmt.Sprint(rec)}, "minutes": {"120"}}); res.StatusCode != 400 || !strings.Contains(res.body, "原因") {
+			t.Fatalf("confirm a changed figure without a reason: %d", res.StatusCode)
+		}
+		if res = vc.coordA.form("POST", confirm, url.Values{"record": {fmt.Sprint(rec)}, "minutes": {"120"}, "reason": {"现场核实"}}); res.StatusCode != 303 {
+			t.Fatalf("confirm: %d %s", res.StatusCode, res.body)
+		}
+		if home := me.do("GET", "/v", nil, ""); !strings.Contains(home.body, `id="my-hours">2.0<`) {
+			t.Fatalf("the volunteer's hours: %s", home.body)
+		}
+
+		// A certificate: printed with a QR code; checked by anyone, the
+		// name masked and no identity number.
+		if res = vc.coordA.form("POST", fmt.Sprintf("/volunteer/people/%d/certificates", id), url.Values{"team": {fmt.Sprint(vc.teamA.ID)},
+			"from": {later.AddDate(0, 0, -30).In(testcity.Shanghai).Format("2006-01-02")}, "to": {later.In(testcity.Shanghai).Format("2006-01-02")}}); res.StatusCode != 303 {
+			t.Fatalf("issue: %d %s", res.StatusCode, res.body)
+		}
+		var code string
+		if err := db.Reader().QueryRow(ctx, `SELECT code FROM volunteer_certificates WHERE volunteer_id = ?`, id).Scan(&code); err != nil {
+			t.Fatal(err)
+		}
+		if pdf := vc.coordA.do("GET", "/volunteer/certificates/"+code, nil, ""); pdf.StatusCode != 200 || pdf.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf.body, "%PDF") {
+			t.Fatalf("certificate PDF: %d %s", pdf.StatusCode, pdf.Header.Get("Content-Type"))
+		}
+		if res = vc.coordB.do("GET", "/volunteer/certificates/"+code, nil, ""); res.StatusCode != 404 {
+			t.Fatalf("coordinator B prints team A's certificate: %d", res.StatusCode)
+		}
+		check := f.anon().do("GET", "/verify/"+strings.ToLower(strings.ReplaceAll(code, "-", "")), nil, "")
+		if check.StatusCode != 200 || !strings.Contains(check.body, "证明真实有效") || !strings.Contains(check.body, "王**") || strings.Contains(check.body, "王小明") || strings.Contains(check.body, idNumber(7)[:6]) {
+			t.Fatalf("public check: %d %s", check.StatusCode, check.body)
+		}
+		var api volunteer.Certificate
+		if res = f.anon().do("GET", "/api/v1/public/certificates/"+code, nil, ""); res.StatusCode != 200 {
+			t.Fatalf("public check API: %d", res.StatusCode)
+		}
+		res.json(t, &api)
+		if api.Name != "王**" || api.Hours != 2 || api.VolunteerID != 0 || api.IDMasked != "" {
+			t.Fatalf("public check API: %+v", api)
+		}
+		if res = f.anon().do("GET", "/verify/ABCD-EFGH-JKLM-NPQR", nil, ""); res.StatusCode != 404 || !strings.Contains(res.body, "没有这个证明编号") {
+			t.Fatalf("forged code: %d", res.StatusCode)
+		}
+		if res = vc.coordA.form("POST", "/volunteer/certificates/"+code+"/revoke", url.Values{"reason": {"时长登记有误"}}); res.StatusCode != 303 {
+			t.Fatalf("revoke: %d %s", res.StatusCode, res.body)
+		}
+		if res = f.anon().do("GET", "/verify/"+code, nil, ""); !strings.Contains(res.body, "撤销") {
+			t.Fatalf("revoked certificate: %s", res.body)
+		}
+
+		// Statistics: every office role but a unit's handler.
+		var st volunteer.Stats
+		leader := f.login("leader")
+		if res = leader.do("GET", "/api/v1/volunteer/stats?quarter=2026Q9", nil, ""); res.StatusCode != 400 {
+			t.Fatalf("a bad quarter: %d", res.StatusCode)
+		}
+		res = leader.do("GET", "/api/v1/volunteer/stats", nil, "")
+		res.json(t, &st)
+		if res.StatusCode != 200 || st.City.Registered != 1 {
+			t.Fatalf("statistics: %d %+v", res.StatusCode, st.City)
+		}
+		if res = leader.do("GET", "/volunteer", nil, ""); res.StatusCode != 200 || strings.Contains(res.body, "王小明") {
+			t.Fatalf("the leader's page carries no person: %d", res.StatusCode)
+		}
+	})
+}
+
+// TestVolunteerSignInShareThrottle: wrong passwords at the volunteers'
+// sign-in count against the address that the staff sign-in guards too,
+// so a guesser gets one budget, not two; the session cookie is HttpOnly.
+func TestVolunteerSignInShareThrottle(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	c := f.anon()
+	for i := range org.MaxFailures * 4 {
+		res := c.form("POST", "/v/login", url.Values{"phone": {fmt.Sprintf("139%08d", i)}, "password": {"wrong-Passw0rd"}})
+		if res.StatusCode != 401 {
+			t.Fatalf("attempt %d: %d", i, res.StatusCode)
+		}
+	}
+	if res := c.form("POST", "/v/login", url.Values{"phone": {"13900000099"}, "password": {"wrong-Passw0rd"}}); res.StatusCode != 429 {
+		t.Fatalf("volunteer sign-in after the address's limit: %d", res.StatusCode)
+	}
+	if res := c.form("POST", "/login", url.Values{"username": {"admin"}, "password": {testPassword}}); res.StatusCode != 429 {
+		t.Fatalf("staff sign-in from the same address: %d, want 429", res.StatusCode)
+	}
+}
