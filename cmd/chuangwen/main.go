@@ -82,21 +82,22 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 
 // commands maps each command line's first words to its function.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-	"serve":         cmdServe,
-	"migrate":       cmdMigrate,
-	"demo":          cmdDemo,
-	"user add":      cmdUserAdd,
-	"user reset":    cmdUserReset,
-	"token create":  cmdTokenCreate,
-	"audit verify":  cmdAuditVerify,
-	"audit figures": cmdAuditFigures,
-	"bench":         cmdBench,
-	"bench-intake":  cmdBenchIntake,
-	"bench-grow":    cmdBenchGrow,
-	"assess":        cmdAssess,
-	"report":        cmdReport,
-	"reindex":       cmdReindex,
-	"optimize":      cmdOptimize,
+	"serve":            cmdServe,
+	"migrate":          cmdMigrate,
+	"demo":             cmdDemo,
+	"user add":         cmdUserAdd,
+	"user reset":       cmdUserReset,
+	"token create":     cmdTokenCreate,
+	"audit verify":     cmdAuditVerify,
+	"audit figures":    cmdAuditFigures,
+	"bench":            cmdBench,
+	"bench-intake":     cmdBenchIntake,
+	"bench-grow":       cmdBenchGrow,
+	"bench-volunteers": cmdBenchVolunteers,
+	"assess":           cmdAssess,
+	"report":           cmdReport,
+	"reindex":          cmdReindex,
+	"optimize":         cmdOptimize,
 }
 
 // cmdOptimize brings the planner's statistics up to date (after loading

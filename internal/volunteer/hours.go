@@ -275,10 +275,22 @@ func (s *Service) Stats(ctx context.Context, actor org.Actor, from, to time.Time
 		put  func(*acc, int64)
 	}{
 		{`SELECT region_id, COUNT(*) FROM volunteers WHERE status = 'active' AND decided_at < ? GROUP BY region_id`, []any{t}, func(a *acc, n int64) { a.reg = n }},
-		{`SELECT region_id, COUNT(DISTINCT volunteer_id) FROM service_records WHERE checkin_at >= ? AND checkin_at < ? AND confirmed_minutes > 0 GROUP BY region_id`, []any{f, t}, func(a *acc, n int64) { a.active = n }},
-		{`SELECT region_id, COALESCE(SUM(confirmed_minutes), 0) FROM service_records WHERE checkin_at >= ? AND checkin_at < ? GROUP BY region_id`, []any{f, t}, func(a *acc, n int64) { a.mins = n }},
 		{`SELECT region_id, COUNT(*) FROM activities WHERE starts_at >= ? AND starts_at < ? AND cancelled_at = 0 GROUP BY region_id`, []any{f, t}, func(a *acc, n int64) { a.acts = n }},
 		{`SELECT region_id, population FROM region_population`, nil, func(a *acc, n int64) { a.pop = n }},
+	}
+	// the period's records in one pass over the covering index
+	type served struct{ id, active, mins int64 }
+	rows, err := store.Collect(ctx, r, func(sc store.Scanner) (served, error) {
+		var x served
+		return x, sc.Scan(&x.id, &x.active, &x.mins)
+	}, `SELECT region_id, COUNT(DISTINCT CASE WHEN confirmed_minutes > 0 THEN volunteer_id END), COALESCE(SUM(confirmed_minutes), 0)
+		FROM service_records WHERE checkin_at >= ? AND checkin_at < ? GROUP BY region_id`, f, t)
+	if err != nil {
+		return out, err
+	}
+	for _, x := range rows {
+		a := get(x.id)
+		a.active, a.mins = x.active, x.mins
 	}
 	for _, st := range steps {
 		pairs, err := store.Collect(ctx, r, scanPair, st.q, st.args...)

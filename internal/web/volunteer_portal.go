@@ -120,7 +120,7 @@ func (s *Server) pageVolLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.publicGuard(w, r, false) {
 		return
 	}
-	s.render(w, r, "public_vol_login", map[string]any{"Next": volNext(r.URL.Query().Get("next"))})
+	s.render(w, r, "public_vol_login", map[string]any{"Next": volNext(r.URL.Query().Get("next")), "Registered": r.URL.Query().Get("registered") == "1"})
 }
 
 func (s *Server) postVolLogin(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +191,8 @@ func (s *Server) postVolRegister(w http.ResponseWriter, r *http.Request) {
 		s.showVolRegister(w, r, status(code), msg)
 		return
 	}
-	s.render(w, r, "public_vol_login", map[string]any{"Next": "/v", "Registered": true, "Phone": r.FormValue("phone")})
+	// a redirect, so that reloading the answer does not register again
+	http.Redirect(w, r, "/v/login?registered=1", http.StatusSeeOther)
 }
 
 func (s *Server) pageVolActivities(w http.ResponseWriter, r *http.Request) {
@@ -210,12 +211,14 @@ func (s *Server) showVolActivities(w http.ResponseWriter, r *http.Request, sess 
 	}
 	type row struct {
 		volunteer.Activity
-		Signed bool
-		Full   bool
+		Signed  bool
+		Full    bool
+		Started bool // no withdrawing once it has started
 	}
+	now := s.Volunteer.Now()
 	rows := make([]row, len(list))
 	for i, a := range list {
-		rows[i] = row{a, signed[i], a.SignedUp >= a.Capacity}
+		rows[i] = row{a, signed[i], a.SignedUp >= a.Capacity, !now.Before(a.StartsAt)}
 	}
 	s.renderStatus(w, r, code, "public_vol_activities", map[string]any{"List": rows, "CSRF": sess.CSRF, "Error": msg})
 }

@@ -143,8 +143,11 @@ func TestVolunteerJourney(t *testing.T) {
 			t.Fatalf("no consent: %d", res.StatusCode)
 		}
 		form.Set("consent", "1")
-		if res = anon.form("POST", "/v/register", form); res.StatusCode != 200 || !strings.Contains(res.body, `id="registered"`) {
+		if res = anon.form("POST", "/v/register", form); res.StatusCode != 303 || res.Header.Get("Location") != "/v/login?registered=1" {
 			t.Fatalf("register: %d %s", res.StatusCode, res.body)
+		}
+		if res = anon.do("GET", "/v/login?registered=1", nil, ""); !strings.Contains(res.body, `id="registered"`) {
+			t.Fatalf("after registering: %s", res.body)
 		}
 		if res = anon.form("POST", "/v/register", form); res.StatusCode != 409 || !strings.Contains(res.body, "已注册") {
 			t.Fatalf("register twice: %d", res.StatusCode)

@@ -117,7 +117,8 @@ CREATE TABLE service_records (
     UNIQUE (activity_id, volunteer_id)
 );
 CREATE INDEX service_records_volunteer ON service_records(volunteer_id, checkin_at);
-CREATE INDEX service_records_time ON service_records(checkin_at, region_id);
+-- the statistics read a period's records from this index alone
+CREATE INDEX service_records_time ON service_records(checkin_at, region_id, volunteer_id, confirmed_minutes);
 
 -- A service record certificate (志愿服务记录证明), issued by the
 -- organising team; anyone can verify its code.
