@@ -24,13 +24,15 @@ import (
 // against a real server in this process.
 func cmdBenchVolunteers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var volunteers, records, reps, burst, clients int
+	var window time.Duration
 	args = withDefaultData(args, "bench-volunteers")
 	return withApp(ctx, "bench-volunteers", args, stderr, func(fs *flag.FlagSet) {
 		fs.IntVar(&volunteers, "volunteers", 200_000, "volunteers in the database (generated up to this number)")
 		fs.IntVar(&records, "records", 2_000_000, "service records in the database (generated up to this number)")
 		fs.IntVar(&reps, "reps", 5, "timed runs of each statistics read")
 		fs.IntVar(&burst, "burst", 1000, "volunteers checking in to one activity")
-		fs.IntVar(&clients, "clients", 100, "of them at the same moment")
+		fs.IntVar(&clients, "clients", 100, "phones sending at the same moment in the retry round")
+		fs.DurationVar(&window, "window", time.Minute, "the first check-ins arrive at random moments over this window")
 	}, func(a *app) error {
 		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the phones come from one address
 		now := time.Now()
@@ -60,14 +62,15 @@ func cmdBenchVolunteers(ctx context.Context, args []string, stdout, stderr io.Wr
 		if err := bench.VolunteerStats(ctx, vol, now, a.loc, reps, stdout); err != nil {
 			return err
 		}
-		return volunteerBurst(ctx, a, vol, burst, clients, stdout)
+		return volunteerBurst(ctx, a, vol, burst, clients, window, stdout)
 	})
 }
 
 // volunteerBurst signs burst volunteers in on their phones, opens an
-// activity on now for them, and has them all check in (clients at a
-// time), then all again (retries); every one must be recorded once.
-func volunteerBurst(ctx context.Context, a *app, vol *volunteer.Service, burst, clients int, stdout io.Writer) error {
+// activity on now for them, and has them all check in at random moments
+// of window, then all again, clients at a time (retries); every one must
+// be recorded once.
+func volunteerBurst(ctx context.Context, a *app, vol *volunteer.Service, burst, clients int, window time.Duration, stdout io.Writer) error {
 	const password = "Bench-Passw0rd!"
 	// A cheap hash for the bench's phones: the burst measures check-in,
 	// not 1,000 sign-ins at the production cost.
@@ -140,13 +143,22 @@ func volunteerBurst(ctx context.Context, a *app, vol *volunteer.Service, burst, 
 	}
 	fmt.Fprintf(stdout, "\n%d volunteers signed in on their phones in %s\n", len(phones), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "\n| check-in burst | phones | at once | elapsed s | errors | p50 ms | p95 ms | p99 ms | max ms | recorded |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, round := range []string{"first check-in", "again (retries)"} {
-		res := bench.CheckinBurst(ctx, base, act.CheckinToken, lat+0.0004, lon, phones, clients)
+	for _, round := range []string{fmt.Sprintf("arriving over %s", window), "again, all at once (retries)"} {
+		var res bench.LoadResult
+		if round == "again, all at once (retries)" {
+			res = bench.CheckinBurst(ctx, base, act.CheckinToken, lat+0.0004, lon, phones, clients)
+		} else {
+			res = bench.CheckinArrivals(ctx, base, act.CheckinToken, lat+0.0004, lon, phones, window, uint64(time.Now().UnixNano()))
+		}
 		var n int
 		if err := a.db.Reader().QueryRow(ctx, `SELECT count(*) FROM service_records WHERE activity_id = ?`, act.ID).Scan(&n); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "| %s | %d | %d | %.1f | %d | %.1f | %.1f | %.1f | %.1f | %d |\n", round, res.Requests, clients, res.Elapsed.Seconds(), res.Errors,
+		at := fmt.Sprint(clients)
+		if round[0] == 'a' && round[1] == 'r' {
+			at = "open"
+		}
+		fmt.Fprintf(stdout, "| %s | %d | %s | %.1f | %d | %.1f | %.1f | %.1f | %.1f | %d |\n", round, res.Requests, at, res.Elapsed.Seconds(), res.Errors,
 			msf(res.P50), msf(res.P95), msf(res.P99), msf(res.Max), n)
 		if res.FirstError != "" {
 			fmt.Fprintf(stdout, "\nfirst error: %s\n", res.FirstError)

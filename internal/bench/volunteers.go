@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"chuangwen/internal/org"
@@ -252,4 +253,48 @@ func CheckinBurst(ctx context.Context, base, token string, lat, lon float64, pho
 	return load(ctx, clients, 0, len(phones), func(_, i int) error {
 		return phones[i-1].CheckIn(ctx, base, token, lat, lon)
 	})
+}
+
+// CheckinArrivals has each phone check in once at a random moment of
+// window, as a crowd arriving at an activity does: an open load, each
+// request timed from its own moment, whatever the others are doing.
+func CheckinArrivals(ctx context.Context, base, token string, lat, lon float64, phones []*Phone, window time.Duration, seed uint64) LoadResult {
+	rng := rand.New(rand.NewPCG(seed, 0x2545f491))
+	at := make([]time.Duration, len(phones))
+	for i := range at {
+		at[i] = time.Duration(rng.Int64N(int64(window)))
+	}
+	var mu sync.Mutex
+	var ds []time.Duration
+	var res LoadResult
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, p := range phones {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-time.After(time.Until(start.Add(at[i]))):
+			case <-ctx.Done():
+				return
+			}
+			t := time.Now()
+			err := p.CheckIn(ctx, base, token, lat, lon)
+			d := time.Since(t)
+			mu.Lock()
+			defer mu.Unlock()
+			ds = append(ds, d)
+			if err != nil {
+				res.Errors++
+				if res.FirstError == "" {
+					res.FirstError = err.Error()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	res.Requests = len(ds)
+	percentiles(ds, &res)
+	return res
 }

@@ -127,6 +127,7 @@ var apiTypes = map[string]any{
 	"NewActivity":    volunteer.NewActivity{},
 	"Attendance":     []volunteer.Attendance{},
 	"Certificate":    volunteer.Certificate{},
+	"RosterReport":   rosterReport{},
 }
 
 // formTypes are multipart bodies: field name → type.

@@ -33,12 +33,14 @@ func (s *Server) volunteerRoutes() []route {
 		{method: "GET", path: "/api/v1/volunteer/stats", api: true, roles: volStats, summary: "Volunteer statistics of a quarter per district and street (registered, share of residents, active, activities, hours, per-capita hours)", query: []string{"quarter"}, resp: "VolunteerStats", h: s.apiVolunteerStats},
 		{method: "GET", path: "/api/v1/volunteer/teams", api: true, roles: volOffice, summary: "The volunteer teams the caller manages", resp: "VolunteerTeams", h: actorListJSON(s, s.Volunteer.Teams)},
 		{method: "GET", path: "/api/v1/volunteer/volunteers", api: true, roles: volOffice, summary: "Volunteers of the caller's teams (phones and identity numbers masked)", query: []string{"team", "status", "q", "page"}, resp: "VolunteerPage", h: s.apiVolunteers},
+		{method: "POST", path: "/api/v1/volunteer/teams/{id}/roster", api: true, roles: volOffice, summary: "Import a team's roster (XLSX: 姓名, 手机号码, 证件号码, optional 志愿者编号 and 服务技能 by header); 422 lists every row's problem and stores nothing", body: "binary", resp: "RosterReport", h: s.apiImportRoster},
 		{method: "GET", path: "/api/v1/volunteer/activities", api: true, roles: volOffice, summary: "Activities of the caller's teams, latest first", query: []string{"team"}, resp: "Activities", h: s.apiActivities},
 		{method: "POST", path: "/api/v1/volunteer/activities", api: true, roles: volOffice, status: 201, summary: "Create an activity of a team the caller manages", body: "NewActivity", resp: "Activity", h: createJSON(s, s.Volunteer.CreateActivity)},
 		{method: "GET", path: "/api/v1/volunteer/activities/{id}/attendance", api: true, roles: volOffice, summary: "Who signed up, checked in and out, and the minutes confirmed", resp: "Attendance", h: listByIDJSON(s, s.Volunteer.Attendance)},
 		{method: "GET", path: "/volunteer", roles: volStats, h: s.pageVolunteer},
 		{method: "GET", path: "/volunteer/people", roles: volOffice, h: s.pageVolunteers},
 		{method: "GET", path: "/volunteer/people/{id}", roles: volOffice, h: s.pageVolunteerOne},
+		{method: "POST", path: "/volunteer/people/import", roles: volOffice, h: s.postImportRoster},
 		{method: "POST", path: "/volunteer/people/{id}/decide", roles: volOffice, h: s.postVolunteerDecide},
 		{method: "POST", path: "/volunteer/people/{id}/certificates", roles: volOffice, h: s.postCertificate},
 		{method: "GET", path: "/volunteer/certificates/{code}", roles: volOffice, h: s.getCertificatePDF},
@@ -622,4 +624,82 @@ func (s *Server) postConfirmAll(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) postActivityCancel(w http.ResponseWriter, r *http.Request) {
 	s.activityForm(w, r, s.Volunteer.CancelActivity)
+}
+
+// rosterReport is an import's outcome with each problem in the reader's
+// language.
+type rosterReport struct {
+	Rows     int              `json:"rows"`
+	Stored   int              `json:"stored"`
+	Problems []rosterProblemJ `json:"problems,omitempty"`
+}
+
+type rosterProblemJ struct {
+	Row     int    `json:"row"`
+	Key     string `json:"key"`
+	Message string `json:"message"`
+}
+
+func (s *Server) rosterView(r *http.Request, rep volunteer.ImportReport) rosterReport {
+	v := rosterReport{Rows: rep.Rows, Stored: rep.Stored}
+	for _, p := range rep.Problems {
+		v.Problems = append(v.Problems, rosterProblemJ{Row: p.Row, Key: p.Key, Message: s.Msg.T(s.lang(r), p.Key, p.Args...)})
+	}
+	return v
+}
+
+func (s *Server) apiImportRoster(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, volunteer.MaxRosterBytes)
+	rep, err := s.Volunteer.ImportRosterXLSX(r.Context(), actorOf(r), id, body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if len(rep.Problems) > 0 {
+		code = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, code, s.rosterView(r, rep))
+}
+
+func (s *Server) postImportRoster(w http.ResponseWriter, r *http.Request) {
+	var rep volunteer.ImportReport
+	err := s.parseForm(r)
+	var team int64
+	if err == nil {
+		team, err = formInt(r, "team")
+	}
+	if err == nil {
+		f, _, ferr := r.FormFile("file")
+		if ferr != nil {
+			err = apperr.New(apperr.Invalid, "volunteer.roster_required")
+		} else {
+			defer f.Close()
+			rep, err = s.Volunteer.ImportRosterXLSX(r.Context(), actorOf(r), team, f)
+		}
+	}
+	if err == nil && len(rep.Problems) == 0 {
+		http.Redirect(w, r, fmt.Sprintf("/volunteer/people?team=%d&msg=saved", team), http.StatusSeeOther)
+		return
+	}
+	ctx, a := r.Context(), actorOf(r)
+	teams, terr := s.Volunteer.Teams(ctx, a)
+	if terr != nil {
+		s.fail(w, r, terr)
+		return
+	}
+	code := http.StatusUnprocessableEntity
+	data := map[string]any{"Teams": teams, "Total": 0, "Page": 1, "Pages": 0, "Statuses": []string{volunteer.StatusPending, volunteer.StatusActive, volunteer.StatusRejected},
+		"Roster": s.rosterView(r, rep)}
+	if err != nil {
+		var c apperr.Code
+		c, data["Error"] = s.message(r, err)
+		code = status(c)
+	}
+	s.renderStatus(w, r, code, "volunteers", data)
 }

@@ -1,14 +1,18 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
@@ -331,5 +335,66 @@ func TestVolunteerSignInShareThrottle(t *testing.T) {
 	}
 	if res := c.form("POST", "/login", url.Values{"username": {"admin"}, "password": {testPassword}}); res.StatusCode != 429 {
 		t.Fatalf("staff sign-in from the same address: %d, want 429", res.StatusCode)
+	}
+}
+
+// TestRosterUpload: the console's roster form and the API take an XLSX
+// roster; a bad one is 422 with every row's problem in Chinese and
+// stores nothing.
+func TestRosterUpload(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	vc := f.volunteerCity()
+	book := func(rows ...[]string) []byte {
+		x := excelize.NewFile()
+		for i, row := range rows {
+			for j, v := range row {
+				cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+				x.SetCellStr("Sheet1", cell, v)
+			}
+		}
+		var buf bytes.Buffer
+		if err := x.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	upload := func(c *client, team int64, file []byte) response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("csrf", c.csrf)
+		mw.WriteField("team", fmt.Sprint(team))
+		w, _ := mw.CreateFormFile("file", "roster.xlsx")
+		w.Write(file)
+		mw.Close()
+		return c.do("POST", "/volunteer/people/import", &buf, mw.FormDataContentType())
+	}
+	header := []string{"姓名", "手机号码", "证件号码"}
+	bad := book(header, []string{"甲", "13800000011", idNumber(11)}, []string{"乙", "13800000011", idNumber(12)})
+	res := upload(vc.coordA, vc.teamA.ID, bad)
+	if res.StatusCode != 422 || !strings.Contains(res.body, "第 3 行") || !strings.Contains(res.body, "手机号与第 2 行重复") {
+		t.Fatalf("bad roster: %d %s", res.StatusCode, res.body)
+	}
+	if res = upload(vc.coordB, vc.teamA.ID, book(header, []string{"甲", "13800000011", idNumber(11)})); res.StatusCode != 404 {
+		t.Fatalf("coordinator B uploads into team A: %d", res.StatusCode)
+	}
+	if res = upload(vc.coordA, vc.teamA.ID, book(header, []string{"甲", "13800000011", idNumber(11)})); res.StatusCode != 303 {
+		t.Fatalf("good roster: %d %s", res.StatusCode, res.body)
+	}
+	if list := vc.coordA.do("GET", fmt.Sprintf("/volunteer/people?team=%d", vc.teamA.ID), nil, ""); !strings.Contains(list.body, "138****0011") {
+		t.Fatalf("the imported volunteer is not listed: %s", list.body)
+	}
+	api := vc.coordA.do("POST", fmt.Sprintf("/api/v1/volunteer/teams/%d/roster", vc.teamA.ID), bytes.NewReader(book(header, []string{"丙", "138", idNumber(13)})),
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	var rep struct {
+		Stored   int `json:"stored"`
+		Problems []struct {
+			Row     int    `json:"row"`
+			Message string `json:"message"`
+		} `json:"problems"`
+	}
+	api.json(t, &rep)
+	if api.StatusCode != 422 || rep.Stored != 0 || len(rep.Problems) != 1 || rep.Problems[0].Row != 2 || !strings.Contains(rep.Problems[0].Message, "11 位") {
+		t.Fatalf("API roster: %d %+v", api.StatusCode, rep)
 	}
 }
