@@ -45,8 +45,8 @@ func TestRosterImport(t *testing.T) {
 		header := []string{"志愿者编号", "姓名", "证件号码", "手机号码", "服务技能"}
 		bad := [][]string{header,
 			{"V001", "张三", idNumber(101), phone(101), "摄影"},
-			{"", "", "", "", ""}, // blank: skipped, still counted
-			{"V002", "李四", idNumber(101), phone(102), ""},        // same ID as row 2
+			{"", "", "", "", ""},                                     // blank: skipped, still counted
+			{"V002", "李四", idNumber(101), phone(102), ""},            // same ID as row 2
 			{"V003", "王五", idNumber(103)[:17] + "Z", phone(103), ""}, // bad check character
 			{"V004", "赵六", idNumber(104), "12345", ""},
 			{"V005", "孙七", idNumber(e.n), phone(105), ""}, // the stored volunteer's ID
