@@ -51,7 +51,7 @@ func cmdBenchVolunteers(ctx context.Context, args []string, stdout, stderr io.Wr
 			}
 		}
 		logf := func(f string, args ...any) { fmt.Fprintf(stdout, "  "+f+"\n", args...) }
-		if err := bench.GenerateVolunteers(ctx, a.db, volunteers, records, 120, now, uint64(now.Unix()), logf); err != nil {
+		if err := bench.GenerateVolunteers(ctx, a.db, volunteers, records, 120, now, a.loc, uint64(now.Unix()), logf); err != nil {
 			return err
 		}
 		var nv, nr int

@@ -25,7 +25,7 @@ import (
 // service records over the last days days (about 20 to an activity),
 // with multi-row inserts: the rows the real paths would write, made
 // fast enough for millions. The teams must exist (the demo city's).
-func GenerateVolunteers(ctx context.Context, db *store.DB, volunteers, records, days int, now time.Time, seed uint64, log func(string, ...any)) error {
+func GenerateVolunteers(ctx context.Context, db *store.DB, volunteers, records, days int, now time.Time, loc *time.Location, seed uint64, log func(string, ...any)) error {
 	r := db.Reader()
 	var have, haveRecs int
 	if err := r.QueryRow(ctx, `SELECT count(*) FROM volunteers`).Scan(&have); err != nil {
@@ -92,7 +92,40 @@ func GenerateVolunteers(ctx context.Context, db *store.DB, volunteers, records, 
 	for _, v := range vols {
 		byTeam[v.team] = append(byTeam[v.team], v)
 	}
+	type quarterKey struct {
+		quarter   string
+		volunteer int64
+	}
+	type quarterRow struct{ region, minutes int64 }
+	var quarters map[quarterKey]*quarterRow
+	// the per-quarter totals that confirmations keep, moved by the
+	// batch's minutes
+	addQuarters := func(ctx context.Context, tx *store.Tx, m map[quarterKey]*quarterRow) error {
+		var rows [][]any
+		for k, v := range m {
+			rows = append(rows, []any{k.quarter, k.volunteer, v.region, v.minutes})
+		}
+		for start := 0; start < len(rows); start += 5000 {
+			chunk := rows[start:min(start+5000, len(rows))]
+			var b strings.Builder
+			args := make([]any, 0, 4*len(chunk))
+			b.WriteString("INSERT INTO volunteer_quarters (quarter, volunteer_id, region_id, minutes) VALUES ")
+			for i, r := range chunk {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?,?,?,?)")
+				args = append(args, r...)
+			}
+			b.WriteString(" ON CONFLICT (quarter, volunteer_id) DO UPDATE SET minutes = volunteer_quarters.minutes + excluded.minutes")
+			if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for made := haveRecs; made < records; {
+		quarters = map[quarterKey]*quarterRow{}
 		// one transaction: an activity per 20 records, then its records
 		acts := min(batch/20, (records-made+19)/20)
 		var recRows [][]any
@@ -119,12 +152,17 @@ func GenerateVolunteers(ctx context.Context, db *store.DB, volunteers, records, 
 					seen[v.id] = true
 					mins := hours*60 - int64(rng.IntN(4))*15
 					recRows = append(recRows, []any{id, v.id, v.region, begin, 20, begin + mins*60_000, 20, mins, mins, begin + 86_400_000})
+					k := quarterKey{volunteer.QuarterOf(store.Time(begin), loc), v.id}
+					if quarters[k] == nil {
+						quarters[k] = &quarterRow{region: v.region}
+					}
+					quarters[k].minutes += mins
 				}
 			}
 			if err := insertRows(ctx, tx, `service_records (activity_id, volunteer_id, region_id, checkin_at, checkin_m, checkout_at, checkout_m, minutes, confirmed_minutes, confirmed_at)`, recRows); err != nil {
 				return err
 			}
-			return nil
+			return addQuarters(ctx, tx, quarters)
 		})
 		if err != nil {
 			return err

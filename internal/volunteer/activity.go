@@ -523,9 +523,10 @@ func optTime(v sql.NullInt64) time.Time {
 // on the trail with the old and new figures, and the volunteer's total
 // moves by the difference.
 func (s *Service) Confirm(ctx context.Context, actor org.Actor, recordID int64, minutes int, reason string) error {
-	var activityID, volunteerID, confirmedAt int64
+	var activityID, volunteerID, confirmedAt, regionID, checkin int64
 	var span, old int
-	err := s.DB.Reader().QueryRow(ctx, `SELECT activity_id, volunteer_id, minutes, confirmed_minutes, confirmed_at FROM service_records WHERE id = ?`, recordID).Scan(&activityID, &volunteerID, &span, &old, &confirmedAt)
+	err := s.DB.Reader().QueryRow(ctx, `SELECT activity_id, volunteer_id, minutes, confirmed_minutes, confirmed_at, region_id, checkin_at FROM service_records WHERE id = ?`, recordID).
+		Scan(&activityID, &volunteerID, &span, &old, &confirmedAt, &regionID, &checkin)
 	if errors.Is(err, sql.ErrNoRows) {
 		return apperr.New(apperr.NotFound, "not_found")
 	}
@@ -561,7 +562,7 @@ func (s *Service) Confirm(ctx context.Context, actor org.Actor, recordID int64, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.Conflict, "volunteer.changed_meanwhile")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE volunteers SET minutes = minutes + ? WHERE id = ?`, minutes-old, volunteerID); err != nil {
+		if err := s.addMinutes(ctx, tx, volunteerID, regionID, checkin, minutes-old); err != nil {
 			return err
 		}
 		return s.log(ctx, tx, actor, "volunteer.hours_confirm", map[string]any{"record_id": recordID, "activity_id": activityID, "volunteer_id": volunteerID,

@@ -142,7 +142,7 @@ func (s *Service) RecordPast(ctx context.Context, actor org.Actor, activityID in
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE volunteers SET minutes = minutes + ? WHERE id = ?`, p.Minutes, p.VolunteerID); err != nil {
+			if err := s.addMinutes(ctx, tx, p.VolunteerID, regionID, in, p.Minutes); err != nil {
 				return err
 			}
 		}

@@ -120,6 +120,19 @@ CREATE INDEX service_records_volunteer ON service_records(volunteer_id, checkin_
 -- the statistics read a period's records from this index alone
 CREATE INDEX service_records_time ON service_records(checkin_at, region_id, volunteer_id, confirmed_minutes);
 
+-- Each volunteer's confirmed minutes per quarter (in the city's zone, by
+-- the records' check-in), kept with every confirmation in the same
+-- transaction: a quarter's statistics read one row a volunteer instead
+-- of every service record.
+CREATE TABLE volunteer_quarters (
+    quarter TEXT NOT NULL,
+    volunteer_id BIGINT NOT NULL REFERENCES volunteers(id),
+    region_id BIGINT NOT NULL REFERENCES regions(id),
+    minutes BIGINT NOT NULL,
+    PRIMARY KEY (quarter, volunteer_id)
+);
+CREATE INDEX volunteer_quarters_region ON volunteer_quarters(quarter, region_id, minutes);
+
 -- A service record certificate (志愿服务记录证明), issued by the
 -- organising team; anyone can verify its code.
 CREATE TABLE volunteer_certificates (
