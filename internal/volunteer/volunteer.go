@@ -481,6 +481,20 @@ func (s *Service) SetPopulation(ctx context.Context, actor org.Actor, pop map[in
 	})
 }
 
+// Population returns the configured resident population by region.
+func (s *Service) Population(ctx context.Context) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	err := store.Each(ctx, s.DB.Reader(), func(r store.Scanner) error {
+		var id, n int64
+		if err := r.Scan(&id, &n); err != nil {
+			return err
+		}
+		out[id] = n
+		return nil
+	}, `SELECT region_id, population FROM region_population`)
+	return out, err
+}
+
 func checkName(s string, max int) error {
 	if s == "" {
 		return apperr.New(apperr.Invalid, "volunteer.name_required")

@@ -47,6 +47,8 @@ func (s *Server) volunteerRoutes() []route {
 		{method: "POST", path: "/volunteer/certificates/{code}/revoke", roles: volOffice, h: s.postCertificateRevoke},
 		{method: "GET", path: "/volunteer/teams", roles: volOffice, h: s.pageVolunteerTeams},
 		{method: "POST", path: "/volunteer/nodes", roles: admin, h: s.postPracticeNode},
+		{method: "POST", path: "/volunteer/population", roles: admin, h: s.postPopulation},
+		{method: "POST", path: "/volunteer/settings", roles: admin, h: s.postVolunteerSettings},
 		{method: "POST", path: "/volunteer/teams", roles: volOffice, h: s.postVolunteerTeam},
 		{method: "POST", path: "/volunteer/teams/{id}/coordinator", roles: volOffice, h: s.postTeamCoordinator},
 		{method: "GET", path: "/volunteer/activities", roles: volOffice, h: s.pageActivities},
@@ -363,8 +365,22 @@ func (s *Server) showTeams(w http.ResponseWriter, r *http.Request, code int, msg
 			coordinators = append(coordinators, u)
 		}
 	}
-	s.renderStatus(w, r, code, "volunteer_teams", map[string]any{"Nodes": nodes, "Teams": teams, "Regions": regions, "Units": units,
-		"Coordinators": coordinators, "Error": msg})
+	data := map[string]any{"Nodes": nodes, "Teams": teams, "Regions": regions, "Units": units, "Coordinators": coordinators, "Error": msg}
+	if a.Role == org.RoleAdmin {
+		pop := load(&l, func() (map[int64]int64, error) { return s.Volunteer.Population(ctx) })
+		st := load(&l, func() (volunteer.Settings, error) { return s.Volunteer.Settings(ctx) })
+		if l.err != nil {
+			s.fail(w, r, l.err)
+			return
+		}
+		data["Population"], data["Settings"] = pop, st
+		stars := make([]string, len(st.StarHours))
+		for i, h := range st.StarHours {
+			stars[i] = strconv.Itoa(h)
+		}
+		data["Stars"] = strings.Join(stars, ",")
+	}
+	s.renderStatus(w, r, code, "volunteer_teams", data)
 }
 
 func (s *Server) postPracticeNode(w http.ResponseWriter, r *http.Request) {
@@ -702,4 +718,63 @@ func (s *Server) postImportRoster(w http.ResponseWriter, r *http.Request) {
 		code = status(c)
 	}
 	s.renderStatus(w, r, code, "volunteers", data)
+}
+
+func (s *Server) postPopulation(w http.ResponseWriter, r *http.Request) {
+	s.adminForm(w, r, "/volunteer/teams", func(code int, msg string) { s.showTeams(w, r, code, msg) }, func() error {
+		regions, err := s.Org.Regions(r.Context())
+		if err != nil {
+			return err
+		}
+		pop := map[int64]int64{}
+		for _, rg := range regions {
+			v := strings.TrimSpace(r.FormValue("pop_" + itoa(rg.ID)))
+			if v == "" {
+				if r.Form.Has("pop_" + itoa(rg.ID)) {
+					pop[rg.ID] = 0
+				}
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return errInvalid("volunteer.population_bad")
+			}
+			pop[rg.ID] = n
+		}
+		return s.Volunteer.SetPopulation(r.Context(), actorOf(r), pop)
+	})
+}
+
+func (s *Server) postVolunteerSettings(w http.ResponseWriter, r *http.Request) {
+	s.adminForm(w, r, "/volunteer/teams", func(code int, msg string) { s.showTeams(w, r, code, msg) }, func() error {
+		st, err := s.Volunteer.Settings(r.Context())
+		if err != nil {
+			return err
+		}
+		st.StarHours = nil
+		for _, v := range strings.FieldsFunc(r.FormValue("stars"), func(c rune) bool { return c == ',' || c == '，' || c == ' ' || c == '/' }) {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errInvalid("volunteer.stars_bad")
+			}
+			st.StarHours = append(st.StarHours, n)
+		}
+		ints := []struct {
+			name string
+			dst  *int
+		}{{"early", &st.CheckinEarlyMin}, {"late", &st.CheckoutLateMin}, {"radius", &st.RadiusM}}
+		for _, f := range ints {
+			n, err := strconv.Atoi(strings.TrimSpace(r.FormValue(f.name)))
+			if err != nil {
+				return errInvalid("volunteer.window_bad")
+			}
+			*f.dst = n
+		}
+		weight, err := strconv.ParseFloat(strings.TrimSpace(r.FormValue("weight")), 64)
+		if err != nil {
+			return errInvalid("volunteer.weight_bad")
+		}
+		st.IndexWeight = weight
+		return s.Volunteer.SaveSettings(r.Context(), actorOf(r), st)
+	})
 }

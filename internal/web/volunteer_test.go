@@ -398,3 +398,43 @@ func TestRosterUpload(t *testing.T) {
 		t.Fatalf("API roster: %d %+v", api.StatusCode, rep)
 	}
 }
+
+// TestVolunteerSettingsForms: the administrator sets the residents and
+// the rules on the teams page; the statistics and the star scale follow;
+// a wrong scale is refused in Chinese and changes nothing; nobody else
+// may post them.
+func TestVolunteerSettingsForms(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	vc := f.volunteerCity()
+	ad := f.login("admin")
+	street := vc.teamA.RegionID
+	if res := ad.form("POST", "/volunteer/population", url.Values{"pop_" + fmt.Sprint(street): {"4000"}}); res.StatusCode != 303 {
+		t.Fatalf("population: %d %s", res.StatusCode, res.body)
+	}
+	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"50,100,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"}, "weight": {"0.05"}}); res.StatusCode != 303 {
+		t.Fatalf("settings: %d %s", res.StatusCode, res.body)
+	}
+	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"100,50,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"}, "weight": {"0"}}); res.StatusCode != 400 || !strings.Contains(res.body, "递增") {
+		t.Fatalf("a decreasing scale: %d", res.StatusCode)
+	}
+	st, err := f.vol.Settings(context.Background())
+	if err != nil || st.StarHours[0] != 50 || st.RadiusM != 200 || st.IndexWeight != 0.05 || st.Stars(50*60) != 1 {
+		t.Fatalf("settings after the refused change: %+v %v", st, err)
+	}
+	page := ad.do("GET", "/volunteer/teams", nil, "")
+	if !strings.Contains(page.body, `value="4000"`) || !strings.Contains(page.body, `value="50,100,200,400,800"`) {
+		t.Fatalf("the teams page does not show what was saved")
+	}
+	for _, c := range []*client{vc.coordA, f.login("volunteer"), f.login("leader")} {
+		if res := c.form("POST", "/volunteer/population", url.Values{"pop_" + fmt.Sprint(street): {"1"}}); res.StatusCode != 403 {
+			t.Errorf("a non-administrator sets the population: %d", res.StatusCode)
+		}
+	}
+	if res := ad.form("POST", "/volunteer/population", url.Values{"pop_" + fmt.Sprint(street): {""}}); res.StatusCode != 303 {
+		t.Fatalf("clear population: %d", res.StatusCode)
+	}
+	if pop, _ := f.vol.Population(context.Background()); len(pop) != 0 {
+		t.Errorf("population after clearing: %v", pop)
+	}
+}
