@@ -467,6 +467,7 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 	defer s.Flow.PhotoJobs.IntakeStarted()()
 	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
 	actor, scope := org.System, "public"
+	var volunteerName, volunteerPhone string
 	sr, staff := s.staffReporter(r)
 	up := s.Flow.Photos.NewUploads()
 	defer up.Close() // every refusal before Submit removes the stored photos
@@ -486,6 +487,11 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		actor, scope, in.Source = p.actor, "user:"+strconv.FormatInt(p.actor.UserID, 10), ""
+	} else if v := s.volunteerOf(r); v != nil {
+		// A volunteer signed in on the phone pages reports as themselves
+		// (the cookie is SameSite=Lax and the Origin was checked above).
+		scope, in.Source = "vol:"+strconv.FormatInt(v.ID, 10), workflow.SourceVolunteer
+		volunteerName, volunteerPhone = v.Name, v.Phone
 	}
 	cat, err := strconv.ParseInt(strings.TrimSpace(fields.Get("category_id")), 10, 64)
 	if err != nil || cat <= 0 {
@@ -504,6 +510,12 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 	in.Description = fields.Get("description")
 	in.ReporterName = excerpt(strings.TrimSpace(fields.Get("name")), 50)
 	in.ReporterPhone = strings.TrimSpace(fields.Get("phone"))
+	if volunteerName != "" {
+		in.ReporterName = excerpt("志愿者 "+volunteerName, 50)
+		if in.ReporterPhone == "" {
+			in.ReporterPhone = volunteerPhone
+		}
+	}
 	if in.ReporterPhone != "" && !validPhone(in.ReporterPhone) {
 		refuse(apperr.New(apperr.Invalid, "public.bad_phone"))
 		return

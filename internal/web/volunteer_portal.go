@@ -76,6 +76,20 @@ func (s *Server) volGuard(w http.ResponseWriter, r *http.Request, write bool) (*
 	return sess, true
 }
 
+// volunteerOf is the volunteer signed in on this browser's phone pages,
+// or nil.
+func (s *Server) volunteerOf(r *http.Request) *volunteer.Volunteer {
+	c, err := r.Cookie(volunteerCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	sess, err := s.Volunteer.SessionByToken(r.Context(), c.Value)
+	if err != nil {
+		return nil
+	}
+	return &sess.Volunteer
+}
+
 // volNext keeps a return address on the volunteer pages.
 func volNext(v string) string {
 	v = safeNext(v)

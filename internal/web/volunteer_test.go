@@ -438,3 +438,45 @@ func TestVolunteerSettingsForms(t *testing.T) {
 		t.Errorf("population after clearing: %v", pop)
 	}
 }
+
+// TestVolunteerReports: a volunteer signed in on the phone pages who
+// reports through 随手拍 files as themselves (source volunteer, their name
+// and phone for the office); signed out, the same page files as a
+// citizen.
+func TestVolunteerReports(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	vc := f.volunteerCity()
+	ctx := context.Background()
+	id, err := f.vol.Register(ctx, volunteer.Registration{Name: "林志", Phone: "13800000077", IDNumber: idNumber(77), TeamID: vc.teamA.ID, Password: "Volunteer-2026!", Consent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.vol.Decide(ctx, vc.admin, id, true); err != nil {
+		t.Fatal(err)
+	}
+	report := func(c *client) string {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range map[string]string{"category_id": fmt.Sprint(f.category.ID), "description": "路边垃圾", "lat": "25.0", "lon": "102.7"} {
+			mw.WriteField(k, v)
+		}
+		w, _ := mw.CreateFormFile("photos", "p.jpg")
+		w.Write(smallJPEG())
+		mw.Close()
+		if res := c.do("POST", "/api/v1/public/reports", &buf, mw.FormDataContentType()); res.StatusCode != 201 {
+			t.Fatalf("report: %d %s", res.StatusCode, res.body)
+		}
+		var source, name, phone string
+		if err := f.db.Reader().QueryRow(ctx, `SELECT source, reporter_name, reporter_phone FROM cases ORDER BY id DESC LIMIT 1`).Scan(&source, &name, &phone); err != nil {
+			t.Fatal(err)
+		}
+		return source + "|" + name + "|" + phone
+	}
+	if got := report(f.person("13800000077", "Volunteer-2026!")); got != "volunteer|志愿者 林志|13800000077" {
+		t.Errorf("a volunteer's report: %s", got)
+	}
+	if got := report(f.anon()); !strings.HasPrefix(got, "citizen|") {
+		t.Errorf("a resident's report: %s", got)
+	}
+}

@@ -38,10 +38,13 @@ const (
 	// SourceInspection is a failed observation of an assessment round
 	// (模拟测评, 领导督导); internal/assess files these as the system.
 	SourceInspection = "inspection"
+	// SourceVolunteer is a report through 随手拍 by a volunteer signed in
+	// on the volunteers' phone pages, as themselves.
+	SourceVolunteer = "volunteer"
 )
 
 // Sources lists the sources of cases.
-var Sources = []string{SourceCitizen, SourceInspector, SourceGrid, SourceLeader, SourceHotline, SourceAPI, SourceInspection}
+var Sources = []string{SourceCitizen, SourceInspector, SourceGrid, SourceLeader, SourceHotline, SourceAPI, SourceInspection, SourceVolunteer}
 
 // Service runs the closed loop over one database.
 type Service struct {
