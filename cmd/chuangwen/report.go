@@ -169,5 +169,11 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // reportService is the app's report service.
 func (a *app) reportService() *report.Service {
-	return &report.Service{DB: a.db, Flow: a.flow, Assess: a.assessService(), Location: a.loc}
+	rs := &report.Service{DB: a.db, Flow: a.flow, Assess: a.assessService(), Location: a.loc}
+	if vol, err := a.volunteerService(); err == nil {
+		rs.Volunteer = vol
+	} else {
+		a.log.Warn("bulletins without their volunteer section", "err", err)
+	}
+	return rs
 }

@@ -15,6 +15,7 @@ import (
 	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workflow"
 )
 
@@ -25,6 +26,8 @@ type Service struct {
 	Assess   *assess.Service
 	Location *time.Location
 	Now      func() time.Time // nil: the wall clock
+	// Volunteer, when set, gives the bulletin its volunteer section.
+	Volunteer *volunteer.Service
 
 	leaderOnce sync.Once
 	leader     *leaderCache
@@ -356,6 +359,9 @@ func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource, 
 		add("district", rk.Districts, func(c string) string { return regions.names[c] })
 		add("unit", rk.Units, func(c string) string { return unitNames[c] })
 	}
+	if doc.Volunteers, err = s.volunteers(ctx, q); err != nil {
+		return doc, err
+	}
 	return doc, nil
 }
 
@@ -515,6 +521,8 @@ type Doc struct {
 	Rounds    []RoundDoc    `json:"rounds"`
 	RedList   []ListEntry   `json:"red_list"`
 	BlackList []ListEntry   `json:"black_list"`
+	// Volunteers is the volunteer service section (absent without it).
+	Volunteers *VolunteerDoc `json:"volunteers,omitempty"`
 }
 
 // DistrictDoc is a district's civilization index.

@@ -117,6 +117,21 @@ func (d Doc) WritePDF(w io.Writer, t func(string) string, issuer string) error {
 	}
 	p.Table([]pdfdoc.Col{{Title: t("report.list"), Width: 1, Align: "C"}, {Title: t("report.kind"), Width: 1.2, Align: "C"}, {Title: t("report.name"), Width: 3, Align: "L"},
 		{Title: t("report.round"), Width: 1.6, Align: "L"}}, rows, t("ui.none"))
+	if v := d.Volunteers; v != nil {
+		p.Heading(t("report.sheet_volunteers"))
+		rows = rows[:0]
+		for _, x := range append(v.Districts, v.City) {
+			share := "—"
+			if x.Population > 0 {
+				share = strconv.FormatFloat(x.Share*100, 'f', 2, 64) + "%"
+			}
+			rows = append(rows, []string{x.Name, strconv.FormatInt(x.Registered, 10), share, strconv.FormatInt(x.Active, 10), strconv.FormatInt(x.Activities, 10),
+				strconv.FormatFloat(x.Hours, 'f', 1, 64), strconv.FormatFloat(x.PerCapita, 'f', 2, 64), strconv.FormatFloat(x.Change, 'f', 1, 64)})
+		}
+		p.Table([]pdfdoc.Col{{Title: t("report.district"), Width: 1.4, Align: "L"}, {Title: t("vol.stat.registered"), Width: 1, Align: "R"}, {Title: t("vol.stat.share"), Width: 1.1, Align: "R"},
+			{Title: t("vol.stat.active"), Width: 1, Align: "R"}, {Title: t("vol.stat.activities"), Width: 1, Align: "R"}, {Title: t("vol.stat.hours"), Width: 1.2, Align: "R"},
+			{Title: t("vol.stat.per_capita"), Width: 1.1, Align: "R"}, {Title: t("report.change"), Width: 1, Align: "R"}}, rows, t("ui.none"))
+	}
 	p.Seal(issuer, day(d.Cutoff), t("notice.ui.seal"))
 	return p.Write(w)
 }

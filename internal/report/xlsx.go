@@ -20,6 +20,7 @@ func (d Doc) WriteXLSX(w io.Writer, t func(key string) string) error {
 		{t("report.sheet_units"), d.unitRows(t)},
 		{t("report.sheet_rounds"), d.roundRows(t)},
 		{t("report.sheet_lists"), d.listRows(t)},
+		{t("report.sheet_volunteers"), d.volunteerRows(t)},
 	})
 }
 

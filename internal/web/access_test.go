@@ -34,7 +34,7 @@ func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	// the whole server: assessment and reports too
 	base := newAssessFixture(t, testcity.SQLite(t))
-	rs := &report.Service{DB: base.db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now}
+	rs := &report.Service{DB: base.db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now, Volunteer: base.vol}
 	f := base.fixture.withServer(func(s *web.Server) { s.Assess, s.Report = base.svc, rs })
 	// sign-in delays measured on a clock that stands still, so that the
 	// empty sign-ins sent to /login answer the same on any machine

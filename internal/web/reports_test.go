@@ -21,7 +21,7 @@ import (
 func TestBulletinPages(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		base := newAssessFixture(t, db)
-		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now}
+		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now, Volunteer: base.vol}
 		f := base.fixture.withServer(func(s *web.Server) { s.Assess, s.Report = base.svc, rs })
 		adm, lead, hA, anon := f.login("admin"), f.login("leader"), f.login("handlerA"), f.anon()
 
@@ -32,8 +32,8 @@ func TestBulletinPages(t *testing.T) {
 			t.Errorf("a handler's draft: %d", res.StatusCode)
 		}
 		res := lead.do("GET", "/api/v1/reports/quarterly?quarter=2026Q4", nil, "")
-		if res.StatusCode != 200 || !strings.HasPrefix(res.body, `{"quarter":"2026Q4"`) {
-			t.Fatalf("leader's draft: %d %s", res.StatusCode, res.body)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.body, `{"quarter":"2026Q4"`) || !strings.Contains(res.body, `"volunteers":{"city":`) {
+			t.Fatalf("leader's draft (with its volunteer section): %d %s", res.StatusCode, res.body)
 		}
 		if res := lead.do("GET", "/api/v1/reports/quarterly?quarter=2026Q9", nil, ""); res.StatusCode != 400 || !strings.Contains(res.body, "2026Q4") {
 			t.Errorf("a bad quarter: %d %s", res.StatusCode, res.body)
@@ -45,7 +45,7 @@ func TestBulletinPages(t *testing.T) {
 		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" {
 			t.Fatalf("draft PDF: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		}
-		if text, _ := pdftest.Read(t, []byte(res.body)); !pdftest.Contains(text, "2026Q4 季度通报") || !pdftest.Contains(text, "区县文明指数") {
+		if text, _ := pdftest.Read(t, []byte(res.body)); !pdftest.Contains(text, "2026Q4 季度通报") || !pdftest.Contains(text, "区县文明指数") || !pdftest.Contains(text, "注册志愿者") {
 			t.Errorf("draft PDF text:\n%s", text)
 		}
 		if res := lead.do("GET", "/reports/monthly?month=2026-11", nil, ""); res.StatusCode != 200 || !strings.Contains(res.body, `id="m-reported"`) || !strings.Contains(res.body, `id="pdf-link"`) {
@@ -110,7 +110,7 @@ func TestBulletinPages(t *testing.T) {
 func TestNoticePages(t *testing.T) {
 	testcity.Both(t, func(t *testing.T, db *store.DB) {
 		base := newAssessFixture(t, db)
-		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now}
+		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now, Volunteer: base.vol}
 		f := base.fixture.withServer(func(s *web.Server) { s.Assess, s.Report = base.svc, rs })
 		acc, adm, hA, hB, grid := f.login("acceptor"), f.login("admin"), f.login("handlerA"), f.login("handlerB"), f.login("grid")
 		// One open case of unit A, listed: unit A gets a notice.

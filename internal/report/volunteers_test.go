@@ -1,0 +1,102 @@
+package report_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"chuangwen/internal/store"
+	"chuangwen/internal/testcity"
+	"chuangwen/internal/volunteer"
+)
+
+// TestBulletinVolunteers: with the volunteer service, the bulletin has
+// its section (per district and the city: registered, share of
+// residents, active, activities, hours, hours per volunteer, change
+// since last quarter), in the JSON, the XLSX and the PDF; a published
+// bulletin verifies, and hours corrected after publication show as a
+// named difference.
+func TestBulletinVolunteers(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := quarter(t, db)
+		c := f.c
+		seal, err := volunteer.NewSealer(make([]byte, volunteer.KeySize))
+		f.must(err)
+		vs := volunteer.New(db, c.Org, seal, testcity.Shanghai, nil)
+		vs.Now = c.Clock.Now
+		f.rs.Volunteer = vs
+		node, err := vs.CreateNode(f.ctx, c.Admin, c.Street1.ID, "")
+		f.must(err)
+		team, err := vs.CreateTeam(f.ctx, c.Admin, volunteer.NewTeam{Name: "清波志愿服务队", NodeID: node.ID})
+		f.must(err)
+		f.must(vs.SetPopulation(f.ctx, c.Admin, map[int64]int64{c.Street1.ID: 1000}))
+		first := "33010219800101001"
+		rep, err := vs.ImportRoster(f.ctx, c.Admin, team.ID, []volunteer.Registration{
+			{Name: "甲", Phone: "13800000001", IDNumber: first + string(volunteer.IDCheckChar(first))},
+			{Name: "乙", Phone: "13800000002", IDNumber: "33010219800101002" + string(volunteer.IDCheckChar("33010219800101002"))}})
+		if err != nil || rep.Stored != 2 {
+			t.Fatalf("roster: %+v %v", rep, err)
+		}
+		ids, err := store.Int64s(f.ctx, db.Reader(), `SELECT id FROM volunteers ORDER BY id`)
+		f.must(err)
+		for i, day := range []int{3, 10} { // one in Q3, one in Q4
+			start := testcity.At(2026, time.Month(9+i*2), day, 9, 0)
+			a, err := vs.CreateActivity(f.ctx, c.Admin, volunteer.NewActivity{TeamID: team.ID, Kind: "care", Title: "走访", Address: "清波街道",
+				Lat: 30.25, Lon: 120.15, StartsAt: start, EndsAt: start.Add(3 * time.Hour), Capacity: 5})
+			f.must(err)
+			past := []volunteer.PastService{{VolunteerID: ids[0], Minutes: 120}}
+			if i == 1 {
+				past = append(past, volunteer.PastService{VolunteerID: ids[1], Minutes: 180})
+			}
+			f.must(vs.RecordPast(f.ctx, c.Admin, a.ID, past, "签到表"))
+		}
+		b, err := f.rs.Draft(f.ctx, c.Leader, "2026Q4")
+		f.must(err)
+		v := b.Doc.Volunteers
+		if v == nil || len(v.Districts) != 2 {
+			t.Fatalf("volunteer section: %+v", v)
+		}
+		d1 := v.Districts[0]
+		if d1.Code != c.District1.Code || d1.Registered != 2 || d1.Population != 1000 || d1.Share != 0.002 || d1.Active != 2 || d1.Activities != 1 ||
+			d1.Hours != 5 || d1.PerCapita != 2.5 || d1.PreviousHours != 2 || d1.Change != 3 {
+			t.Errorf("district 1: %+v", d1)
+		}
+		if v.City.Hours != 5 || v.Districts[1].Registered != 0 {
+			t.Errorf("city %+v, district 2 %+v", v.City, v.Districts[1])
+		}
+		var x bytes.Buffer
+		f.must(b.Doc.WriteXLSX(&x, func(k string) string { return k }))
+		book, err := excelize.OpenReader(&x)
+		f.must(err)
+		rows, err := book.GetRows("report.sheet_volunteers")
+		if err != nil || len(rows) != 4 || rows[1][1] != c.District1.Name || rows[1][7] != "5" {
+			t.Errorf("XLSX sheet: %v %v", rows, err)
+		}
+		var pdf bytes.Buffer
+		f.must(b.Doc.WritePDF(&pdf, func(k string) string { return k }, "文明办"))
+		if !bytes.HasPrefix(pdf.Bytes(), []byte("%PDF")) {
+			t.Error("no PDF")
+		}
+		p, err := f.rs.Publish(f.ctx, c.Admin, "2026Q4")
+		f.must(err)
+		if diffs, err := f.rs.Verify(f.ctx, c.Leader, p.Code); err != nil || len(diffs) != 0 {
+			t.Fatalf("verify: %+v %v", diffs, err)
+		}
+		// hours corrected after publication: named, not silent
+		var rec int64
+		f.must(db.Reader().QueryRow(f.ctx, `SELECT id FROM service_records WHERE volunteer_id = ? AND confirmed_minutes = 180`, ids[1]).Scan(&rec))
+		f.must(vs.Confirm(f.ctx, c.Admin, rec, 120, "核减"))
+		diffs, err := f.rs.Verify(f.ctx, c.Leader, p.Code)
+		f.must(err)
+		named := false
+		for _, d := range diffs {
+			named = named || strings.HasPrefix(d.Path, "volunteers.") && strings.HasSuffix(d.Path, ".hours") && d.Published == "5" && d.Recomputed == "4"
+		}
+		if !named {
+			t.Errorf("differences after a correction: %+v", diffs)
+		}
+	})
+}
