@@ -76,8 +76,6 @@ func TestSettingsCheck(t *testing.T) {
 		{"late over a day", func(s *volunteer.Settings) { s.CheckoutLateMin = 24*60 + 1 }, "volunteer.window_bad"},
 		{"radius 9", func(s *volunteer.Settings) { s.RadiusM = 9 }, "volunteer.radius_bad"},
 		{"radius 10001", func(s *volunteer.Settings) { s.RadiusM = 10001 }, "volunteer.radius_bad"},
-		{"weight negative", func(s *volunteer.Settings) { s.IndexWeight = -0.01 }, "volunteer.weight_bad"},
-		{"weight over 1", func(s *volunteer.Settings) { s.IndexWeight = 1.01 }, "volunteer.weight_bad"},
 	} {
 		st := volunteer.DefaultSettings()
 		c.edit(&st)
@@ -89,7 +87,6 @@ func TestSettingsCheck(t *testing.T) {
 		func(s *volunteer.Settings) { s.CheckinEarlyMin, s.CheckoutLateMin = 24*60, 24*60 },
 		func(s *volunteer.Settings) { s.RadiusM = 10 },
 		func(s *volunteer.Settings) { s.RadiusM = 10000 },
-		func(s *volunteer.Settings) { s.IndexWeight = 1 },
 		func(s *volunteer.Settings) { s.StarHours = []int{1, 2, 3, 4, 5} },
 	} {
 		st := volunteer.DefaultSettings()

@@ -76,9 +76,6 @@ type Settings struct {
 	// RadiusM is the default distance from an activity's place within
 	// which a phone may check in or out.
 	RadiusM int `json:"radius_m"`
-	// IndexWeight is the volunteer share's weight in the civilization
-	// index (0: not counted).
-	IndexWeight float64 `json:"index_weight"`
 }
 
 // DefaultSettings are the product's defaults: the common 100/300/600/
@@ -105,9 +102,6 @@ func (st Settings) Check() error {
 	}
 	if st.RadiusM < 10 || st.RadiusM > 10000 {
 		return apperr.New(apperr.Invalid, "volunteer.radius_bad")
-	}
-	if st.IndexWeight < 0 || st.IndexWeight > 1 {
-		return apperr.New(apperr.Invalid, "volunteer.weight_bad")
 	}
 	return nil
 }

@@ -770,11 +770,6 @@ func (s *Server) postVolunteerSettings(w http.ResponseWriter, r *http.Request) {
 			}
 			*f.dst = n
 		}
-		weight, err := strconv.ParseFloat(strings.TrimSpace(r.FormValue("weight")), 64)
-		if err != nil {
-			return errInvalid("volunteer.weight_bad")
-		}
-		st.IndexWeight = weight
 		return s.Volunteer.SaveSettings(r.Context(), actorOf(r), st)
 	})
 }

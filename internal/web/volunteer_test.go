@@ -412,14 +412,14 @@ func TestVolunteerSettingsForms(t *testing.T) {
 	if res := ad.form("POST", "/volunteer/population", url.Values{"pop_" + fmt.Sprint(street): {"4000"}}); res.StatusCode != 303 {
 		t.Fatalf("population: %d %s", res.StatusCode, res.body)
 	}
-	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"50,100,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"}, "weight": {"0.05"}}); res.StatusCode != 303 {
+	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"50,100,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"},}); res.StatusCode != 303 {
 		t.Fatalf("settings: %d %s", res.StatusCode, res.body)
 	}
-	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"100,50,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"}, "weight": {"0"}}); res.StatusCode != 400 || !strings.Contains(res.body, "递增") {
+	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"100,50,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"}}); res.StatusCode != 400 || !strings.Contains(res.body, "递增") {
 		t.Fatalf("a decreasing scale: %d", res.StatusCode)
 	}
 	st, err := f.vol.Settings(context.Background())
-	if err != nil || st.StarHours[0] != 50 || st.RadiusM != 200 || st.IndexWeight != 0.05 || st.Stars(50*60) != 1 {
+	if err != nil || st.StarHours[0] != 50 || st.RadiusM != 200 || st.Stars(50*60) != 1 {
 		t.Fatalf("settings after the refused change: %+v %v", st, err)
 	}
 	page := ad.do("GET", "/volunteer/teams", nil, "")

@@ -53,7 +53,9 @@ CREATE TABLE volunteers (
 );
 CREATE UNIQUE INDEX volunteers_phone ON volunteers(phone) WHERE phone <> '';
 CREATE INDEX volunteers_team ON volunteers(team_id, status);
-CREATE INDEX volunteers_region ON volunteers(region_id, created_at);
+-- the statistics count approved volunteers by home region from this
+-- index alone, already in region order
+CREATE INDEX volunteers_region ON volunteers(status, region_id, decided_at);
 
 CREATE TABLE volunteer_sessions (
     id TEXT PRIMARY KEY,
@@ -88,7 +90,11 @@ CREATE TABLE activities (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX activities_team ON activities(team_id, starts_at);
-CREATE INDEX activities_start ON activities(starts_at);
+-- the statistics count a period's activities by region from this index
+-- alone, already in region order
+CREATE INDEX activities_region ON activities(cancelled_at, region_id, starts_at);
+-- the volunteers' list of activities still to come
+CREATE INDEX activities_end ON activities(ends_at);
 
 CREATE TABLE activity_signups (
     activity_id BIGINT NOT NULL REFERENCES activities(id),
