@@ -32,6 +32,8 @@ type Activity struct {
 	Lon         float64   `json:"lon"`
 	RegionID    int64     `json:"region_id"`
 	Region      string    `json:"region"`
+	SiteCode    string    `json:"site_code,omitempty"` // the assessment site it serves, if any
+	Site        string    `json:"site,omitempty"`
 	StartsAt    time.Time `json:"starts_at"`
 	EndsAt      time.Time `json:"ends_at"`
 	Capacity    int       `json:"capacity"`
@@ -53,7 +55,11 @@ type NewActivity struct {
 	Lat         float64   `json:"lat"`
 	Lon         float64   `json:"lon"`
 	RegionID    int64     `json:"region_id"` // 0: the team's region
-	StartsAt    time.Time `json:"starts_at"`
+	// SiteCode names an assessment site (测评点位) the activity serves, e.g.
+	// civility persuasion at a crossing: its place, address and region
+	// are taken where the activity gives none.
+	SiteCode string    `json:"site_code,omitempty"`
+	StartsAt time.Time `json:"starts_at"`
 	EndsAt      time.Time `json:"ends_at"`
 	Capacity    int       `json:"capacity"`
 	RadiusM     int       `json:"radius_m"` // 0: the settings' default
@@ -65,6 +71,28 @@ func (s *Service) CreateActivity(ctx context.Context, actor org.Actor, na NewAct
 		return Activity{}, err
 	}
 	na.Title, na.Address, na.Description = strings.TrimSpace(na.Title), strings.TrimSpace(na.Address), strings.TrimSpace(na.Description)
+	var siteID int64
+	if code := strings.TrimSpace(na.SiteCode); code != "" {
+		var name, addr string
+		var region int64
+		var lat, lon sql.NullFloat64
+		err := s.DB.Reader().QueryRow(ctx, `SELECT id, name, address, region_id, lat, lon FROM assess_sites WHERE code = ? AND active = TRUE`, code).Scan(&siteID, &name, &addr, &region, &lat, &lon)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Activity{}, apperr.New(apperr.Invalid, "volunteer.site_unknown", "code", code)
+		}
+		if err != nil {
+			return Activity{}, err
+		}
+		if na.Address == "" {
+			na.Address = strings.TrimSpace(name + " " + addr)
+		}
+		if na.Lat == 0 && na.Lon == 0 && lat.Valid && lon.Valid {
+			na.Lat, na.Lon = lat.Float64, lon.Float64
+		}
+		if na.RegionID == 0 {
+			na.RegionID = region
+		}
+	}
 	if err := checkName(na.Title, 64); err != nil {
 		return Activity{}, err
 	}
@@ -111,14 +139,14 @@ func (s *Service) CreateActivity(ctx context.Context, actor org.Actor, na NewAct
 			return apperr.New(apperr.Invalid, "region.not_found")
 		}
 		token := org.RandomToken(18)
-		id, err := store.InsertID(ctx, tx, `INSERT INTO activities (team_id, kind, title, description, address, lat, lon, region_id, starts_at, ends_at, capacity, radius_m, checkin_token, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			na.TeamID, na.Kind, na.Title, na.Description, na.Address, na.Lat, na.Lon, na.RegionID, store.Ms(na.StartsAt), store.Ms(na.EndsAt), na.Capacity, na.RadiusM, token, nullID(actor.UserID), store.Ms(s.now()))
+		id, err := store.InsertID(ctx, tx, `INSERT INTO activities (team_id, kind, title, description, address, lat, lon, region_id, site_id, starts_at, ends_at, capacity, radius_m, checkin_token, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			na.TeamID, na.Kind, na.Title, na.Description, na.Address, na.Lat, na.Lon, na.RegionID, nullID(siteID), store.Ms(na.StartsAt), store.Ms(na.EndsAt), na.Capacity, na.RadiusM, token, nullID(actor.UserID), store.Ms(s.now()))
 		if err != nil {
 			return err
 		}
 		a = Activity{ID: id, TeamID: na.TeamID, Kind: na.Kind, Title: na.Title, Description: na.Description, Address: na.Address, Lat: na.Lat, Lon: na.Lon,
-			RegionID: na.RegionID, StartsAt: na.StartsAt, EndsAt: na.EndsAt, Capacity: na.Capacity, RadiusM: na.RadiusM, CheckinToken: token}
+			RegionID: na.RegionID, SiteCode: strings.TrimSpace(na.SiteCode), StartsAt: na.StartsAt, EndsAt: na.EndsAt, Capacity: na.Capacity, RadiusM: na.RadiusM, CheckinToken: token}
 		return s.log(ctx, tx, actor, "volunteer.activity_create", map[string]any{"activity_id": id, "team_id": na.TeamID, "title": na.Title})
 	})
 	return a, err
@@ -151,15 +179,16 @@ func (s *Service) CancelActivity(ctx context.Context, actor org.Actor, id int64)
 	})
 }
 
-const activityCols = `a.id, a.team_id, t.name, a.kind, a.title, a.description, a.address, a.lat, a.lon, a.region_id, g.name, a.starts_at, a.ends_at, a.capacity, a.radius_m,
-	(SELECT COUNT(*) FROM activity_signups x WHERE x.activity_id = a.id), a.cancelled_at, a.checkin_token`
+const activityCols = `a.id, a.team_id, t.name, a.kind, a.title, a.description, a.address, a.lat, a.lon, a.region_id, g.name, COALESCE(st.code, ''), COALESCE(st.name, ''),
+	a.starts_at, a.ends_at, a.capacity, a.radius_m, (SELECT COUNT(*) FROM activity_signups x WHERE x.activity_id = a.id), a.cancelled_at, a.checkin_token`
 
-const activityFrom = ` FROM activities a JOIN volunteer_teams t ON t.id = a.team_id JOIN regions g ON g.id = a.region_id`
+const activityFrom = ` FROM activities a JOIN volunteer_teams t ON t.id = a.team_id JOIN regions g ON g.id = a.region_id LEFT JOIN assess_sites st ON st.id = a.site_id`
 
 func scanActivity(r store.Scanner) (Activity, error) {
 	var a Activity
 	var starts, ends, cancelled int64
-	err := r.Scan(&a.ID, &a.TeamID, &a.Team, &a.Kind, &a.Title, &a.Description, &a.Address, &a.Lat, &a.Lon, &a.RegionID, &a.Region, &starts, &ends, &a.Capacity, &a.RadiusM, &a.SignedUp, &cancelled, &a.CheckinToken)
+	err := r.Scan(&a.ID, &a.TeamID, &a.Team, &a.Kind, &a.Title, &a.Description, &a.Address, &a.Lat, &a.Lon, &a.RegionID, &a.Region, &a.SiteCode, &a.Site,
+		&starts, &ends, &a.Capacity, &a.RadiusM, &a.SignedUp, &cancelled, &a.CheckinToken)
 	a.StartsAt, a.EndsAt, a.Cancelled = store.Time(starts), store.Time(ends), cancelled != 0
 	return a, err
 }
@@ -588,4 +617,18 @@ func (s *Service) ConfirmAll(ctx context.Context, actor org.Actor, activityID in
 		n++
 	}
 	return n, nil
+}
+
+// SiteChoice is an assessment site an activity may serve.
+type SiteChoice struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// Sites lists the active assessment sites, for the activity form.
+func (s *Service) Sites(ctx context.Context) ([]SiteChoice, error) {
+	return store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (SiteChoice, error) {
+		var c SiteChoice
+		return c, r.Scan(&c.Code, &c.Name)
+	}, `SELECT code, name FROM assess_sites WHERE active = TRUE ORDER BY code`)
 }

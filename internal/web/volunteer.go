@@ -439,11 +439,12 @@ func (s *Server) showActivities(w http.ResponseWriter, r *http.Request, code int
 	var l loader
 	teams := load(&l, func() ([]volunteer.Team, error) { return s.Volunteer.Teams(ctx, a) })
 	list := load(&l, func() ([]volunteer.Activity, error) { return s.Volunteer.Activities(ctx, a, 0, 200) })
+	sites := load(&l, func() ([]volunteer.SiteChoice, error) { return s.Volunteer.Sites(ctx) })
 	if l.err != nil {
 		s.fail(w, r, l.err)
 		return
 	}
-	s.renderStatus(w, r, code, "volunteer_activities", map[string]any{"Teams": teams, "List": list, "Kinds": volunteer.Kinds, "Error": msg, "Form": r.PostForm})
+	s.renderStatus(w, r, code, "volunteer_activities", map[string]any{"Teams": teams, "List": list, "Kinds": volunteer.Kinds, "Sites": sites, "Error": msg, "Form": r.PostForm})
 }
 
 // parseLocalTime reads a datetime-local field (2026-12-05T09:30) in the
@@ -471,7 +472,8 @@ func (s *Server) postActivity(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createActivityFromForm(r *http.Request) (volunteer.Activity, error) {
-	na := volunteer.NewActivity{Kind: r.FormValue("kind"), Title: r.FormValue("title"), Description: r.FormValue("description"), Address: r.FormValue("address")}
+	na := volunteer.NewActivity{Kind: r.FormValue("kind"), Title: r.FormValue("title"), Description: r.FormValue("description"), Address: r.FormValue("address"),
+		SiteCode: strings.TrimSpace(r.FormValue("site"))}
 	var err error
 	if na.TeamID, err = formInt(r, "team"); err != nil {
 		return volunteer.Activity{}, err
@@ -480,10 +482,11 @@ func (s *Server) createActivityFromForm(r *http.Request) (volunteer.Activity, er
 	if err != nil {
 		return volunteer.Activity{}, err
 	}
-	if lat == nil || lon == nil {
-		return volunteer.Activity{}, errInvalid("bad_coord")
+	if lat != nil && lon != nil {
+		na.Lat, na.Lon = *lat, *lon
+	} else if na.SiteCode == "" {
+		return volunteer.Activity{}, errInvalid("bad_coord") // a point, or a site that has one
 	}
-	na.Lat, na.Lon = *lat, *lon
 	if na.StartsAt, err = s.parseLocalTime(r.FormValue("starts")); err != nil {
 		return volunteer.Activity{}, err
 	}
