@@ -47,22 +47,22 @@ type Activity struct {
 
 // NewActivity is an activity to create.
 type NewActivity struct {
-	TeamID      int64     `json:"team_id"`
-	Kind        string    `json:"kind"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Address     string    `json:"address"`
-	Lat         float64   `json:"lat"`
-	Lon         float64   `json:"lon"`
-	RegionID    int64     `json:"region_id"` // 0: the team's region
+	TeamID      int64   `json:"team_id"`
+	Kind        string  `json:"kind"`
+	Title       string  `json:"title"`
+	Description string  `json:"description"`
+	Address     string  `json:"address"`
+	Lat         float64 `json:"lat"`
+	Lon         float64 `json:"lon"`
+	RegionID    int64   `json:"region_id"` // 0: the team's region
 	// SiteCode names an assessment site (测评点位) the activity serves, e.g.
 	// civility persuasion at a crossing: its place, address and region
 	// are taken where the activity gives none.
 	SiteCode string    `json:"site_code,omitempty"`
 	StartsAt time.Time `json:"starts_at"`
-	EndsAt      time.Time `json:"ends_at"`
-	Capacity    int       `json:"capacity"`
-	RadiusM     int       `json:"radius_m"` // 0: the settings' default
+	EndsAt   time.Time `json:"ends_at"`
+	Capacity int       `json:"capacity"`
+	RadiusM  int       `json:"radius_m"` // 0: the settings' default
 }
 
 // CreateActivity adds an activity of a team actor manages.

@@ -412,7 +412,7 @@ func TestVolunteerSettingsForms(t *testing.T) {
 	if res := ad.form("POST", "/volunteer/population", url.Values{"pop_" + fmt.Sprint(street): {"4000"}}); res.StatusCode != 303 {
 		t.Fatalf("population: %d %s", res.StatusCode, res.body)
 	}
-	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"50,100,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"},}); res.StatusCode != 303 {
+	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"50,100,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"}}); res.StatusCode != 303 {
 		t.Fatalf("settings: %d %s", res.StatusCode, res.body)
 	}
 	if res := ad.form("POST", "/volunteer/settings", url.Values{"stars": {"100,50,200,400,800"}, "early": {"15"}, "late": {"30"}, "radius": {"200"}}); res.StatusCode != 400 || !strings.Contains(res.body, "递增") {
