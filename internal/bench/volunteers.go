@@ -80,6 +80,13 @@ func GenerateVolunteers(ctx context.Context, db *store.DB, volunteers, records, 
 		made += n
 		log("volunteers: %d", made)
 	}
+	// The planner's statistics of the grown tables before the service
+	// records go in: their foreign key checks must look volunteers and
+	// activities up by index (an unanalysed table looks small, and a
+	// PostgreSQL run without autovacuum then checks each row by scanning).
+	if err := db.Optimize(ctx); err != nil {
+		return err
+	}
 	type vol struct{ id, team, region int64 }
 	vols, err := store.Collect(ctx, r, func(s store.Scanner) (vol, error) {
 		var v vol
@@ -97,35 +104,8 @@ func GenerateVolunteers(ctx context.Context, db *store.DB, volunteers, records, 
 		volunteer int64
 	}
 	type quarterRow struct{ region, minutes int64 }
-	var quarters map[quarterKey]*quarterRow
-	// the per-quarter totals that confirmations keep, moved by the
-	// batch's minutes
-	addQuarters := func(ctx context.Context, tx *store.Tx, m map[quarterKey]*quarterRow) error {
-		var rows [][]any
-		for k, v := range m {
-			rows = append(rows, []any{k.quarter, k.volunteer, v.region, v.minutes})
-		}
-		for start := 0; start < len(rows); start += 5000 {
-			chunk := rows[start:min(start+5000, len(rows))]
-			var b strings.Builder
-			args := make([]any, 0, 4*len(chunk))
-			b.WriteString("INSERT INTO volunteer_quarters (quarter, volunteer_id, region_id, minutes) VALUES ")
-			for i, r := range chunk {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("(?,?,?,?)")
-				args = append(args, r...)
-			}
-			b.WriteString(" ON CONFLICT (quarter, volunteer_id) DO UPDATE SET minutes = volunteer_quarters.minutes + excluded.minutes")
-			if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	quarters := map[quarterKey]*quarterRow{}
 	for made := haveRecs; made < records; {
-		quarters = map[quarterKey]*quarterRow{}
 		// one transaction: an activity per 20 records, then its records
 		acts := min(batch/20, (records-made+19)/20)
 		var recRows [][]any
@@ -162,16 +142,53 @@ func GenerateVolunteers(ctx context.Context, db *store.DB, volunteers, records, 
 			if err := insertRows(ctx, tx, `service_records (activity_id, volunteer_id, region_id, checkin_at, checkin_m, checkout_at, checkout_m, minutes, confirmed_minutes, confirmed_at)`, recRows); err != nil {
 				return err
 			}
-			return addQuarters(ctx, tx, quarters)
+			return nil
 		})
 		if err != nil {
 			return err
+		}
+		if made == haveRecs {
+			if err := db.Optimize(ctx); err != nil { // the activities, now that there are some
+				return err
+			}
 		}
 		made += len(recRows)
 		log("service records: %d", made)
 	}
 	if records > haveRecs {
-		// each volunteer's total, as confirmations keep it
+		// each volunteer's total and per-quarter totals, as confirmations
+		// keep them: the stored quarters plus the generated minutes,
+		// written back whole (plain multi-row inserts; PostgreSQL takes
+		// seconds over one multi-row upsert of thousands of rows)
+		err := store.Each(ctx, r, func(sc store.Scanner) error {
+			var k quarterKey
+			var v quarterRow
+			if err := sc.Scan(&k.quarter, &k.volunteer, &v.region, &v.minutes); err != nil {
+				return err
+			}
+			if q := quarters[k]; q != nil {
+				q.minutes += v.minutes
+			} else {
+				quarters[k] = &v
+			}
+			return nil
+		}, `SELECT quarter, volunteer_id, region_id, minutes FROM volunteer_quarters`)
+		if err != nil {
+			return err
+		}
+		rows := make([][]any, 0, len(quarters))
+		for k, v := range quarters {
+			rows = append(rows, []any{k.quarter, k.volunteer, v.region, v.minutes})
+		}
+		err = db.WithTx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Exec(ctx, `DELETE FROM volunteer_quarters`); err != nil {
+				return err
+			}
+			return insertRows(ctx, tx, `volunteer_quarters (quarter, volunteer_id, region_id, minutes)`, rows)
+		})
+		if err != nil {
+			return err
+		}
 		if _, err := db.Exec(ctx, `UPDATE volunteers SET minutes = COALESCE((SELECT SUM(confirmed_minutes) FROM service_records s WHERE s.volunteer_id = volunteers.id), 0)`); err != nil {
 			return err
 		}
