@@ -236,7 +236,7 @@ func TestReportCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if sheets := f.GetSheetList(); len(sheets) != 4 || sheets[0] != "区县文明指数" {
+	if sheets := f.GetSheetList(); len(sheets) != 5 || sheets[0] != "区县文明指数" || sheets[4] != "志愿服务" {
 		t.Errorf("sheets %v", sheets)
 	}
 	// The printed forms of the three documents, to a file and to standard output.
