@@ -866,8 +866,8 @@ func checkVolunteers(t *testing.T, e env, now time.Time, cases int) {
 	if n := count(t, e.db, `SELECT count(*) FROM volunteers WHERE status = 'active'`); n < cases*7/10 || n > cases*13/10 {
 		t.Errorf("%d active volunteers, want about one for each of the %d cases", n, cases)
 	}
-	if n := count(t, e.db, `SELECT count(*) FROM volunteers WHERE status = 'pending'`); n != 5 {
-		t.Errorf("%d pending registrations, want 5", n)
+	if n := count(t, e.db, `SELECT count(*) FROM volunteers WHERE status = 'pending'`); n != demo.PendingRegistrations(cases) {
+		t.Errorf("%d pending registrations, want %d", n, demo.PendingRegistrations(cases))
 	}
 	if n := count(t, e.db, `SELECT count(*) FROM volunteers WHERE minutes > 0`); n < cases/4 {
 		t.Errorf("%d volunteers with hours", n)

@@ -283,7 +283,7 @@ func (l *volLoad) plan() {
 		_, err := v.Issue(ctx, admin, t0.veterans[0], t0.team.ID, first, s.now)
 		return err
 	})
-	for i := range 5 {
+	for i := range PendingRegistrations(s.opts.Cases) {
 		l.seq++
 		r := l.row()
 		r.Password, r.Consent, r.TeamID = fmt.Sprintf("Pending-%d-Aa!", 1000+i), true, l.teams[i%2].team.ID
@@ -334,7 +334,12 @@ func (l *volLoad) report() {
 		len(l.teams), l.seq, l.acts, l.records, l.elapsed.Round(time.Millisecond))
 }
 
-// volunteerRow is a made-up roster row: a name, a unique mobile number
+// PendingRegistrations is how many registrations the demo leaves for the
+// coordinators to decide: five in the full demo, fewer in a small one
+// (each costs a password hash).
+func PendingRegistrations(cases int) int { return min(5, max(1, cases/100)) }
+
+// row is a made-up roster row: a name, a unique mobile number
 // and a valid identity number (GB 11643 check character) of the demo
 // city's fictional area code.
 func (l *volLoad) row() volunteer.Registration {
