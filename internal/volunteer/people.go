@@ -449,26 +449,57 @@ func scanRecord(r store.Scanner) (ServiceRecord, error) {
 	return x, err
 }
 
-// IDNumber opens a volunteer's identity number, for the export of their
-// own data (administrator only; the access is on the trail).
-func (s *Service) IDNumber(ctx context.Context, actor org.Actor, id int64) (string, error) {
+// Export is everything kept about one volunteer, for their request to
+// see their data (个人信息保护法 art. 45): the record with the identity
+// number opened and the full phone, every service record, the
+// sign-ups and the certificates.
+type Export struct {
+	Volunteer    Volunteer       `json:"volunteer"`
+	IDNumber     string          `json:"id_number"`
+	Phone        string          `json:"phone"`
+	ConsentAt    time.Time       `json:"consent_at"`
+	Services     []ServiceRecord `json:"services"`
+	SignUps      []int64         `json:"signed_up_activities"`
+	Certificates []Certificate   `json:"certificates"`
+	ExportedAt   time.Time       `json:"exported_at"`
+	ExportedBy   string          `json:"exported_by"`
+}
+
+// ExportPerson opens one volunteer's data for their request
+// (administrator only); the opening is on the audit trail.
+func (s *Service) ExportPerson(ctx context.Context, actor org.Actor, id int64) (Export, error) {
 	if actor.Role != org.RoleAdmin {
-		return "", apperr.New(apperr.Forbidden, "forbidden")
+		return Export{}, apperr.New(apperr.Forbidden, "forbidden")
+	}
+	v, err := s.self(ctx, id)
+	if err != nil {
+		return Export{}, err
 	}
 	var sealed string
-	err := s.DB.Reader().QueryRow(ctx, `SELECT id_sealed FROM volunteers WHERE id = ?`, id).Scan(&sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", apperr.New(apperr.NotFound, "not_found")
+	var consent int64
+	if err := s.DB.Reader().QueryRow(ctx, `SELECT id_sealed, consent_at FROM volunteers WHERE id = ?`, id).Scan(&sealed, &consent); err != nil {
+		return Export{}, err
 	}
-	if err != nil {
-		return "", err
+	out := Export{Volunteer: v, Phone: v.Phone, ConsentAt: store.Time(consent), ExportedAt: s.now(), ExportedBy: actor.Name}
+	if sealed != "-" { // generated benchmark rows carry no sealed number
+		if out.IDNumber, err = s.Seal.open(sealed, "id_number"); err != nil {
+			return Export{}, fmt.Errorf("volunteer %d: %w", id, err)
+		}
 	}
-	plain, err := s.Seal.open(sealed, "id_number")
+	out.Services, err = store.Collect(ctx, s.DB.Reader(), scanRecord, `SELECT a.id, a.title, t.name, a.starts_at, r.checkin_at, r.checkout_at, r.minutes, r.confirmed_minutes, r.confirmed_at
+		FROM service_records r JOIN activities a ON a.id = r.activity_id JOIN volunteer_teams t ON t.id = a.team_id
+		WHERE r.volunteer_id = ? ORDER BY r.checkin_at`, id)
 	if err != nil {
-		return "", fmt.Errorf("volunteer %d: %w", id, err)
+		return Export{}, err
+	}
+	if out.SignUps, err = store.Int64s(ctx, s.DB.Reader(), `SELECT activity_id FROM activity_signups WHERE volunteer_id = ? ORDER BY activity_id`, id); err != nil {
+		return Export{}, err
+	}
+	if out.Certificates, err = s.Certificates(ctx, id); err != nil {
+		return Export{}, err
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		return s.log(ctx, tx, actor, "volunteer.id_opened", map[string]int64{"volunteer_id": id})
+		return s.log(ctx, tx, actor, "volunteer.export", map[string]int64{"volunteer_id": id})
 	})
-	return plain, err
+	return out, err
 }

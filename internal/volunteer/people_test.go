@@ -210,23 +210,24 @@ func TestRegistration(t *testing.T) {
 		_, err = s.SessionByToken(ctx, sess.Token)
 		wantErr(t, err, apperr.Unauthorized, "volunteer.login_required", "session after logout")
 
-		// the identity number opens for the administrator only, on the trail
-		plain, err := s.IDNumber(ctx, c.Admin, id)
-		if err != nil || plain != idX {
-			t.Errorf("IDNumber = %q, %v; want %q", plain, err, idX)
+		// a person's data, the identity number opened, for the
+		// administrator only, on the trail
+		exp, err := s.ExportPerson(ctx, c.Admin, id)
+		if err != nil || exp.IDNumber != idX || exp.Phone == "" || strings.Contains(exp.Phone, "*") || exp.ConsentAt.IsZero() {
+			t.Errorf("ExportPerson = %+v, %v; want the identity number %q and the full phone", exp, err, idX)
 		}
-		_, err = s.IDNumber(ctx, c.Volunteer, id)
-		wantErr(t, err, apperr.Forbidden, "forbidden", "IDNumber by an officer")
-		_, err = s.IDNumber(ctx, c.Admin, 999999)
-		wantErr(t, err, apperr.NotFound, "not_found", "IDNumber of nobody")
-		if n := e.events("volunteer.id_opened"); n != 1 {
-			t.Errorf("%d openings on the trail, want 1", n)
+		_, err = s.ExportPerson(ctx, c.Volunteer, id)
+		wantErr(t, err, apperr.Forbidden, "forbidden", "ExportPerson by an officer")
+		_, err = s.ExportPerson(ctx, c.Admin, 999999)
+		wantErr(t, err, apperr.NotFound, "not_found", "ExportPerson of nobody")
+		if n := e.events("volunteer.export"); n != 1 {
+			t.Errorf("%d exports on the trail, want 1", n)
 		}
 		// under another data key the number does not open
 		other := volunteer.New(db, c.Org, newSealer(t), testcity.Shanghai, nil)
 		other.Now = c.Clock.Now
-		if _, err := other.IDNumber(ctx, c.Admin, id); err == nil {
-			t.Error("IDNumber opened under another data key")
+		if _, err := other.ExportPerson(ctx, c.Admin, id); err == nil {
+			t.Error("the identity number opened under another data key")
 		}
 
 		// a rejected registration cannot sign in

@@ -42,6 +42,7 @@ func (s *Server) volunteerRoutes() []route {
 		{method: "GET", path: "/volunteer/people/{id}", roles: volOffice, h: s.pageVolunteerOne},
 		{method: "POST", path: "/volunteer/people/import", roles: volOffice, h: s.postImportRoster},
 		{method: "POST", path: "/volunteer/people/{id}/decide", roles: volOffice, h: s.postVolunteerDecide},
+		{method: "GET", path: "/volunteer/people/{id}/export", roles: admin, h: s.getVolunteerExport},
 		{method: "POST", path: "/volunteer/people/{id}/certificates", roles: volOffice, h: s.postCertificate},
 		{method: "GET", path: "/volunteer/certificates/{code}", roles: volOffice, h: s.getCertificatePDF},
 		{method: "POST", path: "/volunteer/certificates/{code}/revoke", roles: volOffice, h: s.postCertificateRevoke},
@@ -158,6 +159,17 @@ func (s *Server) pageVolunteer(w http.ResponseWriter, r *http.Request) {
 		return s.Volunteer.Stats(ctx, a, p.Start(s.Location), p.End(s.Location))
 	})
 	settings := load(&l, func() (volunteer.Settings, error) { return s.Volunteer.Settings(ctx) })
+	// the city's last four quarters, oldest first (each from the
+	// per-quarter totals)
+	type trendRow struct {
+		Quarter string
+		City    volunteer.RegionStats
+	}
+	trend := make([]trendRow, 4)
+	for i, tq := 3, q; i >= 0; i, tq = i-1, tq.Prev() {
+		st := load(&l, func() (volunteer.Stats, error) { return s.Volunteer.Stats(ctx, a, tq.Start(s.Location), tq.End(s.Location)) })
+		trend[i] = trendRow{tq.String(), st.City}
+	}
 	var teams []volunteer.Team
 	if a.Role == org.RoleAdmin || a.Role == org.RoleVolunteer {
 		teams = load(&l, func() ([]volunteer.Team, error) { return s.Volunteer.Teams(ctx, a) })
@@ -175,7 +187,7 @@ func (s *Server) pageVolunteer(w http.ResponseWriter, r *http.Request) {
 		prevHours[d.RegionID] = d.Hours
 	}
 	s.render(w, r, "volunteer", map[string]any{"Stats": st, "Quarter": q.String(), "Prev": q.Prev().String(), "PrevHours": prevHours,
-		"Teams": teams, "Pending": pending, "Settings": settings})
+		"Teams": teams, "Pending": pending, "Settings": settings, "Trend": trend})
 }
 
 func (s *Server) pageVolunteers(w http.ResponseWriter, r *http.Request) {
@@ -775,4 +787,21 @@ func (s *Server) postVolunteerSettings(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.Volunteer.SaveSettings(r.Context(), actorOf(r), st)
 	})
+}
+
+// getVolunteerExport answers a person's request for their data: a JSON
+// file of everything kept about them (the opening is on the trail).
+func (s *Server) getVolunteerExport(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	exp, err := s.Volunteer.ExportPerson(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="volunteer-%d.json"`, id))
+	writeJSON(w, http.StatusOK, exp)
 }

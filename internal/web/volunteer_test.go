@@ -300,6 +300,16 @@ func TestVolunteerJourney(t *testing.T) {
 			t.Fatalf("revoked certificate: %s", res.body)
 		}
 
+		// The person's request for their data: the administrator's export,
+		// the identity number opened; nobody else's.
+		if res = vc.coordA.do("GET", fmt.Sprintf("/volunteer/people/%d/export", id), nil, ""); res.StatusCode != 403 {
+			t.Fatalf("a coordinator exports a person's data: %d", res.StatusCode)
+		}
+		exp := f.login("admin").do("GET", fmt.Sprintf("/volunteer/people/%d/export", id), nil, "")
+		if exp.StatusCode != 200 || !strings.Contains(exp.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(exp.body, idNumber(7)) || !strings.Contains(exp.body, phone) {
+			t.Fatalf("export: %d %s", exp.StatusCode, exp.body)
+		}
+
 		// Statistics: every office role but a unit's handler.
 		var st volunteer.Stats
 		leader := f.login("leader")
@@ -311,7 +321,7 @@ func TestVolunteerJourney(t *testing.T) {
 		if res.StatusCode != 200 || st.City.Registered != 1 {
 			t.Fatalf("statistics: %d %+v", res.StatusCode, st.City)
 		}
-		if res = leader.do("GET", "/volunteer", nil, ""); res.StatusCode != 200 || strings.Contains(res.body, "王小明") {
+		if res = leader.do("GET", "/volunteer", nil, ""); res.StatusCode != 200 || strings.Contains(res.body, "王小明") || !strings.Contains(res.body, `id="trend"`) {
 			t.Fatalf("the leader's page carries no person: %d", res.StatusCode)
 		}
 	})
