@@ -167,7 +167,9 @@ func (s *Server) pageVolunteer(w http.ResponseWriter, r *http.Request) {
 	}
 	trend := make([]trendRow, 4)
 	for i, tq := 3, q; i >= 0; i, tq = i-1, tq.Prev() {
-		st := load(&l, func() (volunteer.Stats, error) { return s.Volunteer.Stats(ctx, a, tq.Start(s.Location), tq.End(s.Location)) })
+		st := load(&l, func() (volunteer.Stats, error) {
+			return s.Volunteer.Stats(ctx, a, tq.Start(s.Location), tq.End(s.Location))
+		})
 		trend[i] = trendRow{tq.String(), st.City}
 	}
 	var teams []volunteer.Team
