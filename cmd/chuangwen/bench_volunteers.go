@@ -86,7 +86,7 @@ func volunteerBurst(ctx context.Context, a *app, vol *volunteer.Service, burst, 
 	people, err := store.Collect(ctx, a.db.Reader(), func(s store.Scanner) (who, error) {
 		var w who
 		return w, s.Scan(&w.id, &w.phone, &w.team)
-	}, `SELECT id, phone, team_id FROM volunteers WHERE status = 'active' ORDER BY id DESC LIMIT ?`, burst)
+	}, `SELECT id, phone, team_id FROM volunteers WHERE status = 'active' AND id_sealed = '-' ORDER BY id DESC LIMIT ?`, burst) // generated ones only
 	if err != nil {
 		return err
 	}

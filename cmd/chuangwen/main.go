@@ -231,7 +231,11 @@ func (a *app) volunteerService() (*volunteer.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.vol = volunteer.New(a.db, a.orgs, seal, a.loc, a.log)
+	vol := volunteer.New(a.db, a.orgs, seal, a.loc, a.log)
+	if err := vol.CheckKey(context.Background()); err != nil {
+		return nil, err
+	}
+	a.vol = vol
 	return a.vol, nil
 }
 

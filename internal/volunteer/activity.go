@@ -133,10 +133,17 @@ func (s *Service) CreateActivity(ctx context.Context, actor org.Actor, na NewAct
 			if err := tx.QueryRow(ctx, `SELECT region_id FROM volunteer_teams WHERE id = ?`, na.TeamID).Scan(&na.RegionID); err != nil {
 				return err
 			}
-		} else if ok, err := store.Exists(ctx, tx, "regions", na.RegionID); err != nil {
-			return err
-		} else if !ok {
-			return apperr.New(apperr.Invalid, "region.not_found")
+		} else {
+			// within the team's own area: a team does not add to another
+			// district's statistics
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM regions g, regions tr, volunteer_teams t
+				WHERE g.id = ? AND t.id = ? AND tr.id = t.region_id AND g.path LIKE tr.path || '%'`, na.RegionID, na.TeamID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return apperr.New(apperr.Invalid, "volunteer.region_outside")
+			}
 		}
 		token := org.RandomToken(18)
 		id, err := store.InsertID(ctx, tx, `INSERT INTO activities (team_id, kind, title, description, address, lat, lon, region_id, site_id, starts_at, ends_at, capacity, radius_m, checkin_token, created_by, created_at)
@@ -568,6 +575,20 @@ func (s *Service) Confirm(ctx context.Context, actor org.Actor, recordID int64, 
 	}
 	if s.now().Before(a.EndsAt) {
 		return apperr.New(apperr.Conflict, "volunteer.not_ended")
+	}
+	var out int64
+	if err := s.DB.Reader().QueryRow(ctx, `SELECT checkout_at FROM service_records WHERE id = ?`, recordID).Scan(&out); err != nil {
+		return err
+	}
+	if out == 0 {
+		// the volunteer may still check out: their own record first
+		st, err := s.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		if closes := a.EndsAt.Add(time.Duration(st.CheckoutLateMin) * time.Minute); s.now().Before(closes) {
+			return apperr.New(apperr.Conflict, "volunteer.checkout_open", "time", closes.In(s.Location).Format("01-02 15:04"))
+		}
 	}
 	if minutes < 0 {
 		minutes = span

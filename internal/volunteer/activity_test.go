@@ -48,7 +48,9 @@ func TestCreateActivity(t *testing.T) {
 			{"unknown kind", func(n *volunteer.NewActivity) { n.Kind = "party" }, "volunteer.kind_bad"},
 			{"radius 9", func(n *volunteer.NewActivity) { n.RadiusM = 9 }, "volunteer.radius_bad"},
 			{"radius 10001", func(n *volunteer.NewActivity) { n.RadiusM = 10001 }, "volunteer.radius_bad"},
-			{"unknown region", func(n *volunteer.NewActivity) { n.RegionID = 999999 }, "region.not_found"},
+			{"unknown region", func(n *volunteer.NewActivity) { n.RegionID = 999999 }, "volunteer.region_outside"},
+			{"another district", func(n *volunteer.NewActivity) { n.RegionID = e.c.District2.ID }, "volunteer.region_outside"},
+			{"the city above the team", func(n *volunteer.NewActivity) { n.RegionID = e.c.City.ID }, "volunteer.region_outside"},
 		} {
 			na := good
 			x.edit(&na)

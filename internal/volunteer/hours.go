@@ -84,7 +84,7 @@ func (s *Service) Issue(ctx context.Context, actor org.Actor, volunteerID, teamI
 	if err := s.manages(ctx, actor, teamID); err != nil {
 		return Certificate{}, err
 	}
-	if !to.After(from) {
+	if from.IsZero() || to.IsZero() || !to.After(from) {
 		return Certificate{}, apperr.New(apperr.Invalid, "volunteer.period_bad")
 	}
 	var c Certificate
@@ -199,7 +199,7 @@ func (s *Service) certificate(ctx context.Context, code string, public bool) (Ce
 		c.Revoked, c.RevokedAt = true, store.Time(revoked)
 	}
 	if public {
-		c.Name, c.VolunteerID, c.TeamID, c.NationalNo, c.IDMasked = MaskName(c.Name), 0, 0, "", ""
+		c.Name, c.VolunteerID, c.TeamID, c.NationalNo, c.IDMasked, c.RevokeReason = MaskName(c.Name), 0, 0, "", "", ""
 	}
 	return c, nil
 }

@@ -1,11 +1,13 @@
 package volunteer
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -215,4 +217,33 @@ func NormalizePhone(v string) (string, error) {
 		}
 	}
 	return v, nil
+}
+
+// keyCheckSetting holds a keyed hash of a constant under the data key
+// this database was first sealed with.
+const keyCheckSetting = "volunteer.key_check"
+
+// CheckKey makes sure the data key is the one this database's identity
+// numbers were sealed with: the first use records a check value, every
+// later start compares. A restore onto a new host with a new key (the
+// file not copied) must stop here, not seal new numbers under another
+// key and miss every duplicate.
+func (s *Service) CheckKey(ctx context.Context) error {
+	want := s.Seal.hash("chuangwen data key check")
+	var have string
+	err := s.DB.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, keyCheckSetting).Scan(&have)
+	if errors.Is(err, sql.ErrNoRows) {
+		// the first start with volunteers; another replica may race us
+		if _, err = s.DB.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, keyCheckSetting, want); err != nil {
+			return err
+		}
+		err = s.DB.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, keyCheckSetting).Scan(&have)
+	}
+	if err != nil {
+		return err
+	}
+	if have != want {
+		return errors.New("the data key is not the one this database's identity numbers were sealed with: restore the data key file (or CHUANGWEN_DATA_KEY) that belongs to this database")
+	}
+	return nil
 }

@@ -106,6 +106,23 @@ func (s *Service) Register(ctx context.Context, r Registration) (int64, error) {
 	if msg := org.CheckPasswordPolicy(r.Password); msg != "" {
 		return 0, apperr.New(apperr.Invalid, msg)
 	}
+	// the cheap refusals before the costly hash
+	var dupID, dupPhone int
+	if err := s.DB.Reader().QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM volunteers WHERE id_hash = ?), (SELECT COUNT(*) FROM volunteers WHERE phone = ?)`,
+		s.Seal.hash(r.IDNumber), r.Phone).Scan(&dupID, &dupPhone); err != nil {
+		return 0, err
+	}
+	if dupID > 0 {
+		return 0, apperr.New(apperr.Conflict, "volunteer.id_registered")
+	}
+	if dupPhone > 0 {
+		return 0, apperr.New(apperr.Conflict, "volunteer.phone_registered")
+	}
+	if ok, err := store.Exists(ctx, s.DB.Reader(), "volunteer_teams", r.TeamID); err != nil {
+		return 0, err
+	} else if !ok {
+		return 0, apperr.New(apperr.Invalid, "volunteer.team_unknown")
+	}
 	hash, err := s.Org.HashSecret(ctx, r.Password)
 	if err != nil {
 		return 0, err
@@ -148,9 +165,12 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, r Registration, hash
 		return 0, err
 	}
 	now := store.Ms(s.now())
-	decided := int64(0)
+	decided, consent := int64(0), now
 	if status == StatusActive {
 		decided = now
+	}
+	if source == SourceImport {
+		consent = 0 // a roster's people did not accept the notice here
 	}
 	// ON CONFLICT DO NOTHING: a registration with the same number or
 	// phone that committed in between leaves the transaction usable, to
@@ -158,7 +178,7 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, r Registration, hash
 	var id int64
 	err = tx.QueryRow(ctx, `INSERT INTO volunteers (name, phone, id_hash, id_sealed, id_masked, national_no, skills, team_id, region_id, status, source, password_hash, consent_at, created_at, decided_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
-		r.Name, r.Phone, idHash, s.Seal.seal(r.IDNumber, "id_number"), MaskID(r.IDNumber), r.NationalNo, r.Skills, r.TeamID, regionID, status, source, hash, now, now, decided).Scan(&id)
+		r.Name, r.Phone, idHash, s.Seal.seal(r.IDNumber, "id_number"), MaskID(r.IDNumber), r.NationalNo, r.Skills, r.TeamID, regionID, status, source, hash, consent, now, decided).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		var sameID int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM volunteers WHERE id_hash = ?`, idHash).Scan(&sameID); err != nil {
@@ -457,7 +477,7 @@ type Export struct {
 	Volunteer    Volunteer       `json:"volunteer"`
 	IDNumber     string          `json:"id_number"`
 	Phone        string          `json:"phone"`
-	ConsentAt    time.Time       `json:"consent_at"`
+	ConsentAt    time.Time       `json:"consent_at,omitzero"` // none for a roster's people
 	Services     []ServiceRecord `json:"services"`
 	SignUps      []int64         `json:"signed_up_activities"`
 	Certificates []Certificate   `json:"certificates"`
@@ -480,7 +500,10 @@ func (s *Service) ExportPerson(ctx context.Context, actor org.Actor, id int64) (
 	if err := s.DB.Reader().QueryRow(ctx, `SELECT id_sealed, consent_at FROM volunteers WHERE id = ?`, id).Scan(&sealed, &consent); err != nil {
 		return Export{}, err
 	}
-	out := Export{Volunteer: v, Phone: v.Phone, ConsentAt: store.Time(consent), ExportedAt: s.now(), ExportedBy: actor.Name}
+	out := Export{Volunteer: v, Phone: v.Phone, ExportedAt: s.now(), ExportedBy: actor.Name}
+	if consent != 0 {
+		out.ConsentAt = store.Time(consent)
+	}
 	if sealed != "-" { // generated benchmark rows carry no sealed number
 		if out.IDNumber, err = s.Seal.open(sealed, "id_number"); err != nil {
 			return Export{}, fmt.Errorf("volunteer %d: %w", id, err)
@@ -502,4 +525,64 @@ func (s *Service) ExportPerson(ctx context.Context, actor org.Actor, id int64) (
 		return s.log(ctx, tx, actor, "volunteer.export", map[string]int64{"volunteer_id": id})
 	})
 	return out, err
+}
+
+// ResetPassword gives a volunteer of a team actor manages a new random
+// password, shown once to the coordinator to pass on (a roster's people
+// have none; others forget theirs), and ends their sessions. The
+// volunteer changes it on their page.
+func (s *Service) ResetPassword(ctx context.Context, actor org.Actor, id int64) (string, error) {
+	v, err := s.Volunteer(ctx, actor, id)
+	if err != nil {
+		return "", err
+	}
+	if v.Status != StatusActive {
+		return "", apperr.New(apperr.Conflict, "volunteer.not_active")
+	}
+	pw := org.RandomToken(9) // 12 characters, 72 bits
+	hash, err := s.Org.HashSecret(ctx, pw)
+	if err != nil {
+		return "", err
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE volunteers SET password_hash = ? WHERE id = ?`, hash, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM volunteer_sessions WHERE volunteer_id = ?`, id); err != nil {
+			return err
+		}
+		return s.log(ctx, tx, actor, "volunteer.password_reset", map[string]int64{"volunteer_id": id})
+	})
+	return pw, err
+}
+
+// ChangePassword sets a signed-in volunteer's own password, after their
+// current one checks under the sign-in throttle; their other sessions end.
+func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, next, ip string) error {
+	if msg := org.CheckPasswordPolicy(next); msg != "" {
+		return apperr.New(apperr.Invalid, msg)
+	}
+	id := sess.Volunteer.ID
+	err := s.Org.CheckSecret(ctx, "vol", sess.Volunteer.Phone, ip, current, func() (string, error) {
+		var hash string
+		err := s.DB.Reader().QueryRow(ctx, `SELECT password_hash FROM volunteers WHERE id = ?`, id).Scan(&hash)
+		return hash, err
+	})
+	if err != nil {
+		if apperr.Is(err, apperr.Unauthorized) {
+			return apperr.New(apperr.Invalid, "volunteer.password_wrong")
+		}
+		return err
+	}
+	hash, err := s.Org.HashSecret(ctx, next)
+	if err != nil {
+		return err
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE volunteers SET password_hash = ? WHERE id = ?`, hash, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM volunteer_sessions WHERE volunteer_id = ? AND id <> ?`, id, sessionKey(sess.Token))
+		return err
+	})
 }

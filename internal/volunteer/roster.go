@@ -146,6 +146,6 @@ func (s *Service) RecordPast(ctx context.Context, actor org.Actor, activityID in
 				return err
 			}
 		}
-		return s.log(ctx, tx, actor, "volunteer.hours_record", map[string]any{"activity_id": activityID, "volunteers": len(list), "reason": reason})
+		return s.log(ctx, tx, actor, "volunteer.hours_record", map[string]any{"activity_id": activityID, "services": list, "reason": reason})
 	})
 }

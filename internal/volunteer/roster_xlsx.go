@@ -27,12 +27,17 @@ var rosterColumns = map[string][]string{
 // MaxRosterBytes bounds a roster upload.
 const MaxRosterBytes = 16 << 20
 
+// maxRosterColumns bounds a roster row's width.
+const maxRosterColumns = 200
+
 // ParseRoster reads an XLSX roster: the rows, and the problems of the
 // header (a missing required column is reported against row 1). Cells
 // are trimmed; blank rows are skipped (their numbers still count, so
 // that a problem names the row the spreadsheet shows).
 func ParseRoster(r io.Reader) ([]Registration, []int, []RowProblem, error) {
-	f, err := excelize.OpenReader(io.LimitReader(r, MaxRosterBytes))
+	// The upload is bounded, and so is what it may unpack to: a few
+	// kilobytes of XML can describe a sheet of millions of cells.
+	f, err := excelize.OpenReader(io.LimitReader(r, MaxRosterBytes), excelize.Options{UnzipSizeLimit: 8 * MaxRosterBytes, UnzipXMLSizeLimit: 4 * MaxRosterBytes})
 	if err != nil {
 		return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.roster_unreadable")
 	}
@@ -41,56 +46,71 @@ func ParseRoster(r io.Reader) ([]Registration, []int, []RowProblem, error) {
 	if len(sheets) == 0 {
 		return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.import_empty")
 	}
-	rows, err := f.GetRows(sheets[0])
+	rows, err := f.Rows(sheets[0])
 	if err != nil {
 		return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.roster_unreadable")
 	}
-	if len(rows) == 0 {
-		return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.import_empty")
-	}
+	defer rows.Close()
+	// Row by row, keeping only the mapped columns: a row padded out to
+	// its last cell (column XFD) costs nothing beyond its reading.
 	col := map[string]int{}
-	for i, h := range rows[0] {
-		h = strings.ToLower(strings.TrimSpace(h))
-		for field, names := range rosterColumns {
-			for _, n := range names {
-				if h == strings.ToLower(n) {
-					if _, dup := col[field]; !dup {
-						col[field] = i
+	var out []Registration
+	var lines []int
+	line := 0
+	for rows.Next() {
+		line++
+		row, err := rows.Columns()
+		if err != nil {
+			return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.roster_unreadable")
+		}
+		if len(row) > maxRosterColumns {
+			// no roster has hundreds of columns; a cell at column XFD
+			// makes every such row 16,384 cells wide
+			return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.roster_too_wide", "row", fmt.Sprint(line), "max", fmt.Sprint(maxRosterColumns))
+		}
+		if line == 1 {
+			for i, h := range row {
+				h = strings.ToLower(strings.TrimSpace(h))
+				for field, names := range rosterColumns {
+					for _, n := range names {
+						if _, dup := col[field]; h == strings.ToLower(n) && !dup {
+							col[field] = i
+						}
 					}
 				}
 			}
-		}
-	}
-	var problems []RowProblem
-	for _, field := range []string{"name", "phone", "id_number"} {
-		if _, ok := col[field]; !ok {
-			problems = append(problems, RowProblem{Row: 1, Key: "volunteer.roster_no_column", Args: []string{"column", rosterColumns[field][0]}})
-		}
-	}
-	if len(problems) > 0 {
-		return nil, nil, problems, nil
-	}
-	cell := func(row []string, field string) string {
-		i, ok := col[field]
-		if !ok || i >= len(row) {
-			return ""
-		}
-		return strings.TrimSpace(row[i])
-	}
-	var out []Registration
-	var lines []int
-	for n, row := range rows[1:] {
-		if strings.TrimSpace(strings.Join(row, "")) == "" {
+			var problems []RowProblem
+			for _, field := range []string{"name", "phone", "id_number"} {
+				if _, ok := col[field]; !ok {
+					problems = append(problems, RowProblem{Row: 1, Key: "volunteer.roster_no_column", Args: []string{"column", rosterColumns[field][0]}})
+				}
+			}
+			if len(problems) > 0 {
+				return nil, nil, problems, nil
+			}
 			continue
+		}
+		cell := func(field string) string {
+			i, ok := col[field]
+			if !ok || i >= len(row) {
+				return ""
+			}
+			return strings.TrimSpace(row[i])
+		}
+		reg := Registration{Name: cell("name"), Phone: cell("phone"), IDNumber: cell("id_number"), NationalNo: cell("national_no"), Skills: cell("skills")}
+		if reg == (Registration{}) {
+			continue // a blank row (its number still counts)
 		}
 		if len(out) >= MaxImportRows {
 			return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.import_too_many", "max", fmt.Sprint(MaxImportRows))
 		}
-		out = append(out, Registration{Name: cell(row, "name"), Phone: cell(row, "phone"), IDNumber: cell(row, "id_number"),
-			NationalNo: cell(row, "national_no"), Skills: cell(row, "skills")})
-		lines = append(lines, n+2)
+		out = append(out, reg)
+		lines = append(lines, line)
 	}
-	if len(out) == 0 {
+	if err := rows.Error(); err != nil {
+		return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.roster_unreadable")
+	}
+	if line == 0 || len(out) == 0 {
 		return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.import_empty")
 	}
 	return out, lines, nil, nil

@@ -277,7 +277,9 @@ type NewTeam struct {
 // volunteer officer). Its region is the node's, or the unit's (the city
 // for a unit without one).
 func (s *Service) CreateTeam(ctx context.Context, actor org.Actor, nt NewTeam) (Team, error) {
-	if !officeWide(actor) {
+	if ok, err := s.officeWide(ctx, actor); err != nil {
+		return Team{}, err
+	} else if !ok {
 		return Team{}, apperr.New(apperr.Forbidden, "forbidden")
 	}
 	nt.Name = strings.TrimSpace(nt.Name)
@@ -331,7 +333,9 @@ func (s *Service) CreateTeam(ctx context.Context, actor org.Actor, nt NewTeam) (
 
 // SetCoordinator names a team's coordinator (0: none).
 func (s *Service) SetCoordinator(ctx context.Context, actor org.Actor, teamID, userID int64) error {
-	if !officeWide(actor) {
+	if ok, err := s.officeWide(ctx, actor); err != nil {
+		return err
+	} else if !ok {
 		return apperr.New(apperr.Forbidden, "forbidden")
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
@@ -393,9 +397,25 @@ func (s *Service) PublicTeams(ctx context.Context) ([]Team, error) {
 }
 
 // officeWide reports whether actor manages the whole volunteer service:
-// the administrator, or a volunteer officer of city scope.
-func officeWide(a org.Actor) bool {
-	return a.Role == org.RoleAdmin || (a.Role == org.RoleVolunteer && a.Scope == org.ScopeCity && a.UserID != 0)
+// the administrator, or a volunteer officer of city scope who coordinates
+// no team (a team's coordinator manages that team alone, whatever the
+// scope of their account).
+func (s *Service) officeWide(ctx context.Context, a org.Actor) (bool, error) {
+	if a.Role == org.RoleAdmin {
+		return true, nil
+	}
+	if a.Role != org.RoleVolunteer || a.Scope != org.ScopeCity || a.UserID == 0 {
+		return false, nil
+	}
+	n, err := s.coordinates(ctx, a.UserID)
+	return n == 0, err
+}
+
+// coordinates counts the teams a user coordinates.
+func (s *Service) coordinates(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := s.DB.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM volunteer_teams WHERE coordinator_id = ?`, userID).Scan(&n)
+	return n, err
 }
 
 // teamScope returns an SQL condition keeping the teams table (aliased
@@ -405,8 +425,8 @@ func (s *Service) teamScope(ctx context.Context, a org.Actor, alias string) (str
 		return "1=0", nil, nil
 	}
 	if a.Role == org.RoleVolunteer {
-		var n int
-		if err := s.DB.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM volunteer_teams WHERE coordinator_id = ?`, a.UserID).Scan(&n); err != nil {
+		n, err := s.coordinates(ctx, a.UserID)
+		if err != nil {
 			return "", nil, err
 		}
 		if n > 0 {

@@ -467,7 +467,7 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 	defer s.Flow.PhotoJobs.IntakeStarted()()
 	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
 	actor, scope := org.System, "public"
-	var volunteerName, volunteerPhone string
+	var volunteerName string
 	sr, staff := s.staffReporter(r)
 	up := s.Flow.Photos.NewUploads()
 	defer up.Close() // every refusal before Submit removes the stored photos
@@ -491,7 +491,7 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		// A volunteer signed in on the phone pages reports as themselves
 		// (the cookie is SameSite=Lax and the Origin was checked above).
 		scope, in.Source = "vol:"+strconv.FormatInt(v.ID, 10), workflow.SourceVolunteer
-		volunteerName, volunteerPhone = v.Name, v.Phone
+		volunteerName = v.Name
 	}
 	cat, err := strconv.ParseInt(strings.TrimSpace(fields.Get("category_id")), 10, 64)
 	if err != nil || cat <= 0 {
@@ -511,10 +511,8 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 	in.ReporterName = excerpt(strings.TrimSpace(fields.Get("name")), 50)
 	in.ReporterPhone = strings.TrimSpace(fields.Get("phone"))
 	if volunteerName != "" {
+		// the name says who reported; the phone only if they typed one
 		in.ReporterName = excerpt("志愿者 "+volunteerName, 50)
-		if in.ReporterPhone == "" {
-			in.ReporterPhone = volunteerPhone
-		}
 	}
 	if in.ReporterPhone != "" && !validPhone(in.ReporterPhone) {
 		refuse(apperr.New(apperr.Invalid, "public.bad_phone"))

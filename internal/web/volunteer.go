@@ -43,6 +43,7 @@ func (s *Server) volunteerRoutes() []route {
 		{method: "POST", path: "/volunteer/people/import", roles: volOffice, h: s.postImportRoster},
 		{method: "POST", path: "/volunteer/people/{id}/decide", roles: volOffice, h: s.postVolunteerDecide},
 		{method: "GET", path: "/volunteer/people/{id}/export", roles: admin, h: s.getVolunteerExport},
+		{method: "POST", path: "/volunteer/people/{id}/password", roles: volOffice, h: s.postVolunteerPassword},
 		{method: "POST", path: "/volunteer/people/{id}/certificates", roles: volOffice, h: s.postCertificate},
 		{method: "GET", path: "/volunteer/certificates/{code}", roles: volOffice, h: s.getCertificatePDF},
 		{method: "POST", path: "/volunteer/certificates/{code}/revoke", roles: volOffice, h: s.postCertificateRevoke},
@@ -240,7 +241,8 @@ func (s *Server) showVolunteer(w http.ResponseWriter, r *http.Request, code int,
 		return
 	}
 	now := s.Volunteer.Now().In(s.Location)
-	s.renderStatus(w, r, code, "volunteer_one", map[string]any{"V": v, "Records": recs, "Certificates": certs, "Teams": teams, "Error": msg,
+	pw, _ := r.Context().Value(oneTimeKey{}).(string)
+	s.renderStatus(w, r, code, "volunteer_one", map[string]any{"V": v, "Records": recs, "Certificates": certs, "Teams": teams, "Error": msg, "OneTime": pw,
 		"From": now.AddDate(-1, 0, 0).Format("2006-01-02"), "To": now.Format("2006-01-02")})
 }
 
@@ -807,3 +809,26 @@ func (s *Server) getVolunteerExport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="volunteer-%d.json"`, id))
 	writeJSON(w, http.StatusOK, exp)
 }
+
+// postVolunteerPassword gives a volunteer a new random password, shown
+// once on the page to pass on.
+func (s *Server) postVolunteerPassword(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	var pw string
+	if err == nil {
+		pw, err = s.Volunteer.ResetPassword(r.Context(), actorOf(r), id)
+	}
+	if err != nil {
+		code, msg := s.message(r, err)
+		if code == apperr.NotFound {
+			s.fail(w, r, err)
+			return
+		}
+		s.showVolunteer(w, r, status(code), msg)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), oneTimeKey{}, pw))
+	s.showVolunteer(w, r, http.StatusOK, "")
+}
+
+type oneTimeKey struct{}

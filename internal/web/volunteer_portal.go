@@ -32,6 +32,8 @@ func (s *Server) volunteerPortalRoutes() []route {
 		{method: "GET", path: "/v/activities", public: true, h: s.pageVolActivities},
 		{method: "POST", path: "/v/activities/{id}/signup", public: true, h: s.postVolSignup},
 		{method: "POST", path: "/v/activities/{id}/withdraw", public: true, h: s.postVolWithdraw},
+		{method: "GET", path: "/v/password", public: true, h: s.pageVolPassword},
+		{method: "POST", path: "/v/password", public: true, h: s.postVolPassword},
 		{method: "GET", path: "/v/checkin/{token}", public: true, h: s.pageVolCheckin},
 		{method: "POST", path: "/v/checkin/{token}", public: true, h: s.postVolCheckin},
 		{method: "GET", path: "/verify", public: true, h: s.pageVerify},
@@ -346,4 +348,26 @@ func (s *Server) pageVerify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.renderStatus(w, r, st, "public_verify", data)
+}
+
+func (s *Server) pageVolPassword(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.volGuard(w, r, false)
+	if !ok {
+		return
+	}
+	s.render(w, r, "public_vol_password", map[string]any{"CSRF": sess.CSRF})
+}
+
+func (s *Server) postVolPassword(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.volGuard(w, r, true)
+	if !ok {
+		return
+	}
+	err := s.Volunteer.ChangePassword(r.Context(), sess, r.FormValue("current"), r.FormValue("password"), s.clientIP(r))
+	if err != nil {
+		code, msg := s.message(r, err)
+		s.renderStatus(w, r, status(code), "public_vol_password", map[string]any{"CSRF": sess.CSRF, "Error": msg})
+		return
+	}
+	http.Redirect(w, r, "/v?msg=password", http.StatusSeeOther)
 }

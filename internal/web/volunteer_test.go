@@ -394,6 +394,31 @@ func TestRosterUpload(t *testing.T) {
 	if list := vc.coordA.do("GET", fmt.Sprintf("/volunteer/people?team=%d", vc.teamA.ID), nil, ""); !strings.Contains(list.body, "138****0011") {
 		t.Fatalf("the imported volunteer is not listed: %s", list.body)
 	}
+	// a roster's people sign in once their coordinator issues a password,
+	// and then choose their own
+	var imported int64
+	if err := f.db.Reader().QueryRow(context.Background(), `SELECT id FROM volunteers WHERE phone = '13800000011'`).Scan(&imported); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.anon().form("POST", "/v/login", url.Values{"phone": {"13800000011"}, "password": {""}}); res.StatusCode != 401 {
+		t.Fatalf("an imported volunteer signs in without a password: %d", res.StatusCode)
+	}
+	if res := vc.coordB.form("POST", fmt.Sprintf("/volunteer/people/%d/password", imported), url.Values{}); res.StatusCode != 404 {
+		t.Fatalf("coordinator B issues team A's password: %d", res.StatusCode)
+	}
+	issued := vc.coordA.form("POST", fmt.Sprintf("/volunteer/people/%d/password", imported), url.Values{})
+	m := regexp.MustCompile(`新密码：(\S+)（`).FindStringSubmatch(issued.body)
+	if issued.StatusCode != 200 || m == nil {
+		t.Fatalf("issue a password: %d %s", issued.StatusCode, issued.body)
+	}
+	me := f.person("13800000011", m[1])
+	if res := me.form("POST", "/v/password", url.Values{"current": {"wrong"}, "password": {"Mine-Passw0rd!"}}); res.StatusCode != 400 || !strings.Contains(res.body, "当前密码不正确") {
+		t.Fatalf("change with a wrong current password: %d", res.StatusCode)
+	}
+	if res := me.form("POST", "/v/password", url.Values{"current": {m[1]}, "password": {"Mine-Passw0rd!"}}); res.StatusCode != 303 {
+		t.Fatalf("change password: %d %s", res.StatusCode, res.body)
+	}
+	f.person("13800000011", "Mine-Passw0rd!")
 	api := vc.coordA.do("POST", fmt.Sprintf("/api/v1/volunteer/teams/%d/roster", vc.teamA.ID), bytes.NewReader(book(header, []string{"丙", "138", idNumber(13)})),
 		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	var rep struct {
@@ -483,7 +508,7 @@ func TestVolunteerReports(t *testing.T) {
 		}
 		return source + "|" + name + "|" + phone
 	}
-	if got := report(f.person("13800000077", "Volunteer-2026!")); got != "volunteer|志愿者 林志|13800000077" {
+	if got := report(f.person("13800000077", "Volunteer-2026!")); got != "volunteer|志愿者 林志|" {
 		t.Errorf("a volunteer's report: %s", got)
 	}
 	if got := report(f.anon()); !strings.HasPrefix(got, "citizen|") {
