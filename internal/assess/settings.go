@@ -3,7 +3,6 @@ package assess
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"math/big"
 
@@ -105,19 +104,7 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 }
 
 func loadSettings(ctx context.Context, q store.Queryer) (Settings, error) {
-	st := DefaultSettings()
-	var text string
-	err := q.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, settingsKey).Scan(&text)
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, nil
-	}
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal([]byte(text), &st); err != nil {
-		return DefaultSettings(), nil
-	}
-	return st, nil
+	return store.ReadSetting(ctx, q, settingsKey, DefaultSettings())
 }
 
 // SaveSettings stores the settings (the administrator's), with a trail
@@ -129,14 +116,13 @@ func (s *Service) SaveSettings(ctx context.Context, actor org.Actor, st Settings
 	if err := st.check(); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(st)
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if st.DefaultCategory != 0 {
 			if err := leafCategory(ctx, tx, st.DefaultCategory); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, settingsKey, string(b)); err != nil {
+		if err := store.WriteSetting(ctx, tx, settingsKey, st); err != nil {
 			return err
 		}
 		return s.trail(ctx, tx, actor, "assess.settings", st)

@@ -2,9 +2,6 @@ package report
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
 	"math/big"
 	"sort"
 	"strings"
@@ -98,19 +95,7 @@ func (st Settings) check() error {
 
 // Settings returns the stored settings, the defaults where none are.
 func (s *Service) Settings(ctx context.Context) (Settings, error) {
-	st := DefaultSettings()
-	var text string
-	err := s.DB.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, settingsKey).Scan(&text)
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, nil
-	}
-	if err != nil {
-		return st, err
-	}
-	if json.Unmarshal([]byte(text), &st) != nil {
-		return DefaultSettings(), nil
-	}
-	return st, nil
+	return store.ReadSetting(ctx, s.DB.Reader(), settingsKey, DefaultSettings())
 }
 
 // SaveSettings stores the settings (the administrator's), with a trail
@@ -122,9 +107,8 @@ func (s *Service) SaveSettings(ctx context.Context, actor org.Actor, st Settings
 	if err := st.check(); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(st)
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, settingsKey, string(b)); err != nil {
+		if err := store.WriteSetting(ctx, tx, settingsKey, st); err != nil {
 			return err
 		}
 		return appendTrail(ctx, tx, actor, s.now(), "report.settings", st)

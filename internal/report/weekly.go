@@ -83,15 +83,7 @@ const noticeSettingsKey = "report.notices"
 
 // NoticeSettings returns the stored notice settings.
 func (s *Service) NoticeSettings(ctx context.Context) (NoticeSettings, error) {
-	st := DefaultNoticeSettings()
-	var text string
-	err := s.DB.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, noticeSettingsKey).Scan(&text)
-	if err == nil {
-		_ = json.Unmarshal([]byte(text), &st)
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return st, err
-	}
-	return st, nil
+	return store.ReadSetting(ctx, s.DB.Reader(), noticeSettingsKey, DefaultNoticeSettings())
 }
 
 // SaveNoticeSettings stores the notice settings (the administrator's).
@@ -103,9 +95,8 @@ func (s *Service) SaveNoticeSettings(ctx context.Context, actor org.Actor, st No
 	if st.Weekday < 1 || st.Weekday > 7 || st.Hour < 0 || st.Hour > 23 || st.DueDays < 0 || st.DueDays > 30 || st.Issuer == "" {
 		return apperr.New(apperr.Invalid, "report.bad_setting", "field", "notices")
 	}
-	b, _ := json.Marshal(st)
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, noticeSettingsKey, string(b)); err != nil {
+		if err := store.WriteSetting(ctx, tx, noticeSettingsKey, st); err != nil {
 			return err
 		}
 		return appendTrail(ctx, tx, actor, s.now(), "report.notice_settings", st)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -149,4 +150,33 @@ func checkText(args []any) error {
 		}
 	}
 	return nil
+}
+
+// ReadSetting returns the JSON setting key decoded over def: def itself
+// when the key is absent, or when its value no longer decodes (written by
+// another version), so that a setting can always be read.
+func ReadSetting[T any](ctx context.Context, q Queryer, key string, def T) (T, error) {
+	var text string
+	err := q.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return def, nil
+	}
+	if err != nil {
+		return def, err
+	}
+	v := def
+	if json.Unmarshal([]byte(text), &v) != nil {
+		return def, nil
+	}
+	return v, nil
+}
+
+// WriteSetting stores v as the JSON setting key, in tx.
+func WriteSetting(ctx context.Context, tx *Tx, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, string(b))
+	return err
 }

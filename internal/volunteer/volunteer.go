@@ -20,7 +20,6 @@ package volunteer
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,19 +107,7 @@ func (st Settings) Check() error {
 
 // Settings returns the stored settings, or the defaults.
 func (s *Service) Settings(ctx context.Context) (Settings, error) {
-	st := DefaultSettings()
-	var text string
-	err := s.DB.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, settingsKey).Scan(&text)
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, nil
-	}
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal([]byte(text), &st); err != nil {
-		return DefaultSettings(), fmt.Errorf("volunteer settings: %w", err)
-	}
-	return st, nil
+	return store.ReadSetting(ctx, s.DB.Reader(), settingsKey, DefaultSettings())
 }
 
 // SaveSettings stores st (administrator only).
@@ -131,9 +118,8 @@ func (s *Service) SaveSettings(ctx context.Context, actor org.Actor, st Settings
 	if err := st.Check(); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(st)
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, settingsKey, string(b)); err != nil {
+		if err := store.WriteSetting(ctx, tx, settingsKey, st); err != nil {
 			return err
 		}
 		return s.log(ctx, tx, actor, "volunteer.settings", st)
