@@ -48,8 +48,9 @@ func (s *Server) parseTemplates() error {
 		},
 		"str": func(v any) string { return fmt.Sprint(v) },
 		// share prints a fraction as a percentage with two decimals.
-		"share": func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
-		"join":  strings.Join,
+		"share":  func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
+		"join":   strings.Join,
+		"prefix": strings.HasPrefix,
 		"has": func(ids []int64, id int64) bool {
 			for _, x := range ids {
 				if x == id {
