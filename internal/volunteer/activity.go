@@ -539,9 +539,11 @@ func (s *Service) Attendance(ctx context.Context, actor org.Actor, activityID in
 		x.Phone = MaskPhone(x.Phone)
 		return x, err
 	}, `SELECT v.id, v.name, v.phone, x.created_at, r.id, r.checkin_at, r.checkin_m, r.checkout_at, r.checkout_m, r.minutes, r.confirmed_minutes, r.confirmed_at
-		FROM volunteers v LEFT JOIN activity_signups x ON x.volunteer_id = v.id AND x.activity_id = ?
-		LEFT JOIN service_records r ON r.volunteer_id = v.id AND r.activity_id = ?
-		WHERE x.activity_id IS NOT NULL OR r.id IS NOT NULL ORDER BY COALESCE(r.checkin_at, x.created_at), v.id`, activityID, activityID)
+		FROM (SELECT volunteer_id FROM activity_signups WHERE activity_id = ? UNION SELECT volunteer_id FROM service_records WHERE activity_id = ?) p
+		JOIN volunteers v ON v.id = p.volunteer_id
+		LEFT JOIN activity_signups x ON x.activity_id = ? AND x.volunteer_id = v.id
+		LEFT JOIN service_records r ON r.activity_id = ? AND r.volunteer_id = v.id
+		ORDER BY COALESCE(r.checkin_at, x.created_at), v.id`, activityID, activityID, activityID, activityID)
 	return list, err
 }
 

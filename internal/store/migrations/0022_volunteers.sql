@@ -95,6 +95,8 @@ CREATE INDEX activities_team ON activities(team_id, starts_at);
 CREATE INDEX activities_region ON activities(cancelled_at, region_id, starts_at);
 -- the volunteers' list of activities still to come
 CREATE INDEX activities_end ON activities(ends_at);
+-- the office's list, latest first
+CREATE INDEX activities_start ON activities(starts_at);
 
 CREATE TABLE activity_signups (
     activity_id BIGINT NOT NULL REFERENCES activities(id),
