@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,6 +61,8 @@ type Config struct {
 	// takes its place when set.
 	DataKeyFile string
 	DataKey     string
+	// PublicURL is where people reach the program, for printed links.
+	PublicURL string
 }
 
 // defaults returns the configuration of a fresh install.
@@ -106,6 +109,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RewardFirstOnly, "reward-first-only", env("REWARD_FIRST_ONLY", "true") != "false", "only a problem's first reporter counts for rewards (CHUANGWEN_REWARD_FIRST_ONLY)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "behind a reverse proxy: take the client address from the --proxy-header the proxy sets, when the peer is loopback or private (CHUANGWEN_TRUST_PROXY=true)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("METRICS_TOKEN", ""), "bearer token that a Prometheus scraper on another host presents for /metrics; set it in the environment rather than on the command line (CHUANGWEN_METRICS_TOKEN)")
+	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", ""), "the address people reach the program at, e.g. https://cw.example.gov.cn, for the links in QR codes and certificates; empty: the request's own scheme and host (CHUANGWEN_PUBLIC_URL)")
 	fs.StringVar(&c.DataKeyFile, "data-key-file", env("DATA_KEY_FILE", ""), "file holding the data key that seals personal identity numbers, created with a random key on first start; back it up with the database (CHUANGWEN_DATA_KEY_FILE, default <data>/data.key; CHUANGWEN_DATA_KEY gives the key itself in base64)")
 	fs.StringVar(&c.ProxyHeader, "proxy-header", env("PROXY_HEADER", web.DefaultProxyHeader), "with --trust-proxy, the one header that carries the client address: X-Forwarded-For (its last hop, the one the proxy appended) or a header the proxy sets, such as X-Real-IP (CHUANGWEN_PROXY_HEADER)")
 	fs.BoolVar(&c.Open311ExtendedStatuses, "open311-extended-statuses", env("OPEN311_EXTENDED_STATUSES", "") == "true", "Open311 requests carry detailed statuses (in_progress, fixed, duplicate...) as FixMyStreet reads them; clients may also ask with extended_statuses=true (CHUANGWEN_OPEN311_EXTENDED_STATUSES=true)")
@@ -120,6 +124,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DB == "" {
 		c.DB = filepath.Join(c.Data, "chuangwen.db")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want a scheme and host only, e.g. https://cw.example.gov.cn", c.PublicURL))
+		}
 	}
 	if c.DataKeyFile == "" {
 		c.DataKeyFile = filepath.Join(c.Data, "data.key")

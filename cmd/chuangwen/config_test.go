@@ -32,3 +32,28 @@ func TestProxyHeaderFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicURLFlag: the address printed in QR codes and certificates is
+// a scheme and a host, nothing else.
+func TestPublicURLFlag(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		c := defaults()
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.register(fs)
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.Validate()
+	}
+	for _, good := range []string{"", "https://cw.example.gov.cn", "http://10.0.0.5:8080/"} {
+		if c, err := parse("--public-url", good); err != nil || c.PublicURL != good {
+			t.Errorf("--public-url %q: %v", good, err)
+		}
+	}
+	for _, bad := range []string{"cw.example.gov.cn", "ftp://cw.example.gov.cn", "https://cw.example.gov.cn/app", "https://cw.example.gov.cn/?x=1", "https://"} {
+		if _, err := parse("--public-url", bad); err == nil || !strings.Contains(err.Error(), "--public-url") {
+			t.Errorf("--public-url %q: %v", bad, err)
+		}
+	}
+}

@@ -84,6 +84,10 @@ type Server struct {
 	// MetricsToken, if set, is the bearer token a scraper from another
 	// host presents for /metrics.
 	MetricsToken string
+	// PublicURL is the address people reach the program at
+	// (https://cw.example.gov.cn), for the links printed in QR codes and
+	// certificates; empty: the scheme and host of the request.
+	PublicURL string
 
 	csp     string
 	mux     *http.ServeMux

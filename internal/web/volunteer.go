@@ -315,6 +315,9 @@ func (s *Server) postCertificateRevoke(w http.ResponseWriter, r *http.Request) {
 // publicBase is the scheme and host a QR code or a printed address
 // points at.
 func (s *Server) publicBase(r *http.Request) string {
+	if s.PublicURL != "" {
+		return strings.TrimSuffix(s.PublicURL, "/")
+	}
 	if s.SecureCookies {
 		return "https://" + r.Host
 	}

@@ -18,6 +18,7 @@ import (
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/volunteer"
+	"chuangwen/internal/web"
 )
 
 // volCity is the test city's volunteer service: a team under street 1's
@@ -513,5 +514,22 @@ func TestVolunteerReports(t *testing.T) {
 	}
 	if got := report(f.anon()); !strings.HasPrefix(got, "citizen|") {
 		t.Errorf("a resident's report: %s", got)
+	}
+}
+
+// TestCheckinLinkAddress: the check-in link under the QR code is the
+// request's own address, or the configured public one behind a proxy.
+func TestCheckinLinkAddress(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	vc := f.volunteerCity()
+	path := fmt.Sprintf("/volunteer/activities/%d", vc.activity.ID)
+	if page := vc.coordA.do("GET", path, nil, ""); !strings.Contains(page.body, `<code id="checkin-url">`+f.url+"/v/checkin/"+vc.activity.CheckinToken+"</code>") {
+		t.Errorf("the check-in link without a public address: %s", page.body)
+	}
+	g := f.withServer(func(s *web.Server) { s.PublicURL = "https://cw.example.gov.cn/" })
+	coord := g.login("coordA")
+	if page := coord.do("GET", path, nil, ""); !strings.Contains(page.body, `<code id="checkin-url">https://cw.example.gov.cn/v/checkin/`+vc.activity.CheckinToken+"</code>") {
+		t.Errorf("the check-in link with a public address: %s", page.body)
 	}
 }
