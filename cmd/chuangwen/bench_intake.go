@@ -67,18 +67,11 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return err
 		}
-		srv, err := a.webServer(ctx)
+		base, stop, err := a.serveLoopback(ctx)
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ln)
-		defer hs.Close()
-		base := "http://" + ln.Addr().String()
+		defer stop()
 		wctx, stopWorker := context.WithCancel(ctx)
 		defer stopWorker()
 		if !noWorker {
@@ -183,3 +176,20 @@ func runSustained(ctx context.Context, a *app, stdout io.Writer, skip bool, prof
 }
 
 func msStr(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+
+// serveLoopback serves the product's HTTP face (without serve's
+// background work) on a free loopback port, for the benches that drive
+// it as clients do; stop closes it.
+func (a *app) serveLoopback(ctx context.Context) (base string, stop func(), err error) {
+	srv, err := a.webServer(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+}

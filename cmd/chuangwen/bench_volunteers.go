@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -105,18 +103,11 @@ func volunteerBurst(ctx context.Context, a *app, vol *volunteer.Service, burst, 
 	if err != nil {
 		return err
 	}
-	srv, err := a.webServer(ctx)
+	base, stop, err := a.serveLoopback(ctx)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	defer hs.Close()
-	base := "http://" + ln.Addr().String()
+	defer stop()
 	phones := make([]*bench.Phone, len(people))
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -9,17 +9,20 @@ import (
 
 // TestProxyHeaderFlag: --proxy-header defaults to X-Forwarded-For, takes
 // another header's name, and refuses what cannot be a header name.
-func TestProxyHeaderFlag(t *testing.T) {
-	parse := func(args ...string) (Config, error) {
-		c := defaults()
-		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		c.register(fs)
-		if err := fs.Parse(args); err != nil {
-			return c, err
-		}
-		return c, c.Validate()
+// parseConfig reads serve's flags and validates them, as withApp does.
+func parseConfig(args ...string) (Config, error) {
+	c := defaults()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
 	}
+	return c, c.Validate()
+}
+
+func TestProxyHeaderFlag(t *testing.T) {
+	parse := parseConfig
 	if c, err := parse(); err != nil || c.ProxyHeader != "X-Forwarded-For" {
 		t.Errorf("default: %q, %v", c.ProxyHeader, err)
 	}
@@ -36,16 +39,7 @@ func TestProxyHeaderFlag(t *testing.T) {
 // TestPublicURLFlag: the address printed in QR codes and certificates is
 // a scheme and a host, nothing else.
 func TestPublicURLFlag(t *testing.T) {
-	parse := func(args ...string) (Config, error) {
-		c := defaults()
-		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		c.register(fs)
-		if err := fs.Parse(args); err != nil {
-			return c, err
-		}
-		return c, c.Validate()
-	}
+	parse := parseConfig
 	for _, good := range []string{"", "https://cw.example.gov.cn", "http://10.0.0.5:8080/"} {
 		if c, err := parse("--public-url", good); err != nil || c.PublicURL != good {
 			t.Errorf("--public-url %q: %v", good, err)

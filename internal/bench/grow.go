@@ -52,14 +52,23 @@ type Console struct {
 
 // SignIn logs username in through the login form.
 func SignIn(ctx context.Context, base, username, password string) (*Console, error) {
+	hc, err := formSignIn(ctx, nil, base+"/login", url.Values{"username": {username}, "password": {password}})
+	if err != nil {
+		return nil, fmt.Errorf("login %s: %w", username, err)
+	}
+	return &Console{base: base, hc: hc}, nil
+}
+
+// formSignIn posts a sign-in form as a browser does and answers the
+// client holding the session cookie (transport nil: the default one).
+func formSignIn(ctx context.Context, transport http.RoundTripper, to string, form url.Values) (*http.Client, error) {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Jar: jar, Timeout: time.Minute,
+	hc := &http.Client{Jar: jar, Timeout: time.Minute, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	form := url.Values{"username": {username}, "password": {password}}
-	req, err := http.NewRequestWithContext(ctx, "POST", base+"/login", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, "POST", to, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
@@ -70,9 +79,9 @@ func SignIn(ctx context.Context, base, username, password string) (*Console, err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
-		return nil, fmt.Errorf("login %s: status %d", username, resp.StatusCode)
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	return &Console{base: base, hc: hc}, nil
+	return hc, nil
 }
 
 // Time opens path reps times and returns each time to the whole page

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -245,27 +244,11 @@ var phoneCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // VolunteerSignIn signs a volunteer in on the phone pages.
 func VolunteerSignIn(ctx context.Context, base, phone, password string) (*Phone, error) {
-	jar, err := cookiejar.New(nil)
+	hc, err := formSignIn(ctx, sharedTransport, base+"/v/login", url.Values{"phone": {phone}, "password": {password}, "next": {"/v"}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("volunteer sign-in %s: %w", phone, err)
 	}
-	hc := &http.Client{Jar: jar, Timeout: time.Minute, Transport: sharedTransport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	form := url.Values{"phone": {phone}, "password": {password}, "next": {"/v"}}
-	req, err := http.NewRequestWithContext(ctx, "POST", base+"/v/login", strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		return nil, fmt.Errorf("volunteer sign-in %s: status %d", phone, resp.StatusCode)
-	}
-	resp, err = hc.Get(base + "/v")
+	resp, err := hc.Get(base + "/v")
 	if err != nil {
 		return nil, err
 	}

@@ -159,44 +159,37 @@ func (s *Service) Verify(ctx context.Context, code string) (Certificate, error) 
 
 // Certificates lists a volunteer's certificates, newest first.
 func (s *Service) Certificates(ctx context.Context, volunteerID int64) ([]Certificate, error) {
-	codes, err := store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (string, error) {
-		var c string
-		return c, r.Scan(&c)
-	}, `SELECT code FROM volunteer_certificates WHERE volunteer_id = ? ORDER BY issued_at DESC`, volunteerID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Certificate, 0, len(codes))
-	for _, code := range codes {
-		c, err := s.certificate(ctx, code, false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return store.Collect(ctx, s.DB.Reader(), scanCertificate, certificateSelect+` WHERE c.volunteer_id = ? ORDER BY c.issued_at DESC`, volunteerID)
 }
 
-func (s *Service) certificate(ctx context.Context, code string, public bool) (Certificate, error) {
-	if code == "" {
-		return Certificate{}, apperr.New(apperr.NotFound, "volunteer.certificate_unknown")
-	}
+const certificateSelect = `SELECT c.code, c.volunteer_id, v.name, v.national_no, v.id_masked, c.team_id, t.name, c.from_at, c.to_at, c.minutes, c.activities, c.issued_at, c.revoked_at, c.revoke_reason
+	FROM volunteer_certificates c JOIN volunteers v ON v.id = c.volunteer_id JOIN volunteer_teams t ON t.id = c.team_id`
+
+func scanCertificate(r store.Scanner) (Certificate, error) {
 	var c Certificate
 	var from, to, issued, revoked int64
-	err := s.DB.Reader().QueryRow(ctx, `SELECT c.code, c.volunteer_id, v.name, v.national_no, v.id_masked, c.team_id, t.name, c.from_at, c.to_at, c.minutes, c.activities, c.issued_at, c.revoked_at, c.revoke_reason
-		FROM volunteer_certificates c JOIN volunteers v ON v.id = c.volunteer_id JOIN volunteer_teams t ON t.id = c.team_id WHERE c.code = ?`, code).
-		Scan(&c.Code, &c.VolunteerID, &c.Name, &c.NationalNo, &c.IDMasked, &c.TeamID, &c.Team, &from, &to, &c.Minutes, &c.Activities, &issued, &revoked, &c.RevokeReason)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Certificate{}, apperr.New(apperr.NotFound, "volunteer.certificate_unknown")
-	}
-	if err != nil {
-		return Certificate{}, err
+	if err := r.Scan(&c.Code, &c.VolunteerID, &c.Name, &c.NationalNo, &c.IDMasked, &c.TeamID, &c.Team, &from, &to, &c.Minutes, &c.Activities, &issued, &revoked, &c.RevokeReason); err != nil {
+		return c, err
 	}
 	c.From, c.To, c.IssuedAt = store.Time(from), store.Time(to), store.Time(issued)
 	c.Until = c.To.AddDate(0, 0, -1)
 	c.Hours = float64(c.Minutes) / 60
 	if revoked != 0 {
 		c.Revoked, c.RevokedAt = true, store.Time(revoked)
+	}
+	return c, nil
+}
+
+func (s *Service) certificate(ctx context.Context, code string, public bool) (Certificate, error) {
+	if code == "" {
+		return Certificate{}, apperr.New(apperr.NotFound, "volunteer.certificate_unknown")
+	}
+	c, err := scanCertificate(s.DB.Reader().QueryRow(ctx, certificateSelect+` WHERE c.code = ?`, code))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Certificate{}, apperr.New(apperr.NotFound, "volunteer.certificate_unknown")
+	}
+	if err != nil {
+		return Certificate{}, err
 	}
 	if public {
 		c.Name, c.VolunteerID, c.TeamID, c.NationalNo, c.IDMasked, c.RevokeReason = MaskName(c.Name), 0, 0, "", "", ""
