@@ -40,10 +40,12 @@ type ActInput struct {
 	RegionID   int64
 	Lat, Lon   *float64
 	Photos     []photo.File
+	// RevisitID is the drawn revisit a Revisit or Relapse records.
+	RevisitID int64
 }
 
 // opinionRequired lists actions that must say why.
-var opinionRequired = []Action{Reject, Return, RequestExtension, DenyExtension, Postpone, Feedback, VerifyFail, Reopen, Void, Comment, Supervise}
+var opinionRequired = []Action{Reject, Return, RequestExtension, DenyExtension, Postpone, Feedback, VerifyFail, Reopen, Relapse, Void, Comment, Supervise}
 
 // Act performs one action on a case for actor, inside one transaction that
 // also writes the trail. Two people acting on the same case at once cannot
@@ -135,6 +137,9 @@ func checkInput(in *ActInput) error {
 	if in.Action == Feedback && len(in.Photos) == 0 {
 		return apperr.New(apperr.Invalid, "case.after_photo_required")
 	}
+	if in.Action == Relapse && len(in.Photos) == 0 {
+		return apperr.New(apperr.Invalid, "revisit.photo_required")
+	}
 	return nil
 }
 
@@ -218,7 +223,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			return fmt.Errorf("update dispatch: %w", err)
 		}
 	}
-	if in.Action == Return || in.Action == Reopen {
+	if in.Action == Return || in.Action == Reopen || in.Action == Relapse {
 		c.DispatchID = 0
 	}
 	if row.create {
@@ -229,7 +234,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		}
 		c.DispatchID = tid
 	}
-	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen {
+	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen || in.Action == Relapse {
 		if _, err := tx.Exec(ctx, `DELETE FROM case_coop_units WHERE case_id = ?`, c.ID); err != nil {
 			return err
 		}

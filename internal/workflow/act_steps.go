@@ -32,6 +32,8 @@ var steps = map[Action]func(*actCtx) error{
 	VerifyPass:       (*actCtx).verifyPass,
 	VerifyFail:       (*actCtx).verifyFail,
 	Reopen:           (*actCtx).reopen,
+	Revisit:          (*actCtx).revisit,
+	Relapse:          (*actCtx).relapse,
 	Supervise:        (*actCtx).supervise,
 	Unsupervise:      (*actCtx).unsupervise,
 	Comment:          (*actCtx).comment,
@@ -270,5 +272,29 @@ func (a *actCtx) unsupervise() error {
 // comment 备注: photos that come with it are evidence.
 func (a *actCtx) comment() error {
 	a.photoKind = "evidence"
+	return nil
+}
+
+// revisit 回访通过: the drawn revisit of the closed dispatch in force
+// found the work holding.
+func (a *actCtx) revisit() error {
+	if err := a.takeRevisit(RevisitPassed); err != nil {
+		return err
+	}
+	a.row.set, a.row.args = []string{"revisited_at = ?"}, []any{store.Ms(a.now)}
+	return nil
+}
+
+// relapse 反弹: the drawn revisit found the problem back. The closed
+// dispatch is marked (the unit's relapse figures count it) and the case
+// waits for the dispatcher like a reopened one; the photos are evidence.
+func (a *actCtx) relapse() error {
+	if err := a.takeRevisit(RevisitFailed); err != nil {
+		return err
+	}
+	a.row.set, a.row.args = []string{"revisited_at = ?", "relapsed_at = ?"}, []any{store.Ms(a.now), store.Ms(a.now)}
+	a.c.ClosedAt = time.Time{}
+	a.c.LeadUnitID, a.c.CoopUnitIDs = 0, nil
+	a.clearTimer()
 	return nil
 }

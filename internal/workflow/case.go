@@ -532,6 +532,15 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	if len(in.Photos) > 0 {
 		data["photos"] = photoDigests(in.Photos)
 	}
+	if in.Lat != nil {
+		earlier, err := s.findRecurrence(ctx, tx, id, cat, *in.Lat, *in.Lon, now)
+		if err != nil {
+			return nil, err
+		}
+		if earlier != "" {
+			data["recurrence_of"] = earlier
+		}
+	}
 	seq, err := s.appendEvent(ctx, tx, actor, now, id, Report, "", Reported, "", data)
 	if err != nil {
 		return nil, err

@@ -30,6 +30,8 @@ import (
 //     an extension. Postponed: dispatches that were put on hold (缓办), left out
 //     of the on-time and closure rates. Overdue, Extended and Postponed
 //     count due dispatches only.
+//   - Revisited: closed dispatches whose drawn revisit (回访) was recorded;
+//     Relapses: revisited dispatches whose revisit failed (反弹).
 type Figures struct {
 	Dispatched    int `json:"dispatched"`
 	Returns       int `json:"returns"`
@@ -42,6 +44,8 @@ type Figures struct {
 	Overdue       int `json:"overdue"`
 	Extended      int `json:"extended"`
 	Postponed     int `json:"postponed"`
+	Revisited     int `json:"revisited"`
+	Relapses      int `json:"relapses"`
 	// Acceptance figures are per region only: units do not accept cases.
 	Reported int `json:"reported,omitempty"`
 	Merged   int `json:"merged,omitempty"`
@@ -63,6 +67,7 @@ type Rates struct {
 	Overdue        *float64 `json:"overdue_rate"`              // 超期率
 	Extension      *float64 `json:"extension_rate"`            // 延期率
 	Return         *float64 `json:"return_rate"`               // 退回率
+	Relapse        *float64 `json:"relapse_rate"`              // 反弹率
 }
 
 func ratio(a, b int) *float64 {
@@ -84,6 +89,7 @@ func (f Figures) Rates() Rates {
 		Overdue:        ratio(f.Overdue, f.Due),
 		Extension:      ratio(f.Extended, f.Due),
 		Return:         ratio(f.Returns, f.Dispatched),
+		Relapse:        ratio(f.Relapses, f.Revisited),
 	}
 	if f.withCases {
 		r.Acceptance = ratio(f.Accepted, f.Reported-f.Merged)
@@ -105,6 +111,8 @@ func (f *Figures) Add(g Figures) {
 	f.Overdue += g.Overdue
 	f.Extended += g.Extended
 	f.Postponed += g.Postponed
+	f.Revisited += g.Revisited
+	f.Relapses += g.Relapses
 	f.Reported += g.Reported
 	f.Merged += g.Merged
 	f.Accepted += g.Accepted
@@ -149,7 +157,9 @@ func (s *Service) dispatchFigures(ctx context.Context, p Period, at time.Time) (
 		SUM(CASE WHEN reworked_at > 0 THEN 1 ELSE 0 END),
 		SUM(CASE WHEN overdue = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
 		SUM(CASE WHEN extensions > 0 AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
-		SUM(CASE WHEN postponed = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END)
+		SUM(CASE WHEN postponed = TRUE AND returned_at = 0 AND (handled_at > 0 OR deadline <= ?) THEN 1 ELSE 0 END),
+		SUM(CASE WHEN revisited_at > 0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN relapsed_at > 0 THEN 1 ELSE 0 END)
 		FROM dispatches WHERE dispatched_at >= ? AND dispatched_at < ? AND voided_at = 0
 		GROUP BY unit_id, region_id`, now, now, now, now, store.Ms(p.From), store.Ms(p.To))
 	if err != nil {
@@ -161,7 +171,7 @@ func (s *Service) dispatchFigures(ctx context.Context, p Period, at time.Time) (
 		var k perfKey
 		var f Figures
 		if err := rows.Scan(&k.unit, &k.region, &f.Dispatched, &f.Returns, &f.Due, &f.Handled, &f.HandledOnTime, &f.Closed, &f.ClosedCounted, &f.ClosedOnTime,
-			&f.Reworks, &f.Overdue, &f.Extended, &f.Postponed); err != nil {
+			&f.Reworks, &f.Overdue, &f.Extended, &f.Postponed, &f.Revisited, &f.Relapses); err != nil {
 			return nil, err
 		}
 		out[k] = f

@@ -63,6 +63,10 @@ const (
 	Supervise        Action = "supervise"         // 挂牌督办
 	Unsupervise      Action = "unsupervise"       // 撤销督办
 	Comment          Action = "comment"           // 备注
+	// Revisit actions, taken only through a drawn revisit (回访) of a
+	// closed case (revisit.go); they have no button on the case page.
+	Revisit Action = "revisit" // 回访通过
+	Relapse Action = "relapse" // 回访不通过 → 反弹, the case reopens
 	// System actions, written by the deadline watch.
 	Warn    Action = "warn"    // 黄牌预警
 	Overdue Action = "overdue" // 超期
@@ -98,6 +102,8 @@ var rules = map[Action]rule{
 	Void:             {from: []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}, to: Voided, roles: []org.Role{org.RoleAdmin}},
 	Supervise:        {from: []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}, roles: []org.Role{org.RoleLeader, org.RoleAcceptor, org.RoleAdmin}},
 	Unsupervise:      {from: []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying, Closed}, roles: []org.Role{org.RoleLeader, org.RoleAcceptor, org.RoleAdmin}},
+	Revisit:          {from: []State{Closed}, roles: []org.Role{org.RoleInspector, org.RoleGrid, org.RoleAcceptor}},
+	Relapse:          {from: []State{Closed}, to: Accepted, roles: []org.Role{org.RoleInspector, org.RoleGrid, org.RoleAcceptor}},
 	Comment:          {from: States, roles: []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleHandler, org.RoleInspector, org.RoleGrid, org.RoleLeader}},
 }
 

@@ -32,7 +32,7 @@ var allActions = []workflow.Action{
 	workflow.Accept, workflow.Reject, workflow.Merge, workflow.Dispatch, workflow.Acknowledge, workflow.Return,
 	workflow.RequestExtension, workflow.ApproveExtension, workflow.DenyExtension, workflow.Postpone, workflow.Resume,
 	workflow.Feedback, workflow.VerifyPass, workflow.VerifyFail, workflow.Reopen, workflow.Void, workflow.Supervise,
-	workflow.Unsupervise, workflow.Comment, workflow.Warn, workflow.Overdue, workflow.Report, workflow.Action("bogus"),
+	workflow.Unsupervise, workflow.Comment, workflow.Revisit, workflow.Relapse, workflow.Warn, workflow.Overdue, workflow.Report, workflow.Action("bogus"),
 }
 
 // openStates are the states docs/domain.md calls "open" (void 作废 applies).
@@ -68,6 +68,10 @@ func expectedTransitions() map[workflow.State]map[workflow.Action]workflow.State
 	set(sVerifying, workflow.VerifyPass, sClosed)            // 核查通过 → 结案
 	set(sVerifying, workflow.VerifyFail, sDispatched)        // 返工
 	set(sClosed, workflow.Reopen, sAccepted)                 // 重新办理
+	// The re-checks of docs/rechecks.md: a drawn revisit of a closed case
+	// passes (the case stays closed) or finds a relapse (it reopens).
+	set(sClosed, workflow.Revisit, sClosed)   // 回访通过
+	set(sClosed, workflow.Relapse, sAccepted) // 反弹
 	for _, s := range openStates {
 		set(s, workflow.Void, sVoided) // any open → voided
 	}
@@ -162,6 +166,8 @@ func expectedRoles() map[workflow.Action][]org.Role {
 		workflow.VerifyPass:       verifiers,
 		workflow.VerifyFail:       verifiers,
 		workflow.Reopen:           {org.RoleAcceptor, org.RoleSystem},
+		workflow.Revisit:          verifiers,
+		workflow.Relapse:          verifiers,
 		workflow.Void:             {org.RoleAdmin},
 		workflow.Supervise:        office,
 		workflow.Unsupervise:      office,
@@ -198,8 +204,16 @@ func TestActionsListIsEveryPersonAction(t *testing.T) {
 			t.Errorf("Actions lists %s, which nobody may take", a)
 		}
 	}
+	// The revisit actions have no button: only a drawn revisit takes them
+	// (RecordRevisit).
+	revisitOnly := []workflow.Action{workflow.Revisit, workflow.Relapse}
+	for _, a := range revisitOnly {
+		if slices.Contains(workflow.Actions, a) {
+			t.Errorf("Actions lists %s, which only a drawn revisit takes", a)
+		}
+	}
 	for a, roles := range expectedRoles() {
-		if len(roles) > 0 && !slices.Contains(workflow.Actions, a) {
+		if len(roles) > 0 && !slices.Contains(workflow.Actions, a) && !slices.Contains(revisitOnly, a) {
 			t.Errorf("Actions misses %s", a)
 		}
 	}

@@ -36,6 +36,7 @@ type FigureSet struct {
 type trailDispatch struct {
 	unit                                                int64
 	dispatched, deadline, handled, returned, closed, rw int64
+	revisited, relapsed                                 int64
 	extensions                                          int
 	postponed, overdue, voided                          bool
 }
@@ -67,6 +68,8 @@ func (t *trailDispatch) figures(now int64) Figures {
 		Overdue:       one(due && t.overdue),
 		Extended:      one(due && t.extensions > 0),
 		Postponed:     one(due && t.postponed),
+		Revisited:     one(t.revisited > 0),
+		Relapses:      one(t.relapsed > 0),
 	}
 }
 
@@ -156,6 +159,18 @@ func (c *trailCase) step(seq, at int64, action Action, f eventFacts) {
 		c.begin(at, f.Deadline)
 	case Reopen:
 		c.current, c.lead = nil, 0
+	case Revisit:
+		// A drawn revisit found the closed dispatch's work holding.
+		if need() {
+			cur.revisited = at
+		}
+	case Relapse:
+		// A drawn revisit found the problem back: the closed dispatch is
+		// revisited and relapsed, and the case waits with no unit.
+		if need() {
+			cur.revisited, cur.relapsed = at, at
+		}
+		c.current, c.lead = nil, 0
 	case Void:
 		// A voided case was never a valid case: all its dispatches leave.
 		for _, t := range c.dispatches {
@@ -181,7 +196,7 @@ func (c *trailCase) begin(at int64, deadline time.Time) {
 // trailActions are the actions that change a figure; the others (comments,
 // warnings, supervision, acknowledgement, extension requests and denials)
 // are not read.
-var trailActions = []Action{Report, Accept, Reject, Merge, Dispatch, Return, ApproveExtension, Postpone, Resume, Feedback, VerifyPass, VerifyFail, Reopen, Void, Overdue}
+var trailActions = []Action{Report, Accept, Reject, Merge, Dispatch, Return, ApproveExtension, Postpone, Resume, Feedback, VerifyPass, VerifyFail, Reopen, Revisit, Relapse, Void, Overdue}
 
 // TrailFigures recomputes the figures of p from the trail, unit by unit
 // and region by region, as known now.
@@ -386,12 +401,12 @@ func (s *Service) storedFigures(ctx context.Context, p Period, now time.Time) (F
 // FigureNames names the counts of Figures in the order counts lists them
 // (the JSON names).
 var FigureNames = [...]string{"dispatched", "returns", "due", "handled", "handled_on_time", "closed", "closed_counted", "closed_on_time",
-	"reworks", "overdue", "extended", "postponed", "reported", "merged", "accepted", "rejected"}
+	"reworks", "overdue", "extended", "postponed", "revisited", "relapses", "reported", "merged", "accepted", "rejected"}
 
 // counts lists every count of f in the order of FigureNames.
 func (f Figures) counts() [len(FigureNames)]int {
 	return [...]int{f.Dispatched, f.Returns, f.Due, f.Handled, f.HandledOnTime, f.Closed, f.ClosedCounted, f.ClosedOnTime,
-		f.Reworks, f.Overdue, f.Extended, f.Postponed, f.Reported, f.Merged, f.Accepted, f.Rejected}
+		f.Reworks, f.Overdue, f.Extended, f.Postponed, f.Revisited, f.Relapses, f.Reported, f.Merged, f.Accepted, f.Rejected}
 }
 
 // FigureDiff is one figure of one unit or region on which the stored

@@ -373,6 +373,10 @@ func TestFiguresAgreeWithTrail(t *testing.T) {
 					sdb = freshLike(t, db)
 				}
 				d := &driver{t: t, f: newFixture(t, sdb), rng: rand.New(rand.NewPCG(uint64(seed), 15)), done: done}
+				// Every closure of a week is drawn for a revisit.
+				if err := d.f.svc.SaveRecheckSettings(d.f.ctx, d.f.admin, workflow.RecheckSettings{RevisitShare: 1, RevisitDays: 5, RecurrenceDays: 30}); err != nil {
+					t.Fatal(err)
+				}
 				d.run(steps)
 			})
 		}
@@ -421,6 +425,8 @@ func (d *driver) run(steps int) {
 			}
 			d.done["overdue"] += o
 			d.logf("sweep: %d warned, %d overdue", w, o)
+		case x < 36:
+			d.revisit()
 		default:
 			d.act()
 		}
@@ -442,6 +448,47 @@ func (d *driver) run(steps int) {
 	}
 	d.compare(whole)
 	d.compare(d.period())
+}
+
+// revisit draws next week's revisits from this week's closures (once a
+// week) and records a random pending one: passed, or failed as a relapse.
+func (d *driver) revisit() {
+	f := d.f
+	dr, err := f.svc.DrawRevisits(f.ctx, f.admin, f.clk.Now().AddDate(0, 0, 7))
+	if err != nil {
+		d.fatalf("draw: %v", err)
+	}
+	if dr.New {
+		d.logf("revisit draw %s: %d of %d", dr.Week, dr.Drawn, dr.Candidates)
+	}
+	pend, err := f.svc.Revisits(f.ctx, f.acceptor, workflow.RevisitFilter{State: workflow.RevisitPending})
+	if err != nil {
+		d.fatalf("revisits: %v", err)
+	}
+	if len(pend) == 0 {
+		return
+	}
+	it := pend[d.rng.IntN(len(pend))]
+	// Relapses first: they move a figure and the case, and revisits are
+	// few (TestRevisitsEndToEnd compares both kinds with the trail).
+	res := workflow.RevisitResult{Pass: d.done["relapse"] > d.done["revisit"], Note: "回访"}
+	if !res.Pass {
+		res.Photos = []photo.File{f.photo()}
+	}
+	if _, err := f.svc.RecordRevisit(f.ctx, f.inspector, it.ID, res); err != nil {
+		if it.Moot && apperr.CodeOf(err) == apperr.Conflict {
+			d.logf("revisit %d of case %d: moot", it.ID, it.CaseID)
+			return
+		}
+		d.fatalf("revisit %d of case %d (moot %v): %v", it.ID, it.CaseID, it.Moot, err)
+	}
+	a := "revisit"
+	if !res.Pass {
+		a = "relapse"
+	}
+	d.done[a]++
+	d.instants = append(d.instants, f.clk.Now())
+	d.logf("case %d: %s", it.CaseID, a)
 }
 
 func (d *driver) fatalf(format string, args ...any) {
@@ -542,6 +589,7 @@ func (d *driver) report() {
 var weights = map[workflow.Action]int{
 	workflow.Comment: 1, workflow.Supervise: 1, workflow.Unsupervise: 1, workflow.Merge: 1, workflow.Reject: 1, workflow.Void: 1,
 	workflow.Return: 3, workflow.DenyExtension: 3, workflow.Postpone: 4, workflow.ApproveExtension: 20,
+	workflow.VerifyPass: 25, // closures feed the revisits
 }
 
 // act takes one action on a random case: mostly one that the actor may

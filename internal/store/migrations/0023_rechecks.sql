@@ -1,0 +1,54 @@
+-- Re-checks that stop relapse (动态管理, 防止反弹).
+--
+-- A revisit (回访) goes back to a closed case some days later to see that
+-- the problem stayed fixed. Each week a reproducible random share of the
+-- dispatches closed the week before, unit by unit, is drawn for a revisit;
+-- inspectors and grid workers record the result. A failed revisit reopens
+-- the case as a relapse (反弹) and marks the closed dispatch, so that the
+-- unit's figures count it (revisited, relapses, relapse rate).
+ALTER TABLE dispatches ADD COLUMN revisited_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE dispatches ADD COLUMN relapsed_at BIGINT NOT NULL DEFAULT 0;
+-- The figures read every column of the cohort from this one index.
+DROP INDEX dispatches_perf;
+CREATE INDEX dispatches_perf ON dispatches(unit_id, region_id, dispatched_at, deadline, returned_at, handled_at, closed_at, reworked_at, extensions, postponed, overdue, voided_at, revisited_at, relapsed_at);
+-- The weekly draw finds the dispatches closed in a week.
+CREATE INDEX dispatches_closed ON dispatches(closed_at) WHERE closed_at > 0;
+
+-- One row per week drawn; the week's key makes the draw happen once, on
+-- any number of replicas.
+CREATE TABLE revisit_draws (
+    week TEXT PRIMARY KEY,
+    share TEXT NOT NULL,
+    candidates INTEGER NOT NULL,
+    drawn INTEGER NOT NULL,
+    drawn_at BIGINT NOT NULL
+);
+
+-- A revisit of one closed dispatch. state: pending, passed, failed.
+CREATE TABLE revisits (
+    id {{pk}},
+    week TEXT NOT NULL REFERENCES revisit_draws(week),
+    case_id BIGINT NOT NULL REFERENCES cases(id),
+    dispatch_id BIGINT NOT NULL UNIQUE REFERENCES dispatches(id),
+    unit_id BIGINT NOT NULL REFERENCES units(id),
+    due_at BIGINT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    done_at BIGINT NOT NULL DEFAULT 0,
+    done_by BIGINT REFERENCES users(id),
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX revisits_state ON revisits(state, due_at);
+CREATE INDEX revisits_case ON revisits(case_id);
+CREATE INDEX revisits_week ON revisits(week, unit_id);
+
+-- A new report of the same category close to a case closed in the last
+-- days (the category's duplicate radius, the recurrence window) is
+-- flagged as a recurrence (复发) and linked to that case.
+CREATE TABLE case_recurrences (
+    case_id BIGINT PRIMARY KEY REFERENCES cases(id),
+    earlier_id BIGINT NOT NULL REFERENCES cases(id),
+    distance_m INTEGER NOT NULL,
+    found_at BIGINT NOT NULL
+);
+CREATE INDEX case_recurrences_earlier ON case_recurrences(earlier_id);
+CREATE INDEX cases_recur ON cases(category_id, lat) WHERE state = 'closed';
