@@ -376,4 +376,3 @@ func TestRecurrence(t *testing.T) {
 		_ = old
 	})
 }
-
