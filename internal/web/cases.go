@@ -719,10 +719,21 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	// top.
 	for i := len(trail) - 1; i >= 0; i-- {
 		e := trail[i]
-		if e.Opinion != "" && slices.Contains([]string{string(workflow.Dispatch), string(workflow.VerifyFail), string(workflow.Reopen)}, e.Action) {
+		if e.Opinion != "" && slices.Contains([]string{string(workflow.Dispatch), string(workflow.VerifyFail), string(workflow.Reopen), string(workflow.Relapse)}, e.Action) {
 			data["Instruction"] = e
 			break
 		}
+	}
+	of, later, err := s.Flow.Recurrences(r.Context(), a, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if of != nil {
+		data["RecurrenceOf"] = of
+	}
+	if len(later) > 0 {
+		data["RecurrenceLater"] = later
 	}
 	if c.Lat != nil && c.Lon != nil {
 		name := c.Address

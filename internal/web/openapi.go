@@ -118,6 +118,9 @@ var apiTypes = map[string]any{
 	"InstantNotice":       instantJSON{},
 	"EvidenceFile":        assess.EvidenceFile{},
 	"EvidenceFiles":       []assess.EvidenceFile{},
+	// Re-checks.
+	"Revisits":    []workflow.RevisitItem{},
+	"Recurrences": recurrences{},
 	// Volunteer service.
 	"VolunteerStats": volunteer.Stats{},
 	"VolunteerTeams": []volunteer.Team{},
@@ -133,6 +136,7 @@ var apiTypes = map[string]any{
 // formTypes are multipart bodies: field name → type.
 var formTypes = map[string][]string{
 	"EvidenceForm": {"file", "string", "standard", "string", "region", "string", "note", "string"},
+	"RevisitForm":  {"result", "string", "note", "string", "version", "integer", "photo", "array"},
 	"PublicReport": {"category_id", "integer", "description", "string", "lat", "number", "lon", "number", "coord", "string", "name", "string", "phone", "string", "device_id", "string", "photos", "array"},
 }
 

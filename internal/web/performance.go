@@ -119,6 +119,7 @@ func (s *Server) exportPerformance(w http.ResponseWriter, r *http.Request) {
 	if table == "regions" {
 		header = append(header, t("perf.reported"), t("perf.accepted"), t("perf.acceptance_rate"))
 	}
+	header = append(header, t("perf.revisited"), t("perf.relapses"), t("perf.relapse_rate"))
 	rate := func(x *float64) string {
 		if x == nil {
 			return ""
@@ -135,6 +136,7 @@ func (s *Server) exportPerformance(w http.ResponseWriter, r *http.Request) {
 		if table == "regions" {
 			row = append(row, strconv.Itoa(f.Reported), strconv.Itoa(f.Accepted), rate(rt.Acceptance))
 		}
+		row = append(row, strconv.Itoa(f.Revisited), strconv.Itoa(f.Relapses), rate(rt.Relapse))
 		out = append(out, row)
 	}
 	numeric := make([]int, 0, len(header))

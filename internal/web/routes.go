@@ -58,6 +58,7 @@ var areas = []func(*Server) []route{
 	(*Server).noticeRoutes,
 	(*Server).leaderRoutes,
 	(*Server).exportRoutes,
+	(*Server).recheckRoutes,
 	(*Server).volunteerRoutes,
 	(*Server).volunteerPortalRoutes,
 }

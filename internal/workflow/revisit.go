@@ -214,9 +214,12 @@ func (s *Service) DrawRevisits(ctx context.Context, actor org.Actor, monday time
 	if err != nil {
 		return RevisitDraw{}, err
 	}
+	now := s.now()
+	if monday.IsZero() {
+		monday = now
+	}
 	monday = WeekMonday(monday, s.Location)
 	week := RevisitWeek(monday)
-	now := s.now()
 	d := RevisitDraw{Week: week, Share: st.RevisitShare, DrawnAt: store.Ms(now), New: true}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		res, err := tx.Exec(ctx, `INSERT INTO revisit_draws (week, share, candidates, drawn, drawn_at) VALUES (?, ?, 0, 0, ?) ON CONFLICT (week) DO NOTHING`,
@@ -326,6 +329,7 @@ type RevisitItem struct {
 
 // RevisitFilter narrows a list of revisits.
 type RevisitFilter struct {
+	ID     int64  // one revisit
 	State  string // "" = any
 	Week   string // "" = any
 	UnitID int64
@@ -365,6 +369,10 @@ func (s *Service) Revisits(ctx context.Context, actor org.Actor, f RevisitFilter
 		where = append(where, "v.week = ?")
 		args = append(args, f.Week)
 	}
+	if f.ID != 0 {
+		where = append(where, "v.id = ?")
+		args = append(args, f.ID)
+	}
 	if f.UnitID != 0 {
 		where = append(where, "v.unit_id = ?")
 		args = append(args, f.UnitID)
@@ -396,6 +404,18 @@ func (s *Service) Revisits(ctx context.Context, actor org.Actor, f RevisitFilter
 		ORDER BY CASE WHEN v.state = 'pending' THEN 0 ELSE 1 END, CASE WHEN v.state = 'pending' THEN v.due_at ELSE -v.done_at END, v.id
 		LIMIT ?`, append(args, limit)...)
 	return items, err
+}
+
+// RevisitOf returns one revisit actor may see (404 otherwise).
+func (s *Service) RevisitOf(ctx context.Context, actor org.Actor, id int64) (RevisitItem, error) {
+	items, err := s.Revisits(ctx, actor, RevisitFilter{ID: id})
+	if err != nil {
+		return RevisitItem{}, err
+	}
+	if len(items) == 0 {
+		return RevisitItem{}, apperr.New(apperr.NotFound, "revisit.not_found")
+	}
+	return items[0], nil
 }
 
 // RevisitResult is what a revisit found.
