@@ -340,6 +340,13 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 		defer close(noticesDone)
 		a.reportService().RunWeekly(ctx, time.Minute, func(format string, args ...any) { a.log.Info(fmt.Sprintf(format, args...)) })
 	}()
+	// Each Monday a share of last week's closures is drawn for a revisit
+	// (回访); a week is drawn once whichever replica draws it.
+	revisitsDone := make(chan struct{})
+	go func() {
+		defer close(revisitsDone)
+		a.flow.RunRevisits(ctx, time.Minute)
+	}()
 	// Webhook deliveries of the notices, retried with backoff.
 	hooksDone := make(chan struct{})
 	go func() {
@@ -362,6 +369,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	<-watchDone
 	<-workerDone
 	<-noticesDone
+	<-revisitsDone
 	<-hooksDone
 	<-backlogDone
 	<-statsDone

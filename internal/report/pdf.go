@@ -261,12 +261,16 @@ func WriteNoticesPDF(w io.Writer, docs []NoticeDoc, t func(string) string, title
 			key   string
 			cases []NoticeCase
 		}{{"report.section_overdue", d.Overdue}, {"report.section_due_soon", d.DueSoon}, {"report.section_listed", d.Listed},
-			{"report.section_reworks", d.Reworks}, {"report.section_extensions", d.ExtensionsPending}} {
+			{"report.section_reworks", d.Reworks}, {"report.section_extensions", d.ExtensionsPending},
+			{"report.section_relapses", d.Relapses}, {"report.section_recurrences", d.Recurrences}} {
 			if len(sec.cases) == 0 {
 				continue
 			}
 			p.Heading(t(sec.key) + " (" + strconv.Itoa(len(sec.cases)) + ")")
 			p.Table(caseCols(t), caseRows(sec.cases), "")
+		}
+		if r := d.Recheck; r != nil {
+			p.Text(strings.NewReplacer("{from}", r.From, "{revisited}", strconv.Itoa(r.Revisited), "{relapses}", strconv.Itoa(r.Relapses), "{rate}", r.RelapseRate).Replace(t("notice.ui.recheck")))
 		}
 		if a := d.Assessment; a != nil {
 			p.Text(strings.NewReplacer("{round}", a.Round, "{rank}", strconv.Itoa(a.Rank), "{of}", strconv.Itoa(a.Of), "{lost}", a.Lost).Replace(t("notice.ui.assessment")) +

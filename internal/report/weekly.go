@@ -127,30 +127,45 @@ type UnitStanding struct {
 	Lost  string `json:"lost"`
 }
 
+// UnitRecheck is the unit's revisit figures over the quarter so far
+// (docs/performance.md: revisited, relapses, relapse rate).
+type UnitRecheck struct {
+	From        string `json:"from"` // the quarter's first day
+	Revisited   int    `json:"revisited"`
+	Relapses    int    `json:"relapses"`
+	RelapseRate string `json:"relapse_rate"` // percent, one decimal
+}
+
 // NoticeDoc is a notice's content, as issued.
 type NoticeDoc struct {
-	No                string        `json:"no"` // "" for a draft
-	Kind              string        `json:"kind"`
-	Week              string        `json:"week"`
-	Unit              string        `json:"unit"`
-	UnitName          string        `json:"unit_name"`
-	Issuer            string        `json:"issuer"`
-	IssuedAt          string        `json:"issued_at"`
-	Note              string        `json:"note,omitempty"`
-	Case              *NoticeCase   `json:"case,omitempty"`
-	Overdue           []NoticeCase  `json:"overdue"`
-	DueSoon           []NoticeCase  `json:"due_soon"`
-	Listed            []NoticeCase  `json:"listed"`
-	Reworks           []NoticeCase  `json:"reworks"`
-	ExtensionsPending []NoticeCase  `json:"extensions_pending"`
-	Assessment        *UnitStanding `json:"assessment,omitempty"`
-	Unacknowledged    []string      `json:"unacknowledged"` // earlier notices not signed
-	Escalated         bool          `json:"escalated"`
+	No                string       `json:"no"` // "" for a draft
+	Kind              string       `json:"kind"`
+	Week              string       `json:"week"`
+	Unit              string       `json:"unit"`
+	UnitName          string       `json:"unit_name"`
+	Issuer            string       `json:"issuer"`
+	IssuedAt          string       `json:"issued_at"`
+	Note              string       `json:"note,omitempty"`
+	Case              *NoticeCase  `json:"case,omitempty"`
+	Overdue           []NoticeCase `json:"overdue"`
+	DueSoon           []NoticeCase `json:"due_soon"`
+	Listed            []NoticeCase `json:"listed"`
+	Reworks           []NoticeCase `json:"reworks"`
+	ExtensionsPending []NoticeCase `json:"extensions_pending"`
+	// Relapses are the unit's closed cases found back on a revisit in the
+	// seven days before the notice (反弹); Recurrences the new reports
+	// linked in those days to cases the unit had closed (疑似复发).
+	Relapses       []NoticeCase  `json:"relapses"`
+	Recurrences    []NoticeCase  `json:"recurrences"`
+	Recheck        *UnitRecheck  `json:"recheck,omitempty"`
+	Assessment     *UnitStanding `json:"assessment,omitempty"`
+	Unacknowledged []string      `json:"unacknowledged"` // earlier notices not signed
+	Escalated      bool          `json:"escalated"`
 }
 
 // due tells whether the notice has anything for the unit to do.
 func (d NoticeDoc) due() bool {
-	return len(d.Overdue)+len(d.DueSoon)+len(d.Listed)+len(d.Reworks)+len(d.ExtensionsPending) > 0
+	return len(d.Overdue)+len(d.DueSoon)+len(d.Listed)+len(d.Reworks)+len(d.ExtensionsPending)+len(d.Relapses) > 0
 }
 
 // Notice is a stored notice.
@@ -192,7 +207,8 @@ func caseWork(c *workflow.Case) workflow.UnitWork {
 func (s *Service) compose(unit unitName, cases []workflow.UnitWork, week Week, st NoticeSettings, now, soon time.Time, standing map[string]UnitStanding) NoticeDoc {
 	d := NoticeDoc{Kind: "weekly", Week: week.String(), Unit: unit.code, UnitName: unit.name, Issuer: st.Issuer,
 		IssuedAt: now.In(s.loc()).Format("2006-01-02 15:04"),
-		Overdue:  []NoticeCase{}, DueSoon: []NoticeCase{}, Listed: []NoticeCase{}, Reworks: []NoticeCase{}, ExtensionsPending: []NoticeCase{}, Unacknowledged: []string{}}
+		Overdue:  []NoticeCase{}, DueSoon: []NoticeCase{}, Listed: []NoticeCase{}, Reworks: []NoticeCase{}, ExtensionsPending: []NoticeCase{},
+		Relapses: []NoticeCase{}, Recurrences: []NoticeCase{}, Unacknowledged: []string{}}
 	for _, c := range cases {
 		nc := s.noticeCase(c)
 		waiting := c.State == workflow.Dispatched || c.State == workflow.InProgress
@@ -298,9 +314,14 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string, skip map[st
 	for _, w := range work {
 		byUnit[w.UnitID] = append(byUnit[w.UnitID], w)
 	}
+	rc, err := s.rechecks(ctx, ids, now)
+	if err != nil {
+		return nil, err
+	}
 	var out []NoticeDoc
 	for _, u := range todo {
 		d := s.compose(u.unitName, byUnit[u.id], wk, st, now, soon, standing)
+		rc.fill(&d, u.id, s)
 		if d.due() || unitCode != "" {
 			out = append(out, d)
 		}
@@ -309,6 +330,54 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string, skip map[st
 		return nil, apperr.New(apperr.NotFound, "report.no_unit", "unit", unitCode)
 	}
 	return out, nil
+}
+
+// unitRechecks are the relapse sections of the notices, by unit id.
+type unitRechecks struct {
+	relapses, recurrences map[int64][]workflow.UnitWork
+	figures               map[int64]workflow.Figures
+	from                  string
+}
+
+// rechecks reads the relapses and recurrences of the seven days before
+// now, and the quarter's revisit figures, for the units' notices.
+func (s *Service) rechecks(ctx context.Context, units []int64, now time.Time) (unitRechecks, error) {
+	rc := unitRechecks{relapses: map[int64][]workflow.UnitWork{}, recurrences: map[int64][]workflow.UnitWork{}, figures: map[int64]workflow.Figures{}}
+	rel, rec, err := s.Flow.RelapsesByUnit(ctx, units, now.AddDate(0, 0, -7), now, noticeDescRunes)
+	if err != nil {
+		return rc, err
+	}
+	for _, w := range rel {
+		rc.relapses[w.UnitID] = append(rc.relapses[w.UnitID], w)
+	}
+	for _, w := range rec {
+		rc.recurrences[w.UnitID] = append(rc.recurrences[w.UnitID], w)
+	}
+	local := now.In(s.loc())
+	qs := time.Date(local.Year(), time.Month((int(local.Month())-1)/3*3+1), 1, 0, 0, 0, 0, s.loc())
+	rc.from = qs.Format("2006-01-02")
+	rows, err := s.Flow.UnitPerformance(ctx, workflow.Period{From: qs, To: now})
+	if err != nil {
+		return rc, err
+	}
+	for _, r := range rows {
+		rc.figures[r.ID] = r.Figures
+	}
+	return rc, nil
+}
+
+// fill adds the unit's relapse sections to its notice.
+func (rc unitRechecks) fill(d *NoticeDoc, unit int64, s *Service) {
+	for _, w := range rc.relapses[unit] {
+		d.Relapses = append(d.Relapses, s.noticeCase(w))
+	}
+	for _, w := range rc.recurrences[unit] {
+		d.Recurrences = append(d.Recurrences, s.noticeCase(w))
+	}
+	if f := rc.figures[unit]; f.Revisited > 0 {
+		d.Recheck = &UnitRecheck{From: rc.from, Revisited: f.Revisited, Relapses: f.Relapses,
+			RelapseRate: strconv.FormatFloat(float64(f.Relapses)*100/float64(f.Revisited), 'f', 1, 64) + "%"}
+	}
 }
 
 type activeUnit struct {

@@ -137,7 +137,8 @@ func WriteNoticesXLSX(w io.Writer, docs []NoticeDoc, t func(key string) string) 
 			key   string
 			cases []NoticeCase
 		}{{"report.section_overdue", d.Overdue}, {"report.section_due_soon", d.DueSoon}, {"report.section_listed", d.Listed},
-			{"report.section_reworks", d.Reworks}, {"report.section_extensions", d.ExtensionsPending}} {
+			{"report.section_reworks", d.Reworks}, {"report.section_extensions", d.ExtensionsPending},
+			{"report.section_relapses", d.Relapses}, {"report.section_recurrences", d.Recurrences}} {
 			for _, c := range sec.cases {
 				rows = append(rows, []any{d.No, d.Unit, d.UnitName, t(sec.key), c.No, c.Category, c.Region, c.Deadline, c.Description})
 			}

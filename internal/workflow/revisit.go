@@ -523,17 +523,17 @@ func (s *Service) findRecurrence(ctx context.Context, tx *store.Tx, caseID int64
 	since := now.Add(-time.Duration(st.RecurrenceDays) * 24 * time.Hour)
 	// The partial index cases_recur holds closed cases by (category, lat).
 	type near struct {
-		id       int64
+		id, unit int64
 		no       string
 		dist     float64
 		closedAt int64
 	}
 	cands, err := store.Collect(ctx, tx, func(r store.Scanner) (n near, err error) {
 		var la, lo float64
-		err = r.Scan(&n.id, &n.no, &la, &lo, &n.closedAt)
+		err = r.Scan(&n.id, &n.no, &la, &lo, &n.closedAt, &n.unit)
 		n.dist = distanceM(lat, lon, la, lo)
 		return n, err
-	}, `SELECT id, no, lat, lon, closed_at FROM cases
+	}, `SELECT id, no, lat, lon, closed_at, COALESCE(lead_unit_id, 0) FROM cases
 		WHERE category_id = ? AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND state = 'closed' AND closed_at >= ? AND id <> ?`,
 		cat.ID, lat-dLat, lat+dLat, lon-dLon, lon+dLon, store.Ms(since), caseID)
 	if err != nil {
@@ -552,8 +552,8 @@ func (s *Service) findRecurrence(ctx context.Context, tx *store.Tx, caseID int64
 	if best == nil {
 		return "", nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO case_recurrences (case_id, earlier_id, distance_m, found_at) VALUES (?, ?, ?, ?)`,
-		caseID, best.id, int(math.Round(best.dist)), store.Ms(now)); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO case_recurrences (case_id, earlier_id, earlier_unit_id, distance_m, found_at) VALUES (?, ?, ?, ?, ?)`,
+		caseID, best.id, nullable(best.unit), int(math.Round(best.dist)), store.Ms(now)); err != nil {
 		return "", fmt.Errorf("link recurrence: %w", err)
 	}
 	return best.no, nil
@@ -589,4 +589,50 @@ func (s *Service) Recurrences(ctx context.Context, actor org.Actor, id int64) (o
 		FROM case_recurrences r JOIN cases c ON c.id = r.case_id JOIN cases e ON e.id = r.earlier_id
 		WHERE r.earlier_id = ? AND `+cond+` ORDER BY c.id`, append([]any{id}, args...)...)
 	return of, later, err
+}
+
+// RelapsesByUnit returns, for the supervision notices of units (their
+// ids), the cases whose dispatch by one of them relapsed in [from, to)
+// (反弹), and the reports linked in [from, to) as recurrences of cases
+// one of them had closed (复发), each by unit and case. The description
+// is cut to descRunes characters.
+func (s *Service) RelapsesByUnit(ctx context.Context, units []int64, from, to time.Time, descRunes int) (relapses, recurrences []UnitWork, err error) {
+	if len(units) == 0 {
+		return nil, nil, nil
+	}
+	q := s.DB.Reader()
+	cats, err := names(ctx, q, "categories")
+	if err != nil {
+		return nil, nil, err
+	}
+	regions, err := names(ctx, q, "regions")
+	if err != nil {
+		return nil, nil, err
+	}
+	scan := func(r store.Scanner) (w UnitWork, err error) {
+		var state string
+		var deadline, cat, region int64
+		err = r.Scan(&w.UnitID, &w.ID, &w.No, &cat, &region, &w.Description, &state, &deadline)
+		w.State, w.Category, w.Region = State(state), cats[cat], regions[region]
+		if deadline > 0 {
+			w.Deadline = store.Time(deadline)
+		}
+		return w, err
+	}
+	cols := `c.id, c.no, c.category_id, COALESCE(c.region_id, 0), substr(c.description, 1, ` + strconv.Itoa(descRunes+1) + `), c.state, c.deadline`
+	relapses, err = store.Collect(ctx, q, scan, `SELECT d.unit_id, `+cols+`
+		FROM dispatches d JOIN cases c ON c.id = d.case_id
+		WHERE d.relapsed_at >= ? AND d.relapsed_at < ? AND d.relapsed_at > 0 AND d.unit_id IN (`+idList(units)+`)
+		ORDER BY d.unit_id, c.id`, store.Ms(from), store.Ms(to))
+	if err != nil {
+		return nil, nil, fmt.Errorf("relapses by unit: %w", err)
+	}
+	recurrences, err = store.Collect(ctx, q, scan, `SELECT r.earlier_unit_id, `+cols+`
+		FROM case_recurrences r JOIN cases c ON c.id = r.case_id
+		WHERE r.found_at >= ? AND r.found_at < ? AND r.earlier_unit_id IN (`+idList(units)+`)
+		ORDER BY r.earlier_unit_id, c.id`, store.Ms(from), store.Ms(to))
+	if err != nil {
+		return nil, nil, fmt.Errorf("recurrences by unit: %w", err)
+	}
+	return relapses, recurrences, nil
 }

@@ -11,8 +11,10 @@ ALTER TABLE dispatches ADD COLUMN relapsed_at BIGINT NOT NULL DEFAULT 0;
 -- The figures read every column of the cohort from this one index.
 DROP INDEX dispatches_perf;
 CREATE INDEX dispatches_perf ON dispatches(unit_id, region_id, dispatched_at, deadline, returned_at, handled_at, closed_at, reworked_at, extensions, postponed, overdue, voided_at, revisited_at, relapsed_at);
--- The weekly draw finds the dispatches closed in a week.
+-- The weekly draw finds the dispatches closed in a week; the weekly
+-- notices find the week's relapses.
 CREATE INDEX dispatches_closed ON dispatches(closed_at) WHERE closed_at > 0;
+CREATE INDEX dispatches_relapsed ON dispatches(relapsed_at) WHERE relapsed_at > 0;
 
 -- One row per week drawn; the week's key makes the draw happen once, on
 -- any number of replicas.
@@ -43,12 +45,15 @@ CREATE INDEX revisits_week ON revisits(week, unit_id);
 
 -- A new report of the same category close to a case closed in the last
 -- days (the category's duplicate radius, the recurrence window) is
--- flagged as a recurrence (复发) and linked to that case.
+-- flagged as a recurrence (复发) and linked to that case. earlier_unit_id
+-- is the unit that had closed the earlier case when the link was made.
 CREATE TABLE case_recurrences (
     case_id BIGINT PRIMARY KEY REFERENCES cases(id),
     earlier_id BIGINT NOT NULL REFERENCES cases(id),
+    earlier_unit_id BIGINT REFERENCES units(id),
     distance_m INTEGER NOT NULL,
     found_at BIGINT NOT NULL
 );
 CREATE INDEX case_recurrences_earlier ON case_recurrences(earlier_id);
+CREATE INDEX case_recurrences_found ON case_recurrences(found_at);
 CREATE INDEX cases_recur ON cases(category_id, lat) WHERE state = 'closed';
