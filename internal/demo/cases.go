@@ -71,6 +71,7 @@ type sim struct {
 	lastSweep time.Time
 	reported  int
 	acts      int
+	rechecks  *recheckLoad
 }
 
 // outcome is the state a case is planned to end in.
@@ -731,6 +732,9 @@ func (s *sim) stepReport(r *run) error {
 			r.lat = math.Round((o.lat+(s.rng.Float64()-0.5)*0.0004)*1e6) / 1e6
 			r.lon = math.Round((o.lon+(s.rng.Float64()-0.5)*0.0004)*1e6) / 1e6
 		}
+	}
+	if s.rechecks != nil {
+		s.rechecks.recur(r)
 	}
 	in := workflow.NewCase{Source: r.source, CategoryID: r.reportCat.cat.ID, Description: s.description(r), Lat: &r.lat, Lon: &r.lon,
 		Address: r.address, RegionID: r.comm.region.ID, Urgency: r.urgency}

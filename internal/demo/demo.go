@@ -191,9 +191,13 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 			return nil, err
 		}
 	}
+	if s.rechecks, err = planRechecks(s); err != nil {
+		return nil, err
+	}
 	if err := s.runCases(); err != nil {
 		return nil, err
 	}
+	s.rechecks.report()
 	if al != nil {
 		al.report()
 	}

@@ -180,6 +180,19 @@ func testLoad(t *testing.T, e env) {
 			t.Errorf("no %s cases (%s)", name, q)
 		}
 	}
+	// Re-checks: revisits in every state, relapses in the figures, recurrences flagged.
+	revisits := groupCounts(t, e.db, `SELECT state, count(*) FROM revisits GROUP BY state`)
+	for _, st := range []string{workflow.RevisitPending, workflow.RevisitPassed, workflow.RevisitFailed} {
+		if revisits[st] == 0 {
+			t.Errorf("no revisit %s: %v", st, revisits)
+		}
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM dispatches WHERE relapsed_at > 0`); n != revisits[workflow.RevisitFailed] {
+		t.Errorf("%d relapsed dispatches, %d failed revisits", n, revisits[workflow.RevisitFailed])
+	}
+	if n := count(t, e.db, `SELECT count(*) FROM case_recurrences`); n == 0 {
+		t.Error("no recurrence flagged")
+	}
 	sources := groupCounts(t, e.db, `SELECT source, count(*) FROM cases GROUP BY source`)
 	for _, src := range []string{workflow.SourceCitizen, workflow.SourceHotline, workflow.SourceInspector, workflow.SourceGrid} {
 		if sources[src] == 0 {
