@@ -115,12 +115,16 @@ func (s *Service) CloseRound(ctx context.Context, actor org.Actor, code string) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.Conflict, "assess.round_closed", "round", rd.Code)
 		}
+		rechecks, err := s.openRechecks(ctx, tx, rd.ID, store.Time(now))
+		if err != nil {
+			return err
+		}
 		for _, sn := range snaps {
 			if _, err := tx.Exec(ctx, `INSERT INTO assess_snapshots (round_id, scope, scores, ledger) VALUES (?, ?, ?, ?)`, rd.ID, sn.Scope, sn.Scores, sn.Ledger); err != nil {
 				return err
 			}
 		}
-		data := map[string]any{"round": rd.Code, "scopes": len(snaps) - 1, "observations": before.observations, "split": split} // the #index row is not a scope
+		data := map[string]any{"round": rd.Code, "scopes": len(snaps) - 1, "observations": before.observations, "split": split, "rechecks": rechecks} // the #index row is not a scope
 		if len(snaps) > 0 {
 			var doc ScoresDoc
 			if err := json.Unmarshal([]byte(snaps[0].Scores), &doc); err == nil {

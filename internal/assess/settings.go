@@ -35,12 +35,15 @@ type Settings struct {
 	YellowRate string `json:"yellow_rate"`
 	YellowLost string `json:"yellow_lost"`
 	RedLost    string `json:"red_lost"`
+	// RecheckDays is how many working days a site that failed in a round
+	// has before its re-inspection (复查) is due; 0 opens none.
+	RecheckDays int `json:"recheck_days"`
 }
 
 // DefaultSettings are the settings of a new city.
 func DefaultSettings() Settings {
 	return Settings{CaseUnit: "site", SplitSite: "1", SplitLead: "0",
-		GreenRate: "0.9", YellowRate: "0.8", YellowLost: "1", RedLost: "3"}
+		GreenRate: "0.9", YellowRate: "0.8", YellowLost: "1", RedLost: "3", RecheckDays: 10}
 }
 
 const settingsKey = "assess.settings"
@@ -78,6 +81,9 @@ func (st Settings) check() error {
 	}
 	if st.DefaultCategory < 0 {
 		return bad("default_category")
+	}
+	if st.RecheckDays < 0 || st.RecheckDays > 60 {
+		return bad("recheck_days")
 	}
 	for field, v := range map[string]string{"split_site": st.SplitSite, "split_lead": st.SplitLead,
 		"green_rate": st.GreenRate, "yellow_rate": st.YellowRate, "yellow_lost": st.YellowLost, "red_lost": st.RedLost} {

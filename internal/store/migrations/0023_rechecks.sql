@@ -57,3 +57,32 @@ CREATE TABLE case_recurrences (
 CREATE INDEX case_recurrences_earlier ON case_recurrences(earlier_id);
 CREATE INDEX case_recurrences_found ON case_recurrences(found_at);
 CREATE INDEX cases_recur ON cases(category_id, lat) WHERE state = 'closed';
+
+-- A re-inspection (复查) of a site that failed in an assessment round:
+-- opened when the round closes, due within the configured working days.
+-- state: pending, passed (every failed standard now passes), failed.
+CREATE TABLE assess_rechecks (
+    id {{pk}},
+    round_id BIGINT NOT NULL,
+    site_id BIGINT NOT NULL,
+    due_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    done_at BIGINT NOT NULL DEFAULT 0,
+    done_by BIGINT REFERENCES users(id),
+    note TEXT NOT NULL DEFAULT '',
+    FOREIGN KEY (round_id, site_id) REFERENCES assess_round_sites(round_id, site_id),
+    UNIQUE (round_id, site_id)
+);
+CREATE INDEX assess_rechecks_state ON assess_rechecks(state, due_at);
+
+-- The re-check of each standard that failed at the site, recorded like
+-- an observation and shown beside it.
+CREATE TABLE assess_recheck_items (
+    recheck_id BIGINT NOT NULL REFERENCES assess_rechecks(id),
+    standard TEXT NOT NULL,
+    result TEXT NOT NULL,
+    problems INTEGER NOT NULL DEFAULT 0,
+    note TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (recheck_id, standard)
+);
