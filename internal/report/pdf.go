@@ -212,6 +212,12 @@ func caseCols(t func(string) string) []pdfdoc.Col {
 		{Title: t("report.region"), Width: 1.4, Align: "L"}, {Title: t("report.deadline"), Width: 1.5, Align: "C"}, {Title: t("report.description"), Width: 3.2, Align: "L"}}
 }
 
+// siteCols are the columns of a notice's sites.
+func siteCols(t func(string) string) []pdfdoc.Col {
+	return []pdfdoc.Col{{Title: t("report.round"), Width: 1.3, Align: "L"}, {Title: t("report.site_code"), Width: 1.2, Align: "L"},
+		{Title: t("report.site"), Width: 2, Align: "L"}, {Title: t("report.address"), Width: 3.4, Align: "L"}, {Title: t("report.rechecked_at"), Width: 1.5, Align: "C"}}
+}
+
 func caseRows(cs []NoticeCase) [][]string {
 	rows := make([][]string, 0, len(cs))
 	for _, c := range cs {
@@ -268,6 +274,14 @@ func WriteNoticesPDF(w io.Writer, docs []NoticeDoc, t func(string) string, title
 			}
 			p.Heading(t(sec.key) + " (" + strconv.Itoa(len(sec.cases)) + ")")
 			p.Table(caseCols(t), caseRows(sec.cases), "")
+		}
+		if len(d.FailedRechecks) > 0 {
+			p.Heading(t("report.section_failed_rechecks") + " (" + strconv.Itoa(len(d.FailedRechecks)) + ")")
+			var rows [][]string
+			for _, k := range d.FailedRechecks {
+				rows = append(rows, []string{k.Round, k.Site, k.SiteName, k.Address, k.At})
+			}
+			p.Table(siteCols(t), rows, "")
 		}
 		if r := d.Recheck; r != nil {
 			p.Text(strings.NewReplacer("{from}", r.From, "{revisited}", strconv.Itoa(r.Revisited), "{relapses}", strconv.Itoa(r.Relapses), "{rate}", r.RelapseRate).Replace(t("notice.ui.recheck")))

@@ -1,11 +1,15 @@
 package report_test
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
+	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
+	"chuangwen/internal/report"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -96,6 +100,53 @@ func TestWeeklyNoticeRelapses(t *testing.T) {
 		f.must(err)
 		if len(docs) != 1 || len(docs[0].Relapses) != 0 || docs[0].Recheck == nil {
 			t.Fatalf("a week later: %+v", docs)
+		}
+	})
+}
+
+// TestWeeklyNoticeFailedRechecks: a site that fails its re-inspection goes
+// on its unit's next notice, and makes one due.
+func TestWeeklyNoticeFailedRechecks(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c, ctx := f.c, f.ctx
+		sh := testcity.Shanghai
+		if _, ps, err := f.as.ImportTree(ctx, c.Admin, strings.NewReader(tree), assess.FormatYAML); err != nil {
+			t.Fatal(ps, err)
+		}
+		if _, ps, err := f.as.ImportSites(ctx, c.Admin, strings.NewReader(sites), assess.FormatCSV); err != nil {
+			t.Fatal(ps, err)
+		}
+		c.Clock.Set(time.Date(2026, 11, 23, 9, 0, 0, 0, sh))
+		f.round("2026-11-23", "S1,A1.1,fail\nS2,A1.1,fail\nS3,A1.1,pass\n", "330102,A1.2,0.8\n330105,A1.2,0.7\n")
+		rd := "R2026-01"
+		c.Clock.Set(time.Date(2026, 12, 2, 10, 0, 0, 0, sh))
+		if _, err := f.as.RecordRecheck(ctx, c.Inspector, rd, "S1", []assess.RecheckResult{{Standard: "A1.1", Result: "fail", Note: "路面仍脏"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.as.RecordRecheck(ctx, c.Inspector, rd, "S2", []assess.RecheckResult{{Standard: "A1.1", Result: "pass"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		c.Clock.Set(time.Date(2026, 12, 7, 9, 30, 0, 0, sh))
+		docs, err := f.rs.WeeklyDrafts(ctx, c.Admin, "2026-W50", "")
+		f.must(err)
+		var a *report.NoticeDoc
+		for i := range docs {
+			if docs[i].Unit == c.UnitA.Code {
+				a = &docs[i]
+			} else if len(docs[i].FailedRechecks) > 0 {
+				t.Errorf("unit %s lists %+v", docs[i].Unit, docs[i].FailedRechecks)
+			}
+		}
+		if a == nil || len(a.FailedRechecks) != 1 || a.FailedRechecks[0].Site != "S1" || a.FailedRechecks[0].At != "2026-12-02 10:00" {
+			t.Fatalf("unit A's notice: %+v", a)
+		}
+		var pdf, xlsx bytes.Buffer
+		tr := func(k string) string { return k }
+		f.must(report.WriteNoticesPDF(&pdf, []report.NoticeDoc{*a}, tr, "督办单"))
+		f.must(report.WriteNoticesXLSX(&xlsx, []report.NoticeDoc{*a}, tr))
+		if pdf.Len() == 0 || xlsx.Len() == 0 {
+			t.Fatal("empty documents")
 		}
 	})
 }

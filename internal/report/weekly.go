@@ -136,6 +136,15 @@ type UnitRecheck struct {
 	RelapseRate string `json:"relapse_rate"` // percent, one decimal
 }
 
+// NoticeSite is a site on a notice.
+type NoticeSite struct {
+	Round    string `json:"round"`
+	Site     string `json:"site"`
+	SiteName string `json:"site_name"`
+	Address  string `json:"address"`
+	At       string `json:"at"` // when the re-inspection was recorded, in the city's zone
+}
+
 // NoticeDoc is a notice's content, as issued.
 type NoticeDoc struct {
 	No                string       `json:"no"` // "" for a draft
@@ -155,9 +164,12 @@ type NoticeDoc struct {
 	// Relapses are the unit's closed cases found back on a revisit in the
 	// seven days before the notice (反弹); Recurrences the new reports
 	// linked in those days to cases the unit had closed (疑似复发).
-	Relapses       []NoticeCase  `json:"relapses"`
-	Recurrences    []NoticeCase  `json:"recurrences"`
-	Recheck        *UnitRecheck  `json:"recheck,omitempty"`
+	Relapses    []NoticeCase `json:"relapses"`
+	Recurrences []NoticeCase `json:"recurrences"`
+	Recheck     *UnitRecheck `json:"recheck,omitempty"`
+	// FailedRechecks are the unit's sites that failed their
+	// re-inspection (复查) after a round, in the seven days before.
+	FailedRechecks []NoticeSite  `json:"failed_rechecks"`
 	Assessment     *UnitStanding `json:"assessment,omitempty"`
 	Unacknowledged []string      `json:"unacknowledged"` // earlier notices not signed
 	Escalated      bool          `json:"escalated"`
@@ -165,7 +177,7 @@ type NoticeDoc struct {
 
 // due tells whether the notice has anything for the unit to do.
 func (d NoticeDoc) due() bool {
-	return len(d.Overdue)+len(d.DueSoon)+len(d.Listed)+len(d.Reworks)+len(d.ExtensionsPending)+len(d.Relapses) > 0
+	return len(d.Overdue)+len(d.DueSoon)+len(d.Listed)+len(d.Reworks)+len(d.ExtensionsPending)+len(d.Relapses)+len(d.FailedRechecks) > 0
 }
 
 // Notice is a stored notice.
@@ -208,7 +220,7 @@ func (s *Service) compose(unit unitName, cases []workflow.UnitWork, week Week, s
 	d := NoticeDoc{Kind: "weekly", Week: week.String(), Unit: unit.code, UnitName: unit.name, Issuer: st.Issuer,
 		IssuedAt: now.In(s.loc()).Format("2006-01-02 15:04"),
 		Overdue:  []NoticeCase{}, DueSoon: []NoticeCase{}, Listed: []NoticeCase{}, Reworks: []NoticeCase{}, ExtensionsPending: []NoticeCase{},
-		Relapses: []NoticeCase{}, Recurrences: []NoticeCase{}, Unacknowledged: []string{}}
+		Relapses: []NoticeCase{}, Recurrences: []NoticeCase{}, FailedRechecks: []NoticeSite{}, Unacknowledged: []string{}}
 	for _, c := range cases {
 		nc := s.noticeCase(c)
 		waiting := c.State == workflow.Dispatched || c.State == workflow.InProgress
@@ -335,6 +347,7 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string, skip map[st
 // unitRechecks are the relapse sections of the notices, by unit id.
 type unitRechecks struct {
 	relapses, recurrences map[int64][]workflow.UnitWork
+	sites                 map[int64][]assess.Recheck
 	figures               map[int64]workflow.Figures
 	from                  string
 }
@@ -352,6 +365,11 @@ func (s *Service) rechecks(ctx context.Context, units []int64, now time.Time) (u
 	}
 	for _, w := range rec {
 		rc.recurrences[w.UnitID] = append(rc.recurrences[w.UnitID], w)
+	}
+	if s.Assess != nil {
+		if rc.sites, err = s.Assess.FailedRechecks(ctx, now.AddDate(0, 0, -7), now); err != nil {
+			return rc, err
+		}
 	}
 	local := now.In(s.loc())
 	qs := time.Date(local.Year(), time.Month((int(local.Month())-1)/3*3+1), 1, 0, 0, 0, 0, s.loc())
@@ -373,6 +391,10 @@ func (rc unitRechecks) fill(d *NoticeDoc, unit int64, s *Service) {
 	}
 	for _, w := range rc.recurrences[unit] {
 		d.Recurrences = append(d.Recurrences, s.noticeCase(w))
+	}
+	for _, k := range rc.sites[unit] {
+		d.FailedRechecks = append(d.FailedRechecks, NoticeSite{Round: k.Round, Site: k.Site, SiteName: k.SiteName, Address: k.Address,
+			At: k.DoneAt.In(s.loc()).Format("2006-01-02 15:04")})
 	}
 	if f := rc.figures[unit]; f.Revisited > 0 {
 		d.Recheck = &UnitRecheck{From: rc.from, Revisited: f.Revisited, Relapses: f.Relapses,

@@ -143,6 +143,11 @@ func WriteNoticesXLSX(w io.Writer, docs []NoticeDoc, t func(key string) string) 
 				rows = append(rows, []any{d.No, d.Unit, d.UnitName, t(sec.key), c.No, c.Category, c.Region, c.Deadline, c.Description})
 			}
 		}
+		// A site failing its re-inspection: the round in the case column,
+		// the site in the description.
+		for _, k := range d.FailedRechecks {
+			rows = append(rows, []any{d.No, d.Unit, d.UnitName, t("report.section_failed_rechecks"), k.Round, "", "", k.At, k.Site + " " + k.SiteName + " " + k.Address})
+		}
 	}
 	return writeSheets(w, []sheetRows{{t("report.sheet_notices"), rows}})
 }

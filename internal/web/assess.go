@@ -1034,6 +1034,12 @@ func (s *Server) postAssessSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	days, err := formInt(r, "recheck_days")
+	if err != nil || days > 60 {
+		s.fail(w, r, errInvalid("assess.bad_setting", "field", "recheck_days"))
+		return
+	}
+	st.RecheckDays = int(days)
 	cats, err := s.Flow.Categories(r.Context())
 	if err != nil {
 		s.fail(w, r, err)

@@ -119,8 +119,11 @@ var apiTypes = map[string]any{
 	"EvidenceFile":        assess.EvidenceFile{},
 	"EvidenceFiles":       []assess.EvidenceFile{},
 	// Re-checks.
-	"Revisits":    []workflow.RevisitItem{},
-	"Recurrences": recurrences{},
+	"Revisits":      []workflow.RevisitItem{},
+	"Recurrences":   recurrences{},
+	"SiteRechecks":  []assess.Recheck{},
+	"SiteRecheck":   assess.Recheck{},
+	"SiteRecheckIn": siteRecheckIn{},
 	// Volunteer service.
 	"VolunteerStats": volunteer.Stats{},
 	"VolunteerTeams": []volunteer.Team{},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
 	"chuangwen/internal/workflow"
 )
@@ -16,6 +17,8 @@ import (
 // case's recurrence links. One area, one file.
 
 var (
+	siteRecheckReaders   = []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleInspector, org.RoleGrid, org.RoleLeader, org.RoleHandler}
+	siteRecheckRecorders = []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleInspector, org.RoleGrid}
 	revisitReaders   = []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleInspector, org.RoleGrid, org.RoleLeader, org.RoleHandler}
 	revisitRecorders = []org.Role{org.RoleAcceptor, org.RoleInspector, org.RoleGrid}
 )
@@ -28,6 +31,12 @@ func (s *Server) recheckRoutes() []route {
 		{method: "GET", path: "/revisits", roles: revisitReaders, h: s.pageRevisits},
 		{method: "GET", path: "/revisits/{id}", roles: revisitReaders, h: s.pageRevisit},
 		{method: "POST", path: "/revisits/{id}", roles: revisitRecorders, h: s.postRevisit},
+		{method: "GET", path: "/api/v1/assess/rechecks", api: true, roles: siteRecheckReaders, summary: "Re-inspections (复查) of sites that failed in a round: pending first by due time", query: []string{"state"}, resp: "SiteRechecks", h: s.apiSiteRechecks},
+		{method: "GET", path: "/api/v1/assess/rechecks/{round}/{site}", api: true, roles: siteRecheckReaders, summary: "One site's re-inspection: each failed standard's original observation beside the re-check", resp: "SiteRecheck", h: s.apiSiteRecheck},
+		{method: "POST", path: "/api/v1/assess/rechecks/{round}/{site}", api: true, roles: siteRecheckRecorders, summary: "Record a site's re-inspection: a result for every standard that failed there, at once", body: "SiteRecheckIn", resp: "SiteRecheck", h: s.apiRecordSiteRecheck},
+		{method: "GET", path: "/assess/rechecks", roles: siteRecheckReaders, h: s.pageSiteRechecks},
+		{method: "GET", path: "/assess/rechecks/{round}/{site}", roles: siteRecheckReaders, h: s.pageSiteRecheck},
+		{method: "POST", path: "/assess/rechecks/{round}/{site}", roles: siteRecheckRecorders, h: s.postSiteRecheck},
 		{method: "GET", path: "/admin/rechecks", roles: admin, h: s.pageRecheckSettings},
 		{method: "POST", path: "/admin/rechecks", roles: admin, h: s.postRecheckSettings},
 		{method: "POST", path: "/admin/rechecks/draw", roles: admin, h: s.postRevisitDraw},
@@ -262,4 +271,107 @@ func (s *Server) postRevisitDraw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/rechecks?msg=done", http.StatusSeeOther)
+}
+
+// siteRecheckIn is a re-inspection as the API takes it.
+type siteRecheckIn struct {
+	Results []assess.RecheckResult `json:"results"`
+	Note    string                 `json:"note"`
+}
+
+func (s *Server) apiSiteRechecks(w http.ResponseWriter, r *http.Request) {
+	ks, err := s.Assess.Rechecks(r.Context(), actorOf(r), r.URL.Query().Get("state"))
+	if ks == nil {
+		ks = []assess.Recheck{}
+	}
+	respond(s, w, r, ks, err)
+}
+
+func (s *Server) apiSiteRecheck(w http.ResponseWriter, r *http.Request) {
+	k, err := s.Assess.RecheckOf(r.Context(), actorOf(r), r.PathValue("round"), r.PathValue("site"))
+	respond(s, w, r, k, err)
+}
+
+func (s *Server) apiRecordSiteRecheck(w http.ResponseWriter, r *http.Request) {
+	var in siteRecheckIn
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	k, err := s.Assess.RecordRecheck(r.Context(), actorOf(r), r.PathValue("round"), r.PathValue("site"), in.Results, in.Note)
+	respond(s, w, r, k, err)
+}
+
+func (s *Server) pageSiteRechecks(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if !r.URL.Query().Has("state") {
+		state = assess.RecheckPending
+	}
+	ks, err := s.Assess.Rechecks(r.Context(), actorOf(r), state)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "assess_rechecks", map[string]any{"Items": ks, "State": state})
+}
+
+func (s *Server) pageSiteRecheck(w http.ResponseWriter, r *http.Request) {
+	s.showSiteRecheck(w, r, http.StatusOK, "")
+}
+
+func (s *Server) showSiteRecheck(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	a := actorOf(r)
+	k, err := s.Assess.RecheckOf(r.Context(), a, r.PathValue("round"), r.PathValue("site"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	recorder := false
+	for _, role := range siteRecheckRecorders {
+		recorder = recorder || a.Role == role
+	}
+	data := map[string]any{"K": k, "Error": msg, "Records": recorder && k.State == assess.RecheckPending}
+	if r.Method == http.MethodPost {
+		data["Form"] = r.Form
+	}
+	s.renderStatus(w, r, code, "assess_recheck", data)
+}
+
+// postSiteRecheck reads result_<standard>, problems_<standard> and
+// note_<standard> for each failed standard, and the overall note.
+func (s *Server) postSiteRecheck(w http.ResponseWriter, r *http.Request) {
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := actorOf(r)
+	k, err := s.Assess.RecheckOf(r.Context(), a, r.PathValue("round"), r.PathValue("site"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var results []assess.RecheckResult
+	for _, it := range k.Items {
+		res := assess.RecheckResult{Standard: it.Standard, Result: r.FormValue("result_" + it.Standard), Note: r.FormValue("note_" + it.Standard)}
+		if res.Result == "" {
+			err = errInvalid("assess.recheck_missing", "standard", it.Standard, "name", it.Name)
+			break
+		}
+		if v := strings.TrimSpace(r.FormValue("problems_" + it.Standard)); v != "" {
+			if res.Problems, err = strconv.Atoi(v); err != nil {
+				err = errInvalid("assess.bad_problems", "value", v)
+				break
+			}
+		}
+		results = append(results, res)
+	}
+	if err == nil {
+		_, err = s.Assess.RecordRecheck(r.Context(), a, k.Round, k.Site, results, r.FormValue("note"))
+	}
+	if err != nil {
+		code, msg := s.message(r, err)
+		s.showSiteRecheck(w, r, status(code), msg)
+		return
+	}
+	http.Redirect(w, r, "/assess/rechecks?msg=done", http.StatusSeeOther)
 }

@@ -160,3 +160,65 @@ func TestRevisitsOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+func TestSiteRechecksOverHTTP(t *testing.T) {
+	f := newAssessFixture(t, testcity.SQLite(t))
+	ctx := context.Background()
+	f.submit("S01", "A1.1", "pass", 0)
+	f.submit("S01", "A1.2", "fail", 3)
+	f.submit("S04", "A1.1", "fail", 0)
+	if _, err := f.svc.CloseRound(ctx, org.System, f.round); err != nil {
+		t.Fatal(err)
+	}
+	insp, hA, hB, acc := f.login("inspector"), f.login("handlerA"), f.login("handlerB"), f.login("acceptor")
+	page := insp.do("GET", "/assess/rechecks", nil, "")
+	if page.StatusCode != 200 || !strings.Contains(page.body, `data-site="S01"`) || !strings.Contains(page.body, `data-site="S04"`) {
+		t.Fatalf("list: %d %s", page.StatusCode, page.body)
+	}
+	// Unit B's handler has no site to re-inspect; A's sees S01 and S04, without a form.
+	if res := hB.do("GET", "/assess/rechecks/"+f.round+"/S01", nil, ""); res.StatusCode != 404 {
+		t.Fatalf("handler B opens S01: %d", res.StatusCode)
+	}
+	if res := hA.do("GET", "/assess/rechecks/"+f.round+"/S01", nil, ""); res.StatusCode != 200 || strings.Contains(res.body, `name="result_A1.2"`) {
+		t.Fatalf("handler A reads S01: %d", res.StatusCode)
+	}
+	one := insp.do("GET", "/assess/rechecks/"+f.round+"/S01", nil, "")
+	if one.StatusCode != 200 || !strings.Contains(one.body, `name="result_A1.2"`) || strings.Contains(one.body, `name="result_A1.1"`) || !strings.Contains(one.body, "3 处问题") {
+		t.Fatalf("S01 page: %d %s", one.StatusCode, one.body)
+	}
+	// A missing result: 400 in Chinese, nothing stored.
+	res := insp.form("POST", "/assess/rechecks/"+f.round+"/S01", url.Values{"note": {"x"}})
+	if res.StatusCode != 400 || !strings.Contains(res.body, "请填写标准 A1.2") {
+		t.Fatalf("missing result: %d %s", res.StatusCode, res.body)
+	}
+	if res := hA.form("POST", "/assess/rechecks/"+f.round+"/S01", url.Values{"result_A1.2": {"pass"}}); res.StatusCode != 403 {
+		t.Fatalf("handler records: %d", res.StatusCode)
+	}
+	res = insp.form("POST", "/assess/rechecks/"+f.round+"/S01", url.Values{"result_A1.2": {"fail"}, "problems_A1.2": {"1"}, "note_A1.2": {"仍有一处"}, "note": {"已督促"}})
+	if res.StatusCode != 303 {
+		t.Fatalf("record: %d %s", res.StatusCode, res.body)
+	}
+	done := acc.do("GET", "/assess/rechecks/"+f.round+"/S01", nil, "")
+	if !strings.Contains(done.body, `data-state="failed"`) || !strings.Contains(done.body, "仍有一处") {
+		t.Fatalf("after record: %s", done.body)
+	}
+	// The API: S04 passes; a second record conflicts.
+	body := map[string]any{"results": []map[string]any{{"standard": "A1.1", "result": "pass"}}, "note": "整改到位"}
+	if res := acc.json("POST", "/api/v1/assess/rechecks/"+f.round+"/S04", body); res.StatusCode != 200 || !strings.Contains(res.body, `"state":"passed"`) {
+		t.Fatalf("API record: %d %s", res.StatusCode, res.body)
+	}
+	if res := acc.json("POST", "/api/v1/assess/rechecks/"+f.round+"/S04", body); res.StatusCode != 409 {
+		t.Fatalf("API record twice: %d %s", res.StatusCode, res.body)
+	}
+	var ks []map[string]any
+	acc.do("GET", "/api/v1/assess/rechecks?state=", nil, "").json(t, &ks)
+	if len(ks) != 2 {
+		t.Fatalf("API list %v", ks)
+	}
+	// The settings form takes the time limit; a bad one is refused.
+	adm := f.login("admin")
+	if res := adm.form("POST", "/assess/settings", url.Values{"case_unit": {"site"}, "split_site": {"1"}, "split_lead": {"0"}, "green_rate": {"0.9"}, "yellow_rate": {"0.8"},
+		"yellow_lost": {"1"}, "red_lost": {"3"}, "recheck_days": {"99"}}); res.StatusCode != 400 {
+		t.Fatalf("recheck_days 99: %d", res.StatusCode)
+	}
+}
