@@ -19,8 +19,8 @@ import (
 var (
 	siteRecheckReaders   = []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleInspector, org.RoleGrid, org.RoleLeader, org.RoleHandler}
 	siteRecheckRecorders = []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleInspector, org.RoleGrid}
-	revisitReaders   = []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleInspector, org.RoleGrid, org.RoleLeader, org.RoleHandler}
-	revisitRecorders = []org.Role{org.RoleAcceptor, org.RoleInspector, org.RoleGrid}
+	revisitReaders       = []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleInspector, org.RoleGrid, org.RoleLeader, org.RoleHandler}
+	revisitRecorders     = []org.Role{org.RoleAcceptor, org.RoleInspector, org.RoleGrid}
 )
 
 func (s *Server) recheckRoutes() []route {
