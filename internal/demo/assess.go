@@ -638,6 +638,9 @@ func (a *assessLoad) closeRound(ri int) error {
 	}
 	a.rounds[ri] = rd
 	a.done = append(a.done, fmt.Sprintf("%s on %s (%d sites, %d observations, closed)", rd.Code, rd.Date, rd.Sites, len(a.rows[ri])))
+	if a.s.rechecks != nil {
+		return a.s.rechecks.afterRound(a.svc, rd.Code)
+	}
 	return nil
 }
 
@@ -688,6 +691,11 @@ func (a *assessLoad) closeVisit() error {
 		return err
 	}
 	a.visit = rd
+	if a.s.rechecks != nil {
+		if err := a.s.rechecks.afterRound(a.svc, rd.Code); err != nil {
+			return err
+		}
+	}
 	a.done = append(a.done, fmt.Sprintf("%s on %s (leader's visit, %d sites, %d problems, closed)", rd.Code, rd.Date, rd.Sites, len(a.queued["visit"])))
 	return a.age(rd.Code, visitFate)
 }

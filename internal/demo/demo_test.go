@@ -193,6 +193,12 @@ func testLoad(t *testing.T, e env) {
 	if n := count(t, e.db, `SELECT count(*) FROM case_recurrences`); n == 0 {
 		t.Error("no recurrence flagged")
 	}
+	siteRechecks := groupCounts(t, e.db, `SELECT state, count(*) FROM assess_rechecks GROUP BY state`)
+	for _, st := range []string{"pending", "passed", "failed"} {
+		if siteRechecks[st] == 0 {
+			t.Errorf("no site re-inspection %s: %v", st, siteRechecks)
+		}
+	}
 	sources := groupCounts(t, e.db, `SELECT source, count(*) FROM cases GROUP BY source`)
 	for _, src := range []string{workflow.SourceCitizen, workflow.SourceHotline, workflow.SourceInspector, workflow.SourceGrid} {
 		if sources[src] == 0 {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
 	"chuangwen/internal/workflow"
@@ -28,6 +29,7 @@ type recheckLoad struct {
 	draws, drawn       int
 	passed, relapsed   int
 	recurrences, moved int
+	sitesDone, sitesFailed int
 }
 
 const recheckRNG = 0x27d4eb2f
@@ -160,13 +162,66 @@ func (l *recheckLoad) recur(r *run) {
 	l.moved++
 }
 
+// afterRound queues the re-inspections a closed round opened: an
+// inspector goes back within twelve working days (those after "now" stay
+// pending, some late); a standard fails again one time in five.
+func (l *recheckLoad) afterRound(svc *assess.Service, round string) error {
+	s := l.s
+	ks, err := svc.Rechecks(s.ctx, s.admin, assess.RecheckPending)
+	if err != nil {
+		return err
+	}
+	recent := s.now.Sub(s.clock) < 14*24*time.Hour
+	for _, k := range ks {
+		if k.Round != round || recent && l.p(0.4) {
+			continue // a recent round's: some still to do
+		}
+		at := s.work(s.clock, 60+l.rng.IntN(12*8*60))
+		s.scheduleOpt(&run{}, at, func(*run) error { return l.recordSite(svc, k.Round, k.Site) })
+	}
+	return nil
+}
+
+func (l *recheckLoad) recordSite(svc *assess.Service, round, site string) error {
+	s := l.s
+	k, err := svc.RecheckOf(s.ctx, s.admin, round, site)
+	if err != nil {
+		return err
+	}
+	var res []assess.RecheckResult
+	failed := false
+	for _, it := range k.Items {
+		r := assess.RecheckResult{Standard: it.Standard, Result: "pass", Note: recheckPick(l, sitePassNotes)}
+		if l.p(0.2) {
+			r.Result, r.Problems, r.Note, failed = "fail", 1+l.rng.IntN(2), recheckPick(l, siteFailNotes), true
+		}
+		res = append(res, r)
+	}
+	note := "复查整改到位"
+	if failed {
+		note = "部分问题未整改到位，已通知包保单位"
+	}
+	if _, err := svc.RecordRecheck(s.ctx, recheckPick(l, s.inspectors), round, site, res, note); err != nil {
+		return fmt.Errorf("re-inspection of %s after %s: %w", site, round, err)
+	}
+	l.sitesDone++
+	if failed {
+		l.sitesFailed++
+	}
+	return nil
+}
+
+var sitePassNotes = []string{"已整改", "现场复查合格", "问题已消除"}
+
+var siteFailNotes = []string{"仍存在同类问题", "整改不彻底", "复查时问题再次出现"}
+
 func (l *recheckLoad) report() {
 	var n int
 	if err := l.s.flow.DB.Reader().QueryRow(l.s.ctx, `SELECT count(*) FROM case_recurrences`).Scan(&n); err == nil {
 		l.recurrences = n
 	}
-	l.s.opts.Log("demo: %d weekly revisit draws (%d revisits: %d passed, %d relapsed), %d recurrences flagged",
-		l.draws, l.drawn, l.passed, l.relapsed, l.recurrences)
+	l.s.opts.Log("demo: %d weekly revisit draws (%d revisits: %d passed, %d relapsed), %d recurrences flagged, %d site re-inspections (%d failed again)",
+		l.draws, l.drawn, l.passed, l.relapsed, l.recurrences, l.sitesDone, l.sitesFailed)
 }
 
 var revisitPassNotes = []string{
