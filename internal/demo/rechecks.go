@@ -23,12 +23,12 @@ import (
 // recheckLoad is the re-checks' part of the demo, with its own random
 // source so that the cases come out the same with or without it.
 type recheckLoad struct {
-	s                  *sim
-	rng                *rand.Rand
-	byCase             map[int64]*run
-	draws, drawn       int
-	passed, relapsed   int
-	recurrences, moved int
+	s                      *sim
+	rng                    *rand.Rand
+	byCase                 map[int64]*run
+	draws, drawn           int
+	passed, relapsed       int
+	recurrences, moved     int
 	sitesDone, sitesFailed int
 }
 
