@@ -29,7 +29,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.BoolVar(&stale, "stale-statistics", false, "leave the planner's statistics as they were before the generated cases (what a server that has not re-analysed since the data grew plans with)")
 		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
 		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
-		fs.StringVar(&parts, "parts", "reads,search,leader,bulletin,durability,transitions", "what to measure, comma-separated (bulletin first gives the city a year of mock inspections)")
+		fs.StringVar(&parts, "parts", "reads,search,leader,bulletin,durability,transitions", "what to measure, comma-separated: reads, search, rechecks, leader, bulletin, durability, transitions (bulletin first gives the city a year of mock inspections; rechecks draws revisits and files reports)")
 	}, func(a *app) error {
 		now := time.Now()
 		regions, err := a.orgs.Regions(ctx)
@@ -69,6 +69,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if want["search"] {
 			if err := bench.Search(ctx, a.db, a.flow, reps, stdout); err != nil {
+				return err
+			}
+		}
+		if want["rechecks"] {
+			if err := bench.Rechecks(ctx, a.db, a.flow, now, 8, reps, stdout); err != nil {
 				return err
 			}
 		}

@@ -68,10 +68,17 @@ func TestGenerateAndMeasure(t *testing.T) {
 		if err := bench.Search(ctx, db, flow, 3, &out); err != nil {
 			t.Fatal(err)
 		}
+		if err := bench.Rechecks(ctx, db, flow, now, 3, 3, &out); err != nil {
+			t.Fatal(err)
+		}
+		var drawn, linked int
+		if err := q.QueryRow(ctx, `SELECT (SELECT count(*) FROM revisits), (SELECT count(*) FROM case_recurrences)`).Scan(&drawn, &linked); err != nil || drawn == 0 || linked != 3 {
+			t.Errorf("%d revisits drawn, %d recurrences linked (want 3: the reports with the check on) (%v)", drawn, linked, err)
+		}
 		if err := bench.Transitions(ctx, db, flow, 10, 2, &out); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"queue 待受理", "per unit", "all kinds together", "| " + string(db.Dialect) + " | 2 | 40 |"} {
+		for _, want := range []string{"queue 待受理", "per unit", "all kinds together", "weekly draw (3 weeks", "recurrence check on", "| " + string(db.Dialect) + " | 2 | 40 |"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("report lacks %q:\n%s", want, out.String())
 			}
