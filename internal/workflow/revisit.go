@@ -323,7 +323,8 @@ type RevisitItem struct {
 	Note        string    `json:"note,omitempty"`
 	// Late: pending past its due time.
 	Late bool `json:"late"`
-	// Moot: pending, but the case was reopened or voided since the draw.
+	// Moot: pending, but the case was reopened or voided since the draw
+	// (and perhaps closed again, by another dispatch).
 	Moot bool `json:"moot"`
 }
 
@@ -385,19 +386,21 @@ func (s *Service) Revisits(ctx context.Context, actor org.Actor, f RevisitFilter
 	items, err := store.Collect(ctx, q, func(r store.Scanner) (it RevisitItem, err error) {
 		var closed, due, done int64
 		var state string
+		var current bool
 		var lat, lon sql.NullFloat64
 		err = r.Scan(&it.ID, &it.Week, &it.CaseID, &it.CaseNo, &state, &it.Category, &it.Region, &it.Address, &it.Description, &lat, &lon,
-			&it.UnitID, &it.Unit, &closed, &due, &it.State, &done, &it.DoneBy, &it.Note)
+			&it.UnitID, &it.Unit, &closed, &due, &it.State, &done, &it.DoneBy, &it.Note, &current)
 		it.CaseState = State(state)
 		if lat.Valid && lon.Valid {
 			it.Lat, it.Lon = &lat.Float64, &lon.Float64
 		}
 		it.ClosedAt, it.DueAt, it.DoneAt = store.Time(closed), store.Time(due), store.Time(done)
 		it.Late = it.State == RevisitPending && now.After(it.DueAt)
-		it.Moot = it.State == RevisitPending && it.CaseState != Closed
+		it.Moot = it.State == RevisitPending && (it.CaseState != Closed || !current)
 		return it, err
 	}, `SELECT v.id, v.week, c.id, c.no, c.state, COALESCE(cat.name, ''), COALESCE(rg.name, ''), c.address, c.description, c.lat, c.lon,
-		v.unit_id, u.name, d.closed_at, v.due_at, v.state, v.done_at, COALESCE(us.display_name, ''), v.note
+		v.unit_id, u.name, d.closed_at, v.due_at, v.state, v.done_at, COALESCE(us.display_name, ''), v.note,
+		CASE WHEN c.dispatch_id = v.dispatch_id THEN TRUE ELSE FALSE END
 		FROM revisits v JOIN cases c ON c.id = v.case_id JOIN dispatches d ON d.id = v.dispatch_id JOIN units u ON u.id = v.unit_id
 		LEFT JOIN categories cat ON cat.id = c.category_id LEFT JOIN regions rg ON rg.id = c.region_id LEFT JOIN users us ON us.id = v.done_by
 		WHERE `+strings.Join(where, " AND ")+`
