@@ -1,18 +1,11 @@
 package assess
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -31,21 +24,6 @@ import (
 
 // MaxEvidenceBytes bounds one evidence file.
 const MaxEvidenceBytes = 20 << 20
-
-// evidenceTypes are the accepted files, by the type their first bytes
-// show: PDF, images, and the Office formats (a zip, named .docx, .xlsx or
-// .pptx).
-var evidenceTypes = map[string]string{
-	"application/pdf": ".pdf",
-	"image/jpeg":      ".jpg",
-	"image/png":       ".png",
-}
-
-var officeTypes = map[string]string{
-	".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-	".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
 
 // EvidenceFile is one uploaded file.
 type EvidenceFile struct {
@@ -125,49 +103,28 @@ func (s *Service) AddEvidence(ctx context.Context, actor org.Actor, in NewEviden
 		}
 		regionID = g.ID
 	}
-	name := path.Base(strings.ReplaceAll(strings.TrimSpace(in.Name), `\`, "/"))
-	if name == "." || name == "/" || name == "" || !utf8.ValidString(name) || len(name) > 200 {
-		name = "evidence"
-	}
 	note := strings.TrimSpace(in.Note)
 	if utf8.RuneCountInString(note) > MaxTextLen {
 		return EvidenceFile{}, apperr.New(apperr.Invalid, "assess.too_long", "field", "field.note", "max", strconv.Itoa(MaxTextLen))
 	}
-	br := bufio.NewReaderSize(r, 512)
-	head, _ := br.Peek(512)
-	if len(head) == 0 {
-		return EvidenceFile{}, apperr.New(apperr.Invalid, "assess.empty_file")
-	}
-	mime := http.DetectContentType(head)
-	if i := strings.IndexByte(mime, ';'); i >= 0 {
-		mime = mime[:i]
-	}
-	ext, ok := evidenceTypes[mime]
-	if !ok && mime == "application/zip" {
-		e := strings.ToLower(path.Ext(name))
-		if t, office := officeTypes[e]; office {
-			mime, ext, ok = t, e, true
-		}
-	}
-	if !ok {
-		return EvidenceFile{}, apperr.New(apperr.Unsupported, "assess.evidence_type")
-	}
-	var rnd [12]byte
-	_, _ = rand.Read(rnd[:])
-	key := "evidence/" + s.now().Format("2006/01") + "/" + hex.EncodeToString(rnd[:]) + ext
-	cr := &countingHash{r: br, h: sha256.New(), max: MaxEvidenceBytes}
-	if err := s.Blobs.Put(ctx, key, cr, -1, mime); err != nil {
+	doc, err := blob.PutDocument(ctx, s.Blobs, "evidence", in.Name, r, MaxEvidenceBytes, s.now())
+	if err != nil {
 		var ae *apperr.Error
-		if errors.As(err, &ae) {
+		switch {
+		case errors.As(err, &ae):
 			return EvidenceFile{}, ae
-		}
-		if errors.Is(err, errTooLarge) {
+		case errors.Is(err, blob.ErrDocumentEmpty):
+			return EvidenceFile{}, apperr.New(apperr.Invalid, "assess.empty_file")
+		case errors.Is(err, blob.ErrDocumentType):
+			return EvidenceFile{}, apperr.New(apperr.Unsupported, "assess.evidence_type")
+		case errors.Is(err, blob.ErrDocumentTooLarge):
 			return EvidenceFile{}, apperr.New(apperr.TooLarge, "assess.evidence_too_large", "mb", strconv.Itoa(MaxEvidenceBytes>>20))
 		}
 		return EvidenceFile{}, fmt.Errorf("store evidence: %w", err)
 	}
-	ev := EvidenceFile{Round: rd.Code, Standard: in.Standard, Region: in.Region, Name: name, Mime: mime, Size: cr.n,
-		SHA256: hex.EncodeToString(cr.h.Sum(nil)), Note: note, UploadedBy: actor.Name, UploadedAt: store.Ms(s.now()), path: key}
+	key, mime := doc.Key, doc.Mime
+	ev := EvidenceFile{Round: rd.Code, Standard: in.Standard, Region: in.Region, Name: doc.Name, Mime: mime, Size: doc.Size,
+		SHA256: doc.SHA256, Note: note, UploadedBy: actor.Name, UploadedAt: store.Ms(s.now()), path: key}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := openRound(ctx, tx, rd.Code); err != nil {
 			return err
@@ -192,26 +149,6 @@ func (s *Service) AddEvidence(ctx context.Context, actor org.Actor, in NewEviden
 		return EvidenceFile{}, err
 	}
 	return ev, nil
-}
-
-var errTooLarge = errors.New("evidence too large")
-
-// countingHash reads at most max bytes, hashing and counting them.
-type countingHash struct {
-	r   io.Reader
-	h   hash.Hash
-	n   int64
-	max int64
-}
-
-func (c *countingHash) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	c.h.Write(p[:n])
-	if c.n > c.max {
-		return n, errTooLarge
-	}
-	return n, err
 }
 
 // EvidenceList lists a round's evidence by standard and time: the office
