@@ -395,7 +395,7 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Volunteer: vol, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
+	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Tasks: a.tasksService(), Volunteer: vol, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
 		Grid: a.grid, Basemap: &basemap.Store{DB: a.db}, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, Open311ExtendedStatuses: a.cfg.Open311ExtendedStatuses, TrustProxy: a.cfg.TrustProxy, ProxyHeader: a.cfg.ProxyHeader, MetricsToken: a.cfg.MetricsToken, PublicURL: a.cfg.PublicURL,
 		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
 		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}

@@ -13,6 +13,7 @@ import (
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/org"
 	"chuangwen/internal/report"
+	"chuangwen/internal/tasks"
 )
 
 const reportUsage = `Usage: chuangwen report <command> [flags]   (docs/reports.md)
@@ -168,8 +169,14 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // reportService is the app's report service.
+// tasksService is the campaign's task list, its attachments beside the
+// photos.
+func (a *app) tasksService() *tasks.Service {
+	return &tasks.Service{DB: a.db, Blobs: a.flow.Photos.Blobs, Location: a.loc, Calendar: a.flow.Calendar, Log: a.log}
+}
+
 func (a *app) reportService() *report.Service {
-	rs := &report.Service{DB: a.db, Flow: a.flow, Assess: a.assessService(), Location: a.loc}
+	rs := &report.Service{DB: a.db, Flow: a.flow, Assess: a.assessService(), Tasks: a.tasksService(), Location: a.loc}
 	if vol, err := a.volunteerService(); err == nil {
 		rs.Volunteer = vol
 	} else {

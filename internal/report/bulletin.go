@@ -12,6 +12,7 @@ import (
 	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/tasks"
 	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workflow"
 )
@@ -25,6 +26,9 @@ type Service struct {
 	Now      func() time.Time // nil: the wall clock
 	// Volunteer, when set, gives the bulletin its volunteer section.
 	Volunteer *volunteer.Service
+	// Tasks, when set, gives the weekly notices the units' overdue
+	// milestones of the campaign's task list.
+	Tasks *tasks.Service
 
 	leaderOnce sync.Once
 	leader     *leaderCache

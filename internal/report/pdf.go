@@ -283,6 +283,15 @@ func WriteNoticesPDF(w io.Writer, docs []NoticeDoc, t func(string) string, title
 			}
 			p.Table(siteCols(t), rows, "")
 		}
+		if len(d.OverdueMilestones) > 0 {
+			p.Heading(t("report.section_overdue_milestones") + " (" + strconv.Itoa(len(d.OverdueMilestones)) + ")")
+			var rows [][]string
+			for _, m := range d.OverdueMilestones {
+				rows = append(rows, []string{m.Task, m.TaskTitle, m.Milestone, m.Due})
+			}
+			p.Table([]pdfdoc.Col{{Title: t("report.task_code"), Width: 1.2, Align: "L"}, {Title: t("report.task"), Width: 3.6, Align: "L"},
+				{Title: t("report.milestone"), Width: 3.2, Align: "L"}, {Title: t("report.due"), Width: 1.4, Align: "C"}}, rows, "")
+		}
 		if r := d.Recheck; r != nil {
 			p.Text(strings.NewReplacer("{from}", r.From, "{revisited}", strconv.Itoa(r.Revisited), "{relapses}", strconv.Itoa(r.Relapses), "{rate}", r.RelapseRate).Replace(t("notice.ui.recheck")))
 		}

@@ -17,6 +17,7 @@ import (
 	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/tasks"
 	"chuangwen/internal/workflow"
 )
 
@@ -169,15 +170,18 @@ type NoticeDoc struct {
 	Recheck     *UnitRecheck `json:"recheck,omitempty"`
 	// FailedRechecks are the unit's sites that failed their
 	// re-inspection (复查) after a round, in the seven days before.
-	FailedRechecks []NoticeSite  `json:"failed_rechecks"`
-	Assessment     *UnitStanding `json:"assessment,omitempty"`
-	Unacknowledged []string      `json:"unacknowledged"` // earlier notices not signed
-	Escalated      bool          `json:"escalated"`
+	FailedRechecks []NoticeSite `json:"failed_rechecks"`
+	// OverdueMilestones are the milestones of the tasks the unit leads in
+	// the campaign's task list that are past due and not accepted.
+	OverdueMilestones []tasks.OverdueMilestone `json:"overdue_milestones"`
+	Assessment        *UnitStanding            `json:"assessment,omitempty"`
+	Unacknowledged    []string                 `json:"unacknowledged"` // earlier notices not signed
+	Escalated         bool                     `json:"escalated"`
 }
 
 // due tells whether the notice has anything for the unit to do.
 func (d NoticeDoc) due() bool {
-	return len(d.Overdue)+len(d.DueSoon)+len(d.Listed)+len(d.Reworks)+len(d.ExtensionsPending)+len(d.Relapses)+len(d.FailedRechecks) > 0
+	return len(d.Overdue)+len(d.DueSoon)+len(d.Listed)+len(d.Reworks)+len(d.ExtensionsPending)+len(d.Relapses)+len(d.FailedRechecks)+len(d.OverdueMilestones) > 0
 }
 
 // Notice is a stored notice.
@@ -220,7 +224,7 @@ func (s *Service) compose(unit unitName, cases []workflow.UnitWork, week Week, s
 	d := NoticeDoc{Kind: "weekly", Week: week.String(), Unit: unit.code, UnitName: unit.name, Issuer: st.Issuer,
 		IssuedAt: now.In(s.loc()).Format("2006-01-02 15:04"),
 		Overdue:  []NoticeCase{}, DueSoon: []NoticeCase{}, Listed: []NoticeCase{}, Reworks: []NoticeCase{}, ExtensionsPending: []NoticeCase{},
-		Relapses: []NoticeCase{}, Recurrences: []NoticeCase{}, FailedRechecks: []NoticeSite{}, Unacknowledged: []string{}}
+		Relapses: []NoticeCase{}, Recurrences: []NoticeCase{}, FailedRechecks: []NoticeSite{}, OverdueMilestones: []tasks.OverdueMilestone{}, Unacknowledged: []string{}}
 	for _, c := range cases {
 		nc := s.noticeCase(c)
 		waiting := c.State == workflow.Dispatched || c.State == workflow.InProgress
@@ -348,6 +352,7 @@ func (s *Service) weekly(ctx context.Context, week, unitCode string, skip map[st
 type unitRechecks struct {
 	relapses, recurrences map[int64][]workflow.UnitWork
 	sites                 map[int64][]assess.Recheck
+	milestones            map[int64][]tasks.OverdueMilestone
 	figures               map[int64]workflow.Figures
 	from                  string
 }
@@ -368,6 +373,11 @@ func (s *Service) rechecks(ctx context.Context, units []int64, now time.Time) (u
 	}
 	if s.Assess != nil {
 		if rc.sites, err = s.Assess.FailedRechecks(ctx, now.AddDate(0, 0, -7), now); err != nil {
+			return rc, err
+		}
+	}
+	if s.Tasks != nil {
+		if rc.milestones, err = s.Tasks.OverdueByUnit(ctx, units, now); err != nil {
 			return rc, err
 		}
 	}
@@ -396,6 +406,7 @@ func (rc unitRechecks) fill(d *NoticeDoc, unit int64, s *Service) {
 		d.FailedRechecks = append(d.FailedRechecks, NoticeSite{Round: k.Round, Site: k.Site, SiteName: k.SiteName, Address: k.Address,
 			At: k.DoneAt.In(s.loc()).Format("2006-01-02 15:04")})
 	}
+	d.OverdueMilestones = append(d.OverdueMilestones, rc.milestones[unit]...)
 	if f := rc.figures[unit]; f.Revisited > 0 {
 		d.Recheck = &UnitRecheck{From: rc.from, Revisited: f.Revisited, Relapses: f.Relapses,
 			RelapseRate: strconv.FormatFloat(float64(f.Relapses)*100/float64(f.Revisited), 'f', 1, 64) + "%"}

@@ -145,6 +145,9 @@ func WriteNoticesXLSX(w io.Writer, docs []NoticeDoc, t func(key string) string) 
 		}
 		// A site failing its re-inspection: the round in the case column,
 		// the site in the description.
+		for _, m := range d.OverdueMilestones {
+			rows = append(rows, []any{d.No, d.Unit, d.UnitName, t("report.section_overdue_milestones"), m.Task, "", "", m.Due, m.TaskTitle + " · " + m.Milestone})
+		}
 		for _, k := range d.FailedRechecks {
 			rows = append(rows, []any{d.No, d.Unit, d.UnitName, t("report.section_failed_rechecks"), k.Round, "", "", k.At, k.Site + " " + k.SiteName + " " + k.Address})
 		}

@@ -216,3 +216,26 @@ func (s *Service) OpenFile(ctx context.Context, actor org.Actor, fileID int64) (
 	rc, _, err := s.Blobs.Open(ctx, f.path)
 	return f, rc, err
 }
+
+// TaskOfMilestone returns the id of a milestone's task, if actor sees it.
+func (s *Service) TaskOfMilestone(ctx context.Context, actor org.Actor, milestoneID int64) (int64, error) {
+	id, _, _, err := milestoneOf(ctx, s.DB.Reader(), actor, milestoneID)
+	return id, err
+}
+
+// TaskOfReport returns the task a report belongs to, if actor sees it.
+func (s *Service) TaskOfReport(ctx context.Context, actor org.Actor, reportID int64) (Task, error) {
+	var milestone int64
+	err := s.DB.Reader().QueryRow(ctx, `SELECT milestone_id FROM plan_reports WHERE id = ?`, reportID).Scan(&milestone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Task{}, apperr.New(apperr.NotFound, "task.report_not_found")
+	}
+	if err != nil {
+		return Task{}, err
+	}
+	id, err := s.TaskOfMilestone(ctx, actor, milestone)
+	if err != nil {
+		return Task{}, err
+	}
+	return s.Task(ctx, actor, id)
+}

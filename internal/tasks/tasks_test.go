@@ -142,8 +142,8 @@ func TestProgress(t *testing.T) {
 		c.Clock.Set(time.Date(2026, 11, 16, 9, 0, 0, 0, testcity.Shanghai))
 		rep, err := s.Import(ctx, c.Admin, 2026, table(t, [][]any{header,
 			{"T01", "背街小巷整治", "", "A", "B", "摸底", "2026-11-13", "台账"}, // overdue (last Friday)
-			{"T01", "", "", "", "", "整治", "2026-11-19", ""},            // Thursday: 4 working days, at risk
-			{"T01", "", "", "", "", "验收", "2026-12-31", ""},            // on track
+			{"T01", "", "", "", "", "整治", "2026-11-19", ""},           // Thursday: 4 working days, at risk
+			{"T01", "", "", "", "", "验收", "2026-12-31", ""},           // on track
 			{"T02", "公益广告", "", "B", "", "设置", "2026-12-31", ""},
 		}))
 		if err != nil || rep.Tasks != 2 {

@@ -23,6 +23,7 @@ import (
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
+	"chuangwen/internal/tasks"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/volunteer"
 	"chuangwen/internal/web"
@@ -50,6 +51,7 @@ type fixture struct {
 	grid     *grid.Store
 	intake   *intake.Service
 	vol      *volunteer.Service
+	tasks    *tasks.Service
 	// cell is the centre of grid cell 330102001001005 (清波社区, the
 	// middle of a 3 × 3 block of 100 m cells).
 	cell struct{ Lat, Lon float64 }
@@ -108,8 +110,9 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	seal, err := volunteer.NewSealer(make([]byte, volunteer.KeySize))
 	must(err)
 	f.vol = volunteer.New(db, f.orgs, seal, testcity.Shanghai, nil)
+	f.tasks = &tasks.Service{DB: db, Blobs: f.flow.Photos.Blobs, Location: testcity.Shanghai, Calendar: f.flow.Calendar}
 	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: testcity.Shanghai, MaxUploadBytes: 3 << 20,
-		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol})
+		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol, Tasks: f.tasks})
 	must(err)
 	f.srv = srv
 	ts := httptest.NewServer(srv)

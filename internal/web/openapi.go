@@ -10,6 +10,7 @@ import (
 
 	"chuangwen/internal/assess"
 	"chuangwen/internal/report"
+	"chuangwen/internal/tasks"
 	"chuangwen/internal/volunteer"
 
 	"chuangwen/internal/audit"
@@ -122,6 +123,12 @@ var apiTypes = map[string]any{
 	"Revisits":      []workflow.RevisitItem{},
 	"Recurrences":   recurrences{},
 	"SiteRechecks":  []assess.Recheck{},
+	"Tasks":         []tasks.Task{},
+	"Task":          tasks.Task{},
+	"TaskBoard":     tasks.Board{},
+	"TaskImport":    taskImport{},
+	"TaskReport":    tasks.Report{},
+	"TaskDecision":  taskDecision{},
 	"SiteRecheck":   assess.Recheck{},
 	"SiteRecheckIn": siteRecheckIn{},
 	// Volunteer service.
@@ -138,9 +145,10 @@ var apiTypes = map[string]any{
 
 // formTypes are multipart bodies: field name → type.
 var formTypes = map[string][]string{
-	"EvidenceForm": {"file", "string", "standard", "string", "region", "string", "note", "string"},
-	"RevisitForm":  {"result", "string", "note", "string", "version", "integer", "photo", "array"},
-	"PublicReport": {"category_id", "integer", "description", "string", "lat", "number", "lon", "number", "coord", "string", "name", "string", "phone", "string", "device_id", "string", "photos", "array"},
+	"EvidenceForm":   {"file", "string", "standard", "string", "region", "string", "note", "string"},
+	"TaskReportForm": {"body", "string", "file", "array"},
+	"RevisitForm":    {"result", "string", "note", "string", "version", "integer", "photo", "array"},
+	"PublicReport":   {"category_id", "integer", "description", "string", "lat", "number", "lon", "number", "coord", "string", "name", "string", "phone", "string", "device_id", "string", "photos", "array"},
 }
 
 // genericSchemas are bodies with no fixed shape: GeoJSON passes through.

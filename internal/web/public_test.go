@@ -373,7 +373,7 @@ func (f *fixture) withServer(mod func(*web.Server)) *fixture {
 		f.t.Fatal(err)
 	}
 	s := &web.Server{DB: f.db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: loc, MaxUploadBytes: 3 << 20,
-		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol}
+		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol, Tasks: f.tasks}
 	mod(s)
 	srv, err := web.New(s)
 	if err != nil {

@@ -47,6 +47,7 @@ func (s *Server) parseTemplates() error {
 			return fmt.Sprintf("%.1f%%", *p*100)
 		},
 		"str": func(v any) string { return fmt.Sprint(v) },
+		"neg": func(n int) int { return -n },
 		// share prints a fraction as a percentage with two decimals.
 		"share":  func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
 		"join":   strings.Join,

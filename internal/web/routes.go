@@ -59,6 +59,7 @@ var areas = []func(*Server) []route{
 	(*Server).leaderRoutes,
 	(*Server).exportRoutes,
 	(*Server).recheckRoutes,
+	(*Server).taskRoutes,
 	(*Server).volunteerRoutes,
 	(*Server).volunteerPortalRoutes,
 }

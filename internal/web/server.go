@@ -28,6 +28,7 @@ import (
 	"chuangwen/internal/photo"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
+	"chuangwen/internal/tasks"
 	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workflow"
 )
@@ -49,9 +50,11 @@ type Server struct {
 	Report *report.Service
 	// Volunteer runs volunteer service.
 	Volunteer *volunteer.Service
-	Msg       *i18n.Catalogue
-	Log       *slog.Logger
-	Location  *time.Location
+	// Tasks keeps the campaign's task list (工作任务分解).
+	Tasks    *tasks.Service
+	Msg      *i18n.Catalogue
+	Log      *slog.Logger
+	Location *time.Location
 	// SecureCookies marks cookies Secure (set behind HTTPS).
 	SecureCookies bool
 	// MaxUploadBytes bounds a whole multipart request.

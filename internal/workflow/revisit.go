@@ -241,10 +241,17 @@ func (s *Service) DrawRevisits(ctx context.Context, actor org.Actor, monday time
 		}
 		picks := SampleRevisits(seed, week, st.RevisitShare, cands)
 		due := cal.AddWorkingMinutes(now, st.RevisitDays*cal.MinutesPerDay())
-		for _, p := range picks {
-			if _, err := tx.Exec(ctx, `INSERT INTO revisits (week, case_id, dispatch_id, unit_id, due_at) VALUES (?, ?, ?, ?, ?)`,
-				week, p.CaseID, p.DispatchID, p.UnitID, store.Ms(due)); err != nil {
-				return fmt.Errorf("insert revisit: %w", err)
+		// Several hundred rows a statement: a city's week is thousands of
+		// revisits, drawn in the write lock other writers wait for.
+		for i := 0; i < len(picks); i += 200 {
+			chunk := picks[i:min(i+200, len(picks))]
+			var args []any
+			for _, p := range chunk {
+				args = append(args, week, p.CaseID, p.DispatchID, p.UnitID, store.Ms(due))
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO revisits (week, case_id, dispatch_id, unit_id, due_at) VALUES `+
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", "), args...); err != nil {
+				return fmt.Errorf("insert revisits: %w", err)
 			}
 		}
 		d.Candidates, d.Drawn = len(cands), len(picks)
@@ -380,10 +387,10 @@ func (s *Service) Revisits(ctx context.Context, actor org.Actor, f RevisitFilter
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
-		limit = 500
+		limit = 200
 	}
 	now := s.now()
-	items, err := store.Collect(ctx, q, func(r store.Scanner) (it RevisitItem, err error) {
+	scan := func(r store.Scanner) (it RevisitItem, err error) {
 		var closed, due, done int64
 		var state string
 		var current bool
@@ -398,14 +405,40 @@ func (s *Service) Revisits(ctx context.Context, actor org.Actor, f RevisitFilter
 		it.Late = it.State == RevisitPending && now.After(it.DueAt)
 		it.Moot = it.State == RevisitPending && (it.CaseState != Closed || !current)
 		return it, err
-	}, `SELECT v.id, v.week, c.id, c.no, c.state, COALESCE(cat.name, ''), COALESCE(rg.name, ''), c.address, c.description, c.lat, c.lon,
-		v.unit_id, u.name, d.closed_at, v.due_at, v.state, v.done_at, COALESCE(us.display_name, ''), v.note,
-		CASE WHEN c.dispatch_id = v.dispatch_id THEN TRUE ELSE FALSE END
-		FROM revisits v JOIN cases c ON c.id = v.case_id JOIN dispatches d ON d.id = v.dispatch_id JOIN units u ON u.id = v.unit_id
-		LEFT JOIN categories cat ON cat.id = c.category_id LEFT JOIN regions rg ON rg.id = c.region_id LEFT JOIN users us ON us.id = v.done_by
-		WHERE `+strings.Join(where, " AND ")+`
-		ORDER BY CASE WHEN v.state = 'pending' THEN 0 ELSE 1 END, CASE WHEN v.state = 'pending' THEN v.due_at ELSE -v.done_at END, v.id
-		LIMIT ?`, append(args, limit)...)
+	}
+	// Pending ones by due time, the others newest first, each in its own
+	// query: an order the index revisits_state (state, due_at) gives, so
+	// that a city of thousands of pending revisits reads only a page.
+	list := func(pending bool, n int) ([]RevisitItem, error) {
+		w, a := slices.Clone(where), slices.Clone(args)
+		order := "v.due_at, v.id"
+		if pending {
+			w = append(w, "v.state = 'pending'")
+		} else {
+			w = append(w, "v.done_at > 0") // passed or failed: the index revisits_done
+			order = "v.done_at DESC, v.id"
+		}
+		return store.Collect(ctx, q, scan, `SELECT v.id, v.week, c.id, c.no, c.state, COALESCE(cat.name, ''), COALESCE(rg.name, ''), c.address, c.description, c.lat, c.lon,
+			v.unit_id, u.name, d.closed_at, v.due_at, v.state, v.done_at, COALESCE(us.display_name, ''), v.note,
+			CASE WHEN c.dispatch_id = v.dispatch_id THEN TRUE ELSE FALSE END
+			FROM revisits v JOIN cases c ON c.id = v.case_id JOIN dispatches d ON d.id = v.dispatch_id JOIN units u ON u.id = v.unit_id
+			LEFT JOIN categories cat ON cat.id = c.category_id LEFT JOIN regions rg ON rg.id = c.region_id LEFT JOIN users us ON us.id = v.done_by
+			WHERE `+strings.Join(w, " AND ")+` ORDER BY `+order+` LIMIT ?`, append(a, n)...)
+	}
+	var items []RevisitItem
+	var err error
+	if f.State == "" || f.State == RevisitPending {
+		if items, err = list(true, limit); err != nil {
+			return nil, err
+		}
+	}
+	if f.State != RevisitPending && len(items) < limit {
+		done, err := list(false, limit-len(items))
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, done...)
+	}
 	return items, err
 }
 
@@ -524,7 +557,8 @@ func (s *Service) findRecurrence(ctx context.Context, tx *store.Tx, caseID int64
 	dLat := radius / metresPerDegLat
 	dLon := radius / (metresPerDegLat * math.Max(0.01, math.Cos(lat*math.Pi/180)))
 	since := now.Add(-time.Duration(st.RecurrenceDays) * 24 * time.Hour)
-	// The partial index cases_recur holds closed cases by (category, lat).
+	// The partial index cases_recur holds closed cases by (category, lat,
+	// lon, closed_at): only the cases in the box and the window are read.
 	type near struct {
 		id, unit int64
 		no       string

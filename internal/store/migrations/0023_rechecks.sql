@@ -40,6 +40,7 @@ CREATE TABLE revisits (
     note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX revisits_state ON revisits(state, due_at);
+CREATE INDEX revisits_done ON revisits(done_at) WHERE done_at > 0;
 CREATE INDEX revisits_case ON revisits(case_id);
 CREATE INDEX revisits_week ON revisits(week, unit_id);
 
@@ -56,7 +57,9 @@ CREATE TABLE case_recurrences (
 );
 CREATE INDEX case_recurrences_earlier ON case_recurrences(earlier_id);
 CREATE INDEX case_recurrences_found ON case_recurrences(found_at);
-CREATE INDEX cases_recur ON cases(category_id, lat) WHERE state = 'closed';
+-- lon and closed_at in the index: a busy spot holds many closed cases of
+-- a category, and only those within the window and the radius are read.
+CREATE INDEX cases_recur ON cases(category_id, lat, lon, closed_at) WHERE state = 'closed';
 
 -- A re-inspection (复查) of a site that failed in an assessment round:
 -- opened when the round closes, due within the configured working days.
