@@ -433,6 +433,7 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 		return err
 	}
 	opts.Volunteer = vol
+	opts.Tasks = a.tasksService()
 	accounts, err := demo.Load(ctx, a.orgs, a.flow, opts)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"chuangwen/internal/geo"
 	"chuangwen/internal/grid"
 	"chuangwen/internal/org"
+	"chuangwen/internal/tasks"
 	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workcal"
 	"chuangwen/internal/workflow"
@@ -51,6 +52,8 @@ type Options struct {
 	// Volunteer, when set, receives the demo city's volunteer service
 	// (see volunteer.go); nil loads none.
 	Volunteer *volunteer.Service
+	// Tasks, when set, receives the demo city's task list (see tasks.go).
+	Tasks *tasks.Service
 }
 
 // Account is a demo login, printed for the newcomer. Password is the
@@ -194,10 +197,20 @@ func Load(ctx context.Context, orgs *org.Store, flow *workflow.Service, opts Opt
 	if s.rechecks, err = planRechecks(s); err != nil {
 		return nil, err
 	}
+	var tl *taskLoad
+	if opts.Tasks != nil {
+		prevTasks := opts.Tasks.Now
+		opts.Tasks.Now = func() time.Time { return s.clock }
+		defer func() { opts.Tasks.Now = prevTasks }()
+		tl = planTasks(opts.Tasks, s)
+	}
 	if err := s.runCases(); err != nil {
 		return nil, err
 	}
 	s.rechecks.report()
+	if tl != nil {
+		tl.summary()
+	}
 	if al != nil {
 		al.report()
 	}

@@ -19,6 +19,7 @@ import (
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
+	"chuangwen/internal/tasks"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/volunteer"
 	"chuangwen/internal/workflow"
@@ -31,6 +32,7 @@ type env struct {
 	grid   *grid.Store
 	assess *assess.Service
 	vol    *volunteer.Service
+	tasks  *tasks.Service
 }
 
 func newEnv(t testing.TB) env {
@@ -45,7 +47,8 @@ func newEnvOn(t testing.TB, db *store.DB) env {
 		t.Fatal(err)
 	}
 	return env{db: db, orgs: orgs, flow: flow, grid: g, assess: &assess.Service{DB: db, Location: testcity.Shanghai, Locator: g, Cases: flow},
-		vol: volunteer.New(db, orgs, seal, testcity.Shanghai, nil)}
+		vol:   volunteer.New(db, orgs, seal, testcity.Shanghai, nil),
+		tasks: &tasks.Service{DB: db, Blobs: flow.Photos.Blobs, Location: testcity.Shanghai, Calendar: flow.Calendar}}
 }
 
 // count runs a query returning one integer.
@@ -88,7 +91,7 @@ func TestLoad(t *testing.T) {
 func testLoad(t *testing.T, e env) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai) // a Friday afternoon
-	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid, Assess: e.assess, Basemap: &basemap.Store{DB: e.db}, Volunteer: e.vol})
+	accounts, err := demo.Load(ctx, e.orgs, e.flow, demo.Options{Cases: 200, Now: now, Log: t.Logf, Grid: e.grid, Assess: e.assess, Basemap: &basemap.Store{DB: e.db}, Volunteer: e.vol, Tasks: e.tasks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +195,29 @@ func testLoad(t *testing.T, e env) {
 	}
 	if n := count(t, e.db, `SELECT count(*) FROM case_recurrences`); n == 0 {
 		t.Error("no recurrence flagged")
+	}
+	// The task list: milestones in every state, reports accepted and returned.
+	tl, err := e.tasks.Tasks(ctx, org.System, tasks.Filter{Year: now.In(testcity.Shanghai).Year()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msStates := map[string]int{}
+	for _, tk := range tl {
+		for _, m := range tk.Milestones {
+			msStates[m.Status]++
+		}
+	}
+	t.Logf("task milestones by status: %v", msStates)
+	for _, st := range []string{tasks.Done, tasks.OnTrack, tasks.AtRisk, tasks.Overdue} {
+		if len(tl) != 16 || msStates[st] == 0 {
+			t.Errorf("%d tasks; no milestone %s: %v", len(tl), st, msStates)
+		}
+	}
+	decisions := groupCounts(t, e.db, `SELECT decision, count(*) FROM plan_reports GROUP BY decision`)
+	for _, d := range []string{tasks.Accepted, tasks.Returned} {
+		if decisions[d] == 0 {
+			t.Errorf("no report %s: %v", d, decisions)
+		}
 	}
 	siteRechecks := groupCounts(t, e.db, `SELECT state, count(*) FROM assess_rechecks GROUP BY state`)
 	for _, st := range []string{"pending", "passed", "failed"} {
