@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -45,6 +46,12 @@ func planRechecks(s *sim) (*recheckLoad, error) {
 	if err := s.flow.SaveRecheckSettings(s.ctx, s.admin, workflow.RecheckSettings{RevisitShare: 0.1, RevisitDays: 5, RecurrenceDays: 30}); err != nil {
 		return nil, fmt.Errorf("demo: recheck settings: %w", err)
 	}
+	// The city's draw seed from the demo's seed, so that two loads draw
+	// the same revisits.
+	seed := sha256.Sum256([]byte(fmt.Sprintf("demo revisits %d", s.opts.Seed)))
+	if err := s.flow.SetRevisitSeed(s.ctx, s.admin, seed[:]); err != nil {
+		return nil, fmt.Errorf("demo: revisit seed: %w", err)
+	}
 	monday := workflow.WeekMonday(s.clock, s.loc).AddDate(0, 0, 7)
 	for ; !monday.After(s.now); monday = monday.AddDate(0, 0, 7) {
 		at := monday.Add(8 * time.Hour)
@@ -71,9 +78,9 @@ func (l *recheckLoad) draw(*run) error {
 		return err
 	}
 	recent := s.now.Sub(s.clock) < 7*24*time.Hour
-	for _, it := range items {
+	for i, it := range items {
 		at := s.work(s.clock, l.rng.IntN(5*8*60))
-		if recent && l.p(0.4) {
+		if recent && (i == 0 || l.p(0.4)) {
 			continue // this week's: some still to do
 		}
 		s.scheduleOpt(&run{}, at, func(*run) error { return l.visit(it) })

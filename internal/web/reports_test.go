@@ -210,7 +210,7 @@ func TestPerformanceExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows, _ := x.GetRows(x.GetSheetName(0)); len(rows) < 2 || rows[0][1] != "区域" || len(rows[0]) != 22 {
+	if rows, _ := x.GetRows(x.GetSheetName(0)); len(rows) < 2 || rows[0][1] != "区域" || len(rows[0]) != 25 || rows[0][24] != "反弹率" {
 		t.Errorf("regions.xlsx rows %q", rows)
 	}
 	for path, want := range map[string]int{

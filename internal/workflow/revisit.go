@@ -177,6 +177,27 @@ func revisitSeed(ctx context.Context, tx *store.Tx) ([]byte, error) {
 	return hex.DecodeString(seed)
 }
 
+// SetRevisitSeed sets the city's draw seed (at least 16 bytes): an office
+// that wants its draws checked by others announces a seed in advance
+// (drawn in public, say) instead of the random one made on the first
+// draw; the demo city sets its own so that its loads repeat. The trail
+// keeps the seed's SHA-256, not the seed. The administrator's.
+func (s *Service) SetRevisitSeed(ctx context.Context, actor org.Actor, seed []byte) error {
+	if actor.Role != org.RoleAdmin && actor.Role != org.RoleSystem {
+		return apperr.New(apperr.Forbidden, "forbidden")
+	}
+	if len(seed) < 16 {
+		return apperr.New(apperr.Invalid, "recheck.short_seed")
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := store.WriteSetting(ctx, tx, revisitSeedKey, hex.EncodeToString(seed)); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(seed)
+		return s.logAdmin(ctx, tx, actor, "recheck.seed", map[string]string{"sha256": hex.EncodeToString(sum[:])})
+	})
+}
+
 // RevisitDraw is one week's draw.
 type RevisitDraw struct {
 	Week       string  `json:"week"`

@@ -376,3 +376,51 @@ func TestRecurrence(t *testing.T) {
 		_ = old
 	})
 }
+
+// TestRevisitSeed: with an announced seed, anyone holding it draws what
+// the platform drew.
+func TestRevisitSeed(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		seed := []byte("announced at the office, 2026-11")
+		if err := f.svc.SetRevisitSeed(f.ctx, f.inspector, seed); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Errorf("inspector sets the seed: %v", err)
+		}
+		if err := f.svc.SetRevisitSeed(f.ctx, f.admin, []byte("short")); apperr.CodeOf(err) != apperr.Invalid {
+			t.Errorf("short seed: %v", err)
+		}
+		if err := f.svc.SetRevisitSeed(f.ctx, f.admin, seed); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SaveRecheckSettings(f.ctx, f.admin, workflow.RecheckSettings{RevisitShare: 0.3, RevisitDays: 5}); err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(at(2026, 11, 23, 9, 0))
+		var cands []workflow.RevisitCandidate
+		for range 7 {
+			c := f.closed(f.unitA)
+			cands = append(cands, workflow.RevisitCandidate{DispatchID: f.dispatches(c.ID)[0].ID, CaseID: c.ID, UnitID: f.unitA.ID})
+		}
+		f.clk.Set(at(2026, 11, 30, 8, 0))
+		if _, err := f.svc.DrawRevisits(f.ctx, f.admin, f.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		items, err := f.svc.Revisits(f.ctx, f.admin, workflow.RevisitFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var drawn []int64
+		for _, it := range items {
+			drawn = append(drawn, it.CaseID)
+		}
+		var want []int64
+		for _, c := range workflow.SampleRevisits(seed, "2026-W49", 0.3, cands) {
+			want = append(want, c.CaseID)
+		}
+		slices.Sort(drawn)
+		slices.Sort(want)
+		if len(want) != 3 || !slices.Equal(drawn, want) {
+			t.Fatalf("drawn %v, the seed's holder draws %v", drawn, want)
+		}
+	})
+}
