@@ -191,7 +191,7 @@ const (
 	KindReporter   = "reporter"    // a case's reporter, on the case page or in its JSON
 	KindCaseExport = "case_export" // a case list exported with the reporters' columns
 	KindPhone      = "phone_search"
-	KindVolunteer  = "volunteer"   // a volunteer's full record
+	KindVolunteer  = "volunteer" // a volunteer's full record
 	KindVolExport  = "volunteer_export"
 )
 
