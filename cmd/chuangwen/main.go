@@ -29,6 +29,7 @@ import (
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/report"
 	"chuangwen/internal/store"
@@ -347,6 +348,12 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 		defer close(revisitsDone)
 		a.flow.RunRevisits(ctx, time.Minute)
 	}()
+	// Personal data past its retention is erased every hour.
+	privacyDone := make(chan struct{})
+	go func() {
+		defer close(privacyDone)
+		a.privacyService().Run(ctx, time.Hour)
+	}()
 	// Webhook deliveries of the notices, retried with backoff.
 	hooksDone := make(chan struct{})
 	go func() {
@@ -370,6 +377,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	<-workerDone
 	<-noticesDone
 	<-revisitsDone
+	<-privacyDone
 	<-hooksDone
 	<-backlogDone
 	<-statsDone
@@ -395,7 +403,7 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Tasks: a.tasksService(), Volunteer: vol, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
+	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Tasks: a.tasksService(), Privacy: a.privacyService(), Volunteer: vol, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
 		Grid: a.grid, Basemap: &basemap.Store{DB: a.db}, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, Open311ExtendedStatuses: a.cfg.Open311ExtendedStatuses, TrustProxy: a.cfg.TrustProxy, ProxyHeader: a.cfg.ProxyHeader, MetricsToken: a.cfg.MetricsToken, PublicURL: a.cfg.PublicURL,
 		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
 		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
@@ -403,6 +411,12 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 		ws.Tiles = &web.TileConfig{URL: a.cfg.TileURL, Datum: a.cfg.TileDatum, Attribution: a.cfg.TileAttribution, MaxZoom: 18}
 	}
 	return web.New(ws)
+}
+
+// privacyService erases personal data past its retention and keeps the
+// access log.
+func (a *app) privacyService() *privacy.Service {
+	return &privacy.Service{DB: a.db, Log: a.log}
 }
 
 // cityName is the name of the root region (the city), for the public page.

@@ -15,6 +15,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/geo"
 	"chuangwen/internal/org"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/workflow"
 )
 
@@ -123,6 +124,9 @@ func (s *Server) listCases(r *http.Request) (workflow.Filter, workflow.Page, err
 		return f, workflow.Page{}, err
 	}
 	page, err := s.Flow.List(r.Context(), actorOf(r), f)
+	if err == nil && f.Q != "" && workflow.PhoneQuery(f.Q) && actorOf(r).CanSeeReporter() {
+		s.accessed(r, privacy.KindPhone, 0, "q="+f.Q)
+	}
 	return f, page, err
 }
 
@@ -175,6 +179,9 @@ func (s *Server) apiGetCase(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if c.Reporter != nil {
+		s.accessed(r, privacy.KindReporter, c.ID, "")
 	}
 	writeJSON(w, 200, newCaseView(actorOf(r), c))
 }
@@ -697,6 +704,9 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, code int, errM
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if c.Reporter != nil {
+		s.accessed(r, privacy.KindReporter, c.ID, "")
 	}
 	trail, err := s.Flow.Timeline(r.Context(), a, id)
 	if err != nil {

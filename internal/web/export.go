@@ -12,6 +12,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/assess"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/sheet"
 	"chuangwen/internal/workflow"
 )
@@ -74,6 +75,9 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 		t("export.state"), t("export.unit"), t("export.deadline"), t("export.warning"), t("export.overdue"), t("export.supervised"),
 		t("export.reworks"), t("export.reported_at"), t("export.closed_at"), t("export.reporter"), t("export.phone")}
 	a := actorOf(r)
+	if a.CanSeeReporter() {
+		s.accessed(r, privacy.KindCaseExport, 0, r.URL.RawQuery)
+	}
 	// The file is streamed as the cases are read. What fails before the
 	// first byte (begin) is answered as an error; what fails after it
 	// cuts the connection (http.ErrAbortHandler), so that the client

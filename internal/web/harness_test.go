@@ -22,6 +22,7 @@ import (
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/store"
 	"chuangwen/internal/tasks"
 	"chuangwen/internal/testcity"
@@ -112,7 +113,7 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	f.vol = volunteer.New(db, f.orgs, seal, testcity.Shanghai, nil)
 	f.tasks = &tasks.Service{DB: db, Blobs: f.flow.Photos.Blobs, Location: testcity.Shanghai, Calendar: f.flow.Calendar}
 	srv, err := web.New(&web.Server{DB: db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: testcity.Shanghai, MaxUploadBytes: 3 << 20,
-		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol, Tasks: f.tasks})
+		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol, Tasks: f.tasks, Privacy: &privacy.Service{DB: f.db}})
 	must(err)
 	f.srv = srv
 	ts := httptest.NewServer(srv)

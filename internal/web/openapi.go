@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chuangwen/internal/assess"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/report"
 	"chuangwen/internal/tasks"
 	"chuangwen/internal/volunteer"
@@ -120,17 +121,18 @@ var apiTypes = map[string]any{
 	"EvidenceFile":        assess.EvidenceFile{},
 	"EvidenceFiles":       []assess.EvidenceFile{},
 	// Re-checks.
-	"Revisits":      []workflow.RevisitItem{},
-	"Recurrences":   recurrences{},
-	"SiteRechecks":  []assess.Recheck{},
-	"Tasks":         []tasks.Task{},
-	"Task":          tasks.Task{},
-	"TaskBoard":     tasks.Board{},
-	"TaskImport":    taskImport{},
-	"TaskReport":    tasks.Report{},
-	"TaskDecision":  taskDecision{},
-	"SiteRecheck":   assess.Recheck{},
-	"SiteRecheckIn": siteRecheckIn{},
+	"Revisits":       []workflow.RevisitItem{},
+	"Recurrences":    recurrences{},
+	"SiteRechecks":   []assess.Recheck{},
+	"Tasks":          []tasks.Task{},
+	"PersonalAccess": []privacy.Access{},
+	"Task":           tasks.Task{},
+	"TaskBoard":      tasks.Board{},
+	"TaskImport":     taskImport{},
+	"TaskReport":     tasks.Report{},
+	"TaskDecision":   taskDecision{},
+	"SiteRecheck":    assess.Recheck{},
+	"SiteRecheckIn":  siteRecheckIn{},
 	// Volunteer service.
 	"VolunteerStats": volunteer.Stats{},
 	"VolunteerTeams": []volunteer.Team{},

@@ -30,6 +30,7 @@ import (
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/imaging"
 	"chuangwen/internal/org"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
@@ -373,7 +374,7 @@ func (f *fixture) withServer(mod func(*web.Server)) *fixture {
 		f.t.Fatal(err)
 	}
 	s := &web.Server{DB: f.db, Org: f.orgs, Flow: f.flow, Msg: msg, Location: loc, MaxUploadBytes: 3 << 20,
-		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol, Tasks: f.tasks}
+		Grid: f.grid, Intake: f.intake, City: "测试市", Volunteer: f.vol, Tasks: f.tasks, Privacy: &privacy.Service{DB: f.db}}
 	mod(s)
 	srv, err := web.New(s)
 	if err != nil {

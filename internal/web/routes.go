@@ -60,6 +60,7 @@ var areas = []func(*Server) []route{
 	(*Server).exportRoutes,
 	(*Server).recheckRoutes,
 	(*Server).taskRoutes,
+	(*Server).privacyRoutes,
 	(*Server).volunteerRoutes,
 	(*Server).volunteerPortalRoutes,
 }

@@ -26,6 +26,7 @@ import (
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/store"
 	"chuangwen/internal/tasks"
@@ -51,7 +52,10 @@ type Server struct {
 	// Volunteer runs volunteer service.
 	Volunteer *volunteer.Service
 	// Tasks keeps the campaign's task list (工作任务分解).
-	Tasks    *tasks.Service
+	Tasks *tasks.Service
+	// Privacy erases personal data past its retention and logs who
+	// viewed it; nil logs nothing.
+	Privacy  *privacy.Service
 	Msg      *i18n.Catalogue
 	Log      *slog.Logger
 	Location *time.Location

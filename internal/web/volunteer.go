@@ -15,6 +15,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 	"chuangwen/internal/pdfdoc"
+	"chuangwen/internal/privacy"
 	"chuangwen/internal/report"
 	"chuangwen/internal/volunteer"
 )
@@ -240,6 +241,7 @@ func (s *Server) showVolunteer(w http.ResponseWriter, r *http.Request, code int,
 		s.fail(w, r, l.err)
 		return
 	}
+	s.accessed(r, privacy.KindVolunteer, id, "")
 	now := s.Volunteer.Now().In(s.Location)
 	pw, _ := r.Context().Value(oneTimeKey{}).(string)
 	s.renderStatus(w, r, code, "volunteer_one", map[string]any{"V": v, "Records": recs, "Certificates": certs, "Teams": teams, "Error": msg, "OneTime": pw,
@@ -809,6 +811,7 @@ func (s *Server) getVolunteerExport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.accessed(r, privacy.KindVolExport, id, "")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="volunteer-%d.json"`, id))
 	writeJSON(w, http.StatusOK, exp)
 }

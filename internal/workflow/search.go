@@ -160,6 +160,10 @@ func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, add
 	return nil
 }
 
+// PhoneQuery tells whether a search is a phone number, which the office's
+// roles search reporters by (and the access log records).
+func PhoneQuery(q string) bool { return phoneDigits(q) != "" }
+
 // phoneDigits returns the digits of a query that is a phone number as
 // typed (spaces, dashes, a +86 prefix), else "".
 func phoneDigits(q string) string {
