@@ -176,7 +176,10 @@ func (a *app) tasksService() *tasks.Service {
 }
 
 func (a *app) reportService() *report.Service {
-	rs := &report.Service{DB: a.db, Flow: a.flow, Assess: a.assessService(), Tasks: a.tasksService(), Location: a.loc}
+	rs := &report.Service{DB: a.db, Flow: a.flow, Assess: a.assessService(), Tasks: a.tasksService(), Location: a.loc, ConsoleURL: a.cfg.PublicURL}
+	if msg, err := i18n.Load(); err == nil {
+		rs.Text = func(key string, args ...string) string { return msg.T("zh-CN", key, args...) }
+	}
 	if vol, err := a.volunteerService(); err == nil {
 		rs.Volunteer = vol
 	} else {

@@ -29,6 +29,13 @@ type Service struct {
 	// Tasks, when set, gives the weekly notices the units' overdue
 	// milestones of the campaign's task list.
 	Tasks *tasks.Service
+	// Text gives a message of the catalogue in the office's language, for
+	// what is sent without a reader (the robots' messages); nil sends the
+	// keys.
+	Text func(key string, args ...string) string
+	// ConsoleURL is the console's address as people reach it, for links
+	// in sent messages ("" sends none).
+	ConsoleURL string
 
 	leaderOnce sync.Once
 	leader     *leaderCache

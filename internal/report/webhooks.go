@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ var Backoff = []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 
 type Webhook struct {
 	ID        int64  `json:"id"`
 	URL       string `json:"url"`
+	Format    string `json:"format"`         // json, wecom or dingtalk (robots.go)
 	Unit      string `json:"unit,omitempty"` // "" every unit
 	Active    bool   `json:"active"`
 	CreatedAt int64  `json:"created_at"`
@@ -76,16 +78,52 @@ func admin(a org.Actor) error {
 // AddWebhook registers an endpoint (http or https) for one unit's notices
 // (unitCode) or every unit's (""), with a new random secret.
 func (s *Service) AddWebhook(ctx context.Context, actor org.Actor, rawURL, unitCode string) (Webhook, error) {
+	return s.AddEndpoint(ctx, actor, NewWebhook{URL: rawURL, Unit: unitCode})
+}
+
+// NewWebhook is an endpoint to register.
+type NewWebhook struct {
+	URL    string `json:"url"`
+	Unit   string `json:"unit,omitempty"`
+	Format string `json:"format,omitempty"` // json (default), wecom, dingtalk
+	// Secret is a DingTalk robot's signing secret (SEC…), when it signs;
+	// a json endpoint gets a new random secret, a WeCom robot none (its
+	// key is in its URL).
+	Secret string `json:"secret,omitempty"`
+}
+
+// AddEndpoint registers an endpoint in one of the formats.
+func (s *Service) AddEndpoint(ctx context.Context, actor org.Actor, in NewWebhook) (Webhook, error) {
 	if err := admin(actor); err != nil {
 		return Webhook{}, err
 	}
-	u, err := url.Parse(strings.TrimSpace(rawURL))
+	u, err := url.Parse(strings.TrimSpace(in.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return Webhook{}, apperr.New(apperr.Invalid, "report.bad_webhook_url")
 	}
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	w := Webhook{URL: u.String(), Unit: strings.TrimSpace(unitCode), Active: true, CreatedAt: store.Ms(s.now()), Secret: hex.EncodeToString(b[:])}
+	if in.Format == "" {
+		in.Format = FormatJSON
+	}
+	in.Secret = strings.TrimSpace(in.Secret)
+	var secret string
+	switch in.Format {
+	case FormatJSON:
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		secret = hex.EncodeToString(b[:])
+	case FormatDingTalk:
+		if len(in.Secret) > 200 || strings.ContainsAny(in.Secret, " \t\r\n") {
+			return Webhook{}, apperr.New(apperr.Invalid, "report.bad_webhook_secret")
+		}
+		secret = in.Secret
+	case FormatWeCom:
+	default:
+		return Webhook{}, apperr.New(apperr.Invalid, "report.bad_webhook_format")
+	}
+	w := Webhook{URL: u.String(), Format: in.Format, Unit: strings.TrimSpace(in.Unit), Active: true, CreatedAt: store.Ms(s.now())}
+	if in.Format == FormatJSON {
+		w.Secret = secret // shown once
+	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var unitID int64
 		if w.Unit != "" {
@@ -94,10 +132,10 @@ func (s *Service) AddWebhook(ctx context.Context, actor org.Actor, rawURL, unitC
 			}
 		}
 		var err error
-		if w.ID, err = store.InsertID(ctx, tx, `INSERT INTO webhooks (url, secret, unit_id, created_at) VALUES (?, ?, ?, ?)`, w.URL, w.Secret, nullID(unitID), w.CreatedAt); err != nil {
+		if w.ID, err = store.InsertID(ctx, tx, `INSERT INTO webhooks (url, secret, unit_id, created_at, format) VALUES (?, ?, ?, ?, ?)`, w.URL, secret, nullID(unitID), w.CreatedAt, w.Format); err != nil {
 			return err
 		}
-		return appendTrail(ctx, tx, actor, s.now(), "webhook.add", map[string]any{"webhook": w.ID, "url": w.URL, "unit": w.Unit})
+		return appendTrail(ctx, tx, actor, s.now(), "webhook.add", map[string]any{"webhook": w.ID, "url": w.URL, "unit": w.Unit, "format": w.Format})
 	})
 	return w, err
 }
@@ -108,8 +146,8 @@ func (s *Service) Webhooks(ctx context.Context, actor org.Actor) ([]Webhook, err
 		return nil, err
 	}
 	return store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (w Webhook, err error) {
-		return w, r.Scan(&w.ID, &w.URL, &w.Unit, &w.Active, &w.CreatedAt)
-	}, `SELECT w.id, w.url, COALESCE(u.code, ''), w.active, w.created_at FROM webhooks w LEFT JOIN units u ON u.id = w.unit_id ORDER BY w.id`)
+		return w, r.Scan(&w.ID, &w.URL, &w.Format, &w.Unit, &w.Active, &w.CreatedAt)
+	}, `SELECT w.id, w.url, w.format, COALESCE(u.code, ''), w.active, w.created_at FROM webhooks w LEFT JOIN units u ON u.id = w.unit_id ORDER BY w.id`)
 }
 
 // SetWebhookActive turns an endpoint off (its pending deliveries wait) or
@@ -171,16 +209,16 @@ func (s *Service) DeliverDue(ctx context.Context, client *http.Client) (int, err
 	n := 0
 	for ctx.Err() == nil {
 		var d struct {
-			id, attempts int64
-			url, secret  string
-			payload      string
-			webhookID    int64
+			id, attempts        int64
+			url, secret, format string
+			payload             string
+			webhookID           int64
 		}
 		now := s.now()
 		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-			err := tx.QueryRow(ctx, `SELECT d.id, d.attempts, w.url, w.secret, d.payload, w.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			err := tx.QueryRow(ctx, `SELECT d.id, d.attempts, w.url, w.secret, w.format, d.payload, w.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 				WHERE d.status = 'pending' AND d.next_at <= ? AND d.lease_until < ? AND w.active = TRUE ORDER BY d.next_at, d.id LIMIT 1`+s.DB.Dialect.SkipLocked(),
-				store.Ms(now), store.Ms(now)).Scan(&d.id, &d.attempts, &d.url, &d.secret, &d.payload, &d.webhookID)
+				store.Ms(now), store.Ms(now)).Scan(&d.id, &d.attempts, &d.url, &d.secret, &d.format, &d.payload, &d.webhookID)
 			if err != nil {
 				return err
 			}
@@ -194,7 +232,7 @@ func (s *Service) DeliverDue(ctx context.Context, client *http.Client) (int, err
 			return n, err
 		}
 		n++
-		status, sendErr := s.post(ctx, client, d.url, d.secret, d.id, []byte(d.payload))
+		status, sendErr := s.post(ctx, client, d.url, d.secret, d.format, d.id, []byte(d.payload))
 		attempts := d.attempts + 1
 		done := store.Ms(s.now())
 		var q string
@@ -227,8 +265,12 @@ func (s *Service) DeliverDue(ctx context.Context, client *http.Client) (int, err
 	return n, ctx.Err()
 }
 
-// post sends one signed request; the status (0 without an answer).
-func (s *Service) post(ctx context.Context, client *http.Client, target, secret string, id int64, body []byte) (int, error) {
+// post sends one request in the endpoint's format; the status (0
+// without an answer).
+func (s *Service) post(ctx context.Context, client *http.Client, target, secret, format string, id int64, body []byte) (int, error) {
+	if format != FormatJSON && format != "" {
+		return s.postRobot(ctx, client, target, secret, format, body)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -250,6 +292,53 @@ func (s *Service) post(ctx context.Context, client *http.Client, target, secret 
 		return res.StatusCode, fmt.Errorf("HTTP %d", res.StatusCode)
 	}
 	return res.StatusCode, nil
+}
+
+// postRobot posts a notice (its stored JSON) to a group robot as the
+// robot's markdown message; a 200 whose errcode is not 0 is a failure.
+func (s *Service) postRobot(ctx context.Context, client *http.Client, target, secret, format string, payload []byte) (int, error) {
+	var d NoticeDoc
+	if err := json.Unmarshal(payload, &d); err != nil {
+		return 0, fmt.Errorf("stored notice: %w", err)
+	}
+	link := ""
+	if s.ConsoleURL != "" && d.No != "" {
+		link = strings.TrimSuffix(s.ConsoleURL, "/") + "/notices/" + url.PathEscape(d.No)
+	}
+	body, err := robotBody(format, d, s.text, link)
+	if err != nil {
+		return 0, err
+	}
+	if format == FormatDingTalk && secret != "" {
+		if target, err = dingTalkURL(target, secret, s.now().UnixMilli()); err != nil {
+			return 0, err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("User-Agent", "chuangwen-webhook/1")
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return res.StatusCode, fmt.Errorf("HTTP %d", res.StatusCode)
+	}
+	return res.StatusCode, robotAnswer(answer)
+}
+
+// text is a message of the catalogue the service was given (the key
+// itself without one).
+func (s *Service) text(key string, args ...string) string {
+	if s.Text == nil {
+		return key
+	}
+	return s.Text(key, args...)
 }
 
 // RunDeliveries delivers due webhooks every interval until ctx ends.

@@ -175,11 +175,10 @@ func (s *Server) postIssueWeekly(w http.ResponseWriter, r *http.Request) {
 	s.formDone(w, r, "/notices", err)
 }
 
-// webhookJSON registers an endpoint.
-type webhookJSON struct {
-	URL  string `json:"url"`
-	Unit string `json:"unit,omitempty"`
-}
+// webhookJSON registers an endpoint: signed JSON by default, or a WeCom
+// or DingTalk group robot (format), with a DingTalk robot's signing
+// secret.
+type webhookJSON = report.NewWebhook
 
 func (s *Server) apiAddWebhook(w http.ResponseWriter, r *http.Request) {
 	var in webhookJSON
@@ -187,7 +186,7 @@ func (s *Server) apiAddWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	h, err := s.Report.AddWebhook(r.Context(), actorOf(r), in.URL, in.Unit)
+	h, err := s.Report.AddEndpoint(r.Context(), actorOf(r), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -217,9 +216,14 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	h, err := s.Report.AddWebhook(r.Context(), actorOf(r), r.FormValue("url"), r.FormValue("unit"))
+	h, err := s.Report.AddEndpoint(r.Context(), actorOf(r), report.NewWebhook{URL: r.FormValue("url"), Unit: r.FormValue("unit"),
+		Format: r.FormValue("format"), Secret: r.FormValue("secret")})
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if h.Secret == "" {
+		http.Redirect(w, r, "/admin/webhooks?msg=saved", http.StatusSeeOther)
 		return
 	}
 	s.showWebhooks(w, r, &h) // the secret, shown this once
