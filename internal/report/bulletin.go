@@ -39,6 +39,7 @@ type Service struct {
 
 	leaderOnce sync.Once
 	leader     *leaderCache
+	oversight  oversightCache
 }
 
 func (s *Service) now() time.Time {

@@ -126,6 +126,7 @@ var apiTypes = map[string]any{
 	"SiteRechecks":   []assess.Recheck{},
 	"Tasks":          []tasks.Task{},
 	"PersonalAccess": []privacy.Access{},
+	"Oversight":      report.Oversight{},
 	"Task":           tasks.Task{},
 	"TaskBoard":      tasks.Board{},
 	"TaskImport":     taskImport{},

@@ -61,6 +61,7 @@ var areas = []func(*Server) []route{
 	(*Server).recheckRoutes,
 	(*Server).taskRoutes,
 	(*Server).privacyRoutes,
+	(*Server).oversightRoutes,
 	(*Server).volunteerRoutes,
 	(*Server).volunteerPortalRoutes,
 }
