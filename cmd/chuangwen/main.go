@@ -468,6 +468,11 @@ func (a *app) loadDemo(ctx context.Context, opts demo.Options, out io.Writer) er
 	} else {
 		opts.Log("bulletin %s published (public at /bulletins/%s)", p.Code, p.Code)
 	}
+	// The public oversight page with every part shown, the exposure list
+	// of listed cases a week overdue included.
+	if err := rs.SaveOversightSettings(ctx, org.System, report.OversightSettings{Stats: true, Bulletins: true, Honour: true, Exposure: true, ExposureDays: 7}); err != nil {
+		return fmt.Errorf("demo oversight page: %w", err)
+	}
 	fmt.Fprintf(out, "Demo city loaded in %s. Demo accounts (demo passwords, for trying the product only):\n", time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(out, "  %-16s %-14s %-10s %s\n", "username", "password", "role", "unit")
 	for _, acc := range accounts {

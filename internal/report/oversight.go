@@ -49,7 +49,7 @@ func (s *Service) OversightSettings(ctx context.Context) (OversightSettings, err
 
 // SaveOversightSettings stores them (the administrator's).
 func (s *Service) SaveOversightSettings(ctx context.Context, actor org.Actor, st OversightSettings) error {
-	if actor.Role != org.RoleAdmin {
+	if actor.Role != org.RoleAdmin && actor.Role != org.RoleSystem {
 		return apperr.New(apperr.Forbidden, "forbidden")
 	}
 	if st.ExposureDays < 1 || st.ExposureDays > 365 {
