@@ -56,8 +56,6 @@ type taskLoad struct {
 
 const taskRNG = 0x85ebca6b
 
-func (l *taskLoad) p(prob float64) bool { return l.rng.Float64() < prob }
-
 // planTasks queues the import a week into the demo's days and the
 // reports around each milestone's due date.
 func planTasks(svc *tasks.Service, s *sim) *taskLoad {

@@ -213,12 +213,11 @@ func (s *Service) composeOversight(ctx context.Context, now time.Time) (Oversigh
 func (s *Service) publicFigures(ctx context.Context, doc *Oversight, p workflow.Period) error {
 	q := s.DB.Reader()
 	type reg struct {
-		id     int64
-		code   string
-		name   string
-		level  string
-		path   string
-		parent int64
+		id    int64
+		code  string
+		name  string
+		level string
+		path  string
 	}
 	regs, err := store.Collect(ctx, q, func(r store.Scanner) (x reg, err error) {
 		return x, r.Scan(&x.id, &x.code, &x.name, &x.level, &x.path)
