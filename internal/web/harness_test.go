@@ -232,8 +232,14 @@ func (c *client) form(method, path string, v url.Values) response {
 	return c.do(method, path, strings.NewReader(v.Encode()), "application/x-www-form-urlencoded")
 }
 
-// multipart posts fields and files (name -> content) as multipart/form-data.
+// multipart posts fields and files (name -> content) as multipart/form-data,
+// the files under the field "photo".
 func (c *client) multipart(path string, fields url.Values, files map[string][]byte) response {
+	return c.multipartAs(path, "photo", fields, files)
+}
+
+// multipartAs is multipart with the files under the field named field.
+func (c *client) multipartAs(path, field string, fields url.Values, files map[string][]byte) response {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	if c.csrf != "" && !strings.HasPrefix(path, "/api/") {
@@ -245,7 +251,7 @@ func (c *client) multipart(path string, fields url.Values, files map[string][]by
 		}
 	}
 	for name, content := range files {
-		w, _ := mw.CreateFormFile("photo", name)
+		w, _ := mw.CreateFormFile(field, name)
 		w.Write(content)
 	}
 	mw.Close()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,22 +35,7 @@ func taskTable(t *testing.T, rows [][]any) []byte {
 
 // upload posts a multipart form with files under the field "file".
 func (c *client) upload(path string, fields url.Values, files map[string][]byte) response {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	if c.csrf != "" && !strings.HasPrefix(path, "/api/") {
-		fields.Set("csrf", c.csrf)
-	}
-	for k, vs := range fields {
-		for _, v := range vs {
-			mw.WriteField(k, v)
-		}
-	}
-	for name, content := range files {
-		w, _ := mw.CreateFormFile("file", name)
-		w.Write(content)
-	}
-	mw.Close()
-	return c.do("POST", path, &buf, mw.FormDataContentType())
+	return c.multipartAs(path, "file", fields, files)
 }
 
 func TestTasksOverHTTP(t *testing.T) {
