@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"chuangwen/internal/notify"
 	"chuangwen/internal/store"
 	"chuangwen/internal/web"
 	"chuangwen/internal/workflow"
@@ -63,6 +64,10 @@ type Config struct {
 	DataKey     string
 	// PublicURL is where people reach the program, for printed links.
 	PublicURL string
+	// SMS: the gateway residents' status messages go through (off when
+	// SMSURL is empty), its bearer token, the message signature and the
+	// templates by state.
+	SMSURL, SMSToken, SMSSign, SMSTemplates string
 }
 
 // defaults returns the configuration of a fresh install.
@@ -110,6 +115,10 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "behind a reverse proxy: take the client address from the --proxy-header the proxy sets, when the peer is loopback or private (CHUANGWEN_TRUST_PROXY=true)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("METRICS_TOKEN", ""), "bearer token that a Prometheus scraper on another host presents for /metrics; set it in the environment rather than on the command line (CHUANGWEN_METRICS_TOKEN)")
 	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", ""), "the address people reach the program at, e.g. https://cw.example.gov.cn, for the links in QR codes and certificates; empty: the request's own scheme and host (CHUANGWEN_PUBLIC_URL)")
+	fs.StringVar(&c.SMSURL, "sms-url", env("SMS_URL", ""), "the SMS gateway that residents' status messages are posted to as JSON (phone_numbers, sign_name, template_code, template_param); empty: no messages (CHUANGWEN_SMS_URL)")
+	fs.StringVar(&c.SMSToken, "sms-token", env("SMS_TOKEN", ""), "bearer token for the SMS gateway; set it in the environment (CHUANGWEN_SMS_TOKEN)")
+	fs.StringVar(&c.SMSSign, "sms-sign", env("SMS_SIGN", ""), "the message signature approved with the carrier, e.g. 云川市文明办 (CHUANGWEN_SMS_SIGN)")
+	fs.StringVar(&c.SMSTemplates, "sms-templates", env("SMS_TEMPLATES", ""), "the approved template for each state that sends a message: accepted=SMS_123,closed=SMS_456,rejected=SMS_789 (CHUANGWEN_SMS_TEMPLATES)")
 	fs.StringVar(&c.DataKeyFile, "data-key-file", env("DATA_KEY_FILE", ""), "file holding the data key that seals personal identity numbers, created with a random key on first start; back it up with the database (CHUANGWEN_DATA_KEY_FILE, default <data>/data.key; CHUANGWEN_DATA_KEY gives the key itself in base64)")
 	fs.StringVar(&c.ProxyHeader, "proxy-header", env("PROXY_HEADER", web.DefaultProxyHeader), "with --trust-proxy, the one header that carries the client address: X-Forwarded-For (its last hop, the one the proxy appended) or a header the proxy sets, such as X-Real-IP (CHUANGWEN_PROXY_HEADER)")
 	fs.BoolVar(&c.Open311ExtendedStatuses, "open311-extended-statuses", env("OPEN311_EXTENDED_STATUSES", "") == "true", "Open311 requests carry detailed statuses (in_progress, fixed, duplicate...) as FixMyStreet reads them; clients may also ask with extended_statuses=true (CHUANGWEN_OPEN311_EXTENDED_STATUSES=true)")
@@ -124,6 +133,19 @@ func (c *Config) Validate() error {
 	}
 	if c.DB == "" {
 		c.DB = filepath.Join(c.Data, "chuangwen.db")
+	}
+	if c.SMSURL != "" {
+		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--sms-url %q: want an http(s) address", c.SMSURL))
+		}
+		if tpl, err := notify.ParseTemplates(c.SMSTemplates); err != nil {
+			errs = append(errs, fmt.Errorf("--sms-templates: %w", err))
+		} else if len(tpl) == 0 {
+			errs = append(errs, errors.New("--sms-templates: name at least one state's template, e.g. accepted=SMS_123,closed=SMS_456"))
+		}
+		if strings.TrimSpace(c.SMSSign) == "" {
+			errs = append(errs, errors.New("--sms-sign: the message signature is needed with --sms-url"))
+		}
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {

@@ -27,6 +27,7 @@ import (
 	"chuangwen/internal/grid"
 	"chuangwen/internal/i18n"
 	"chuangwen/internal/intake"
+	"chuangwen/internal/notify"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
 	"chuangwen/internal/privacy"
@@ -283,6 +284,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := a.seedAdmin(ctx, stdout); err != nil {
 			return err
 		}
+		// From here on (never while the demo loads: its reporters'
+		// numbers are made up) residents get status messages when a
+		// gateway is configured.
+		if out := a.smsOutbox(); out != nil {
+			if loadDemo {
+				return errors.New("--sms-url with --demo: the demo's reporters have made-up numbers; serve the demo without an SMS gateway")
+			}
+			a.flow.Notifier = out
+		}
 		srv, err := a.webServer(ctx)
 		if err != nil {
 			return err
@@ -348,6 +358,14 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 		defer close(revisitsDone)
 		a.flow.RunRevisits(ctx, time.Minute)
 	}()
+	// Residents' status messages, when an SMS gateway is configured.
+	smsDone := make(chan struct{})
+	go func() {
+		defer close(smsDone)
+		if out := a.smsOutbox(); out != nil {
+			out.Run(ctx, 15*time.Second)
+		}
+	}()
 	// Personal data past its retention is erased every hour.
 	privacyDone := make(chan struct{})
 	go func() {
@@ -378,6 +396,7 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	<-noticesDone
 	<-revisitsDone
 	<-privacyDone
+	<-smsDone
 	<-hooksDone
 	<-backlogDone
 	<-statsDone
@@ -411,6 +430,16 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 		ws.Tiles = &web.TileConfig{URL: a.cfg.TileURL, Datum: a.cfg.TileDatum, Attribution: a.cfg.TileAttribution, MaxZoom: 18}
 	}
 	return web.New(ws)
+}
+
+// smsOutbox is the residents' status messages' outbox, nil without a
+// gateway.
+func (a *app) smsOutbox() *notify.Outbox {
+	if a.cfg.SMSURL == "" {
+		return nil
+	}
+	tpl, _ := notify.ParseTemplates(a.cfg.SMSTemplates) // checked by Validate
+	return &notify.Outbox{DB: a.db, Gateway: notify.HTTPGateway{URL: a.cfg.SMSURL, Token: a.cfg.SMSToken}, SignName: a.cfg.SMSSign, Templates: tpl, Log: a.log}
 }
 
 // privacyService erases personal data past its retention and keeps the

@@ -148,6 +148,11 @@ func (s *Service) Erase(ctx context.Context, actor org.Actor) (Erased, error) {
 	}
 	n, _ := res.RowsAffected()
 	out.Volunteers = int(n)
+	// Status messages that could not be sent keep their number only as
+	// long as the rest.
+	if _, err := s.DB.Exec(ctx, `UPDATE sms_outbox SET phone = '' WHERE phone <> '' AND status <> 'pending' AND created_at < ?`, cut); err != nil {
+		return out, fmt.Errorf("erase message numbers: %w", err)
+	}
 	return out, s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := store.WriteSetting(ctx, tx, watermarkKey, max(from, cut)); err != nil {
 			return err

@@ -269,7 +269,20 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if err != nil {
 		return err
 	}
+	if s.Notifier != nil && from != c.State {
+		if err := s.Notifier.StateChanged(ctx, tx, c, from, in.Opinion, now); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
 	return s.PhotoJobs.Insert(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
+}
+
+// Notifier is told of every change of a case's state, inside the
+// transaction that makes it (the residents' status messages queue there,
+// so that a message goes out only for a change that happened). c is the
+// case as changed, with its reporter; opinion is the action's.
+type Notifier interface {
+	StateChanged(ctx context.Context, tx *store.Tx, c *Case, from State, opinion string, at time.Time) error
 }
 
 // actCtx is one action in progress: the case as loaded and changed, the

@@ -61,7 +61,10 @@ type Service struct {
 	cats       categoryCache
 	// Locator places reported points in the grid; nil leaves cases unplaced.
 	Locator Locator
-	cal     calendarCache
+	// Notifier, when set, is told of every change of state (residents'
+	// status messages); nil tells no one.
+	Notifier Notifier
+	cal      calendarCache
 	// walkFrom overrides searchWalkFrom (tests take both ways with few
 	// cases); 0 keeps it.
 	walkFrom int

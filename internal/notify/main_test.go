@@ -1,0 +1,10 @@
+package notify_test
+
+import (
+	"testing"
+
+	"chuangwen/internal/store/storetest"
+)
+
+// TestMain drops the PostgreSQL test databases when the tests are done.
+func TestMain(m *testing.M) { storetest.Main(m) }
