@@ -71,6 +71,9 @@ type MonthDoc struct {
 	Trend         []TrendDoc      `json:"trend"`
 	LatestRound   *assess.Round   `json:"latest_round,omitempty"`
 	RoundRate     assess.JSONRate `json:"latest_round_rate"`
+	// Volunteers is the month's volunteer service, as the bulletin's
+	// section counts a quarter (absent without the volunteer service).
+	Volunteers *VolunteerDoc `json:"volunteers,omitempty"`
 }
 
 // ProgressDoc is a district's or unit's progress in the month: the counts
@@ -151,6 +154,12 @@ func (s *Service) Monthly(ctx context.Context, actor org.Actor, month string) (M
 	doc := MonthDoc{Month: m.String(), From: cur.From.Format(time.DateOnly), To: cur.To.AddDate(0, 0, -1).Format(time.DateOnly),
 		Cutoff: now.In(loc).Format(time.RFC3339), Districts: []ProgressDoc{}, Units: []ProgressDoc{}, WorstUnits: []ProgressDoc{},
 		TopCategories: []CountDoc{}, Hotspots: []CountDoc{}, Listed: []NoticeCase{}, Trend: []TrendDoc{}}
+
+	if s.Volunteer != nil {
+		if doc.Volunteers, err = s.volunteersIn(ctx, cur.From, cur.To, prev.From, prev.To); err != nil {
+			return doc, err
+		}
+	}
 
 	// Districts and the city.
 	rows, err := s.Flow.RegionPerformance(ctx, cur, "district")

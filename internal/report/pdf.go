@@ -117,9 +117,16 @@ func (d Doc) WritePDF(w io.Writer, t func(string) string, issuer string) error {
 	}
 	p.Table([]pdfdoc.Col{{Title: t("report.list"), Width: 1, Align: "C"}, {Title: t("report.kind"), Width: 1.2, Align: "C"}, {Title: t("report.name"), Width: 3, Align: "L"},
 		{Title: t("report.round"), Width: 1.6, Align: "L"}}, rows, t("ui.none"))
-	if v := d.Volunteers; v != nil {
+	volunteerTable(p, t, d.Volunteers)
+	p.Seal(issuer, day(d.Cutoff), t("notice.ui.seal"))
+	return p.Write(w)
+}
+
+// volunteerTable prints the volunteer service section, if any.
+func volunteerTable(p *pdfdoc.Doc, t func(string) string, v *VolunteerDoc) {
+	if v != nil {
 		p.Heading(t("report.sheet_volunteers"))
-		rows = rows[:0]
+		var rows [][]string
 		for _, x := range append(v.Districts, v.City) {
 			share := "—"
 			if x.Population > 0 {
@@ -132,8 +139,6 @@ func (d Doc) WritePDF(w io.Writer, t func(string) string, issuer string) error {
 			{Title: t("vol.stat.active"), Width: 1, Align: "R"}, {Title: t("vol.stat.activities"), Width: 1, Align: "R"}, {Title: t("vol.stat.hours"), Width: 1.2, Align: "R"},
 			{Title: t("vol.stat.per_capita"), Width: 1.1, Align: "R"}, {Title: t("report.change"), Width: 1, Align: "R"}}, rows, t("ui.none"))
 	}
-	p.Seal(issuer, day(d.Cutoff), t("notice.ui.seal"))
-	return p.Write(w)
 }
 
 // WritePDF writes the month's scheduling report: the city's figures, the
@@ -203,6 +208,7 @@ func (d MonthDoc) WritePDF(w io.Writer, t func(string) string, issuer string) er
 
 	p.Heading(t("report.section_listed"))
 	p.Table(caseCols(t), caseRows(d.Listed), t("ui.none"))
+	volunteerTable(p, t, d.Volunteers)
 	p.Seal(issuer, day(d.Cutoff), t("notice.ui.seal"))
 	return p.Write(w)
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"math"
+	"time"
 
 	"chuangwen/internal/org"
 )
@@ -45,13 +46,19 @@ func (s *Service) volunteers(ctx context.Context, q Quarter) (*VolunteerDoc, err
 		return nil, nil
 	}
 	loc := s.loc()
+	p := q.Prev()
+	return s.volunteersIn(ctx, q.Start(loc), q.End(loc), p.Start(loc), p.End(loc))
+}
+
+// volunteersIn computes the section for [from, to), with the hours'
+// change since [prevFrom, prevTo) (a quarter's or a month's).
+func (s *Service) volunteersIn(ctx context.Context, from, to, prevFrom, prevTo time.Time) (*VolunteerDoc, error) {
 	reader := org.Actor{Role: org.RoleLeader, Scope: org.ScopeCity, Name: "report"}
-	cur, err := s.Volunteer.Stats(ctx, reader, q.Start(loc), q.End(loc))
+	cur, err := s.Volunteer.Stats(ctx, reader, from, to)
 	if err != nil {
 		return nil, err
 	}
-	p := q.Prev()
-	prev, err := s.Volunteer.Stats(ctx, reader, p.Start(loc), p.End(loc))
+	prev, err := s.Volunteer.Stats(ctx, reader, prevFrom, prevTo)
 	if err != nil {
 		return nil, err
 	}
@@ -73,13 +80,16 @@ func (s *Service) volunteers(ctx context.Context, q Quarter) (*VolunteerDoc, err
 	return doc, nil
 }
 
-func (d Doc) volunteerRows(t func(string) string) [][]any {
+func (d Doc) volunteerRows(t func(string) string) [][]any { return d.Volunteers.rows(t) }
+
+// rows are the section as a worksheet's rows (the header alone without it).
+func (v *VolunteerDoc) rows(t func(string) string) [][]any {
 	rows := [][]any{{t("report.code"), t("report.district"), t("vol.stat.registered"), t("vol.stat.population"), t("vol.stat.share"), t("vol.stat.active"),
 		t("vol.stat.activities"), t("vol.stat.hours"), t("vol.stat.per_capita"), t("report.vol_previous_hours"), t("report.change")}}
-	if d.Volunteers == nil {
+	if v == nil {
 		return rows
 	}
-	for _, x := range append(d.Volunteers.Districts, d.Volunteers.City) {
+	for _, x := range append(v.Districts, v.City) {
 		rows = append(rows, []any{x.Code, x.Name, x.Registered, x.Population, x.Share, x.Active, x.Activities, x.Hours, x.PerCapita, x.PreviousHours, x.Change})
 	}
 	return rows

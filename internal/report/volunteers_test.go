@@ -67,6 +67,19 @@ func TestBulletinVolunteers(t *testing.T) {
 		if v.City.Hours != 5 || v.Districts[1].Registered != 0 {
 			t.Errorf("city %+v, district 2 %+v", v.City, v.Districts[1])
 		}
+		// The month's report counts November's activity alone, against October's nothing.
+		m, err := f.rs.Monthly(f.ctx, c.Leader, "2026-11")
+		f.must(err)
+		if mv := m.Volunteers; mv == nil || mv.City.Hours != 5 || mv.City.PreviousHours != 0 || mv.City.Change != 5 || mv.Districts[0].Activities != 1 {
+			t.Errorf("the month's volunteer section: %+v", mv)
+		}
+		var mx bytes.Buffer
+		f.must(m.WriteXLSX(&mx, func(k string) string { return k }))
+		if mb, err := excelize.OpenReader(&mx); err != nil {
+			t.Error(err)
+		} else if rows, err := mb.GetRows("report.sheet_volunteers"); err != nil || len(rows) != 4 {
+			t.Errorf("the month's XLSX sheet: %v %v", rows, err)
+		}
 		var x bytes.Buffer
 		f.must(b.Doc.WriteXLSX(&x, func(k string) string { return k }))
 		book, err := excelize.OpenReader(&x)

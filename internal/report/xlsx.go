@@ -182,5 +182,6 @@ func (d MonthDoc) WriteXLSX(w io.Writer, t func(key string) string) error {
 	return writeSheets(w, []sheetRows{
 		{t("report.sheet_month_districts"), progress(d.Districts)}, {t("report.sheet_month_units"), progress(d.Units)},
 		{t("report.sheet_month_categories"), counts}, {t("report.section_listed"), listed}, {t("report.sheet_month_trend"), trend},
+		{t("report.sheet_volunteers"), d.Volunteers.rows(t)},
 	})
 }

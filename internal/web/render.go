@@ -107,7 +107,7 @@ func (s *Server) parseTemplates() error {
 	s.tmpl = map[string]*template.Template{}
 	for _, p := range pages {
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
-		if name == "layout" || name == "public_layout" {
+		if name == "layout" || name == "public_layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		// Public pages (no login, phone first) have their own layout.
@@ -115,7 +115,8 @@ func (s *Server) parseTemplates() error {
 		if strings.HasPrefix(name, "public_") {
 			layout = "templates/public_layout.html"
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, layout, p)
+		// _partials.html holds the pieces several pages share.
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, layout, "templates/_partials.html", p)
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
 		}
