@@ -107,8 +107,13 @@ func mayRecheck(r org.Role) bool {
 // unit's handler its unit's sites.
 func recheckScope(actor org.Actor) (string, []any, error) {
 	switch actor.Role {
-	case org.RoleAdmin, org.RoleAcceptor, org.RoleLeader, org.RoleSystem:
+	case org.RoleAdmin, org.RoleSystem:
 		return "1=1", nil, nil
+	case org.RoleAcceptor, org.RoleLeader:
+		if actor.Scope != org.ScopeRegion {
+			return "1=1", nil, nil
+		}
+		return regionCond(actor)
 	case org.RoleHandler:
 		if actor.UnitID == 0 {
 			return "1=0", nil, nil
@@ -119,20 +124,26 @@ func recheckScope(actor org.Actor) (string, []any, error) {
 		case org.ScopeCity:
 			return "1=1", nil, nil
 		case org.ScopeRegion:
-			if len(actor.RegionIDs) > 0 {
-				ids := make([]string, len(actor.RegionIDs))
-				for i, id := range actor.RegionIDs {
-					ids[i] = strconv.FormatInt(id, 10)
-				}
-				return "x.region_id IN (" + strings.Join(ids, ",") + ")", nil, nil
-			}
-			if actor.RegionPath != "" {
-				return "g.path LIKE ?", []any{actor.RegionPath + "%"}, nil
-			}
+			return regionCond(actor)
 		}
 		return "1=0", nil, nil
 	}
 	return "", nil, apperr.New(apperr.Forbidden, "forbidden")
+}
+
+// regionCond limits to the sites of a region-scoped actor's regions.
+func regionCond(actor org.Actor) (string, []any, error) {
+	if len(actor.RegionIDs) > 0 {
+		ids := make([]string, len(actor.RegionIDs))
+		for i, id := range actor.RegionIDs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		return "x.region_id IN (" + strings.Join(ids, ",") + ")", nil, nil
+	}
+	if actor.RegionPath != "" {
+		return "g.path LIKE ?", []any{actor.RegionPath + "%"}, nil
+	}
+	return "1=0", nil, nil
 }
 
 // Rechecks lists the re-inspections actor sees (state "" = any): pending
@@ -250,6 +261,7 @@ func (s *Service) RecordRecheck(ctx context.Context, actor org.Actor, round, sit
 			given[r.Standard] = r
 		}
 		passed := true
+		var items []RecheckResult
 		for _, it := range k.Items {
 			r, ok := given[it.Standard]
 			if !ok {
@@ -269,10 +281,8 @@ func (s *Service) RecordRecheck(ctx context.Context, actor org.Actor, round, sit
 			} else {
 				passed = false
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO assess_recheck_items (recheck_id, standard, result, problems, note) VALUES (?, ?, ?, ?, ?)`,
-				k.ID, it.Standard, r.Result, r.Problems, r.Note); err != nil {
-				return fmt.Errorf("re-inspection item: %w", err)
-			}
+			r.Standard = it.Standard
+			items = append(items, r)
 		}
 		for std := range given {
 			return apperr.New(apperr.Invalid, "assess.recheck_standard", "standard", std)
@@ -281,6 +291,9 @@ func (s *Service) RecordRecheck(ctx context.Context, actor org.Actor, round, sit
 		if !passed {
 			state = RecheckFailed
 		}
+		// The re-inspection is claimed before its items are written: of two
+		// recorders at once, the second waits for the first's row and then
+		// finds it done (409), instead of meeting its items' keys.
 		res, err := tx.Exec(ctx, `UPDATE assess_rechecks SET state = ?, done_at = ?, done_by = ?, note = ? WHERE id = ? AND state = 'pending'`,
 			state, store.Ms(now), nullID(actor.UserID), note, k.ID)
 		if err != nil {
@@ -288,6 +301,12 @@ func (s *Service) RecordRecheck(ctx context.Context, actor org.Actor, round, sit
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.Conflict, "assess.recheck_done", "state", "assess.recheck_state."+RecheckPassed)
+		}
+		for _, r := range items {
+			if _, err := tx.Exec(ctx, `INSERT INTO assess_recheck_items (recheck_id, standard, result, problems, note) VALUES (?, ?, ?, ?, ?)`,
+				k.ID, r.Standard, r.Result, r.Problems, r.Note); err != nil {
+				return fmt.Errorf("re-inspection item: %w", err)
+			}
 		}
 		if err := s.trail(ctx, tx, actor, "assess.recheck", map[string]any{"round": round, "site": site, "state": state, "standards": len(k.Items)}); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -150,7 +151,8 @@ func (s *Service) Erase(ctx context.Context, actor org.Actor) (Erased, error) {
 	out.Volunteers = int(n)
 	// Status messages that could not be sent keep their number only as
 	// long as the rest.
-	if _, err := s.DB.Exec(ctx, `UPDATE sms_outbox SET phone = '' WHERE phone <> '' AND status <> 'pending' AND created_at < ?`, cut); err != nil {
+	if _, err := s.DB.Exec(ctx, `UPDATE sms_outbox SET phone = '', status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END
+		WHERE phone <> '' AND created_at < ?`, cut); err != nil {
 		return out, fmt.Errorf("erase message numbers: %w", err)
 	}
 	return out, s.DB.WithTx(ctx, func(tx *store.Tx) error {
@@ -195,6 +197,7 @@ func (s *Service) log() *slog.Logger {
 const (
 	KindReporter   = "reporter"    // a case's reporter, on the case page or in its JSON
 	KindCaseExport = "case_export" // a case list exported with the reporters' columns
+	KindCaseList   = "case_list"   // a page of the case list's JSON with reporters
 	KindPhone      = "phone_search"
 	KindVolunteer  = "volunteer" // a volunteer's full record
 	KindVolExport  = "volunteer_export"
@@ -217,6 +220,7 @@ type Access struct {
 // kind about subject (detail: the route, a search, an export's size).
 // A failure is logged, not returned: the reader already has the page.
 func (s *Service) Record(ctx context.Context, actor org.Actor, kind string, subject int64, detail, address string) {
+	detail = phoneDigits.ReplaceAllStringFunc(detail, func(p string) string { return p[:3] + "****" + p[len(p)-4:] })
 	if len(detail) > 300 {
 		detail = strings.ToValidUTF8(detail[:300], "")
 	}
@@ -226,6 +230,11 @@ func (s *Service) Record(ctx context.Context, actor org.Actor, kind string, subj
 		s.log().Error("personal data access log", "err", err)
 	}
 }
+
+// phoneDigits finds phone numbers (a search for one, an export's query)
+// so that the log keeps them masked: it says a number was looked up, not
+// which.
+var phoneDigits = regexp.MustCompile(`[0-9]{7,}`)
 
 func nullable(id int64) any {
 	if id == 0 {

@@ -400,7 +400,11 @@ func (rc unitRechecks) fill(d *NoticeDoc, unit int64, s *Service) {
 		d.Relapses = append(d.Relapses, s.noticeCase(w))
 	}
 	for _, w := range rc.recurrences[unit] {
-		d.Recurrences = append(d.Recurrences, s.noticeCase(w))
+		// A new report the unit was never sent: its number, category and
+		// place, not the resident's words.
+		nc := s.noticeCase(w)
+		nc.Description = ""
+		d.Recurrences = append(d.Recurrences, nc)
 	}
 	for _, k := range rc.sites[unit] {
 		d.FailedRechecks = append(d.FailedRechecks, NoticeSite{Round: k.Round, Site: k.Site, SiteName: k.SiteName, Address: k.Address,

@@ -98,13 +98,23 @@ func (s *Service) AddReport(ctx context.Context, actor org.Actor, milestoneID in
 	now := s.now()
 	var out Report
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		// Accepted meanwhile: refused, as above.
+		// The milestone's row is locked (PostgreSQL; SQLite's writer holds
+		// the database) so that a decision and a report do not cross.
+		// Accepted meanwhile: refused, as above. One report at a time
+		// waits for the office: the next comes after its decision.
 		var at int64
-		if err := tx.QueryRow(ctx, `SELECT accepted_at FROM plan_milestones WHERE id = ?`, milestoneID).Scan(&at); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT accepted_at FROM plan_milestones WHERE id = ?`+tx.Dialect().ForUpdate(), milestoneID).Scan(&at); err != nil {
 			return err
 		}
 		if at > 0 {
 			return apperr.New(apperr.Conflict, "task.milestone_done")
+		}
+		var waiting int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM plan_reports WHERE milestone_id = ? AND decision = 'pending'`, milestoneID).Scan(&waiting); err != nil {
+			return err
+		}
+		if waiting > 0 {
+			return apperr.New(apperr.Conflict, "task.report_waiting")
 		}
 		var unit any
 		if actor.UnitID != 0 {
@@ -166,6 +176,10 @@ func (s *Service) Decide(ctx context.Context, actor org.Actor, reportID int64, a
 		}
 		if decision != Pending {
 			return apperr.New(apperr.Conflict, "task.report_decided", "decision", "task.decision."+decision)
+		}
+		var at int64
+		if err := tx.QueryRow(ctx, `SELECT accepted_at FROM plan_milestones WHERE id = ?`+tx.Dialect().ForUpdate(), milestone).Scan(&at); err != nil {
+			return err
 		}
 		d := Returned
 		if accept {

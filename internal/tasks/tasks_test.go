@@ -193,6 +193,10 @@ func TestProgress(t *testing.T) {
 		if err != nil || len(r1.Files) != 1 || r1.Files[0].Name != "台账.pdf" || r1.Files[0].Mime != "application/pdf" {
 			t.Fatalf("report %+v %v", r1, err)
 		}
+		// One report at a time waits for the office.
+		if _, err := s.AddReport(ctx, c.HandlerA, ms[0].ID, "再报一次", nil); !apperr.Is(err, apperr.Conflict) {
+			t.Errorf("a second report while the first waits: %v", err)
+		}
 		if n := files(t, s); n != 1 {
 			t.Errorf("%d files stored, want 1 (the refused one removed)", n)
 		}

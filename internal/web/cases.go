@@ -142,6 +142,15 @@ func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
 	if page.Cases == nil {
 		page.Cases = []*workflow.Case{}
 	}
+	withReporter := 0
+	for _, c := range page.Cases {
+		if c.Reporter != nil {
+			withReporter++
+		}
+	}
+	if withReporter > 0 {
+		s.accessed(r, privacy.KindCaseList, 0, strconv.Itoa(withReporter)+" reporters")
+	}
 	writeJSON(w, 200, page)
 }
 

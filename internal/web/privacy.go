@@ -78,10 +78,14 @@ func (s *Server) showPrivacy(w http.ResponseWriter, r *http.Request, code int, m
 		days = strconv.Itoa(st.RetentionDays)
 	}
 	s.renderStatus(w, r, code, "admin_privacy", map[string]any{"Days": days, "Log": list, "F": f,
-		"Kinds": []string{privacy.KindReporter, privacy.KindCaseExport, privacy.KindPhone, privacy.KindVolunteer, privacy.KindVolExport}, "Error": msg})
+		"Kinds": []string{privacy.KindReporter, privacy.KindCaseList, privacy.KindCaseExport, privacy.KindPhone, privacy.KindVolunteer, privacy.KindVolExport}, "Error": msg})
 }
 
 func (s *Server) postPrivacy(w http.ResponseWriter, r *http.Request) {
+	if s.Privacy == nil {
+		s.fail(w, r, errInvalid("privacy.off"))
+		return
+	}
 	if err := s.parseForm(r); err != nil {
 		s.fail(w, r, err)
 		return
@@ -103,6 +107,10 @@ func (s *Server) postPrivacy(w http.ResponseWriter, r *http.Request) {
 
 // postErase runs the retention job now (it also runs every hour).
 func (s *Server) postErase(w http.ResponseWriter, r *http.Request) {
+	if s.Privacy == nil {
+		s.fail(w, r, errInvalid("privacy.off"))
+		return
+	}
 	e, err := s.Privacy.Erase(r.Context(), actorOf(r))
 	if err != nil {
 		code, msg := s.message(r, err)

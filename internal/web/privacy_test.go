@@ -42,8 +42,14 @@ func TestPersonalDataAccessLog(t *testing.T) {
 			t.Errorf("line %+v", a)
 		}
 	}
-	if kinds[privacy.KindReporter] != 2 || kinds[privacy.KindCaseExport] != 1 || kinds[privacy.KindPhone] != 1 || len(log) != 4 {
+	if kinds[privacy.KindReporter] != 2 || kinds[privacy.KindCaseExport] != 1 || kinds[privacy.KindPhone] != 1 || kinds[privacy.KindCaseList] != 1 || len(log) != 5 {
 		t.Fatalf("access log %v: %+v", kinds, log)
+	}
+	// The log says a number was searched, not which.
+	for _, a := range log {
+		if strings.Contains(a.Detail, "13800000000") {
+			t.Errorf("the log keeps the number: %+v", a)
+		}
 	}
 	page := adm.do("GET", "/admin/privacy?kind=reporter", nil, "")
 	if page.StatusCode != 200 || !strings.Contains(page.body, "查看上报人信息") || !strings.Contains(page.body, fmt.Sprintf(`href="/cases/%d"`, c.ID)) {

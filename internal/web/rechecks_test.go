@@ -74,8 +74,8 @@ func TestRevisitsOverHTTP(t *testing.T) {
 		if res := hB.do("GET", fmt.Sprintf("/revisits/%d", pass), nil, ""); res.StatusCode != 404 {
 			t.Fatalf("handler B opens unit A's revisit: %d", res.StatusCode)
 		}
-		if res := hA.do("GET", fmt.Sprintf("/revisits/%d", pass), nil, ""); res.StatusCode != 200 || strings.Contains(res.body, `id="revisit-form"`) {
-			t.Fatalf("handler A reads its revisit without a form: %d", res.StatusCode)
+		if res := hA.do("GET", fmt.Sprintf("/revisits/%d", pass), nil, ""); res.StatusCode != 404 {
+			t.Fatalf("handler A reads its pending revisit: %d", res.StatusCode)
 		}
 		one := grid.do("GET", fmt.Sprintf("/revisits/%d", pass), nil, "")
 		if one.StatusCode != 200 || !strings.Contains(one.body, `id="revisit-form"`) {
@@ -92,6 +92,10 @@ func TestRevisitsOverHTTP(t *testing.T) {
 		res = grid.multipart(fmt.Sprintf("/revisits/%d", pass), url.Values{"result": {"pass"}, "note": {"回访未见反弹"}}, nil)
 		if res.StatusCode != 303 || res.Header.Get("Location") != "/revisits?msg=done" {
 			t.Fatalf("pass: %d %s", res.StatusCode, res.body)
+		}
+		// Done, the unit's handler reads it, without a form.
+		if res := hA.do("GET", fmt.Sprintf("/revisits/%d", pass), nil, ""); res.StatusCode != 200 || strings.Contains(res.body, `id="revisit-form"`) {
+			t.Fatalf("handler A reads its done revisit: %d", res.StatusCode)
 		}
 		// Sent again by a flaky network: 409, nothing changes.
 		if res := grid.multipart(fmt.Sprintf("/revisits/%d", pass), url.Values{"result": {"pass"}}, nil); res.StatusCode != 409 || !strings.Contains(res.body, "不能重复登记") {

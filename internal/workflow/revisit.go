@@ -384,8 +384,14 @@ func (s *Service) Revisits(ctx context.Context, actor org.Actor, f RevisitFilter
 	cond, args := actor.CaseScope(q.Dialect())
 	where := []string{cond}
 	if actor.Role == org.RoleHandler {
-		where = append(where, "v.unit_id = ?")
-		args = append(args, actor.UnitID)
+		// A unit reads its own closures' revisits once they are done,
+		// wherever the case went since (a relapse leaves it with no
+		// unit); a pending one would tell it which closures will be
+		// looked at.
+		if f.State == RevisitPending {
+			return []RevisitItem{}, nil
+		}
+		where, args = []string{"v.unit_id = ?", "v.done_at > 0"}, []any{actor.UnitID}
 	}
 	if f.State != "" {
 		if !slices.Contains([]string{RevisitPending, RevisitPassed, RevisitFailed}, f.State) {

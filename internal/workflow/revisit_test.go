@@ -179,9 +179,10 @@ func TestRevisitsEndToEnd(t *testing.T) {
 		if len(byUnit[f.unitA.ID]) != 3 || len(byUnit[f.unitB.ID]) != 1 {
 			t.Fatalf("per unit A %d, B %d", len(byUnit[f.unitA.ID]), len(byUnit[f.unitB.ID]))
 		}
-		// The handler of B sees B's revisit only; a volunteer officer none.
+		// A unit's handler sees no pending revisit: it would tell the unit
+		// which closures will be looked at.
 		hb, err := f.svc.Revisits(ctx, f.handlerB, workflow.RevisitFilter{})
-		if err != nil || len(hb) != 1 || hb[0].UnitID != f.unitB.ID {
+		if err != nil || len(hb) != 0 {
 			t.Fatalf("handler B sees %v, %v", hb, err)
 		}
 
@@ -256,6 +257,15 @@ func TestRevisitsEndToEnd(t *testing.T) {
 			t.Fatalf("redispatch: %s", c.State)
 		}
 
+		// Done, A's handler reads both of its unit's revisits, the relapsed
+		// case's too (it has no unit now); B's handler none of them.
+		ha, err := f.svc.Revisits(ctx, f.handlerA, workflow.RevisitFilter{})
+		if err != nil || len(ha) != 2 {
+			t.Fatalf("handler A sees %d done revisits (%v), want 2", len(ha), err)
+		}
+		if hb, _ := f.svc.Revisits(ctx, f.handlerB, workflow.RevisitFilter{}); len(hb) != 0 {
+			t.Errorf("handler B sees A's revisits: %v", hb)
+		}
 		// A drawn case reopened after the draw: its revisit is moot.
 		moot := byUnit[f.unitA.ID][2]
 		f.act(f.acceptor, moot.CaseID, workflow.ActInput{Action: workflow.Reopen, Opinion: "市民来电"})
