@@ -13,6 +13,9 @@ type Weights struct {
 	Field     *big.Rat // pass_rate and deduct leaves (field and call)
 	Survey    *big.Rat // survey leaves
 	Documents *big.Rat // graded leaves
+	// Volunteers weighs the volunteer component IndexWith is given (nil
+	// or 0: none, the index of ASSESSMENT's formula).
+	Volunteers *big.Rat
 }
 
 // DefaultWeights is one city's published formula: field 60, survey 40,
@@ -45,8 +48,12 @@ type DistrictIndex struct {
 	Field     Component
 	Survey    Component
 	Documents Component
+	// Volunteers is the volunteer component's rate, when IndexWith was
+	// given one for the district and its weight is above 0.
+	Volunteers *big.Rat
 	// Index is 100 × Σ wᵢ·rateᵢ ÷ Σ wᵢ over the components with an
-	// assessed leaf and a weight above 0; nil when there is none.
+	// assessed leaf (or the volunteer component) and a weight above 0;
+	// nil when there is none.
 	Index *big.Rat
 	// Rank is 1 for the highest index; districts whose indexes print the
 	// same (to 2 decimals) share a rank and the next rank skips (1, 1, 3).
@@ -121,10 +128,21 @@ func Index(rounds map[string][]Scores, w Weights) ([]DistrictIndex, error) {
 // IndexOf is Index from each district's parts in each round (as PartsOf
 // gives them, or as a closed round stored them: RoundIndexParts).
 func IndexOf(rounds map[string][]IndexParts, w Weights) ([]DistrictIndex, error) {
+	return IndexWith(rounds, w, nil)
+}
+
+// IndexWith is IndexOf with a further component per district: the
+// volunteer component (registered volunteers' share of the residents
+// against the city's target, at most 1), weighed by w.Volunteers. A
+// district of rounds without a volunteer rate has no such component.
+func IndexWith(rounds map[string][]IndexParts, w Weights, volunteers map[string]*big.Rat) ([]DistrictIndex, error) {
 	for _, x := range []*big.Rat{w.Field, w.Survey, w.Documents} {
 		if x == nil || x.Sign() < 0 {
 			return nil, fmt.Errorf("assess: index weights must be given and ≥ 0")
 		}
+	}
+	if w.Volunteers != nil && w.Volunteers.Sign() < 0 {
+		return nil, fmt.Errorf("assess: index weights must be ≥ 0")
 	}
 	out := make([]DistrictIndex, 0, len(rounds))
 	for d, list := range rounds {
@@ -147,6 +165,11 @@ func IndexOf(rounds map[string][]IndexParts, w Weights) ([]DistrictIndex, error)
 			}
 			sum.Add(sum, new(big.Rat).Mul(p.w, r))
 			weights.Add(weights, p.w)
+		}
+		if v := volunteers[d]; v != nil && w.Volunteers != nil && w.Volunteers.Sign() > 0 {
+			di.Volunteers = v
+			sum.Add(sum, new(big.Rat).Mul(w.Volunteers, v))
+			weights.Add(weights, w.Volunteers)
 		}
 		if weights.Sign() > 0 {
 			di.Index = sum.Quo(sum, weights)

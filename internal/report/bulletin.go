@@ -74,6 +74,11 @@ type Settings struct {
 	Rework         string `json:"rework"`
 	Overdue        string `json:"overdue"`
 	MinDue         int    `json:"min_due"`
+	// Volunteers weighs the volunteer component of the index (registered
+	// volunteers' share of the residents ÷ VolunteerTarget, at most 1);
+	// empty or 0: none, the assessment's formula as it is.
+	Volunteers      string `json:"volunteers,omitempty"`
+	VolunteerTarget string `json:"volunteer_target,omitempty"`
 }
 
 // DefaultSettings: index 60/40/0, unit score 40/30/15/15, ranked from 5
@@ -102,7 +107,23 @@ func (st Settings) check() error {
 	if st.MinDue < 0 {
 		return apperr.New(apperr.Invalid, "report.bad_setting", "field", "min_due")
 	}
+	for field, v := range map[string]string{"volunteers": st.Volunteers, "volunteer_target": st.VolunteerTarget} {
+		if _, ok := assess.ParseDecimal(v); v != "" && !ok {
+			return apperr.New(apperr.Invalid, "report.bad_setting", "field", field)
+		}
+	}
+	if st.volunteerWeight().Sign() > 0 && st.rat(st.VolunteerTarget).Sign() <= 0 {
+		return apperr.New(apperr.Invalid, "report.bad_setting", "field", "volunteer_target")
+	}
 	return nil
+}
+
+// volunteerWeight is the volunteer component's weight (0 when unset).
+func (st Settings) volunteerWeight() *big.Rat {
+	if st.Volunteers == "" {
+		return new(big.Rat)
+	}
+	return st.rat(st.Volunteers)
 }
 
 // Settings returns the stored settings, the defaults where none are.
@@ -236,7 +257,7 @@ func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource, 
 	cutoff := store.Time(in.Cutoff)
 	st := in.Settings
 	doc := Doc{Quarter: q.String(), From: q.Start(loc).Format(time.DateOnly), To: q.End(loc).AddDate(0, 0, -1).Format(time.DateOnly),
-		Cutoff: cutoff.In(loc).Format(time.RFC3339), Settings: st, Formula: formula,
+		Cutoff: cutoff.In(loc).Format(time.RFC3339), Settings: st, Formula: formulaOf(st),
 		Districts: []DistrictDoc{}, Units: []UnitDoc{}, Rounds: []RoundDoc{}, RedList: []ListEntry{}, BlackList: []ListEntry{}}
 
 	regions, err := s.regionNames(ctx)
@@ -244,11 +265,11 @@ func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource, 
 		return doc, err
 	}
 	// The civilization index, this quarter and the one before.
-	idx, err := s.index(ctx, in.Rounds, st, rescore)
+	idx, err := s.index(ctx, in.Rounds, st, rescore, q)
 	if err != nil {
 		return doc, err
 	}
-	prevIdx, err := s.index(ctx, in.PreviousRounds, st, rescore)
+	prevIdx, err := s.index(ctx, in.PreviousRounds, st, rescore, q.Prev())
 	if err != nil {
 		return doc, err
 	}
@@ -261,6 +282,9 @@ func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource, 
 		seen[d.District] = true
 		dd := DistrictDoc{Code: d.District, Name: regions.names[d.District], Index: Points2{d.Index}, Rank: d.Rank, Rounds: d.Rounds,
 			Field: assess.JSONRate{Rat: d.Field.Rate()}, Survey: assess.JSONRate{Rat: d.Survey.Rate()}, Documents: assess.JSONRate{Rat: d.Documents.Rate()}}
+		if d.Volunteers != nil {
+			dd.Volunteers = &assess.JSONRate{Rat: d.Volunteers}
+		}
 		if p, ok := prevBy[d.District]; ok && p.Index != nil {
 			dd.PreviousIndex = Points2{p.Index}
 			if d.Index != nil {
@@ -361,6 +385,15 @@ func (s *Service) compute(ctx context.Context, in Inputs, figures figureSource, 
 	return doc, nil
 }
 
+// formulaOf is the formula of a bulletin made with st: the volunteer
+// component is named only when it weighs.
+func formulaOf(st Settings) string {
+	if st.volunteerWeight().Sign() == 0 {
+		return formula
+	}
+	return formula + "; the index's components include volunteers = min(1, registered volunteers ÷ (residents × volunteer_target)) at the quarter's end, weighed by volunteers"
+}
+
 // formula says how the figures are made, in the document itself.
 const formula = "index = 100 × Σ w·component ÷ Σ w over the components with an assessed standard (component = Σ score ÷ Σ max over the quarter's closed mock rounds); " +
 	"unit score = 100 × Σ w·r ÷ Σ w over the rates that exist, r = on-time handling rate, closure rate, 1 − rework rate, 1 − overdue rate; " +
@@ -369,7 +402,7 @@ const formula = "index = 100 × Σ w·component ÷ Σ w over the components with
 // index computes the civilization index from the given rounds.
 // index is the civilization index over rounds: from the parts each
 // closed round stored, or scored again from its observations (rescore).
-func (s *Service) index(ctx context.Context, rounds []string, st Settings, rescore bool) ([]assess.DistrictIndex, error) {
+func (s *Service) index(ctx context.Context, rounds []string, st Settings, rescore bool, q Quarter) ([]assess.DistrictIndex, error) {
 	read := s.Assess.RoundIndexParts
 	if rescore {
 		read = s.Assess.ScoreIndexParts
@@ -384,7 +417,42 @@ func (s *Service) index(ctx context.Context, rounds []string, st Settings, resco
 			byDistrict[d] = append(byDistrict[d], p)
 		}
 	}
-	return assess.IndexOf(byDistrict, assess.Weights{Field: st.rat(st.Field), Survey: st.rat(st.Survey), Documents: st.rat(st.Documents)})
+	w := assess.Weights{Field: st.rat(st.Field), Survey: st.rat(st.Survey), Documents: st.rat(st.Documents), Volunteers: st.volunteerWeight()}
+	vols, err := s.volunteerComponents(ctx, st, q)
+	if err != nil {
+		return nil, err
+	}
+	return assess.IndexWith(byDistrict, w, vols)
+}
+
+// volunteerComponents are the districts' volunteer components for quarter
+// q, exact: min(1, registered ÷ (population × target)), for districts
+// with a population; nil when the component does not weigh or there is
+// no volunteer service.
+func (s *Service) volunteerComponents(ctx context.Context, st Settings, q Quarter) (map[string]*big.Rat, error) {
+	target := st.rat(st.VolunteerTarget)
+	if st.volunteerWeight().Sign() == 0 || target.Sign() <= 0 || s.Volunteer == nil {
+		return nil, nil
+	}
+	loc := s.loc()
+	stats, err := s.Volunteer.Stats(ctx, org.Actor{Role: org.RoleLeader, Scope: org.ScopeCity, Name: "report"}, q.Start(loc), q.End(loc))
+	if err != nil {
+		return nil, err
+	}
+	one := big.NewRat(1, 1)
+	out := map[string]*big.Rat{}
+	for _, d := range stats.Districts {
+		if d.Population <= 0 {
+			continue
+		}
+		c := new(big.Rat).SetFrac64(d.Registered, d.Population)
+		c.Quo(c, target)
+		if c.Cmp(one) > 0 {
+			c = one
+		}
+		out[d.Code] = c
+	}
+	return out, nil
 }
 
 type regionNames struct {
@@ -523,16 +591,18 @@ type Doc struct {
 
 // DistrictDoc is a district's civilization index.
 type DistrictDoc struct {
-	Code          string          `json:"code"`
-	Name          string          `json:"name"`
-	Index         Points2         `json:"index"` // null when nothing was assessed
-	Rank          int             `json:"rank"`  // 0: unranked
-	Field         assess.JSONRate `json:"field"`
-	Survey        assess.JSONRate `json:"survey"`
-	Documents     assess.JSONRate `json:"documents"`
-	Rounds        int             `json:"rounds"`
-	PreviousIndex Points2         `json:"previous_index"`
-	Change        Points2         `json:"change"`
+	Code      string          `json:"code"`
+	Name      string          `json:"name"`
+	Index     Points2         `json:"index"` // null when nothing was assessed
+	Rank      int             `json:"rank"`  // 0: unranked
+	Field     assess.JSONRate `json:"field"`
+	Survey    assess.JSONRate `json:"survey"`
+	Documents assess.JSONRate `json:"documents"`
+	// Volunteers is the volunteer component, when the settings weigh it.
+	Volunteers    *assess.JSONRate `json:"volunteers,omitempty"`
+	Rounds        int              `json:"rounds"`
+	PreviousIndex Points2          `json:"previous_index"`
+	Change        Points2          `json:"change"`
 }
 
 // UnitDoc is a unit's assessment: the figures and rates of

@@ -452,7 +452,7 @@ func (s *Service) leaderIndex(ctx context.Context, all []assess.Round, now time.
 	if err != nil {
 		return "", nil, err
 	}
-	key := strings.Join(rounds, ",") + "|" + st.Field + "|" + st.Survey + "|" + st.Documents
+	key := strings.Join(rounds, ",") + "|" + st.Field + "|" + st.Survey + "|" + st.Documents + "|" + st.Volunteers + "|" + st.VolunteerTarget
 	c := s.cache()
 	c.mu.Lock()
 	cached, ok := c.index[key]
@@ -460,7 +460,7 @@ func (s *Service) leaderIndex(ctx context.Context, all []assess.Round, now time.
 	if ok {
 		return q.String(), cached, nil
 	}
-	idx, err := s.index(ctx, rounds, st, false)
+	idx, err := s.index(ctx, rounds, st, false, q)
 	if err != nil {
 		return "", nil, err
 	}

@@ -2,12 +2,14 @@ package report_test
 
 import (
 	"bytes"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
+	"chuangwen/internal/report"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/volunteer"
@@ -66,6 +68,39 @@ func TestBulletinVolunteers(t *testing.T) {
 		}
 		if v.City.Hours != 5 || v.Districts[1].Registered != 0 {
 			t.Errorf("city %+v, district 2 %+v", v.City, v.Districts[1])
+		}
+		// The volunteer component weighs nothing by default; weighed 20
+		// with a 1 % target, district 1's share of 0.2 % is a component of
+		// 0.2: index 100 × (60 × ½ + 40 × ½ + 20 × 0.2) ÷ 120 = 45. District 2
+		// has no population, hence no component: its index stays 96.
+		if b.Doc.Districts[0].Volunteers != nil || strings.Contains(b.Doc.Formula, "volunteer") {
+			t.Errorf("a volunteer component without a weight: %+v", b.Doc.Districts[0])
+		}
+		st := report.DefaultSettings()
+		st.MinDue = 1
+		st.Volunteers, st.VolunteerTarget = "20", "0.01"
+		f.must(f.rs.SaveSettings(f.ctx, c.Admin, st))
+		wb, err := f.rs.Draft(f.ctx, c.Leader, "2026Q4")
+		f.must(err)
+		for _, d := range wb.Doc.Districts {
+			switch d.Code {
+			case c.District1.Code:
+				if d.Volunteers == nil || d.Volunteers.Rat.Cmp(big.NewRat(1, 5)) != 0 || d.Index.Rat.Cmp(big.NewRat(45, 1)) != 0 {
+					t.Errorf("district 1 with volunteers: %+v", d)
+				}
+			default:
+				if d.Volunteers != nil || d.Index.Rat == nil || d.Index.Rat.Cmp(big.NewRat(96, 1)) != 0 {
+					t.Errorf("district %s: %+v", d.Code, d)
+				}
+			}
+		}
+		if !strings.Contains(wb.Doc.Formula, "volunteer_target") {
+			t.Errorf("formula %q", wb.Doc.Formula)
+		}
+		bad := st
+		bad.VolunteerTarget = ""
+		if err := f.rs.SaveSettings(f.ctx, c.Admin, bad); err == nil {
+			t.Error("a weight without a target is taken")
 		}
 		// The month's report counts November's activity alone, against October's nothing.
 		m, err := f.rs.Monthly(f.ctx, c.Leader, "2026-11")
