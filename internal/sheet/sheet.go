@@ -336,3 +336,25 @@ const sheetHead = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`
 
 const sheetTail = `</sheetData></worksheet>`
+
+// Columns finds the columns of an imported sheet by its header row: for
+// each field, the first cell whose text (trimmed, case aside) is one of
+// the field's names. A field none of whose names is there is absent.
+func Columns(header []string, names map[string][]string) map[string]int {
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		for field, alts := range names {
+			if _, found := col[field]; found {
+				continue
+			}
+			for _, n := range alts {
+				if h == strings.ToLower(n) {
+					col[field] = i
+					break
+				}
+			}
+		}
+	}
+	return col
+}

@@ -183,3 +183,11 @@ func BenchmarkRow(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func TestColumns(t *testing.T) {
+	names := map[string][]string{"name": {"姓名", "Name"}, "phone": {"手机号码", "手机号"}, "skills": {"服务技能"}}
+	got := sheet.Columns([]string{" NAME ", "手机号", "姓名", "手机号码"}, names)
+	if len(got) != 2 || got["name"] != 0 || got["phone"] != 1 {
+		t.Errorf("columns %v: the first cell of each field, case and spaces aside, none for a field not there", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
+	"chuangwen/internal/sheet"
 	"chuangwen/internal/store"
 )
 
@@ -101,16 +102,7 @@ func ParseTable(r io.Reader) ([]rowIn, []RowProblem, error) {
 			return nil, nil, apperr.New(apperr.Invalid, "task.import_too_wide", "row", strconv.Itoa(line), "max", strconv.Itoa(maxColumns))
 		}
 		if line == 1 {
-			for i, h := range cells {
-				h = strings.ToLower(strings.TrimSpace(h))
-				for field, names := range columns {
-					for _, n := range names {
-						if _, dup := col[field]; h == strings.ToLower(n) && !dup {
-							col[field] = i
-						}
-					}
-				}
-			}
+			col = sheet.Columns(cells, columns)
 			var ps []RowProblem
 			for _, field := range required {
 				if _, ok := col[field]; !ok {

@@ -10,6 +10,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
+	"chuangwen/internal/sheet"
 )
 
 // Roster columns, found by their header in the first row of the first
@@ -69,16 +70,7 @@ func ParseRoster(r io.Reader) ([]Registration, []int, []RowProblem, error) {
 			return nil, nil, nil, apperr.New(apperr.Invalid, "volunteer.roster_too_wide", "row", fmt.Sprint(line), "max", fmt.Sprint(maxRosterColumns))
 		}
 		if line == 1 {
-			for i, h := range row {
-				h = strings.ToLower(strings.TrimSpace(h))
-				for field, names := range rosterColumns {
-					for _, n := range names {
-						if _, dup := col[field]; h == strings.ToLower(n) && !dup {
-							col[field] = i
-						}
-					}
-				}
-			}
+			col = sheet.Columns(row, rosterColumns)
 			var problems []RowProblem
 			for _, field := range []string{"name", "phone", "id_number"} {
 				if _, ok := col[field]; !ok {
