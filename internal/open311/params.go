@@ -230,8 +230,9 @@ func attributes(form url.Values) (map[string][]string, error) {
 		if end < 0 {
 			return nil, keyed(http.StatusBadRequest, "open311.bad_attribute", "param", k)
 		}
-		code, tail := rest[:end], rest[end+1:]
-		if strings.TrimSpace(code) == "" || strings.ContainsRune(code, '[') || !validText(code) ||
+		// The code as sent, spaces around it aside (attribute[ x] is x).
+		code, tail := strings.TrimSpace(rest[:end]), rest[end+1:]
+		if code == "" || strings.ContainsRune(code, '[') || !validText(code) ||
 			(tail != "" && tail != "[]") {
 			return nil, keyed(http.StatusBadRequest, "open311.bad_attribute", "param", k)
 		}
