@@ -270,19 +270,26 @@ func (s *Service) publicFigures(ctx context.Context, doc *Oversight, p workflow.
 	if err != nil {
 		return err
 	}
-	for _, x := range rows {
-		targets := []*acc{city}
-		if d, ok := districtOf(x.region); ok {
-			targets = append(targets, figs[d.code])
+	// targets are the city and the district a case's region counts for.
+	targets := func(region int64) []*acc {
+		if d, ok := districtOf(region); ok {
+			return []*acc{city, figs[d.code]}
 		}
-		for _, a := range targets {
+		return []*acc{city}
+	}
+	for _, x := range rows {
+		for _, a := range targets(x.region) {
 			a.Received += x.received
 			a.Closed += x.closed
 			a.handling += x.handling
 		}
 	}
-	ratings, err := store.Collect(ctx, q, func(r store.Scanner) (x row, err error) {
-		return x, r.Scan(&x.region, &x.received, &x.closed)
+	type rating struct {
+		region           int64
+		rated, satisfied int
+	}
+	ratings, err := store.Collect(ctx, q, func(r store.Scanner) (x rating, err error) {
+		return x, r.Scan(&x.region, &x.rated, &x.satisfied)
 	}, `SELECT COALESCE(c.region_id, 0), COUNT(*), SUM(CASE WHEN r.rating = 'satisfied' THEN 1 ELSE 0 END)
 		FROM receipts r JOIN cases c ON c.id = r.case_id WHERE r.rated_at >= ? AND r.rated_at < ? AND r.rating <> '' GROUP BY c.region_id`,
 		store.Ms(p.From), store.Ms(p.To))
@@ -290,13 +297,9 @@ func (s *Service) publicFigures(ctx context.Context, doc *Oversight, p workflow.
 		return err
 	}
 	for _, x := range ratings {
-		targets := []*acc{city}
-		if d, ok := districtOf(x.region); ok {
-			targets = append(targets, figs[d.code])
-		}
-		for _, a := range targets {
-			a.rated += x.received
-			a.satisfied += x.closed
+		for _, a := range targets(x.region) {
+			a.rated += x.rated
+			a.satisfied += x.satisfied
 		}
 	}
 	perf, err := s.Flow.RegionPerformance(ctx, p, "district")
