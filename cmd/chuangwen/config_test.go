@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -9,20 +8,14 @@ import (
 
 // TestProxyHeaderFlag: --proxy-header defaults to X-Forwarded-For, takes
 // another header's name, and refuses what cannot be a header name.
-// parseConfig reads serve's flags and validates them, as withApp does.
-func parseConfig(args ...string) (Config, error) {
-	c := defaults()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+// parseArgs reads serve's flags and validates them, as withApp does.
+func parseArgs(args ...string) (Config, error) {
+	c, _, err := parseConfig("serve", args, io.Discard, nil)
+	return c, err
 }
 
 func TestProxyHeaderFlag(t *testing.T) {
-	parse := parseConfig
+	parse := parseArgs
 	if c, err := parse(); err != nil || c.ProxyHeader != "X-Forwarded-For" {
 		t.Errorf("default: %q, %v", c.ProxyHeader, err)
 	}
@@ -39,7 +32,7 @@ func TestProxyHeaderFlag(t *testing.T) {
 // TestPublicURLFlag: the address printed in QR codes and certificates is
 // a scheme and a host, nothing else.
 func TestPublicURLFlag(t *testing.T) {
-	parse := parseConfig
+	parse := parseArgs
 	for _, good := range []string{"", "https://cw.example.gov.cn", "http://10.0.0.5:8080/"} {
 		if c, err := parse("--public-url", good); err != nil || c.PublicURL != good {
 			t.Errorf("--public-url %q: %v", good, err)

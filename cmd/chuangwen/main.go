@@ -57,6 +57,11 @@ Commands:
   assess           the assessment (测评): import-tree, import-sites, round create, round sites,
                    import-observations, import-results, scores, ledger ("chuangwen assess help")
   report           the campaign's documents: quarterly (季度通报), publish, verify ("chuangwen report help")
+  backup           a consistent copy of the database, the photos and (--with-key) the data key into a new folder:
+                   --out DIR; safe while serve runs (see docs/deploy.md)
+  restore          put a backup back into an empty installation: --from DIR (the common flags name the target)
+  copy             move a SQLite installation to PostgreSQL: --to postgres://… (an empty database); the trail
+                   is verified on the target
   optimize         bring the query planner's statistics up to date (after a restore or a bulk SQL import)
   reindex          rebuild the case search index from the cases (after an upgrade that changes how it reads text)
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
@@ -100,6 +105,9 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"report":           cmdReport,
 	"reindex":          cmdReindex,
 	"optimize":         cmdOptimize,
+	"backup":           cmdBackup,
+	"restore":          cmdRestore,
+	"copy":             cmdCopy,
 }
 
 // cmdOptimize brings the planner's statistics up to date (after loading
@@ -170,24 +178,10 @@ type app struct {
 // withApp parses the common flags plus any the command adds, opens and
 // migrates the database, runs fn and closes everything.
 func withApp(ctx context.Context, name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet), fn func(a *app) error) error {
-	cfg := defaults()
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.register(fs)
-	if extra != nil {
-		extra(fs)
-	}
-	if err := fs.Parse(args); err != nil {
+	cfg, log, err := parseConfig(name, args, stderr, extra)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	level, _ := cfg.level()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	loc, _ := time.LoadLocation(cfg.TimeZone)
 	db, err := store.Open(ctx, cfg.DB)
 	if err != nil {
@@ -217,6 +211,29 @@ func withApp(ctx context.Context, name string, args []string, stderr io.Writer, 
 	a.grid.FallbackM = float64(cfg.GridFallbackM)
 	a.flow.Locator = a.grid
 	return fn(a)
+}
+
+// parseConfig parses the common flags plus any the command adds and
+// checks them, for commands that open the database their own way.
+func parseConfig(name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (Config, *slog.Logger, error) {
+	cfg := defaults()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, nil, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, err
+	}
+	level, _ := cfg.level()
+	return cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
 // volunteerService is the app's volunteer service, its data key read

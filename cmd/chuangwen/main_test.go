@@ -81,6 +81,8 @@ func TestCommands(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 
+	backupDrill(t, data)
+
 	// A hand edit in the database breaks the chain.
 	db, err := sql.Open("sqlite", filepath.Join(data, "chuangwen.db"))
 	if err != nil {

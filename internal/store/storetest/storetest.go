@@ -71,6 +71,31 @@ func SQLite(t testing.TB) *store.DB { return migrated.SQLite(t) }
 // after the test; it skips the test without $CHUANGWEN_TEST_POSTGRES.
 func Postgres(t testing.TB) *store.DB { return migrated.Postgres(t) }
 
+// EmptyPostgres creates an empty database on the test server (no schema)
+// and returns its URL, for tests of commands that take an address; the
+// database is dropped after the test. It skips the test without
+// $CHUANGWEN_TEST_POSTGRES.
+func EmptyPostgres(t testing.TB) string {
+	t.Helper()
+	srv := os.Getenv(PostgresEnv)
+	if srv == "" {
+		t.Skip(PostgresEnv + " is not set: PostgreSQL run skipped (CI sets it)")
+	}
+	if !mainRunning.Load() {
+		t.Fatal("storetest: PostgreSQL databases need the package's TestMain to call storetest.Main(m), which drops them")
+	}
+	admin, err := pgAdmin(srv)
+	if err != nil {
+		t.Fatalf("postgres at %s: %v", srv, err)
+	}
+	name := dbName("e")
+	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropLater(admin, name) })
+	return withDatabase(srv, name)
+}
+
 // Like returns a fresh, migrated database of db's engine.
 func Like(t testing.TB, db *store.DB) *store.DB { return migrated.Like(t, db) }
 
