@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"chuangwen/internal/notify"
+	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/web"
 	"chuangwen/internal/workflow"
@@ -68,11 +69,15 @@ type Config struct {
 	// SMSURL is empty), its bearer token, the message signature and the
 	// templates by state.
 	SMSURL, SMSToken, SMSSign, SMSTemplates string
+	// TwoFactor lists the roles that sign in with a code from an
+	// authenticator app as well; twoFactorSet says it was given.
+	TwoFactor    string
+	twoFactorSet bool
 }
 
 // defaults returns the configuration of a fresh install.
 func defaults() Config {
-	return Config{Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", TimeZone: "Asia/Shanghai", MaxPhotoMB: 20, WatchInterval: time.Minute,
+	return Config{TwoFactor: "admin,acceptor", Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", TimeZone: "Asia/Shanghai", MaxPhotoMB: 20, WatchInterval: time.Minute,
 		AutoAccept: "inspector,grid", GridFallbackM: 200, PublicReportsPerHour: 30, PublicReadsPerMinute: 300, TileDatum: "wgs84", RewardFirstOnly: true}
 }
 
@@ -120,6 +125,13 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMSSign, "sms-sign", env("SMS_SIGN", ""), "the message signature approved with the carrier, e.g. 云川市文明办 (CHUANGWEN_SMS_SIGN)")
 	fs.StringVar(&c.SMSTemplates, "sms-templates", env("SMS_TEMPLATES", ""), "the approved template for each state that sends a message: accepted=SMS_123,closed=SMS_456,rejected=SMS_789 (CHUANGWEN_SMS_TEMPLATES)")
 	fs.StringVar(&c.DataKeyFile, "data-key-file", env("DATA_KEY_FILE", ""), "file holding the data key that seals personal identity numbers, created with a random key on first start; back it up with the database (CHUANGWEN_DATA_KEY_FILE, default <data>/data.key; CHUANGWEN_DATA_KEY gives the key itself in base64)")
+	fs.Func("two-factor", "roles that sign in with a code from an authenticator app (TOTP) as well, comma-separated, or none; default admin,acceptor, and none with serve --demo unless given (CHUANGWEN_TWO_FACTOR)", func(v string) error {
+		c.TwoFactor, c.twoFactorSet = v, true
+		return nil
+	})
+	if v, ok := os.LookupEnv("CHUANGWEN_TWO_FACTOR"); ok {
+		c.TwoFactor, c.twoFactorSet = v, true
+	}
 	fs.StringVar(&c.ProxyHeader, "proxy-header", env("PROXY_HEADER", web.DefaultProxyHeader), "with --trust-proxy, the one header that carries the client address: X-Forwarded-For (its last hop, the one the proxy appended) or a header the proxy sets, such as X-Real-IP (CHUANGWEN_PROXY_HEADER)")
 	fs.BoolVar(&c.Open311ExtendedStatuses, "open311-extended-statuses", env("OPEN311_EXTENDED_STATUSES", "") == "true", "Open311 requests carry detailed statuses (in_progress, fixed, duplicate...) as FixMyStreet reads them; clients may also ask with extended_statuses=true (CHUANGWEN_OPEN311_EXTENDED_STATUSES=true)")
 	fs.StringVar(&c.Open311Jurisdiction, "open311-jurisdiction", env("OPEN311_JURISDICTION", c.Open311Jurisdiction), "Open311 jurisdiction_id when several cities share one endpoint (CHUANGWEN_OPEN311_JURISDICTION)")
@@ -197,7 +209,23 @@ func (c *Config) Validate() error {
 	if _, err := c.level(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, r := range c.twoFactorRoles() {
+		if !slices.Contains(org.Roles, r) {
+			errs = append(errs, fmt.Errorf("--two-factor: unknown role %q (want roles such as admin, acceptor, leader, or none)", r))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// twoFactorRoles are the roles of --two-factor ("none": no role).
+func (c *Config) twoFactorRoles() []org.Role {
+	var out []org.Role
+	for _, r := range strings.Split(c.TwoFactor, ",") {
+		if r = strings.TrimSpace(r); r != "" && r != "none" {
+			out = append(out, org.Role(r))
+		}
+	}
+	return out
 }
 
 func (c *Config) level() (slog.Level, error) {

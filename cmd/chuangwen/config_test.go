@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -42,5 +44,26 @@ func TestPublicURLFlag(t *testing.T) {
 		if _, err := parse("--public-url", bad); err == nil || !strings.Contains(err.Error(), "--public-url") {
 			t.Errorf("--public-url %q: %v", bad, err)
 		}
+	}
+}
+
+// TestTwoFactorFlag: administrators and acceptors by default, "none" for
+// no one, an unknown role refused; given is remembered (serve --demo
+// turns the default off, not a choice).
+func TestTwoFactorFlag(t *testing.T) {
+	t.Setenv("CHUANGWEN_TWO_FACTOR", "")
+	os.Unsetenv("CHUANGWEN_TWO_FACTOR")
+	c, err := parseArgs()
+	if err != nil || fmt.Sprint(c.twoFactorRoles()) != "[admin acceptor]" || c.twoFactorSet {
+		t.Errorf("default: %v %v %v", c.twoFactorRoles(), c.twoFactorSet, err)
+	}
+	if c, err := parseArgs("--two-factor", "none"); err != nil || len(c.twoFactorRoles()) != 0 || !c.twoFactorSet {
+		t.Errorf("none: %v %v", c.twoFactorRoles(), err)
+	}
+	if c, err := parseArgs("--two-factor", "admin, leader"); err != nil || fmt.Sprint(c.twoFactorRoles()) != "[admin leader]" {
+		t.Errorf("admin, leader: %v %v", c.twoFactorRoles(), err)
+	}
+	if _, err := parseArgs("--two-factor", "admin,boss"); err == nil || !strings.Contains(err.Error(), "boss") {
+		t.Errorf("unknown role: %v", err)
 	}
 }

@@ -49,6 +49,7 @@ Commands:
   demo             load the demo city (--cases N, --days D, --seed S)
   user add         add a user: --username U --role R [--unit CODE] [--scope city|region|unit] [--region CODE] [--name NAME]
   user reset       reset a password: --username U (prints a new one-time password)
+  user reset-2fa   turn off a user's two-factor sign-in (a lost phone; an unreadable data key): --username U
   token create     create an API token: --name NAME [--unit CODE] (the token is on the last line)
   audit verify     walk the hash-chained trail; exit status 1 if it is broken
   audit figures    recompute a period's unit and region figures from the trail and print every difference
@@ -94,6 +95,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"demo":             cmdDemo,
 	"user add":         cmdUserAdd,
 	"user reset":       cmdUserReset,
+	"user reset-2fa":   cmdUserResetTwoFactor,
 	"token create":     cmdTokenCreate,
 	"audit verify":     cmdAuditVerify,
 	"audit figures":    cmdAuditFigures,
@@ -250,6 +252,9 @@ func (a *app) volunteerService() (*volunteer.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The same key seals the accounts' two-factor secrets (checked
+	// against the database just below, with the volunteers' numbers).
+	a.orgs.SecretKey = key
 	vol := volunteer.New(a.db, a.orgs, seal, a.loc, a.log)
 	if err := vol.CheckKey(context.Background()); err != nil {
 		return nil, err
@@ -287,6 +292,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return withApp(ctx, "serve", args, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&loadDemo, "demo", false, "load the demo city first if the database is empty")
 	}, func(a *app) error {
+		if loadDemo && !a.cfg.twoFactorSet {
+			// The demo's accounts are shared and printed: nobody's phone
+			// holds their codes. Set --two-factor to try it on the demo.
+			a.cfg.TwoFactor = ""
+		}
 		if loadDemo {
 			regions, err := a.orgs.Regions(ctx)
 			if err != nil {
@@ -443,6 +453,7 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 		Grid: a.grid, Basemap: &basemap.Store{DB: a.db}, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, Open311ExtendedStatuses: a.cfg.Open311ExtendedStatuses, TrustProxy: a.cfg.TrustProxy, ProxyHeader: a.cfg.ProxyHeader, MetricsToken: a.cfg.MetricsToken, PublicURL: a.cfg.PublicURL,
 		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
 		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
+	ws.TwoFactorRoles = a.cfg.twoFactorRoles()
 	if a.cfg.TileURL != "" {
 		ws.Tiles = &web.TileConfig{URL: a.cfg.TileURL, Datum: a.cfg.TileDatum, Attribution: a.cfg.TileAttribution, MaxZoom: 18}
 	}
@@ -598,6 +609,26 @@ func cmdUserReset(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return explain(err)
 		}
 		fmt.Fprintf(stdout, "password of %s reset; one-time password (change at first login):\n%s\n", u.Username, pw)
+		return nil
+	})
+}
+
+// cmdUserResetTwoFactor turns a user's two-factor sign-in off: a lost
+// phone when no administrator can sign in, or secrets sealed with a data
+// key that is gone.
+func cmdUserResetTwoFactor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var username string
+	return withApp(ctx, "user reset-2fa", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "login name (required)")
+	}, func(a *app) error {
+		u, err := a.orgs.UserByName(ctx, username)
+		if err != nil {
+			return fmt.Errorf("--username %q: no such user", username)
+		}
+		if err := a.orgs.ResetTOTP(ctx, org.System, u.ID); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "two-factor sign-in of %s turned off and their sessions ended; they enrol again at the next sign-in\n", u.Username)
 		return nil
 	})
 }

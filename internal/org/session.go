@@ -56,12 +56,17 @@ type Session struct {
 // Login checks a username and password, applying the throttle, and opens
 // a session. It answers the same error for a missing user and a wrong
 // password.
+// An account with two-factor sign-in cannot sign in this way (StartLogin
+// and SecondFactor): Unauthorized twofactor.required.
 func (s *Store) Login(ctx context.Context, username, password, ip, userAgent string) (*Session, error) {
-	u, keys, err := s.checkLogin(ctx, username, password, ip)
+	step, err := s.StartLogin(ctx, username, password, ip, userAgent)
 	if err != nil {
 		return nil, err
 	}
-	return s.openSession(ctx, u, keys, ip, userAgent)
+	if step.Session == nil {
+		return nil, apperr.New(apperr.Unauthorized, "twofactor.required")
+	}
+	return step.Session, nil
 }
 
 // CheckLogin checks a password under the same throttle as Login, without
@@ -247,10 +252,7 @@ func (s *Store) openSession(ctx context.Context, u User, keys []string, ip, user
 		}
 		// a browser's own words, kept for the session list: cut at a
 		// character and cleaned, never a reason to refuse the login
-		userAgent = strings.ToValidUTF8(strings.ReplaceAll(userAgent, "\x00", ""), "?")
-		if r := []rune(userAgent); len(r) > 200 {
-			userAgent = string(r[:200])
-		}
+		userAgent = cleanAgent(userAgent)
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, csrf, created_at, expires_at, last_seen_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			sessionKey(sess.Token), u.ID, sess.CSRF, store.Ms(now), store.Ms(now.Add(SessionMaxAge)), store.Ms(now), ip, userAgent)
 		if err != nil {

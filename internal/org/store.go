@@ -55,7 +55,10 @@ type User struct {
 	ScopeRegionID      int64  `json:"scope_region_id,omitempty"`
 	MustChangePassword bool   `json:"must_change_password"`
 	Disabled           bool   `json:"disabled"`
-	passwordHash       string
+	// TwoFactor: the account signs in with a code from an authenticator
+	// app as well (TOTP).
+	TwoFactor    bool `json:"two_factor"`
+	passwordHash string
 }
 
 // Store reads and writes the organisation.
@@ -66,6 +69,9 @@ type Store struct {
 	// default). Tests lower it: under the race detector one default hash
 	// takes most of a second.
 	PasswordCost PasswordCost
+	// SecretKey seals the accounts' two-factor secrets (the data key);
+	// without it no one can enrol.
+	SecretKey []byte
 
 	dummyOnce sync.Once
 	dummy     string
@@ -446,12 +452,12 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, nu NewUse
 	})
 }
 
-const userCols = `id, username, display_name, password_hash, role, COALESCE(unit_id, 0), scope, COALESCE(scope_region_id, 0), must_change_password, disabled`
+const userCols = `id, username, display_name, password_hash, role, COALESCE(unit_id, 0), scope, COALESCE(scope_region_id, 0), must_change_password, disabled, totp_secret <> ''`
 
 func scanUser(r store.Scanner) (User, error) {
 	var u User
 	var role, scope string
-	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.passwordHash, &role, &u.UnitID, &scope, &u.ScopeRegionID, &u.MustChangePassword, &u.Disabled)
+	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &u.passwordHash, &role, &u.UnitID, &scope, &u.ScopeRegionID, &u.MustChangePassword, &u.Disabled, &u.TwoFactor)
 	u.Role, u.Scope = Role(role), Scope(scope)
 	return u, err
 }

@@ -85,6 +85,7 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	// The server runs on the wall clock, as the cookie jar and the
 	// browser that expire its sessions do.
 	c.Org.Now, c.Flow.Now = nil, nil
+	c.Org.SecretKey = []byte("a test data key of 32 bytes.....")
 	c.Flow.Photos.MaxBytes = 1 << 20
 	f := &fixture{t: t, db: db, orgs: c.Org, flow: c.Flow, unitA: c.UnitA, unitB: c.UnitB, district: c.District1, comm: c.Community1, category: c.Cat4h}
 	must := func(err error) {

@@ -38,6 +38,7 @@ var (
 var areas = []func(*Server) []route{
 	(*Server).opsRoutes,
 	(*Server).sessionRoutes,
+	(*Server).twoFactorRoutes,
 	(*Server).caseRoutes,
 	(*Server).filterRoutes,
 	(*Server).batchRoutes,
@@ -116,6 +117,14 @@ func (s *Server) wrap(rt route) http.Handler {
 					s.fail(w, r, apperr.New(apperr.Forbidden, "password_change_required"))
 				} else {
 					http.Redirect(w, r, "/password", http.StatusSeeOther)
+				}
+				return
+			}
+			if s.mustEnrol(p.session.User) && !slices.Contains(enrolPaths, rt.path) {
+				if isAPI(r) {
+					s.fail(w, r, apperr.New(apperr.Forbidden, "twofactor.enrol_required"))
+				} else {
+					http.Redirect(w, r, "/account/2fa", http.StatusSeeOther)
 				}
 				return
 			}

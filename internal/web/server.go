@@ -49,6 +49,10 @@ type Server struct {
 	Assess *assess.Service
 	// Report drafts, publishes and verifies the campaign's documents.
 	Report *report.Service
+	// TwoFactorRoles are the roles that sign in with a code from an
+	// authenticator app as well (administrators and acceptors in
+	// production; none unless set).
+	TwoFactorRoles []org.Role
 	// Volunteer runs volunteer service.
 	Volunteer *volunteer.Service
 	// Tasks keeps the campaign's task list (工作任务分解).

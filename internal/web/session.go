@@ -88,17 +88,29 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.FormValue("next"))
-	sess, err := s.Org.Login(r.Context(), r.FormValue("username"), r.FormValue("password"), s.clientIP(r), r.UserAgent())
+	step, err := s.Org.StartLogin(r.Context(), r.FormValue("username"), r.FormValue("password"), s.clientIP(r), r.UserAgent())
 	if err != nil {
 		code, msg := s.message(r, err)
 		s.renderStatus(w, r, status(code), "login", map[string]any{"Next": next, "Error": msg, "Username": r.FormValue("username")})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(org.SessionMaxAge.Seconds())})
+	if step.Challenge != "" {
+		// the code is still to come (docs/security.md)
+		s.setChallenge(w, step.Challenge, int(org.ChallengeMaxAge.Seconds()))
+		http.Redirect(w, r, "/login/code?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	sess := step.Session
+	s.setSession(w, sess)
 	if sess.User.MustChangePassword {
 		next = "/password"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// setSession gives the browser its session cookie.
+func (s *Server) setSession(w http.ResponseWriter, sess *org.Session) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(org.SessionMaxAge.Seconds())})
 }
 
 func (s *Server) postLogout(w http.ResponseWriter, r *http.Request) {
