@@ -67,6 +67,9 @@ Commands:
   reindex          rebuild the case search index from the cases (after an upgrade that changes how it reads text)
   bench-intake     intake throughput and upload acknowledgement over loopback HTTP (see docs/benchmarks.md)
   bench-grow       grow a city through Open311 while serving; time the console pages over HTTP as it grows
+  bench soak       serve under a day's mix of work for --minutes N (public reports with photos, Open311, staff
+                   actions, console reads): a row a minute with throughput, p99 and memory; the trail verified
+                   at the end (see docs/benchmarks.md)
   bench            time lists, queues, counters, performance figures and transitions at scale
                    (--cases 1000000; default data folder ./data/bench; see docs/benchmarks.md)
 
@@ -100,6 +103,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"audit verify":     cmdAuditVerify,
 	"audit figures":    cmdAuditFigures,
 	"bench":            cmdBench,
+	"bench soak":       cmdBenchSoak,
 	"bench-intake":     cmdBenchIntake,
 	"bench-grow":       cmdBenchGrow,
 	"bench-volunteers": cmdBenchVolunteers,
@@ -156,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "user" || cmd == "token" || cmd == "audit") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+	if (cmd == "user" || cmd == "token" || cmd == "audit" || cmd == "bench" && len(rest) > 0 && rest[0] == "soak") && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	if run, ok := commands[cmd]; ok {

@@ -46,8 +46,10 @@ func Open311Grow(ctx context.Context, base, apiKey string, codes []string, point
 
 // Console is a signed-in browser session on the console.
 type Console struct {
-	base string
-	hc   *http.Client
+	base   string
+	hc     *http.Client
+	csrf   string // for the API's writes (fetchCSRF)
+	unitID int64  // a handler's unit
 }
 
 // SignIn logs username in through the login form.

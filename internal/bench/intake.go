@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"image"
@@ -238,9 +239,7 @@ func uploadRequest(ctx context.Context, base string, categoryID int64, center [2
 			_ = mw.WriteField(k, v)
 		}
 		fw, _ := mw.CreateFormFile("photos", "photo.jpg")
-		// Vary the last bytes so every upload is a different photo.
-		fw.Write(photo[:len(photo)-2])
-		fw.Write([]byte{byte(i), 0xD9})
+		fw.Write(VaryJPEG(photo, uint64(w)<<32|uint64(i)))
 		mw.Close()
 		req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/public/reports", bytes.NewReader(body.Bytes()))
 		if err != nil {
@@ -250,6 +249,17 @@ func uploadRequest(ctx context.Context, base string, categoryID int64, center [2
 		req.Header.Set("Idempotency-Key", randomKey())
 		return req, nil
 	}
+}
+
+// VaryJPEG makes every upload a different photo: a comment segment
+// holding n right after the start marker (the picture, and its end
+// marker, stay whole).
+func VaryJPEG(photo []byte, n uint64) []byte {
+	out := make([]byte, 0, len(photo)+12)
+	out = append(out, photo[:2]...)
+	out = append(out, 0xFF, 0xFE, 0x00, 0x0A)
+	out = binary.BigEndian.AppendUint64(out, n)
+	return append(out, photo[2:]...)
 }
 
 // PhonePhoto makes a JPEG of about the given size: a 4000 × 3000 scene of

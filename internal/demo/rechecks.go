@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"chuangwen/internal/apperr"
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
@@ -128,6 +129,12 @@ func (l *recheckLoad) visit(it workflow.RevisitItem) error {
 		res.Note, res.Photos = recheckPick(l, relapseNotes), []photo.File{pf}
 	}
 	c, err := s.flow.RecordRevisit(s.ctx, by, it.ID, res)
+	if e, ok := apperr.As(err); ok && e.Key == "revisit.moot" {
+		// closed again on another dispatch since the draw (reopened
+		// and handled anew): the product refuses the visit, and so it
+		// stays undone, as an office's would
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("revisit of %s by %s: %w", it.CaseNo, by.Name, err)
 	}

@@ -121,6 +121,12 @@ func (s *Server) message(r *http.Request, err error) (apperr.Code, string) {
 		if errors.As(err, &mbe) {
 			return apperr.TooLarge, s.Msg.T(s.lang(r), "body_too_large", "mb", itoa(mbe.Limit>>20))
 		}
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			// the client went away (a closed tab, a timeout of its own):
+			// nothing failed on this side, and no one reads the answer
+			s.Log.Info("request ended by the client", "method", r.Method, "path", r.URL.Path)
+			return apperr.Internal, s.Msg.T(s.lang(r), "internal")
+		}
 		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		return apperr.Internal, s.Msg.T(s.lang(r), "internal")
 	}
