@@ -17,7 +17,17 @@ import (
 	"chuangwen/internal/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	if args := os.Getenv(runEnv); args != "" {
+		// the test binary as the program: a process a test can kill
+		if err := run(context.Background(), strings.Split(args, "\x1f"), os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "chuangwen:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	storetest.Main(m)
+}
 
 var headRe = regexp.MustCompile(`(\d+) entries, head ([0-9a-f]{64})`)
 
@@ -75,6 +85,14 @@ func backupDrill(t *testing.T, data string) {
 	}
 	if m.Photos == 0 || !m.WithKey || m.Engine != "sqlite" {
 		t.Errorf("manifest: %+v", m)
+	}
+	for _, f := range []string{backup.SQLiteFile, backup.KeyFile, backup.ManifestFile} {
+		fi, err := os.Stat(filepath.Join(out, f))
+		if err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s in the backup has mode %v: the owner's only", f, fi.Mode())
+		}
 	}
 	// A second backup into the same folder is refused.
 	if res, err := runCmd(t, "backup", d, "--out", out); err == nil || !strings.Contains(err.Error(), "not empty") {

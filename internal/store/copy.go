@@ -57,6 +57,10 @@ func (db *DB) SnapshotTo(ctx context.Context, path string) error {
 	if _, err := db.w.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
 		return fmt.Errorf("snapshot into %s: %w", path, err)
 	}
+	// the copy holds what the database holds: its owner's eyes only
+	if err := os.Chmod(path, 0o600); err != nil {
+		return err
+	}
 	return syncFile(path)
 }
 

@@ -46,6 +46,7 @@ func (s *Server) pageLoginCode(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, "login_code", map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
 }
 
@@ -129,6 +130,8 @@ func (s *Server) showTwoFactor(w http.ResponseWriter, r *http.Request, p *princi
 		}
 		data["Secret"], data["QR"] = e.Secret, qrSVG(e.URI)
 	}
+	// a secret or recovery codes: never kept by a cache
+	w.Header().Set("Cache-Control", "no-store")
 	s.renderStatus(w, r, code, "account_2fa", data)
 }
 

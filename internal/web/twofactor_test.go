@@ -43,6 +43,9 @@ func TestTwoFactorOverHTTP(t *testing.T) {
 	if page.StatusCode != 200 || secret == nil || !strings.Contains(page.body, "<svg") {
 		t.Fatalf("enrolment page: %d %.600s", page.StatusCode, page.body)
 	}
+	if cc := page.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("the page with the secret may be cached: Cache-Control %q", cc)
+	}
 	code := func(at time.Time) string {
 		c, err := org.TOTP(secret[1], at)
 		if err != nil {

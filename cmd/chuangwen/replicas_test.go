@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"chuangwen/internal/store"
+	"chuangwen/internal/store/storetest"
+	"chuangwen/internal/testcity"
+)
+
+// runEnv, when set in a test binary's environment, makes the binary run
+// the program with these arguments (separated by \x1f) instead of the
+// tests: a replica that a test can kill -9.
+const runEnv = "CHUANGWEN_TEST_RUN"
+
+// TestTwoReplicasOneKilled: two serve processes on one PostgreSQL
+// database behind a round-robin proxy that, as nginx's
+// proxy_next_upstream does, tries the other replica when one does not
+// answer; Open311 clients file reports with idempotency keys (a phone
+// retries with the same key) while one replica is killed with SIGKILL.
+// Every acknowledged report is in the database exactly once, retries of
+// a report the dead replica may have committed do not make a second
+// case, the survivor goes on serving, and the trail verifies.
+func TestTwoReplicasOneKilled(t *testing.T) {
+	t.Parallel()
+	pg := storetest.EmptyPostgres(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	city := testcity.New(t, db)
+	data := t.TempDir() // the photos' folder both replicas share
+	res, err := runCmd(t, "token", "create", "--db", pg, "--data", data, "--name", "热线")
+	if err != nil {
+		t.Fatal(err, res)
+	}
+	key := lastLine(res)
+
+	replica := func(name string) (*exec.Cmd, string) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), runEnv+"="+strings.Join([]string{"serve", "--db", pg, "--data", data, "--addr", addr,
+			"--log-level", "error", "--public-reports-per-hour", "0", "--public-reads-per-minute", "0", "--watch-interval", "1s"}, "\x1f"))
+		var logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("replica %s: %s", name, logs.String())
+			}
+		})
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+			if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				r.Body.Close()
+				if r.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s did not answer: %s", name, logs.String())
+			}
+		}
+		return cmd, "http://" + addr
+	}
+	a, aURL := replica("a")
+	_, bURL := replica("b")
+
+	// The proxy: round robin, the next replica on a connection error.
+	backends := []string{aURL, bURL}
+	var next atomic.Int64
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		start := int(next.Add(1))
+		for i := range backends {
+			req, _ := http.NewRequestWithContext(r.Context(), r.Method, backends[(start+i)%len(backends)]+r.URL.RequestURI(), bytes.NewReader(body))
+			req.Header = r.Header.Clone()
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				continue // that replica is gone: the next one
+			}
+			defer resp.Body.Close()
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			io.Copy(w, resp.Body)
+			return
+		}
+		http.Error(w, "no replica answered", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+
+	// Clients: each report has its key; a failed or unanswered request is
+	// sent again with the same key until it is acknowledged.
+	type ack struct{ key, id string }
+	var mu sync.Mutex
+	var acks []ack
+	var retries atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := fmt.Sprintf("replica-test-%d-%d", w, i)
+				form := url.Values{"api_key": {key}, "service_code": {city.Cat4h.Code}, "lat": {"25.0"}, "long": {"102.7"},
+					"description": {fmt.Sprintf("双副本压测 %d-%d：路边垃圾堆积", w, i)}}
+				for attempt := 0; ; attempt++ {
+					if attempt > 0 {
+						retries.Add(1)
+						time.Sleep(50 * time.Millisecond)
+					}
+					req, _ := http.NewRequest("POST", proxy.URL+"/open311/v2/requests.json", strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.Header.Set("Idempotency-Key", k)
+					resp, err := hc.Do(req)
+					if err != nil {
+						continue
+					}
+					var out []struct {
+						ID string `json:"service_request_id"`
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode >= 500 {
+						continue
+					}
+					if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || len(out) != 1 || out[0].ID == "" {
+						t.Errorf("report %s: %d %s", k, resp.StatusCode, b)
+						return
+					}
+					mu.Lock()
+					acks = append(acks, ack{k, out[0].ID})
+					mu.Unlock()
+					break
+				}
+			}
+		}()
+	}
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acks)
+	}
+	for deadline := time.Now().Add(time.Minute); count() < 40 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	if err := a.Process.Kill(); err != nil { // SIGKILL, mid-load
+		t.Fatal(err)
+	}
+	killedAt := count()
+	for deadline := time.Now().Add(time.Minute); count() < killedAt+60 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	close(stop)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if count() < killedAt+60 {
+		t.Fatalf("%d reports acknowledged after the kill, want 60: the survivor did not take the load", count()-killedAt)
+	}
+	t.Logf("%d reports acknowledged, %d before the kill; %d retries", count(), killedAt, retries.Load())
+	// Every acknowledged report is there, once.
+	seen := map[string]string{}
+	for _, x := range acks {
+		if prev, ok := seen[x.id]; ok {
+			t.Errorf("case %s acknowledged for two reports, %s and %s", x.id, prev, x.key)
+		}
+		seen[x.id] = x.key
+		var n int
+		if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE no = ?`, x.id).Scan(&n); err != nil || n != 1 {
+			t.Errorf("acknowledged case %s: %d rows, %v", x.id, n, err)
+		}
+	}
+	var cases int
+	if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE description LIKE '双副本压测%'`).Scan(&cases); err != nil {
+		t.Fatal(err)
+	}
+	if cases != len(acks) {
+		t.Errorf("%d cases filed for %d acknowledged reports (a retry made a second case, or one was lost)", cases, len(acks))
+	}
+	if res, err := runCmd(t, "audit", "verify", "--db", pg, "--data", data); err != nil || !strings.HasPrefix(res, "OK:") {
+		t.Errorf("audit verify: %v %s", err, res)
+	}
+	var ee *exec.ExitError
+	if err := a.Wait(); !errors.As(err, &ee) {
+		t.Errorf("the killed replica: %v", err)
+	}
+}
