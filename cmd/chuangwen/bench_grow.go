@@ -59,6 +59,7 @@ func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
+		a.cfg.TwoFactor = "" // the demo's staff sign in with passwords
 		srv, err := a.webServer(ctx)
 		if err != nil {
 			return err

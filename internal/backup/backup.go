@@ -27,6 +27,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +134,9 @@ func Backup(ctx context.Context, o Options) (Manifest, error) {
 		if err != nil {
 			return m, errors.New("backup: pg_dump is not on PATH (Debian: postgresql-client, the server's major version); see docs/deploy.md")
 		}
-		cmd := exec.CommandContext(ctx, pgDump, "--format=custom", "--no-owner", "--no-privileges", "--file", filepath.Join(o.Out, PgDumpFile), "--dbname", o.DSN)
+		dsn, env := pgPassword(o.DSN)
+		cmd := exec.CommandContext(ctx, pgDump, "--format=custom", "--no-owner", "--no-privileges", "--file", filepath.Join(o.Out, PgDumpFile), "--dbname", dsn)
+		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return m, fmt.Errorf("backup: pg_dump: %v: %s", err, out)
 		}
@@ -390,11 +393,30 @@ func pgRestore(ctx context.Context, from, dsn string) error {
 	if v != 0 {
 		return fmt.Errorf("restore: the target database is not empty (schema version %d); create an empty one", v)
 	}
-	cmd := exec.CommandContext(ctx, bin, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname", dsn, filepath.Join(from, PgDumpFile))
+	plain, env := pgPassword(dsn)
+	cmd := exec.CommandContext(ctx, bin, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname", plain, filepath.Join(from, PgDumpFile))
+	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("restore: pg_restore: %v: %s", err, out)
 	}
 	return nil
+}
+
+// pgPassword takes the password out of a PostgreSQL URL and hands it to
+// pg_dump and pg_restore in their environment (PGPASSWORD) instead: a
+// command line is readable by every user of the machine.
+func pgPassword(dsn string) (string, []string) {
+	env := os.Environ()
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn, env
+	}
+	pw, ok := u.User.Password()
+	if !ok {
+		return dsn, env
+	}
+	u.User = url.User(u.User.Username())
+	return u.String(), append(env, "PGPASSWORD="+pw)
 }
 
 // emptyFolder makes dir, or accepts it if it exists and is empty.
