@@ -57,13 +57,21 @@ func TestUpgradeWithData(t *testing.T) {
 				written[to] += n
 				delete(written, tb)
 			}
-			for _, tb := range schema.order() {
-				for r := 0; r < 2; r++ {
-					if err := insertRow(ctx, db, schema.tables[tb], last, v, r); err != nil {
-						t.Fatalf("version %d: a row in %s: %v", v, tb, err)
+			// one transaction a version: the rows, not the commits, are
+			// what the next migration is about
+			err = db.WithTx(ctx, func(tx *store.Tx) error {
+				for _, tb := range schema.order() {
+					for r := 0; r < 2; r++ {
+						if err := insertRow(ctx, tx, schema.tables[tb], last, v, r); err != nil {
+							return fmt.Errorf("a row in %s: %w", tb, err)
+						}
+						written[tb]++
 					}
-					written[tb]++
 				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("version %d: %v", v, err)
 			}
 		}
 		for tb, n := range written {
@@ -289,7 +297,7 @@ func (s schema) order() []string {
 
 // insertRow writes one row into tb: a value for every column, each
 // foreign key pointing at the last row written into its table.
-func insertRow(ctx context.Context, db *store.DB, tb *table, last map[string][]map[string]any, version, r int) error {
+func insertRow(ctx context.Context, tx *store.Tx, tb *table, last map[string][]map[string]any, version, r int) error {
 	vals := map[string]any{}
 	for _, k := range tb.fks {
 		// row r points at the parent's row r of the same step, so that
@@ -330,16 +338,12 @@ func insertRow(ctx context.Context, db *store.DB, tb *table, last map[string][]m
 		row[n] = args[i]
 	}
 	if auto != "" {
-		var id int64
-		if err := db.WithTx(ctx, func(tx *store.Tx) error {
-			var err error
-			id, err = store.InsertID(ctx, tx, q, args...)
-			return err
-		}); err != nil {
+		id, err := store.InsertID(ctx, tx, q, args...)
+		if err != nil {
 			return err
 		}
 		row[auto] = id
-	} else if _, err := db.Exec(ctx, q, args...); err != nil {
+	} else if _, err := tx.Exec(ctx, q, args...); err != nil {
 		return err
 	}
 	if r == 0 {
