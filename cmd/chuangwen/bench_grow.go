@@ -7,6 +7,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"chuangwen/internal/bench"
@@ -59,20 +60,11 @@ func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		a.cfg.TwoFactor = "" // the demo's staff sign in with passwords
-		srv, err := a.webServer(ctx)
+		base, stopServer, err := a.serveBackground(ctx)
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		sctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- serve(sctx, a, srv, ln, io.Discard) }()
-		defer func() { stop(); <-done }()
-		base := "http://" + ln.Addr().String()
+		defer stopServer()
 
 		fmt.Fprintf(stdout, "\n### %s: %d cases filed through Open311 while serving, console pages over HTTP (%s)\n\n", a.db.Dialect, cases, time.Now().Format("2006-01-02"))
 		fmt.Fprintln(stdout, "| cases | filed/s | page | user | first ms | median ms |\n|---|---|---|---|---|---|")
@@ -108,6 +100,25 @@ func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return nil
 	})
+}
+
+// serveBackground runs serve, with its background work, on a free
+// loopback port for the benches that drive it as its users do, the
+// demo's staff signing in with passwords; stop ends it and waits.
+func (a *app) serveBackground(ctx context.Context) (base string, stop func(), err error) {
+	a.cfg.TwoFactor = ""
+	srv, err := a.webServer(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- serve(sctx, a, srv, ln, io.Discard) }()
+	return "http://" + ln.Addr().String(), sync.OnceFunc(func() { cancel(); <-done }), nil
 }
 
 // busiestHandler is the demo handler of the unit with the most cases in

@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"chuangwen/internal/audit"
@@ -43,7 +41,6 @@ func cmdBenchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.IntVar(&cfg.StaffRoundsPerMin, "staff", 12, "rounds of staff work per minute (accept, dispatch, acknowledge, report done with a photo, verify: up to 5 cases a step)")
 	}, func(a *app) error {
 		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the load comes from one address
-		a.cfg.TwoFactor = ""                                          // the demo's staff sign in with passwords
 		regions, err := a.orgs.Regions(ctx)
 		if err != nil {
 			return err
@@ -88,19 +85,10 @@ func cmdBenchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return float64(ms.HeapInuse) / (1 << 20), rssMB(), runtime.NumGoroutine()
 		}
 
-		srv, err := a.webServer(ctx)
-		if err != nil {
+		var stopServer func()
+		if cfg.Base, stopServer, err = a.serveBackground(ctx); err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		cfg.Base = "http://" + ln.Addr().String()
-		sctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- serve(sctx, a, srv, ln, io.Discard) }()
-		stopServer := sync.OnceFunc(func() { stop(); <-done })
 		defer stopServer()
 
 		fmt.Fprintf(stdout, "\n### bench soak on %s, %d minutes (%s; GOMAXPROCS %d)\n\n", a.db.Dialect, minutes, time.Now().Format("2006-01-02 15:04"), runtime.GOMAXPROCS(0))

@@ -77,6 +77,19 @@ func Postgres(t testing.TB) *store.DB { return migrated.Postgres(t) }
 // $CHUANGWEN_TEST_POSTGRES.
 func EmptyPostgres(t testing.TB) string {
 	t.Helper()
+	srv, admin := server(t)
+	name := dbName("e")
+	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropLater(admin, name) })
+	return withDatabase(srv, name)
+}
+
+// server answers the test server's URL and the process's connection to
+// it; it skips the test without $CHUANGWEN_TEST_POSTGRES.
+func server(t testing.TB) (string, *store.DB) {
+	t.Helper()
 	srv := os.Getenv(PostgresEnv)
 	if srv == "" {
 		t.Skip(PostgresEnv + " is not set: PostgreSQL run skipped (CI sets it)")
@@ -88,12 +101,7 @@ func EmptyPostgres(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("postgres at %s: %v", srv, err)
 	}
-	name := dbName("e")
-	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dropLater(admin, name) })
-	return withDatabase(srv, name)
+	return srv, admin
 }
 
 // Like returns a fresh, migrated database of db's engine.
@@ -186,18 +194,8 @@ func (tp *Template) fill(ctx context.Context, db *store.DB) error {
 // $CHUANGWEN_TEST_POSTGRES.
 func (tp *Template) Postgres(t testing.TB) *store.DB {
 	t.Helper()
-	srv := os.Getenv(PostgresEnv)
-	if srv == "" {
-		t.Skip(PostgresEnv + " is not set: PostgreSQL run skipped (CI sets it)")
-	}
-	if !mainRunning.Load() {
-		t.Fatal("storetest: PostgreSQL databases need the package's TestMain to call storetest.Main(m), which drops them")
-	}
+	srv, admin := server(t)
 	ctx := context.Background()
-	admin, err := pgAdmin(srv)
-	if err != nil {
-		t.Fatalf("postgres at %s: %v", srv, err)
-	}
 	tp.pgOnce.Do(func() { tp.pgName, tp.pgErr = tp.makePostgres(ctx, srv, admin) })
 	if tp.pgErr != nil {
 		t.Fatalf("storetest: PostgreSQL template %s: %v", tp.Name, tp.pgErr)
