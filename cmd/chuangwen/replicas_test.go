@@ -22,7 +22,16 @@ import (
 	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
 	"chuangwen/internal/testcity"
+	"chuangwen/internal/workflow"
 )
+
+func anys(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
 
 // runEnv, when set in a test binary's environment, makes the binary run
 // the program with these arguments (separated by \x1f) instead of the
@@ -36,7 +45,8 @@ const runEnv = "CHUANGWEN_TEST_RUN"
 // retries with the same key) while one replica is killed with SIGKILL.
 // Every acknowledged report is in the database exactly once, retries of
 // a report the dead replica may have committed do not make a second
-// case, the survivor goes on serving, and the trail verifies.
+// case, the survivor goes on serving, both deadline watches together mark
+// each late case overdue once, and the trail verifies.
 func TestTwoReplicasOneKilled(t *testing.T) {
 	t.Parallel()
 	pg := storetest.EmptyPostgres(t)
@@ -50,6 +60,23 @@ func TestTwoReplicasOneKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	city := testcity.New(t, db)
+	// Ten cases dispatched on the city's clock, ten days ago: both
+	// replicas' deadline watches find them overdue, and each must be
+	// marked once.
+	var late []int64
+	for i := range 10 {
+		c, err := city.Flow.Report(ctx, city.Acceptor, workflow.NewCase{Source: workflow.SourceCitizen, CategoryID: city.Cat4h.ID,
+			Description: fmt.Sprintf("逾期测试 %d：路边暴露垃圾", i), RegionID: city.Community1.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range []workflow.ActInput{{Action: workflow.Accept}, {Action: workflow.Dispatch, LeadUnitID: city.UnitA.ID}} {
+			if _, err := city.Flow.Act(ctx, city.Acceptor, c.ID, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		late = append(late, c.ID)
+	}
 	data := t.TempDir() // the photos' folder both replicas share
 	res, err := runCmd(t, "token", "create", "--db", pg, "--data", data, "--name", "热线")
 	if err != nil {
@@ -215,6 +242,28 @@ func TestTwoReplicasOneKilled(t *testing.T) {
 	}
 	if cases != len(acks) {
 		t.Errorf("%d cases filed for %d acknowledged reports (a retry made a second case, or one was lost)", cases, len(acks))
+	}
+	// The deadline watch ran on both replicas (every second) and marked
+	// each late case overdue once.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var marked int
+		if err := db.Reader().QueryRow(ctx, `SELECT count(DISTINCT case_id) FROM events WHERE action = 'overdue' AND case_id IN `+store.In(len(late)), anys(late)...).Scan(&marked); err != nil {
+			t.Fatal(err)
+		}
+		if marked == len(late) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d late cases marked overdue", marked, len(late))
+		}
+	}
+	time.Sleep(2 * time.Second) // a few more rounds of the survivor's watch
+	var twice int
+	if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM (SELECT case_id FROM events WHERE action = 'overdue' GROUP BY case_id HAVING count(*) > 1) x`).Scan(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if twice > 0 {
+		t.Errorf("%d cases marked overdue more than once by the two watches", twice)
 	}
 	if res, err := runCmd(t, "audit", "verify", "--db", pg, "--data", data); err != nil || !strings.HasPrefix(res, "OK:") {
 		t.Errorf("audit verify: %v %s", err, res)
