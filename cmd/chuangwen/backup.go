@@ -50,6 +50,9 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "backup written to %s in %s: %s database at schema version %d, %d photos (%d bytes), %d files checksummed in %s\n",
 		out, time.Since(start).Round(time.Millisecond), m.Engine, m.SchemaVersion, m.Photos, m.PhotoBytes, len(m.Files), backup.ManifestFile)
+	if m.PhotosGone > 0 {
+		fmt.Fprintf(stdout, "%d listed photo files were gone before their copy (swept or erased meanwhile); the log names them\n", m.PhotosGone)
+	}
 	if m.AuditHead != "" {
 		fmt.Fprintf(stdout, "the copy's trail verifies: %d entries, head %s\n", m.AuditEntries, m.AuditHead)
 	}

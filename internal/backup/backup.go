@@ -63,8 +63,11 @@ type Manifest struct {
 	AuditHead    string `json:"audit_head,omitempty"`
 	Photos       int    `json:"photos"`
 	PhotoBytes   int64  `json:"photo_bytes"`
-	WithKey      bool   `json:"with_key"`
-	Files        []File `json:"files"`
+	// PhotosGone counts files listed but gone before they were copied
+	// (swept as unreferenced, or erased by retention, meanwhile).
+	PhotosGone int    `json:"photos_gone,omitempty"`
+	WithKey    bool   `json:"with_key"`
+	Files      []File `json:"files"`
 }
 
 // File is one file of a backup, its path relative to the folder.
@@ -147,7 +150,9 @@ func Backup(ctx context.Context, o Options) (Manifest, error) {
 	err = lister.List(ctx, "", func(key string, _ time.Time) error {
 		n, err := copyObject(ctx, o.Photos, photos, key)
 		if errors.Is(err, blob.ErrNotFound) {
-			return nil // swept between the listing and the copy: unreferenced
+			m.PhotosGone++ // removed between the listing and the copy
+			log.Warn("backup: a listed photo was gone before its copy", "key", key)
+			return nil
 		}
 		if err != nil {
 			return err
@@ -242,26 +247,15 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 			return rep, fmt.Errorf("restore: data key: %w", err)
 		}
 	}
+	// The refusals first, then the files, the database last: a restore
+	// cut short leaves no database, and can simply be run again.
 	if toPG {
-		if err := pgRestore(ctx, o.From, o.DB); err != nil {
+		if err := pgEmpty(ctx, o.DB); err != nil {
 			return rep, err
 		}
-	} else {
-		if _, err := os.Stat(o.DB); err == nil {
-			return rep, fmt.Errorf("restore: %s exists; restore into a new data folder, or move it aside first", o.DB)
-		}
-		if err := os.MkdirAll(filepath.Dir(o.DB), 0o750); err != nil {
-			return rep, err
-		}
-		tmp := o.DB + ".restoring"
-		if err := copyFile(filepath.Join(o.From, SQLiteFile), tmp, 0o600); err != nil {
-			return rep, fmt.Errorf("restore: database: %w", err)
-		}
-		if err := os.Rename(tmp, o.DB); err != nil {
-			return rep, fmt.Errorf("restore: database: %w", err)
-		}
+	} else if _, err := os.Stat(o.DB); err == nil {
+		return rep, fmt.Errorf("restore: %s exists; restore into a new data folder, or move it aside first", o.DB)
 	}
-	log.Info("restore: database in place", "engine", m.Engine)
 	if rep.KeyRestored {
 		if err := os.MkdirAll(filepath.Dir(o.KeyFile), 0o750); err != nil {
 			return rep, err
@@ -282,6 +276,24 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 		rep.Photos++
 	}
 	log.Info("restore: photos in place", "files", rep.Photos)
+	if toPG {
+		if err := pgRestore(ctx, o.From, o.DB); err != nil {
+			return rep, err
+		}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(o.DB), 0o750); err != nil {
+			return rep, err
+		}
+		tmp := o.DB + ".restoring"
+		_ = os.Remove(tmp) // an earlier attempt's
+		if err := copyFile(filepath.Join(o.From, SQLiteFile), tmp, 0o600); err != nil {
+			return rep, fmt.Errorf("restore: database: %w", err)
+		}
+		if err := os.Rename(tmp, o.DB); err != nil {
+			return rep, fmt.Errorf("restore: database: %w", err)
+		}
+	}
+	log.Info("restore: database in place", "engine", m.Engine)
 
 	db, err := store.Open(ctx, o.DB)
 	if err != nil {
@@ -376,11 +388,8 @@ func verifySQLite(ctx context.Context, path string) (audit.Report, error) {
 	return audit.Verify(ctx, db.Reader())
 }
 
-func pgRestore(ctx context.Context, from, dsn string) error {
-	bin, err := exec.LookPath("pg_restore")
-	if err != nil {
-		return errors.New("restore: pg_restore is not on PATH (Debian: postgresql-client, the server's major version)")
-	}
+// pgEmpty refuses a PostgreSQL target that holds a schema already.
+func pgEmpty(ctx context.Context, dsn string) error {
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -392,6 +401,14 @@ func pgRestore(ctx context.Context, from, dsn string) error {
 	}
 	if v != 0 {
 		return fmt.Errorf("restore: the target database is not empty (schema version %d); create an empty one", v)
+	}
+	return nil
+}
+
+func pgRestore(ctx context.Context, from, dsn string) error {
+	bin, err := exec.LookPath("pg_restore")
+	if err != nil {
+		return errors.New("restore: pg_restore is not on PATH (Debian: postgresql-client, the server's major version)")
 	}
 	plain, env := pgPassword(dsn)
 	cmd := exec.CommandContext(ctx, bin, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname", plain, filepath.Join(from, PgDumpFile))

@@ -97,6 +97,20 @@ func (s *Store) sealer() (cipher.AEAD, error) {
 // seal encrypts a secret bound to its user (a sealed secret moved to
 // another row does not open).
 func (s *Store) seal(userID int64, secret []byte) (string, error) {
+	return s.sealFor("totp:"+strconv.FormatInt(userID, 10), secret)
+}
+
+func (s *Store) unseal(userID int64, sealed string) ([]byte, error) {
+	return s.unsealFor("totp:"+strconv.FormatInt(userID, 10), sealed)
+}
+
+// pendingAAD binds an offered secret to its user and the session it was
+// offered to.
+func pendingAAD(userID int64, token string) string {
+	return "totp-pending:" + strconv.FormatInt(userID, 10) + ":" + sessionKey(token)
+}
+
+func (s *Store) sealFor(aad string, secret []byte) (string, error) {
 	aead, err := s.sealer()
 	if err != nil {
 		return "", err
@@ -105,11 +119,11 @@ func (s *Store) seal(userID int64, secret []byte) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	out := aead.Seal(nonce, nonce, secret, []byte("totp:"+strconv.FormatInt(userID, 10)))
+	out := aead.Seal(nonce, nonce, secret, []byte(aad))
 	return base64.RawStdEncoding.EncodeToString(out), nil
 }
 
-func (s *Store) unseal(userID int64, sealed string) ([]byte, error) {
+func (s *Store) unsealFor(aad, sealed string) ([]byte, error) {
 	aead, err := s.sealer()
 	if err != nil {
 		return nil, err
@@ -118,7 +132,7 @@ func (s *Store) unseal(userID int64, sealed string) ([]byte, error) {
 	if err != nil || len(b) < aead.NonceSize() {
 		return nil, errors.New("two-factor secret: not a sealed value")
 	}
-	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte("totp:"+strconv.FormatInt(userID, 10)))
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(aad))
 	if err != nil {
 		return nil, errors.New("two-factor secret: does not open with this data key")
 	}
@@ -133,8 +147,12 @@ type Enrolment struct {
 }
 
 // BeginTOTP offers the user a new secret to put in an authenticator app
-// (the same one again until it is confirmed). Only the user themself.
-func (s *Store) BeginTOTP(ctx context.Context, actor Actor, userID int64) (Enrolment, error) {
+// (the same one again, in the same session, until it is confirmed). Only
+// the user themself. The offer is sealed to the session (token) that
+// asked for it: another session of the account (someone else who knows
+// the password) neither sees it nor confirms it, and asking again from
+// there replaces it.
+func (s *Store) BeginTOTP(ctx context.Context, actor Actor, userID int64, token string) (Enrolment, error) {
 	if actor.UserID != userID {
 		return Enrolment{}, apperr.New(apperr.Forbidden, "forbidden")
 	}
@@ -153,8 +171,8 @@ func (s *Store) BeginTOTP(ctx context.Context, actor Actor, userID int64) (Enrol
 		}
 		var key []byte
 		if pending != "" {
-			if key, err = s.unseal(userID, pending); err != nil {
-				key = nil // made with another key: offer a new one
+			if key, err = s.unsealFor(pendingAAD(userID, token), pending); err != nil {
+				key = nil // another session's offer, or another data key: a new one
 			}
 		}
 		if key == nil {
@@ -162,7 +180,7 @@ func (s *Store) BeginTOTP(ctx context.Context, actor Actor, userID int64) (Enrol
 			if _, err := rand.Read(key); err != nil {
 				return err
 			}
-			sealed, err := s.seal(userID, key)
+			sealed, err := s.sealFor(pendingAAD(userID, token), key)
 			if err != nil {
 				return err
 			}
@@ -178,9 +196,11 @@ func (s *Store) BeginTOTP(ctx context.Context, actor Actor, userID int64) (Enrol
 	return e, err
 }
 
-// EnableTOTP confirms the offered secret with a code from the app and
-// turns two-factor sign-in on; it returns the recovery codes, shown once.
-func (s *Store) EnableTOTP(ctx context.Context, actor Actor, userID int64, code string) ([]string, error) {
+// EnableTOTP confirms the secret offered to this session (token) with a
+// code from the app and turns two-factor sign-in on; the account's other
+// sessions, opened with the password alone, end. It returns the recovery
+// codes, shown once.
+func (s *Store) EnableTOTP(ctx context.Context, actor Actor, userID int64, token, code string) ([]string, error) {
 	if actor.UserID != userID {
 		return nil, apperr.New(apperr.Forbidden, "forbidden")
 	}
@@ -197,7 +217,7 @@ func (s *Store) EnableTOTP(ctx context.Context, actor Actor, userID int64, code 
 		if pending == "" {
 			return apperr.New(apperr.Invalid, "twofactor.not_begun")
 		}
-		key, err := s.unseal(userID, pending)
+		key, err := s.unsealFor(pendingAAD(userID, token), pending)
 		if err != nil {
 			return apperr.New(apperr.Invalid, "twofactor.not_begun")
 		}
@@ -205,10 +225,17 @@ func (s *Store) EnableTOTP(ctx context.Context, actor Actor, userID int64, code 
 		if step == 0 {
 			return apperr.New(apperr.Invalid, "twofactor.wrong_code")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET totp_secret = totp_pending, totp_pending = '', totp_last_step = ? WHERE id = ?`, step, userID); err != nil {
+		sealed, err := s.seal(userID, key)
+		if err != nil {
 			return err
 		}
-		if codes, err = newRecoveryCodes(ctx, tx, userID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET totp_secret = ?, totp_pending = '', totp_last_step = ? WHERE id = ?`, sealed, step, userID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, sessionKey(token)); err != nil {
+			return err
+		}
+		if codes, err = s.newRecoveryCodes(ctx, tx, userID); err != nil {
 			return err
 		}
 		return s.logAdmin(ctx, tx, actor, "user.two_factor_on", map[string]any{"id": userID})
@@ -217,7 +244,7 @@ func (s *Store) EnableTOTP(ctx context.Context, actor Actor, userID int64, code 
 }
 
 // newRecoveryCodes replaces a user's recovery codes with new ones.
-func newRecoveryCodes(ctx context.Context, tx *store.Tx, userID int64) ([]string, error) {
+func (s *Store) newRecoveryCodes(ctx context.Context, tx *store.Tx, userID int64) ([]string, error) {
 	if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 		return nil, err
 	}
@@ -229,16 +256,22 @@ func newRecoveryCodes(ctx context.Context, tx *store.Tx, userID int64) ([]string
 		}
 		c := strings.ToLower(b32.EncodeToString(b)) // 8 characters, 40 bits
 		codes[i] = c[:4] + "-" + c[4:]
-		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, recoveryHash(c)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, s.recoveryHash(userID, c)); err != nil {
 			return nil, err
 		}
 	}
 	return codes, nil
 }
 
-func recoveryHash(code string) string {
-	sum := sha256.Sum256([]byte("chuangwen recovery code:" + code))
-	return hex.EncodeToString(sum[:])
+// recoveryHash is an HMAC of a recovery code under a key derived from
+// the data key, bound to its user: a copy of the database alone does not
+// let anyone try the 2^40 codes offline.
+func (s *Store) recoveryHash(userID int64, code string) string {
+	k := hmac.New(sha256.New, s.SecretKey)
+	k.Write([]byte("chuangwen recovery code"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(strconv.FormatInt(userID, 10) + ":" + code))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // normalizeCode drops spaces and dashes and lowers the letters, so that
@@ -370,13 +403,17 @@ func (s *Store) SecondFactor(ctx context.Context, challenge, code, ip, userAgent
 				return apperr.New(apperr.Unavailable, "twofactor.bad_key")
 			}
 			if step := matchTOTP(key, code, now, last); step != 0 {
-				if _, err := tx.Exec(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ?`, step, userID); err != nil {
+				// only if no one used this step meanwhile (PostgreSQL
+				// runs two challenges of one account side by side)
+				res, err := tx.Exec(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
+				if err != nil {
 					return err
 				}
-				ok = true
+				n, _ := res.RowsAffected()
+				ok = n == 1
 			}
 		} else if len(code) == 8 {
-			res, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at = 0`, store.Ms(now), userID, recoveryHash(code))
+			res, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at = 0`, store.Ms(now), userID, s.recoveryHash(userID, code))
 			if err != nil {
 				return err
 			}

@@ -43,14 +43,28 @@ func TestTwoFactor(t *testing.T) {
 			t.Fatal(err)
 		}
 		self := org.Actor{UserID: u.ID, Name: u.DisplayName, Role: u.Role, Scope: org.ScopeCity}
-		if _, err := s.BeginTOTP(ctx, admin, u.ID); !apperr.Is(err, apperr.Forbidden) {
+		if _, err := s.BeginTOTP(ctx, admin, u.ID, "t"); !apperr.Is(err, apperr.Forbidden) {
 			t.Errorf("someone else's enrolment: %v", err)
 		}
-		e, err := s.BeginTOTP(ctx, self, u.ID)
+		// A session opened with the password alone, before enrolment
+		// (someone who knows it): it must not survive the enrolment, nor
+		// see or confirm the secret offered to the user's own session.
+		early, err := s.Login(ctx, "acc", pw, "10.0.0.9", "t")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again, _ := s.BeginTOTP(ctx, self, u.ID); again.Secret != e.Secret {
+		theirs, err := s.BeginTOTP(ctx, self, u.ID, early.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := s.BeginTOTP(ctx, self, u.ID, "own-session")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Secret == theirs.Secret {
+			t.Error("two sessions were offered the same secret")
+		}
+		if again, _ := s.BeginTOTP(ctx, self, u.ID, "own-session"); again.Secret != e.Secret {
 			t.Error("the offered secret changed on a second look")
 		}
 		code := func(at time.Time) string {
@@ -60,12 +74,18 @@ func TestTwoFactor(t *testing.T) {
 			}
 			return c
 		}
-		if _, err := s.EnableTOTP(ctx, self, u.ID, "000000"); !apperr.Is(err, apperr.Invalid) {
+		if _, err := s.EnableTOTP(ctx, self, u.ID, "own-session", "000000"); !apperr.Is(err, apperr.Invalid) {
 			t.Errorf("a wrong code enrolled: %v", err)
 		}
-		recovery, err := s.EnableTOTP(ctx, self, u.ID, code(clk.t))
+		if _, err := s.EnableTOTP(ctx, self, u.ID, early.Token, code(clk.t)); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("another session confirmed the user's secret: %v", err)
+		}
+		recovery, err := s.EnableTOTP(ctx, self, u.ID, "own-session", code(clk.t))
 		if err != nil || len(recovery) != org.RecoveryCodes {
 			t.Fatalf("enable: %v %v", recovery, err)
+		}
+		if _, err := s.SessionByToken(ctx, early.Token); err == nil {
+			t.Error("a session opened with the password alone survived the enrolment")
 		}
 		if got, _ := s.User(ctx, u.ID); !got.TwoFactor {
 			t.Error("the account does not say two-factor")
@@ -158,7 +178,7 @@ func TestTwoFactor(t *testing.T) {
 		}
 		// Without a data key nobody enrols.
 		nokey := testStore(db, clk)
-		if _, err := nokey.BeginTOTP(ctx, self, u.ID); !apperr.Is(err, apperr.Unavailable) {
+		if _, err := nokey.BeginTOTP(ctx, self, u.ID, "t"); !apperr.Is(err, apperr.Unavailable) {
 			t.Errorf("enrolment without a key: %v", err)
 		}
 	})

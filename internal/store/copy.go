@@ -384,7 +384,12 @@ func copyTable(ctx context.Context, rtx, wtx *sql.Tx, table string, cols []pgCol
 		names[i] = c.name
 	}
 	q := `SELECT ` + strings.Join(names, ", ") + ` FROM ` + table
-	if byID {
+	switch {
+	case table == "events":
+		// the trail in its order: the target's head trigger takes the
+		// last row of each statement as the head
+		q += ` ORDER BY seq`
+	case byID:
 		q += ` ORDER BY id`
 	}
 	rows, err := rtx.QueryContext(ctx, q)

@@ -123,7 +123,7 @@ func (s *Server) showTwoFactor(w http.ResponseWriter, r *http.Request, p *princi
 		}
 		data["CodesLeft"] = n
 	} else if data["Recovery"] == nil {
-		e, err := s.Org.BeginTOTP(r.Context(), p.actor, u.ID)
+		e, err := s.Org.BeginTOTP(r.Context(), p.actor, u.ID, p.session.Token)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -140,7 +140,7 @@ func (s *Server) postTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	codes, err := s.Org.EnableTOTP(r.Context(), p.actor, p.session.User.ID, r.FormValue("code"))
+	codes, err := s.Org.EnableTOTP(r.Context(), p.actor, p.session.User.ID, p.session.Token, r.FormValue("code"))
 	if err != nil {
 		c, msg := s.message(r, err)
 		s.showTwoFactor(w, r, p, status(c), map[string]any{"Error": msg})
