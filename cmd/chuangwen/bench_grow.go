@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
-	"net"
 	"sync"
 	"time"
 
@@ -103,15 +102,10 @@ func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 // serveBackground runs serve, with its background work, on a free
-// loopback port for the benches that drive it as its users do, the
-// demo's staff signing in with passwords; stop ends it and waits.
+// loopback port for the benches that drive it as its users do; stop
+// ends it and waits.
 func (a *app) serveBackground(ctx context.Context) (base string, stop func(), err error) {
-	a.cfg.TwoFactor = ""
-	srv, err := a.webServer(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, ln, err := a.benchListener(ctx)
 	if err != nil {
 		return "", nil, err
 	}

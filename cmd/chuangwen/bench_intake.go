@@ -38,31 +38,11 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.BoolVar(&noWorker, "no-worker", false, "do not run the derivative worker during the uploads (to see what it costs them)")
 		fs.BoolVar(&skipSustained, "uploads-only", false, "skip the sustained no-photo run")
 	}, func(a *app) error {
-		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the load comes from one address
-		regions, err := a.orgs.Regions(ctx)
+		city, err := a.benchCity(ctx, 20, stdout)
 		if err != nil {
 			return err
 		}
-		if len(regions) == 0 {
-			fmt.Fprintln(stdout, "loading the demo city (organisation, grid, a few cases)...")
-			if _, err := demo.Load(ctx, a.orgs, a.flow, demo.Options{Cases: 20, Grid: a.grid}); err != nil {
-				return err
-			}
-		}
-		if err := a.grid.Reload(ctx); err != nil {
-			return err
-		}
-		center := [2]float64{25.0, 102.75}
-		if b, ok, err := a.grid.Bounds(ctx); err != nil {
-			return err
-		} else if ok {
-			center = [2]float64{(b.Min.Lat + b.Max.Lat) / 2, (b.Min.Lon + b.Max.Lon) / 2}
-		}
-		var catID int64
-		var catCode string
-		if err := a.db.Reader().QueryRow(ctx, `SELECT id, code FROM categories WHERE parent_id IS NOT NULL AND active = TRUE AND staff_only = FALSE ORDER BY code LIMIT 1`).Scan(&catID, &catCode); err != nil {
-			return fmt.Errorf("a public category: %w", err)
-		}
+		center, catID, catCode := city.center, city.catID, city.catCode
 		tok, err := a.orgs.CreateToken(ctx, org.System, "bench-intake", 0)
 		if err != nil {
 			return err
@@ -181,16 +161,61 @@ func msStr(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Micros
 // background work) on a free loopback port, for the benches that drive
 // it as clients do; stop closes it.
 func (a *app) serveLoopback(ctx context.Context) (base string, stop func(), err error) {
-	a.cfg.TwoFactor = "" // the benches sign in as the demo's staff, with passwords
-	srv, err := a.webServer(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, ln, err := a.benchListener(ctx)
 	if err != nil {
 		return "", nil, err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+}
+
+// benchListener is the product's HTTP face and a free loopback port for
+// the benches, which sign in as the demo's staff with passwords.
+func (a *app) benchListener(ctx context.Context) (http.Handler, net.Listener, error) {
+	a.cfg.TwoFactor = ""
+	srv, err := a.webServer(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return srv, ln, err
+}
+
+// benchPlace is where a bench's reports go: the demo city's middle and
+// its first public category.
+type benchPlace struct {
+	center  [2]float64
+	catID   int64
+	catCode string
+}
+
+// benchCity loads the demo city with cases reports into an empty
+// database (a filled one is used as it is), with the rate limits off (the
+// load comes from one address), and says where the reports go.
+func (a *app) benchCity(ctx context.Context, cases int, out io.Writer) (benchPlace, error) {
+	p := benchPlace{center: [2]float64{25.0, 102.75}}
+	a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0
+	regions, err := a.orgs.Regions(ctx)
+	if err != nil {
+		return p, err
+	}
+	if len(regions) == 0 {
+		fmt.Fprintf(out, "loading the demo city (%d cases)...\n", cases)
+		if _, err := demo.Load(ctx, a.orgs, a.flow, demo.Options{Cases: cases, Grid: a.grid}); err != nil {
+			return p, err
+		}
+	}
+	if err := a.grid.Reload(ctx); err != nil {
+		return p, err
+	}
+	if b, ok, err := a.grid.Bounds(ctx); err != nil {
+		return p, err
+	} else if ok {
+		p.center = [2]float64{(b.Min.Lat + b.Max.Lat) / 2, (b.Min.Lon + b.Max.Lon) / 2}
+	}
+	if err := a.db.Reader().QueryRow(ctx, `SELECT id, code FROM categories WHERE parent_id IS NOT NULL AND active = TRUE AND staff_only = FALSE ORDER BY code LIMIT 1`).Scan(&p.catID, &p.catCode); err != nil {
+		return p, fmt.Errorf("a public category: %w", err)
+	}
+	return p, nil
 }

@@ -40,29 +40,11 @@ func cmdBenchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.BoolVar(&cfg.ShowRefusals, "show-refusals", false, "write the first refused staff action of each row")
 		fs.IntVar(&cfg.StaffRoundsPerMin, "staff", 12, "rounds of staff work per minute (accept, dispatch, acknowledge, report done with a photo, verify: up to 5 cases a step)")
 	}, func(a *app) error {
-		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the load comes from one address
-		regions, err := a.orgs.Regions(ctx)
+		city, err := a.benchCity(ctx, cases, stdout)
 		if err != nil {
 			return err
 		}
-		if len(regions) == 0 {
-			fmt.Fprintf(stdout, "loading the demo city (%d cases)...\n", cases)
-			if _, err := demo.Load(ctx, a.orgs, a.flow, demo.Options{Cases: cases, Grid: a.grid}); err != nil {
-				return err
-			}
-		}
-		if err := a.grid.Reload(ctx); err != nil {
-			return err
-		}
-		cfg.Center = [2]float64{25.0, 102.75}
-		if b, ok, err := a.grid.Bounds(ctx); err != nil {
-			return err
-		} else if ok {
-			cfg.Center = [2]float64{(b.Min.Lat + b.Max.Lat) / 2, (b.Min.Lon + b.Max.Lon) / 2}
-		}
-		if err := a.db.Reader().QueryRow(ctx, `SELECT id FROM categories WHERE parent_id IS NOT NULL AND active = TRUE AND staff_only = FALSE ORDER BY code LIMIT 1`).Scan(&cfg.CategoryID); err != nil {
-			return fmt.Errorf("a public category: %w", err)
-		}
+		cfg.Center, cfg.CategoryID = city.center, city.catID
 		if cfg.ServiceCodes, err = store.Collect(ctx, a.db.Reader(), func(r store.Scanner) (c string, err error) { return c, r.Scan(&c) },
 			`SELECT code FROM categories WHERE parent_id IS NOT NULL AND active = TRUE AND staff_only = FALSE ORDER BY code`); err != nil {
 			return err

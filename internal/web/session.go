@@ -76,18 +76,28 @@ func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "login", map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
 }
 
-func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
+// signInForm reads a sign-in form (the password's or the code's) and
+// answers where the browser goes after it; false when it answered
+// already.
+func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if err := s.parseForm(r); err != nil {
 		s.fail(w, r, err)
-		return
+		return "", false
 	}
 	// Login CSRF: a login posted from another site would sign the victim's
 	// browser into the attacker's account.
 	if err := s.checkCSRF(r, nil, nil); err != nil {
 		s.fail(w, r, err)
+		return "", false
+	}
+	return safeNext(r.FormValue("next")), true
+}
+
+func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
+	next, ok := s.signInForm(w, r)
+	if !ok {
 		return
 	}
-	next := safeNext(r.FormValue("next"))
 	step, err := s.Org.StartLogin(r.Context(), r.FormValue("username"), r.FormValue("password"), s.clientIP(r), r.UserAgent())
 	if err != nil {
 		code, msg := s.message(r, err)

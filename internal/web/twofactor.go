@@ -51,15 +51,10 @@ func (s *Server) pageLoginCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postLoginCode(w http.ResponseWriter, r *http.Request) {
-	if err := s.parseForm(r); err != nil {
-		s.fail(w, r, err)
+	next, ok := s.signInForm(w, r)
+	if !ok {
 		return
 	}
-	if err := s.checkCSRF(r, nil, nil); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	next := safeNext(r.FormValue("next"))
 	c, err := r.Cookie(challengeCookie)
 	if err != nil || c.Value == "" {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
