@@ -94,6 +94,11 @@ func backupDrill(t *testing.T, data string) {
 			t.Errorf("%s in the backup has mode %v: the owner's only", f, fi.Mode())
 		}
 	}
+	// A command pointed at the backup as its data folder is refused
+	// before it opens (and migrates) the backup's database.
+	if res, err := runCmd(t, "audit", "verify", "--data="+out); err == nil || !strings.Contains(err.Error(), "backup folder") {
+		t.Errorf("a command on the backup folder: %v %s", err, res)
+	}
 	// A second backup into the same folder is refused.
 	if res, err := runCmd(t, "backup", d, "--out", out); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("backup into a used folder: %v %s", err, res)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
+	"chuangwen/internal/backup"
 	"chuangwen/internal/blob"
 	"chuangwen/internal/demo"
 	"chuangwen/internal/grid"
@@ -187,6 +189,11 @@ func withApp(ctx context.Context, name string, args []string, stderr io.Writer, 
 	cfg, log, err := parseConfig(name, args, stderr, extra)
 	if err != nil {
 		return err
+	}
+	// Opening a backup's database would migrate and change it, and the
+	// backup would no longer match its manifest.
+	if _, err := os.Stat(filepath.Join(cfg.Data, backup.ManifestFile)); err == nil && !store.IsPostgres(cfg.DB) {
+		return fmt.Errorf("%s is a backup folder, not a data folder: restore it first (chuangwen restore --from %s --data NEW)", cfg.Data, cfg.Data)
 	}
 	loc, _ := time.LoadLocation(cfg.TimeZone)
 	db, err := store.Open(ctx, cfg.DB)
