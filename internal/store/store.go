@@ -44,6 +44,11 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 	wanted map[string]bool
+	// rstmts caches prepared statements on SQLite's read pool, by the
+	// same rules; database/sql prepares each on a connection the first
+	// time it runs there.
+	rstmtMu sync.RWMutex
+	rstmts  map[string]*sql.Stmt
 
 	// Plans, when set, receives the plan of every read on the read pool
 	// before it runs (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
@@ -109,6 +114,38 @@ func (db *DB) prepareWanted(ctx context.Context) {
 		}
 		db.stmtMu.Unlock()
 	}
+}
+
+// readStmt returns a prepared statement for q on SQLite's read pool,
+// preparing it the first time, or nil when q is not cached (PostgreSQL,
+// generated statements, a full cache, or a statement that does not
+// prepare, whose error the plain query then reports).
+func (db *DB) readStmt(ctx context.Context, q string) *sql.Stmt {
+	if db.Dialect != SQLite || len(q) > maxCachedStmtLen {
+		return nil
+	}
+	db.rstmtMu.RLock()
+	st, ok := db.rstmts[q]
+	full := len(db.rstmts) >= maxCachedStmts
+	db.rstmtMu.RUnlock()
+	if ok || full {
+		return st
+	}
+	st, err := db.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	db.rstmtMu.Lock()
+	defer db.rstmtMu.Unlock()
+	if old, dup := db.rstmts[q]; dup {
+		st.Close()
+		return old
+	}
+	if db.rstmts == nil {
+		db.rstmts = map[string]*sql.Stmt{}
+	}
+	db.rstmts[q] = st
+	return st
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL server.
@@ -207,6 +244,12 @@ func (db *DB) Close() error {
 	}
 	db.stmts = nil
 	db.stmtMu.Unlock()
+	db.rstmtMu.Lock()
+	for _, st := range db.rstmts {
+		st.Close()
+	}
+	db.rstmts = nil
+	db.rstmtMu.Unlock()
 	err := db.w.Close()
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {
@@ -273,6 +316,10 @@ func (r reader) Query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 		return nil, err
 	}
 	r.explain(ctx, q, args)
+	if st := r.db.readStmt(ctx, q); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, queryError(q, err)
+	}
 	rows, err := r.db.r.QueryContext(ctx, r.db.Rebind(q), args...)
 	return rows, queryError(q, err)
 }
@@ -281,6 +328,9 @@ func (r reader) QueryRow(ctx context.Context, q string, args ...any) *Row {
 		return &Row{q: q, err: err}
 	}
 	r.explain(ctx, q, args)
+	if st := r.db.readStmt(ctx, q); st != nil {
+		return &Row{row: st.QueryRowContext(ctx, args...), q: q}
+	}
 	return &Row{row: r.db.r.QueryRowContext(ctx, r.db.Rebind(q), args...), q: q}
 }
 
