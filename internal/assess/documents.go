@@ -60,8 +60,8 @@ func canUpload(a org.Actor) error {
 
 // documentStandard checks that code is a document standard of the round's
 // edition.
-func documentStandard(ctx context.Context, q store.Queryer, rd Round, code string) (Standard, error) {
-	ed, err := loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion})
+func (s *Service) documentStandard(ctx context.Context, q store.Queryer, rd Round, code string) (Standard, error) {
+	ed, err := s.loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion})
 	if err != nil {
 		return Standard{}, err
 	}
@@ -88,7 +88,7 @@ func (s *Service) AddEvidence(ctx context.Context, actor org.Actor, in NewEviden
 	if err != nil {
 		return EvidenceFile{}, err
 	}
-	if _, err := documentStandard(ctx, q, rd, in.Standard); err != nil {
+	if _, err := s.documentStandard(ctx, q, rd, in.Standard); err != nil {
 		return EvidenceFile{}, err
 	}
 	var regionID int64

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
+	"sync"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
@@ -228,7 +230,7 @@ func (s *Service) Edition(ctx context.Context, actor org.Actor, code string, ver
 	if err != nil {
 		return info, Edition{}, err
 	}
-	ed, err := loadEdition(ctx, q, info)
+	ed, err := s.loadEdition(ctx, q, info)
 	return info, ed, err
 }
 
@@ -278,8 +280,79 @@ func (s *Service) Publish(ctx context.Context, actor org.Actor, code string, ver
 	return info, err
 }
 
-// loadEdition reads a stored version's tree back into an Edition.
-func loadEdition(ctx context.Context, q store.Queryer, info EditionInfo) (Edition, error) {
+// editionCache keeps the trees of stored editions. A stored version's
+// tree never changes (a new import is a new version; publishing changes
+// only its status), so a tree read once from committed rows stays true:
+// the checklists, imports and scoring that read it for every site need
+// not read eight tables each time.
+type editionCache struct {
+	mu    sync.Mutex
+	trees map[int64]Edition
+}
+
+// maxCachedEditions bounds the cache; a city keeps a handful of versions.
+const maxCachedEditions = 64
+
+// loadEdition returns a stored version's tree: a copy of the cached one,
+// or read from q. Only trees read outside a transaction are cached: one
+// read inside a transaction might be rolled back with it, and its id
+// given to another edition.
+func (s *Service) loadEdition(ctx context.Context, q store.Queryer, info EditionInfo) (Edition, error) {
+	s.editions.mu.Lock()
+	ed, ok := s.editions.trees[info.ID]
+	s.editions.mu.Unlock()
+	if ok {
+		ed = ed.clone()
+		ed.Code, ed.Name = info.Code, info.Name // as the caller names it, like a fresh read
+		return ed, nil
+	}
+	ed, err := readEdition(ctx, q, info)
+	if _, inTx := q.(*store.Tx); err != nil || inTx {
+		return ed, err
+	}
+	s.editions.mu.Lock()
+	defer s.editions.mu.Unlock()
+	if s.editions.trees == nil || len(s.editions.trees) >= maxCachedEditions {
+		s.editions.trees = map[int64]Edition{}
+	}
+	s.editions.trees[info.ID] = ed.clone()
+	return ed, nil
+}
+
+// clone copies the tree deeply (its slices and numbers), so that a caller
+// changing its copy changes nobody else's.
+func (ed Edition) clone() Edition {
+	rat := func(r *big.Rat) *big.Rat {
+		if r == nil {
+			return nil
+		}
+		return new(big.Rat).Set(r)
+	}
+	out := ed
+	out.SiteTypes = slices.Clone(ed.SiteTypes)
+	out.Projects = slices.Clone(ed.Projects)
+	for i, p := range out.Projects {
+		out.Projects[i].Points = rat(p.Points)
+		out.Projects[i].Contents = slices.Clone(p.Contents)
+		for j, c := range out.Projects[i].Contents {
+			cs := &out.Projects[i].Contents[j]
+			cs.Points = rat(c.Points)
+			cs.Standards = slices.Clone(c.Standards)
+			for k, st := range cs.Standards {
+				cs.Standards[k].Points, cs.Standards[k].PerProblem = rat(st.Points), rat(st.PerProblem)
+				cs.Standards[k].SiteTypes, cs.Standards[k].CoopUnits = slices.Clone(st.SiteTypes), slices.Clone(st.CoopUnits)
+			}
+		}
+	}
+	out.Negative = slices.Clone(ed.Negative)
+	for i, n := range out.Negative {
+		out.Negative[i].SiteTypes = slices.Clone(n.SiteTypes)
+	}
+	return out
+}
+
+// readEdition reads a stored version's tree back into an Edition.
+func readEdition(ctx context.Context, q store.Queryer, info EditionInfo) (Edition, error) {
 	ed := Edition{Code: info.Code, Name: info.Name}
 	var err error
 	ed.SiteTypes, err = store.Collect(ctx, q, func(r store.Scanner) (n string, err error) { return n, r.Scan(&n) },

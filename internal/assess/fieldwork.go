@@ -65,7 +65,7 @@ func (s *Service) MyAssignments(ctx context.Context, actor org.Actor) ([]Assignm
 	for i, x := range rows {
 		ed, ok := editions[x.editionID]
 		if !ok {
-			if ed, err = loadEdition(ctx, q, EditionInfo{ID: x.editionID, Code: x.edition, Version: x.version}); err != nil {
+			if ed, err = s.loadEdition(ctx, q, EditionInfo{ID: x.editionID, Code: x.edition, Version: x.version}); err != nil {
 				return nil, err
 			}
 			editions[x.editionID] = ed
@@ -184,7 +184,7 @@ func (s *Service) checklistWith(ctx context.Context, q store.Queryer, actor org.
 	}
 	if ed != nil {
 		cl.ed = *ed
-	} else if cl.ed, err = loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion}); err != nil {
+	} else if cl.ed, err = s.loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion}); err != nil {
 		return Checklist{}, err
 	}
 	cl.Items = checkItems(cl.ed, cl.Site.Type)

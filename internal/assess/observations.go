@@ -56,7 +56,7 @@ func (s *Service) importTarget(ctx context.Context, actor org.Actor, q store.Que
 	if err != nil {
 		return Round{}, nil, err
 	}
-	ed, err := loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion})
+	ed, err := s.loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion})
 	if err != nil {
 		return Round{}, nil, err
 	}

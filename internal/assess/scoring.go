@@ -66,7 +66,7 @@ func (s *Service) load(ctx context.Context, actor org.Actor, roundCode string) (
 		return nil, err
 	}
 	l := &loaded{round: rd}
-	if l.ed, err = loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion}); err != nil {
+	if l.ed, err = s.loadEdition(ctx, q, EditionInfo{ID: rd.EditionID, Code: rd.Edition, Version: rd.EditionVersion}); err != nil {
 		return nil, err
 	}
 	if l.regions, err = loadRegions(ctx, q); err != nil {

@@ -42,6 +42,8 @@ type Service struct {
 	// Blobs keeps the evidence units upload for document standards (the
 	// photos' store; keys under evidence/).
 	Blobs blob.Store
+
+	editions editionCache
 }
 
 // Locator places WGS-84 points in the city's grid (grid.Store does).
