@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"chuangwen/internal/assess"
@@ -17,9 +18,39 @@ import (
 	"chuangwen/internal/workflow"
 )
 
-// parseTemplates parses each page together with the layout.
+// parsed holds every page parsed together with its layout, once per
+// process: parsing them all costs far more than cloning them, and a test
+// run builds a server per test. The parsed set is never executed; each
+// server clones it and binds its own functions (its catalogue, zone and
+// asset names).
+var parsed struct {
+	once  sync.Once
+	pages map[string]*template.Template
+	err   error
+}
+
+// parseTemplates gives s its own copy of every page, bound to s.
 func (s *Server) parseTemplates() error {
-	funcs := template.FuncMap{
+	parsed.once.Do(func() { parsed.pages, parsed.err = parsePages((&Server{}).templateFuncs()) })
+	if parsed.err != nil {
+		return parsed.err
+	}
+	funcs := s.templateFuncs()
+	s.tmpl = make(map[string]*template.Template, len(parsed.pages))
+	for name, t := range parsed.pages {
+		c, err := t.Clone()
+		if err != nil {
+			return fmt.Errorf("template %s: %w", name, err)
+		}
+		s.tmpl[name] = c.Funcs(funcs)
+	}
+	return nil
+}
+
+// templateFuncs are the functions the pages call, bound to s. Parsing
+// needs only their names, so a zero Server's serve for it.
+func (s *Server) templateFuncs() template.FuncMap {
+	return template.FuncMap{
 		"t":     func(lang, key string, args ...string) string { return s.Msg.T(lang, key, args...) },
 		"asset": func(name string) string { return s.static.url(name) },
 		"time": func(t time.Time) string {
@@ -100,11 +131,15 @@ func (s *Server) parseTemplates() error {
 		"deref": func(f *float64) float64 { return *f },
 		"list":  func(xs ...int) []int { return xs },
 	}
+}
+
+// parsePages parses each page together with the layout.
+func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.tmpl = map[string]*template.Template{}
+	out := map[string]*template.Template{}
 	for _, p := range pages {
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
 		if name == "layout" || name == "public_layout" || strings.HasPrefix(name, "_") {
@@ -118,11 +153,11 @@ func (s *Server) parseTemplates() error {
 		// _partials.html holds the pieces several pages share.
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, layout, "templates/_partials.html", p)
 		if err != nil {
-			return fmt.Errorf("template %s: %w", name, err)
+			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
-		s.tmpl[name] = t
+		out[name] = t
 	}
-	return nil
+	return out, nil
 }
 
 // page is what every template receives.
