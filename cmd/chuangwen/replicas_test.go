@@ -48,6 +48,7 @@ const runEnv = "CHUANGWEN_TEST_RUN"
 // case, the survivor goes on serving, both deadline watches together mark
 // each late case overdue once, and the trail verifies.
 func TestTwoReplicasOneKilled(t *testing.T) {
+	storetest.Long(t)
 	t.Parallel()
 	pg := storetest.EmptyPostgres(t)
 	ctx := context.Background()

@@ -22,6 +22,7 @@ import (
 // 12,000 cases, and again after Optimize: the same intended indexes both
 // times.
 func TestHotPlans(t *testing.T) {
+	storetest.Long(t)
 	t.Parallel()
 	stale, fresh := hotPlans(t, storetest.SQLite(t))
 	// On the statistics of the small city it grew from (the floor shipped
@@ -53,6 +54,7 @@ func TestHotPlans(t *testing.T) {
 // ANALYZE and after. (The quarter's figures read most of the dispatches of
 // the generated 120 days: a scan of them is the right plan.)
 func TestHotPlansPostgres(t *testing.T) {
+	storetest.Long(t)
 	t.Parallel()
 	stale, fresh := hotPlans(t, storetest.Postgres(t))
 	unitIndex := regexp.MustCompile(`(Index|Index Only|Bitmap Index) Scan (using|on) (cases_lead|cases_lead_deadline|cases_q_handle|cases_open_unit|cases_q_overdue_unit|cases_q_overdue)\b`)

@@ -85,7 +85,9 @@ func groupCounts(t *testing.T, db *store.DB, q string) map[string]int {
 
 func TestLoad(t *testing.T) {
 	t.Parallel()
-	storetest.Both(t, func(t *testing.T, db *store.DB) { testLoad(t, newEnvOn(t, db)) })
+	// the demo on PostgreSQL (a whole load, about 40 s under -race) in the
+	// long run; the packages it drives are tested on PostgreSQL every run
+	storetest.BothLong(t, func(t *testing.T, db *store.DB) { testLoad(t, newEnvOn(t, db)) })
 }
 
 func testLoad(t *testing.T, e env) {
@@ -692,6 +694,7 @@ func checkAssessment(t *testing.T, e env, now time.Time) {
 // TestDeterministic loads twice with the same seed and compares the cases
 // and the assessment.
 func TestDeterministic(t *testing.T) {
+	storetest.Long(t)
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 16, 30, 0, 0, testcity.Shanghai)
@@ -817,6 +820,7 @@ func checkBaseLayer(t *testing.T, e env) {
 // TestLoadWithoutGrid loads the demo city for a caller that gives no grid
 // store: no cells, and every case in the community of its address.
 func TestLoadWithoutGrid(t *testing.T) {
+	storetest.Long(t)
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)

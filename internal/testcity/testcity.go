@@ -138,6 +138,14 @@ func Both(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	template.Both(t, func(t *testing.T, db *store.DB) { fn(t, mark(t, db)) })
 }
 
+// BothLong is Both in the long run (CI) and SQLite alone otherwise: for
+// the HTTP tests, whose PostgreSQL half the store and domain tests cover
+// in every run (storetest.Template.BothLong).
+func BothLong(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	template.BothLong(t, func(t *testing.T, db *store.DB) { fn(t, mark(t, db)) })
+}
+
 func mark(t testing.TB, db *store.DB) *store.DB {
 	copies.Store(db, struct{}{})
 	t.Cleanup(func() { copies.Delete(db) })

@@ -174,7 +174,7 @@ var hanRe = regexp.MustCompile(`\p{Han}`)
 // which endpoint, and which rows a unit's handler or a district's reader
 // sees. Each refusal has a control where the right person is served.
 func TestAssessRolesAndScopes(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newAssessFixture(t, db)
 		// Unit A loses at S01 (A1.2, its site), unit B at S02 (A1.1) and
 		// S05 (A1.1, in the other district).
@@ -407,7 +407,7 @@ func TestAssessRolesAndScopes(t *testing.T) {
 // TestAssessBadInput: a wrong result, a broken tree and bad photos are
 // refused in Chinese and store nothing.
 func TestAssessBadInput(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newAssessFixture(t, db)
 		insp, adm := f.login("inspector"), f.login("admin")
 		obs := f.path(true, "/observations")
@@ -525,7 +525,7 @@ func TestAssessBadInput(t *testing.T) {
 // the same key, as JSON or as a form with a photo; one observation and
 // one case result, and the resend is answered 200 with replayed true.
 func TestAssessIdempotentObservation(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newAssessFixture(t, db)
 		insp := f.login("inspector")
 		obs := f.path(true, "/observations")
@@ -652,7 +652,7 @@ func TestAssessIdempotentObservation(t *testing.T) {
 // attach to a case (a resend of a stored key; a fail whose standard has
 // no category, so no case) leave no file in the photo store.
 func TestAssessPhotosNotKeptWhenUnused(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newAssessFixture(t, db)
 		insp := f.login("inspector")
 		obs := f.path(true, "/observations")

@@ -17,7 +17,7 @@ import (
 // Chinese with what was typed kept, and Open311 clients see the result.
 func TestCategoryAttributes(t *testing.T) {
 	t.Parallel()
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		admin := f.login("admin")
 		path := fmt.Sprintf("/api/v1/categories/%d/attributes", f.category.ID)

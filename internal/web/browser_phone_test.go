@@ -13,6 +13,7 @@ import (
 
 	"chuangwen/internal/org"
 	"chuangwen/internal/report"
+	"chuangwen/internal/store/storetest"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/web"
 )
@@ -22,6 +23,7 @@ import (
 // as every role), and fails when the page scrolls sideways or its title
 // repeats itself. Wide tables scroll inside their own box.
 func TestBrowserEveryPageAt360(t *testing.T) {
+	storetest.Long(t)
 	t.Parallel()
 	chromium(t)
 	base := newAssessFixture(t, testcity.SQLite(t))

@@ -30,7 +30,7 @@ func TestBrowserStaffLocate(t *testing.T) {
 		chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			if _, err := cdp.Call(ctx, tg, browser.SetPermission, browser.SetPermissionParams{Permission: &browser.PermissionDescriptor{Name: "geolocation"},
-				Setting: browser.PermissionSettingGranted}); err != nil {
+				Setting: browser.PermissionSettingGranted, BrowserContextID: chromedp.FromContext(ctx).BrowserContextID}); err != nil {
 				t.Logf("permission: %v", err)
 			}
 			_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &acc})

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,20 +31,53 @@ func chromium(t testing.TB) string {
 	return ""
 }
 
-// startBrowser starts a headless Chromium of the test's own (its own
-// profile) and returns its first tab with the browser running: the first
-// run of a context starts the browser, and must not carry a timeout,
-// which would stop the browser with it.
+// browser is the one headless Chromium that the package's browser tests
+// share: starting one costs seconds of both cores, and there are more than
+// a dozen tests. Each test works in browser contexts of its own (their own
+// cookies and storage, like separate profiles), so sharing the process
+// shares nothing the tests see.
+var sharedChromium struct {
+	once sync.Once
+	ctx  context.Context // the browser's first tab; its first run started it
+	err  error
+	stop func()
+}
+
+// stopBrowser ends the shared browser, if one was started (TestMain).
+func stopBrowser() {
+	if sharedChromium.stop != nil {
+		sharedChromium.stop()
+	}
+}
+
+// startBrowser returns a tab of the shared headless Chromium in a browser
+// context of the test's own, closed when the test ends. The browser itself
+// is started by the first test that asks, without a timeout (a timeout on
+// the run that starts it would stop it with it).
 func startBrowser(t testing.TB) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelA)
-	ctx, cancel := chromedp.NewContext(actx)
+	path := chromium(t)
+	sharedChromium.once.Do(func() {
+		dir, err := os.MkdirTemp("", "chuangwen-browser-")
+		if err != nil {
+			sharedChromium.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+			chromedp.UserDataDir(dir))
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		sharedChromium.ctx = ctx
+		sharedChromium.stop = func() { cancel(); cancelA(); os.RemoveAll(dir) }
+		sharedChromium.err = chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+	})
+	if sharedChromium.err != nil {
+		t.Fatalf("starting the shared browser: %v", sharedChromium.err)
+	}
+	ctx, cancel := chromedp.NewContext(sharedChromium.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatal(err)

@@ -186,7 +186,7 @@ func TestBrowserVolunteerPhone(t *testing.T) {
 	a, err := f.vol.Activity(ctx, admin, act.ID)
 	must(err)
 	_, err = chromedp.CallBrowser(tctx, browser.SetPermission, browser.SetPermissionParams{Permission: &browser.PermissionDescriptor{Name: "geolocation"},
-		Setting: browser.PermissionSettingGranted, Origin: f.url})
+		Setting: browser.PermissionSettingGranted, Origin: f.url, BrowserContextID: chromedp.FromContext(tctx).BrowserContextID})
 	must(err)
 	run("check-in page", at(50), chromedp.Navigate(f.url+"/v/checkin/"+a.CheckinToken), chromedp.WaitVisible(chromedp.ID("checkin-form")))
 	flat("/v/checkin/{token}")

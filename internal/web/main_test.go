@@ -6,5 +6,6 @@ import (
 	"chuangwen/internal/store/storetest"
 )
 
-// TestMain drops the PostgreSQL test databases when the tests are done.
-func TestMain(m *testing.M) { storetest.Main(m) }
+// TestMain stops the shared browser and drops the PostgreSQL test
+// databases when the tests are done.
+func TestMain(m *testing.M) { storetest.Main(m, stopBrowser) }

@@ -21,7 +21,7 @@ import (
 // what it reads back (long id lists, media_url, detailed statuses, the
 // servicerequestupdates feed), and its updates posted to our cases.
 func TestOpen311FixMyStreet(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		fms, err := f.orgs.CreateToken(ctx, org.System, "FixMyStreet", 0)

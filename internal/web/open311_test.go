@@ -206,7 +206,7 @@ func (o *o311) created(what string, res response) (id, receipt string) {
 }
 
 func TestOpen311EndToEnd(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		loc := f.flow.Location

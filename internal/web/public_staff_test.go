@@ -19,7 +19,7 @@ import (
 // through the same phone page and reports as themselves (source inspector,
 // accepted on arrival); their session's CSRF token is required.
 func TestStaffUseThePublicPage(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		insp := f.login("inspector")
 		page := insp.do("GET", "/report", nil, "")
@@ -75,7 +75,7 @@ func TestStaffUseThePublicPage(t *testing.T) {
 // the page renders the categories without script; the office sees the
 // receipts of a case with their reward eligibility.
 func TestOutputDatumAndReceipts(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		anon := f.anon()
 		page := anon.do("GET", "/report", nil, "")

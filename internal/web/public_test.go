@@ -413,7 +413,7 @@ func near(a, b, eps float64) bool { return math.Abs(a-b) <= eps }
 // ---- tests ----
 
 func TestPublicConfigAndMap(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		admin := org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity}
@@ -523,7 +523,7 @@ func TestPublicConfigAndMap(t *testing.T) {
 // it into the office: placement in the grid, routing, and the reporter's
 // data that only the office sees.
 func TestPublicReport(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.useClock(time.Date(2026, 7, 14, 9, 0, 0, 0, f.flow.Location), time.Second)
 		fields := f.reportFields("幸福路口堆放生活垃圾", f.cell.Lat+0.0001, f.cell.Lon+0.0001)
@@ -593,7 +593,7 @@ func TestPublicReport(t *testing.T) {
 }
 
 func TestPublicIdempotency(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		photo := upload{"scene.jpg", jpegPhoto(t, 3)}
 		fields := f.reportFields("消防通道堆放杂物", f.cell.Lat, f.cell.Lon)
@@ -681,7 +681,7 @@ func TestPublicIdempotency(t *testing.T) {
 // BD-09 (what AMap and Baidu give a phone) and expects it stored as the
 // WGS-84 point, in the same cell.
 func TestPublicCoordinateDatums(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.login("acceptor")
 		w := geo.Point{Lon: f.cell.Lon + 0.0002, Lat: f.cell.Lat - 0.0001}
@@ -724,7 +724,7 @@ func deref(p *float64) float64 {
 // TestPublicReportRefusals: each bad report is refused with its status
 // and a Chinese message, and leaves nothing behind: no case, no photo.
 func TestPublicReportRefusals(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ok := func() url.Values { return f.reportFields("路边垃圾", f.cell.Lat, f.cell.Lon) }
 		with := func(k, v string) url.Values {
@@ -811,7 +811,7 @@ func TestPublicReportRefusals(t *testing.T) {
 // TestPublicEXIFLocation: without lat/lon the first photo's GPS position
 // is the report's.
 func TestPublicEXIFLocation(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		gps, err := os.ReadFile("../imaging/testdata/gps.jpg")
 		if err != nil {
@@ -869,7 +869,7 @@ func TestPublicEXIFLocation(t *testing.T) {
 }
 
 func TestPublicRateLimits(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		g := f.withServer(func(s *web.Server) {
 			s.PublicWriteLimit = ratelimit.New(2, time.Hour, 2)
@@ -910,7 +910,7 @@ func TestPublicRateLimits(t *testing.T) {
 }
 
 func TestBlocklist(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc, hA := f.login("acceptor"), f.login("handlerA")
 		if res := acc.json("POST", "/api/v1/blocklist", map[string]any{"kind": "phone", "value": "13800000000", "reason": "反复恶意上报"}); res.StatusCode != 201 {
@@ -973,7 +973,7 @@ func TestBlocklist(t *testing.T) {
 }
 
 func TestPublicNearbyAndFollow(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		first := f.mustReport(f.reportFields("人行道井盖破损", f.cell.Lat, f.cell.Lon))
 		type nearby struct {
@@ -1048,7 +1048,7 @@ func TestPublicNearbyAndFollow(t *testing.T) {
 var photoURLRe = regexp.MustCompile(`"(/[^"]*/photos/[^"]*)"`)
 
 func TestTrackPage(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		fields := f.reportFields("广场东侧垃圾桶满溢", f.cell.Lat, f.cell.Lon)
 		fields.Set("name", "赵女士")
@@ -1157,7 +1157,7 @@ func TestTrackPage(t *testing.T) {
 }
 
 func TestTrackRating(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		f.useClock(time.Date(2026, 7, 14, 9, 0, 0, 0, f.flow.Location), time.Second)
 		rec := f.mustReport(f.reportFields("公交站台小广告", f.cell.Lat, f.cell.Lon))
@@ -1241,7 +1241,7 @@ func TestTrackRating(t *testing.T) {
 // TestDuplicatesAndMerge: a second report of the same problem is offered
 // to the acceptor as a duplicate and merged with one action.
 func TestDuplicatesAndMerge(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		first := f.mustReport(f.reportFields("路灯不亮", f.cell.Lat, f.cell.Lon))
 		second := f.mustReport(f.reportFields("这里路灯坏了", f.cell.Lat+0.0002, f.cell.Lon), upload{"b.jpg", jpegPhoto(t, 50)})
@@ -1337,7 +1337,7 @@ func excerptOf(body string) string {
 // items) are kept from every public reader, as Open311 keeps them: the
 // map, following by number, nearby, photos.
 func TestPublicHidesStaffOnlyCases(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		internal, err := f.flow.SaveCategory(context.Background(), org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity},
 			workflow.Category{Code: "0109", ParentID: f.category.ParentID, Name: "内部巡查项", LimitUnit: "hours", LimitNormal: 4, StaffOnly: true})
@@ -1388,7 +1388,7 @@ func TestPublicHidesStaffOnlyCases(t *testing.T) {
 }
 
 func TestGridAPI(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		admin, acc, hA := f.login("admin"), f.login("acceptor"), f.login("handlerA")
 		type importReport struct {
@@ -1534,7 +1534,7 @@ func TestGridAPI(t *testing.T) {
 // TestGridWorkerQueue: a grid worker's my_cells queue holds the cases
 // waiting for a check in the cells assigned to them, no others.
 func TestGridWorkerQueue(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		gu, err := f.orgs.CreateUser(context.Background(), org.Actor{Name: "test", Role: org.RoleAdmin, Scope: org.ScopeCity},
 			org.NewUser{Username: "grid1", Role: org.RoleGrid, Password: testPassword})

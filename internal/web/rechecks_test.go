@@ -30,7 +30,7 @@ func (f *fixture) closeCase(t *testing.T, acc, hA, insp *client) caseJSON {
 }
 
 func TestRevisitsOverHTTP(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		acc, hA, hB, insp, grid, adm := f.login("acceptor"), f.login("handlerA"), f.login("handlerB"), f.login("inspector"), f.login("grid"), f.login("admin")

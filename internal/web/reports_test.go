@@ -19,7 +19,7 @@ import (
 // TestBulletinPages: the office drafts and publishes, verifies, makes a
 // bulletin public; units and the anonymous public see only what they may.
 func TestBulletinPages(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		base := newAssessFixture(t, db)
 		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now, Volunteer: base.vol}
 		f := base.fixture.withServer(func(s *web.Server) { s.Assess, s.Report = base.svc, rs })
@@ -108,7 +108,7 @@ func TestBulletinPages(t *testing.T) {
 // TestNoticePages: a unit sees and signs its own notices only; the office
 // issues them and sees all.
 func TestNoticePages(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		base := newAssessFixture(t, db)
 		rs := &report.Service{DB: db, Flow: base.flow, Assess: base.svc, Location: testcity.Shanghai, Now: base.flow.Now, Volunteer: base.vol}
 		f := base.fixture.withServer(func(s *web.Server) { s.Assess, s.Report = base.svc, rs })
@@ -233,7 +233,7 @@ func TestPerformanceExport(t *testing.T) {
 // TestCaseExport: the case list exports with its filters and the caller's
 // scope, as CSV with a BOM and as XLSX.
 func TestCaseExport(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		base := newAssessFixture(t, db)
 		base.submit("S01", "A1.2", "fail", 1) // a case for unit A
 		base.submit("S02", "A1.1", "fail", 0) // a case for unit B

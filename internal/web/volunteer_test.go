@@ -125,7 +125,7 @@ func (f *fixture) person(phone, password string) *client {
 // refusals each step owes the people on both sides.
 func TestVolunteerJourney(t *testing.T) {
 	t.Parallel()
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		vc := f.volunteerCity()
 		ctx := context.Background()

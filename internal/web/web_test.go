@@ -70,7 +70,7 @@ func (c *client) act(t *testing.T, id int64, body map[string]any, want int) case
 }
 
 func TestClosedLoopOverAPI(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc, hA, hB, insp := f.login("acceptor"), f.login("handlerA"), f.login("handlerB"), f.login("inspector")
 		c := f.report(acc)
@@ -170,7 +170,7 @@ func TestClosedLoopOverAPI(t *testing.T) {
 
 // TestScenarios is the table of denials and bad input.
 func TestScenarios(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.login("acceptor")
 		c := f.report(acc)
@@ -515,7 +515,7 @@ func TestMetricsAccess(t *testing.T) {
 // engines: PostgreSQL answered 500 and SQLite stored them raw. Nothing is
 // stored.
 func TestInvalidTextRefused(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.login("acceptor")
 		admin := f.login("admin")

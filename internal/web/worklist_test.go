@@ -19,7 +19,7 @@ import (
 // API and the console; another user neither sees nor deletes them; a
 // refused save shows the list again with the name as typed.
 func TestSavedFilters(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc, insp := f.login("acceptor"), f.login("inspector")
 		type saved struct {
@@ -191,7 +191,7 @@ func TestInstructionOnTop(t *testing.T) {
 // what makes the whole batch wrong is refused with nothing done; only the
 // office may batch.
 func TestBatchAPI(t *testing.T) {
-	testcity.Both(t, func(t *testing.T, db *store.DB) {
+	testcity.BothLong(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
 		acc := f.login("acceptor")
 		target, dup1, dup2 := f.report(acc), f.report(acc), f.report(acc)

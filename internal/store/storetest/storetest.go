@@ -64,6 +64,10 @@ var migrated = &Template{Name: "m"}
 // skipped with a message saying so; CI always sets it.
 func Both(t *testing.T, fn func(t *testing.T, db *store.DB)) { migrated.Both(t, fn) }
 
+// BothLong is Both in the long run and SQLite alone otherwise
+// (Template.BothLong).
+func BothLong(t *testing.T, fn func(t *testing.T, db *store.DB)) { migrated.BothLong(t, fn) }
+
 // SQLite returns a fresh, migrated SQLite database in t.TempDir().
 func SQLite(t testing.TB) *store.DB { return migrated.SQLite(t) }
 
@@ -113,6 +117,19 @@ func (tp *Template) Both(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, tp.SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, tp.Postgres(t)) })
+}
+
+// BothLong runs fn on SQLite and, in the long run (LongEnv set, as in CI),
+// on PostgreSQL too: for tests above the store (HTTP, whole loads) whose
+// PostgreSQL half repeats what the store and domain tests check on it in
+// every run, at the price of a database copied per test.
+func (tp *Template) BothLong(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	if os.Getenv(LongEnv) != "" {
+		tp.Both(t, fn)
+		return
+	}
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, tp.SQLite(t)) })
 }
 
 // Like returns a copy of the template on db's engine.
@@ -323,11 +340,29 @@ func dropLater(admin *store.DB, name string) {
 	}()
 }
 
+// LongEnv names the variable that runs the long scenarios: whole demo
+// loads compared, plans at twelve thousand cases, every console page in a
+// phone's browser, a replica killed under load. `make test` leaves them
+// out to stay quick on a small machine; CI sets it and runs them all.
+const LongEnv = "CHUANGWEN_TEST_LONG"
+
+// Long skips t unless the long scenarios were asked for (LongEnv=1).
+func Long(t testing.TB) {
+	t.Helper()
+	if os.Getenv(LongEnv) == "" {
+		t.Skip("a long scenario: set " + LongEnv + "=1 to run it (CI does)")
+	}
+}
+
 // Main runs the tests and then drops the PostgreSQL databases they made,
-// the templates last, and exits with the tests' status.
-func Main(m *testing.M) {
+// the templates last, and exits with the tests' status. Each of after
+// runs once the tests are done (a package's shared resources).
+func Main(m *testing.M, after ...func()) {
 	mainRunning.Store(true)
 	code := m.Run()
+	for _, fn := range after {
+		fn()
+	}
 	drops.Wait()
 	if adminDB != nil {
 		templates.Lock()
