@@ -2,6 +2,8 @@ package volunteer
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -127,14 +129,18 @@ func (s *Service) RecordPast(ctx context.Context, actor org.Actor, activityID in
 			}
 			var regionID int64
 			var status string
-			if err := tx.QueryRow(ctx, `SELECT region_id, status FROM volunteers WHERE id = ?`, p.VolunteerID).Scan(&regionID, &status); err != nil || status != StatusActive {
+			err := tx.QueryRow(ctx, `SELECT region_id, status FROM volunteers WHERE id = ?`, p.VolunteerID).Scan(&regionID, &status)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err != nil || status != StatusActive {
 				return apperr.New(apperr.Invalid, "volunteer.unknown")
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO activity_signups (activity_id, volunteer_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, activityID, p.VolunteerID, now); err != nil {
 				return err
 			}
 			in := store.Ms(a.StartsAt)
-			_, err := tx.Exec(ctx, `INSERT INTO service_records (activity_id, volunteer_id, region_id, checkin_at, checkin_m, checkout_at, checkout_m, minutes, confirmed_minutes, confirmed_at, confirmed_by)
+			_, err = tx.Exec(ctx, `INSERT INTO service_records (activity_id, volunteer_id, region_id, checkin_at, checkin_m, checkout_at, checkout_m, minutes, confirmed_minutes, confirmed_at, confirmed_by)
 				VALUES (?, ?, ?, ?, -1, ?, -1, ?, ?, ?, ?)`, activityID, p.VolunteerID, regionID, in, in+int64(p.Minutes)*60_000, p.Minutes, p.Minutes, now, nullID(actor.UserID))
 			if store.IsUniqueViolation(err) {
 				return apperr.New(apperr.Conflict, "volunteer.already_recorded")

@@ -193,6 +193,9 @@ func (b open311Backend) Definition(ctx context.Context, lang, code string) ([]op
 func (b open311Backend) Create(ctx context.Context, r *http.Request, in open311.NewRequest) (open311.Created, error) {
 	lang := open311.LanguageFrom(ctx)
 	actor, err := b.s.Org.ActorForToken(ctx, in.APIKey)
+	if err != nil && !apperr.Is(err, apperr.Unauthorized) {
+		return open311.Created{}, err // the database failed, not the key: a 5xx the client retries
+	}
 	if err != nil || actor.Role != org.RoleClient || !mayOpen311(actor) {
 		return open311.Created{}, open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
 	}
@@ -512,6 +515,9 @@ func (b open311Backend) Updates(ctx context.Context, lang string, q open311.Upda
 func (b open311Backend) PostUpdate(ctx context.Context, r *http.Request, in open311.NewUpdate) (string, error) {
 	lang := open311.LanguageFrom(ctx)
 	actor, err := b.s.Org.ActorForToken(ctx, in.APIKey)
+	if err != nil && !apperr.Is(err, apperr.Unauthorized) {
+		return "", err // the database failed, not the key: a 5xx the client retries
+	}
 	if err != nil || actor.Role != org.RoleClient || !mayOpen311(actor) {
 		return "", open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
 	}

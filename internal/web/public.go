@@ -304,6 +304,10 @@ func (s *Server) apiPublicNearby(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cat, err := s.Flow.Category(r.Context(), s.DB.Reader(), catID)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		s.fail(w, r, err)
+		return
+	}
 	if err != nil || cat.StaffOnly || !cat.Active {
 		s.fail(w, r, apperr.New(apperr.Invalid, "category.not_found"))
 		return
@@ -499,7 +503,10 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.CategoryID = cat
-	if c, err := s.Flow.Category(r.Context(), s.DB.Reader(), in.CategoryID); err != nil || c.StaffOnly {
+	if c, err := s.Flow.Category(r.Context(), s.DB.Reader(), in.CategoryID); err != nil && !apperr.Is(err, apperr.NotFound) {
+		refuse(err)
+		return
+	} else if err != nil || c.StaffOnly {
 		refuse(apperr.New(apperr.Invalid, "category.not_found"))
 		return
 	}

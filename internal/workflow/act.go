@@ -396,7 +396,11 @@ func (s *Service) relocate(ctx context.Context, tx *store.Tx, actor org.Actor, c
 		if loc.RegionID != 0 {
 			if actor.Scope == org.ScopeRegion {
 				var path string
-				if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, loc.RegionID).Scan(&path); err != nil || !actor.SeesRegionPath(path) {
+				err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, loc.RegionID).Scan(&path)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				if err != nil || !actor.SeesRegionPath(path) {
 					return apperr.New(apperr.Invalid, "case.region_out_of_scope")
 				}
 			}

@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,6 +46,9 @@ func (a *actCtx) accept() error {
 	a.c.AcceptedAt = a.now
 	if a.in.CategoryID != 0 && a.in.CategoryID != a.c.CategoryID {
 		cat, err := a.s.Category(a.ctx, a.tx, a.in.CategoryID)
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
 		if err != nil || cat.ParentID == 0 || !cat.Active {
 			return apperr.New(apperr.Invalid, "case.category_leaf")
 		}
@@ -118,7 +123,11 @@ func (a *actCtx) dispatch() error {
 	coops = dedupe(coops, lead)
 	for _, u := range append([]int64{lead}, coops...) {
 		var active bool
-		if err := a.tx.QueryRow(a.ctx, `SELECT active FROM units WHERE id = ?`, u).Scan(&active); err != nil || !active {
+		err := a.tx.QueryRow(a.ctx, `SELECT active FROM units WHERE id = ?`, u).Scan(&active)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err != nil || !active {
 			return apperr.New(apperr.Invalid, "unit.not_found")
 		}
 	}

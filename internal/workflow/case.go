@@ -461,6 +461,9 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	in, actor, loc := p.in, p.actor, p.location
 	now := s.now()
 	cat, err := s.Category(ctx, tx, in.CategoryID)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return nil, err // the database failed, not the input: no 400 for it
+	}
 	if err != nil || !cat.Active {
 		return nil, apperr.New(apperr.Invalid, "category.not_found")
 	}
@@ -471,8 +474,12 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 		in.RegionID = loc.RegionID
 	} else {
 		var path string
-		if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path); err != nil {
+		err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, apperr.New(apperr.Invalid, "region.not_found")
+		}
+		if err != nil {
+			return nil, err
 		}
 		if actor.Scope == org.ScopeRegion && !actor.SeesRegionPath(path) {
 			return nil, apperr.New(apperr.Invalid, "case.region_out_of_scope")
