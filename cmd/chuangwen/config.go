@@ -23,9 +23,12 @@ import (
 // Config is every setting of the program. Each has a default, a flag and
 // an environment variable (CHUANGWEN_<NAME>); a flag beats the variable.
 type Config struct {
-	Addr          string
-	Data          string
-	DB            string
+	Addr string
+	Data string
+	DB   string
+	// DBReplica is a PostgreSQL streaming standby for the list and
+	// dashboard reads (--db-replica); empty: every read on DB.
+	DBReplica     string
 	LogLevel      string
 	TimeZone      string
 	MaxPhotoMB    int
@@ -99,6 +102,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", env("ADDR", c.Addr), "listen address (CHUANGWEN_ADDR)")
 	fs.StringVar(&c.Data, "data", env("DATA", c.Data), "data folder: SQLite database and photos (CHUANGWEN_DATA)")
 	fs.StringVar(&c.DB, "db", env("DB", c.DB), "database: postgres://... URL, or a SQLite file path; default <data>/chuangwen.db (CHUANGWEN_DB)")
+	fs.StringVar(&c.DBReplica, "db-replica", env("DB_REPLICA", c.DBReplica), "PostgreSQL standby for list and dashboard reads, used while caught up (CHUANGWEN_DB_REPLICA)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", c.LogLevel), "debug, info, warn or error (CHUANGWEN_LOG_LEVEL)")
 	fs.StringVar(&c.TimeZone, "tz", env("TZ_NAME", c.TimeZone), "the city's time zone for deadlines and reports (CHUANGWEN_TZ_NAME)")
 	fs.IntVar(&c.MaxPhotoMB, "max-photo-mb", envInt("MAX_PHOTO_MB", c.MaxPhotoMB), "largest accepted photo in MB (CHUANGWEN_MAX_PHOTO_MB)")
@@ -170,6 +174,9 @@ func (c *Config) Validate() error {
 	c.DataKey = os.Getenv("CHUANGWEN_DATA_KEY")
 	if strings.HasPrefix(c.DB, "postgres") && !store.IsPostgres(c.DB) {
 		errs = append(errs, fmt.Errorf("--db %q: a PostgreSQL URL starts with postgres://", c.DB))
+	}
+	if c.DBReplica != "" && (!store.IsPostgres(c.DBReplica) || !store.IsPostgres(c.DB)) {
+		errs = append(errs, fmt.Errorf("--db-replica: a standby for reads needs PostgreSQL as --db and a postgres:// URL"))
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("--tz %q: %w", c.TimeZone, err))

@@ -208,6 +208,11 @@ func withApp(ctx context.Context, name string, args []string, stderr io.Writer, 
 	for _, m := range applied {
 		log.Info("migration applied", "migration", m)
 	}
+	if cfg.DBReplica != "" {
+		if err := db.AttachStandby(cfg.DBReplica); err != nil {
+			return fmt.Errorf("--db-replica: %w", err)
+		}
+	}
 	blobs, err := blob.Open(cfg.Photos)
 	if err != nil {
 		return fmt.Errorf("--photos: %w", err)
@@ -366,6 +371,8 @@ func serve(ctx context.Context, a *app, h http.Handler, ln net.Listener, stdout 
 	// background; searches find them as the batches commit.
 	// The planner's statistics kept true as the data grows (on
 	// PostgreSQL also where autovacuum is off).
+	// The standby takes the list reads while it is caught up.
+	go a.db.WatchStandby(ctx, time.Second, a.log)
 	statsDone := make(chan struct{})
 	go func() {
 		defer close(statsDone)

@@ -230,7 +230,7 @@ func (s *Service) leaderOpen(ctx context.Context, v *LeaderView, scope string, a
 		go func() {
 			defer wg.Done()
 			p := &out[i]
-			rows, err := s.DB.Reader().Query(ctx, `SELECT c.grid_cell_id, count(*),
+			rows, err := s.DB.Standby(ctx).Query(ctx, `SELECT c.grid_cell_id, count(*),
 				count(*) FILTER (WHERE c.overdue = TRUE AND (c.state = 'dispatched' OR c.state = 'in_progress')),
 				count(*) FILTER (WHERE c.state = 'verifying'),
 				count(*) FILTER (WHERE c.supervised = TRUE),
@@ -281,7 +281,7 @@ func (s *Service) leaderLive(ctx context.Context, actor org.Actor, v *LeaderView
 	loc := s.loc()
 	y, m, d := now.In(loc).Date()
 	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	if err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE c.reported_at >= ? AND `+scope, append([]any{store.Ms(midnight)}, args...)...).Scan(&v.Counts.Today); err != nil {
+	if err := s.DB.Standby(ctx).QueryRow(ctx, `SELECT count(*) FROM cases c WHERE c.reported_at >= ? AND `+scope, append([]any{store.Ms(midnight)}, args...)...).Scan(&v.Counts.Today); err != nil {
 		return fmt.Errorf("reported today: %w", err)
 	}
 	page, err := s.Flow.List(ctx, actor, workflow.Filter{Queue: workflow.QueueSupervised, Limit: LeaderListed})
@@ -348,7 +348,7 @@ func (s *Service) unitLoads(ctx context.Context, scope string, args []any) ([]Un
 	names := c.units
 	c.mu.Unlock()
 	// One pass over cases_open_unit, in unit order.
-	rows, err := s.DB.Reader().Query(ctx, `SELECT c.lead_unit_id, c.overdue, count(*) FROM cases c
+	rows, err := s.DB.Standby(ctx).Query(ctx, `SELECT c.lead_unit_id, c.overdue, count(*) FROM cases c
 		WHERE c.state IN ('dispatched','in_progress') AND `+scope+` GROUP BY c.lead_unit_id, c.overdue`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("units: %w", err)
@@ -417,7 +417,7 @@ func (s *Service) leaderWeeks(ctx context.Context, actor org.Actor, scope string
 			out[i].Reported, out[i].Closed = cw.reported, cw.closed
 			continue
 		}
-		q := s.DB.Reader()
+		q := s.DB.Standby(ctx)
 		a := append([]any{store.Ms(from), store.Ms(to)}, args...)
 		if err := q.QueryRow(ctx, `SELECT count(*) FROM cases c WHERE c.reported_at >= ? AND c.reported_at < ? AND `+scope, a...).Scan(&out[i].Reported); err != nil {
 			return nil, fmt.Errorf("week reported: %w", err)

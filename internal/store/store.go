@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver ("pgx")
@@ -49,6 +50,11 @@ type DB struct {
 	// time it runs there.
 	rstmtMu sync.RWMutex
 	rstmts  map[string]*sql.Stmt
+
+	// standby, when set, takes the reads that may lag the primary a little
+	// (standby.go); standbyOK says it is caught up.
+	standby   *sql.DB
+	standbyOK atomic.Bool
 
 	// Plans, when set, receives the plan of every read on the read pool
 	// before it runs (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
@@ -211,6 +217,21 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	// the address. No JIT either: the planner's cost of a search that
 	// walks the cases (millions, for a filter it cannot estimate) made it
 	// compile the query, 60 ms to save nothing on a 2 ms walk.
+	p, err := openPool(dsn)
+	if err == nil {
+		if err = p.PingContext(ctx); err != nil {
+			p.Close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return &DB{Dialect: Postgres, w: p, r: p}, nil
+}
+
+// openPool opens a pool of PostgreSQL connections with the program's
+// settings (openPostgres); it connects on first use.
+func openPool(dsn string) (*sql.DB, error) {
 	for _, param := range []string{"synchronous_commit=on", "max_parallel_workers_per_gather=0", "jit=off"} {
 		name, _, _ := strings.Cut(param, "=")
 		if strings.Contains(dsn, name) {
@@ -224,16 +245,12 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	p, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+		return nil, err
 	}
 	p.SetMaxOpenConns(16)
 	p.SetMaxIdleConns(16)
 	p.SetConnMaxIdleTime(5 * time.Minute)
-	if err := p.PingContext(ctx); err != nil {
-		p.Close()
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	return &DB{Dialect: Postgres, w: p, r: p}, nil
+	return p, nil
 }
 
 // Close closes the pools.
@@ -251,6 +268,9 @@ func (db *DB) Close() error {
 	db.rstmts = nil
 	db.rstmtMu.Unlock()
 	err := db.w.Close()
+	if db.standby != nil {
+		db.standby.Close()
+	}
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {
 			err = e

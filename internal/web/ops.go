@@ -43,6 +43,15 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var b strings.Builder
 	s.metrics.write(&b)
+	if s.DB != nil && s.DB.HasStandby() {
+		in := 0
+		if s.DB.StandbyInUse() {
+			in = 1
+		}
+		fmt.Fprintln(&b, "# HELP chuangwen_standby_in_use Whether the list and dashboard reads go to the standby of --db-replica (1: it is caught up) or to the primary (0).")
+		fmt.Fprintln(&b, "# TYPE chuangwen_standby_in_use gauge")
+		fmt.Fprintf(&b, "chuangwen_standby_in_use %d\n", in)
+	}
 	counts, err := s.Flow.StateCounts(ctx, org.System)
 	if err == nil {
 		fmt.Fprintln(&b, "# HELP chuangwen_cases Cases by state.")

@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
+	"chuangwen/internal/store"
 )
 
 // route is one endpoint. API routes carry the documentation that the
@@ -139,8 +141,36 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.fail(w, r, apperr.New(apperr.Forbidden, "forbidden"))
 			return
 		}
+		if s.DB != nil && s.DB.HasStandby() {
+			r = s.readYourWrites(w, r)
+			cur = r
+		}
 		rt.h(w, r)
 	})
+}
+
+// freshCookie marks a browser that has just changed something: for
+// freshFor afterwards its reads go to the primary, not the standby
+// (store.Primary), so that a list shows the case it has just dispatched
+// even if the standby has not replayed it yet. The standby is used only
+// while it is at most about two seconds behind (store.WatchStandby), so a
+// few seconds suffice; a cookie rather than memory, so that it holds
+// across replicas of the program behind a balancer.
+const (
+	freshCookie = "cw_fresh"
+	freshFor    = 5 * time.Second
+)
+
+func (s *Server) readYourWrites(w http.ResponseWriter, r *http.Request) *http.Request {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.SetCookie(w, &http.Cookie{Name: freshCookie, Value: "1", Path: "/", MaxAge: int(freshFor / time.Second),
+			HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
+		return r.WithContext(store.Primary(r.Context()))
+	}
+	if _, err := r.Cookie(freshCookie); err == nil {
+		return r.WithContext(store.Primary(r.Context()))
+	}
+	return r
 }
 
 // tokenMay checks an API token's scope against a route (docs/security.md):

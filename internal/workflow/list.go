@@ -318,7 +318,7 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 		return Page{}, err
 	}
 	where, args := f.where(s.DB.Dialect, actor, res)
-	q := s.DB.Reader()
+	q := s.DB.Standby(ctx)
 	var page Page
 	count := `SELECT count(*) FROM (SELECT 1` + res.from() + ` WHERE ` + where + ` LIMIT ?) t`
 	countArgs := append(slices.Clone(args), CountCap+1)
@@ -436,7 +436,7 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 	if err != nil {
 		return err
 	}
-	q := s.DB.Reader()
+	q := s.DB.Standby(ctx)
 	cats, err := names(ctx, q, "categories")
 	if err != nil {
 		return err
@@ -571,7 +571,7 @@ func (s *Service) Dashboard(ctx context.Context, actor org.Actor) (map[Queue]int
 		}
 		where, args := Filter{Queue: q}.where(s.DB.Dialect, actor, resolved{})
 		var n int
-		if err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&n); err != nil {
+		if err := s.DB.Standby(ctx).QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+where, args...).Scan(&n); err != nil {
 			return nil, nil, fmt.Errorf("count %s: %w", q, err)
 		}
 		out[q] = n
@@ -596,7 +596,7 @@ func (s *Service) OpenStateCounts(ctx context.Context, actor org.Actor) (map[str
 func (s *Service) OverdueCount(ctx context.Context, actor org.Actor) (int, error) {
 	cond, args := actor.CaseScope(s.DB.Dialect)
 	var n int
-	err := s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+cond+` AND c.overdue = TRUE AND c.state IN ('dispatched', 'in_progress')`, args...).Scan(&n)
+	err := s.DB.Standby(ctx).QueryRow(ctx, `SELECT count(*) FROM cases c WHERE `+cond+` AND c.overdue = TRUE AND c.state IN ('dispatched', 'in_progress')`, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count overdue cases: %w", err)
 	}
@@ -623,7 +623,7 @@ var OpenStates = []State{Reported, Accepted, Dispatched, InProgress, Postponed, 
 func (s *Service) stateCounts(ctx context.Context, actor org.Actor, extra string) (map[string]int, error) {
 	out := map[string]int{}
 	count := func(q string, args ...any) error {
-		return store.Each(ctx, s.DB.Reader(), func(r store.Scanner) error {
+		return store.Each(ctx, s.DB.Standby(ctx), func(r store.Scanner) error {
 			var st string
 			var n int
 			if err := r.Scan(&st, &n); err != nil {
@@ -765,7 +765,7 @@ func (s *Service) Points(ctx context.Context, actor org.Actor, f Filter) (pts []
 		return nil, false, err
 	}
 	where, args := f.where(s.DB.Dialect, actor, res)
-	pts, err = store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (p Point, err error) {
+	pts, err = store.Collect(ctx, s.DB.Standby(ctx), func(row store.Scanner) (p Point, err error) {
 		return p, row.Scan(&p.ID, &p.No, &p.Lat, &p.Lon, &p.State, &p.Warning)
 	}, `SELECT c.id, c.no, c.lat, c.lon, c.state, c.warning`+res.from()+` WHERE `+where+` AND c.lat IS NOT NULL ORDER BY c.id DESC LIMIT ?`, append(args, MaxPoints+1)...)
 	if err != nil {
