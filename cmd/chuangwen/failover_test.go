@@ -75,7 +75,9 @@ func (c *pgCluster) start() {
 		logs, _ := os.ReadFile(c.log)
 		c.t.Fatalf("pg_ctl start %s: %v\n%s\n%s", c.dir, err, out, logs)
 	}
-	c.t.Cleanup(func() { _, _ = asPostgres(filepath.Join(c.bin, "pg_ctl"), "-D", c.dir, "-m", "immediate", "-w", "stop") })
+	c.t.Cleanup(func() {
+		_, _ = asPostgres(filepath.Join(c.bin, "pg_ctl"), "-D", c.dir, "-m", "immediate", "-w", "stop")
+	})
 }
 
 func (c *pgCluster) url(db string) string {
