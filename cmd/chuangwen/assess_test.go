@@ -41,6 +41,7 @@ negative_list:
 // TestAssessCommands runs the assessment commands in the forms the
 // contract fixes, on one data folder.
 func TestAssessCommands(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	data, dir := t.TempDir(), t.TempDir()
 	d := "--data=" + data
@@ -208,6 +209,7 @@ func TestAssessCommands(t *testing.T) {
 }
 
 func TestReportCommands(t *testing.T) {
+	t.Parallel()
 	d := "--data=" + t.TempDir()
 	out, err := runCmd(t, "report", "quarterly", d, "--quarter", "2026Q5")
 	if err == nil {

@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -176,23 +171,8 @@ func TestFailoverToStandby(t *testing.T) {
 	}
 	key, reader := token("--name", "热线"), token("--name", "大屏", "--scope", "read")
 
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), runEnv+"="+strings.Join([]string{"serve", "--db", both, "--db-replica", standby.url("postgres"), "--data", data, "--addr", addr,
-		"--log-level", "warn", "--public-reports-per-hour", "0", "--public-reads-per-minute", "0", "--watch-interval", "1s"}, "\x1f"))
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("serve: %s", logs.String())
-		}
-	})
-	base := "http://" + addr
+	_, base, logs := startServe(t, "on both hosts", "--db", both, "--db-replica", standby.url("postgres"), "--data", data,
+		"--log-level", "warn", "--public-reports-per-hour", "0", "--public-reads-per-minute", "0", "--watch-interval", "1s")
 	get := func(path string, header ...string) (int, string) {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		for i := 0; i+1 < len(header); i += 2 {
@@ -237,67 +217,8 @@ func TestFailoverToStandby(t *testing.T) {
 		t.Errorf("a list read right after a write went to the standby (%d list statements there, %d before)", n, onStandby)
 	}
 
-	// Clients: each report has its key; a failed or unanswered request is
-	// sent again with the same key until it is acknowledged.
-	type ack struct{ key, id string }
-	var mu sync.Mutex
-	var acks []ack
-	var failures atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	hc := &http.Client{Timeout: 30 * time.Second}
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := fmt.Sprintf("failover-%d-%d", w, i)
-				form := url.Values{"api_key": {key}, "service_code": {city.Cat4h.Code}, "lat": {"25.0"}, "long": {"102.7"},
-					"description": {fmt.Sprintf("故障切换压测 %d-%d：路边垃圾堆积", w, i)}}
-				for attempt := 0; ; attempt++ {
-					if attempt > 0 {
-						failures.Add(1)
-						time.Sleep(100 * time.Millisecond)
-					}
-					req, _ := http.NewRequest("POST", base+"/open311/v2/requests.json", strings.NewReader(form.Encode()))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.Header.Set("Idempotency-Key", k)
-					resp, err := hc.Do(req)
-					if err != nil {
-						continue
-					}
-					var out []struct {
-						ID string `json:"service_request_id"`
-					}
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode >= 500 {
-						continue
-					}
-					if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || len(out) != 1 || out[0].ID == "" {
-						t.Errorf("report %s: %d %s", k, resp.StatusCode, b)
-						return
-					}
-					mu.Lock()
-					acks = append(acks, ack{k, out[0].ID})
-					mu.Unlock()
-					break
-				}
-			}
-		}()
-	}
-	count := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acks)
-	}
-	for deadline := time.Now().Add(time.Minute); count() < 40 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
+	load := startReportLoad(t, 4, base, key, city.Cat4h.Code, "故障切换压测")
+	load.waitFor(40, time.Minute)
 	// The primary dies mid-load; the standby is promoted, as pg_auto_failover
 	// or Patroni would do.
 	pidFile, err := os.ReadFile(filepath.Join(primary.dir, "postmaster.pid"))
@@ -308,23 +229,22 @@ func TestFailoverToStandby(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	killedAt := count()
+	killedAt := load.count()
 	if out, err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", standby.dir, "-w", "-t", "60", "promote"); err != nil {
 		t.Fatalf("promote: %v %s", err, out)
 	}
 	promoted := time.Now()
-	for deadline := time.Now().Add(2 * time.Minute); count() < killedAt+60 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
-	close(stop)
-	wg.Wait()
+	load.waitFor(killedAt+60, 2*time.Minute)
+	took := time.Since(promoted)
+	load.finish()
 	if t.Failed() {
 		return
 	}
-	if count() < killedAt+60 {
-		t.Fatalf("%d reports acknowledged after the failover, want 60: the program did not reconnect\n%s", count()-killedAt, logs.String())
+	if load.count() < killedAt+60 {
+		t.Fatalf("%d reports acknowledged after the failover, want 60: the program did not reconnect\n%s", load.count()-killedAt, logs.String())
 	}
 	t.Logf("%d reports acknowledged, %d before the primary was killed; %d failed attempts retried; 60 more acknowledged within %s of the promotion",
-		count(), killedAt, failures.Load(), time.Since(promoted).Round(time.Millisecond))
+		load.count(), killedAt, load.failures.Load(), took.Round(time.Millisecond))
 
 	// Every acknowledged report is on the promoted server, once.
 	sdb, err := store.Open(ctx, standby.url("postgres"))
@@ -332,39 +252,8 @@ func TestFailoverToStandby(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sdb.Close()
-	for _, x := range acks {
-		var n int
-		if err := sdb.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE no = ?`, x.id).Scan(&n); err != nil || n != 1 {
-			t.Errorf("acknowledged case %s (%s): %d rows on the promoted server, %v", x.id, x.key, n, err)
-		}
-	}
-	var cases int
-	if err := sdb.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE description LIKE '故障切换压测%'`).Scan(&cases); err != nil {
-		t.Fatal(err)
-	}
-	if cases != len(acks) {
-		t.Errorf("%d cases filed for %d acknowledged reports (a retry made a second case, or one was lost)", cases, len(acks))
-	}
+	load.checkOnce(sdb)
 	if res, err := runCmd(t, "audit", "verify", "--db", standby.url("postgres"), "--data", data); err != nil || !strings.HasPrefix(res, "OK:") {
 		t.Errorf("audit verify on the promoted server: %v %s", err, res)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

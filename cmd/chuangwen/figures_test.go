@@ -18,6 +18,7 @@ import (
 // TestAuditFigures proves a demo city's figures from its trail, then
 // finds a hand edit of one task row.
 func TestAuditFigures(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	d := "--data=" + data
 	// The demo city's cases without its grid (whose import is most of a

@@ -34,6 +34,7 @@ func lastLine(s string) string {
 // folder, the way an operator would, ending with a hand edit of the trail
 // that audit verify must catch.
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	d := "--data=" + data
 	if out, err := runCmd(t, "migrate", d); err != nil || !strings.Contains(out, "migrations applied") {
@@ -104,6 +105,7 @@ func TestCommands(t *testing.T) {
 // TestServeAndShutdown starts the program on a free port, checks that it
 // answers, and stops it as SIGTERM would (by ending its context).
 func TestServeAndShutdown(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,18 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,39 +81,9 @@ func TestTwoReplicasOneKilled(t *testing.T) {
 	key := lastLine(res)
 
 	replica := func(name string) (*exec.Cmd, string) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), runEnv+"="+strings.Join([]string{"serve", "--db", pg, "--data", data, "--addr", addr,
-			"--log-level", "error", "--public-reports-per-hour", "0", "--public-reads-per-minute", "0", "--watch-interval", "1s"}, "\x1f"))
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = io.Discard, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if t.Failed() {
-				t.Logf("replica %s: %s", name, logs.String())
-			}
-		})
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-			if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
-				r.Body.Close()
-				if r.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replica %s did not answer: %s", name, logs.String())
-			}
-		}
-		return cmd, "http://" + addr
+		cmd, url, _ := startServe(t, name, "--db", pg, "--data", data,
+			"--log-level", "error", "--public-reports-per-hour", "0", "--public-reads-per-minute", "0", "--watch-interval", "1s")
+		return cmd, url
 	}
 	a, aURL := replica("a")
 	_, bURL := replica("b")
@@ -149,101 +114,22 @@ func TestTwoReplicasOneKilled(t *testing.T) {
 	}))
 	defer proxy.Close()
 
-	// Clients: each report has its key; a failed or unanswered request is
-	// sent again with the same key until it is acknowledged.
-	type ack struct{ key, id string }
-	var mu sync.Mutex
-	var acks []ack
-	var retries atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	hc := &http.Client{Timeout: 30 * time.Second}
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				k := fmt.Sprintf("replica-test-%d-%d", w, i)
-				form := url.Values{"api_key": {key}, "service_code": {city.Cat4h.Code}, "lat": {"25.0"}, "long": {"102.7"},
-					"description": {fmt.Sprintf("双副本压测 %d-%d：路边垃圾堆积", w, i)}}
-				for attempt := 0; ; attempt++ {
-					if attempt > 0 {
-						retries.Add(1)
-						time.Sleep(50 * time.Millisecond)
-					}
-					req, _ := http.NewRequest("POST", proxy.URL+"/open311/v2/requests.json", strings.NewReader(form.Encode()))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.Header.Set("Idempotency-Key", k)
-					resp, err := hc.Do(req)
-					if err != nil {
-						continue
-					}
-					var out []struct {
-						ID string `json:"service_request_id"`
-					}
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode >= 500 {
-						continue
-					}
-					if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || len(out) != 1 || out[0].ID == "" {
-						t.Errorf("report %s: %d %s", k, resp.StatusCode, b)
-						return
-					}
-					mu.Lock()
-					acks = append(acks, ack{k, out[0].ID})
-					mu.Unlock()
-					break
-				}
-			}
-		}()
-	}
-	count := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acks)
-	}
-	for deadline := time.Now().Add(time.Minute); count() < 40 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
+	load := startReportLoad(t, 4, proxy.URL, key, city.Cat4h.Code, "双副本压测")
+	load.waitFor(40, time.Minute)
 	if err := a.Process.Kill(); err != nil { // SIGKILL, mid-load
 		t.Fatal(err)
 	}
-	killedAt := count()
-	for deadline := time.Now().Add(time.Minute); count() < killedAt+60 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
-	close(stop)
-	wg.Wait()
+	killedAt := load.count()
+	load.waitFor(killedAt+60, time.Minute)
+	load.finish()
 	if t.Failed() {
 		return
 	}
-	if count() < killedAt+60 {
-		t.Fatalf("%d reports acknowledged after the kill, want 60: the survivor did not take the load", count()-killedAt)
+	if load.count() < killedAt+60 {
+		t.Fatalf("%d reports acknowledged after the kill, want 60: the survivor did not take the load", load.count()-killedAt)
 	}
-	t.Logf("%d reports acknowledged, %d before the kill; %d retries", count(), killedAt, retries.Load())
-	// Every acknowledged report is there, once.
-	seen := map[string]string{}
-	for _, x := range acks {
-		if prev, ok := seen[x.id]; ok {
-			t.Errorf("case %s acknowledged for two reports, %s and %s", x.id, prev, x.key)
-		}
-		seen[x.id] = x.key
-		var n int
-		if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE no = ?`, x.id).Scan(&n); err != nil || n != 1 {
-			t.Errorf("acknowledged case %s: %d rows, %v", x.id, n, err)
-		}
-	}
-	var cases int
-	if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM cases WHERE description LIKE '双副本压测%'`).Scan(&cases); err != nil {
-		t.Fatal(err)
-	}
-	if cases != len(acks) {
-		t.Errorf("%d cases filed for %d acknowledged reports (a retry made a second case, or one was lost)", cases, len(acks))
-	}
+	t.Logf("%d reports acknowledged, %d before the kill; %d retries", load.count(), killedAt, load.failures.Load())
+	load.checkOnce(db)
 	// The deadline watch ran on both replicas (every second) and marked
 	// each late case overdue once.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
