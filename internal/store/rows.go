@@ -25,9 +25,10 @@ type Scanner interface {
 // sql.ErrNoRows (which errors.Is still finds, and which is an answer, not
 // a failure).
 type Row struct {
-	row *sql.Row
-	q   string
-	err error // the arguments' own fault, found before the query ran
+	row  *sql.Row
+	rows *sql.Rows // instead of row: a query already run (the standby's)
+	q    string
+	err  error // the arguments' own fault, found before the query ran
 }
 
 // Scan copies the row's columns into dest.
@@ -35,11 +36,29 @@ func (r *Row) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
 	}
+	if r.rows != nil {
+		return r.scanRows(dest)
+	}
 	err := r.row.Scan(dest...)
 	if err == nil || errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	return queryError(r.q, err)
+}
+
+// scanRows scans the first row of r.rows, as sql.Row does.
+func (r *Row) scanRows(dest []any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return queryError(r.q, err)
+		}
+		return sql.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return queryError(r.q, err)
+	}
+	return queryError(r.q, r.rows.Close())
 }
 
 // Collect runs query and scans each row with scan, so that a list query

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,15 @@ func (db *DB) AttachStandby(dsn string) error {
 	if db.Dialect != Postgres || !IsPostgres(dsn) {
 		return errors.New("a standby for reads needs PostgreSQL as both the database and the standby")
 	}
+	if !strings.Contains(dsn, "connect_timeout") {
+		// a standby cut off by the network fails its check in seconds
+		// instead of holding the reads sent to it
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "connect_timeout=2"
+	}
 	p, err := openPool(dsn)
 	if err != nil {
 		return fmt.Errorf("standby: %w", err)
@@ -41,17 +51,28 @@ func (db *DB) AttachStandby(dsn string) error {
 	return nil
 }
 
+// standbyBudget is how far behind the primary a standby may be when it
+// serves a read: the check that found it caught up must have read the
+// primary's position no longer ago than this. It stays below the web
+// layer's read-your-writes window (5 s).
+const standbyBudget = 3 * time.Second
+
+// standbyUsable reports whether the standby passed a check recent enough.
+func (db *DB) standbyUsable() bool {
+	return db.standby != nil && time.Now().UnixNano() < db.standbyUntil.Load()
+}
+
 // HasStandby reports whether a standby is attached.
 func (db *DB) HasStandby() bool { return db.standby != nil }
 
 // StandbyInUse reports whether reads go to the standby now.
-func (db *DB) StandbyInUse() bool { return db.standby != nil && db.standbyOK.Load() }
+func (db *DB) StandbyInUse() bool { return db.standbyUsable() }
 
 // Standby returns the Queryer for the reads that may be served slightly
 // behind the primary: the standby while it is caught up and ctx is not
 // marked Primary, else the read pool.
 func (db *DB) Standby(ctx context.Context) Queryer {
-	if db.standby == nil || !db.standbyOK.Load() {
+	if !db.standbyUsable() {
 		return db.Reader()
 	}
 	if v, _ := ctx.Value(primaryKey{}).(bool); v {
@@ -68,11 +89,19 @@ func (db *DB) WatchStandby(ctx context.Context, every time.Duration, log *slog.L
 	if db.standby == nil {
 		return
 	}
-	prev := ""
+	prev, prevAt := "", time.Time{}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		at := time.Now()
 		ok, lsn, err := db.checkStandby(ctx, prev)
+		if ok {
+			// what the standby has replayed was on the primary at prevAt:
+			// it serves reads until that is standbyBudget old
+			db.standbyUntil.Store(prevAt.Add(standbyBudget).UnixNano())
+		} else {
+			db.standbyUntil.Store(0)
+		}
 		if was := db.standbyOK.Swap(ok); was != ok && log != nil {
 			if ok {
 				log.Info("standby caught up: list reads go to it")
@@ -81,7 +110,7 @@ func (db *DB) WatchStandby(ctx context.Context, every time.Duration, log *slog.L
 			}
 		}
 		if lsn != "" {
-			prev = lsn
+			prev, prevAt = lsn, at
 		}
 		select {
 		case <-ctx.Done():
@@ -96,7 +125,8 @@ func (db *DB) WatchStandby(ctx context.Context, every time.Duration, log *slog.L
 func (db *DB) checkStandby(ctx context.Context, prev string) (ok bool, lsn string, err error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := db.r.QueryRowContext(cctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+	var system string
+	if err := db.r.QueryRowContext(cctx, `SELECT pg_current_wal_lsn()::text, (SELECT system_identifier::text FROM pg_control_system())`).Scan(&lsn, &system); err != nil {
 		// The primary is down or in recovery itself: nothing to compare with.
 		return false, "", fmt.Errorf("primary position: %w", err)
 	}
@@ -104,13 +134,24 @@ func (db *DB) checkStandby(ctx context.Context, prev string) (ok bool, lsn strin
 		return false, lsn, nil
 	}
 	var recovering, caughtUp sql.NullBool
-	err = db.standby.QueryRowContext(cctx, `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= $1::pg_lsn`, prev).Scan(&recovering, &caughtUp)
+	var standbySystem string
+	var receiver sql.NullString
+	err = db.standby.QueryRowContext(cctx, `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= $1::pg_lsn,
+		(SELECT system_identifier::text FROM pg_control_system()), (SELECT status FROM pg_stat_wal_receiver)`, prev).
+		Scan(&recovering, &caughtUp, &standbySystem, &receiver)
 	switch {
 	case err != nil:
 		return false, lsn, fmt.Errorf("standby: %w", err)
+	case standbySystem != system:
+		return false, lsn, errors.New("the standby is not a copy of this primary (another system identifier)")
 	case !recovering.Bool:
 		// promoted, or not a standby at all: its data may not be the primary's
 		return false, lsn, errors.New("the standby is not in recovery")
+	case receiver.Valid && receiver.String != "streaming":
+		// left behind by a failover, or cut off: what it has may not be
+		// the current primary's (a role without pg_read_all_stats sees no
+		// status, and then only the other checks apply)
+		return false, lsn, fmt.Errorf("the standby is not streaming from a primary (%s)", receiver.String)
 	case !caughtUp.Bool:
 		return false, lsn, errors.New("the standby is behind")
 	}
@@ -119,19 +160,36 @@ func (db *DB) checkStandby(ctx context.Context, prev string) (ok bool, lsn strin
 
 type standbyReader struct{ db *DB }
 
+// A query the standby fails (down, cut off, or a query cancelled by a
+// replication conflict) runs again on the primary, and the standby is
+// out of use until its next successful check.
 func (r standbyReader) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
 	rows, err := r.db.standby.QueryContext(ctx, r.db.Rebind(q), args...)
+	if err != nil && ctx.Err() == nil {
+		r.db.standbyUntil.Store(0)
+		return r.db.Reader().Query(ctx, q, args...)
+	}
 	return rows, queryError(q, err)
 }
 
+// QueryRow reads the row at once, so that a failure on the standby can
+// still go to the primary.
 func (r standbyReader) QueryRow(ctx context.Context, q string, args ...any) *Row {
 	if err := checkText(args); err != nil {
 		return &Row{q: q, err: err}
 	}
-	return &Row{row: r.db.standby.QueryRowContext(ctx, r.db.Rebind(q), args...), q: q}
+	rows, err := r.db.standby.QueryContext(ctx, r.db.Rebind(q), args...)
+	if err != nil && ctx.Err() == nil {
+		r.db.standbyUntil.Store(0)
+		return r.db.Reader().QueryRow(ctx, q, args...)
+	}
+	if err != nil {
+		return &Row{q: q, err: err}
+	}
+	return &Row{rows: rows, q: q}
 }
 
 func (r standbyReader) Dialect() Dialect { return r.db.Dialect }

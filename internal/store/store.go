@@ -50,11 +50,13 @@ type DB struct {
 	// time it runs there.
 	rstmtMu sync.RWMutex
 	rstmts  map[string]*sql.Stmt
+	rseen   map[string]bool // seen once, not prepared yet
 
 	// standby, when set, takes the reads that may lag the primary a little
 	// (standby.go); standbyOK says it is caught up.
-	standby   *sql.DB
-	standbyOK atomic.Bool
+	standby      *sql.DB
+	standbyOK    atomic.Bool
+	standbyUntil atomic.Int64 // unix ns: reads may go to the standby until then
 
 	// Plans, when set, receives the plan of every read on the read pool
 	// before it runs (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
@@ -123,7 +125,7 @@ func (db *DB) prepareWanted(ctx context.Context) {
 }
 
 // readStmt returns a prepared statement for q on SQLite's read pool,
-// preparing it the first time, or nil when q is not cached (PostgreSQL,
+// preparing it the second time q runs, or nil when q is not cached (PostgreSQL,
 // generated statements, a full cache, or a statement that does not
 // prepare, whose error the plain query then reports).
 func (db *DB) readStmt(ctx context.Context, q string) *sql.Stmt {
@@ -136,6 +138,20 @@ func (db *DB) readStmt(ctx context.Context, q string) *sql.Stmt {
 	db.rstmtMu.RUnlock()
 	if ok || full {
 		return st
+	}
+	// Prepared on its second run only: statements with their values
+	// written into the text (id lists) run once and would fill the cache.
+	db.rstmtMu.Lock()
+	again := db.rseen[q]
+	if !again {
+		if db.rseen == nil || len(db.rseen) >= 4*maxCachedStmts {
+			db.rseen = map[string]bool{}
+		}
+		db.rseen[q] = true
+	}
+	db.rstmtMu.Unlock()
+	if !again {
+		return nil
 	}
 	st, err := db.r.PrepareContext(ctx, q)
 	if err != nil {

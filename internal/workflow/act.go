@@ -409,7 +409,11 @@ func (s *Service) relocate(ctx context.Context, tx *store.Tx, actor org.Actor, c
 	}
 	if in.RegionID != 0 {
 		var path string
-		if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path); err != nil {
+		err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err != nil {
 			return apperr.New(apperr.Invalid, "region.not_found")
 		}
 		if actor.Scope == org.ScopeRegion && !actor.SeesRegionPath(path) {
