@@ -2,6 +2,8 @@ package assess
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"sort"
 	"strings"
 
@@ -44,7 +46,11 @@ func (s *Service) Entries(ctx context.Context, actor org.Actor, code string, f E
 	reader := actor
 	if actor.Role == org.RoleHandler {
 		var unit string
-		if err := s.DB.Reader().QueryRow(ctx, `SELECT code FROM units WHERE id = ?`, actor.UnitID).Scan(&unit); err != nil {
+		err := s.DB.Reader().QueryRow(ctx, `SELECT code FROM units WHERE id = ?`, actor.UnitID).Scan(&unit)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		if err != nil {
 			return nil, apperr.New(apperr.Forbidden, "forbidden")
 		}
 		f.Unit, reader = unit, org.System

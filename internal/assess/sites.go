@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -409,7 +410,11 @@ func (s *Service) AddSitePhotos(ctx context.Context, actor org.Actor, code strin
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var id int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM assess_sites WHERE code = ?`, code).Scan(&id); err != nil {
+		err := tx.QueryRow(ctx, `SELECT id FROM assess_sites WHERE code = ?`, code).Scan(&id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err != nil {
 			return apperr.New(apperr.NotFound, "assess.unknown_site", "site", code)
 		}
 		now := store.Ms(s.now())

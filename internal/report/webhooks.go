@@ -127,7 +127,11 @@ func (s *Service) AddEndpoint(ctx context.Context, actor org.Actor, in NewWebhoo
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var unitID int64
 		if w.Unit != "" {
-			if err := tx.QueryRow(ctx, `SELECT id FROM units WHERE code = ?`, w.Unit).Scan(&unitID); err != nil {
+			err := tx.QueryRow(ctx, `SELECT id FROM units WHERE code = ?`, w.Unit).Scan(&unitID)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err != nil {
 				return apperr.New(apperr.Invalid, "report.no_unit", "unit", w.Unit)
 			}
 		}

@@ -415,6 +415,9 @@ func (s *Service) SessionByToken(ctx context.Context, token string) (*Session, e
 		return nil, apperr.New(apperr.Unauthorized, "volunteer.login_required")
 	}
 	v, err := s.self(ctx, id)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return nil, err
+	}
 	if err != nil || v.Status != StatusActive {
 		return nil, apperr.New(apperr.Unauthorized, "volunteer.login_required")
 	}

@@ -171,6 +171,9 @@ func (s *Service) SaveCategory(ctx context.Context, actor org.Actor, c Category)
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if c.ParentID != 0 {
 			p, err := s.Category(ctx, tx, c.ParentID)
+			if err != nil && !apperr.Is(err, apperr.NotFound) {
+				return err
+			}
 			if err != nil {
 				return apperr.New(apperr.Invalid, "category.parent_missing")
 			}
