@@ -32,18 +32,25 @@ type pgCluster struct {
 
 // pgTools finds the PostgreSQL server programs and checks that the test
 // can run them as the postgres user (initdb refuses root); it skips the
-// test otherwise.
+// test otherwise, or fails it where CI says the machine has them
+// (CHUANGWEN_REQUIRE_PGCLUSTER=1).
 func pgTools(t *testing.T) string {
 	t.Helper()
+	missing := func(why string) {
+		if os.Getenv("CHUANGWEN_REQUIRE_PGCLUSTER") != "" {
+			t.Fatal(why + ", and CHUANGWEN_REQUIRE_PGCLUSTER is set")
+		}
+		t.Skip(why)
+	}
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
-		t.Skip("no PostgreSQL server programs under /usr/lib/postgresql (Debian's postgresql package)")
+		missing("no PostgreSQL server programs under /usr/lib/postgresql (Debian's postgresql package)")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("running a cluster of the test's own needs root (to run it as the postgres user)")
+		missing("running a cluster of the test's own needs root (to run it as the postgres user)")
 	}
 	if _, err := exec.LookPath("runuser"); err != nil {
-		t.Skip("no runuser")
+		missing("no runuser (util-linux) to run the cluster as the postgres user")
 	}
 	return filepath.Dir(bins[len(bins)-1])
 }

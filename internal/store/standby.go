@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 )
 
@@ -34,16 +33,9 @@ func (db *DB) AttachStandby(dsn string) error {
 	if db.Dialect != Postgres || !IsPostgres(dsn) {
 		return errors.New("a standby for reads needs PostgreSQL as both the database and the standby")
 	}
-	if !strings.Contains(dsn, "connect_timeout") {
-		// a standby cut off by the network fails its check in seconds
-		// instead of holding the reads sent to it
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		dsn += sep + "connect_timeout=2"
-	}
-	p, err := openPool(dsn)
+	// a standby cut off by the network fails its check in seconds instead
+	// of holding the reads sent to it
+	p, err := openPool(withParam(dsn, "connect_timeout=2"))
 	if err != nil {
 		return fmt.Errorf("standby: %w", err)
 	}
@@ -82,14 +74,15 @@ func (db *DB) Standby(ctx context.Context) Queryer {
 }
 
 // WatchStandby checks the standby every interval until ctx ends: in use
-// while it is in recovery and has replayed at least what the primary had
-// written at the check before (so it is at most about two intervals
-// behind); otherwise reads go to the primary until it catches up.
+// while it is a streaming copy of this primary that has replayed at least
+// what the primary had written at the check before, and then only until
+// that position is standbyBudget old; otherwise reads go to the primary
+// until it catches up.
 func (db *DB) WatchStandby(ctx context.Context, every time.Duration, log *slog.Logger) {
 	if db.standby == nil {
 		return
 	}
-	prev, prevAt := "", time.Time{}
+	prev, prevAt, inUse := "", time.Time{}, false
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -102,13 +95,14 @@ func (db *DB) WatchStandby(ctx context.Context, every time.Duration, log *slog.L
 		} else {
 			db.standbyUntil.Store(0)
 		}
-		if was := db.standbyOK.Swap(ok); was != ok && log != nil {
+		if ok != inUse && log != nil {
 			if ok {
 				log.Info("standby caught up: list reads go to it")
 			} else {
 				log.Warn("standby not in use: reads go to the primary", "err", err)
 			}
 		}
+		inUse = ok
 		if lsn != "" {
 			prev, prevAt = lsn, at
 		}
@@ -175,17 +169,10 @@ func (r standbyReader) Query(ctx context.Context, q string, args ...any) (*sql.R
 	return rows, queryError(q, err)
 }
 
-// QueryRow reads the row at once, so that a failure on the standby can
-// still go to the primary.
+// QueryRow runs the query at once (not when the row is scanned), so that
+// a failure on the standby can still go to the primary.
 func (r standbyReader) QueryRow(ctx context.Context, q string, args ...any) *Row {
-	if err := checkText(args); err != nil {
-		return &Row{q: q, err: err}
-	}
-	rows, err := r.db.standby.QueryContext(ctx, r.db.Rebind(q), args...)
-	if err != nil && ctx.Err() == nil {
-		r.db.standbyUntil.Store(0)
-		return r.db.Reader().QueryRow(ctx, q, args...)
-	}
+	rows, err := r.Query(ctx, q, args...)
 	if err != nil {
 		return &Row{q: q, err: err}
 	}

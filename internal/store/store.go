@@ -53,10 +53,9 @@ type DB struct {
 	rseen   map[string]bool // seen once, not prepared yet
 
 	// standby, when set, takes the reads that may lag the primary a little
-	// (standby.go); standbyOK says it is caught up.
+	// (standby.go) until standbyUntil (unix ns), set by its last check.
 	standby      *sql.DB
-	standbyOK    atomic.Bool
-	standbyUntil atomic.Int64 // unix ns: reads may go to the standby until then
+	standbyUntil atomic.Int64
 
 	// Plans, when set, receives the plan of every read on the read pool
 	// before it runs (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
@@ -245,19 +244,25 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return &DB{Dialect: Postgres, w: p, r: p}, nil
 }
 
+// withParam adds param ("name=value") to a PostgreSQL URL unless the URL
+// already sets that name.
+func withParam(dsn, param string) string {
+	name, _, _ := strings.Cut(param, "=")
+	if strings.Contains(dsn, name) {
+		return dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + param
+}
+
 // openPool opens a pool of PostgreSQL connections with the program's
 // settings (openPostgres); it connects on first use.
 func openPool(dsn string) (*sql.DB, error) {
 	for _, param := range []string{"synchronous_commit=on", "max_parallel_workers_per_gather=0", "jit=off"} {
-		name, _, _ := strings.Cut(param, "=")
-		if strings.Contains(dsn, name) {
-			continue
-		}
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		dsn += sep + param
+		dsn = withParam(dsn, param)
 	}
 	p, err := sql.Open("pgx", dsn)
 	if err != nil {

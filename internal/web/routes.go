@@ -153,8 +153,8 @@ func (s *Server) wrap(rt route) http.Handler {
 // freshFor afterwards its reads go to the primary, not the standby
 // (store.Primary), so that a list shows the case it has just dispatched
 // even if the standby has not replayed it yet. The standby is used only
-// while it is at most about two seconds behind (store.WatchStandby), so a
-// few seconds suffice; a cookie rather than memory, so that it holds
+// while it is at most three seconds behind (store.WatchStandby), so five
+// suffice; a cookie rather than memory, so that it holds
 // across replicas of the program behind a balancer.
 const (
 	freshCookie = "cw_fresh"
