@@ -82,7 +82,7 @@ func (db *DB) WatchStandby(ctx context.Context, every time.Duration, log *slog.L
 	if db.standby == nil {
 		return
 	}
-	prev, prevAt, inUse := "", time.Time{}, false
+	prev, prevAt, inUse, why := "", time.Time{}, false, ""
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -95,12 +95,16 @@ func (db *DB) WatchStandby(ctx context.Context, every time.Duration, log *slog.L
 		} else {
 			db.standbyUntil.Store(0)
 		}
-		if ok != inUse && log != nil {
-			if ok {
-				log.Info("standby caught up: list reads go to it")
-			} else {
-				log.Warn("standby not in use: reads go to the primary", "err", err)
-			}
+		// said once per change: taken into use, or left out for a reason
+		// (also the first time, so that a wrong --db-replica shows)
+		switch {
+		case log == nil:
+		case ok && !inUse:
+			log.Info("standby caught up: list reads go to it")
+			why = ""
+		case !ok && err != nil && err.Error() != why:
+			log.Warn("standby not in use: reads go to the primary", "err", err)
+			why = err.Error()
 		}
 		inUse = ok
 		if lsn != "" {
