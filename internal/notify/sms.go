@@ -8,9 +8,7 @@ package notify
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -166,54 +164,26 @@ func (o *Outbox) SendDue(ctx context.Context) (int, error) {
 			phone, tpl, prms string
 		}
 		now := o.now()
-		err := o.DB.WithTx(ctx, func(tx *store.Tx) error {
-			err := tx.QueryRow(ctx, `SELECT id, attempts, phone, template, params FROM sms_outbox
-				WHERE status = 'pending' AND next_at <= ? AND lease_until < ? ORDER BY next_at, id LIMIT 1`+o.DB.Dialect.SkipLocked(),
-				store.Ms(now), store.Ms(now)).Scan(&m.id, &m.attempts, &m.phone, &m.tpl, &m.prms)
-			if err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `UPDATE sms_outbox SET lease_until = ? WHERE id = ?`, store.Ms(now.Add(time.Minute)), m.id)
-			return err
-		})
-		if errors.Is(err, sql.ErrNoRows) {
-			return n, nil
-		}
-		if err != nil {
+		ok, err := o.DB.Claim(ctx, "sms_outbox", now.Add(time.Minute), func(r store.Scanner) (int64, error) {
+			return m.id, r.Scan(&m.id, &m.attempts, &m.phone, &m.tpl, &m.prms)
+		}, `SELECT id, attempts, phone, template, params FROM sms_outbox
+			WHERE status = 'pending' AND next_at <= ? AND lease_until < ? ORDER BY next_at, id LIMIT 1`, store.Ms(now), store.Ms(now))
+		if !ok {
 			return n, err
 		}
 		n++
 		msg := SMS{Phone: m.phone, SignName: o.SignName, Template: m.tpl, OutID: fmt.Sprintf("cw-%d", m.id)}
 		_ = json.Unmarshal([]byte(m.prms), &msg.Params)
 		sendErr := o.Gateway.Send(ctx, msg)
-		attempts := m.attempts + 1
-		var q string
-		var args []any
-		switch {
-		case sendErr == nil:
-			q, args = `UPDATE sms_outbox SET status = 'sent', phone = '', attempts = ?, last_error = '', sent_at = ?, lease_until = 0 WHERE id = ?`,
-				[]any{attempts, store.Ms(o.now()), m.id}
-		case int(attempts) > len(Backoff):
-			q, args = `UPDATE sms_outbox SET status = 'failed', attempts = ?, last_error = ?, lease_until = 0 WHERE id = ?`,
-				[]any{attempts, clean(sendErr), m.id}
-		default:
-			q, args = `UPDATE sms_outbox SET attempts = ?, last_error = ?, next_at = ?, lease_until = 0 WHERE id = ?`,
-				[]any{attempts, clean(sendErr), store.Ms(o.now().Add(Backoff[attempts-1])), m.id}
+		var sent []store.Col
+		if sendErr == nil {
+			sent = []store.Col{{Name: "phone", Value: ""}, {Name: "sent_at", Value: store.Ms(o.now())}}
 		}
-		if _, err := o.DB.Exec(ctx, q, args...); err != nil {
+		if err := o.DB.Settle(ctx, "sms_outbox", m.id, m.attempts+1, sendErr, "sent", o.now(), Backoff, sent...); err != nil {
 			return n, err
 		}
 	}
 	return n, ctx.Err()
-}
-
-// clean is a gateway's words as the store keeps them.
-func clean(err error) string {
-	s := strings.ToValidUTF8(strings.ReplaceAll(err.Error(), "\x00", ""), "?")
-	if r := []rune(s); len(r) > 300 {
-		s = string(r[:300])
-	}
-	return s
 }
 
 // Run sends due messages every interval until ctx ends.

@@ -446,10 +446,4 @@ func (s *Store) SecondFactor(ctx context.Context, challenge, code, ip, userAgent
 }
 
 // cleanAgent cuts a browser's user agent at 200 characters and cleans it.
-func cleanAgent(userAgent string) string {
-	userAgent = strings.ToValidUTF8(strings.ReplaceAll(userAgent, "\x00", ""), "?")
-	if r := []rune(userAgent); len(r) > 200 {
-		userAgent = string(r[:200])
-	}
-	return userAgent
-}
+func cleanAgent(userAgent string) string { return store.CleanText(userAgent, 200) }

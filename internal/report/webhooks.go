@@ -219,50 +219,24 @@ func (s *Service) DeliverDue(ctx context.Context, client *http.Client) (int, err
 			webhookID           int64
 		}
 		now := s.now()
-		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-			err := tx.QueryRow(ctx, `SELECT d.id, d.attempts, w.url, w.secret, w.format, d.payload, w.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-				WHERE d.status = 'pending' AND d.next_at <= ? AND d.lease_until < ? AND w.active = TRUE ORDER BY d.next_at, d.id LIMIT 1`+s.DB.Dialect.SkipLocked(),
-				store.Ms(now), store.Ms(now)).Scan(&d.id, &d.attempts, &d.url, &d.secret, &d.format, &d.payload, &d.webhookID)
-			if err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET lease_until = ? WHERE id = ?`, store.Ms(now.Add(time.Minute)), d.id)
-			return err
-		})
-		if errors.Is(err, sql.ErrNoRows) {
-			return n, nil
-		}
-		if err != nil {
+		ok, err := s.DB.Claim(ctx, "webhook_deliveries", now.Add(time.Minute), func(r store.Scanner) (int64, error) {
+			return d.id, r.Scan(&d.id, &d.attempts, &d.url, &d.secret, &d.format, &d.payload, &d.webhookID)
+		}, `SELECT d.id, d.attempts, w.url, w.secret, w.format, d.payload, w.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.status = 'pending' AND d.next_at <= ? AND d.lease_until < ? AND w.active = TRUE ORDER BY d.next_at, d.id LIMIT 1`,
+			store.Ms(now), store.Ms(now))
+		if !ok {
 			return n, err
 		}
 		n++
 		status, sendErr := s.post(ctx, client, d.url, d.secret, d.format, d.id, []byte(d.payload))
-		attempts := d.attempts + 1
-		done := store.Ms(s.now())
-		var q string
-		var args []any
-		errText := ""
-		if sendErr != nil {
-			// a remote server's words: cut at a character and cleaned,
-			// since the store refuses text that is not UTF-8
-			errText = strings.ToValidUTF8(strings.ReplaceAll(sendErr.Error(), "\x00", ""), "?")
-			if r := []rune(errText); len(r) > 500 {
-				errText = string(r[:500])
-			}
+		if sendErr == nil && (status < 200 || status >= 300) {
+			sendErr = fmt.Errorf("HTTP %d", status)
 		}
-		switch {
-		case sendErr == nil && status >= 200 && status < 300:
-			q, args = `UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = '', delivered_at = ?, lease_until = 0 WHERE id = ?`,
-				[]any{attempts, status, done, d.id}
-		case int(attempts) > len(Backoff):
-			q, args = `UPDATE webhook_deliveries SET status = 'failed', attempts = ?, last_status = ?, last_error = ?, lease_until = 0 WHERE id = ?`,
-				[]any{attempts, status, errText, d.id}
-		default:
-			next := s.now().Add(Backoff[attempts-1])
-			q, args = `UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, next_at = ?, lease_until = 0 WHERE id = ?`,
-				[]any{attempts, status, errText, store.Ms(next), d.id}
+		set := []store.Col{{Name: "last_status", Value: status}}
+		if sendErr == nil {
+			set = append(set, store.Col{Name: "delivered_at", Value: store.Ms(s.now())})
 		}
-		if _, err := s.DB.Exec(ctx, q, args...); err != nil {
+		if err := s.DB.Settle(ctx, "webhook_deliveries", d.id, d.attempts+1, sendErr, "delivered", s.now(), Backoff, set...); err != nil {
 			return n, err
 		}
 	}
