@@ -355,18 +355,11 @@ func (c *call) updates(form url.Values) {
 
 // postUpdate answers POST servicerequestupdates.{fmt}.
 func (c *call) postUpdate(query url.Values) {
-	form, up, err := c.readForm(query)
+	form, up, err := c.postedForm(query)
 	if up != nil {
 		defer up.Close()
 	}
 	if err != nil {
-		c.fail(err)
-		return
-	}
-	if form.Get("locale") != "" {
-		c.setLanguage(form)
-	}
-	if err := c.jurisdiction(form); err != nil {
 		c.fail(err)
 		return
 	}
@@ -400,18 +393,11 @@ func (c *call) token(token string) {
 }
 
 func (c *call) create(query url.Values) {
-	form, up, err := c.readForm(query)
+	form, up, err := c.postedForm(query)
 	if up != nil {
 		defer up.Close()
 	}
 	if err != nil {
-		c.fail(err)
-		return
-	}
-	if form.Get("locale") != "" {
-		c.setLanguage(form)
-	}
-	if err := c.jurisdiction(form); err != nil {
 		c.fail(err)
 		return
 	}
@@ -438,6 +424,20 @@ func (c *call) create(query url.Values) {
 	}
 	x, j := encodeCreated(created)
 	c.write(http.StatusOK, x, j)
+}
+
+// postedForm reads a POST's form (readForm), answers in its locale from
+// then on, and checks its jurisdiction. The caller closes the Uploads,
+// returned even with an error.
+func (c *call) postedForm(query url.Values) (url.Values, Uploads, error) {
+	form, up, err := c.readForm(query)
+	if err != nil {
+		return nil, up, err
+	}
+	if form.Get("locale") != "" {
+		c.setLanguage(form)
+	}
+	return form, up, c.jurisdiction(form)
 }
 
 // readForm reads a POST body and appends the query string's parameters:
