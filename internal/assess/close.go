@@ -107,13 +107,9 @@ func (s *Service) CloseRound(ctx context.Context, actor org.Actor, code string) 
 		if after != before {
 			return apperr.New(apperr.Conflict, "assess.round_moved", "round", rd.Code)
 		}
-		res, err := tx.Exec(ctx, `UPDATE assess_rounds SET state = ?, closed_at = ?, closed_by = ?, split = ? WHERE id = ? AND state <> ?`,
-			RoundClosed, now, nullID(actor.UserID), split, rd.ID, RoundClosed)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.Conflict, "assess.round_closed", "round", rd.Code), `UPDATE assess_rounds SET state = ?, closed_at = ?, closed_by = ?, split = ? WHERE id = ? AND state <> ?`,
+			RoundClosed, now, nullID(actor.UserID), split, rd.ID, RoundClosed); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.Conflict, "assess.round_closed", "round", rd.Code)
 		}
 		rechecks, err := s.openRechecks(ctx, tx, rd.ID, store.Time(now))
 		if err != nil {

@@ -294,13 +294,9 @@ func (s *Service) RecordRecheck(ctx context.Context, actor org.Actor, round, sit
 		// The re-inspection is claimed before its items are written: of two
 		// recorders at once, the second waits for the first's row and then
 		// finds it done (409), instead of meeting its items' keys.
-		res, err := tx.Exec(ctx, `UPDATE assess_rechecks SET state = ?, done_at = ?, done_by = ?, note = ? WHERE id = ? AND state = 'pending'`,
-			state, store.Ms(now), nullID(actor.UserID), note, k.ID)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.Conflict, "assess.recheck_done", "state", "assess.recheck_state."+RecheckPassed), `UPDATE assess_rechecks SET state = ?, done_at = ?, done_by = ?, note = ? WHERE id = ? AND state = 'pending'`,
+			state, store.Ms(now), nullID(actor.UserID), note, k.ID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.Conflict, "assess.recheck_done", "state", "assess.recheck_state."+RecheckPassed)
 		}
 		for _, r := range items {
 			if _, err := tx.Exec(ctx, `INSERT INTO assess_recheck_items (recheck_id, standard, result, problems, note) VALUES (?, ?, ?, ?, ?)`,

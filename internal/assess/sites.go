@@ -391,12 +391,8 @@ func (s *Service) SetSiteActive(ctx context.Context, actor org.Actor, code strin
 		return err
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE assess_sites SET active = ?, updated_at = ? WHERE code = ?`, active, store.Ms(s.now()), code)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "assess.unknown_site", "site", code), `UPDATE assess_sites SET active = ?, updated_at = ? WHERE code = ?`, active, store.Ms(s.now()), code); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "assess.unknown_site", "site", code)
 		}
 		return s.trail(ctx, tx, actor, "assess.site_active", map[string]any{"site": code, "active": active})
 	})

@@ -395,12 +395,8 @@ func (s *Store) CreateScopedToken(ctx context.Context, actor Actor, name string,
 // RevokeToken disables a token for good.
 func (s *Store) RevokeToken(ctx context.Context, actor Actor, id int64) error {
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, store.Ms(s.now()), id)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "token.not_found"), `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, store.Ms(s.now()), id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "token.not_found")
 		}
 		return s.logAdmin(ctx, tx, actor, "token.revoke", map[string]any{"id": id})
 	})

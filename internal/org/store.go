@@ -179,12 +179,8 @@ func (s *Store) UpdateRegion(ctx context.Context, actor Actor, id int64, name st
 		return apperr.New(apperr.Invalid, "region.required")
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE regions SET name = ? WHERE id = ?`, name, id)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "region.not_found"), `UPDATE regions SET name = ? WHERE id = ?`, name, id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "region.not_found")
 		}
 		return s.logAdmin(ctx, tx, actor, "region.update", map[string]any{"id": id, "name": name})
 	})
@@ -250,12 +246,8 @@ func (s *Store) UpdateUnit(ctx context.Context, actor Actor, u Unit) error {
 		if err := unitRegionExists(ctx, tx, u); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, `UPDATE units SET name = ?, kind = ?, region_id = ?, active = ? WHERE id = ?`, u.Name, u.Kind, nullable(u.RegionID), u.Active, u.ID)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "unit.not_found"), `UPDATE units SET name = ?, kind = ?, region_id = ?, active = ? WHERE id = ?`, u.Name, u.Kind, nullable(u.RegionID), u.Active, u.ID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "unit.not_found")
 		}
 		return s.logAdmin(ctx, tx, actor, "unit.update", u)
 	})
@@ -437,13 +429,9 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, nu NewUse
 		return err
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE users SET display_name = ?, role = ?, unit_id = ?, scope = ?, scope_region_id = ?, disabled = ? WHERE id = ?`,
-			nu.DisplayName, string(nu.Role), nullable(nu.UnitID), string(nu.Scope), nullable(nu.ScopeRegionID), disabled, id)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "user.not_found"), `UPDATE users SET display_name = ?, role = ?, unit_id = ?, scope = ?, scope_region_id = ?, disabled = ? WHERE id = ?`,
+			nu.DisplayName, string(nu.Role), nullable(nu.UnitID), string(nu.Scope), nullable(nu.ScopeRegionID), disabled, id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "user.not_found")
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 			return err
@@ -500,12 +488,8 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, pw strin
 		return err
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? WHERE id = ?`, hash, mustChange, store.Ms(s.now()), id)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "user.not_found"), `UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? WHERE id = ?`, hash, mustChange, store.Ms(s.now()), id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "user.not_found")
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, id, sessionKey(keepSession)); err != nil {
 			return err

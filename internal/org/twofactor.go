@@ -295,12 +295,8 @@ func (s *Store) ResetTOTP(ctx context.Context, actor Actor, userID int64) error 
 		return apperr.New(apperr.Forbidden, "forbidden")
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE users SET totp_secret = '', totp_pending = '', totp_last_step = 0 WHERE id = ?`, userID)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "user.not_found"), `UPDATE users SET totp_secret = '', totp_pending = '', totp_last_step = 0 WHERE id = ?`, userID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "user.not_found")
 		}
 		for _, q := range []string{`DELETE FROM recovery_codes WHERE user_id = ?`, `DELETE FROM login_challenges WHERE user_id = ?`} {
 			if _, err := tx.Exec(ctx, q, userID); err != nil {
@@ -381,12 +377,8 @@ func (s *Store) SecondFactor(ctx context.Context, challenge, code, ip, userAgent
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		// the challenge is claimed: a second request with the same
 		// cookie waits here and then finds it used
-		res, err := tx.Exec(ctx, `UPDATE login_challenges SET attempts = attempts + 1 WHERE id = ? AND attempts < ? AND expires_at >= ?`, sessionKey(challenge), challengeTries, store.Ms(now))
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.Unauthorized, "twofactor.expired"), `UPDATE login_challenges SET attempts = attempts + 1 WHERE id = ? AND attempts < ? AND expires_at >= ?`, sessionKey(challenge), challengeTries, store.Ms(now)); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.Unauthorized, "twofactor.expired")
 		}
 		var sealed string
 		var last int64

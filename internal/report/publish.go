@@ -119,12 +119,8 @@ func (s *Service) SetPublic(ctx context.Context, actor org.Actor, code string, p
 		return apperr.New(apperr.Forbidden, "forbidden")
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE bulletins SET public = ? WHERE code = ?`, public, code)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "report.no_bulletin", "code", code), `UPDATE bulletins SET public = ? WHERE code = ?`, public, code); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "report.no_bulletin", "code", code)
 		}
 		return appendTrail(ctx, tx, actor, s.now(), "report.public", map[string]any{"bulletin": code, "public": public})
 	})

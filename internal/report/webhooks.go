@@ -161,12 +161,8 @@ func (s *Service) SetWebhookActive(ctx context.Context, actor org.Actor, id int6
 		return err
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE webhooks SET active = ? WHERE id = ?`, active, id)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "not_found"), `UPDATE webhooks SET active = ? WHERE id = ?`, active, id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "not_found")
 		}
 		return appendTrail(ctx, tx, actor, s.now(), "webhook.active", map[string]any{"webhook": id, "active": active})
 	})

@@ -417,6 +417,12 @@ func (db *DB) Exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return res, queryError(q, err)
 }
 
+// Change is Tx.Change in a transaction of its own.
+func (db *DB) Change(ctx context.Context, none error, q string, args ...any) error {
+	res, err := db.Exec(ctx, q, args...)
+	return changed(res, err, none)
+}
+
 // Tx is a write transaction.
 type Tx struct {
 	db    *DB
@@ -441,6 +447,26 @@ func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		res, err = t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
 	}
 	return res, queryError(q, err)
+}
+
+// Change runs a statement meant to change at least one row and answers
+// none when it changed none: the row is missing, or not in the state the
+// statement's WHERE asks for.
+func (t *Tx) Change(ctx context.Context, none error, q string, args ...any) error {
+	res, err := t.Exec(ctx, q, args...)
+	return changed(res, err, none)
+}
+
+func changed(res sql.Result, err, none error) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return none
+	}
+	return nil
 }
 
 // Query runs a query in the transaction.

@@ -184,21 +184,13 @@ func (s *Service) Decide(ctx context.Context, actor org.Actor, reportID int64, a
 		d := Returned
 		if accept {
 			d = Accepted
-			res, err := tx.Exec(ctx, `UPDATE plan_milestones SET accepted_at = ? WHERE id = ? AND accepted_at = 0`, store.Ms(now), milestone)
-			if err != nil {
+			if err := tx.Change(ctx, apperr.New(apperr.Conflict, "task.milestone_done"), `UPDATE plan_milestones SET accepted_at = ? WHERE id = ? AND accepted_at = 0`, store.Ms(now), milestone); err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return apperr.New(apperr.Conflict, "task.milestone_done")
-			}
 		}
-		res, err := tx.Exec(ctx, `UPDATE plan_reports SET decision = ?, decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ? AND decision = 'pending'`,
-			d, nullable(actor.UserID), store.Ms(now), note, reportID)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.Conflict, "task.report_decided", "decision", "task.decision."+Accepted), `UPDATE plan_reports SET decision = ?, decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ? AND decision = 'pending'`,
+			d, nullable(actor.UserID), store.Ms(now), note, reportID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.Conflict, "task.report_decided", "decision", "task.decision."+Accepted)
 		}
 		return s.trail(ctx, tx, actor, "task.decide", map[string]any{"report": reportID, "milestone": milestone, "decision": d, "note": note})
 	})

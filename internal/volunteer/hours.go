@@ -126,13 +126,9 @@ func (s *Service) Revoke(ctx context.Context, actor org.Actor, code, reason stri
 		return apperr.New(apperr.Invalid, "volunteer.reason_required")
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE volunteer_certificates SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE code = ? AND revoked_at = 0`,
-			store.Ms(s.now()), nullID(actor.UserID), reason, c.Code)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.Conflict, "volunteer.revoked_already"), `UPDATE volunteer_certificates SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE code = ? AND revoked_at = 0`,
+			store.Ms(s.now()), nullID(actor.UserID), reason, c.Code); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.Conflict, "volunteer.revoked_already")
 		}
 		return s.log(ctx, tx, actor, "volunteer.certificate_revoke", map[string]string{"code": c.Code, "reason": reason})
 	})

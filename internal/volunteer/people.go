@@ -207,12 +207,8 @@ func (s *Service) Decide(ctx context.Context, actor org.Actor, id int64, approve
 		status = StatusActive
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE volunteers SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'`, status, store.Ms(s.now()), nullID(actor.UserID), id)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.Conflict, "volunteer.not_pending"), `UPDATE volunteers SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'`, status, store.Ms(s.now()), nullID(actor.UserID), id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.Conflict, "volunteer.not_pending")
 		}
 		if !approve {
 			if _, err := tx.Exec(ctx, `DELETE FROM volunteer_sessions WHERE volunteer_id = ?`, id); err != nil {

@@ -330,12 +330,8 @@ func (s *Service) SetCoordinator(ctx context.Context, actor org.Actor, teamID, u
 				return err
 			}
 		}
-		res, err := tx.Exec(ctx, `UPDATE volunteer_teams SET coordinator_id = ? WHERE id = ?`, nullID(userID), teamID)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "not_found"), `UPDATE volunteer_teams SET coordinator_id = ? WHERE id = ?`, nullID(userID), teamID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "not_found")
 		}
 		return s.log(ctx, tx, actor, "volunteer.team_coordinator", map[string]int64{"team_id": teamID, "user_id": userID})
 	})

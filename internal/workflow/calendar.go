@@ -183,12 +183,8 @@ func (s *Service) DeleteHoliday(ctx context.Context, actor org.Actor, day string
 	}
 	defer s.invalidateCalendar()
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM holidays WHERE day = ?`, day)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "calendar.not_found"), `DELETE FROM holidays WHERE day = ?`, day); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "calendar.not_found")
 		}
 		return s.logAdmin(ctx, tx, actor, "calendar.delete", map[string]string{"day": day})
 	})

@@ -99,12 +99,8 @@ func (s *Service) DeleteResponsibility(ctx context.Context, actor org.Actor, id 
 		if _, err := tx.Exec(ctx, `DELETE FROM responsibility_coops WHERE responsibility_id = ?`, id); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, `DELETE FROM responsibilities WHERE id = ?`, id)
-		if err != nil {
+		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "responsibility.not_found"), `DELETE FROM responsibilities WHERE id = ?`, id); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.NotFound, "responsibility.not_found")
 		}
 		return s.logAdmin(ctx, tx, actor, "responsibility.delete", map[string]any{"id": id})
 	})
