@@ -12,6 +12,7 @@ import (
 
 	"chuangwen/internal/bench"
 	"chuangwen/internal/demo"
+	"chuangwen/internal/report"
 )
 
 // cmdBench builds (or reuses) a large database and prints the timings of
@@ -29,7 +30,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.BoolVar(&stale, "stale-statistics", false, "leave the planner's statistics as they were before the generated cases (what a server that has not re-analysed since the data grew plans with)")
 		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
 		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
-		fs.StringVar(&parts, "parts", "reads,search,leader,bulletin,durability,transitions", "what to measure, comma-separated: reads, search, rechecks, leader, bulletin, durability, transitions (bulletin first gives the city a year of mock inspections; rechecks draws revisits and files reports)")
+		fs.StringVar(&parts, "parts", "reads,search,leader,bulletin,durability,transitions", "what to measure, comma-separated: reads, search, rechecks, leader, bulletin, notices, exports, durability, transitions (bulletin first gives the city a year of mock inspections; rechecks draws revisits and files reports)")
 	}, func(a *app) error {
 		now := time.Now()
 		regions, err := a.orgs.Regions(ctx)
@@ -89,6 +90,22 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			t := now.In(a.loc)
 			quarter := fmt.Sprintf("%dQ%d", t.Year(), (int(t.Month())-1)/3+1)
 			if err := bench.Bulletin(ctx, a.reportService, quarter, 3, stdout); err != nil {
+				return err
+			}
+		}
+		if want["notices"] {
+			if err := bench.Notices(ctx, a.reportService, report.WeekOf(now, a.loc).String(), min(reps, 5), stdout); err != nil {
+				return err
+			}
+		}
+		if want["exports"] {
+			base, stop, err := a.serveLoopback(ctx)
+			if err != nil {
+				return err
+			}
+			err = bench.Exports(ctx, base, "acceptor1", demo.DemoPassword, have, min(reps, 3), stdout)
+			stop()
+			if err != nil {
 				return err
 			}
 		}

@@ -64,3 +64,61 @@ func Bulletin(ctx context.Context, newService func() *report.Service, quarter st
 	fmt.Fprintf(out, "| draft | %d | %s | %s | %s |\n", reps, ms(first), ms(ds[len(ds)/2]), ms(ds[len(ds)-1]))
 	return nil
 }
+
+// Notices times composing the week's supervision notices for every unit
+// (report.WeeklyDrafts, before any of the week's notices went out) and
+// encoding them as `report weekly --format json` does, reps times, each
+// on a new service; the first run is what an office meets on the day.
+func Notices(ctx context.Context, newService func() *report.Service, week string, reps int, out io.Writer) error {
+	ds := make([]time.Duration, reps)
+	var units, listed, size int
+	for i := range ds {
+		rs := newService()
+		t := time.Now()
+		docs, err := rs.WeeklyDrafts(ctx, org.System, week, "")
+		if err != nil {
+			return fmt.Errorf("weekly notices: %w", err)
+		}
+		cw := &countWriter{}
+		if err := json.NewEncoder(cw).Encode(docs); err != nil {
+			return err
+		}
+		ds[i], size, units, listed = time.Since(t), cw.n, len(docs), 0
+		for _, d := range docs {
+			listed += len(d.Overdue) + len(d.DueSoon) + len(d.Listed) + len(d.Reworks) + len(d.ExtensionsPending)
+		}
+	}
+	first := ds[0]
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	fmt.Fprintf(out, "\n| weekly notices %s (%d units, %d case entries, %d MB of JSON) | runs | first ms | p50 ms | max ms |\n|---|---|---|---|---|\n", week, units, listed, size>>20)
+	fmt.Fprintf(out, "| composed and encoded | %d | %s | %s | %s |\n", reps, ms(first), ms(ds[len(ds)/2]), ms(ds[len(ds)-1]))
+	return nil
+}
+
+// countWriter counts what is written to it.
+type countWriter struct{ n int }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
+// Exports times the case list's export of every case the console user
+// sees, as CSV and as XLSX, over the server at base (reps downloads of
+// each, the first one first), and prints rows per second: rows is how
+// many cases the user sees.
+func Exports(ctx context.Context, base, username, password string, rows, reps int, out io.Writer) error {
+	c, err := SignIn(ctx, base, username, password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n| case export (%d rows, as %s) | runs | first s | first rows/s | best s | best rows/s |\n|---|---|---|---|---|---|\n", rows, username)
+	for _, format := range []string{"csv", "xlsx"} {
+		ds, err := c.Time(ctx, "/cases/export?format="+format, reps)
+		if err != nil {
+			return err
+		}
+		first := ds[0]
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		rate := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(rows)/d.Seconds()) }
+		fmt.Fprintf(out, "| %s | %d | %.2f | %s | %.2f | %s |\n", format, reps, first.Seconds(), rate(first), ds[0].Seconds(), rate(ds[0]))
+	}
+	return nil
+}

@@ -457,10 +457,9 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 	// separator replaced by a space (it cannot be typed; an import could
 	// bring one), so every line splits into its 17 fields.
 	free := func(col string) string { return "replace(" + col + ", '\x1f', ' ')" }
-	rows, err := q.Query(ctx, `SELECT c.no`+exportSep+`c.source`+exportSep+`c.category_id`+exportSep+free(`c.description`)+exportSep+free(`c.address`)+exportSep+
-		`COALESCE(c.region_id, 0)`+exportSep+`c.state`+exportSep+`COALESCE(c.lead_unit_id, 0)`+exportSep+`c.deadline`+exportSep+`c.warning`+exportSep+
-		`c.overdue`+exportSep+`c.supervised`+exportSep+`c.rework_count`+exportSep+`c.reported_at`+exportSep+`c.closed_at`+exportSep+
-		free(`c.reporter_name`)+exportSep+free(`c.reporter_phone`)+res.from()+` WHERE `+where+` ORDER BY c.id DESC`, args...)
+	rows, err := q.Query(ctx, `SELECT concat_ws(`+exportSep+`, c.no, c.source, c.category_id, `+free(`c.description`)+`, `+free(`c.address`)+`,
+		COALESCE(c.region_id, 0), c.state, COALESCE(c.lead_unit_id, 0), c.deadline, c.warning, c.overdue, c.supervised, c.rework_count,
+		c.reported_at, c.closed_at, `+free(`c.reporter_name`)+`, `+free(`c.reporter_phone`)+`)`+res.from()+` WHERE `+where+` ORDER BY c.id DESC`, args...)
 	if err != nil {
 		return fmt.Errorf("export cases: %w", err)
 	}
@@ -496,8 +495,9 @@ func (s *Service) EachExportRow(ctx context.Context, actor org.Actor, f Filter, 
 	return rows.Err()
 }
 
-// exportSep joins an export row's columns in SQL (both engines).
-const exportSep = " || '\x1f' || "
+// exportSep is the separator of an export row's columns, as an SQL
+// string: the unit separator U+001F.
+const exportSep = "'\x1f'"
 
 // splitFields splits a line of joined columns (exportSep) into fields;
 // false when it has another number of them.
