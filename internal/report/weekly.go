@@ -507,6 +507,9 @@ func (s *Service) store(ctx context.Context, actor org.Actor, d NoticeDoc, caseI
 		if err := s.enqueue(ctx, tx, id, unitID, b); err != nil {
 			return err
 		}
+		if err := workflow.AlertUnit(ctx, tx, s.now(), workflow.AlertNotice, unitID, caseID, d.No); err != nil {
+			return err
+		}
 		stored = true
 		return appendTrail(ctx, tx, actor, s.now(), "notice.issue", map[string]any{"notice": d.No, "kind": d.Kind, "unit": d.Unit, "escalated": d.Escalated})
 	})

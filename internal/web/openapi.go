@@ -36,6 +36,8 @@ var apiTypes = map[string]any{
 	"Batch":            workflow.BatchInput{},
 	"StockReplies":     map[workflow.Action][]string{},
 	"Replies":          []string{},
+	"Alerts":           alertPage{},
+	"AlertsRead":       alertsRead{},
 	"CasePoints":       casePoints{},
 	"BatchResults":     []batchResultJSON{},
 	"SavedFilters":     []workflow.SavedFilter{},

@@ -170,6 +170,7 @@ type page struct {
 	Path   string
 	Flash  string
 	Queues []workflow.Queue
+	Unread int // staff alerts not read yet (the header's bell)
 	Data   map[string]any
 }
 
@@ -191,6 +192,15 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, code int, 
 			p.User = &pr.session.User
 		}
 		p.Queues = workflow.QueuesFor(pr.actor.Role)
+		if pr.session != nil {
+			// The bell is a courtesy: a failed count leaves it blank
+			// rather than failing the page.
+			n, err := s.Flow.UnreadAlerts(r.Context(), pr.actor)
+			if err != nil {
+				s.Log.Warn("unread alerts", "err", err)
+			}
+			p.Unread = n
+		}
 	}
 	switch r.URL.Query().Get("msg") {
 	case "saved":

@@ -45,6 +45,7 @@ var areas = []func(*Server) []route{
 	(*Server).filterRoutes,
 	(*Server).batchRoutes,
 	(*Server).replyRoutes,
+	(*Server).alertRoutes,
 	(*Server).caseMapRoutes,
 	(*Server).photoRoutes,
 	(*Server).organisationRoutes,

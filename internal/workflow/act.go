@@ -269,6 +269,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if err != nil {
 		return err
 	}
+	if err := alertAfter(ctx, tx, c, in.Action, now); err != nil {
+		return fmt.Errorf("staff alerts: %w", err)
+	}
 	if s.Notifier != nil && from != c.State {
 		if err := s.Notifier.StateChanged(ctx, tx, c, from, in.Opinion, now); err != nil {
 			return fmt.Errorf("notify: %w", err)

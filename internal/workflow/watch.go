@@ -49,25 +49,25 @@ func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, erro
 			q = `UPDATE cases SET warning = 2, overdue = TRUE, overdue_at = deadline, version = version + 1, updated_at = ?
 				WHERE id IN (SELECT id FROM cases WHERE state IN ('dispatched', 'in_progress') AND overdue = FALSE AND deadline > 0 AND deadline <= ? ORDER BY deadline LIMIT ?)
 				AND state IN ('dispatched', 'in_progress') AND overdue = FALSE AND deadline > 0 AND deadline <= ?
-				RETURNING id, state, COALESCE(dispatch_id, 0), deadline`
+				RETURNING id, state, COALESCE(dispatch_id, 0), deadline, COALESCE(lead_unit_id, 0)`
 		} else {
 			q = `UPDATE cases SET warning = 1, version = version + 1, updated_at = ?
 				WHERE id IN (SELECT id FROM cases WHERE state IN ('dispatched', 'in_progress') AND warning = 0 AND warn_at > 0 AND warn_at <= ? ORDER BY warn_at LIMIT ?)
 				AND state IN ('dispatched', 'in_progress') AND warning = 0 AND warn_at > 0 AND warn_at <= ?
-				RETURNING id, state, COALESCE(dispatch_id, 0), deadline`
+				RETURNING id, state, COALESCE(dispatch_id, 0), deadline, COALESCE(lead_unit_id, 0)`
 		}
 		rows, err := tx.Query(ctx, q, store.Ms(now), store.Ms(now), sweepBatch, store.Ms(now))
 		if err != nil {
 			return fmt.Errorf("deadline sweep: %w", err)
 		}
 		type hit struct {
-			id, dispatch, deadline int64
-			state                  string
+			id, dispatch, deadline, unit int64
+			state                        string
 		}
 		var hits []hit
 		for rows.Next() {
 			var h hit
-			if err := rows.Scan(&h.id, &h.state, &h.dispatch, &h.deadline); err != nil {
+			if err := rows.Scan(&h.id, &h.state, &h.dispatch, &h.deadline, &h.unit); err != nil {
 				rows.Close()
 				return err
 			}
@@ -77,9 +77,9 @@ func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, erro
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		action := Warn
+		action, alert := Warn, AlertWarned
 		if red {
-			action = Overdue
+			action, alert = Overdue, AlertOverdue
 		}
 		for _, h := range hits {
 			if red && h.dispatch != 0 {
@@ -89,6 +89,9 @@ func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, erro
 			}
 			data := map[string]any{"deadline": store.Time(h.deadline)}
 			if _, err := s.appendEvent(ctx, tx, org.System, now, h.id, action, State(h.state), State(h.state), "", data); err != nil {
+				return err
+			}
+			if err := AlertUnit(ctx, tx, now, alert, h.unit, h.id, ""); err != nil {
 				return err
 			}
 		}
