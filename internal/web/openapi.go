@@ -37,6 +37,7 @@ var apiTypes = map[string]any{
 	"StockReplies":     map[workflow.Action][]string{},
 	"Replies":          []string{},
 	"Alerts":           alertPage{},
+	"TaskEdit":         tasks.TaskEdit{},
 	"AlertsRead":       alertsRead{},
 	"CasePoints":       casePoints{},
 	"BatchResults":     []batchResultJSON{},

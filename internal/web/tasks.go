@@ -33,7 +33,10 @@ func (s *Server) taskRoutes() []route {
 		{method: "POST", path: "/api/v1/tasks/reports/{id}/decide", api: true, roles: taskDeciders, summary: "Accept a report (the milestone is done) or return it with a reason", body: "TaskDecision", resp: "Task", h: s.apiTaskDecide},
 		{method: "GET", path: "/tasks", roles: taskReaders, h: s.pageTasks},
 		{method: "POST", path: "/tasks/import", roles: admin, h: s.postTaskImport},
+		{method: "PUT", path: "/api/v1/tasks/{id}", api: true, roles: admin, summary: "Change a task after its import: title, units (codes or names), indicator leaves, milestones in order (id 0 adds one; one left out is removed unless it has reports; an accepted one stays as it is)", body: "TaskEdit", resp: "Task", h: s.apiTaskUpdate},
 		{method: "GET", path: "/tasks/{id}", roles: taskReaders, h: s.pageTask},
+		{method: "GET", path: "/tasks/edit/{id}", roles: admin, h: s.pageTaskEdit},
+		{method: "POST", path: "/tasks/edit/{id}", roles: admin, h: s.postTaskEdit},
 		{method: "POST", path: "/tasks/milestones/{id}/reports", roles: taskReporters, h: s.postTaskReport},
 		{method: "POST", path: "/tasks/reports/{id}/decide", roles: taskDeciders, h: s.postTaskDecide},
 		{method: "GET", path: "/tasks/files/{id}", roles: taskReaders, h: s.getTaskFile},
@@ -350,4 +353,118 @@ func (s *Server) getTaskFile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
 	_, _ = io.Copy(w, rc)
+}
+
+func (s *Server) apiTaskUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var e tasks.TaskEdit
+	if err := decodeJSON(r, &e); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Tasks.UpdateTask(r.Context(), actorOf(r), id, e); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, err := s.Tasks.Task(r.Context(), actorOf(r), id)
+	respond(s, w, r, t, err)
+}
+
+// newMilestoneRows is how many blank rows the edit form offers for new
+// milestones.
+const newMilestoneRows = 3
+
+func (s *Server) pageTaskEdit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, err := s.Tasks.Task(r.Context(), actorOf(r), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	e := tasks.TaskEdit{Title: t.Title, Lead: t.Lead.Code, Leaves: t.Leaves}
+	for _, u := range t.Coops {
+		e.Coops = append(e.Coops, u.Code)
+	}
+	for _, m := range t.Milestones {
+		e.Milestones = append(e.Milestones, tasks.MilestoneEdit{ID: m.ID, Title: m.Title, Due: m.Due, Deliverable: m.Deliverable})
+	}
+	s.renderTaskEdit(w, r, http.StatusOK, "", t, e)
+}
+
+func (s *Server) renderTaskEdit(w http.ResponseWriter, r *http.Request, code int, msg string, t tasks.Task, e tasks.TaskEdit) {
+	done := map[int64]bool{}
+	for _, m := range t.Milestones {
+		done[m.ID] = m.Status == tasks.Done
+	}
+	for range newMilestoneRows {
+		e.Milestones = append(e.Milestones, tasks.MilestoneEdit{})
+	}
+	s.renderStatus(w, r, code, "task_edit", map[string]any{"T": t, "E": e, "Done": done, "Error": msg,
+		"Coops": strings.Join(e.Coops, "、"), "Leaves": strings.Join(e.Leaves, "、")})
+}
+
+// postTaskEdit reads the edit form: title, lead, coops and leaves (lists),
+// and rows of milestones (m_id, m_title, m_due, m_deliverable, in order;
+// m_remove lists the ids to remove; rows with neither id nor title are
+// blank new rows).
+func (s *Server) postTaskEdit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	e := tasks.TaskEdit{Title: r.FormValue("title"), Lead: r.FormValue("lead"),
+		Coops: tasks.SplitList(r.FormValue("coops")), Leaves: tasks.SplitList(r.FormValue("leaves"))}
+	ids, titles, dues, dels := r.PostForm["m_id"], r.PostForm["m_title"], r.PostForm["m_due"], r.PostForm["m_deliverable"]
+	remove := map[string]bool{}
+	for _, v := range r.PostForm["m_remove"] {
+		remove[v] = true
+	}
+	if len(titles) != len(ids) || len(dues) != len(ids) || len(dels) != len(ids) {
+		s.fail(w, r, errInvalid("bad_form"))
+		return
+	}
+	var kept []tasks.MilestoneEdit
+	for i := range ids {
+		var mid int64
+		if ids[i] != "" {
+			if mid, err = strconv.ParseInt(ids[i], 10, 64); err != nil || mid <= 0 {
+				s.fail(w, r, errInvalid("bad_id"))
+				return
+			}
+		}
+		m := tasks.MilestoneEdit{ID: mid, Title: titles[i], Due: dues[i], Deliverable: dels[i]}
+		if mid == 0 && strings.TrimSpace(m.Title) == "" && strings.TrimSpace(m.Due) == "" && strings.TrimSpace(m.Deliverable) == "" {
+			continue // a blank new row
+		}
+		if mid != 0 && remove[ids[i]] {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	e.Milestones = kept
+	a := actorOf(r)
+	if err := s.Tasks.UpdateTask(r.Context(), a, id, e); err != nil {
+		t, terr := s.Tasks.Task(r.Context(), a, id)
+		if terr != nil {
+			s.fail(w, r, err)
+			return
+		}
+		code, msg := s.message(r, err)
+		s.renderTaskEdit(w, r, status(code), msg, t, e)
+		return
+	}
+	http.Redirect(w, r, "/tasks/"+itoa(id)+"?msg=saved", http.StatusSeeOther)
 }

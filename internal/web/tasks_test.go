@@ -133,3 +133,55 @@ func TestTasksOverHTTP(t *testing.T) {
 		t.Fatalf("anonymous: %d", res.StatusCode)
 	}
 }
+
+// The administrator edits a task on its page: a milestone renamed, one
+// added, one removed; a refusal keeps what was typed; the API takes the
+// same edit as JSON.
+func TestTaskEditOverHTTP(t *testing.T) {
+	f := newFixture(t, testcity.SQLite(t))
+	adm, acc := f.login("admin"), f.login("acceptor")
+	year := time.Now().In(testcity.Shanghai).Year()
+	far := fmt.Sprintf("%d-12-31", year+1)
+	good := taskTable(t, [][]any{{"任务编号", "任务名称", "牵头单位", "节点", "完成时限"},
+		{"T01", "背街小巷整治", f.unitA.Code, "摸底排查", far},
+		{"T01", "", "", "完成整治", far},
+	})
+	if res := adm.do("POST", fmt.Sprintf("/api/v1/tasks/import?year=%d", year), bytes.NewReader(good), "application/octet-stream"); res.StatusCode != 200 {
+		t.Fatalf("import: %d %s", res.StatusCode, res.body)
+	}
+	var list []tasks.Task
+	adm.do("GET", "/api/v1/tasks", nil, "").json(t, &list)
+	tk := list[0]
+	m1, m2 := fmt.Sprint(tk.Milestones[0].ID), fmt.Sprint(tk.Milestones[1].ID)
+	page := adm.do("GET", fmt.Sprintf("/tasks/edit/%d", tk.ID), nil, "")
+	if page.StatusCode != 200 || !strings.Contains(page.body, `value="摸底排查"`) || !strings.Contains(page.body, `name="m_remove" value="`+m2+`"`) {
+		t.Fatalf("edit page: %d", page.StatusCode)
+	}
+	if res := acc.do("GET", fmt.Sprintf("/tasks/edit/%d", tk.ID), nil, ""); res.StatusCode != 403 {
+		t.Errorf("an acceptor opens the edit page: %d", res.StatusCode)
+	}
+	form := url.Values{"title": {"背街小巷环境整治"}, "lead": {f.unitA.Code}, "coops": {f.unitB.Code}, "leaves": {""},
+		"m_id": {m1, m2, "", ""}, "m_title": {"全面摸底", "完成整治", "回头看", ""}, "m_due": {far, far, "明年", ""}, "m_deliverable": {"台账", "", "", ""},
+		"m_remove": {m2}}
+	res := adm.form("POST", fmt.Sprintf("/tasks/edit/%d", tk.ID), form)
+	if res.StatusCode != 400 || !strings.Contains(res.body, "不是有效日期") || !strings.Contains(res.body, `value="回头看"`) || !strings.Contains(res.body, `value="背街小巷环境整治"`) {
+		t.Fatalf("a bad date: %d, message or typed text lost", res.StatusCode)
+	}
+	form["m_due"] = []string{far, far, fmt.Sprintf("%d/6/30", year+1), ""}
+	if res := adm.form("POST", fmt.Sprintf("/tasks/edit/%d", tk.ID), form); res.StatusCode != 303 {
+		t.Fatalf("edit: %d %s", res.StatusCode, res.body)
+	}
+	var got tasks.Task
+	adm.do("GET", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), nil, "").json(t, &got)
+	if got.Title != "背街小巷环境整治" || len(got.Coops) != 1 || len(got.Milestones) != 2 || got.Milestones[0].Title != "全面摸底" ||
+		got.Milestones[1].Title != "回头看" || got.Milestones[1].Due != fmt.Sprintf("%d-06-30", year+1) {
+		t.Fatalf("after the edit: %+v", got)
+	}
+	body := fmt.Sprintf(`{"title":"背街小巷整治","lead":%q,"milestones":[{"id":%d,"title":"全面摸底","due":%q}]}`, f.unitB.Code, got.Milestones[0].ID, far)
+	if res := adm.do("PUT", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), strings.NewReader(body), "application/json"); res.StatusCode != 200 || !strings.Contains(res.body, `"code":"`+f.unitB.Code+`"`) {
+		t.Fatalf("API edit: %d %s", res.StatusCode, res.body)
+	}
+	if res := adm.do("PUT", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), strings.NewReader(`{"title":"x","lead":"无此单位","milestones":[{"title":"a","due":"2030-01-01"}]}`), "application/json"); res.StatusCode != 400 || !strings.Contains(res.body, "找不到单位") {
+		t.Errorf("API edit with an unknown unit: %d %s", res.StatusCode, res.body)
+	}
+}
