@@ -141,13 +141,17 @@ func (s *Store) throttledCheck(ctx context.Context, keys []string, password stri
 
 // CheckSecret checks the password of an account kept outside the users
 // table (a volunteer's, by phone number) under the throttle that guards
-// staff logins: kind and account name the per-account key, the address
-// the shared one. hashOf reads the account's password hash; NotFound (or
+// staff logins: kind and account name the per-account key, and the
+// address is counted for that kind of account apart from the staff's
+// (kind+"ip:"): a crowd of volunteers signing in behind one address at
+// an activity (a community's Wi-Fi, a carrier's NAT) neither slows the
+// office's staff at that address nor is slowed by them, and its own
+// address limit is higher (throttleLimit). hashOf reads the account's password hash; NotFound (or
 // an empty hash: no password set) fails like a wrong password, after the
 // same work. A match takes the attempt back; a failure stays counted and
 // answers Unauthorized login.failed.
 func (s *Store) CheckSecret(ctx context.Context, kind, account, ip, password string, hashOf func() (string, error)) error {
-	keys := []string{kind + ":" + strings.ToLower(account) + "@" + ip, "ip:" + ip}
+	keys := []string{kind + ":" + strings.ToLower(account) + "@" + ip, kind + "ip:" + ip}
 	match, err := s.throttledCheck(ctx, keys, password, hashOf)
 	if err != nil {
 		return err
@@ -230,8 +234,13 @@ func releaseAttempt(ctx context.Context, tx *store.Tx, keys []string) error {
 // throttleLimit is the number of failures within ThrottleWindow after
 // which a key's attempts are delayed.
 func throttleLimit(key string) int {
-	if strings.HasPrefix(key, "ip:") {
+	switch {
+	case strings.HasPrefix(key, "ip:"):
 		return MaxFailures * 4 // an office behind one NAT address shares it
+	case strings.HasPrefix(key, "volip:"):
+		// Hundreds of volunteers may sign in at one activity behind one
+		// address; each still has MaxFailures on their own number there.
+		return MaxFailures * 20
 	}
 	return MaxFailures
 }

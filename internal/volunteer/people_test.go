@@ -1,6 +1,7 @@
 package volunteer_test
 
 import (
+	"fmt"
 	"context"
 	"strings"
 	"testing"
@@ -313,6 +314,42 @@ func TestLoginThrottle(t *testing.T) {
 		wantErr(t, err, apperr.Unauthorized, "login.failed", "unknown phone")
 		_, err = s.Login(ctx, "not a phone", testcity.Password, "10.3.3.3")
 		wantErr(t, err, apperr.Unauthorized, "login.failed", "malformed phone")
+	})
+}
+
+// TestLoginCrowdBehindOneAddress: at an activity, many volunteers sign in
+// from one address (the community's Wi-Fi); forty of them mistype once,
+// and the next one and the office's staff at that address still get in
+// without waiting, while the staff's own address count is apart.
+func TestLoginCrowdBehindOneAddress(t *testing.T) {
+	t.Parallel()
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx, s := e.ctx, e.svc
+		const ip = "10.7.7.7"
+		for i := range 40 {
+			if _, err := s.Login(ctx, fmt.Sprintf("1380000%04d", i), "Wrong-Passw0rd!", ip); !wantErr(t, err, apperr.Unauthorized, "login.failed", "a mistyped password") {
+				t.Fatalf("volunteer %d", i)
+			}
+		}
+		e.volunteer(e.teamA, "钱七")
+		if _, err := s.Login(ctx, phone(e.n), testcity.Password, ip); err != nil {
+			t.Fatalf("a volunteer after forty others' typos: %v", err)
+		}
+		if _, err := e.c.Org.Login(ctx, "acceptor", testcity.Password, ip, "test"); err != nil {
+			t.Errorf("the office's acceptor at the same address: %v", err)
+		}
+		// The address still bounds guessing: a hundred failures there
+		// make the next attempt wait.
+		for i := 40; i < 5*org.MaxFailures*4; i++ {
+			s.Login(ctx, fmt.Sprintf("1380000%04d", i), "Wrong-Passw0rd!", ip)
+		}
+		if _, err := s.Login(ctx, phone(e.n), testcity.Password, ip); !apperr.Is(err, apperr.RateLimited) {
+			t.Errorf("after a hundred failures at one address: %v, want rate limited", err)
+		}
+		if _, err := e.c.Org.Login(ctx, "acceptor", testcity.Password, ip, "test"); err != nil {
+			t.Errorf("staff at the address after the volunteers' limit: %v", err)
+		}
 	})
 }
 
