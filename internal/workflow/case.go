@@ -68,6 +68,9 @@ type Service struct {
 	// walkFrom overrides searchWalkFrom (tests take both ways with few
 	// cases); 0 keeps it.
 	walkFrom int
+	// walkWindow overrides the cases such a walk reads at most
+	// (searchWalkWindow); 0 keeps it.
+	walkWindow int
 }
 
 // NewService returns a Service with the product's defaults.

@@ -8,6 +8,13 @@ func (s *Service) SetSearchWalkFrom(n int) func() {
 	return func() { s.walkFrom = 0 }
 }
 
+// SetSearchWalkWindow sets how many cases such a walk reads at most, and
+// returns a function restoring the default.
+func (s *Service) SetSearchWalkWindow(n int) func() {
+	s.walkWindow = n
+	return func() { s.walkWindow = 0 }
+}
+
 // SetUpdatesChunk sets how many events one query of the updates feed
 // reads, and returns a function restoring the default.
 func SetUpdatesChunk(n int) func() {

@@ -333,6 +333,7 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	}
 	page.Pages = (page.Total + f.Limit - 1) / f.Limit
 	pageWhere, pageArgs := where, args
+	walking := false // a PostgreSQL search page that walks the cases
 	if res.search == pgSearch {
 		// PostgreSQL cannot estimate a phrase of overlapping pairs (it
 		// multiplies their frequencies as if they were independent), so
@@ -347,6 +348,7 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 		}
 		if page.Total >= walk && (f.Sort == SortNewest || f.Sort == SortOldest) {
 			many.search = pgSearchMany
+			walking = true
 		}
 		pageWhere, pageArgs = f.where(s.DB.Dialect, actor, many)
 	}
@@ -387,18 +389,56 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 		// 145 ms whole, 65-85 ms this way).
 		query = `SELECT ` + caseCols + caseFrom + ` WHERE c.id IN (SELECT c.id` + res.from() + ` WHERE ` + pageWhere + tail + `) ORDER BY ` + order
 	}
-	rows, err := q.Query(ctx, query, pageArgs...)
-	if err != nil {
-		return page, fmt.Errorf("list cases: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanCase(rows)
+	if walking {
+		// Walk only the newest (or oldest) cases that pass the other
+		// filters, a window some sixty times the rows wanted: enough when
+		// the matches are dense (a word in one case of sixty), cheap when
+		// they are not. The window is a prefix of the list's order, so a
+		// full page found in it is the right page; otherwise the matches
+		// are read from the index instead (the "few" way), which is right
+		// for any density.
+		plain := res
+		plain.search, plain.searchArgs = "", nil
+		inner, innerArgs := f.where(s.DB.Dialect, actor, plain)
+		if !numbered && f.Before > 0 {
+			inner += " AND c.id < ?"
+			innerArgs = append(innerArgs, f.Before)
+		}
+		nTail, offset := 1, 0 // the tail's arguments: the limit, and a numbered page's offset
+		if numbered {
+			nTail, offset = 2, (max(f.Page, 1)-1)*f.Limit
+		}
+		window := max(searchWalkWindow, 60*(offset+f.Limit+1))
+		if s.walkWindow > 0 {
+			window = s.walkWindow
+		}
+		walk := `SELECT ` + caseCols + strings.Replace(caseFrom, " FROM cases c", ` FROM (SELECT * FROM cases c WHERE `+inner+` ORDER BY `+order+` LIMIT `+strconv.Itoa(window)+`) c`, 1) +
+			` WHERE ` + pgSearchMany + tail
+		walkArgs := append(append(innerArgs, res.searchArgs...), pageArgs[len(pageArgs)-nTail:]...)
+		cases, err := s.readCases(ctx, q, actor, walk, walkArgs)
 		if err != nil {
 			return page, err
 		}
-		hideReporter(actor, c)
-		page.Cases = append(page.Cases, c)
+		if len(cases) == f.Limit+1 { // the window held the page and one more
+			page.Cases = cases
+		} else {
+			few := res
+			few.search = pgSearchFew
+			fewWhere, _ := f.where(s.DB.Dialect, actor, few)
+			if !numbered && f.Before > 0 {
+				fewWhere += " AND c.id < ?"
+			}
+			query = `SELECT ` + caseCols + caseFrom + ` WHERE ` + fewWhere + tail
+			page.Cases, err = s.readCases(ctx, q, actor, query, pageArgs)
+			if err != nil {
+				return page, err
+			}
+		}
+	} else {
+		page.Cases, err = s.readCases(ctx, q, actor, query, pageArgs)
+		if err != nil {
+			return page, err
+		}
 	}
 	if len(page.Cases) > f.Limit {
 		page.Cases = page.Cases[:f.Limit]
@@ -406,7 +446,31 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 			page.Next = page.Cases[f.Limit-1].ID
 		}
 	}
-	return page, rows.Err()
+	return page, nil
+}
+
+// searchWalkWindow is the least number of cases a PostgreSQL search page
+// walks before it reads the matches from the index instead.
+const searchWalkWindow = 3000
+
+// readCases runs a page query and scans its cases, the reporter hidden
+// from whom may not see them.
+func (s *Service) readCases(ctx context.Context, q store.Queryer, actor org.Actor, query string, args []any) ([]*Case, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	defer rows.Close()
+	var out []*Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		hideReporter(actor, c)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // ExportRow is a case as the list's export writes it: the columns the

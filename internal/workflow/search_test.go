@@ -186,3 +186,70 @@ func TestListOrdersAndPages(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchPagesEveryWay: a search's pages are the same whichever way
+// PostgreSQL reads them (the matches from the index; a walk of the newest
+// cases that finds the page in its window; a walk whose window is too
+// short, which falls back to the index), newest first by cursor and by
+// page number, oldest first.
+func TestSearchPagesEveryWay(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		var want []string // newest first
+		for i := range 24 {
+			desc := "人行道井盖缺失"
+			if i%2 == 1 {
+				desc = "路边暴露垃圾"
+			}
+			c := f.report(func(in *workflow.NewCase) { in.Description = desc })
+			if i%2 == 0 {
+				want = append([]string{c.No}, want...)
+			}
+		}
+		read := func(f0 workflow.Filter) []string {
+			t.Helper()
+			var got []string
+			for {
+				page, err := f.svc.List(f.ctx, f.acceptor, f0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range page.Cases {
+					got = append(got, c.No)
+				}
+				switch {
+				case f0.Page > 0 && f0.Page < page.Pages:
+					f0.Page++
+				case f0.Page == 0 && page.Next != 0:
+					f0.Before = page.Next
+				default:
+					return got
+				}
+			}
+		}
+		oldest := slices.Clone(want)
+		slices.Reverse(oldest)
+		check := func(way string) {
+			t.Helper()
+			if got := read(workflow.Filter{Q: "井盖", Limit: 5}); !slices.Equal(got, want) {
+				t.Errorf("%s, by cursor: %v, want %v", way, got, want)
+			}
+			if got := read(workflow.Filter{Q: "井盖", Limit: 5, Page: 1}); !slices.Equal(got, want) {
+				t.Errorf("%s, by page: %v, want %v", way, got, want)
+			}
+			if got := read(workflow.Filter{Q: "井盖", Limit: 5, Page: 1, Sort: workflow.SortOldest}); !slices.Equal(got, oldest) {
+				t.Errorf("%s, oldest first: %v, want %v", way, got, oldest)
+			}
+		}
+		check("the engine's own way")
+		if db.Dialect == store.Postgres {
+			defer f.svc.SetSearchWalkFrom(1)()
+			check("walking, the page in the window")
+			restore := f.svc.SetSearchWalkWindow(14)
+			check("walking a window shorter than the list")
+			restore()
+			defer f.svc.SetSearchWalkWindow(7)()
+			check("walking a short window, then the index")
+		}
+	})
+}
