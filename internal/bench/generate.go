@@ -237,6 +237,11 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 			if err := insertTerms(ctx, tx, terms); err != nil {
 				return err
 			}
+			if len(terms) > 0 {
+				if err := workflow.IndexUnits(ctx, tx, terms[0][0].(int64), terms[len(terms)-1][0].(int64)); err != nil {
+					return err
+				}
+			}
 			return audit.AppendBatch(ctx, tx, events)
 		})
 		if err != nil {

@@ -59,8 +59,9 @@ func loadMigrations() ([]migration, error) {
 			m.dialect[Postgres] = string(b)
 		default:
 			m.common = string(b)
-			m.name = strings.TrimSuffix(rest, ".sql")
 		}
+		// named by its files, whichever of them there are
+		m.name = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(rest, ".sql"), ".sqlite"), ".postgres")
 	}
 	var out []migration
 	for _, m := range byVersion {
@@ -137,8 +138,16 @@ func (db *DB) MigrateTo(ctx context.Context, last int) (applied []string, err er
 	}
 	if len(applied) > 0 {
 		// New indexes have no statistics yet; without them the planners
-		// can prefer a worse index for the queue queries.
-		if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil {
+		// can prefer a worse index for the queue queries. On PostgreSQL a
+		// migration that rewrote rows (0030 rewrites every case's search
+		// terms) also leaves dead rows and a full GIN pending list, which
+		// slowed every search about twofold until autovacuum came by:
+		// VACUUM clears both now.
+		analyze := `ANALYZE`
+		if db.Dialect == Postgres {
+			analyze = `VACUUM ANALYZE`
+		}
+		if _, err := db.w.ExecContext(ctx, analyze); err != nil {
 			return applied, fmt.Errorf("analyze after migrations: %w", err)
 		}
 	} else if db.Dialect == SQLite {

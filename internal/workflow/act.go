@@ -265,6 +265,12 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	}
 	c.Version++
 	c.UpdatedAt = now
+	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen || in.Action == Relapse {
+		// the case's units changed: their search tokens follow (PostgreSQL)
+		if err := IndexUnits(ctx, tx, c.ID, c.ID); err != nil {
+			return err
+		}
+	}
 	seq, err := s.appendEvent(ctx, tx, actor, now, c.ID, in.Action, from, c.State, in.Opinion, data)
 	if err != nil {
 		return err

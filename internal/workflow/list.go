@@ -334,20 +334,20 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	page.Pages = (page.Total + f.Limit - 1) / f.Limit
 	pageWhere, pageArgs := where, args
 	walking := false // a PostgreSQL search page that walks the cases
-	if res.search == pgSearch {
+	if isPGSearch(res.search) {
 		// PostgreSQL cannot estimate a phrase of overlapping pairs (it
 		// multiplies their frequencies as if they were independent), so
 		// the count just made decides the plan: many matches, walk the
 		// cases newest first and test each one's terms; few, read the
 		// matches from the index once and fetch those cases.
 		many := res
-		many.search = pgSearchFew
+		many.search = pgAs(pgSearchFew, res.search)
 		walk := searchWalkFrom
 		if s.walkFrom > 0 {
 			walk = s.walkFrom
 		}
 		if page.Total >= walk && (f.Sort == SortNewest || f.Sort == SortOldest) {
-			many.search = pgSearchMany
+			many.search = pgAs(pgSearchMany, res.search)
 			walking = true
 		}
 		pageWhere, pageArgs = f.where(s.DB.Dialect, actor, many)
@@ -413,7 +413,7 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 			window = s.walkWindow
 		}
 		walk := `SELECT ` + caseCols + strings.Replace(caseFrom, " FROM cases c", ` FROM (SELECT * FROM cases c WHERE `+inner+` ORDER BY `+order+` LIMIT `+strconv.Itoa(window)+`) c`, 1) +
-			` WHERE ` + pgSearchMany + tail
+			` WHERE ` + pgAs(pgSearchMany, res.search) + tail
 		walkArgs := append(append(innerArgs, res.searchArgs...), pageArgs[len(pageArgs)-nTail:]...)
 		cases, err := s.readCases(ctx, q, actor, walk, walkArgs)
 		if err != nil {
@@ -423,7 +423,7 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 			page.Cases = cases
 		} else {
 			few := res
-			few.search = pgSearchFew
+			few.search = pgAs(pgSearchFew, res.search)
 			fewWhere, _ := f.where(s.DB.Dialect, actor, few)
 			if !numbered && f.Before > 0 {
 				fewWhere += " AND c.id < ?"

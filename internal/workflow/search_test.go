@@ -1,7 +1,9 @@
 package workflow_test
 
 import (
+	"chuangwen/internal/org"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,6 +130,38 @@ func TestSearch(t *testing.T) {
 		// Nor, outside the scope, anything at all.
 		if page, _ := f.svc.List(f.ctx, f.handlerB, workflow.Filter{Q: "井盖"}); len(page.Cases) != 0 {
 			t.Errorf("unit B's handler found unit A's case")
+		}
+		// The units' search follows the case: returned, nobody's;
+		// dispatched to B with A cooperating, both find it; the index
+		// rebuilt from the cases, still.
+		finds := func(h org.Actor, want int) {
+			t.Helper()
+			page, err := f.svc.List(f.ctx, h, workflow.Filter{Q: "井盖"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Cases) != want {
+				t.Errorf("%s finds %d cases, want %d", h.Name, len(page.Cases), want)
+			}
+		}
+		f.act(f.handlerA, a.ID, workflow.ActInput{Action: workflow.Return, Opinion: "非我单位职责"})
+		finds(f.handlerA, 0)
+		f.act(f.acceptor, a.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitB.ID, CoopUnitIDs: []int64{f.unitA.ID}})
+		finds(f.handlerA, 1)
+		finds(f.handlerB, 1)
+		if err := f.svc.ResetSearchIndex(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.IndexBacklog(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		finds(f.handlerA, 1)
+		finds(f.handlerB, 1)
+		// The unit tokens are not words anyone can search for.
+		for _, q := range []string{"u" + strconv.FormatInt(f.unitB.ID, 10), "#u" + strconv.FormatInt(f.unitB.ID, 10)} {
+			if page, _ := f.svc.List(f.ctx, f.acceptor, workflow.Filter{Q: q}); len(page.Cases) != 0 {
+				t.Errorf("search %q found %d cases", q, len(page.Cases))
+			}
 		}
 	})
 }
