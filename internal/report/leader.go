@@ -125,7 +125,7 @@ const weekTTL = 5 * time.Minute
 type leaderCache struct {
 	mu        sync.Mutex
 	weeks     map[string]cachedWeek // scope key + week start
-	index     map[string][]LeaderDistrict
+	index     map[string]cachedIndex
 	round     map[string]*LeaderRound
 	cellCodes map[int64]string
 	cellIDs   []int64
@@ -139,9 +139,15 @@ type cachedWeek struct {
 	at               time.Time
 }
 
+// cachedIndex is the districts' index as computed at at.
+type cachedIndex struct {
+	districts []LeaderDistrict
+	at        time.Time
+}
+
 func (s *Service) cache() *leaderCache {
 	s.leaderOnce.Do(func() {
-		s.leader = &leaderCache{weeks: map[string]cachedWeek{}, index: map[string][]LeaderDistrict{}, round: map[string]*LeaderRound{}}
+		s.leader = &leaderCache{weeks: map[string]cachedWeek{}, index: map[string]cachedIndex{}, round: map[string]*LeaderRound{}}
 	})
 	return s.leader
 }
@@ -436,7 +442,9 @@ func (s *Service) leaderWeeks(ctx context.Context, actor org.Actor, scope string
 
 // leaderIndex is the index over the latest quarter with closed mock
 // inspections (this quarter, else the one before), kept for as long as
-// the closed rounds and the weights are the same.
+// the closed rounds and the weights are the same; when the weights count
+// volunteer registrations, which change without a round, for weekTTL at
+// most.
 func (s *Service) leaderIndex(ctx context.Context, all []assess.Round, now time.Time) (string, []LeaderDistrict, error) {
 	t := now.In(s.loc())
 	q := Quarter{t.Year(), (int(t.Month())-1)/3 + 1}
@@ -457,8 +465,9 @@ func (s *Service) leaderIndex(ctx context.Context, all []assess.Round, now time.
 	c.mu.Lock()
 	cached, ok := c.index[key]
 	c.mu.Unlock()
-	if ok {
-		return q.String(), cached, nil
+	volunteers := st.Volunteers != "" && st.Volunteers != "0"
+	if ok && (!volunteers || now.Sub(cached.at) < weekTTL) {
+		return q.String(), cached.districts, nil
 	}
 	idx, err := s.index(ctx, rounds, st, false, q)
 	if err != nil {
@@ -489,7 +498,7 @@ func (s *Service) leaderIndex(ctx context.Context, all []assess.Round, now time.
 		out = append(out, LeaderDistrict{RegionID: r.id, Code: d.District, Name: r.name, Index: Points2{Rat: d.Index}, Rank: d.Rank})
 	}
 	c.mu.Lock()
-	c.index[key] = out
+	c.index[key] = cachedIndex{districts: out, at: now}
 	c.mu.Unlock()
 	return q.String(), out, nil
 }

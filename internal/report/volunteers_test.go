@@ -97,6 +97,32 @@ func TestBulletinVolunteers(t *testing.T) {
 		if !strings.Contains(wb.Doc.Formula, "volunteer_target") {
 			t.Errorf("formula %q", wb.Doc.Formula)
 		}
+		// The leader's screen shows the same index, and follows a new
+		// registration within five minutes (no round closes meanwhile).
+		leaderIndex := func() *big.Rat {
+			t.Helper()
+			v, err := f.rs.Leader(f.ctx, c.Leader)
+			f.must(err)
+			for _, d := range v.Districts {
+				if d.Code == c.District1.Code {
+					return d.Index.Rat
+				}
+			}
+			t.Fatalf("district 1 not on the leader's screen: %+v", v.Districts)
+			return nil
+		}
+		if x := leaderIndex(); x == nil || x.Cmp(big.NewRat(45, 1)) != 0 {
+			t.Errorf("leader's index of district 1: %v, want 45", x)
+		}
+		third := "33010219800101003"
+		if rep, err := vs.ImportRoster(f.ctx, c.Admin, team.ID, []volunteer.Registration{{Name: "丙", Phone: "13800000003", IDNumber: third + string(volunteer.IDCheckChar(third))}}); err != nil || rep.Stored != 1 {
+			t.Fatalf("third volunteer: %+v %v", rep, err)
+		}
+		c.Clock.Advance(6 * time.Minute)
+		// 100 × (60 × ½ + 40 × ½ + 20 × 0.3) ÷ 120 = 140/3
+		if x := leaderIndex(); x == nil || x.Cmp(big.NewRat(140, 3)) != 0 {
+			t.Errorf("leader's index after a registration: %v, want 140/3", x)
+		}
 		bad := st
 		bad.VolunteerTarget = ""
 		if err := f.rs.SaveSettings(f.ctx, c.Admin, bad); err == nil {
