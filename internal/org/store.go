@@ -188,13 +188,47 @@ func (s *Store) UpdateRegion(ctx context.Context, actor Actor, id int64, name st
 
 // Regions returns every region in tree order (by path).
 func (s *Store) Regions(ctx context.Context) ([]Region, error) {
-	out, err := store.Collect(ctx, s.DB.Reader(), func(row store.Scanner) (r Region, err error) {
+	return LoadRegions(ctx, s.DB.Reader())
+}
+
+// LoadRegions reads every region through q, by code.
+func LoadRegions(ctx context.Context, q store.Queryer) ([]Region, error) {
+	out, err := store.Collect(ctx, q, func(row store.Scanner) (r Region, err error) {
 		return r, row.Scan(&r.ID, &r.Code, &r.Name, &r.Level, &r.ParentID, &r.Path)
 	}, `SELECT id, code, name, level, COALESCE(parent_id, 0), path FROM regions ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list regions: %w", err)
 	}
 	return out, nil
+}
+
+// RegionTree is the regions by id, for rolling a region's figures up to
+// the district (or another level) it counts for.
+type RegionTree map[int64]Region
+
+// NewRegionTree indexes regions.
+func NewRegionTree(regions []Region) RegionTree {
+	t := make(RegionTree, len(regions))
+	for _, r := range regions {
+		t[r.ID] = r
+	}
+	return t
+}
+
+// At returns region id itself or its ancestor at level; false when it has
+// none (or id is no region).
+func (t RegionTree) At(id int64, level string) (Region, bool) {
+	r, ok := t[id]
+	if !ok {
+		return Region{}, false
+	}
+	for _, part := range strings.Split(strings.Trim(r.Path, "/"), "/") {
+		aid, _ := strconv.ParseInt(part, 10, 64)
+		if a, ok := t[aid]; ok && a.Level == level {
+			return a, true
+		}
+	}
+	return Region{}, false
 }
 
 // Region returns one region.

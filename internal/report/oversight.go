@@ -2,8 +2,6 @@ package report
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -212,36 +210,11 @@ func (s *Service) composeOversight(ctx context.Context, now time.Time) (Oversigh
 // publicFigures fills the city's and each district's figures.
 func (s *Service) publicFigures(ctx context.Context, doc *Oversight, p workflow.Period) error {
 	q := s.DB.Reader()
-	type reg struct {
-		id    int64
-		code  string
-		name  string
-		level string
-		path  string
-	}
-	regs, err := store.Collect(ctx, q, func(r store.Scanner) (x reg, err error) {
-		return x, r.Scan(&x.id, &x.code, &x.name, &x.level, &x.path)
-	}, `SELECT id, code, name, level, path FROM regions ORDER BY code`)
+	regs, err := org.LoadRegions(ctx, q)
 	if err != nil {
 		return err
 	}
-	byID := map[int64]reg{}
-	for _, r := range regs {
-		byID[r.id] = r
-	}
-	districtOf := func(id int64) (reg, bool) {
-		r, ok := byID[id]
-		if !ok {
-			return reg{}, false
-		}
-		for _, part := range strings.Split(strings.Trim(r.path, "/"), "/") {
-			aid, _ := strconv.ParseInt(part, 10, 64)
-			if a, ok := byID[aid]; ok && a.level == "district" {
-				return a, true
-			}
-		}
-		return reg{}, false
-	}
+	tree := org.NewRegionTree(regs)
 	type acc struct {
 		PublicFigures
 		handling         int64
@@ -250,11 +223,11 @@ func (s *Service) publicFigures(ctx context.Context, doc *Oversight, p workflow.
 	figs := map[string]*acc{}
 	city := &acc{PublicFigures: PublicFigures{Code: "", Name: ""}}
 	for _, r := range regs {
-		if r.level == "district" {
-			figs[r.code] = &acc{PublicFigures: PublicFigures{Code: r.code, Name: r.name}}
+		if r.Level == "district" {
+			figs[r.Code] = &acc{PublicFigures: PublicFigures{Code: r.Code, Name: r.Name}}
 		}
-		if r.level == "city" {
-			city.Code, city.Name = r.code, r.name
+		if r.Level == "city" {
+			city.Code, city.Name = r.Code, r.Name
 		}
 	}
 	type row struct {
@@ -272,8 +245,8 @@ func (s *Service) publicFigures(ctx context.Context, doc *Oversight, p workflow.
 	}
 	// targets are the city and the district a case's region counts for.
 	targets := func(region int64) []*acc {
-		if d, ok := districtOf(region); ok {
-			return []*acc{city, figs[d.code]}
+		if d, ok := tree.At(region, "district"); ok {
+			return []*acc{city, figs[d.Code]}
 		}
 		return []*acc{city}
 	}
@@ -330,7 +303,7 @@ func (s *Service) publicFigures(ctx context.Context, doc *Oversight, p workflow.
 	c := finish(city)
 	doc.City = &c
 	for _, r := range regs {
-		if a := figs[r.code]; a != nil {
+		if a := figs[r.Code]; a != nil {
 			doc.Districts = append(doc.Districts, finish(a))
 		}
 	}

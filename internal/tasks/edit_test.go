@@ -44,7 +44,9 @@ func TestUpdateTask(t *testing.T) {
 			{"unknown unit", func(e *tasks.TaskEdit) { e.Coops = []string{"无此单位"} }, apperr.Invalid, "task.import_unknown_unit"},
 			{"lead cooperates", func(e *tasks.TaskEdit) { e.Coops = []string{"B"} }, apperr.Invalid, "task.import_lead_coop"},
 			{"bad date", func(e *tasks.TaskEdit) { e.Milestones = []tasks.MilestoneEdit{{Title: "x", Due: "明年"}} }, apperr.Invalid, "task.import_bad_date"},
-			{"other task's milestone", func(e *tasks.TaskEdit) { e.Milestones = []tasks.MilestoneEdit{{ID: 999999, Title: "x", Due: "2026-12-01"}} }, apperr.Invalid, "task.milestone_not_here"},
+			{"other task's milestone", func(e *tasks.TaskEdit) {
+				e.Milestones = []tasks.MilestoneEdit{{ID: 999999, Title: "x", Due: "2026-12-01"}}
+			}, apperr.Invalid, "task.milestone_not_here"},
 			{"no milestone", func(e *tasks.TaskEdit) { e.Milestones = nil }, apperr.Invalid, "task.import_missing"},
 			{"too long", func(e *tasks.TaskEdit) { e.Title = strings.Repeat("长", tasks.MaxTextLen+1) }, apperr.Invalid, "task.import_too_long_text"},
 		} {

@@ -1,8 +1,8 @@
 package volunteer_test
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"

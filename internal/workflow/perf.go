@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
+	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 )
 
@@ -228,36 +227,23 @@ func (s *Service) RegionPerformance(ctx context.Context, p Period, level string)
 // regionPerformance is RegionPerformance as known at now.
 func (s *Service) regionPerformance(ctx context.Context, p Period, level string, now time.Time) ([]PerfRow, error) {
 	q := s.DB.Reader()
-	rrows, err := q.Query(ctx, `SELECT id, code, name, level, path FROM regions`)
+	regions, err := org.LoadRegions(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	tree := org.NewRegionTree(regions)
 	type reg struct {
 		row   PerfRow
 		level string
-		path  string
 	}
 	regs := map[int64]*reg{}
-	for rrows.Next() {
-		var r reg
-		if err := rrows.Scan(&r.row.ID, &r.row.Code, &r.row.Name, &r.level, &r.path); err != nil {
-			rrows.Close()
-			return nil, err
-		}
-		regs[r.row.ID] = &r
+	for _, r := range regions {
+		regs[r.ID] = &reg{row: PerfRow{ID: r.ID, Code: r.Code, Name: r.Name}, level: r.Level}
 	}
-	rrows.Close()
 	// groupOf maps a region to its ancestor at level (itself included).
 	groupOf := func(id int64) *reg {
-		r := regs[id]
-		if r == nil {
-			return nil
-		}
-		for _, part := range strings.Split(strings.Trim(r.path, "/"), "/") {
-			aid, _ := strconv.ParseInt(part, 10, 64)
-			if a := regs[aid]; a != nil && a.level == level {
-				return a
-			}
+		if a, ok := tree.At(id, level); ok {
+			return regs[a.ID]
 		}
 		return nil
 	}
