@@ -131,6 +131,11 @@ const alertsFrom = ` FROM staff_alerts n LEFT JOIN cases c ON c.id = n.case_id W
 // MaxUnread caps the unread count a reader is shown ("99+").
 const MaxUnread = 99
 
+// UnreadFor is how long an alert counts as new: older ones stay in the
+// list, read or not (a new account does not start with its unit's
+// history unread, nor someone back from leave with months of it).
+const UnreadFor = 7 * 24 * time.Hour
+
 // UnreadAlerts counts the alerts for actor since they last marked them
 // read, at most MaxUnread+1.
 func (s *Service) UnreadAlerts(ctx context.Context, actor org.Actor) (int, error) {
@@ -143,8 +148,8 @@ func (s *Service) UnreadAlerts(ctx context.Context, actor org.Actor) (int, error
 		return 0, err
 	}
 	var n int
-	err = s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM (SELECT n.id`+alertsFrom+cond+` AND n.id > ? LIMIT ?) x`,
-		append(args, last, MaxUnread+1)...).Scan(&n)
+	err = s.DB.Reader().QueryRow(ctx, `SELECT count(*) FROM (SELECT n.id`+alertsFrom+cond+` AND n.id > ? AND n.at > ? LIMIT ?) x`,
+		append(args, last, store.Ms(s.now().Add(-UnreadFor)), MaxUnread+1)...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count alerts: %w", err)
 	}
@@ -181,11 +186,13 @@ func (s *Service) Alerts(ctx context.Context, actor org.Actor, before int64, lim
 	if before > 0 {
 		cond, args = cond+" AND n.id < ?", append(args, before)
 	}
+	fresh := s.now().Add(-UnreadFor)
 	out, err := store.Collect(ctx, s.DB.Reader(), func(r store.Scanner) (a Alert, err error) {
 		var at int64
 		var kind string
 		err = r.Scan(&a.ID, &at, &kind, &a.CaseID, &a.CaseNo, &a.Ref)
-		a.At, a.Kind, a.Unread = store.Time(at), AlertKind(kind), a.ID > last
+		a.At, a.Kind = store.Time(at), AlertKind(kind)
+		a.Unread = a.ID > last && a.At.After(fresh)
 		return a, err
 	}, `SELECT n.id, n.at, n.kind, COALESCE(n.case_id, 0), COALESCE(c.no, ''), n.ref`+alertsFrom+cond+` ORDER BY n.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {

@@ -125,6 +125,19 @@ func TestStaffAlerts(t *testing.T) {
 			t.Errorf("system's unread = %d, %v", n, err)
 		}
 
+		// A week on, what was not read no longer counts as new (it stays
+		// in the list).
+		if n := unread(f.handlerB); n == 0 {
+			t.Fatal("handler B has nothing unread before the week passes")
+		}
+		f.clk.Advance(8 * 24 * time.Hour)
+		if n := unread(f.handlerB); n != 0 {
+			t.Errorf("handler B's unread after a week = %d", n)
+		}
+		if list, _ := f.svc.Alerts(f.ctx, f.handlerB, 0, 0); len(list) == 0 || list[0].Unread {
+			t.Errorf("handler B's list after a week: %+v", list)
+		}
+
 		// Paging: before an id gives the older ones.
 		all, _ := f.svc.Alerts(f.ctx, f.acceptor, 0, 0)
 		older, _ := f.svc.Alerts(f.ctx, f.acceptor, all[0].ID, 0)
