@@ -165,7 +165,8 @@ func (o *Outbox) SendDue(ctx context.Context) (int, error) {
 		}
 		now := o.now()
 		ok, err := o.DB.Claim(ctx, "sms_outbox", now.Add(time.Minute), func(r store.Scanner) (int64, error) {
-			return m.id, r.Scan(&m.id, &m.attempts, &m.phone, &m.tpl, &m.prms)
+			err := r.Scan(&m.id, &m.attempts, &m.phone, &m.tpl, &m.prms)
+			return m.id, err
 		}, `SELECT id, attempts, phone, template, params FROM sms_outbox
 			WHERE status = 'pending' AND next_at <= ? AND lease_until < ? ORDER BY next_at, id LIMIT 1`, store.Ms(now), store.Ms(now))
 		if !ok {

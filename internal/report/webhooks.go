@@ -216,7 +216,8 @@ func (s *Service) DeliverDue(ctx context.Context, client *http.Client) (int, err
 		}
 		now := s.now()
 		ok, err := s.DB.Claim(ctx, "webhook_deliveries", now.Add(time.Minute), func(r store.Scanner) (int64, error) {
-			return d.id, r.Scan(&d.id, &d.attempts, &d.url, &d.secret, &d.format, &d.payload, &d.webhookID)
+			err := r.Scan(&d.id, &d.attempts, &d.url, &d.secret, &d.format, &d.payload, &d.webhookID)
+			return d.id, err
 		}, `SELECT d.id, d.attempts, w.url, w.secret, w.format, d.payload, w.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 			WHERE d.status = 'pending' AND d.next_at <= ? AND d.lease_until < ? AND w.active = TRUE ORDER BY d.next_at, d.id LIMIT 1`,
 			store.Ms(now), store.Ms(now))

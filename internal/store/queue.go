@@ -16,12 +16,13 @@ import (
 // and Settle are the two halves of one attempt; the caller sends between
 // them, outside any transaction.
 
-// Claim leases one due row until until. query selects it: its first
-// column set ends with the row's id as scan returns it, and its WHERE
-// asks for a pending row that is due and whose lease has run out, ordered
-// by when it is due. On PostgreSQL the row is read FOR UPDATE SKIP LOCKED,
-// so that replicas claiming at once get different rows; SQLite has one
-// writer. ok is false when no row is due.
+// Claim leases one due row until until. query selects it, its WHERE
+// asking for a pending row that is due and whose lease has run out,
+// ordered by when it is due; scan reads the row and returns its id (scan
+// first, then return the id: Go does not order a return's operands
+// against a call among them). On PostgreSQL the row is read FOR UPDATE
+// SKIP LOCKED, so that replicas claiming at once get different rows;
+// SQLite has one writer. ok is false when no row is due.
 func (db *DB) Claim(ctx context.Context, table string, until time.Time, scan func(Scanner) (int64, error), query string, args ...any) (ok bool, err error) {
 	err = db.WithTx(ctx, func(tx *Tx) error {
 		id, err := scan(tx.QueryRow(ctx, query+db.Dialect.SkipLocked(), args...))

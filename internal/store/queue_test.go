@@ -30,7 +30,10 @@ func TestClaimAndSettle(t *testing.T) {
 		}
 		claim := func(at time.Time) (id, attempts int64, ok bool) {
 			t.Helper()
-			ok, err := db.Claim(ctx, "q", at.Add(time.Minute), func(r store.Scanner) (int64, error) { return id, r.Scan(&id, &attempts) },
+			ok, err := db.Claim(ctx, "q", at.Add(time.Minute), func(r store.Scanner) (int64, error) {
+				err := r.Scan(&id, &attempts)
+				return id, err
+			},
 				`SELECT id, attempts FROM q WHERE status = 'pending' AND next_at <= ? AND lease_until < ? ORDER BY next_at, id LIMIT 1`, store.Ms(at), store.Ms(at))
 			if err != nil {
 				t.Fatal(err)

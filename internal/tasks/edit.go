@@ -80,7 +80,9 @@ func (s *Service) UpdateTask(ctx context.Context, actor org.Actor, id int64, e T
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var year int
 		var code string
-		if err := tx.QueryRow(ctx, `SELECT year, code FROM plan_tasks WHERE id = ?`, id).Scan(&year, &code); err != nil {
+		// The task and its milestones are locked (PostgreSQL) against
+		// another edit and against a decision on one of its reports.
+		if err := tx.QueryRow(ctx, `SELECT year, code FROM plan_tasks WHERE id = ?`+tx.Dialect().ForUpdate(), id).Scan(&year, &code); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return apperr.New(apperr.NotFound, "task.not_found")
 			}
@@ -107,7 +109,7 @@ func (s *Service) UpdateTask(ctx context.Context, actor org.Actor, id int64, e T
 			x.h.done = accepted != 0
 			return x, err
 		}, `SELECT m.id, m.title, m.due, m.deliverable, m.accepted_at, EXISTS (SELECT 1 FROM plan_reports r WHERE r.milestone_id = m.id)
-			FROM plan_milestones m WHERE m.task_id = ?`, id)
+			FROM plan_milestones m WHERE m.task_id = ?`+tx.Dialect().ForUpdate(), id)
 		if err != nil {
 			return err
 		}
@@ -144,16 +146,23 @@ func (s *Service) UpdateTask(ctx context.Context, actor org.Actor, id int64, e T
 		if _, err := tx.Exec(ctx, `UPDATE plan_milestones SET ord = -ord WHERE task_id = ?`, id); err != nil {
 			return err
 		}
+		// Each write re-checks what was read: a report that came in, or
+		// a decision that accepted a milestone, since is a conflict.
 		for _, mid := range removed {
-			if _, err := tx.Exec(ctx, `DELETE FROM plan_milestones WHERE id = ?`, mid); err != nil {
+			if err := tx.Change(ctx, apperr.New(apperr.Conflict, "task.milestone_has_reports", "milestone", old[mid].title),
+				`DELETE FROM plan_milestones WHERE id = ? AND NOT EXISTS (SELECT 1 FROM plan_reports r WHERE r.milestone_id = plan_milestones.id)`, mid); err != nil {
 				return err
 			}
 		}
 		for i, m := range e.Milestones {
-			if m.ID == 0 {
+			switch {
+			case m.ID == 0:
 				_, err = tx.Exec(ctx, `INSERT INTO plan_milestones (task_id, ord, title, due, deliverable) VALUES (?, ?, ?, ?, ?)`, id, i+1, m.Title, m.Due, m.Deliverable)
-			} else {
-				_, err = tx.Exec(ctx, `UPDATE plan_milestones SET ord = ?, title = ?, due = ?, deliverable = ? WHERE id = ?`, i+1, m.Title, m.Due, m.Deliverable, m.ID)
+			case old[m.ID].done:
+				_, err = tx.Exec(ctx, `UPDATE plan_milestones SET ord = ? WHERE id = ?`, i+1, m.ID)
+			default:
+				err = tx.Change(ctx, apperr.New(apperr.Conflict, "task.milestone_done_fixed", "milestone", old[m.ID].title),
+					`UPDATE plan_milestones SET ord = ?, title = ?, due = ?, deliverable = ? WHERE id = ? AND accepted_at = 0`, i+1, m.Title, m.Due, m.Deliverable, m.ID)
 			}
 			if err != nil {
 				return fmt.Errorf("milestone %d of task %d: %w", i+1, id, err)

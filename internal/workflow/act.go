@@ -275,7 +275,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if err != nil {
 		return err
 	}
-	if err := alertAfter(ctx, tx, c, in.Action, now); err != nil {
+	if err := alertAfter(ctx, tx, actor, c, in.Action, now); err != nil {
 		return fmt.Errorf("staff alerts: %w", err)
 	}
 	if s.Notifier != nil && from != c.State {

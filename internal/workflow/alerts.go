@@ -39,11 +39,12 @@ const (
 	AlertExtensionAsked    AlertKind = "extension_asked"    // 延期申请: to acceptors
 	AlertRelapse           AlertKind = "relapse"            // 回访不通过, 反弹: to acceptors
 	AlertToVerify          AlertKind = "to_verify"          // 处理反馈, 待核查: to inspectors
+	AlertReopened          AlertKind = "reopened"           // 重新办理 by the system (a resident not satisfied): to acceptors
 )
 
 // AlertKinds lists the kinds (the message catalogue has a word for each).
 var AlertKinds = []AlertKind{AlertDispatched, AlertCooperate, AlertRework, AlertListed, AlertExtensionApproved, AlertExtensionDenied,
-	AlertWarned, AlertOverdue, AlertNotice, AlertReturned, AlertExtensionAsked, AlertRelapse, AlertToVerify}
+	AlertWarned, AlertOverdue, AlertNotice, AlertReturned, AlertExtensionAsked, AlertRelapse, AlertToVerify, AlertReopened}
 
 // Alert is one alert as its reader sees it.
 type Alert struct {
@@ -75,7 +76,7 @@ func alertRole(ctx context.Context, tx *store.Tx, at time.Time, kind AlertKind, 
 
 // alertAfter writes the alerts an action calls for, once it is applied to
 // c (which holds the case as changed).
-func alertAfter(ctx context.Context, tx *store.Tx, c *Case, action Action, now time.Time) error {
+func alertAfter(ctx context.Context, tx *store.Tx, actor org.Actor, c *Case, action Action, now time.Time) error {
 	unit := func(kind AlertKind) error { return AlertUnit(ctx, tx, now, kind, c.LeadUnitID, c.ID, "") }
 	switch action {
 	case Dispatch:
@@ -103,21 +104,29 @@ func alertAfter(ctx context.Context, tx *store.Tx, c *Case, action Action, now t
 		return alertRole(ctx, tx, now, AlertRelapse, org.RoleAcceptor, c.ID)
 	case Feedback:
 		return alertRole(ctx, tx, now, AlertToVerify, org.RoleInspector, c.ID)
+	case Reopen:
+		if actor.Role == org.RoleSystem { // an acceptor who reopened it knows
+			return alertRole(ctx, tx, now, AlertReopened, org.RoleAcceptor, c.ID)
+		}
 	}
 	return nil
 }
 
 // alertAudience is the condition on staff_alerts n (and the case c, left
 // joined) that picks the alerts meant for actor, with its arguments: a
-// unit's alerts for a person of a unit, a role's for the others, and in
-// both only those whose case is in the actor's scope. ok is false for
+// unit's alerts for its handlers, a role's for the people of the other
+// roles (whatever unit their account names), and in both only those whose
+// case is in the actor's scope. ok is false for
 // actors that get no alerts (tokens, the system).
 func alertAudience(d store.Dialect, actor org.Actor) (cond string, args []any, ok bool) {
 	if actor.UserID == 0 {
 		return "", nil, false
 	}
 	scope, scopeArgs := actor.CaseScope(d)
-	if actor.UnitID != 0 {
+	if actor.Role == org.RoleHandler {
+		if actor.UnitID == 0 {
+			return "", nil, false
+		}
 		cond, args = "n.unit_id = ?", []any{actor.UnitID}
 	} else {
 		cond, args = "n.role = ?", []any{string(actor.Role)}
@@ -208,10 +217,14 @@ func (s *Service) MarkAlertsRead(ctx context.Context, actor org.Actor, upTo int6
 		return nil
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if upTo <= 0 {
-			if err := tx.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM staff_alerts`).Scan(&upTo); err != nil {
-				return err
-			}
+		// At most the newest alert there is: a mark beyond it would
+		// silence the alerts to come.
+		var newest int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM staff_alerts`).Scan(&newest); err != nil {
+			return err
+		}
+		if upTo <= 0 || upTo > newest {
+			upTo = newest
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO staff_alert_reads (user_id, last_id) VALUES (?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET last_id = CASE WHEN excluded.last_id > staff_alert_reads.last_id THEN excluded.last_id ELSE staff_alert_reads.last_id END`,

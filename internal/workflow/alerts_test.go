@@ -125,6 +125,21 @@ func TestStaffAlerts(t *testing.T) {
 			t.Errorf("system's unread = %d, %v", n, err)
 		}
 
+		// A resident not satisfied reopens a closed case (the system's
+		// action): the acceptors hear of it; an acceptor's own reopening
+		// tells nobody. An acceptor whose account names a unit still gets
+		// the acceptors' alerts, not the unit's.
+		done := f.verifying(f.unitA)
+		f.act(f.inspector, done.ID, workflow.ActInput{Action: workflow.VerifyPass})
+		f.act(org.System, done.ID, workflow.ActInput{Action: workflow.Reopen, Opinion: "市民不满意"})
+		if got := kinds(f.acceptor); got[0] != workflow.AlertReopened {
+			t.Errorf("acceptor's newest alert = %v, want reopened", got)
+		}
+		unitAcceptor := f.user(org.NewUser{Username: "acceptor-a", DisplayName: "驻单位受理员", Password: testcity.Password, Role: org.RoleAcceptor, Scope: org.ScopeCity, UnitID: f.unitA.ID})
+		if got := kinds(unitAcceptor); len(got) == 0 || got[0] != workflow.AlertReopened {
+			t.Errorf("an acceptor with a unit gets %v, want the acceptors' alerts", got)
+		}
+
 		// A week on, what was not read no longer counts as new (it stays
 		// in the list).
 		if n := unread(f.handlerB); n == 0 {
@@ -136,6 +151,15 @@ func TestStaffAlerts(t *testing.T) {
 		}
 		if list, _ := f.svc.Alerts(f.ctx, f.handlerB, 0, 0); len(list) == 0 || list[0].Unread {
 			t.Errorf("handler B's list after a week: %+v", list)
+		}
+
+		// A mark beyond the newest alert does not silence those to come.
+		if err := f.svc.MarkAlertsRead(f.ctx, f.handlerA, 1<<60); err != nil {
+			t.Fatal(err)
+		}
+		f.act(f.acceptor, c2.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitA.ID})
+		if n := unread(f.handlerA); n != 1 {
+			t.Errorf("handler A's unread after a far mark and a dispatch = %d, want 1", n)
 		}
 
 		// Paging: before an id gives the older ones.

@@ -351,7 +351,7 @@ func (s *Service) IndexBacklog(ctx context.Context) (int, error) {
 			}
 			rows, err := store.Collect(ctx, tx, func(sc store.Scanner) (r row, err error) {
 				return r, sc.Scan(&r.id, &r.no, &r.desc, &r.address)
-			}, `SELECT id, no, description, address FROM cases WHERE id <= ? ORDER BY id DESC LIMIT ?`, mark, batch)
+			}, `SELECT id, no, description, address FROM cases WHERE id <= ? ORDER BY id DESC LIMIT ?`+lockShare(tx), mark, batch)
 			if err != nil {
 				return err
 			}
@@ -379,6 +379,18 @@ func (s *Service) IndexBacklog(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// lockShare is the clause that holds the cases a backlog batch reads
+// until it commits (PostgreSQL): an action changing one of them meanwhile
+// waits, so that the batch's unit tokens (IndexUnits) are not read before
+// the action's change commits and written after it. (SQLite's writer is
+// one.)
+func lockShare(tx *store.Tx) string {
+	if tx.Dialect() == store.Postgres {
+		return " FOR SHARE"
+	}
+	return ""
 }
 
 // ResetSearchIndex empties the search index and marks every case to be
