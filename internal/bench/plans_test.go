@@ -34,9 +34,10 @@ func TestHotPlans(t *testing.T) {
 	for name, got := range map[string]map[string]string{"on stale statistics": stale, "after Optimize": fresh} {
 		byUnit := `USING (COVERING )?INDEX cases_lead(_deadline)? \(lead_unit_id=\? AND state=\?`
 		for k, want := range map[string][]string{
-			"queue":    {`MULTI-INDEX OR`, byUnit},
-			"counters": {byUnit, `USING COVERING INDEX cases_open_unit \(lead_unit_id=\? AND overdue=\? AND state=\?\)`},
-			"figures":  {`SEARCH dispatches USING .*dispatched_at>\? AND dispatched_at<\?\)`},
+			"queue":             {`MULTI-INDEX OR`, byUnit},
+			"queue by deadline": {`USING (COVERING )?INDEX cases_q_handle_due \(lead_unit_id=\?`},
+			"counters":          {byUnit, `USING COVERING INDEX cases_open_unit \(lead_unit_id=\? AND overdue=\? AND state=\?\)`},
+			"figures":           {`SEARCH dispatches USING .*dispatched_at>\? AND dispatched_at<\?\)`},
 		} {
 			for _, w := range want {
 				if !regexp.MustCompile(w).MatchString(got[k]) {
@@ -57,9 +58,9 @@ func TestHotPlansPostgres(t *testing.T) {
 	storetest.Long(t)
 	t.Parallel()
 	stale, fresh := hotPlans(t, storetest.Postgres(t))
-	unitIndex := regexp.MustCompile(`(Index|Index Only|Bitmap Index) Scan (using|on) (cases_lead|cases_lead_deadline|cases_q_handle|cases_open_unit|cases_q_overdue_unit|cases_q_overdue)\b`)
+	unitIndex := regexp.MustCompile(`(Index|Index Only|Bitmap Index) Scan (using|on) (cases_lead|cases_lead_deadline|cases_q_handle|cases_q_handle_due|cases_open_unit|cases_q_overdue_unit|cases_q_overdue)\b`)
 	for name, got := range map[string]map[string]string{"on stale statistics": stale, "after ANALYZE": fresh} {
-		for _, k := range []string{"queue", "counters"} {
+		for _, k := range []string{"queue", "queue by deadline", "counters"} {
 			if !unitIndex.MatchString(got[k]) || strings.Contains(got[k], "Seq Scan on cases ") {
 				t.Errorf("%s %s: not through the unit's index:\n%s", k, name, got[k])
 			}
@@ -104,6 +105,10 @@ func hotPlans(t *testing.T, db *store.DB) (stale, fresh map[string]string) {
 		}
 		run("queue", func() error {
 			_, err := flow.List(ctx, handler, workflow.Filter{Queue: workflow.QueueToHandle})
+			return err
+		})
+		run("queue by deadline", func() error {
+			_, err := flow.List(ctx, handler, workflow.Filter{Queue: workflow.QueueToHandle, Sort: workflow.SortDeadline})
 			return err
 		})
 		run("counters", func() error { _, err := flow.Counts(ctx, handler); return err })

@@ -90,6 +90,7 @@ func Reads(ctx context.Context, db *store.DB, flow *workflow.Service, now time.T
 		{"queue 待受理 (acceptor)", list(acceptor, workflow.Filter{Queue: workflow.QueueToAccept})},
 		{"queue 待派遣 (acceptor)", list(acceptor, workflow.Filter{Queue: workflow.QueueToDispatch})},
 		{"queue 待处置 (handler of busiest unit)", list(handler, workflow.Filter{Queue: workflow.QueueToHandle})},
+		{"queue 待处置 by deadline, as the console opens it (handler of busiest unit)", list(handler, workflow.Filter{Queue: workflow.QueueToHandle, Sort: workflow.SortDeadline})},
 		{"queue 待核查 (inspector)", list(inspector, workflow.Filter{Queue: workflow.QueueToVerify})},
 		{"queue 已超期 (acceptor)", list(acceptor, workflow.Filter{Queue: workflow.QueueOverdue})},
 		{"dashboard counters (acceptor: 6 queues)", func() error { _, err := flow.Counts(ctx, acceptor); return err }},
