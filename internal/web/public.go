@@ -162,22 +162,31 @@ func (s *Server) publicConfig(r *http.Request) (publicConfig, error) {
 // inspector, grid worker or other reporting role uses the public page:
 // they report as themselves (their source is accepted on arrival when so
 // configured). Anyone else is an anonymous citizen.
-func (s *Server) staffReporter(r *http.Request) (*http.Request, bool) {
+func (s *Server) staffReporter(r *http.Request) (*http.Request, bool, error) {
 	if _, err := r.Cookie(sessionCookie); err != nil {
-		return r, false
+		return r, false, nil
 	}
 	p, err := s.authenticate(r)
-	if err != nil || p.session == nil || !slices.Contains(reporters, p.actor.Role) || p.session.User.MustChangePassword {
-		return r, false
+	if err != nil && !apperr.Is(err, apperr.Unauthorized) {
+		// the session could not be read (the database): not a reason to
+		// file a staff member's report as a resident's
+		return r, false, err
 	}
-	return r.WithContext(withPrincipal(r.Context(), p)), true
+	if err != nil || p.session == nil || !slices.Contains(reporters, p.actor.Role) || p.session.User.MustChangePassword {
+		return r, false, nil
+	}
+	return r.WithContext(withPrincipal(r.Context(), p)), true, nil
 }
 
 func (s *Server) pageReport(w http.ResponseWriter, r *http.Request) {
 	if !s.publicGuard(w, r, false) {
 		return
 	}
-	r, _ = s.staffReporter(r)
+	r, _, err := s.staffReporter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	cfg, err := s.publicConfig(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -472,7 +481,11 @@ func (s *Server) apiPublicReport(w http.ResponseWriter, r *http.Request) {
 	in := workflow.NewCase{Source: workflow.SourceCitizen, MaxDescription: intake.MaxPublicDescription, RequireInCity: true}
 	actor, scope := org.System, "public"
 	var volunteerName string
-	sr, staff := s.staffReporter(r)
+	sr, staff, err := s.staffReporter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	up := s.Flow.Photos.NewUploads()
 	defer up.Close() // every refusal before Submit removes the stored photos
 	fields, photos, err := s.readPublicReport(w, r, up)
