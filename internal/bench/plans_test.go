@@ -91,6 +91,11 @@ func hotPlans(t *testing.T, db *store.DB) (stale, fresh map[string]string) {
 		t.Fatal(err)
 	}
 	handler := org.Actor{Name: "t", Role: org.RoleHandler, UnitID: busiest, Scope: org.ScopeUnit}
+	acceptor := org.Actor{Name: "t", Role: org.RoleAcceptor, Scope: org.ScopeCity}
+	var district int64
+	if err := db.Reader().QueryRow(ctx, `SELECT id FROM regions WHERE level = 'district' ORDER BY id LIMIT 1`).Scan(&district); err != nil {
+		t.Fatal(err)
+	}
 	plans := func() map[string]string {
 		got := map[string]string{}
 		record := func(name string) func(q, p string) {
@@ -112,6 +117,16 @@ func hotPlans(t *testing.T, db *store.DB) (stale, fresh map[string]string) {
 			return err
 		})
 		run("counters", func() error { _, err := flow.Counts(ctx, handler); return err })
+		// The office's lists, queues and counters.
+		for name, f := range map[string]workflow.Filter{
+			"acceptor 待受理": {Queue: workflow.QueueToAccept}, "acceptor 待派遣": {Queue: workflow.QueueToDispatch},
+			"acceptor 已超期": {Queue: workflow.QueueOverdue}, "acceptor 延期待审": {Queue: workflow.QueueExtension},
+			"acceptor 挂牌督办": {Queue: workflow.QueueSupervised}, "acceptor red warnings": {Warning: 2},
+			"acceptor district": {RegionID: district},
+		} {
+			run(name, func() error { _, err := flow.List(ctx, acceptor, f); return err })
+		}
+		run("acceptor counters", func() error { _, err := flow.Counts(ctx, acceptor); return err })
 		run("figures", func() error {
 			_, err := flow.UnitPerformance(ctx, workflow.Period{From: now.AddDate(0, 0, -90), To: now})
 			return err
