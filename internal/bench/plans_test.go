@@ -30,7 +30,8 @@ func TestHotPlans(t *testing.T) {
 	// handler's queue reads the unit's own cases through cases_lead (and
 	// its cooperations), not the city's open cases; the counters through
 	// cases_lead and cases_open_unit; the figures the quarter's
-	// dispatches by date.
+	// dispatches by date; the office's queues, red warnings and counters
+	// count in their own small indexes.
 	for name, got := range map[string]map[string]string{"on stale statistics": stale, "after Optimize": fresh} {
 		byUnit := `USING (COVERING )?INDEX cases_lead(_deadline)? \(lead_unit_id=\? AND state=\?`
 		for k, want := range map[string][]string{
@@ -38,6 +39,15 @@ func TestHotPlans(t *testing.T) {
 			"queue by deadline": {`USING (COVERING )?INDEX cases_q_handle_due \(lead_unit_id=\?`},
 			"counters":          {byUnit, `USING COVERING INDEX cases_open_unit \(lead_unit_id=\? AND overdue=\? AND state=\?\)`},
 			"figures":           {`SEARCH dispatches USING .*dispatched_at>\? AND dispatched_at<\?\)`},
+			// the office's queues and lists count their cases in a small
+			// index each
+			"acceptor 待受理":          {`USING COVERING INDEX cases_state_region \(state=\?\)`},
+			"acceptor 待派遣":          {`USING COVERING INDEX cases_state_region \(state=\?\)`},
+			"acceptor 已超期":          {`USING COVERING INDEX (cases_open_unit|cases_n_overdue|cases_q_overdue)\b`},
+			"acceptor 延期待审":         {`USING COVERING INDEX cases_n_extension \(ext_pending=\? AND state=\?\)`},
+			"acceptor 挂牌督办":         {`USING COVERING INDEX cases_n_supervised \(supervised=\? AND state=\?\)`},
+			"acceptor red warnings": {`USING COVERING INDEX cases_warning \(warning>\?\)`},
+			"acceptor counters":     {`USING COVERING INDEX cases_state_region \(state=\?\)`, `USING COVERING INDEX cases_n_extension`},
 		} {
 			for _, w := range want {
 				if !regexp.MustCompile(w).MatchString(got[k]) {
@@ -63,6 +73,13 @@ func TestHotPlansPostgres(t *testing.T) {
 		for _, k := range []string{"queue", "queue by deadline", "counters"} {
 			if !unitIndex.MatchString(got[k]) || strings.Contains(got[k], "Seq Scan on cases ") {
 				t.Errorf("%s %s: not through the unit's index:\n%s", k, name, got[k])
+			}
+		}
+		// The office's queues never scan the cases. (Red warnings, a
+		// tenth of this small city, may rightly be a scan here.)
+		for _, k := range []string{"acceptor 待受理", "acceptor 待派遣", "acceptor 已超期", "acceptor 延期待审", "acceptor 挂牌督办", "acceptor counters"} {
+			if strings.Contains(got[k], "Seq Scan on cases ") {
+				t.Errorf("%s %s: a scan of the cases:\n%s", k, name, got[k])
 			}
 		}
 	}
