@@ -21,12 +21,14 @@ import (
 // a restart: what an office meets after months of growth.
 func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cases, every, clients, reps int
+	var profile string
 	args = withDefaultData(args, "bench-grow")
 	return withApp(ctx, "bench-grow", args, stderr, func(fs *flag.FlagSet) {
 		fs.IntVar(&cases, "cases", 200_000, "cases to file through Open311 while the server runs")
 		fs.IntVar(&every, "every", 50_000, "time the console pages after every this many cases")
 		fs.IntVar(&clients, "clients", 4, "concurrent Open311 clients")
 		fs.IntVar(&reps, "reps", 5, "times each page is opened at a checkpoint (the first counts)")
+		fs.StringVar(&profile, "profile", "", "write a CPU profile of the last stretch of filing to this file")
 	}, func(a *app) error {
 		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the load comes from one address
 		regions, err := a.orgs.Regions(ctx)
@@ -70,7 +72,14 @@ func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		have := 0
 		for have < cases {
 			n := min(every, cases-have)
+			stopProfile := func() {}
+			if have+n >= cases {
+				if stopProfile, err = startProfile(profile); err != nil {
+					return err
+				}
+			}
 			res := bench.Open311Grow(ctx, base, tok.Secret, codes, point, clients, n, have)
+			stopProfile()
 			if res.Errors > 0 {
 				return fmt.Errorf("%d of %d reports failed; first: %s", res.Errors, res.Requests, res.FirstError)
 			}
