@@ -229,11 +229,13 @@ func (s *Service) writeBatch(batch []*job) {
 			if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
 				return err
 			}
+			mark := tx.LateMark()
 			j.rec, j.err = s.writeOne(ctx, tx, j)
 			if j.err != nil {
 				if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
 					return err
 				}
+				tx.DropLate(mark) // its search indexing goes with it
 			}
 			if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
 				return err

@@ -433,11 +433,28 @@ type Tx struct {
 	db    *DB
 	tx    *sql.Tx
 	after []func()
+	late  []func() error
 }
 
 // AfterCommit runs fn once the transaction has committed (never if it
 // rolls back): for nudging workers about rows they can only see then.
 func (t *Tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
+
+// Late runs fn in the transaction at its end, just before the commit, in
+// the order given; its error rolls the transaction back. For writes that
+// cost more inside a savepoint than after it: SQLite's FTS5 writes its
+// pending terms out as a new index segment whenever a savepoint opens, so
+// the intake's group commit (a savepoint per submission) made one segment
+// per report, and merging them came to dominate the intake as the index
+// grew (docs/benchmarks.md).
+func (t *Tx) Late(fn func() error) { t.late = append(t.late, fn) }
+
+// LateMark and DropLate forget the late writes queued since a mark: the
+// caller rolled back to a savepoint taken at the mark.
+func (t *Tx) LateMark() int { return len(t.late) }
+
+// DropLate forgets the late writes queued after mark.
+func (t *Tx) DropLate(mark int) { t.late = t.late[:mark] }
 
 // Exec runs a write statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -517,7 +534,11 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{db: db, tx: sqlTx}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	for i := 0; err == nil && i < len(tx.late); i++ {
+		err = tx.late[i]()
+	}
+	if err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}

@@ -532,9 +532,7 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	if err != nil {
 		return nil, fmt.Errorf("insert case: %w", err)
 	}
-	if err := indexCase(ctx, tx, id, no, in.Description, in.Address); err != nil {
-		return nil, err
-	}
+	indexNewCase(ctx, tx, id, no, in.Description, in.Address)
 	data := map[string]any{"source": in.Source, "category_id": cat.ID, "urgency": in.Urgency}
 	if loc.Flag != "" {
 		data["location"] = loc.Flag

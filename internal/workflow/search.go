@@ -193,6 +193,20 @@ func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, add
 	return nil
 }
 
+// indexNewCase indexes a case filed in tx at the transaction's end (Late):
+// outside the savepoints of the intake's group commit, so that the
+// batch's cases make one FTS5 segment instead of one each. Its unit
+// tokens (PostgreSQL) are set there too, as the actions that set its
+// units in the meantime found no row to update.
+func indexNewCase(ctx context.Context, tx *store.Tx, id int64, no, description, address string) {
+	tx.Late(func() error {
+		if err := indexCase(ctx, tx, id, no, description, address); err != nil {
+			return err
+		}
+		return IndexUnits(ctx, tx, id, id)
+	})
+}
+
 // PhoneQuery tells whether a search is a phone number, which the office's
 // roles search reporters by (and the access log records).
 func PhoneQuery(q string) bool { return phoneDigits(q) != "" }
