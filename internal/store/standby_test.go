@@ -52,3 +52,38 @@ func TestStandbyRefusals(t *testing.T) {
 		t.Errorf("a read marked Primary: %v", err)
 	}
 }
+
+// TestStandbyFailsBetweenChecks: a standby that was caught up at its last
+// check and then goes away (here: nothing listens at its address) fails
+// the next read sent to it; the read is answered by the primary all the
+// same, and the standby is out of use until a check finds it again.
+func TestStandbyFailsBetweenChecks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pg := storetest.Postgres(t)
+	if err := pg.AttachStandby("postgres://postgres@127.0.0.1:1/test"); err != nil {
+		t.Fatal(err)
+	}
+	pg.MarkStandbyCaughtUp(time.Minute)
+	if !pg.StandbyInUse() {
+		t.Fatal("the standby marked caught up is not in use")
+	}
+	if _, err := pg.Exec(ctx, `CREATE TABLE standby_gone (x INT)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.Exec(ctx, `INSERT INTO standby_gone (x) VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	var x int
+	if err := pg.Standby(ctx).QueryRow(ctx, `SELECT x FROM standby_gone`).Scan(&x); err != nil || x != 7 {
+		t.Fatalf("a read while the standby is gone: %d, %v (want the primary's 7)", x, err)
+	}
+	if pg.StandbyInUse() {
+		t.Error("the standby stays in use after a failed read")
+	}
+	rows, err := pg.Standby(ctx).Query(ctx, `SELECT x FROM standby_gone`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+}
