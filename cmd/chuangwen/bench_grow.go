@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
@@ -31,6 +32,13 @@ func cmdBenchGrow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.StringVar(&profile, "profile", "", "write a CPU profile of the last stretch of filing to this file")
 	}, func(a *app) error {
 		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the load comes from one address
+		if profile != "" {                                            // a bad path fails now, not after the filing
+			f, err := os.Create(profile)
+			if err != nil {
+				return err
+			}
+			f.Close()
+		}
 		regions, err := a.orgs.Regions(ctx)
 		if err != nil {
 			return err

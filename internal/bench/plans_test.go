@@ -75,6 +75,11 @@ func TestHotPlansPostgres(t *testing.T) {
 				t.Errorf("%s %s: not through the unit's index:\n%s", k, name, got[k])
 			}
 		}
+		// The handler's queue by deadline reads its page through the
+		// unit's deadline index (the count goes through another).
+		if !strings.Contains(got["queue by deadline"], "cases_q_handle_due") {
+			t.Errorf("queue by deadline %s: not through cases_q_handle_due:\n%s", name, got["queue by deadline"])
+		}
 		// The office's queues never scan the cases. (Red warnings, a
 		// tenth of this small city, may rightly be a scan here.)
 		for _, k := range []string{"acceptor 待受理", "acceptor 待派遣", "acceptor 已超期", "acceptor 延期待审", "acceptor 挂牌督办", "acceptor counters"} {

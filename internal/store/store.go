@@ -450,7 +450,9 @@ func (t *Tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
 // pending terms out as a new index segment whenever a savepoint opens, so
 // the intake's group commit (a savepoint per submission) made one segment
 // per report, and merging them came to dominate the intake as the index
-// grew (docs/benchmarks.md).
+// grew (docs/benchmarks.md). A late write's failure fails the whole
+// transaction, every savepoint's work included (the intake's batch: only
+// a fault of the database can fail one).
 func (t *Tx) Late(fn func() error) { t.late = append(t.late, fn) }
 
 // LateMark and DropLate forget the late writes queued since a mark: the

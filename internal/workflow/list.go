@@ -391,7 +391,11 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 	}
 	if unitQueueByDeadline(actor, f, res, numbered) {
 		n := (max(f.Page, 1)-1)*f.Limit + f.Limit + 1
-		plain, plainArgs := f.where(s.DB.Dialect, org.Actor{Scope: org.ScopeCity}, res)
+		// the actor's own conditions but the unit scope, which the three
+		// parts spell out themselves
+		wide := actor
+		wide.Scope, wide.RegionIDs = org.ScopeCity, nil
+		plain, plainArgs := f.where(s.DB.Dialect, wide, res)
 		u := actor.UnitID
 		query = `SELECT ` + caseCols + caseFrom + ` WHERE c.id IN (` +
 			`SELECT id FROM (SELECT c.id FROM cases c WHERE c.lead_unit_id = ? AND ` + plain + ` AND c.deadline > 0 ORDER BY c.deadline, c.id DESC LIMIT ?) lead_due` +
@@ -474,7 +478,7 @@ func (s *Service) List(ctx context.Context, actor org.Actor, f Filter) (Page, er
 // reads at most the rows up to the page's end, so a queue of 13,000 cases
 // nobody works costs a page of index entries, not a sort of 13,000.
 func unitQueueByDeadline(actor org.Actor, f Filter, res resolved, numbered bool) bool {
-	return actor.Scope == org.ScopeUnit && actor.UnitID != 0 && f.Sort == SortDeadline && numbered && res.search == "" &&
+	return actor.Role == org.RoleHandler && actor.Scope == org.ScopeUnit && actor.UnitID != 0 && f.Sort == SortDeadline && numbered && res.search == "" &&
 		len(f.States) == 0 && (f.Queue == QueueToHandle || f.Queue == QueueOverdue)
 }
 

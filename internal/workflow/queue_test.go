@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -78,6 +79,12 @@ func TestUnitQueueByDeadline(t *testing.T) {
 			if q == workflow.QueueToHandle && (len(got) != 10 || !slices.Contains(got, coop.ID) || got[len(got)-1] != ids[4]) {
 				t.Errorf("to_handle: %v (want 10 with the cooperation, the case without deadline last)", got)
 			}
+		}
+		// A volunteer officer whose account names the unit sees no case
+		// (their scope has none), by deadline or otherwise.
+		vol := f.user(org.NewUser{Username: "vol-unit-a", DisplayName: "单位志愿服务管理员", Password: testcity.Password, Role: org.RoleVolunteer, Scope: org.ScopeUnit, UnitID: f.unitA.ID})
+		if p, err := f.svc.List(f.ctx, vol, workflow.Filter{Queue: workflow.QueueToHandle, Sort: workflow.SortDeadline}); err != nil || len(p.Cases) != 0 {
+			t.Errorf("a volunteer officer of unit A lists %d cases (%v)", len(p.Cases), err)
 		}
 	})
 }
