@@ -32,7 +32,7 @@ func cmdBenchVolunteers(ctx context.Context, args []string, stdout, stderr io.Wr
 		fs.IntVar(&clients, "clients", 100, "phones sending at the same moment in the retry round")
 		fs.DurationVar(&window, "window", time.Minute, "the first check-ins arrive at random moments over this window")
 	}, func(a *app) error {
-		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute = 0, 0 // the phones come from one address
+		a.cfg.PublicReportsPerHour, a.cfg.PublicReadsPerMinute, a.cfg.VolunteerWritesPerHour = 0, 0, 0 // the phones come from one address
 		now := time.Now()
 		vol, err := a.volunteerService()
 		if err != nil {

@@ -45,6 +45,9 @@ type Config struct {
 	// Public rate limits per client address.
 	PublicReportsPerHour int
 	PublicReadsPerMinute int
+	// VolunteerWritesPerHour limits the volunteers' phone pages' writes
+	// per address (sign-in, sign-up, check-in: crowds at an activity).
+	VolunteerWritesPerHour int
 	// An optional street-map tile service for the public map.
 	TileURL, TileDatum, TileAttribution string
 	// RewardFirstOnly: only a problem's first reporter counts for rewards.
@@ -81,7 +84,7 @@ type Config struct {
 // defaults returns the configuration of a fresh install.
 func defaults() Config {
 	return Config{TwoFactor: "admin,acceptor", Addr: "127.0.0.1:8080", Data: "./data", LogLevel: "info", TimeZone: "Asia/Shanghai", MaxPhotoMB: 20, WatchInterval: time.Minute,
-		AutoAccept: "inspector,grid", GridFallbackM: 200, PublicReportsPerHour: 30, PublicReadsPerMinute: 300, TileDatum: "wgs84", RewardFirstOnly: true}
+		AutoAccept: "inspector,grid", GridFallbackM: 200, PublicReportsPerHour: 30, PublicReadsPerMinute: 300, VolunteerWritesPerHour: 3600, TileDatum: "wgs84", RewardFirstOnly: true}
 }
 
 // register binds the common flags to c, with environment overrides
@@ -116,6 +119,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.AutoAccept, "auto-accept", env("AUTO_ACCEPT", c.AutoAccept), "sources whose reports are accepted on arrival: citizen, inspector, grid, leader, hotline, api (CHUANGWEN_AUTO_ACCEPT)")
 	fs.IntVar(&c.GridFallbackM, "grid-fallback-m", envInt("GRID_FALLBACK_M", c.GridFallbackM), "a point in no grid cell takes the nearest cell's locality within this many metres (CHUANGWEN_GRID_FALLBACK_M)")
 	fs.IntVar(&c.PublicReportsPerHour, "public-reports-per-hour", envInt("PUBLIC_REPORTS_PER_HOUR", c.PublicReportsPerHour), "public reports, follows and ratings per client address and hour; 0 = unlimited (CHUANGWEN_PUBLIC_REPORTS_PER_HOUR)")
+	fs.IntVar(&c.VolunteerWritesPerHour, "volunteer-writes-per-hour", envInt("VOLUNTEER_WRITES_PER_HOUR", c.VolunteerWritesPerHour), "volunteers' sign-ins, sign-ups and check-ins per client address and hour, in bursts of up to 1,000 (a crowd at an activity behind one address); 0 = unlimited (CHUANGWEN_VOLUNTEER_WRITES_PER_HOUR)")
 	fs.IntVar(&c.PublicReadsPerMinute, "public-reads-per-minute", envInt("PUBLIC_READS_PER_MINUTE", c.PublicReadsPerMinute), "public page and map requests per client address and minute; 0 = unlimited (CHUANGWEN_PUBLIC_READS_PER_MINUTE)")
 	fs.StringVar(&c.TileURL, "tile-url", env("TILE_URL", c.TileURL), "optional XYZ tile URL template for the public map, e.g. a Tianditu WMTS with the city's key; empty = the city's own grid only (CHUANGWEN_TILE_URL)")
 	fs.StringVar(&c.TileDatum, "tile-datum", env("TILE_DATUM", c.TileDatum), "datum of the tile service: wgs84 (also CGCS2000) or gcj02 (CHUANGWEN_TILE_DATUM)")
@@ -195,7 +199,7 @@ func (c *Config) Validate() error {
 	if c.GridFallbackM < 0 || c.GridFallbackM > 5000 {
 		errs = append(errs, fmt.Errorf("--grid-fallback-m %d: must be 0..5000", c.GridFallbackM))
 	}
-	if c.PublicReportsPerHour < 0 || c.PublicReadsPerMinute < 0 {
+	if c.PublicReportsPerHour < 0 || c.PublicReadsPerMinute < 0 || c.VolunteerWritesPerHour < 0 {
 		errs = append(errs, errors.New("public rate limits must not be negative"))
 	}
 	if c.TileDatum != "wgs84" && c.TileDatum != "gcj02" {

@@ -469,8 +469,9 @@ func (a *app) webServer(ctx context.Context) (*web.Server, error) {
 	}
 	ws := &web.Server{DB: a.db, Org: a.orgs, Flow: a.flow, Assess: a.assessService(), Report: a.reportService(), Tasks: a.tasksService(), Privacy: a.privacyService(), Volunteer: vol, Msg: msg, Log: a.log, Location: a.loc, SecureCookies: a.cfg.SecureCookies,
 		Grid: a.grid, Basemap: &basemap.Store{DB: a.db}, Intake: in, City: city, Open311Jurisdiction: a.cfg.Open311Jurisdiction, Open311ExtendedStatuses: a.cfg.Open311ExtendedStatuses, TrustProxy: a.cfg.TrustProxy, ProxyHeader: a.cfg.ProxyHeader, MetricsToken: a.cfg.MetricsToken, PublicURL: a.cfg.PublicURL,
-		PublicWriteLimit: ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
-		PublicReadLimit:  ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
+		PublicWriteLimit:    ratelimit.New(a.cfg.PublicReportsPerHour, time.Hour, 5),
+		VolunteerWriteLimit: ratelimit.New(a.cfg.VolunteerWritesPerHour, time.Hour, 1000),
+		PublicReadLimit:     ratelimit.New(a.cfg.PublicReadsPerMinute, time.Minute, 60)}
 	ws.TwoFactorRoles = a.cfg.twoFactorRoles()
 	if a.cfg.TileURL != "" {
 		ws.Tiles = &web.TileConfig{URL: a.cfg.TileURL, Datum: a.cfg.TileDatum, Attribution: a.cfg.TileAttribution, MaxZoom: 18}

@@ -391,7 +391,7 @@ func (b open311Backend) Requests(ctx context.Context, lang string, q open311.Que
 func (b open311Backend) Request(ctx context.Context, lang, id string, v open311.View) (open311.Request, error) {
 	c, err := b.s.Flow.PublicCase(ctx, id)
 	if err != nil {
-		return open311.Request{}, err
+		return open311.Request{}, b.o311err(lang, err) // an id that is no text: 400
 	}
 	if c == nil {
 		return open311.Request{}, open311.NotFound(b.msg(lang, "open311.unknown_request", "id", id))

@@ -19,6 +19,7 @@ import (
 	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/photo"
+	"chuangwen/internal/ratelimit"
 	"chuangwen/internal/workflow"
 )
 
@@ -88,9 +89,21 @@ type publicConfig struct {
 // publicGuard applies the per-client rate limit and refuses cross-site
 // writes (a browser always sends Origin on a cross-site POST).
 func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request, write bool) bool {
+	return s.guardWith(w, r, write, s.PublicWriteLimit)
+}
+
+// volunteerGuard is publicGuard for the volunteers' phone pages, whose
+// writes (sign-in, sign-up, check-in) come in crowds from one address at
+// an activity: they have a limit of their own, far above the residents'
+// reports (the sign-in throttle still bounds password guessing).
+func (s *Server) volunteerGuard(w http.ResponseWriter, r *http.Request, write bool) bool {
+	return s.guardWith(w, r, write, s.VolunteerWriteLimit)
+}
+
+func (s *Server) guardWith(w http.ResponseWriter, r *http.Request, write bool, writeLimit *ratelimit.Limiter) bool {
 	lim := s.PublicReadLimit
 	if write {
-		lim = s.PublicWriteLimit
+		lim = writeLimit
 		if err := s.checkCSRF(r, nil, nil); err != nil {
 			s.fail(w, r, err)
 			return false

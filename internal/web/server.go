@@ -79,6 +79,9 @@ type Server struct {
 	// pages, map data, status; writes: reports, follows, ratings).
 	PublicReadLimit  *ratelimit.Limiter
 	PublicWriteLimit *ratelimit.Limiter
+	// VolunteerWriteLimit limits the volunteers' phone pages' writes per
+	// address (nil: none).
+	VolunteerWriteLimit *ratelimit.Limiter
 	// Open311 is the GeoReport v2 jurisdiction id ("" = single city).
 	Open311Jurisdiction string
 	// Open311ExtendedStatuses writes detailed statuses (in_progress,

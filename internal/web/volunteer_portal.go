@@ -45,7 +45,7 @@ func (s *Server) volunteerPortalRoutes() []route {
 // without one goes to the sign-in page and back; a write must carry the
 // session's CSRF token.
 func (s *Server) volGuard(w http.ResponseWriter, r *http.Request, write bool) (*volunteer.Session, bool) {
-	if !s.publicGuard(w, r, write) {
+	if !s.volunteerGuard(w, r, write) {
 		return nil, false
 	}
 	var token string
@@ -133,14 +133,14 @@ func (s *Server) pageVolHome(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageVolLogin(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
+	if !s.volunteerGuard(w, r, false) {
 		return
 	}
 	s.render(w, r, "public_vol_login", map[string]any{"Next": volNext(r.URL.Query().Get("next")), "Registered": r.URL.Query().Get("registered") == "1"})
 }
 
 func (s *Server) postVolLogin(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, true) {
+	if !s.volunteerGuard(w, r, true) {
 		return
 	}
 	if err := s.parseForm(r); err != nil {
@@ -173,7 +173,7 @@ func (s *Server) postVolLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageVolRegister(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
+	if !s.volunteerGuard(w, r, false) {
 		return
 	}
 	s.showVolRegister(w, r, http.StatusOK, "")
@@ -189,7 +189,7 @@ func (s *Server) showVolRegister(w http.ResponseWriter, r *http.Request, code in
 }
 
 func (s *Server) postVolRegister(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, true) {
+	if !s.volunteerGuard(w, r, true) {
 		return
 	}
 	err := s.parseForm(r)
@@ -318,7 +318,7 @@ func (s *Server) postVolCheckin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiVerifyCertificate(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
+	if !s.volunteerGuard(w, r, false) {
 		return
 	}
 	c, err := s.Volunteer.Verify(r.Context(), r.PathValue("code"))
@@ -326,7 +326,7 @@ func (s *Server) apiVerifyCertificate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageVerify(w http.ResponseWriter, r *http.Request) {
-	if !s.publicGuard(w, r, false) {
+	if !s.volunteerGuard(w, r, false) {
 		return
 	}
 	code := r.PathValue("code")

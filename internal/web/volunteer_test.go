@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"chuangwen/internal/ratelimit"
 	"context"
 	"fmt"
 	"mime/multipart"
@@ -356,6 +357,30 @@ func TestVolunteerSignInThrottleApart(t *testing.T) {
 	}
 	if res := c.form("POST", "/login", url.Values{"username": {"admin"}, "password": {testPassword}}); res.StatusCode != 303 {
 		t.Fatalf("staff sign-in from the same address: %d, want 303", res.StatusCode)
+	}
+}
+
+// TestVolunteerWritesHaveTheirOwnLimit: the volunteers' sign-ins at one
+// address are not counted against the residents' report limit (a crowd at
+// an activity shares an address): past the residents' limit the
+// volunteers still sign in, until their own limit, which answers 429.
+func TestVolunteerWritesHaveTheirOwnLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testcity.SQLite(t))
+	g := f.withServer(func(s *web.Server) {
+		s.PublicWriteLimit = ratelimit.New(2, time.Hour, 2)
+		s.VolunteerWriteLimit = ratelimit.New(8, time.Hour, 8)
+	})
+	c := g.anon()
+	for i := range 8 {
+		res := c.form("POST", "/v/login", url.Values{"phone": {fmt.Sprintf("139%08d", i)}, "password": {"wrong-Passw0rd"}})
+		if res.StatusCode != 401 {
+			t.Fatalf("volunteer sign-in %d past the residents' limit of 2: %d", i, res.StatusCode)
+		}
+	}
+	res := c.form("POST", "/v/login", url.Values{"phone": {"13900000099"}, "password": {"wrong-Passw0rd"}})
+	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" || !strings.Contains(res.body, "请求过于频繁") {
+		t.Fatalf("past the volunteers' own limit: %d", res.StatusCode)
 	}
 }
 

@@ -545,6 +545,16 @@ func TestInvalidTextRefused(t *testing.T) {
 				t.Errorf("%s: %d %.300s", name, res.StatusCode, res.body)
 			}
 		}
+		// An Open311 request id of such bytes is the client's error.
+		for _, p := range []string{"/open311/v2/requests/%FF.json", "/open311/v2/requests/%00.xml"} {
+			res, err := send(f.url, "GET", p, nil, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != 400 {
+				t.Errorf("GET %s: %d %.200s", p, res.StatusCode, res.body)
+			}
+		}
 		// A search for such bytes finds nothing, and says so.
 		for _, q := range []string{"%00", "%FF%FE", "%E5%9E"} {
 			if res := acc.do("GET", "/api/v1/cases?q="+q, nil, ""); res.StatusCode != 200 && res.StatusCode != 400 {

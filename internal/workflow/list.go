@@ -285,6 +285,10 @@ func (f Filter) where(d store.Dialect, actor org.Actor, res resolved) (string, [
 	return strings.Join(conds, " AND "), args
 }
 
+// MaxPage bounds a list's page number: beyond it the offset would
+// overflow (a page of 200 at most), and no list has that many pages.
+const MaxPage = 1_000_000
+
 // Check refuses a filter naming an unknown state or queue.
 func (f Filter) Check() error {
 	for _, st := range f.States {
@@ -298,7 +302,7 @@ func (f Filter) Check() error {
 	if !slices.Contains(Sorts, f.Sort) {
 		return apperr.New(apperr.Invalid, "case.bad_sort", "sort", string(f.Sort))
 	}
-	if f.Page < 0 {
+	if f.Page < 0 || f.Page > MaxPage {
 		return apperr.New(apperr.Invalid, "bad_number", "field", "page")
 	}
 	return nil

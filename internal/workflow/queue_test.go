@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
@@ -85,6 +86,28 @@ func TestUnitQueueByDeadline(t *testing.T) {
 		vol := f.user(org.NewUser{Username: "vol-unit-a", DisplayName: "单位志愿服务管理员", Password: testcity.Password, Role: org.RoleVolunteer, Scope: org.ScopeUnit, UnitID: f.unitA.ID})
 		if p, err := f.svc.List(f.ctx, vol, workflow.Filter{Queue: workflow.QueueToHandle, Sort: workflow.SortDeadline}); err != nil || len(p.Cases) != 0 {
 			t.Errorf("a volunteer officer of unit A lists %d cases (%v)", len(p.Cases), err)
+		}
+	})
+}
+
+// TestPageNumberBounded: a page number whose offset would overflow is
+// refused as the caller's error, on every path of the list (the merged
+// deadline queue, a sorted list, the newest first).
+func TestPageNumberBounded(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		f.dispatched(f.unitA)
+		for _, fl := range []workflow.Filter{
+			{Queue: workflow.QueueToHandle, Sort: workflow.SortDeadline, Page: 1 << 62},
+			{Sort: workflow.SortOldest, Page: workflow.MaxPage + 1},
+			{Page: 9_223_372_036_854_775_807},
+		} {
+			if _, err := f.svc.List(f.ctx, f.handlerA, fl); !apperr.Is(err, apperr.Invalid) {
+				t.Errorf("page %d (%s): %v, want invalid", fl.Page, fl.Sort, err)
+			}
+		}
+		if p, err := f.svc.List(f.ctx, f.handlerA, workflow.Filter{Page: workflow.MaxPage}); err != nil || len(p.Cases) != 0 {
+			t.Errorf("the last page allowed: %d cases, %v", len(p.Cases), err)
 		}
 	})
 }
