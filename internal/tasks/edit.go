@@ -229,28 +229,35 @@ func editUnits(ctx context.Context, q store.Queryer, e TaskEdit) (lead int64, co
 }
 
 // editLeaves checks an edit's indicator leaves against the imported
-// editions (any code goes while none is imported), once each.
+// editions (any code goes while none is imported), once each, in one
+// query.
 func editLeaves(ctx context.Context, q store.Queryer, in []string) ([]string, error) {
-	var imported int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM assess_standards LIMIT 1) x`).Scan(&imported); err != nil {
-		return nil, err
-	}
 	var out []string
 	for _, l := range in {
-		l = strings.TrimSpace(l)
-		if l == "" || slices.Contains(out, l) {
-			continue
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(out, l) {
+			out = append(out, l)
 		}
-		if imported > 0 {
-			var n int
-			if err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM assess_standards WHERE code = ? LIMIT 1) x`, l).Scan(&n); err != nil {
-				return nil, err
-			}
-			if n == 0 {
-				return nil, apperr.New(apperr.Invalid, "task.import_unknown_leaf", "code", l)
-			}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	var imported int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM assess_standards LIMIT 1) x`).Scan(&imported); err != nil || imported == 0 {
+		return out, err
+	}
+	args := make([]any, len(out))
+	for i, l := range out {
+		args[i] = l
+	}
+	known, err := store.Collect(ctx, q, func(r store.Scanner) (c string, err error) { return c, r.Scan(&c) },
+		`SELECT DISTINCT code FROM assess_standards WHERE code IN `+store.In(len(out)), args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range out {
+		if !slices.Contains(known, l) {
+			return nil, apperr.New(apperr.Invalid, "task.import_unknown_leaf", "code", l)
 		}
-		out = append(out, l)
 	}
 	return out, nil
 }
