@@ -18,7 +18,6 @@ import (
 	"math/big"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -45,10 +44,6 @@ type Service struct {
 	Now             func() time.Time
 
 	secret []byte
-	// The group commit's queue (see commit).
-	qmu     sync.Mutex
-	queue   []*job
-	writing bool
 }
 
 // New returns an intake service; it loads (or creates) the key that
@@ -154,104 +149,32 @@ func (s *Service) submit(ctx context.Context, actor org.Actor, sub Submission) (
 	return rec, err
 }
 
-// job is one submission waiting for the group commit.
+// job is one submission on its way to the database.
 type job struct {
 	actor    org.Actor
 	sub      Submission
 	prepared workflow.PreparedCase
 	fp       string
-	rec      Receipt
-	err      error
-	done     chan struct{}
 }
 
-// maxBatch bounds the submissions one transaction carries.
-const maxBatch = 64
-
-// commit writes a prepared submission. Submissions that arrive while a
-// transaction is being written wait for the next one and are written
-// together, each under its own savepoint (one failing does not undo the
-// others), so a burst of reports shares one durable commit instead of
-// queueing for one each. A lone submission is written at once.
+// commit writes a prepared submission. On SQLite, submissions that arrive
+// while a transaction is being written are written together in the next,
+// each under its own savepoint (store.DB.Grouped), so a burst of reports
+// shares one durable commit; PostgreSQL runs the transactions side by
+// side. The write goes on even if the client has gone: the submission
+// may be stored, so its photos must stay (a retry with the same key finds
+// it).
 func (s *Service) commit(ctx context.Context, j *job) (Receipt, error) {
-	j.done = make(chan struct{})
-	if s.DB.Dialect == store.Postgres {
-		// PostgreSQL runs the transactions side by side (their round
-		// trips overlap until the audit head's lock) and coalesces their
-		// WAL flushes itself.
-		s.writeBatch([]*job{j})
-		return j.rec, j.err
-	}
-	s.qmu.Lock()
-	s.queue = append(s.queue, j)
-	start := !s.writing
-	s.writing = true
-	s.qmu.Unlock()
-	if start {
-		go s.writeBatches()
-	}
-	// Wait for the write even if the client has gone: the submission is
-	// in the batch and may be stored, so its photos must stay (a retry
-	// with the same key finds it). The write itself is bounded.
-	<-j.done
-	return j.rec, j.err
-}
-
-// writeBatches writes queued submissions until the queue is empty.
-func (s *Service) writeBatches() {
-	for {
-		s.qmu.Lock()
-		n := min(len(s.queue), maxBatch)
-		if n == 0 {
-			s.writing = false
-			s.qmu.Unlock()
-			return
-		}
-		batch := s.queue[:n:n]
-		s.queue = s.queue[n:]
-		s.qmu.Unlock()
-		s.writeBatch(batch)
-	}
-}
-
-func (s *Service) writeBatch(batch []*job) {
-	// The requests' contexts may end while the batch is written; the
-	// batch is written whole all the same.
-	ctx := context.Background()
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if len(batch) == 1 {
-			// Alone in its transaction: its failure rolls back the whole.
-			batch[0].rec, batch[0].err = s.writeOne(ctx, tx, batch[0])
-			return batch[0].err
-		}
-		for i, j := range batch {
-			sp := fmt.Sprintf("sub%d", i)
-			if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
-				return err
-			}
-			mark := tx.LateMark()
-			j.rec, j.err = s.writeOne(ctx, tx, j)
-			if j.err != nil {
-				if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
-					return err
-				}
-				tx.DropLate(mark) // its search indexing goes with it
-			}
-			if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
-				return err
-			}
-		}
-		return nil
+	var rec Receipt
+	err := s.DB.Grouped(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		rec, err = s.writeOne(ctx, tx, j)
+		return err
 	})
-	for _, j := range batch {
-		if err != nil && j.err == nil {
-			j.err = err
-		}
-		if errors.Is(j.err, errReplay) {
-			j.rec, j.err = s.lostRace(ctx, j.sub.Scope, j.sub.Key, j.fp)
-		}
-		close(j.done)
+	if errors.Is(err, errReplay) {
+		return s.lostRace(context.WithoutCancel(ctx), j.sub.Scope, j.sub.Key, j.fp)
 	}
+	return rec, err
 }
 
 // writeOne writes one submission within the batch's transaction.

@@ -57,6 +57,9 @@ type DB struct {
 	standby      *sql.DB
 	standbyUntil atomic.Int64
 
+	// group is the group commit's queue (Grouped).
+	group group
+
 	// Plans, when set, receives the plan of every read on the read pool
 	// before it runs (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
 	// PostgreSQL): the tests that pin the hot pages' plans set it.
@@ -451,16 +454,9 @@ func (t *Tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
 // the intake's group commit (a savepoint per submission) made one segment
 // per report, and merging them came to dominate the intake as the index
 // grew (docs/benchmarks.md). A late write's failure fails the whole
-// transaction, every savepoint's work included (the intake's batch: only
-// a fault of the database can fail one).
+// transaction, every savepoint's work included (a group commit's pieces,
+// Grouped: only a fault of the database can fail one).
 func (t *Tx) Late(fn func() error) { t.late = append(t.late, fn) }
-
-// LateMark and DropLate forget the late writes queued since a mark: the
-// caller rolled back to a savepoint taken at the mark.
-func (t *Tx) LateMark() int { return len(t.late) }
-
-// DropLate forgets the late writes queued after mark.
-func (t *Tx) DropLate(mark int) { t.late = t.late[:mark] }
 
 // Exec runs a write statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

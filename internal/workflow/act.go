@@ -60,7 +60,8 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	}
 	now := s.now()
 	var out *Case
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+	// Grouped: on SQLite, actions that arrive together share a commit.
+	err = s.DB.Grouped(ctx, func(ctx context.Context, tx *store.Tx) error {
 		c, err := s.load(ctx, tx, actor, id)
 		if apperr.Is(err, apperr.NotFound) {
 			return s.lostRace(ctx, tx, actor, id, in.Version)

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Work that queues while a transaction is written goes into the next one
+// together, each piece under its own savepoint: a piece that fails takes
+// its rows, its late writes and its after-commit functions with it and
+// nothing else; the others commit together; a lone piece is alone in its
+// transaction.
+func TestGroupedCommitsTogether(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE g (n INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	txOf := map[int]*Tx{}
+	ran := map[int]bool{}
+	boom := errors.New("boom")
+	piece := func(n int, fail bool) func(ctx context.Context, tx *Tx) error {
+		return func(ctx context.Context, tx *Tx) error {
+			mu.Lock()
+			txOf[n] = tx
+			mu.Unlock()
+			if _, err := tx.Exec(ctx, `INSERT INTO g (n) VALUES (?)`, n); err != nil {
+				return err
+			}
+			tx.Late(func() error { _, err := tx.Exec(ctx, `INSERT INTO g (n) VALUES (?)`, n*10); return err })
+			tx.AfterCommit(func() { mu.Lock(); ran[n] = true; mu.Unlock() })
+			if fail {
+				return boom
+			}
+			return nil
+		}
+	}
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	entered := make(chan struct{})
+	go func() {
+		first <- db.Grouped(ctx, func(ctx context.Context, tx *Tx) error {
+			close(entered)
+			<-release
+			return piece(1, false)(ctx, tx)
+		})
+	}()
+	<-entered
+	errs := make(chan error, 3)
+	results := map[int]error{}
+	var wg sync.WaitGroup
+	for _, p := range []struct {
+		n    int
+		fail bool
+	}{{2, false}, {3, true}, {4, false}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := db.Grouped(ctx, piece(p.n, p.fail))
+			mu.Lock()
+			results[p.n] = err
+			mu.Unlock()
+			errs <- err
+		}()
+	}
+	// Wait until the three are queued behind the first.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		db.group.mu.Lock()
+		n := len(db.group.queue)
+		db.group.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pieces queued, want 3", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if results[2] != nil || results[4] != nil || !errors.Is(results[3], boom) {
+		t.Fatalf("results %v", results)
+	}
+	if txOf[2] != txOf[4] || txOf[2] != txOf[3] || txOf[1] == txOf[2] {
+		t.Errorf("transactions: the first alone, the three queued together; got %p %p %p %p", txOf[1], txOf[2], txOf[3], txOf[4])
+	}
+	if !ran[1] || !ran[2] || ran[3] || !ran[4] {
+		t.Errorf("after-commit functions ran: %v, want 1, 2 and 4", ran)
+	}
+	got, err := Int64s(ctx, db.Reader(), `SELECT n FROM g ORDER BY n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{1, 2, 4, 10, 20, 40}
+	if len(got) != len(want) {
+		t.Fatalf("rows %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("rows %v, want %v", got, want)
+		}
+	}
+}
