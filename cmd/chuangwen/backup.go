@@ -138,11 +138,11 @@ func cmdCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		srcRep, err := audit.Verify(ctx, a.db.Reader())
+		srcRep, err := audit.Verify(ctx, a.db)
 		if err != nil {
 			return err
 		}
-		dstRep, err := audit.Verify(ctx, dst.Reader())
+		dstRep, err := audit.Verify(ctx, dst)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ import (
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cases, reps, transitions int
 	var stale bool
-	var workers, parts string
+	var workers, parts, profile string
 	// Default the data folder to ./data/bench, so a real ./data is never
 	// filled with a million generated cases.
 	args = withDefaultData(args, "bench")
@@ -30,6 +30,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.BoolVar(&stale, "stale-statistics", false, "leave the planner's statistics as they were before the generated cases (what a server that has not re-analysed since the data grew plans with)")
 		fs.IntVar(&transitions, "transitions", 500, "accepted cases to drive through dispatch → acknowledge → feedback → verify (4 transitions each)")
 		fs.StringVar(&workers, "workers", "1,4", "concurrent writers for the transition run, comma-separated")
+		fs.StringVar(&profile, "profile", "", "write a CPU profile of the transition runs to this file")
 		fs.StringVar(&parts, "parts", "reads,search,leader,bulletin,durability,transitions", "what to measure, comma-separated: reads, search, rechecks, leader, bulletin, notices, exports, durability, transitions (bulletin first gives the city a year of mock inspections; rechecks draws revisits and files reports)")
 	}, func(a *app) error {
 		now := time.Now()
@@ -119,6 +120,17 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		}
 		fmt.Fprintf(stdout, "\n| engine | writers | transitions | transitions/s | raw inserts/s | ratio |\n|---|---|---|---|---|---|\n")
+		// the server's sealer chains the trail meanwhile, as it would
+		sctx, stopSealer := context.WithCancel(ctx)
+		sealed := a.runSealer(sctx)
+		defer func() { stopSealer(); <-sealed }()
+		if profile != "" {
+			stopProfile, err := startProfile(profile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
+		}
 		for _, w := range strings.Split(workers, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(w))
 			if err != nil || n < 1 {

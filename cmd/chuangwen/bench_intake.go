@@ -167,7 +167,9 @@ func (a *app) serveLoopback(ctx context.Context) (base string, stop func(), err 
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+	sctx, stopSealer := context.WithCancel(ctx)
+	sealed := a.runSealer(sctx)
+	return "http://" + ln.Addr().String(), func() { hs.Close(); stopSealer(); <-sealed }, nil
 }
 
 // benchListener is the product's HTTP face and a free loopback port for

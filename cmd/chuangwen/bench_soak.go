@@ -81,7 +81,7 @@ func cmdBenchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		stopServer() // the background work too, before the trail is read
-		rep, err := audit.Verify(ctx, a.db.Reader())
+		rep, err := audit.Verify(ctx, a.db)
 		if err != nil {
 			return err
 		}

@@ -1,11 +1,22 @@
 // Package audit keeps the trail: one append-only table of events (every
 // action on a case and every administrative change) linked into a hash
-// chain. Each entry carries the hash of the one before it, so changing,
-// inserting or removing a row anywhere breaks the chain, and Verify finds
-// the first broken link. The chain makes tampering evident, not impossible:
-// someone able to rewrite the whole table and its head can forge it, which
-// is why Verify also prints the head hash for the operator to keep outside
-// the database.
+// chain. Each link carries the hash of the one before it, so changing,
+// inserting or removing an event anywhere breaks the chain, and Verify
+// finds the first broken link. The chain makes tampering evident, not
+// impossible: someone able to rewrite the whole trail and its head can
+// forge it, which is why Verify also prints the head hash for the
+// operator to keep outside the database.
+//
+// Writers do not build the chain themselves. Append adds the event and a
+// trigger queues it (audit_pending) in the same transaction; Seal, run by
+// the server every few milliseconds and by Verify first, takes the head's
+// lock once for everything queued, gives each event the next position of
+// the chain (its link) with the previous hash and its own, and moves the
+// head (audit_seals, audit_head). Writers therefore never wait for one
+// another on the head, and the chain's order is the order in which the
+// sealer found the events committed. Between its commit and its seal an
+// event is covered by the queue: Verify seals first, and reports an event
+// that is neither sealed nor queued.
 package audit
 
 import (
@@ -15,7 +26,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"chuangwen/internal/store"
@@ -36,7 +46,9 @@ type Entry struct {
 	Opinion     string    `json:"opinion,omitempty"`
 	// Data is a JSON object with the action's particulars (units,
 	// deadlines, photo hashes, changed fields).
-	Data     string `json:"data,omitempty"`
+	Data string `json:"data,omitempty"`
+	// PrevHash and Hash are the entry's chain link, set by Seal and read
+	// by Verify (not by the trail's readers).
 	PrevHash string `json:"-"`
 	Hash     string `json:"-"`
 }
@@ -69,28 +81,24 @@ func (e *Entry) hash() string {
 }
 
 // Append adds e to the trail inside tx and returns its sequence number.
-// Taking the head row's lock first makes concurrent writers queue, so the
-// chain order is the commit order.
+// The entry is sealed into the chain after the commit (Seal); a trigger
+// queues it for that in the same transaction.
 func Append(ctx context.Context, tx *store.Tx, e *Entry) (int64, error) {
-	var seq int64
-	var prev string
-	err := tx.QueryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).Scan(&seq, &prev)
-	if err != nil {
-		return 0, fmt.Errorf("audit head: %w", err)
-	}
-	e.Seq = seq
-	e.PrevHash = prev
 	e.At = e.At.UTC().Truncate(time.Millisecond)
-	e.Hash = e.hash()
-	_, err = tx.Exec(ctx, `INSERT INTO events (seq, at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, store.Ms(e.At), nullID(e.ActorID), e.ActorName, e.ActorRole, nullID(e.ActorUnitID), e.Action, nullID(e.CaseID),
-		e.FromState, e.ToState, e.Opinion, e.Data, e.PrevHash, e.Hash)
+	e.PrevHash, e.Hash = "", ""
+	q := `INSERT INTO events (at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING seq`
+	if tx.Dialect() == store.SQLite {
+		// one writer at a time: the next number is the highest so far plus one
+		q = `INSERT INTO events (seq, at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
+		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING seq`
+	}
+	err := tx.QueryRow(ctx, q, store.Ms(e.At), nullID(e.ActorID), e.ActorName, e.ActorRole, nullID(e.ActorUnitID), e.Action, nullID(e.CaseID),
+		e.FromState, e.ToState, e.Opinion, e.Data).Scan(&e.Seq)
 	if err != nil {
 		return 0, fmt.Errorf("audit append: %w", err)
 	}
-	// The events_move_head trigger moves the head's hash to this entry.
-	return seq, nil
+	return e.Seq, nil
 }
 
 func nullID(id int64) any {
@@ -100,12 +108,12 @@ func nullID(id int64) any {
 	return id
 }
 
-const columns = `seq, at, COALESCE(actor_id, 0), actor_name, actor_role, COALESCE(actor_unit_id, 0), action, COALESCE(case_id, 0), from_state, to_state, opinion, data, prev_hash, hash`
+var columns = entryColumns("", false)
 
 func scan(rows store.Scanner) (Entry, error) {
 	var e Entry
 	var at int64
-	err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.ActorName, &e.ActorRole, &e.ActorUnitID, &e.Action, &e.CaseID, &e.FromState, &e.ToState, &e.Opinion, &e.Data, &e.PrevHash, &e.Hash)
+	err := rows.Scan(&e.Seq, &at, &e.ActorID, &e.ActorName, &e.ActorRole, &e.ActorUnitID, &e.Action, &e.CaseID, &e.FromState, &e.ToState, &e.Opinion, &e.Data)
 	e.At = store.Time(at)
 	return e, err
 }
@@ -128,121 +136,3 @@ func list(ctx context.Context, q store.Queryer, query string, args ...any) ([]En
 	return store.Collect(ctx, q, scan, query, args...)
 }
 
-// Report is the result of Verify.
-type Report struct {
-	Entries  int64  `json:"entries"`
-	HeadSeq  int64  `json:"head_seq"`
-	HeadHash string `json:"head_hash"`
-	OK       bool   `json:"ok"`
-	// BrokenSeq is the first entry whose link or content does not check
-	// out (0 when OK); Problem says what is wrong with it.
-	BrokenSeq int64  `json:"broken_seq,omitempty"`
-	Problem   string `json:"problem,omitempty"`
-}
-
-// Verify walks the whole trail in order, recomputing every hash, and
-// checks the head against the last entry.
-func Verify(ctx context.Context, q store.Queryer) (Report, error) {
-	var r Report
-	if err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&r.HeadSeq, &r.HeadHash); err != nil {
-		return r, fmt.Errorf("audit head: %w", err)
-	}
-	const page = 5000
-	var after int64
-	prev := ""
-	wantSeq := int64(1)
-	for {
-		// Entries committed after the head was read are left for the next
-		// check, so a busy system does not look truncated.
-		rows, err := q.Query(ctx, `SELECT `+columns+` FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, r.HeadSeq, page)
-		if err != nil {
-			return r, fmt.Errorf("audit verify: %w", err)
-		}
-		n := 0
-		for rows.Next() {
-			e, err := scan(rows)
-			if err != nil {
-				rows.Close()
-				return r, err
-			}
-			n++
-			r.Entries++
-			after = e.Seq
-			problem := ""
-			switch {
-			case e.Seq != wantSeq:
-				problem = fmt.Sprintf("sequence gap: expected %d, found %d (entries removed)", wantSeq, e.Seq)
-			case e.PrevHash != prev:
-				problem = "previous-hash link does not match the entry before it"
-			case e.hash() != e.Hash:
-				problem = "content does not match its hash (entry altered)"
-			}
-			if problem != "" {
-				rows.Close()
-				r.BrokenSeq = e.Seq
-				r.Problem = problem
-				return r, nil
-			}
-			prev = e.Hash
-			wantSeq++
-		}
-		if err := rows.Close(); err != nil {
-			return r, err
-		}
-		if err := rows.Err(); err != nil {
-			return r, err
-		}
-		if n < page {
-			break
-		}
-	}
-	if r.HeadSeq != wantSeq-1 || r.HeadHash != prev {
-		r.BrokenSeq = wantSeq
-		r.Problem = fmt.Sprintf("head says %d entries ending in %.12s, trail has %d ending in %.12s (entries removed from the end)", r.HeadSeq, r.HeadHash, wantSeq-1, prev)
-		return r, nil
-	}
-	r.OK = true
-	return r, nil
-}
-
-// AppendBatch adds many entries in one go (bulk loaders): the head is read
-// and locked once, the hashes are chained in memory, and rows are written
-// with multi-row INSERTs.
-func AppendBatch(ctx context.Context, tx *store.Tx, entries []*Entry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	var seq int64
-	var prev string
-	err := tx.QueryRow(ctx, `UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash`, len(entries)).Scan(&seq, &prev)
-	if err != nil {
-		return fmt.Errorf("audit head: %w", err)
-	}
-	seq -= int64(len(entries))
-	for _, e := range entries {
-		seq++
-		e.Seq, e.PrevHash = seq, prev
-		e.At = e.At.UTC().Truncate(time.Millisecond)
-		e.Hash = e.hash()
-		prev = e.Hash
-	}
-	const perStmt = 500 // 14 columns × 500 rows stays under every engine's parameter limit
-	for start := 0; start < len(entries); start += perStmt {
-		chunk := entries[start:min(start+perStmt, len(entries))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO events (seq, at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash) VALUES `)
-		args := make([]any, 0, len(chunk)*14)
-		for i, e := range chunk {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-			args = append(args, e.Seq, store.Ms(e.At), nullID(e.ActorID), e.ActorName, e.ActorRole, nullID(e.ActorUnitID), e.Action, nullID(e.CaseID),
-				e.FromState, e.ToState, e.Opinion, e.Data, e.PrevHash, e.Hash)
-		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("audit append batch: %w", err)
-		}
-	}
-	return nil // the events_move_head trigger left the head on the last entry
-}

@@ -35,9 +35,9 @@ func fill(t *testing.T, db *store.DB, n int) {
 
 func dropTriggers(t *testing.T, db *store.DB) {
 	t.Helper()
-	q := []string{"DROP TRIGGER events_no_update", "DROP TRIGGER events_no_delete"}
+	q := []string{"DROP TRIGGER events_no_update", "DROP TRIGGER events_no_delete", "DROP TRIGGER audit_seals_no_update", "DROP TRIGGER audit_seals_no_delete"}
 	if db.Dialect == store.Postgres {
-		q = []string{"DROP TRIGGER events_no_update ON events"}
+		q = []string{"DROP TRIGGER events_no_update ON events", "DROP TRIGGER audit_seals_no_update ON audit_seals"}
 	}
 	for _, s := range q {
 		if _, err := db.Exec(context.Background(), s); err != nil {
@@ -48,40 +48,94 @@ func dropTriggers(t *testing.T, db *store.DB) {
 
 func TestVerifyDetectsTampering(t *testing.T) {
 	tamper := []struct {
-		name   string
-		sql    string
-		broken int64
+		name      string
+		sql       []string
+		seq, link int64
+		unsealed  bool // tamper before the entries are sealed
 	}{
-		{"altered opinion", "UPDATE events SET opinion = '伪造' WHERE seq = 7", 7},
-		{"altered actor in a batch row", "UPDATE events SET actor_name = '丙' WHERE seq = 15", 15},
-		{"altered time", "UPDATE events SET at = at + 1000 WHERE seq = 3", 3},
-		{"deleted middle row", "DELETE FROM events WHERE seq = 10", 11},
-		{"deleted tail", "DELETE FROM events WHERE seq = 20", 20},
-		{"relinked row", "UPDATE events SET prev_hash = 'x' WHERE seq = 2", 2},
+		{"altered opinion", []string{"UPDATE events SET opinion = '伪造' WHERE seq = 7"}, 7, 7, false},
+		{"altered actor in a batch row", []string{"UPDATE events SET actor_name = '丙' WHERE seq = 15"}, 15, 15, false},
+		{"altered time", []string{"UPDATE events SET at = at + 1000 WHERE seq = 3"}, 3, 3, false},
+		{"deleted middle row", []string{"DELETE FROM events WHERE seq = 10"}, 10, 10, false},
+		{"deleted tail", []string{"DELETE FROM events WHERE seq = 20"}, 20, 20, false},
+		{"deleted row and its seal", []string{"DELETE FROM events WHERE seq = 10", "DELETE FROM audit_seals WHERE link = 10"}, 0, 10, false},
+		{"relinked seal", []string{"UPDATE audit_seals SET prev_hash = 'x' WHERE link = 2"}, 2, 2, false},
+		{"seal rehashed", []string{"UPDATE audit_seals SET hash = 'x' WHERE link = 4"}, 4, 4, false},
+		{"queued row dropped before its sealing", []string{"DELETE FROM audit_pending WHERE seq = 12"}, 12, 0, true},
+		{"queued entry removed before its sealing", []string{"DELETE FROM events WHERE seq = 9"}, 9, 0, true},
+		{"queued entry altered before its sealing", []string{"UPDATE events SET opinion = '伪造' WHERE seq = 5"}, 0, 0, true},
 	}
 	for _, tc := range tamper {
 		t.Run(tc.name, func(t *testing.T) {
 			storetest.Both(t, func(t *testing.T, db *store.DB) {
 				ctx := context.Background()
 				fill(t, db, 10)
-				rep, err := audit.Verify(ctx, db.Reader())
-				if err != nil || !rep.OK || rep.Entries != 20 {
-					t.Fatalf("before tampering: %+v %v", rep, err)
+				if !tc.unsealed {
+					rep, err := audit.Verify(ctx, db)
+					if err != nil || !rep.OK || rep.Entries != 20 || rep.HeadSeq != 20 {
+						t.Fatalf("before tampering: %+v %v", rep, err)
+					}
 				}
 				dropTriggers(t, db)
-				if _, err := db.Exec(ctx, tc.sql); err != nil {
-					t.Fatal(err)
+				for _, q := range tc.sql {
+					if _, err := db.Exec(ctx, q); err != nil {
+						t.Fatal(err)
+					}
 				}
-				rep, err = audit.Verify(ctx, db.Reader())
+				rep, err := audit.Verify(ctx, db)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if rep.OK || rep.BrokenSeq != tc.broken {
-					t.Fatalf("after %s: %+v, want broken at %d", tc.sql, rep, tc.broken)
+				if tc.seq == 0 && tc.link == 0 {
+					// Altered before it was chained: the chain holds the
+					// altered entry (the window between commit and seal is
+					// what the queue cannot cover); it must be whole.
+					if !rep.OK || rep.Entries != 20 {
+						t.Fatalf("after %s: %+v", tc.sql, rep)
+					}
+					return
+				}
+				if rep.OK || rep.BrokenSeq != tc.seq || rep.BrokenLink != tc.link {
+					t.Fatalf("after %s: %+v, want broken at entry %d, position %d", tc.sql, rep, tc.seq, tc.link)
 				}
 			})
 		})
 	}
+}
+
+// Entries are chained after their commit, in batches, and each exactly
+// once: sealing twice changes nothing; what commits between two sealings
+// goes on from the head.
+func TestSealChainsEachEntryOnce(t *testing.T) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fill(t, db, 5)
+		var queued int
+		if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM audit_pending`).Scan(&queued); err != nil || queued != 10 {
+			t.Fatalf("queued %d %v, want 10", queued, err)
+		}
+		if n, err := audit.Seal(ctx, db); err != nil || n != 10 {
+			t.Fatalf("sealed %d %v", n, err)
+		}
+		if n, err := audit.Seal(ctx, db); err != nil || n != 0 {
+			t.Fatalf("sealed again %d %v", n, err)
+		}
+		fill(t, db, 3)
+		rep, err := audit.Verify(ctx, db)
+		if err != nil || !rep.OK || rep.Entries != 16 || rep.HeadSeq != 16 || rep.Pending != 0 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		var seals, pending int
+		if err := db.Reader().QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_seals), (SELECT count(*) FROM audit_pending)`).Scan(&seals, &pending); err != nil || seals != 16 || pending != 0 {
+			t.Fatalf("seals %d, queued %d (%v)", seals, pending, err)
+		}
+		// Seals are append-only like the trail.
+		for _, q := range []string{`UPDATE audit_seals SET hash = 'x' WHERE link = 1`, `DELETE FROM audit_seals WHERE link = 1`} {
+			if _, err := db.Exec(ctx, q); err == nil {
+				t.Errorf("%s: allowed", q)
+			}
+		}
+	})
 }
 
 func TestConcurrentAppendsKeepOneChain(t *testing.T) {
@@ -108,8 +162,8 @@ func TestConcurrentAppendsKeepOneChain(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		rep, err := audit.Verify(ctx, db.Reader())
-		if err != nil || !rep.OK || rep.Entries != 200 {
+		rep, err := audit.Verify(ctx, db)
+		if err != nil || !rep.OK || rep.Entries != 200 || rep.HeadSeq != 200 {
 			t.Fatalf("%+v %v", rep, err)
 		}
 	})

@@ -114,6 +114,12 @@ func Backup(ctx context.Context, o Options) (Manifest, error) {
 	if m.SchemaVersion, err = o.DB.Version(ctx); err != nil {
 		return m, err
 	}
+	// The trail's queued entries are chained first, so that the copy's
+	// chain is the live one (a few committed after this are chained in
+	// the copy when it is verified).
+	if _, err := audit.Seal(ctx, o.DB); err != nil {
+		return m, fmt.Errorf("backup: %w", err)
+	}
 	switch o.DB.Dialect {
 	case store.SQLite:
 		m.Engine, m.Database = "sqlite", SQLiteFile
@@ -300,7 +306,7 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 		return rep, err
 	}
 	defer db.Close()
-	ar, err := audit.Verify(ctx, db.Reader())
+	ar, err := audit.Verify(ctx, db)
 	if err != nil {
 		return rep, err
 	}
@@ -385,7 +391,7 @@ func verifySQLite(ctx context.Context, path string) (audit.Report, error) {
 		return audit.Report{}, err
 	}
 	defer db.Close()
-	return audit.Verify(ctx, db.Reader())
+	return audit.Verify(ctx, db)
 }
 
 // pgEmpty refuses a PostgreSQL target that holds a schema already.

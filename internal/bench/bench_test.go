@@ -45,7 +45,7 @@ func TestGenerateAndMeasure(t *testing.T) {
 			WHERE c.state IN ('dispatched','in_progress','verifying','closed') AND (t.id IS NULL OR t.unit_id <> c.lead_unit_id)`).Scan(&bad); err != nil || bad != 0 {
 			t.Fatalf("%d cases without their task (%v)", bad, err)
 		}
-		if rep, err := audit.Verify(ctx, q); err != nil || !rep.OK {
+		if rep, err := audit.Verify(ctx, db); err != nil || !rep.OK {
 			t.Fatalf("trail: %+v %v", rep, err)
 		}
 		// the numbering continues after the generated cases

@@ -270,6 +270,11 @@ func Generate(ctx context.Context, db *store.DB, opts GenOptions) error {
 	if err != nil {
 		return err
 	}
+	// The trail chained, as a server that had filed these cases over
+	// months would have it.
+	if _, err := audit.Seal(ctx, db); err != nil {
+		return err
+	}
 	if opts.StaleStatistics {
 		return nil
 	}

@@ -248,7 +248,7 @@ func testLoad(t *testing.T, e env) {
 	checkAssessment(t, e, now)
 	checkVolunteers(t, e, now, 200)
 
-	rep, err := audit.Verify(ctx, e.db.Reader())
+	rep, err := audit.Verify(ctx, e.db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -392,7 +392,7 @@ func TestImportAndLocate(t *testing.T) {
 		if evs[0].ActorID != e.admin.UserID || !strings.Contains(evs[0].Data, `"created":8`) {
 			t.Errorf("grid.import event = %+v", evs[0])
 		}
-		if r, err := audit.Verify(e.ctx, e.db.Reader()); err != nil || !r.OK {
+		if r, err := audit.Verify(e.ctx, e.db); err != nil || !r.OK {
 			t.Errorf("audit chain: %+v %v", r, err)
 		}
 	})

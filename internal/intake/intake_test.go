@@ -762,7 +762,7 @@ func TestRate(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM events WHERE action = 'citizen.rate' AND case_id = ?`, rec2.CaseID); n != 2 {
 			t.Errorf("citizen.rate events = %d", n)
 		}
-		if r, err := audit.Verify(e.ctx, db.Reader()); err != nil || !r.OK {
+		if r, err := audit.Verify(e.ctx, db); err != nil || !r.OK {
 			t.Errorf("audit chain: %+v %v", r, err)
 		}
 	})

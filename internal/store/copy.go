@@ -208,6 +208,11 @@ func Copy(ctx context.Context, src, dst *DB, progress func(table string, rows in
 			return rep, err
 		}
 	}
+	// The target's trigger queued every copied entry of the trail for
+	// sealing; those the source had sealed are sealed already.
+	if _, err := wtx.ExecContext(ctx, `DELETE FROM audit_pending p WHERE EXISTS (SELECT 1 FROM audit_seals s WHERE s.seq = p.seq)`); err != nil {
+		return rep, fmt.Errorf("copy: trail queue: %w", err)
+	}
 	for _, t := range order {
 		if tables[t].identity == "" || copySkip(t) {
 			continue
@@ -386,8 +391,8 @@ func copyTable(ctx context.Context, rtx, wtx *sql.Tx, table string, cols []pgCol
 	q := `SELECT ` + strings.Join(names, ", ") + ` FROM ` + table
 	switch {
 	case table == "events":
-		// the trail in its order: the target's head trigger takes the
-		// last row of each statement as the head
+		// the trail in its order (the target's trigger queues each row
+		// for sealing; copy drops the queue rows of those sealed)
 		q += ` ORDER BY seq`
 	case byID:
 		q += ` ORDER BY id`

@@ -338,8 +338,8 @@ func insertRow(ctx context.Context, tx *store.Tx, tb *table, last map[string][]m
 		row[n] = args[i]
 	}
 	if auto != "" {
-		id, err := store.InsertID(ctx, tx, q, args...)
-		if err != nil {
+		var id int64
+		if err := tx.QueryRow(ctx, q+" RETURNING "+auto, args...).Scan(&id); err != nil {
 			return err
 		}
 		row[auto] = id

@@ -104,7 +104,7 @@ func TestConfirm(t *testing.T) {
 		if actorID != e.coordA.UserID {
 			t.Errorf("confirmation by %d on the trail, want coordA %d", actorID, e.coordA.UserID)
 		}
-		rep, err := audit.Verify(ctx, db.Reader())
+		rep, err := audit.Verify(ctx, db)
 		must(t, err, "audit.Verify")
 		if !rep.OK {
 			t.Errorf("audit chain broken: %+v", rep)

@@ -15,12 +15,12 @@ func (s *Server) auditRoutes() []route {
 }
 
 func (s *Server) apiAuditVerify(w http.ResponseWriter, r *http.Request) {
-	rep, err := audit.Verify(r.Context(), s.DB.Reader())
+	rep, err := audit.Verify(r.Context(), s.DB)
 	respond(s, w, r, rep, err)
 }
 
 func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request) {
-	rep, err := audit.Verify(r.Context(), s.DB.Reader())
+	rep, err := audit.Verify(r.Context(), s.DB)
 	if err != nil {
 		s.fail(w, r, err)
 		return

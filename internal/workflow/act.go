@@ -62,40 +62,52 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	var out *Case
 	// Grouped: on SQLite, actions that arrive together share a commit.
 	err = s.DB.Grouped(ctx, func(ctx context.Context, tx *store.Tx) error {
-		c, err := s.load(ctx, tx, actor, id)
+		c, err := s.loadLocked(ctx, tx, actor, id)
 		if apperr.Is(err, apperr.NotFound) {
 			return s.lostRace(ctx, tx, actor, id, in.Version)
 		}
 		if err != nil {
 			return err
 		}
-		lead, cat := c.LeadUnitID, c.CategoryID
+		before := *c
 		if err := s.apply(ctx, tx, cal, actor, c, in, now); err != nil {
 			return err
 		}
-		// The answer is the case as apply left it; only names that the
-		// action changed are looked up again.
-		if c.LeadUnitID != lead {
-			c.LeadUnitName = ""
-			if c.LeadUnitID != 0 {
-				if err := tx.QueryRow(ctx, `SELECT name FROM units WHERE id = ?`, c.LeadUnitID).Scan(&c.LeadUnitName); err != nil {
-					return err
-				}
-			}
-		}
-		if c.CategoryID != cat {
-			if err := tx.QueryRow(ctx, `SELECT name FROM categories WHERE id = ?`, c.CategoryID).Scan(&c.CategoryName); err != nil {
-				return err
-			}
-		}
 		out = c
-		return err
+		return refreshNames(ctx, tx, &before, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	hideReporter(actor, out)
 	return out, nil
+}
+
+// refreshNames looks up again the names of what an action changed (the
+// answer is the case as apply left it, not a second read of it).
+func refreshNames(ctx context.Context, tx *store.Tx, before, c *Case) error {
+	if c.LeadUnitID != before.LeadUnitID {
+		c.LeadUnitName = ""
+		if c.LeadUnitID != 0 {
+			if err := tx.QueryRow(ctx, `SELECT name FROM units WHERE id = ?`, c.LeadUnitID).Scan(&c.LeadUnitName); err != nil {
+				return err
+			}
+		}
+	}
+	if c.CategoryID != before.CategoryID {
+		if err := tx.QueryRow(ctx, `SELECT name FROM categories WHERE id = ?`, c.CategoryID).Scan(&c.CategoryName); err != nil {
+			return err
+		}
+	}
+	if c.RegionID != before.RegionID {
+		c.RegionName = ""
+		if c.RegionID != 0 {
+			if err := tx.QueryRow(ctx, `SELECT name FROM regions WHERE id = ?`, c.RegionID).Scan(&c.RegionName); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // lostRace answers an action on a case that is not in actor's scope. A
@@ -154,7 +166,7 @@ func (s *Service) ActTx(ctx context.Context, tx *store.Tx, actor org.Actor, id i
 	if err != nil {
 		return err
 	}
-	c, err := s.load(ctx, tx, actor, id)
+	c, err := s.loadLocked(ctx, tx, actor, id)
 	if err != nil {
 		return err
 	}
@@ -184,9 +196,10 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	// units): the deadline watch locks cases before dispatches too, so the two
 	// never deadlock, and a concurrent actor that got here first makes
 	// this one fail cleanly as a conflict instead of on a duplicate key.
-	// (A SQLite write transaction holds the database's only write lock
-	// from its first statement, so there the row lock is implied.)
-	if tx.Dialect() == store.Postgres {
+	// A case loaded with loadLocked is locked already. (A SQLite write
+	// transaction holds the database's only write lock from its first
+	// statement, so there the row lock is implied.)
+	if tx.Dialect() == store.Postgres && !c.locked {
 		res, err := tx.Exec(ctx, `UPDATE cases SET version = version WHERE id = ? AND version = ?`, c.ID, c.Version)
 		if err != nil {
 			return fmt.Errorf("lock case %d: %w", c.ID, err)

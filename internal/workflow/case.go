@@ -116,6 +116,9 @@ type Case struct {
 	LeadUnitID   int64     `json:"lead_unit_id,omitempty"`
 	LeadUnitName string    `json:"lead_unit_name,omitempty"`
 	CoopUnitIDs  []int64   `json:"coop_unit_ids,omitempty"`
+	// locked: loaded in the acting transaction with its row locked
+	// (loadLocked), so apply need not lock it again.
+	locked bool
 	DispatchID   int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
 	WarnAt       time.Time `json:"warn_at,omitzero"`
@@ -247,10 +250,34 @@ var coopAgg = map[store.Dialect]string{
 }
 
 func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id int64) (*Case, error) {
+	return s.loadCase(ctx, q, actor, id, "")
+}
+
+// loadLocked loads a case to act on within tx: on PostgreSQL its row is
+// locked as it is read (FOR UPDATE), so that concurrent actors take
+// their turns and the one that waited reads the case as the first left
+// it. (A SQLite write transaction holds the database's only write lock
+// from its first statement, so there the lock is implied.)
+func (s *Service) loadLocked(ctx context.Context, tx *store.Tx, actor org.Actor, id int64) (*Case, error) {
+	if tx.Dialect() != store.Postgres {
+		c, err := s.loadCase(ctx, tx, actor, id, "")
+		if c != nil {
+			c.locked = true
+		}
+		return c, err
+	}
+	c, err := s.loadCase(ctx, tx, actor, id, " FOR UPDATE OF c")
+	if c != nil {
+		c.locked = true
+	}
+	return c, err
+}
+
+func (s *Service) loadCase(ctx context.Context, q store.Queryer, actor org.Actor, id int64, suffix string) (*Case, error) {
 	cond, args := actor.CaseScope(q.Dialect())
 	var coops sql.NullString
 	var c *Case
-	row := q.QueryRow(ctx, `SELECT `+caseCols+`, `+coopAgg[q.Dialect()]+caseFrom+` WHERE c.id = ? AND `+cond, append([]any{id}, args...)...)
+	row := q.QueryRow(ctx, `SELECT `+caseCols+`, `+coopAgg[q.Dialect()]+caseFrom+` WHERE c.id = ? AND `+cond+suffix, append([]any{id}, args...)...)
 	c, err := scanCase(row, &coops)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.New(apperr.NotFound, "case.not_found")
@@ -563,7 +590,9 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	if err != nil {
 		return nil, err
 	}
+	c.locked = true // inserted by this transaction: no one else sees it yet
 	if routing.AutoAccept != "" {
+		before := *c
 		if err := s.apply(ctx, tx, p.cal, org.System, c, ActInput{Action: Accept}, now); err != nil {
 			return nil, err
 		}
@@ -573,7 +602,7 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 				return nil, err
 			}
 		}
-		if c, err = s.load(ctx, tx, org.System, id); err != nil {
+		if err := refreshNames(ctx, tx, &before, c); err != nil {
 			return nil, err
 		}
 	}
