@@ -135,4 +135,3 @@ func Recent(ctx context.Context, q store.Queryer, n int) ([]Entry, error) {
 func list(ctx context.Context, q store.Queryer, query string, args ...any) ([]Entry, error) {
 	return store.Collect(ctx, q, scan, query, args...)
 }
-

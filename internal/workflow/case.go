@@ -100,25 +100,25 @@ type Reporter struct {
 
 // Case is one problem in the closed loop.
 type Case struct {
-	ID           int64     `json:"id"`
-	No           string    `json:"no"`
-	Source       string    `json:"source"`
-	CategoryID   int64     `json:"category_id"`
-	CategoryName string    `json:"category_name"`
-	Description  string    `json:"description"`
-	Lat          *float64  `json:"lat,omitempty"`
-	Lon          *float64  `json:"lon,omitempty"`
-	Address      string    `json:"address,omitempty"`
-	RegionID     int64     `json:"region_id,omitempty"`
-	RegionName   string    `json:"region_name,omitempty"`
-	Urgency      int       `json:"urgency"`
-	State        State     `json:"state"`
-	LeadUnitID   int64     `json:"lead_unit_id,omitempty"`
-	LeadUnitName string    `json:"lead_unit_name,omitempty"`
-	CoopUnitIDs  []int64   `json:"coop_unit_ids,omitempty"`
+	ID           int64    `json:"id"`
+	No           string   `json:"no"`
+	Source       string   `json:"source"`
+	CategoryID   int64    `json:"category_id"`
+	CategoryName string   `json:"category_name"`
+	Description  string   `json:"description"`
+	Lat          *float64 `json:"lat,omitempty"`
+	Lon          *float64 `json:"lon,omitempty"`
+	Address      string   `json:"address,omitempty"`
+	RegionID     int64    `json:"region_id,omitempty"`
+	RegionName   string   `json:"region_name,omitempty"`
+	Urgency      int      `json:"urgency"`
+	State        State    `json:"state"`
+	LeadUnitID   int64    `json:"lead_unit_id,omitempty"`
+	LeadUnitName string   `json:"lead_unit_name,omitempty"`
+	CoopUnitIDs  []int64  `json:"coop_unit_ids,omitempty"`
 	// locked: loaded in the acting transaction with its row locked
 	// (loadLocked), so apply need not lock it again.
-	locked bool
+	locked       bool
 	DispatchID   int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
 	WarnAt       time.Time `json:"warn_at,omitzero"`
