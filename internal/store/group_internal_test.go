@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,5 +113,48 @@ func TestGroupedCommitsTogether(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("rows %v, want %v", got, want)
 		}
+	}
+}
+
+// The WAL is copied into the database in the background, well before the
+// writer's own limit: under a stream of commits the database file grows
+// as they are written, not only once the WAL reaches walLimitPages.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE c (id INTEGER PRIMARY KEY, pad TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	pad := strings.Repeat("x", 3000)
+	const rows = 2000 // about 2,000 pages: a tenth of walLimitPages
+	for i := 0; i < rows; i++ {
+		if err := db.WithTx(ctx, func(tx *Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO c (pad) VALUES (?)`, pad)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); size()-before < rows*3000; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file grew by %d bytes after %d commits of 3 KB: the WAL was not copied back", size()-before, rows)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
