@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"chuangwen/internal/bench"
@@ -84,12 +86,40 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("%d of %d uploads failed; first: %s", burst.Errors, burst.Requests, burst.FirstError)
 		}
 		row(fmt.Sprintf("%d rounds of %d simultaneous uploads", max(1, uploads/uploadClients), uploadClients), burst)
+		// The disk's own floor, in the same run, on the same file system
+		// as the photos (where they are in a folder).
+		var floor, recv bench.LoadResult
+		if !strings.Contains(a.cfg.Photos, "://") {
+			dir, err := os.MkdirTemp(filepath.Dir(filepath.Clean(a.cfg.Photos)), "disk-floor-")
+			if err != nil {
+				return err
+			}
+			floor = bench.DiskFloor(ctx, dir, photo, uploadClients, max(1, uploads/uploadClients), time.Second)
+			if floor.Errors > 0 {
+				os.RemoveAll(dir)
+				return fmt.Errorf("disk floor: %d of %d writes failed; first: %s", floor.Errors, floor.Requests, floor.FirstError)
+			}
+			recv, err = bench.ReceiveFloor(ctx, dir, catID, center, photo, uploadClients, max(1, uploads/uploadClients), time.Second)
+			os.RemoveAll(dir)
+			if err != nil {
+				return err
+			}
+			if recv.Errors > 0 {
+				return fmt.Errorf("receive floor: %d of %d uploads failed; first: %s", recv.Errors, recv.Requests, recv.FirstError)
+			}
+		}
 		up := bench.UploadLoad(ctx, base, catID, center, photo, uploadClients, uploads)
 		if up.Errors > 0 {
 			return fmt.Errorf("%d of %d uploads failed; first: %s", up.Errors, up.Requests, up.FirstError)
 		}
 		ackDone := time.Now()
 		row(fmt.Sprintf("%d uploaders without pause (saturated)", uploadClients), up)
+		if floor.Requests > 0 {
+			fmt.Fprintf(stdout, "\ndisk floor: %d rounds of %d simultaneous durable writes of the same photo (temporary file, fdatasync, rename, directory fsync; no HTTP, no database): p50 %s ms, p99 %s ms; the uploads' ack p99 is %.2f× the floor's\n",
+				max(1, uploads/uploadClients), uploadClients, msStr(floor.P50), msStr(floor.P99), float64(burst.P99)/float64(floor.P99))
+			fmt.Fprintf(stdout, "receive floor: the same rounds of the same requests to a bare HTTP server that only receives each body and stores its photo the same way (no checks, no hashing, no database): p50 %s ms, p99 %s ms; the uploads' ack p99 is %.2f× this floor's\n",
+				msStr(recv.P50), msStr(recv.P99), float64(burst.P99)/float64(recv.P99))
+		}
 		uploads *= 2
 		if noWorker {
 			return nil

@@ -13,6 +13,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -21,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"chuangwen/internal/blob"
 	"chuangwen/internal/store"
 )
 
@@ -209,6 +211,99 @@ func UploadBursts(ctx context.Context, base string, categoryID int64, center [2]
 	all.Requests = len(ds)
 	percentiles(ds, &all)
 	return all
+}
+
+// DiskFloor measures the disk's own floor for the upload bursts: rounds of
+// writers simultaneous durable writes of photo into dir (the photo
+// store's own way: a temporary file, fdatasync, rename, the directory's
+// fsync), with the same pause between rounds, and no HTTP, hashing or
+// database. An upload's acknowledgement cannot come sooner than its
+// file is durable, and in a burst the last of the files waits for the
+// others: the uploads' p99 against this p99 says what the rest costs.
+func DiskFloor(ctx context.Context, dir string, photo []byte, writers, rounds int, pause time.Duration) LoadResult {
+	store := blob.Local{Dir: dir}
+	var all LoadResult
+	var ds []time.Duration
+	start := time.Now()
+	var idle time.Duration
+	for round := range rounds {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		startGun := make(chan struct{})
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-startGun
+				t := time.Now()
+				err := store.Put(ctx, fmt.Sprintf("floor/%d-%d.jpg", round, w), bytes.NewReader(photo), int64(len(photo)), "image/jpeg")
+				d := time.Since(t)
+				mu.Lock()
+				defer mu.Unlock()
+				ds = append(ds, d)
+				if err != nil {
+					all.Errors++
+					if all.FirstError == "" {
+						all.FirstError = err.Error()
+					}
+				}
+			}()
+		}
+		close(startGun)
+		wg.Wait()
+		time.Sleep(pause)
+		idle += pause
+	}
+	all.Elapsed = time.Since(start) - idle
+	all.Requests = len(ds)
+	percentiles(ds, &all)
+	return all
+}
+
+// ReceiveFloor measures the floor of an upload burst that includes its
+// transfer: the same rounds of the same multipart requests as
+// UploadBursts, against a bare HTTP server on loopback that only
+// receives each body and stores its photo durably in dir (the photo
+// store's way), with no checks, hashing, image header reading or
+// database. What the product's acknowledgement adds to this is its own
+// cost.
+func ReceiveFloor(ctx context.Context, dir string, categoryID int64, center [2]float64, photo []byte, clients, rounds int, pause time.Duration) (LoadResult, error) {
+	store := blob.Local{Dir: dir}
+	var n atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			if part.FileName() == "" {
+				_, _ = io.Copy(io.Discard, part)
+				continue
+			}
+			if err := store.Put(r.Context(), fmt.Sprintf("recv/%d.jpg", n.Add(1)), part, -1, "image/jpeg"); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return LoadResult{}, err
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	return UploadBursts(ctx, "http://"+ln.Addr().String(), categoryID, center, photo, clients, rounds, pause), nil
 }
 
 func uploader(ctx context.Context, base string, categoryID int64, center [2]float64, photo []byte, hc *http.Client) func(w, i int) error {
