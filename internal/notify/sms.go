@@ -134,7 +134,12 @@ func (o *Outbox) StateChanged(ctx context.Context, tx *store.Tx, c *workflow.Cas
 	if tpl == "" || c.Reporter == nil || !mobile.MatchString(c.Reporter.Phone) {
 		return nil
 	}
-	params := map[string]string{"no": c.No, "state": stateWords[c.State]}
+	params := map[string]string{"state": stateWords[c.State]}
+	if !strings.HasPrefix(c.No, "~") {
+		// A report being filed on PostgreSQL gets its number at the end
+		// of its transaction: the sender looks it up then (SendDue).
+		params["no"] = c.No
+	}
 	if c.State == workflow.Rejected {
 		if utf8.RuneCountInString(opinion) > 20 {
 			opinion = string([]rune(opinion)[:20])
@@ -160,14 +165,14 @@ func (o *Outbox) SendDue(ctx context.Context) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
 		var m struct {
-			id, attempts     int64
-			phone, tpl, prms string
+			id, attempts, caseID int64
+			phone, tpl, prms     string
 		}
 		now := o.now()
 		ok, err := o.DB.Claim(ctx, "sms_outbox", now.Add(time.Minute), func(r store.Scanner) (int64, error) {
-			err := r.Scan(&m.id, &m.attempts, &m.phone, &m.tpl, &m.prms)
+			err := r.Scan(&m.id, &m.attempts, &m.caseID, &m.phone, &m.tpl, &m.prms)
 			return m.id, err
-		}, `SELECT id, attempts, phone, template, params FROM sms_outbox
+		}, `SELECT id, attempts, case_id, phone, template, params FROM sms_outbox
 			WHERE status = 'pending' AND next_at <= ? AND lease_until < ? ORDER BY next_at, id LIMIT 1`, store.Ms(now), store.Ms(now))
 		if !ok {
 			return n, err
@@ -175,6 +180,13 @@ func (o *Outbox) SendDue(ctx context.Context) (int, error) {
 		n++
 		msg := SMS{Phone: m.phone, SignName: o.SignName, Template: m.tpl, OutID: fmt.Sprintf("cw-%d", m.id)}
 		_ = json.Unmarshal([]byte(m.prms), &msg.Params)
+		if _, ok := msg.Params["no"]; !ok && msg.Params != nil {
+			var no string
+			if err := o.DB.Reader().QueryRow(ctx, `SELECT no FROM cases WHERE id = ?`, m.caseID).Scan(&no); err != nil {
+				return n, fmt.Errorf("sms outbox: case of message %d: %w", m.id, err)
+			}
+			msg.Params["no"] = no
+		}
 		sendErr := o.Gateway.Send(ctx, msg)
 		var sent []store.Col
 		if sendErr == nil {

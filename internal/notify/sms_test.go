@@ -99,6 +99,31 @@ func TestStatusMessages(t *testing.T) {
 		if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM sms_outbox WHERE phone <> '' OR status <> 'sent'`).Scan(&left); err != nil || left != 0 {
 			t.Errorf("%d messages unsent or keeping a number (%v)", left, err)
 		}
+		// A report accepted on arrival queues its message in its own
+		// transaction, before it has its number on PostgreSQL (where it
+		// takes the number at the end): the message carries it all the same.
+		if _, err := db.Exec(ctx, `UPDATE categories SET auto_accept = TRUE WHERE id = ?`, c.Cat4h.ID); err != nil {
+			t.Fatal(err)
+		}
+		auto := report("13700004444")
+		if auto.State != workflow.Accepted {
+			t.Fatalf("auto-accepted report: %s", auto.State)
+		}
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		if n, err := out.SendDue(ctx); err != nil || n != 1 {
+			t.Fatalf("send of the auto-accepted report's message: %d %v", n, err)
+		}
+		var sent struct {
+			Param map[string]string `json:"template_param"`
+		}
+		if len(got) != 1 || json.Unmarshal(got[0], &sent) != nil || sent.Param["no"] != auto.No || sent.Param["state"] != "已受理" {
+			t.Errorf("auto-accepted report %s: message %s", auto.No, got)
+		}
+		if _, err := db.Exec(ctx, `UPDATE categories SET auto_accept = FALSE WHERE id = ?`, c.Cat4h.ID); err != nil {
+			t.Fatal(err)
+		}
 		// Without a notifier (no gateway configured) nothing is queued.
 		c.Flow.Notifier = nil
 		quiet := report("13800003333")

@@ -197,10 +197,11 @@ func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, add
 // outside the savepoints of the intake's group commit, so that the
 // batch's cases make one FTS5 segment instead of one each. Its unit
 // tokens (PostgreSQL) are set there too, as the actions that set its
-// units in the meantime found no row to update.
-func indexNewCase(ctx context.Context, tx *store.Tx, id int64, no, description, address string) {
+// units in the meantime found no row to update. no is read then: on
+// PostgreSQL the case gets its number at the end of its report.
+func indexNewCase(ctx context.Context, tx *store.Tx, id int64, no *string, description, address string) {
 	tx.Late(func() error {
-		if err := indexCase(ctx, tx, id, no, description, address); err != nil {
+		if err := indexCase(ctx, tx, id, *no, description, address); err != nil {
 			return err
 		}
 		return IndexUnits(ctx, tx, id, id)

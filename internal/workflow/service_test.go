@@ -832,6 +832,46 @@ func TestCaseNumbers(t *testing.T) {
 		if err != nil || len(page.Cases) != 1 || page.Cases[0].No != "2026-000002" {
 			t.Errorf("list by number: %+v, %v", page, err)
 		}
+		// Reports filed side by side take the next numbers, each once
+		// and none skipped (on PostgreSQL a report takes its number at
+		// the end of its transaction), and are found by them.
+		const n = 12
+		got := make(chan string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := f.svc.Report(f.ctx, f.acceptor, workflow.NewCase{Source: workflow.SourceCitizen, CategoryID: f.cat4h.ID,
+					Description: fmt.Sprintf("并发上报 %d", i), RegionID: f.community1.ID})
+				if err != nil {
+					t.Error(err)
+					got <- ""
+					return
+				}
+				got <- c.No
+			}()
+		}
+		wg.Wait()
+		close(got)
+		var side []string
+		for no := range got {
+			side = append(side, no)
+		}
+		slices.Sort(side)
+		for i, no := range side {
+			if want := fmt.Sprintf("2026-%06d", 5+i); no != want {
+				t.Fatalf("numbers of concurrent reports: %v, want 2026-000005 to 2026-%06d", side, 4+n)
+			}
+		}
+		var stored int
+		if err := db.Reader().QueryRow(f.ctx, `SELECT count(*) FROM cases WHERE no NOT LIKE '____-______'`).Scan(&stored); err != nil || stored != 0 {
+			t.Errorf("%d cases stored without their number (%v)", stored, err)
+		}
+		page, err = f.svc.List(f.ctx, f.acceptor, workflow.Filter{Q: side[n-1]})
+		if err != nil || len(page.Cases) != 1 || page.Cases[0].No != side[n-1] {
+			t.Errorf("search by the number of a concurrent report: %+v, %v", page, err)
+		}
 	})
 }
 
