@@ -101,6 +101,25 @@ func Append(ctx context.Context, tx *store.Tx, e *Entry) (int64, error) {
 	return e.Seq, nil
 }
 
+// AppendDeferred adds e to the trail inside tx as Append does, when the
+// caller needs no sequence number: on PostgreSQL the insert waits for the
+// transaction's next round trip (store.Tx.Defer). e.Seq is not set.
+func AppendDeferred(ctx context.Context, tx *store.Tx, e *Entry) error {
+	e.At = e.At.UTC().Truncate(time.Millisecond)
+	e.PrevHash, e.Hash = "", ""
+	q := `INSERT INTO events (at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`
+	if tx.Dialect() == store.SQLite {
+		q = `INSERT INTO events (seq, at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
+		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`
+	}
+	if err := tx.Defer(ctx, q, store.Ms(e.At), nullID(e.ActorID), e.ActorName, e.ActorRole, nullID(e.ActorUnitID), e.Action, nullID(e.CaseID),
+		e.FromState, e.ToState, e.Opinion, e.Data); err != nil {
+		return fmt.Errorf("audit append: %w", err)
+	}
+	return nil
+}
+
 func nullID(id int64) any {
 	if id == 0 {
 		return nil

@@ -236,8 +236,7 @@ func (s *Service) recordAnswer(ctx context.Context, tx *store.Tx, scope, key str
 		return nil
 	}
 	b, _ := json.Marshal(rec)
-	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, rec.CaseID, string(b), scope, key)
-	return err
+	return tx.Defer(ctx, `UPDATE idempotency_keys SET case_id = ?, response = ? WHERE scope = ? AND key = ?`, rec.CaseID, string(b), scope, key)
 }
 
 func (s *Service) replay(ctx context.Context, q store.Queryer, scope, key, fp string) (Receipt, bool, error) {

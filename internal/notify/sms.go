@@ -147,9 +147,8 @@ func (o *Outbox) StateChanged(ctx context.Context, tx *store.Tx, c *workflow.Cas
 		params["reason"] = opinion
 	}
 	b, _ := json.Marshal(params)
-	_, err := tx.Exec(ctx, `INSERT INTO sms_outbox (case_id, phone, template, params, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	return tx.Defer(ctx, `INSERT INTO sms_outbox (case_id, phone, template, params, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Reporter.Phone, tpl, string(b), store.Ms(at), store.Ms(at))
-	return err
 }
 
 // stateWords name the states in the messages (the templates' variable).

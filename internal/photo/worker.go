@@ -66,7 +66,7 @@ func (s *Worker) Insert(ctx context.Context, tx *store.Tx, caseID int64, kind st
 		if err != nil {
 			return fmt.Errorf("insert photo: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO photo_jobs (photo_id, run_after) VALUES (?, ?)`, id, store.Ms(now)); err != nil {
+		if err := tx.Defer(ctx, `INSERT INTO photo_jobs (photo_id, run_after) VALUES (?, ?)`, id, store.Ms(now)); err != nil {
 			return fmt.Errorf("queue photo: %w", err)
 		}
 	}

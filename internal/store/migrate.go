@@ -123,7 +123,7 @@ func (db *DB) MigrateTo(ctx context.Context, last int) (applied []string, err er
 				if strings.TrimSpace(body) == "" {
 					continue
 				}
-				if _, err := tx.tx.ExecContext(ctx, body); err != nil {
+				if _, err := tx.runner().ExecContext(ctx, body); err != nil {
 					return err
 				}
 			}

@@ -495,10 +495,31 @@ func (db *DB) Change(ctx context.Context, none error, q string, args ...any) err
 
 // Tx is a write transaction.
 type Tx struct {
-	db    *DB
-	tx    *sql.Tx
-	after []func()
-	late  []func() error
+	db *DB
+	// SQLite: a database/sql transaction on the one writer connection.
+	tx *sql.Tx
+	// PostgreSQL: the transaction's connection, BEGIN and COMMIT sent on
+	// it by WithTx, and the writes Defer holds for the next round trip
+	// (pgtx.go).
+	conn     *sql.Conn
+	deferred []deferredWrite
+	after    []func()
+	late     []func() error
+}
+
+// sqlRunner is what a transaction runs its statements on (*sql.Tx or
+// *sql.Conn).
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (t *Tx) runner() sqlRunner {
+	if t.conn != nil {
+		return t.conn
+	}
+	return t.tx
 }
 
 // AfterCommit runs fn once the transaction has committed (never if it
@@ -521,12 +542,16 @@ func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
+	if len(t.deferred) > 0 {
+		// the held writes and this one in one round trip
+		return t.flush(ctx, q, args)
+	}
 	var res sql.Result
 	var err error
 	if st := t.db.stmt(q); st != nil {
 		res, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	} else {
-		res, err = t.tx.ExecContext(ctx, t.db.Rebind(q), args...)
+		res, err = t.runner().ExecContext(ctx, t.db.Rebind(q), args...)
 	}
 	return res, queryError(q, err)
 }
@@ -556,12 +581,15 @@ func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
+	if _, err := t.flush(ctx, "", nil); err != nil {
+		return nil, err
+	}
 	var rows *sql.Rows
 	var err error
 	if st := t.db.stmt(q); st != nil {
 		rows, err = t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	} else {
-		rows, err = t.tx.QueryContext(ctx, t.db.Rebind(q), args...)
+		rows, err = t.runner().QueryContext(ctx, t.db.Rebind(q), args...)
 	}
 	return rows, queryError(q, err)
 }
@@ -571,10 +599,13 @@ func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *Row {
 	if err := checkText(args); err != nil {
 		return &Row{q: q, err: err}
 	}
+	if _, err := t.flush(ctx, "", nil); err != nil {
+		return &Row{q: q, err: err}
+	}
 	if st := t.db.stmt(q); st != nil {
 		return &Row{row: t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...), q: q}
 	}
-	return &Row{row: t.tx.QueryRowContext(ctx, t.db.Rebind(q), args...), q: q}
+	return &Row{row: t.runner().QueryRowContext(ctx, t.db.Rebind(q), args...), q: q}
 }
 func (t *Tx) Dialect() Dialect { return t.db.Dialect }
 
@@ -589,6 +620,9 @@ func InsertID(ctx context.Context, q *Tx, query string, args ...any) (int64, err
 // With SQLite the transaction begins IMMEDIATE, so it holds the write lock
 // from the start and two writers never deadlock on a lock upgrade.
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.Dialect == Postgres {
+		return db.withConnTx(ctx, fn)
+	}
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

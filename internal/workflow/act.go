@@ -86,7 +86,8 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 // refreshNames looks up again the names of what an action changed (the
 // answer is the case as apply left it, not a second read of it).
 func refreshNames(ctx context.Context, tx *store.Tx, before, c *Case) error {
-	if c.LeadUnitID != before.LeadUnitID {
+	if c.LeadUnitID != before.LeadUnitID && (c.LeadUnitName == before.LeadUnitName || c.LeadUnitID == 0) {
+		// (a dispatch names its unit already)
 		c.LeadUnitName = ""
 		if c.LeadUnitID != 0 {
 			if err := tx.QueryRow(ctx, `SELECT name FROM units WHERE id = ?`, c.LeadUnitID).Scan(&c.LeadUnitName); err != nil {
@@ -232,8 +233,10 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 
 	// Dispatch rows: close out the current one, then open a new one if the
 	// action dispatches.
+	// (Writes whose answer is not read wait for the next round trip on
+	// PostgreSQL: store.Tx.Defer.)
 	if len(row.set) > 0 && c.DispatchID != 0 {
-		if _, err := tx.Exec(ctx, `UPDATE dispatches SET `+strings.Join(row.set, ", ")+` WHERE id = ?`, append(row.args, c.DispatchID)...); err != nil {
+		if err := tx.Defer(ctx, `UPDATE dispatches SET `+strings.Join(row.set, ", ")+` WHERE id = ?`, append(row.args, c.DispatchID)...); err != nil {
 			return fmt.Errorf("update dispatch: %w", err)
 		}
 	}
@@ -249,11 +252,11 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		c.DispatchID = tid
 	}
 	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen || in.Action == Relapse {
-		if _, err := tx.Exec(ctx, `DELETE FROM case_coop_units WHERE case_id = ?`, c.ID); err != nil {
+		if err := tx.Defer(ctx, `DELETE FROM case_coop_units WHERE case_id = ?`, c.ID); err != nil {
 			return err
 		}
 		for _, u := range c.CoopUnitIDs {
-			if _, err := tx.Exec(ctx, `INSERT INTO case_coop_units (case_id, unit_id) VALUES (?, ?)`, c.ID, u); err != nil {
+			if err := tx.Defer(ctx, `INSERT INTO case_coop_units (case_id, unit_id) VALUES (?, ?)`, c.ID, u); err != nil {
 				return err
 			}
 		}
@@ -270,12 +273,17 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			args = append(args, col.val)
 		}
 	}
-	res, err := tx.Exec(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id = ? AND version = ?`, append(args, c.ID, c.Version)...)
-	if err != nil {
+	update := `UPDATE cases SET ` + strings.Join(sets, ", ") + ` WHERE id = ? AND version = ?`
+	if c.locked {
+		// Locked since it was read: the version is the one read.
+		if err := tx.Defer(ctx, update, append(args, c.ID, c.Version)...); err != nil {
+			return fmt.Errorf("update case %d: %w", c.ID, err)
+		}
+	} else if err := tx.Change(ctx, apperr.New(apperr.Conflict, "case.stale"), update, append(args, c.ID, c.Version)...); err != nil {
+		if apperr.Is(err, apperr.Conflict) {
+			return err
+		}
 		return fmt.Errorf("update case %d: %w", c.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apperr.New(apperr.Conflict, "case.stale")
 	}
 	c.Version++
 	c.UpdatedAt = now
@@ -285,7 +293,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			return err
 		}
 	}
-	seq, err := s.appendEvent(ctx, tx, actor, now, c.ID, in.Action, from, c.State, in.Opinion, data)
+	seq, err := s.appendEvent(ctx, tx, actor, now, c.ID, in.Action, from, c.State, in.Opinion, data, len(in.Photos) > 0)
 	if err != nil {
 		return err
 	}

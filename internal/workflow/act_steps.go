@@ -121,21 +121,26 @@ func (a *actCtx) dispatch() error {
 		a.data["by_table"] = true
 	}
 	coops = dedupe(coops, lead)
+	var leadName string
 	for _, u := range append([]int64{lead}, coops...) {
 		var active bool
-		err := a.tx.QueryRow(a.ctx, `SELECT active FROM units WHERE id = ?`, u).Scan(&active)
+		var name string
+		err := a.tx.QueryRow(a.ctx, `SELECT active, name FROM units WHERE id = ?`, u).Scan(&active, &name)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if err != nil || !active {
 			return apperr.New(apperr.Invalid, "unit.not_found")
 		}
+		if u == lead {
+			leadName = name
+		}
 	}
 	d, err := a.newDeadline()
 	if err != nil {
 		return err
 	}
-	a.c.LeadUnitID, a.c.CoopUnitIDs, a.c.DispatchedAt = lead, coops, a.now
+	a.c.LeadUnitID, a.c.LeadUnitName, a.c.CoopUnitIDs, a.c.DispatchedAt = lead, leadName, coops, a.now
 	a.setTimer(a.now, d)
 	a.data["lead_unit_id"], a.data["coop_unit_ids"] = lead, coops
 	a.row.create = true

@@ -62,7 +62,7 @@ func AlertUnit(ctx context.Context, tx *store.Tx, at time.Time, kind AlertKind, 
 	if unitID == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO staff_alerts (at, kind, unit_id, case_id, ref) VALUES (?, ?, ?, ?, ?)`,
+	err := tx.Defer(ctx, `INSERT INTO staff_alerts (at, kind, unit_id, case_id, ref) VALUES (?, ?, ?, ?, ?)`,
 		store.Ms(at), string(kind), unitID, nullable(caseID), ref)
 	return err
 }
@@ -70,7 +70,7 @@ func AlertUnit(ctx context.Context, tx *store.Tx, at time.Time, kind AlertKind, 
 // alertRole writes an alert for every user of role whose scope holds the
 // case.
 func alertRole(ctx context.Context, tx *store.Tx, at time.Time, kind AlertKind, role org.Role, caseID int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO staff_alerts (at, kind, role, case_id) VALUES (?, ?, ?, ?)`, store.Ms(at), string(kind), string(role), caseID)
+	err := tx.Defer(ctx, `INSERT INTO staff_alerts (at, kind, role, case_id) VALUES (?, ?, ?, ?)`, store.Ms(at), string(kind), string(role), caseID)
 	return err
 }
 

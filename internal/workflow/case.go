@@ -591,7 +591,7 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 			data["recurrence_of"] = earlier
 		}
 	}
-	seq, err := s.appendEvent(ctx, tx, actor, now, id, Report, "", Reported, "", data)
+	seq, err := s.appendEvent(ctx, tx, actor, now, id, Report, "", Reported, "", data, len(in.Photos) > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -657,7 +657,7 @@ func (s *Service) lateNumber(ctx context.Context, tx *store.Tx, id int64, now ti
 	if err != nil {
 		return "", err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE cases SET no = ? WHERE id = ?`, no, id); err != nil {
+	if err := tx.Defer(ctx, `UPDATE cases SET no = ? WHERE id = ?`, no, id); err != nil {
 		return "", fmt.Errorf("case number: %w", err)
 	}
 	return no, nil
@@ -671,7 +671,10 @@ func photoDigests(ps []photo.File) []string {
 	return out
 }
 
-func (s *Service) appendEvent(ctx context.Context, tx *store.Tx, actor org.Actor, now time.Time, caseID int64, a Action, from, to State, opinion string, data map[string]any) (int64, error) {
+// appendEvent adds an action on a case to the trail; needSeq: the caller
+// needs its sequence number (its photos name it), else the insert may
+// wait for the next round trip.
+func (s *Service) appendEvent(ctx context.Context, tx *store.Tx, actor org.Actor, now time.Time, caseID int64, a Action, from, to State, opinion string, data map[string]any, needSeq bool) (int64, error) {
 	var d string
 	if len(data) > 0 {
 		b, err := json.Marshal(data)
@@ -682,6 +685,9 @@ func (s *Service) appendEvent(ctx context.Context, tx *store.Tx, actor org.Actor
 	}
 	e := actor.Entry(now, string(a), nil)
 	e.CaseID, e.FromState, e.ToState, e.Opinion, e.Data = caseID, string(from), string(to), opinion, d
+	if !needSeq {
+		return 0, audit.AppendDeferred(ctx, tx, e)
+	}
 	return audit.Append(ctx, tx, e)
 }
 

@@ -156,7 +156,7 @@ func (s *Service) PostClientUpdate(ctx context.Context, actor org.Actor, no stri
 		if len(u.Photos) > 0 {
 			data["photos"] = photoDigests(u.Photos)
 		}
-		if seq, err = s.appendEvent(ctx, tx, actor, now, id, ActionClientUpdate, "", "", u.Description, data); err != nil {
+		if seq, err = s.appendEvent(ctx, tx, actor, now, id, ActionClientUpdate, "", "", u.Description, data, true); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO client_updates (client, update_id, case_id, event_seq, created_at) VALUES (?, ?, ?, ?, ?)`,

@@ -175,7 +175,7 @@ func IndexUnits(ctx context.Context, tx *store.Tx, from, to int64) error {
 	if tx.Dialect() != store.Postgres {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, searchUnits+`s.case_id BETWEEN ? AND ?`, from, to); err != nil {
+	if err := tx.Defer(ctx, searchUnits+`s.case_id BETWEEN ? AND ?`, from, to); err != nil {
 		return fmt.Errorf("index the units of cases %d–%d: %w", from, to, err)
 	}
 	return nil
@@ -187,7 +187,7 @@ func unitToken(unitID int64) string { return "'#u" + strconv.FormatInt(unitID, 1
 
 // indexCase adds a new case to the search index, in its transaction.
 func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, address string) error {
-	if _, err := tx.Exec(ctx, tx.Dialect().SearchInsert(1), id, SearchTerms(no, description, address)); err != nil {
+	if err := tx.Defer(ctx, tx.Dialect().SearchInsert(1), id, SearchTerms(no, description, address)); err != nil {
 		return fmt.Errorf("index case %s: %w", no, err)
 	}
 	return nil

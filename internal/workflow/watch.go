@@ -88,7 +88,7 @@ func (s *Service) sweep(ctx context.Context, now time.Time, red bool) (int, erro
 				}
 			}
 			data := map[string]any{"deadline": store.Time(h.deadline)}
-			if _, err := s.appendEvent(ctx, tx, org.System, now, h.id, action, State(h.state), State(h.state), "", data); err != nil {
+			if _, err := s.appendEvent(ctx, tx, org.System, now, h.id, action, State(h.state), State(h.state), "", data, false); err != nil {
 				return err
 			}
 			if err := AlertUnit(ctx, tx, now, alert, h.unit, h.id, ""); err != nil {

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// On PostgreSQL each statement is a round trip to the server, and a
+// case's transition is a dozen statements of which most are writes whose
+// answer nobody reads (the dispatch row's times, the trail's event, the
+// staff's alerts): the round trips, not the server's work, bounded the
+// closed loop (docs/benchmarks.md). So a transaction runs on a connection
+// of its own, where such writes can wait (Defer) and go to the server
+// together with the next statement that needs an answer, or with the
+// COMMIT, in one pipelined batch (pgx's extended protocol: each statement
+// prepared and cached as any other).
+
+// deferredWrite is a write held for the next round trip.
+type deferredWrite struct {
+	q    string
+	args []any
+}
+
+// Defer runs a write whose result the caller does not need: no RETURNING,
+// no count of changed rows. On PostgreSQL it is held and sent with the
+// transaction's next statement or its commit, in one round trip; its
+// failure fails that statement (or the commit), and so the transaction.
+// On SQLite it runs at once (there are no round trips to save). The
+// order of the transaction's statements is kept either way.
+func (t *Tx) Defer(ctx context.Context, q string, args ...any) error {
+	if t.conn == nil {
+		_, err := t.Exec(ctx, q, args...)
+		return err
+	}
+	if err := checkText(args); err != nil {
+		return err
+	}
+	t.deferred = append(t.deferred, deferredWrite{q: q, args: args})
+	return nil
+}
+
+// pgResult is the sql.Result of a statement run in a batch.
+type pgResult struct{ tag pgconn.CommandTag }
+
+func (r pgResult) LastInsertId() (int64, error) {
+	return 0, errors.New("LastInsertId is not supported by PostgreSQL; use RETURNING")
+}
+func (r pgResult) RowsAffected() (int64, error) { return r.tag.RowsAffected(), nil }
+
+// flush sends the held writes, and then q when it is not empty, in one
+// batch, and answers q's result.
+func (t *Tx) flush(ctx context.Context, q string, args []any) (sql.Result, error) {
+	if len(t.deferred) == 0 {
+		return nil, nil
+	}
+	writes := t.deferred
+	t.deferred = nil
+	if q != "" {
+		writes = append(writes, deferredWrite{q: q, args: args})
+	}
+	var last pgconn.CommandTag
+	err := t.conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		b := &pgx.Batch{}
+		for _, w := range writes {
+			b.Queue(rebind(w.q), w.args...)
+		}
+		br := c.SendBatch(ctx, b)
+		for _, w := range writes {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return queryError(w.q, err)
+			}
+			last = tag
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pgResult{last}, nil
+}
+
+// withConnTx is WithTx on PostgreSQL: BEGIN, fn and the late writes on
+// one connection, then the held writes and COMMIT in one batch.
+func (db *DB) withConnTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// fn failed or panicked: roll back; a connection that cannot
+			// is dropped from the pool, never reused inside our
+			// transaction.
+			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{db: db, conn: conn}
+	err = fn(tx)
+	for i := 0; err == nil && i < len(tx.late); i++ {
+		err = tx.late[i]()
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.commit(ctx); err != nil {
+		return err
+	}
+	done = true
+	for _, fn := range tx.after {
+		fn()
+	}
+	return nil
+}
+
+// commit sends the held writes and COMMIT together. A transaction that
+// PostgreSQL had already aborted answers COMMIT with ROLLBACK: that is a
+// failure, not a commit.
+func (t *Tx) commit(ctx context.Context) error {
+	var tag pgconn.CommandTag
+	err := t.conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		if len(t.deferred) == 0 {
+			var err error
+			tag, err = c.Exec(ctx, "COMMIT")
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, w := range t.deferred {
+			b.Queue(rebind(w.q), w.args...)
+		}
+		b.Queue("COMMIT")
+		br := c.SendBatch(ctx, b)
+		for _, w := range t.deferred {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return queryError(w.q, err)
+			}
+		}
+		var err error
+		tag, err = br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	t.deferred = nil
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("commit: the server answered %q: the transaction had failed", tag.String())
+	}
+	return nil
+}
