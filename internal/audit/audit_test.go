@@ -35,9 +35,10 @@ func fill(t *testing.T, db *store.DB, n int) {
 
 func dropTriggers(t *testing.T, db *store.DB) {
 	t.Helper()
-	q := []string{"DROP TRIGGER events_no_update", "DROP TRIGGER events_no_delete", "DROP TRIGGER audit_seals_no_update", "DROP TRIGGER audit_seals_no_delete"}
+	q := []string{"DROP TRIGGER events_no_update", "DROP TRIGGER events_no_delete", "DROP TRIGGER audit_seals_no_update", "DROP TRIGGER audit_seals_no_delete",
+		"DROP TRIGGER audit_seals_in_order"}
 	if db.Dialect == store.Postgres {
-		q = []string{"DROP TRIGGER events_no_update ON events", "DROP TRIGGER audit_seals_no_update ON audit_seals"}
+		q = []string{"DROP TRIGGER events_no_update ON events", "DROP TRIGGER audit_seals_no_update ON audit_seals", "DROP TRIGGER audit_seals_in_order ON audit_seals"}
 	}
 	for _, s := range q {
 		if _, err := db.Exec(context.Background(), s); err != nil {
@@ -61,6 +62,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"deleted row and its seal", []string{"DELETE FROM events WHERE seq = 10", "DELETE FROM audit_seals WHERE link = 10"}, 0, 10, false},
 		{"relinked seal", []string{"UPDATE audit_seals SET prev_hash = 'x' WHERE link = 2"}, 2, 2, false},
 		{"seal rehashed", []string{"UPDATE audit_seals SET hash = 'x' WHERE link = 4"}, 4, 4, false},
+		{"a seal far beyond the head for a queued entry", []string{"INSERT INTO audit_seals (link, seq, prev_hash, hash) VALUES (1000000, 12, '', '')", "DELETE FROM audit_pending WHERE seq = 12"}, 0, 20, true},
 		{"queued row dropped before its sealing", []string{"DELETE FROM audit_pending WHERE seq = 12"}, 12, 0, true},
 		{"queued entry removed before its sealing", []string{"DELETE FROM events WHERE seq = 9"}, 9, 0, true},
 		{"queued entry altered before its sealing", []string{"UPDATE events SET opinion = '伪造' WHERE seq = 5"}, 0, 0, true},
@@ -129,8 +131,9 @@ func TestSealChainsEachEntryOnce(t *testing.T) {
 		if err := db.Reader().QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_seals), (SELECT count(*) FROM audit_pending)`).Scan(&seals, &pending); err != nil || seals != 16 || pending != 0 {
 			t.Fatalf("seals %d, queued %d (%v)", seals, pending, err)
 		}
-		// Seals are append-only like the trail.
-		for _, q := range []string{`UPDATE audit_seals SET hash = 'x' WHERE link = 1`, `DELETE FROM audit_seals WHERE link = 1`} {
+		// Seals are append-only like the trail, and only ever the next link.
+		for _, q := range []string{`UPDATE audit_seals SET hash = 'x' WHERE link = 1`, `DELETE FROM audit_seals WHERE link = 1`,
+			`INSERT INTO audit_seals (link, seq, prev_hash, hash) VALUES (1000, 1000, '', '')`} {
 			if _, err := db.Exec(ctx, q); err == nil {
 				t.Errorf("%s: allowed", q)
 			}

@@ -180,8 +180,21 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 		return r, err
 	}
 	q := db.Reader()
-	if err := q.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&r.HeadSeq, &r.HeadHash); err != nil {
+	// The head and the chain's last link in one statement (one
+	// snapshot): no seal may lie beyond the head, where the walk below
+	// would not go (it would mark its entry as chained without checking
+	// it; the engines refuse such a seal since migration 0033, and this
+	// finds one made behind their back). Gaps up to the head are the
+	// walk's to find.
+	var maxLink int64
+	if err := q.QueryRow(ctx, `SELECT h.seq, h.hash, (SELECT COALESCE(MAX(link), 0) FROM audit_seals)
+		FROM audit_head h WHERE h.id = 1`).Scan(&r.HeadSeq, &r.HeadHash, &maxLink); err != nil {
 		return r, fmt.Errorf("audit head: %w", err)
+	}
+	if maxLink > r.HeadSeq {
+		r.BrokenLink = r.HeadSeq + 1
+		r.Problem = fmt.Sprintf("the head is at position %d but the chain has links up to %d (links added outside the sealer)", r.HeadSeq, maxLink)
+		return r, nil
 	}
 	const page = 5000
 	var after int64

@@ -394,6 +394,9 @@ func copyTable(ctx context.Context, rtx, wtx *sql.Tx, table string, cols []pgCol
 		// the trail in its order (the target's trigger queues each row
 		// for sealing; copy drops the queue rows of those sealed)
 		q += ` ORDER BY seq`
+	case table == "audit_seals":
+		// each seal must be the chain's next link (migration 0033)
+		q += ` ORDER BY link`
 	case byID:
 		q += ` ORDER BY id`
 	}

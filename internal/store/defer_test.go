@@ -81,6 +81,25 @@ func TestDeferredWrites(t *testing.T) {
 		if (err == nil) != (db.Dialect == store.SQLite) {
 			t.Errorf("commit after a failed statement on %s: %v", db.Dialect, err)
 		}
+		// A batch that fails before reaching the server (a value the
+		// driver cannot send) fails the transaction all the same, even if
+		// the caller goes on regardless.
+		if db.Dialect == store.Postgres {
+			err = db.WithTx(ctx, func(tx *store.Tx) error {
+				if err := tx.Defer(ctx, `INSERT INTO d (n, v) VALUES (?, ?)`, 7, make(chan int)); err != nil {
+					return err
+				}
+				_, _ = tx.Exec(ctx, `UPDATE d SET v = v WHERE n = 1`) // error ignored
+				return tx.Defer(ctx, `INSERT INTO d (n, v) VALUES (?, ?)`, 8, "庚")
+			})
+			if err == nil {
+				t.Error("a transaction whose held writes never reached the server committed")
+			}
+			var c int
+			if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM d WHERE n IN (7, 8)`).Scan(&c); err != nil || c != 0 {
+				t.Errorf("rows of the failed transaction: %d (%v)", c, err)
+			}
+		}
 		// The pool's connections are fine afterwards.
 		if err := db.WithTx(ctx, func(tx *store.Tx) error {
 			return tx.Defer(ctx, `INSERT INTO d (n, v) VALUES (?, ?)`, 6, "己")

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -88,10 +89,28 @@ func (db *DB) writeGroups(inline bool) {
 
 func (db *DB) writeGroup(batch []*groupJob) {
 	ctx := context.Background()
-	err := db.WithTx(ctx, func(tx *Tx) error {
+	// Every piece gets its answer, whatever happens to the transaction.
+	defer func() {
+		for _, j := range batch {
+			close(j.done)
+		}
+	}()
+	var err error
+	defer func() {
+		// (a panic outside the pieces: in a late write or the commit)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in a group commit: %v\n%s", r, debug.Stack())
+		}
+		for _, j := range batch {
+			if err != nil && j.err == nil {
+				j.err = err
+			}
+		}
+	}()
+	err = db.WithTx(ctx, func(tx *Tx) error {
 		if len(batch) == 1 {
 			// Alone in its transaction: its failure rolls back the whole.
-			batch[0].err = batch[0].fn(batch[0].ctx, tx)
+			batch[0].err = runPiece(batch[0], tx)
 			return batch[0].err
 		}
 		for i, j := range batch {
@@ -100,7 +119,7 @@ func (db *DB) writeGroup(batch []*groupJob) {
 				return err
 			}
 			late, after := len(tx.late), len(tx.after)
-			j.err = j.fn(j.ctx, tx)
+			j.err = runPiece(j, tx)
 			if j.err != nil {
 				if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
 					return err
@@ -113,10 +132,16 @@ func (db *DB) writeGroup(batch []*groupJob) {
 		}
 		return nil
 	})
-	for _, j := range batch {
-		if err != nil && j.err == nil {
-			j.err = err
+}
+
+// runPiece runs one piece of a group; a panic in it is that piece's
+// failure (with its stack), not the writer's: the other pieces and every
+// later one are written all the same.
+func runPiece(j *groupJob, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in a grouped write: %v\n%s", r, debug.Stack())
 		}
-		close(j.done)
-	}
+	}()
+	return j.fn(j.ctx, tx)
 }

@@ -158,3 +158,83 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A piece that panics fails alone: the pieces written with it commit,
+// and the writer goes on taking work.
+func TestGroupedPanicFailsOnePiece(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE g (n INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(n int) func(ctx context.Context, tx *Tx) error {
+		return func(ctx context.Context, tx *Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO g (n) VALUES (?)`, n)
+			return err
+		}
+	}
+	release, entered := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.Grouped(ctx, func(ctx context.Context, tx *Tx) error {
+			close(entered)
+			<-release
+			return insert(1)(ctx, tx)
+		})
+	}()
+	<-entered
+	errs := make(chan error, 3)
+	go func() { errs <- db.Grouped(ctx, insert(2)) }()
+	go func() {
+		errs <- db.Grouped(ctx, func(ctx context.Context, tx *Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO g (n) VALUES (?)`, 99); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	go func() { errs <- db.Grouped(ctx, insert(3)) }()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		db.group.mu.Lock()
+		n := len(db.group.queue)
+		db.group.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pieces queued, want 3", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	var panicked int
+	for range 3 {
+		if err := <-errs; err != nil {
+			if !strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "boom") {
+				t.Errorf("unexpected failure: %v", err)
+			}
+			panicked++
+		}
+	}
+	if panicked != 1 {
+		t.Errorf("%d pieces failed, want the one that panicked", panicked)
+	}
+	// A lone piece that panics, then the writer still works.
+	if err := db.Grouped(ctx, func(context.Context, *Tx) error { panic("alone") }); err == nil || !strings.Contains(err.Error(), "alone") {
+		t.Errorf("a lone panicking piece: %v", err)
+	}
+	if err := db.Grouped(ctx, insert(4)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Int64s(ctx, db.Reader(), `SELECT n FROM g ORDER BY n`)
+	if err != nil || len(got) != 4 || got[0] != 1 || got[3] != 4 {
+		t.Fatalf("rows %v %v, want 1 2 3 4", got, err)
+	}
+}

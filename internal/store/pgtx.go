@@ -42,6 +42,9 @@ func (t *Tx) Defer(ctx context.Context, q string, args ...any) error {
 	if err := checkText(args); err != nil {
 		return err
 	}
+	if t.failed != nil {
+		return t.failed
+	}
 	t.deferred = append(t.deferred, deferredWrite{q: q, args: args})
 	return nil
 }
@@ -57,6 +60,9 @@ func (r pgResult) RowsAffected() (int64, error) { return r.tag.RowsAffected(), n
 // flush sends the held writes, and then q when it is not empty, in one
 // batch, and answers q's result.
 func (t *Tx) flush(ctx context.Context, q string, args []any) (sql.Result, error) {
+	if t.failed != nil {
+		return nil, t.failed
+	}
 	if len(t.deferred) == 0 {
 		return nil, nil
 	}
@@ -84,6 +90,7 @@ func (t *Tx) flush(ctx context.Context, q string, args []any) (sql.Result, error
 		return br.Close()
 	})
 	if err != nil {
+		t.failed = err
 		return nil, err
 	}
 	return pgResult{last}, nil
@@ -133,6 +140,9 @@ func (db *DB) withConnTx(ctx context.Context, fn func(tx *Tx) error) (err error)
 // PostgreSQL had already aborted answers COMMIT with ROLLBACK: that is a
 // failure, not a commit.
 func (t *Tx) commit(ctx context.Context) error {
+	if t.failed != nil {
+		return t.failed
+	}
 	var tag pgconn.CommandTag
 	err := t.conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()

@@ -225,8 +225,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// the WAL if the checkpointer falls behind; then there is little left
 	// for it to copy. (A case's transition dirties about 35 pages of its
 	// indexes; the copy had been a fifth of its commit.)
+	// After a checkpoint that reaches the end, the WAL file is cut back
+	// to 32 MB (journal_size_limit) instead of keeping its largest size.
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=temp_store(2)&_pragma=cache_size(-65536)"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walLimitPages)+"&_txlock=immediate")
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", walLimitPages, 32<<20)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
@@ -503,6 +505,10 @@ type Tx struct {
 	// (pgtx.go).
 	conn     *sql.Conn
 	deferred []deferredWrite
+	// failed: a batch of held writes failed; every later statement and
+	// the commit answer it (the writes may never have reached the
+	// server, which then would not have aborted the transaction itself).
+	failed error
 	after    []func()
 	late     []func() error
 }
@@ -542,7 +548,7 @@ func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if err := checkText(args); err != nil {
 		return nil, err
 	}
-	if len(t.deferred) > 0 {
+	if len(t.deferred) > 0 || t.failed != nil {
 		// the held writes and this one in one round trip
 		return t.flush(ctx, q, args)
 	}
@@ -627,15 +633,23 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// A panic in fn must not leave the one writer connection inside an
+	// open transaction (the context may never end: the group commit's).
+	done := false
+	defer func() {
+		if !done {
+			_ = sqlTx.Rollback()
+		}
+	}()
 	tx := &Tx{db: db, tx: sqlTx}
 	err = fn(tx)
 	for i := 0; err == nil && i < len(tx.late); i++ {
 		err = tx.late[i]()
 	}
 	if err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
+	done = true
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

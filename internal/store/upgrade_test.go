@@ -314,6 +314,14 @@ func insertRow(ctx context.Context, tx *store.Tx, tb *table, last map[string][]m
 			}
 		}
 	}
+	if tb.name == "audit_seals" {
+		// a seal can only be the chain's next link (migration 0033)
+		var next int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(link), 0) + 1 FROM audit_seals`).Scan(&next); err != nil {
+			return err
+		}
+		vals["link"] = next
+	}
 	var names []string
 	var args []any
 	var auto string

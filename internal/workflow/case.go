@@ -268,19 +268,37 @@ func (s *Service) loadLocked(ctx context.Context, tx *store.Tx, actor org.Actor,
 		}
 		return c, err
 	}
-	c, err := s.loadCase(ctx, tx, actor, id, " FOR UPDATE OF c")
+	// The row lock is taken as the case is read. A statement that waited
+	// for the lock reads the case row as the one before it left it, but
+	// everything else (its cooperating units, so its scope; the names)
+	// as it was when the statement began: the case's version read from
+	// that same older snapshot tells. Then the case is read again, now
+	// that it is locked and no one can change it.
+	var snapVersion int
+	c, err := s.loadCase(ctx, tx, actor, id, " FOR UPDATE OF c", `(SELECT c2.version FROM cases c2 WHERE c2.id = c.id)`, &snapVersion)
+	if err == nil && c.Version != snapVersion {
+		c, err = s.loadCase(ctx, tx, actor, id, "")
+	}
 	if c != nil {
 		c.locked = true
 	}
 	return c, err
 }
 
-func (s *Service) loadCase(ctx context.Context, q store.Queryer, actor org.Actor, id int64, suffix string) (*Case, error) {
+// loadCase reads a case in actor's scope; suffix ends the statement, and
+// extra, a column's SQL and where to scan it, reads one more column.
+func (s *Service) loadCase(ctx context.Context, q store.Queryer, actor org.Actor, id int64, suffix string, extra ...any) (*Case, error) {
 	cond, args := actor.CaseScope(q.Dialect())
 	var coops sql.NullString
 	var c *Case
-	row := q.QueryRow(ctx, `SELECT `+caseCols+`, `+coopAgg[q.Dialect()]+caseFrom+` WHERE c.id = ? AND `+cond+suffix, append([]any{id}, args...)...)
-	c, err := scanCase(row, &coops)
+	cols := caseCols + `, ` + coopAgg[q.Dialect()]
+	dest := []any{&coops}
+	if len(extra) == 2 {
+		cols += `, ` + extra[0].(string)
+		dest = append(dest, extra[1])
+	}
+	row := q.QueryRow(ctx, `SELECT `+cols+caseFrom+` WHERE c.id = ? AND `+cond+suffix, append([]any{id}, args...)...)
+	c, err := scanCase(row, dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.New(apperr.NotFound, "case.not_found")
 	}

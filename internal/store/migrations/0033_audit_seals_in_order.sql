@@ -1,0 +1,5 @@
+-- A seal can only be the chain's next link (the engine files beside this
+-- one): a seal inserted far beyond the head would otherwise mark its event
+-- as chained without ever being walked. Verify also checks that the seals
+-- are exactly the links up to the head. On PostgreSQL the trail and its
+-- seals refuse TRUNCATE as they refuse DELETE.
