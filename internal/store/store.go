@@ -509,8 +509,8 @@ type Tx struct {
 	// the commit answer it (the writes may never have reached the
 	// server, which then would not have aborted the transaction itself).
 	failed error
-	after    []func()
-	late     []func() error
+	after  []func()
+	late   []func() error
 }
 
 // sqlRunner is what a transaction runs its statements on (*sql.Tx or
