@@ -163,33 +163,46 @@ func UploadLoad(ctx context.Context, base string, categoryID int64, center [2]fl
 func UploadBursts(ctx context.Context, base string, categoryID int64, center [2]float64, photo []byte, clients, rounds int, pause time.Duration) LoadResult {
 	hc := newHTTPClient(clients)
 	build := uploadRequest(ctx, base, categoryID, center, photo)
+	var reqs []*http.Request
+	return bursts(clients, rounds, pause, func(round int) error {
+		// The round's requests are built first and released together, so
+		// the timings are the server's and the network's, not the
+		// generator's body building.
+		reqs = make([]*http.Request, clients)
+		for w := range clients {
+			var err error
+			if reqs[w], err = build(w, round*clients+w+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(round, w int) error { return send(hc, reqs[w]) })
+}
+
+// bursts runs rounds of n simultaneous calls of do (released together
+// once prepare has readied the round), pausing between rounds, and times
+// each call.
+func bursts(n, rounds int, pause time.Duration, prepare func(round int) error, do func(round, w int) error) LoadResult {
 	var all LoadResult
 	var ds []time.Duration
 	start := time.Now()
 	var idle time.Duration
 	for round := range rounds {
+		if err := prepare(round); err != nil {
+			all.Errors++
+			all.FirstError = err.Error()
+			return all
+		}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
-		// The round's requests are built first and released together, so
-		// the timings are the server's and the network's, not the
-		// generator's body building.
-		reqs := make([]*http.Request, clients)
-		for w := range clients {
-			var err error
-			if reqs[w], err = build(w, round*clients+w+1); err != nil {
-				all.Errors++
-				all.FirstError = err.Error()
-				return all
-			}
-		}
 		startGun := make(chan struct{})
-		for w := range clients {
+		for w := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-startGun
 				t := time.Now()
-				err := send(hc, reqs[w])
+				err := do(round, w)
 				d := time.Since(t)
 				mu.Lock()
 				defer mu.Unlock()
@@ -222,42 +235,9 @@ func UploadBursts(ctx context.Context, base string, categoryID int64, center [2]
 // others: the uploads' p99 against this p99 says what the rest costs.
 func DiskFloor(ctx context.Context, dir string, photo []byte, writers, rounds int, pause time.Duration) LoadResult {
 	store := blob.Local{Dir: dir}
-	var all LoadResult
-	var ds []time.Duration
-	start := time.Now()
-	var idle time.Duration
-	for round := range rounds {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		startGun := make(chan struct{})
-		for w := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-startGun
-				t := time.Now()
-				err := store.Put(ctx, fmt.Sprintf("floor/%d-%d.jpg", round, w), bytes.NewReader(photo), int64(len(photo)), "image/jpeg")
-				d := time.Since(t)
-				mu.Lock()
-				defer mu.Unlock()
-				ds = append(ds, d)
-				if err != nil {
-					all.Errors++
-					if all.FirstError == "" {
-						all.FirstError = err.Error()
-					}
-				}
-			}()
-		}
-		close(startGun)
-		wg.Wait()
-		time.Sleep(pause)
-		idle += pause
-	}
-	all.Elapsed = time.Since(start) - idle
-	all.Requests = len(ds)
-	percentiles(ds, &all)
-	return all
+	return bursts(writers, rounds, pause, func(int) error { return nil }, func(round, w int) error {
+		return store.Put(ctx, fmt.Sprintf("floor/%d-%d.jpg", round, w), bytes.NewReader(photo), int64(len(photo)), "image/jpeg")
+	})
 }
 
 // ReceiveFloor measures the floor of an upload burst that includes its

@@ -74,19 +74,7 @@ func TestGroupedCommitsTogether(t *testing.T) {
 			errs <- err
 		}()
 	}
-	// Wait until the three are queued behind the first.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		db.group.mu.Lock()
-		n := len(db.group.queue)
-		db.group.mu.Unlock()
-		if n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pieces queued, want 3", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, db, 3) // the three behind the first
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -198,18 +186,7 @@ func TestGroupedPanicFailsOnePiece(t *testing.T) {
 		})
 	}()
 	go func() { errs <- db.Grouped(ctx, insert(3)) }()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		db.group.mu.Lock()
-		n := len(db.group.queue)
-		db.group.mu.Unlock()
-		if n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pieces queued, want 3", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitQueued(t, db, 3)
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -236,5 +213,22 @@ func TestGroupedPanicFailsOnePiece(t *testing.T) {
 	got, err := Int64s(ctx, db.Reader(), `SELECT n FROM g ORDER BY n`)
 	if err != nil || len(got) != 4 || got[0] != 1 || got[3] != 4 {
 		t.Fatalf("rows %v %v, want 1 2 3 4", got, err)
+	}
+}
+
+// waitQueued waits until n pieces wait in db's group commit queue.
+func waitQueued(t *testing.T, db *DB, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		db.group.mu.Lock()
+		have := len(db.group.queue)
+		db.group.mu.Unlock()
+		if have == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pieces queued, want %d", have, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
