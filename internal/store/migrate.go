@@ -123,6 +123,9 @@ func (db *DB) MigrateTo(ctx context.Context, last int) (applied []string, err er
 				if strings.TrimSpace(body) == "" {
 					continue
 				}
+				if _, err := tx.flush(ctx, "", nil); err != nil {
+					return err
+				}
 				if _, err := tx.runner().ExecContext(ctx, body); err != nil {
 					return err
 				}

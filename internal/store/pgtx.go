@@ -96,6 +96,62 @@ func (t *Tx) flush(ctx context.Context, q string, args []any) (sql.Result, error
 	return pgResult{last}, nil
 }
 
+// ReadRow runs a query for one row in the transaction and gives the row
+// to scan; on PostgreSQL the held writes (and the transaction's BEGIN, if
+// this is its first statement) go with it in one round trip, and the row
+// is scanned by pgx: destinations of Go's basic types or sql.Scanners.
+// No row scans as sql.ErrNoRows, as QueryRow's does.
+func (t *Tx) ReadRow(ctx context.Context, q string, args []any, scan func(Scanner) error) error {
+	if t.conn == nil || len(t.deferred) == 0 || t.failed != nil {
+		if t.failed != nil {
+			return t.failed
+		}
+		return scan(t.QueryRow(ctx, q, args...))
+	}
+	if err := checkText(args); err != nil {
+		return err
+	}
+	writes := t.deferred
+	t.deferred = nil
+	var scanErr error
+	err := t.conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		b := &pgx.Batch{}
+		for _, w := range writes {
+			b.Queue(rebind(w.q), w.args...)
+		}
+		b.Queue(rebind(q), args...)
+		br := c.SendBatch(ctx, b)
+		for _, w := range writes {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return queryError(w.q, err)
+			}
+		}
+		scanErr = scan(pgRow{br.QueryRow(), q})
+		return br.Close()
+	})
+	if err != nil {
+		t.failed = err
+		return err
+	}
+	return scanErr
+}
+
+// pgRow is a pgx row scanned as database/sql's: no row is sql.ErrNoRows.
+type pgRow struct {
+	row pgx.Row
+	q   string
+}
+
+func (r pgRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sql.ErrNoRows
+	}
+	return queryError(r.q, err)
+}
+
 // withConnTx is WithTx on PostgreSQL: BEGIN, fn and the late writes on
 // one connection, then the held writes and COMMIT in one batch.
 func (db *DB) withConnTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
@@ -115,10 +171,9 @@ func (db *DB) withConnTx(ctx context.Context, fn func(tx *Tx) error) (err error)
 		}
 		conn.Close()
 	}()
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	tx := &Tx{db: db, conn: conn}
+	// BEGIN goes with the transaction's first statement (or with its
+	// held writes, or with its COMMIT).
+	tx := &Tx{db: db, conn: conn, deferred: []deferredWrite{{q: "BEGIN"}}}
 	err = fn(tx)
 	for i := 0; err == nil && i < len(tx.late); i++ {
 		err = tx.late[i]()

@@ -297,8 +297,15 @@ func (s *Service) loadCase(ctx context.Context, q store.Queryer, actor org.Actor
 		cols += `, ` + extra[0].(string)
 		dest = append(dest, extra[1])
 	}
-	row := q.QueryRow(ctx, `SELECT `+cols+caseFrom+` WHERE c.id = ? AND `+cond+suffix, append([]any{id}, args...)...)
-	c, err := scanCase(row, dest...)
+	query, qargs := `SELECT `+cols+caseFrom+` WHERE c.id = ? AND `+cond+suffix, append([]any{id}, args...)
+	var err error
+	if tx, ok := q.(*store.Tx); ok && suffix != "" {
+		// the locked read of an action: with the transaction's BEGIN in
+		// one round trip on PostgreSQL
+		err = tx.ReadRow(ctx, query, qargs, func(r store.Scanner) (err error) { c, err = scanCase(r, dest...); return err })
+	} else {
+		c, err = scanCase(q.QueryRow(ctx, query, qargs...), dest...)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.New(apperr.NotFound, "case.not_found")
 	}
