@@ -183,22 +183,25 @@ func (s *Service) writeOne(ctx context.Context, tx *store.Tx, j *job) (Receipt, 
 	if err := s.claimKey(ctx, tx, sub.Scope, sub.Key, j.fp); err != nil {
 		return Receipt{}, err
 	}
-	c, err := s.Flow.ReportTx(ctx, tx, j.prepared)
-	if err != nil {
-		return Receipt{}, err
-	}
-	rec := Receipt{CaseNo: c.No, CaseID: c.ID, State: c.State, Kind: KindReporter}
 	// Citizens (directly or through another app) follow their case with
 	// a receipt, and those who left a phone number can earn rewards;
 	// staff have the console, and get a receipt only when they use the
-	// public page (never a reward: it is their job).
+	// public page (never a reward: it is their job). The receipt is
+	// made before the case takes its number (WhenFiled).
+	var code string
 	citizen := actor.Role == org.RoleSystem || actor.Role == org.RoleClient
+	prepared := j.prepared
 	if citizen || sub.WantReceipt {
-		rec.Code, err = s.newReceipt(ctx, tx, c.ID, KindReporter, sub.Case.DeviceID, citizen && strings.TrimSpace(sub.Case.ReporterPhone) != "")
-		if err != nil {
-			return Receipt{}, err
-		}
+		prepared = prepared.WhenFiled(func(ctx context.Context, tx *store.Tx, caseID int64) (err error) {
+			code, err = s.newReceipt(ctx, tx, caseID, KindReporter, sub.Case.DeviceID, citizen && strings.TrimSpace(sub.Case.ReporterPhone) != "")
+			return err
+		})
 	}
+	c, err := s.Flow.ReportTx(ctx, tx, prepared)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rec := Receipt{CaseNo: c.No, CaseID: c.ID, State: c.State, Kind: KindReporter, Code: code}
 	return rec, s.recordAnswer(ctx, tx, sub.Scope, sub.Key, rec)
 }
 

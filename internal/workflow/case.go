@@ -425,6 +425,19 @@ type PreparedCase struct {
 	actor    org.Actor
 	location geo.Location
 	cal      *workcal.Calendar
+	// filed runs in ReportTx once the case and its trail are written,
+	// before the case takes its number (see WhenFiled).
+	filed func(ctx context.Context, tx *store.Tx, caseID int64) error
+}
+
+// WhenFiled returns p with fn to run within ReportTx's transaction once
+// the case is written and before it takes its number: work of the
+// caller's that does not need the number (the intake's receipt) is then
+// done before the number's counter is held (on PostgreSQL the counter's
+// row is locked from then to the commit).
+func (p PreparedCase) WhenFiled(fn func(ctx context.Context, tx *store.Tx, caseID int64) error) PreparedCase {
+	p.filed = fn
+	return p
 }
 
 // Report files a new case (信息收集): it is placed in its grid cell, and
@@ -640,6 +653,11 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 			}
 		}
 		if err := refreshNames(ctx, tx, &before, c); err != nil {
+			return nil, err
+		}
+	}
+	if p.filed != nil {
+		if err := p.filed(ctx, tx, id); err != nil {
 			return nil, err
 		}
 	}
