@@ -84,18 +84,8 @@ func (e *Entry) hash() string {
 // The entry is sealed into the chain after the commit (Seal); a trigger
 // queues it for that in the same transaction.
 func Append(ctx context.Context, tx *store.Tx, e *Entry) (int64, error) {
-	e.At = e.At.UTC().Truncate(time.Millisecond)
-	e.PrevHash, e.Hash = "", ""
-	q := `INSERT INTO events (at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING seq`
-	if tx.Dialect() == store.SQLite {
-		// one writer at a time: the next number is the highest so far plus one
-		q = `INSERT INTO events (seq, at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
-		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '') RETURNING seq`
-	}
-	err := tx.QueryRow(ctx, q, store.Ms(e.At), nullID(e.ActorID), e.ActorName, e.ActorRole, nullID(e.ActorUnitID), e.Action, nullID(e.CaseID),
-		e.FromState, e.ToState, e.Opinion, e.Data).Scan(&e.Seq)
-	if err != nil {
+	q, args := insertEntry(tx.Dialect(), e)
+	if err := tx.QueryRow(ctx, q+` RETURNING seq`, args...).Scan(&e.Seq); err != nil {
 		return 0, fmt.Errorf("audit append: %w", err)
 	}
 	return e.Seq, nil
@@ -105,19 +95,27 @@ func Append(ctx context.Context, tx *store.Tx, e *Entry) (int64, error) {
 // caller needs no sequence number: on PostgreSQL the insert waits for the
 // transaction's next round trip (store.Tx.Defer). e.Seq is not set.
 func AppendDeferred(ctx context.Context, tx *store.Tx, e *Entry) error {
+	q, args := insertEntry(tx.Dialect(), e)
+	if err := tx.Defer(ctx, q, args...); err != nil {
+		return fmt.Errorf("audit append: %w", err)
+	}
+	return nil
+}
+
+// insertEntry is the INSERT of one entry, unchained, and its arguments.
+// PostgreSQL numbers it from the events' sequence; SQLite, with one
+// writer at a time, takes the highest number so far plus one.
+func insertEntry(d store.Dialect, e *Entry) (string, []any) {
 	e.At = e.At.UTC().Truncate(time.Millisecond)
 	e.PrevHash, e.Hash = "", ""
 	q := `INSERT INTO events (at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`
-	if tx.Dialect() == store.SQLite {
+	if d == store.SQLite {
 		q = `INSERT INTO events (seq, at, actor_id, actor_name, actor_role, actor_unit_id, action, case_id, from_state, to_state, opinion, data, prev_hash, hash)
 		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`
 	}
-	if err := tx.Defer(ctx, q, store.Ms(e.At), nullID(e.ActorID), e.ActorName, e.ActorRole, nullID(e.ActorUnitID), e.Action, nullID(e.CaseID),
-		e.FromState, e.ToState, e.Opinion, e.Data); err != nil {
-		return fmt.Errorf("audit append: %w", err)
-	}
-	return nil
+	return q, []any{store.Ms(e.At), nullID(e.ActorID), e.ActorName, e.ActorRole, nullID(e.ActorUnitID), e.Action, nullID(e.CaseID),
+		e.FromState, e.ToState, e.Opinion, e.Data}
 }
 
 func nullID(id int64) any {

@@ -37,22 +37,9 @@ func sealOnce(ctx context.Context, db *store.DB) (int, error) {
 		if err := tx.QueryRow(ctx, `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash`).Scan(&link, &prev); err != nil {
 			return fmt.Errorf("audit head: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns("e.", false)+` FROM audit_pending p JOIN events e ON e.seq = p.seq ORDER BY p.seq LIMIT ?`, sealBatch)
+		batch, err := store.Collect(ctx, tx, scan, `SELECT `+entryColumns("e.", false)+` FROM audit_pending p JOIN events e ON e.seq = p.seq ORDER BY p.seq LIMIT ?`, sealBatch)
 		if err != nil {
 			return fmt.Errorf("audit seal: %w", err)
-		}
-		var batch []Entry
-		for rows.Next() {
-			e, err := scan(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			batch = append(batch, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		if len(batch) == 0 {
 			return nil

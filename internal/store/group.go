@@ -89,15 +89,10 @@ func (db *DB) writeGroups(inline bool) {
 
 func (db *DB) writeGroup(batch []*groupJob) {
 	ctx := context.Background()
-	// Every piece gets its answer, whatever happens to the transaction.
-	defer func() {
-		for _, j := range batch {
-			close(j.done)
-		}
-	}()
 	var err error
+	// Every piece gets its answer, whatever happens to the transaction
+	// (a panic outside the pieces too: in a late write or the commit).
 	defer func() {
-		// (a panic outside the pieces: in a late write or the commit)
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in a group commit: %v\n%s", r, debug.Stack())
 		}
@@ -105,6 +100,7 @@ func (db *DB) writeGroup(batch []*groupJob) {
 			if err != nil && j.err == nil {
 				j.err = err
 			}
+			close(j.done)
 		}
 	}()
 	err = db.WithTx(ctx, func(tx *Tx) error {

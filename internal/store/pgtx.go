@@ -57,43 +57,60 @@ func (r pgResult) LastInsertId() (int64, error) {
 }
 func (r pgResult) RowsAffected() (int64, error) { return r.tag.RowsAffected(), nil }
 
-// flush sends the held writes, and then q when it is not empty, in one
-// batch, and answers q's result.
-func (t *Tx) flush(ctx context.Context, q string, args []any) (sql.Result, error) {
+// send sends the held writes and then q, when it is not empty, in one
+// batch; last reads q's result from the batch. A failure of the batch
+// fails the transaction (t.failed): the writes may never have reached the
+// server, which then would not have aborted the transaction itself.
+func (t *Tx) send(ctx context.Context, q string, args []any, last func(pgx.BatchResults) error) error {
 	if t.failed != nil {
-		return nil, t.failed
-	}
-	if len(t.deferred) == 0 {
-		return nil, nil
+		return t.failed
 	}
 	writes := t.deferred
 	t.deferred = nil
-	if q != "" {
-		writes = append(writes, deferredWrite{q: q, args: args})
-	}
-	var last pgconn.CommandTag
 	err := t.conn.Raw(func(dc any) error {
-		c := dc.(*stdlib.Conn).Conn()
 		b := &pgx.Batch{}
 		for _, w := range writes {
 			b.Queue(rebind(w.q), w.args...)
 		}
-		br := c.SendBatch(ctx, b)
+		if q != "" {
+			b.Queue(rebind(q), args...)
+		}
+		br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, b)
 		for _, w := range writes {
-			tag, err := br.Exec()
-			if err != nil {
+			if _, err := br.Exec(); err != nil {
 				br.Close()
 				return queryError(w.q, err)
 			}
-			last = tag
+		}
+		if q != "" {
+			if err := last(br); err != nil {
+				br.Close()
+				return err
+			}
 		}
 		return br.Close()
 	})
 	if err != nil {
 		t.failed = err
+	}
+	return err
+}
+
+// flush sends the held writes, and then q when it is not empty, in one
+// batch, and answers q's result.
+func (t *Tx) flush(ctx context.Context, q string, args []any) (sql.Result, error) {
+	if t.failed != nil || len(t.deferred) == 0 {
+		return nil, t.failed
+	}
+	var tag pgconn.CommandTag
+	err := t.send(ctx, q, args, func(br pgx.BatchResults) (err error) {
+		tag, err = br.Exec()
+		return queryError(q, err)
+	})
+	if err != nil {
 		return nil, err
 	}
-	return pgResult{last}, nil
+	return pgResult{tag}, nil
 }
 
 // ReadRow runs a query for one row in the transaction and gives the row
@@ -103,36 +120,19 @@ func (t *Tx) flush(ctx context.Context, q string, args []any) (sql.Result, error
 // No row scans as sql.ErrNoRows, as QueryRow's does.
 func (t *Tx) ReadRow(ctx context.Context, q string, args []any, scan func(Scanner) error) error {
 	if t.conn == nil || len(t.deferred) == 0 || t.failed != nil {
-		if t.failed != nil {
-			return t.failed
-		}
-		return scan(t.QueryRow(ctx, q, args...))
+		return scan(t.QueryRow(ctx, q, args...)) // (a failed transaction's Row answers its failure)
 	}
 	if err := checkText(args); err != nil {
 		return err
 	}
-	writes := t.deferred
-	t.deferred = nil
 	var scanErr error
-	err := t.conn.Raw(func(dc any) error {
-		c := dc.(*stdlib.Conn).Conn()
-		b := &pgx.Batch{}
-		for _, w := range writes {
-			b.Queue(rebind(w.q), w.args...)
-		}
-		b.Queue(rebind(q), args...)
-		br := c.SendBatch(ctx, b)
-		for _, w := range writes {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return queryError(w.q, err)
-			}
-		}
+	err := t.send(ctx, q, args, func(br pgx.BatchResults) error {
+		// the row's own answer (no row, a type) is the caller's; the
+		// server's failure shows in the batch's Close
 		scanErr = scan(pgRow{br.QueryRow(), q})
-		return br.Close()
+		return nil
 	})
 	if err != nil {
-		t.failed = err
 		return err
 	}
 	return scanErr
@@ -195,37 +195,11 @@ func (db *DB) withConnTx(ctx context.Context, fn func(tx *Tx) error) (err error)
 // PostgreSQL had already aborted answers COMMIT with ROLLBACK: that is a
 // failure, not a commit.
 func (t *Tx) commit(ctx context.Context) error {
-	if t.failed != nil {
-		return t.failed
-	}
 	var tag pgconn.CommandTag
-	err := t.conn.Raw(func(dc any) error {
-		c := dc.(*stdlib.Conn).Conn()
-		if len(t.deferred) == 0 {
-			var err error
-			tag, err = c.Exec(ctx, "COMMIT")
-			return err
-		}
-		b := &pgx.Batch{}
-		for _, w := range t.deferred {
-			b.Queue(rebind(w.q), w.args...)
-		}
-		b.Queue("COMMIT")
-		br := c.SendBatch(ctx, b)
-		for _, w := range t.deferred {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return queryError(w.q, err)
-			}
-		}
-		var err error
+	err := t.send(ctx, "COMMIT", nil, func(br pgx.BatchResults) (err error) {
 		tag, err = br.Exec()
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
 		return err
 	})
-	t.deferred = nil
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -224,10 +224,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// still checkpoints when the WAL passes walLimitPages, which bounds
 	// the WAL if the checkpointer falls behind; then there is little left
 	// for it to copy. (A case's transition dirties about 35 pages of its
-	// indexes; the copy had been a fifth of its commit.)
-	// (The WAL file keeps the largest size it reached, at most about
-	// walLimitPages: cutting it back after each complete checkpoint,
-	// journal_size_limit, cost a sixth of the transitions' rate.)
+	// indexes; the copy had been a fifth of its commit.) The WAL file
+	// keeps the largest size it reached, at most about walLimitPages:
+	// cutting it back after each complete checkpoint (journal_size_limit)
+	// cost a sixth of the transitions' rate.
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=temp_store(2)&_pragma=cache_size(-65536)"+
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walLimitPages)+"&_txlock=immediate")
 	if err != nil {

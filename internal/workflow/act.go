@@ -193,21 +193,15 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	if !Allowed(actor, c, in.Action) {
 		return apperr.New(apperr.Conflict, "case.action_not_now", "action", "action."+string(in.Action))
 	}
-	// Lock the case row before touching any other row (dispatches, cooperating
-	// units): the deadline watch locks cases before dispatches too, so the two
-	// never deadlock, and a concurrent actor that got here first makes
-	// this one fail cleanly as a conflict instead of on a duplicate key.
-	// A case loaded with loadLocked is locked already. (A SQLite write
-	// transaction holds the database's only write lock from its first
-	// statement, so there the row lock is implied.)
-	if tx.Dialect() == store.Postgres && !c.locked {
-		res, err := tx.Exec(ctx, `UPDATE cases SET version = version WHERE id = ? AND version = ?`, c.ID, c.Version)
-		if err != nil {
-			return fmt.Errorf("lock case %d: %w", c.ID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.New(apperr.Conflict, "case.stale")
-		}
+	// The case row is locked before any other row is touched (dispatches,
+	// cooperating units): the deadline watch locks cases before dispatches
+	// too, so the two never deadlock, and a concurrent actor waits for
+	// this one and then acts on the case as this one left it. loadLocked
+	// takes the lock as it reads (on SQLite the transaction holds the
+	// database's only write lock from its first statement); a case filed
+	// in this transaction is seen by no one else.
+	if !c.locked {
+		return fmt.Errorf("case %d: acted on without its row locked", c.ID)
 	}
 	from := c.State
 	before := caseColumns(c)
@@ -273,16 +267,8 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			args = append(args, col.val)
 		}
 	}
-	update := `UPDATE cases SET ` + strings.Join(sets, ", ") + ` WHERE id = ? AND version = ?`
-	if c.locked {
-		// Locked since it was read: the version is the one read.
-		if err := tx.Defer(ctx, update, append(args, c.ID, c.Version)...); err != nil {
-			return fmt.Errorf("update case %d: %w", c.ID, err)
-		}
-	} else if err := tx.Change(ctx, apperr.New(apperr.Conflict, "case.stale"), update, append(args, c.ID, c.Version)...); err != nil {
-		if apperr.Is(err, apperr.Conflict) {
-			return err
-		}
+	// Locked since it was read: the version is the one read.
+	if err := tx.Defer(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, c.ID)...); err != nil {
 		return fmt.Errorf("update case %d: %w", c.ID, err)
 	}
 	c.Version++

@@ -119,7 +119,7 @@ type Case struct {
 	LeadUnitName string   `json:"lead_unit_name,omitempty"`
 	CoopUnitIDs  []int64  `json:"coop_unit_ids,omitempty"`
 	// locked: loaded in the acting transaction with its row locked
-	// (loadLocked), so apply need not lock it again.
+	// (loadLocked), or filed in it: what apply requires.
 	locked       bool
 	DispatchID   int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
@@ -260,13 +260,14 @@ func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id
 // their turns and the one that waited reads the case as the first left
 // it. (A SQLite write transaction holds the database's only write lock
 // from its first statement, so there the lock is implied.)
-func (s *Service) loadLocked(ctx context.Context, tx *store.Tx, actor org.Actor, id int64) (*Case, error) {
-	if tx.Dialect() != store.Postgres {
-		c, err := s.loadCase(ctx, tx, actor, id, "")
+func (s *Service) loadLocked(ctx context.Context, tx *store.Tx, actor org.Actor, id int64) (c *Case, err error) {
+	defer func() {
 		if c != nil {
 			c.locked = true
 		}
-		return c, err
+	}()
+	if tx.Dialect() != store.Postgres {
+		return s.loadCase(ctx, tx, actor, id, "")
 	}
 	// The row lock is taken as the case is read. A statement that waited
 	// for the lock reads the case row as the one before it left it, but
@@ -275,12 +276,9 @@ func (s *Service) loadLocked(ctx context.Context, tx *store.Tx, actor org.Actor,
 	// that same older snapshot tells. Then the case is read again, now
 	// that it is locked and no one can change it.
 	var snapVersion int
-	c, err := s.loadCase(ctx, tx, actor, id, " FOR UPDATE OF c", `(SELECT c2.version FROM cases c2 WHERE c2.id = c.id)`, &snapVersion)
+	c, err = s.loadCase(ctx, tx, actor, id, " FOR UPDATE OF c", `(SELECT c2.version FROM cases c2 WHERE c2.id = c.id)`, &snapVersion)
 	if err == nil && c.Version != snapVersion {
-		c, err = s.loadCase(ctx, tx, actor, id, "")
-	}
-	if c != nil {
-		c.locked = true
+		return s.loadCase(ctx, tx, actor, id, "")
 	}
 	return c, err
 }
