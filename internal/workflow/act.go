@@ -205,6 +205,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	}
 	from := c.State
 	before := caseColumns(c)
+	if c.held != nil {
+		before = c.held.base
+	}
 	a := &actCtx{s: s, ctx: ctx, tx: tx, cal: cal, actor: actor, c: c, in: in, now: now, data: map[string]any{}}
 	if step := steps[in.Action]; step != nil {
 		if err := step(a); err != nil {
@@ -256,23 +259,13 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		}
 	}
 
-	// Write only the columns the action changed: SQLite rewrites every
-	// index whose columns are named in SET, and a case row carries many.
-	sets := []string{"updated_at = ?", "version = version + 1"}
-	args := []any{store.Ms(now)}
-	after := caseColumns(c)
-	for i, col := range after {
-		if col.val != before[i].val {
-			sets = append(sets, col.name+" = ?")
-			args = append(args, col.val)
-		}
-	}
-	// Locked since it was read: the version is the one read.
-	if err := tx.Defer(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, c.ID)...); err != nil {
-		return fmt.Errorf("update case %d: %w", c.ID, err)
-	}
 	c.Version++
 	c.UpdatedAt = now
+	if c.held != nil {
+		c.held.bumps++ // written by writeHeld
+	} else if err := writeCase(ctx, tx, c, before, 1); err != nil {
+		return err
+	}
 	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen || in.Action == Relapse {
 		// the case's units changed: their search tokens follow (PostgreSQL)
 		if err := IndexUnits(ctx, tx, c.ID, c.ID); err != nil {
@@ -319,6 +312,14 @@ type actCtx struct {
 	photoKind string
 }
 
+// category is the case's category, as this transaction read it.
+func (a *actCtx) category() (Category, error) {
+	if a.c.cat != nil && a.c.cat.ID == a.c.CategoryID {
+		return *a.c.cat, nil
+	}
+	return a.s.Category(a.ctx, a.tx, a.c.CategoryID)
+}
+
 // newDeadline picks the explicit deadline or the category's limit.
 func (a *actCtx) newDeadline() (time.Time, error) {
 	if !a.in.Deadline.IsZero() {
@@ -327,7 +328,7 @@ func (a *actCtx) newDeadline() (time.Time, error) {
 		}
 		return a.in.Deadline.UTC().Truncate(time.Millisecond), nil
 	}
-	cat, err := a.s.Category(a.ctx, a.tx, a.c.CategoryID)
+	cat, err := a.category()
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -365,6 +366,43 @@ type column struct {
 
 // caseColumns lists the case's writable columns with their stored values
 // (comparable, so that changes can be found with !=).
+// writeCase writes the columns of c that differ from before, with its
+// updated_at, and raises the row's version by bumps (one per action).
+// Write only the columns changed: SQLite rewrites every index whose
+// columns are named in SET, and a case row carries many.
+func writeCase(ctx context.Context, tx *store.Tx, c *Case, before []column, bumps int) error {
+	sets := []string{"updated_at = ?", "version = version + ?"}
+	args := []any{store.Ms(c.UpdatedAt), bumps}
+	for i, col := range caseColumns(c) {
+		if col.val != before[i].val {
+			sets = append(sets, col.name+" = ?")
+			args = append(args, col.val)
+		}
+	}
+	// Locked since it was read: the version is the one read.
+	if err := tx.Defer(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, c.ID)...); err != nil {
+		return fmt.Errorf("update case %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+// heldRow is a case row's pending change: its columns as last written,
+// and the actions applied since.
+type heldRow struct {
+	base  []column
+	bumps int
+}
+
+// writeHeld writes the actions held on c (Case.held) in one UPDATE.
+func (s *Service) writeHeld(ctx context.Context, tx *store.Tx, c *Case) error {
+	h := c.held
+	c.held = nil
+	if h == nil || h.bumps == 0 {
+		return nil
+	}
+	return writeCase(ctx, tx, c, h.base, h.bumps)
+}
+
 func caseColumns(c *Case) []column {
 	return []column{
 		{"state", string(c.State)}, {"category_id", c.CategoryID}, {"urgency", c.Urgency}, {"lead_unit_id", nullable(c.LeadUnitID)},

@@ -107,7 +107,7 @@ func (a *actCtx) merge() error {
 func (a *actCtx) dispatch() error {
 	lead, coops := a.in.LeadUnitID, a.in.CoopUnitIDs
 	if lead == 0 {
-		cat, err := a.s.Category(a.ctx, a.tx, a.c.CategoryID)
+		cat, err := a.category()
 		if err != nil {
 			return err
 		}

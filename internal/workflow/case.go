@@ -121,6 +121,12 @@ type Case struct {
 	// locked: loaded in the acting transaction with its row locked
 	// (loadLocked), or filed in it: what apply requires.
 	locked       bool
+	// held: filed in this transaction, whose actions (the auto-accept
+	// and auto-dispatch of ReportTx) leave the row's changes to one
+	// UPDATE at its end (writeHeld) instead of one each; cat: the
+	// category as this transaction read it.
+	held *heldRow
+	cat  *Category
 	DispatchID   int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
 	WarnAt       time.Time `json:"warn_at,omitzero"`
@@ -639,7 +645,12 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 		return nil, err
 	}
 	c.locked = true // inserted by this transaction: no one else sees it yet
+	c.cat = &cat
 	if routing.AutoAccept != "" {
+		// Each index that names a column a state change touches is
+		// rewritten once per UPDATE, and the case row carries many:
+		// accepting and dispatching change the row once, at the end.
+		c.held = &heldRow{base: caseColumns(c)}
 		before := *c
 		if err := s.apply(ctx, tx, p.cal, org.System, c, ActInput{Action: Accept}, now); err != nil {
 			return nil, err
@@ -650,10 +661,14 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 				return nil, err
 			}
 		}
+		if err := s.writeHeld(ctx, tx, c); err != nil {
+			return nil, err
+		}
 		if err := refreshNames(ctx, tx, &before, c); err != nil {
 			return nil, err
 		}
 	}
+	c.cat = nil
 	if p.filed != nil {
 		if err := p.filed(ctx, tx, id); err != nil {
 			return nil, err
