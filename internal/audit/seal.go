@@ -37,7 +37,12 @@ func sealOnce(ctx context.Context, db *store.DB) (int, error) {
 		if err := tx.QueryRow(ctx, `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash`).Scan(&link, &prev); err != nil {
 			return fmt.Errorf("audit head: %w", err)
 		}
-		batch, err := store.Collect(ctx, tx, scan, `SELECT `+entryColumns("e.", false)+` FROM audit_pending p JOIN events e ON e.seq = p.seq ORDER BY p.seq LIMIT ?`, sealBatch)
+		// The queue's first entries, then each one's event by its key:
+		// as a join, PostgreSQL merged the queue with the trail's whole
+		// key from its first entry (16 ms a tick at 67,000 events, a
+		// third of a core under the intake's load).
+		batch, err := store.Collect(ctx, tx, scan, `SELECT `+entryColumns("e.", false)+` FROM events e
+			WHERE e.seq IN (SELECT seq FROM audit_pending ORDER BY seq LIMIT ?) ORDER BY e.seq`, sealBatch)
 		if err != nil {
 			return fmt.Errorf("audit seal: %w", err)
 		}

@@ -397,7 +397,7 @@ type heldRow struct {
 func (s *Service) writeHeld(ctx context.Context, tx *store.Tx, c *Case) error {
 	h := c.held
 	c.held = nil
-	if h == nil || h.bumps == 0 {
+	if h == nil || h.bumps == 0 && slices.Equal(h.base, caseColumns(c)) {
 		return nil
 	}
 	return writeCase(ctx, tx, c, h.base, h.bumps)
@@ -412,7 +412,7 @@ func caseColumns(c *Case) []column {
 		{"merged_into", nullable(c.MergedInto)}, {"accepted_at", store.Ms(c.AcceptedAt)}, {"dispatched_at", store.Ms(c.DispatchedAt)},
 		{"closed_at", store.Ms(c.ClosedAt)},
 		{"region_id", nullable(c.RegionID)}, {"lat", nullableF(c.Lat)}, {"lon", nullableF(c.Lon)}, {"grid_cell_id", nullable(c.GridCellID)},
-		{"location_flag", c.LocationFlag}, {"routing", c.Routing.text()},
+		{"location_flag", c.LocationFlag}, {"routing", c.Routing.text()}, {"no", c.No},
 	}
 }
 

@@ -120,13 +120,13 @@ type Case struct {
 	CoopUnitIDs  []int64  `json:"coop_unit_ids,omitempty"`
 	// locked: loaded in the acting transaction with its row locked
 	// (loadLocked), or filed in it: what apply requires.
-	locked       bool
+	locked bool
 	// held: filed in this transaction, whose actions (the auto-accept
 	// and auto-dispatch of ReportTx) leave the row's changes to one
 	// UPDATE at its end (writeHeld) instead of one each; cat: the
 	// category as this transaction read it.
-	held *heldRow
-	cat  *Category
+	held         *heldRow
+	cat          *Category
 	DispatchID   int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
 	WarnAt       time.Time `json:"warn_at,omitzero"`
@@ -585,7 +585,7 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	// report wait for the one before to commit (the intake ran at 150 a
 	// second with eight clients, all waiting on that row): there the
 	// case is written under a placeholder no one sees, and the number is
-	// taken at the end of the report's work (lateNumber). SQLite writes
+	// taken at the end of the report's work. SQLite writes
 	// one transaction at a time and takes it at once.
 	var no string
 	if tx.Dialect() == store.Postgres {
@@ -646,11 +646,12 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	}
 	c.locked = true // inserted by this transaction: no one else sees it yet
 	c.cat = &cat
+	// Each index that names a column a state change touches is rewritten
+	// once per UPDATE, and the case row carries many: the auto-accept,
+	// the auto-dispatch and the late number change the row once, at the
+	// end of the report (writeHeld).
+	c.held = &heldRow{base: caseColumns(c)}
 	if routing.AutoAccept != "" {
-		// Each index that names a column a state change touches is
-		// rewritten once per UPDATE, and the case row carries many:
-		// accepting and dispatching change the row once, at the end.
-		c.held = &heldRow{base: caseColumns(c)}
 		before := *c
 		if err := s.apply(ctx, tx, p.cal, org.System, c, ActInput{Action: Accept}, now); err != nil {
 			return nil, err
@@ -660,9 +661,6 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 			if err := s.apply(ctx, tx, p.cal, org.System, c, in, now); err != nil {
 				return nil, err
 			}
-		}
-		if err := s.writeHeld(ctx, tx, c); err != nil {
-			return nil, err
 		}
 		if err := refreshNames(ctx, tx, &before, c); err != nil {
 			return nil, err
@@ -675,10 +673,14 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 		}
 	}
 	if tx.Dialect() == store.Postgres {
-		if no, err = s.lateNumber(ctx, tx, id, now); err != nil {
+		// the number, late (above); its row leaves with the case's
+		if c.No, err = s.nextNo(ctx, tx, now); err != nil {
 			return nil, err
 		}
-		c.No = no
+		no = c.No
+	}
+	if err := s.writeHeld(ctx, tx, c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -699,24 +701,12 @@ func (s *Service) nextNo(ctx context.Context, tx *store.Tx, now time.Time) (stri
 	return fmt.Sprintf("%s-%06d", year, n), nil
 }
 
-// placeholderNo is a new case's number until lateNumber gives it its
-// own: unique, and never seen outside the transaction.
+// placeholderNo is a new case's number until it takes its own at the
+// end of its report: unique, and never seen outside the transaction.
 func placeholderNo() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "~" + hex.EncodeToString(b[:])
-}
-
-// lateNumber gives the case written under a placeholder its number.
-func (s *Service) lateNumber(ctx context.Context, tx *store.Tx, id int64, now time.Time) (string, error) {
-	no, err := s.nextNo(ctx, tx, now)
-	if err != nil {
-		return "", err
-	}
-	if err := tx.Defer(ctx, `UPDATE cases SET no = ? WHERE id = ?`, no, id); err != nil {
-		return "", fmt.Errorf("case number: %w", err)
-	}
-	return no, nil
 }
 
 func photoDigests(ps []photo.File) []string {
