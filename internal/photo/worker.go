@@ -194,7 +194,7 @@ func (s *Worker) derivePhoto(ctx context.Context, owner string, id int64, attemp
 			return err
 		})
 	}
-	return true, s.DB.WithTx(ctx, func(tx *store.Tx) error {
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE photos SET large_path = ?, thumb_path = ?, derived_at = ?, derive_error = '' WHERE id = ?`,
 			outs["large"], outs["thumb"], store.Ms(now), id); err != nil {
 			return err
@@ -202,6 +202,10 @@ func (s *Worker) derivePhoto(ctx context.Context, owner string, id int64, attemp
 		_, err := tx.Exec(ctx, `DELETE FROM photo_jobs WHERE photo_id = ? AND lease_owner = ?`, id, owner)
 		return err
 	})
+	if err == nil {
+		s.Log.Debug("photo derived", "photo", id, "owner", owner)
+	}
+	return true, err
 }
 
 // makeDerived decodes the original once and stores every variant; it
