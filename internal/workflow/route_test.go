@@ -327,6 +327,15 @@ func TestAutoDispatch(t *testing.T) {
 		if got := actions(f.fixture, c.ID); !slices.Equal(got, []string{"report", "accept", "dispatch"}) {
 			t.Errorf("trail = %v", got)
 		}
+		// The row as stored (written once, after both actions) is the case
+		// as answered, its version counting the report and both actions.
+		stored := f.get(f.handlerA, c.ID)
+		if stored.State != c.State || stored.LeadUnitID != c.LeadUnitID || stored.DispatchID != c.DispatchID || stored.No != c.No ||
+			!stored.Deadline.Equal(c.Deadline) || !stored.WarnAt.Equal(c.WarnAt) || !stored.AcceptedAt.Equal(c.AcceptedAt) ||
+			!stored.DispatchedAt.Equal(c.DispatchedAt) || !stored.UpdatedAt.Equal(c.UpdatedAt) || stored.Version != c.Version || c.Version != 3 ||
+			!slices.Equal(stored.CoopUnitIDs, c.CoopUnitIDs) || stored.Routing.RuleID != c.Routing.RuleID {
+			t.Errorf("stored case %+v\nanswered %+v", stored, c)
+		}
 		// The unit sees it and can take it.
 		f.act(f.handlerA, c.ID, workflow.ActInput{Action: workflow.Acknowledge})
 		if got := f.get(f.handlerB, c.ID); got.State != workflow.InProgress {
