@@ -266,8 +266,10 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 	} else if err := writeCase(ctx, tx, c, before, 1); err != nil {
 		return err
 	}
-	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen || in.Action == Relapse {
-		// the case's units changed: their search tokens follow (PostgreSQL)
+	if (in.Action == Dispatch || in.Action == Return || in.Action == Reopen || in.Action == Relapse) && c.held == nil {
+		// the case's units changed: their search tokens follow (PostgreSQL;
+		// a case filed in this transaction has no index row yet, and gets
+		// its tokens when it is indexed at the end: indexNewCase)
 		if err := IndexUnits(ctx, tx, c.ID, c.ID); err != nil {
 			return err
 		}

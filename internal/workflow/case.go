@@ -121,8 +121,8 @@ type Case struct {
 	// locked: loaded in the acting transaction with its row locked
 	// (loadLocked), or filed in it: what apply requires.
 	locked bool
-	// held: filed in this transaction, whose actions (the auto-accept
-	// and auto-dispatch of ReportTx) leave the row's changes to one
+	// held: a case filed in this transaction (ReportTx), whose actions
+	// (the auto-accept and auto-dispatch) leave the row's changes to one
 	// UPDATE at its end (writeHeld) instead of one each; cat: the
 	// category as this transaction read it.
 	held         *heldRow

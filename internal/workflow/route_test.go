@@ -309,7 +309,7 @@ func TestAutoDispatch(t *testing.T) {
 		deadline := cal.Deadline(start, f.cat5d.Limit(workflow.UrgencyNormal)).UTC()
 
 		// By the responsibility table.
-		c := f.reportAs(org.System, inCategory(f.cat5d.ID), atPoint(inCell1))
+		c := f.reportAs(org.System, inCategory(f.cat5d.ID), atPoint(inCell1), func(in *workflow.NewCase) { in.Description = "路边窨井盖缺失" })
 		if c.State != workflow.Dispatched || c.LeadUnitID != f.unitA.ID || !slices.Equal(c.CoopUnitIDs, []int64{f.unitB.ID}) || c.DispatchID == 0 {
 			t.Fatalf("by table: state %s lead %d coops %v dispatch %d", c.State, c.LeadUnitID, c.CoopUnitIDs, c.DispatchID)
 		}
@@ -335,6 +335,13 @@ func TestAutoDispatch(t *testing.T) {
 			!stored.DispatchedAt.Equal(c.DispatchedAt) || !stored.UpdatedAt.Equal(c.UpdatedAt) || stored.Version != c.Version || c.Version != 3 ||
 			!slices.Equal(stored.CoopUnitIDs, c.CoopUnitIDs) || stored.Routing.RuleID != c.Routing.RuleID {
 			t.Errorf("stored case %+v\nanswered %+v", stored, c)
+		}
+		// Its units find it by a word (on PostgreSQL through the unit
+		// tokens its index row was given at the end of the report).
+		for _, h := range []org.Actor{f.handlerA, f.handlerB} {
+			if page, err := f.svc.List(f.ctx, h, workflow.Filter{Q: "窨井盖"}); err != nil || len(page.Cases) != 1 {
+				t.Errorf("unit %d's search: %+v, %v", h.UnitID, page, err)
+			}
 		}
 		// The unit sees it and can take it.
 		f.act(f.handlerA, c.ID, workflow.ActInput{Action: workflow.Acknowledge})
