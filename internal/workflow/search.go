@@ -201,12 +201,24 @@ func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, add
 // PostgreSQL the case gets its number at the end of its report.
 func indexNewCase(ctx context.Context, tx *store.Tx, id int64, no *string, description, address string) {
 	tx.Late(func() error {
-		if err := indexCase(ctx, tx, id, *no, description, address); err != nil {
-			return err
+		if tx.Dialect() != store.Postgres {
+			return indexCase(ctx, tx, id, *no, description, address)
 		}
-		return IndexUnits(ctx, tx, id, id)
+		// The row with its unit tokens at once: an update after the
+		// insert wrote every term's GIN entry a second time.
+		if err := tx.Defer(ctx, searchInsertWithUnits, id, SearchTerms(*no, description, address), id, id); err != nil {
+			return fmt.Errorf("index case %s: %w", *no, err)
+		}
+		return nil
 	})
 }
+
+// searchInsertWithUnits adds a case to the search index (PostgreSQL) with
+// its unit tokens as the case's rows hold them now.
+const searchInsertWithUnits = `INSERT INTO case_search (case_id, terms) VALUES (?, to_tsvector('simple', ?)
+	|| array_to_tsvector(ARRAY(SELECT '#u' || c.lead_unit_id FROM cases c WHERE c.id = ? AND c.lead_unit_id IS NOT NULL
+		UNION SELECT '#u' || cu.unit_id FROM case_coop_units cu WHERE cu.case_id = ?)))
+	ON CONFLICT (case_id) DO UPDATE SET terms = EXCLUDED.terms`
 
 // PhoneQuery tells whether a search is a phone number, which the office's
 // roles search reporters by (and the access log records).
