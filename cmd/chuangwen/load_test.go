@@ -138,6 +138,15 @@ func (l *reportLoad) checkOnce(db *store.DB) {
 // test failed. It returns the process, its base URL and its log.
 func startServe(t *testing.T, name string, args ...string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
+	cmd, url, logs := launchServe(t, name, args...)
+	waitServe(t, name, url, logs)
+	return cmd, url, logs
+}
+
+// launchServe starts the serve command as startServe does, without
+// waiting for it to answer (several replicas that start together).
+func launchServe(t *testing.T, name string, args ...string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), runEnv+"="+strings.Join(append(append([]string{"serve"}, args...), "--addr", addr), "\x1f"))
@@ -153,18 +162,23 @@ func startServe(t *testing.T, name string, args ...string) (*exec.Cmd, string, *
 			t.Logf("serve %s: %s", name, logs.String())
 		}
 	})
+	return cmd, "http://" + addr, logs
+}
+
+// waitServe waits until the server at url answers /healthz.
+func waitServe(t *testing.T, name, url string, logs *syncBuffer) {
+	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		if r, err := http.Get(url + "/healthz"); err == nil {
 			r.Body.Close()
 			if r.StatusCode == 200 {
-				break
+				return
 			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("serve %s did not answer: %s", name, logs.String())
 		}
 	}
-	return cmd, "http://" + addr, logs
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writes and the

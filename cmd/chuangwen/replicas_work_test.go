@@ -89,12 +89,17 @@ func TestTwoReplicasShareTheBackgroundWork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Both start together, so that both find the notices due at once.
+	names := []string{"a", "b"}
 	var urls []string
 	var logs []*syncBuffer
-	for _, name := range []string{"a", "b"} {
-		_, url, log := startServe(t, name, "--db", pg, "--data", data, "--log-level", "debug",
+	for _, name := range names {
+		_, url, log := launchServe(t, name, "--db", pg, "--data", data, "--log-level", "debug",
 			"--public-reports-per-hour", "0", "--public-reads-per-minute", "0", "--watch-interval", "1s")
 		urls, logs = append(urls, url), append(logs, log)
+	}
+	for i, name := range names {
+		waitServe(t, name, urls[i], logs[i])
 	}
 
 	// Then twelve photo reports, six through each replica.
@@ -136,11 +141,21 @@ func TestTwoReplicasShareTheBackgroundWork(t *testing.T) {
 			t.Fatalf("%d photos, %d not derived, %d jobs left", photos, pending, jobs)
 		}
 	}
-	derivedBy := map[string][]int{} // photo id: the replicas that derived it
+	// The replicas' logs name each photo they derived (a line is written
+	// after its commit: wait for the last ones to arrive).
 	derivedLine := regexp.MustCompile(`msg="photo derived" photo=(\d+) `)
-	for r, log := range logs {
-		for _, m := range derivedLine.FindAllStringSubmatch(log.String(), -1) {
-			derivedBy[m[1]] = append(derivedBy[m[1]], r)
+	var derivedBy map[string][]int // photo id: the replicas that derived it
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		derivedBy = map[string][]int{}
+		lines := 0
+		for r, log := range logs {
+			for _, m := range derivedLine.FindAllStringSubmatch(log.String(), -1) {
+				derivedBy[m[1]] = append(derivedBy[m[1]], r)
+				lines++
+			}
+		}
+		if lines >= queued+uploads || time.Now().After(deadline) {
+			break
 		}
 	}
 	shares := [2]int{}
@@ -155,8 +170,11 @@ func TestTwoReplicasShareTheBackgroundWork(t *testing.T) {
 	}
 	t.Logf("photos derived by replica a and b: %v", shares)
 
-	// The week's notices: one per unit with something due, and the
-	// issued counts the replicas logged add up to them.
+	// The week's notices: one per unit with something due (the database
+	// refuses a second: notices_weekly), and what the replicas logged
+	// as issued adds up to the rows, so that neither took the other's
+	// notice for its own; neither logged a failure of its turn (the
+	// notices' log is at info level) or any error.
 	var notices, units int
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if err := db.Reader().QueryRow(ctx, `SELECT count(*), count(DISTINCT unit_id) FROM notices WHERE kind = 'weekly'`).Scan(&notices, &units); err != nil {
@@ -173,21 +191,37 @@ func TestTwoReplicasShareTheBackgroundWork(t *testing.T) {
 		t.Errorf("%d weekly notices for %d units", notices, units)
 	}
 	issuedLine := regexp.MustCompile(`weekly notices \S+: (\d+) issued`)
-	logged := 0
+	noticeLine := regexp.MustCompile(`msg="weekly notices [^"]*"`)
+	logged, issuedBy := 0, [2]int{}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		logged, issuedBy = 0, [2]int{}
+		for r, log := range logs {
+			for _, m := range issuedLine.FindAllStringSubmatch(log.String(), -1) {
+				n, _ := strconv.Atoi(m[1])
+				logged += n
+				issuedBy[r] += n
+			}
+		}
+		if logged >= notices || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("weekly notices issued by replica a and b: %v", issuedBy)
+	if logged != notices {
+		t.Errorf("the replicas logged %d notices issued, %d are stored", logged, notices)
+	}
 	for r, log := range logs {
 		text := log.String()
-		for _, m := range issuedLine.FindAllStringSubmatch(text, -1) {
-			n, _ := strconv.Atoi(m[1])
-			logged += n
+		for _, m := range noticeLine.FindAllString(text, -1) {
+			if !issuedLine.MatchString(m) {
+				t.Errorf("replica %s: %s", names[r], m)
+			}
 		}
 		for _, line := range strings.Split(text, "\n") {
 			if strings.Contains(line, "level=ERROR") {
-				t.Errorf("replica %d logged an error: %s", r, line)
+				t.Errorf("replica %s logged an error: %s", names[r], line)
 			}
 		}
-	}
-	if logged != notices {
-		t.Errorf("the replicas logged %d notices issued, %d are stored", logged, notices)
 	}
 	if res, err := runCmd(t, "audit", "verify", "--db", pg, "--data", data); err != nil || !strings.HasPrefix(res, "OK:") {
 		t.Errorf("audit verify: %v %s", err, res)

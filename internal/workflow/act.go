@@ -366,8 +366,6 @@ type column struct {
 	val  any
 }
 
-// caseColumns lists the case's writable columns with their stored values
-// (comparable, so that changes can be found with !=).
 // writeCase writes the columns of c that differ from before, with its
 // updated_at, and raises the row's version by bumps (one per action).
 // Write only the columns changed: SQLite rewrites every index whose
@@ -405,6 +403,8 @@ func (s *Service) writeHeld(ctx context.Context, tx *store.Tx, c *Case) error {
 	return writeCase(ctx, tx, c, h.base, h.bumps)
 }
 
+// caseColumns lists the case's writable columns with their stored values
+// (comparable, so that changes can be found with !=).
 func caseColumns(c *Case) []column {
 	return []column{
 		{"state", string(c.State)}, {"category_id", c.CategoryID}, {"urgency", c.Urgency}, {"lead_unit_id", nullable(c.LeadUnitID)},
