@@ -87,6 +87,11 @@ func (db *DB) KeepOptimized(ctx context.Context, interval time.Duration, logf fu
 			if done, err = db.AnalyzeStale(ctx); err == nil && len(done) > 0 {
 				logf("statistics: analysed %s (fallen behind; is autovacuum on?)", strings.Join(done, ", "))
 			}
+			if err == nil {
+				if done, err = db.VacuumQueues(ctx); err == nil && len(done) > 0 {
+					logf("queues: vacuumed %s (fallen behind; is autovacuum on?)", strings.Join(done, ", "))
+				}
+			}
 		} else {
 			err = db.Optimize(ctx)
 		}
@@ -113,6 +118,58 @@ func (db *DB) KeepOptimized(ctx context.Context, interval time.Duration, logf fu
 // pgStaleCheckEvery bounds the interval of PostgreSQL's check: it costs
 // one catalogue read, and analyses only what has changed enough.
 const pgStaleCheckEvery = time.Minute
+
+// queueTables are the tables whose rows are work to do: inserted, then
+// deleted when done, all day. Their live rows are few and their dead ones
+// many; a poll of an unvacuumed queue walks every dead entry (the trail's
+// sealer asks whether anything waits twenty times a second: 3.5 ms each
+// on an idle server after 590,000 events, 7 % of a core doing nothing).
+var queueTables = []string{"audit_pending", "photo_jobs"}
+
+// queueDeadRows is how many dead rows make a queue worth vacuuming, and
+// queueBloatBytes how large a file of fewer live rows than that.
+const (
+	queueDeadRows   = 1000
+	queueBloatBytes = 1 << 20
+)
+
+// VacuumQueues (PostgreSQL) vacuums each queue table with more than
+// queueDeadRows dead rows, and returns their names. Where autovacuum runs
+// (the schema sets these tables' threshold to 1,000 dead rows) it has
+// mostly done this already and the pass costs one catalogue read; a
+// queue's live rows are few, so its vacuum is short.
+func (db *DB) VacuumQueues(ctx context.Context) ([]string, error) {
+	if db.Dialect != Postgres {
+		return nil, nil
+	}
+	names := make([]any, len(queueTables))
+	for i, n := range queueTables {
+		names[i] = n
+	}
+	// Dead rows, or a file far larger than its few live rows need: a
+	// vacuum gives back the empty pages at the file's end (when the
+	// queue's last rows are done), and until then the planner reads the
+	// whole file for "is anything queued?", as it costs less than its
+	// bloated index (5 ms a poll for 21 MB).
+	due, err := Collect(ctx, db.Reader(), func(r Scanner) (name string, err error) { return name, r.Scan(&name) },
+		`SELECT relname FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname IN `+In(len(names))+`
+		AND (n_dead_tup > ? OR pg_relation_size(relid) > ? AND n_live_tup < ?) ORDER BY relname`,
+		append(append([]any{}, names...), queueDeadRows, queueBloatBytes, queueDeadRows)...)
+	if err != nil {
+		return nil, fmt.Errorf("queues to vacuum: %w", err)
+	}
+	for _, name := range due {
+		// (VACUUM cannot run in a transaction: on the pool, not in one.)
+		// INDEX_CLEANUP ON: with few dead rows left PostgreSQL skips the
+		// index, and the pages that keep their dead line pointers stop the
+		// file from being cut back.
+		if _, err := db.w.ExecContext(ctx, `VACUUM (INDEX_CLEANUP ON) `+name); err != nil {
+			return nil, fmt.Errorf("vacuum %s: %w", name, err)
+		}
+	}
+	return due, nil
+}
 
 // AnalyzeStale (PostgreSQL) analyses each table of the schema with more
 // rows changed since its last analysis than autovacuum's own threshold

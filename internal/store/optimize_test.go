@@ -175,3 +175,49 @@ func TestAnalyzeStale(t *testing.T) {
 		t.Errorf("analysed again at once: %v, %v", again, err)
 	}
 }
+
+// TestVacuumQueues: on PostgreSQL a queue table that 1,500 rows passed
+// through (inserted, then deleted when done) is vacuumed, whether or not
+// autovacuum runs (the test server runs without it), and then no longer
+// counts; a table that is no queue is left alone; on SQLite there is
+// nothing to do.
+func TestVacuumQueues(t *testing.T) {
+	ctx := context.Background()
+	if got, err := storetest.SQLite(t).VacuumQueues(ctx); err != nil || got != nil {
+		t.Errorf("SQLite: %v, %v", got, err)
+	}
+	db := storetest.Postgres(t)
+	for _, q := range []string{
+		`INSERT INTO audit_pending (seq) SELECT i FROM generate_series(1000001, 1001500) AS i`,
+		`DELETE FROM audit_pending WHERE seq > 1000000`,
+		`INSERT INTO login_throttle (key, failures, window_start, locked_until) SELECT 'ip:10.8.' || i, 1, 0, 0 FROM generate_series(1, 1500) AS i`,
+		`DELETE FROM login_throttle WHERE key LIKE 'ip:10.8.%'`,
+	} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got, err = db.VacuumQueues(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 0 {
+			break
+		}
+	}
+	if !slices.Equal(got, []string{"audit_pending"}) {
+		t.Fatalf("vacuumed %v, want the trail's queue alone", got)
+	}
+	var vacuumed sql.NullTime
+	if err := db.Reader().QueryRow(ctx, `SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'audit_pending' AND schemaname = current_schema()`).Scan(&vacuumed); err != nil || !vacuumed.Valid {
+		t.Errorf("last_vacuum of audit_pending: %v %v", vacuumed, err)
+	}
+	if again, err := db.VacuumQueues(ctx); err != nil || len(again) > 0 {
+		t.Errorf("vacuumed again at once: %v, %v", again, err)
+	}
+}
