@@ -3,6 +3,7 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,23 @@ func TestGenerateAndMeasure(t *testing.T) {
 		}
 		if rep, err := audit.Verify(ctx, db); err != nil || !rep.OK {
 			t.Fatalf("trail: %+v %v", rep, err)
+		}
+		// a unit's handler finds its generated cases by a word (on
+		// PostgreSQL through the unit token each index row was given)
+		var lead int64
+		var desc string
+		if err := q.QueryRow(ctx, `SELECT lead_unit_id, description FROM cases WHERE id > 10 AND lead_unit_id IS NOT NULL ORDER BY id LIMIT 1`).Scan(&lead, &desc); err != nil {
+			t.Fatal(err)
+		}
+		word := string([]rune(desc)[:4])
+		found, err := flow.List(ctx, org.Actor{Name: "t", Role: org.RoleHandler, UnitID: lead, Scope: org.ScopeUnit}, workflow.Filter{Q: word})
+		if err != nil || found.Total == 0 {
+			t.Fatalf("unit %d's search for %q: %d cases, %v", lead, word, found.Total, err)
+		}
+		for _, c := range found.Cases {
+			if c.LeadUnitID != lead && !slices.Contains(c.CoopUnitIDs, lead) {
+				t.Fatalf("unit %d's search found case %d of unit %d", lead, c.ID, c.LeadUnitID)
+			}
 		}
 		// the numbering continues after the generated cases
 		c, err := flow.Report(ctx, org.Actor{Name: "t", Role: org.RoleAcceptor, Scope: org.ScopeCity}, workflow.NewCase{CategoryID: 2, Description: "x", Address: "y"})
