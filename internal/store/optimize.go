@@ -128,16 +128,25 @@ var queueTables = []string{"audit_pending", "photo_jobs"}
 
 // queueDeadRows is how many dead rows make a queue worth vacuuming, and
 // queueBloatBytes how large a file of fewer live rows than that.
+// queueVacuumAge is how long since a queue's last vacuum (by autovacuum
+// or by VacuumQueues) before VacuumQueues considers it.
 const (
 	queueDeadRows   = 1000
 	queueBloatBytes = 1 << 20
+	queueVacuumAge  = 5 * time.Minute
 )
 
-// VacuumQueues (PostgreSQL) vacuums each queue table with more than
-// queueDeadRows dead rows, and returns their names. Where autovacuum runs
-// (the schema sets these tables' threshold to 1,000 dead rows) it has
-// mostly done this already and the pass costs one catalogue read; a
-// queue's live rows are few, so its vacuum is short.
+// VacuumQueues (PostgreSQL) vacuums each queue table that no vacuum has
+// visited for queueVacuumAge and that holds more than queueDeadRows dead
+// rows, or a file of more than queueBloatBytes for fewer live rows than
+// that; it returns their names. Where autovacuum runs it visits a busy
+// queue every minute or so (the schema sets the trail queue's threshold
+// to 1,000 dead rows), so the pass costs one catalogue read and leaves
+// autovacuum's work to it; where it does not, a queue is vacuumed at
+// most every queueVacuumAge, whether or not the last vacuum could remove
+// everything (a long transaction holds dead rows back) or cut the file
+// (a live row near its end). A queue's live rows are few, so its vacuum
+// is short.
 func (db *DB) VacuumQueues(ctx context.Context) ([]string, error) {
 	if db.Dialect != Postgres {
 		return nil, nil
@@ -154,8 +163,9 @@ func (db *DB) VacuumQueues(ctx context.Context) ([]string, error) {
 	due, err := Collect(ctx, db.Reader(), func(r Scanner) (name string, err error) { return name, r.Scan(&name) },
 		`SELECT relname FROM pg_stat_user_tables
 		WHERE schemaname = current_schema() AND relname IN `+In(len(names))+`
+		AND COALESCE(GREATEST(last_vacuum, last_autovacuum), 'epoch') < now() - make_interval(secs => ?)
 		AND (n_dead_tup > ? OR pg_relation_size(relid) > ? AND n_live_tup < ?) ORDER BY relname`,
-		append(append([]any{}, names...), queueDeadRows, queueBloatBytes, queueDeadRows)...)
+		append(append([]any{}, names...), queueVacuumAge.Seconds(), queueDeadRows, queueBloatBytes, queueDeadRows)...)
 	if err != nil {
 		return nil, fmt.Errorf("queues to vacuum: %w", err)
 	}
