@@ -28,6 +28,24 @@ func anys(ids []int64) []any {
 	return out
 }
 
+// replicaCity is a test city in a PostgreSQL database of its own, which
+// replicas of the program started by the test share: its address, the
+// test's connection to it and the city.
+func replicaCity(t *testing.T) (string, *store.DB, *testcity.City) {
+	t.Helper()
+	pg := storetest.EmptyPostgres(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return pg, db, testcity.New(t, db)
+}
+
 // runEnv, when set in a test binary's environment, makes the binary run
 // the program with these arguments (separated by \x1f) instead of the
 // tests: a replica that a test can kill -9.
@@ -45,17 +63,8 @@ const runEnv = "CHUANGWEN_TEST_RUN"
 func TestTwoReplicasOneKilled(t *testing.T) {
 	storetest.Long(t)
 	t.Parallel()
-	pg := storetest.EmptyPostgres(t)
+	pg, db, city := replicaCity(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	city := testcity.New(t, db)
 	// Ten cases dispatched on the city's clock, ten days ago: both
 	// replicas' deadline watches find them overdue, and each must be
 	// marked once.

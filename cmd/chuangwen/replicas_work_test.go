@@ -19,7 +19,6 @@ import (
 
 	"chuangwen/internal/blob"
 	"chuangwen/internal/photo"
-	"chuangwen/internal/store"
 	"chuangwen/internal/store/storetest"
 	"chuangwen/internal/testcity"
 	"chuangwen/internal/workflow"
@@ -37,17 +36,8 @@ import (
 func TestTwoReplicasShareTheBackgroundWork(t *testing.T) {
 	storetest.Long(t)
 	t.Parallel()
-	pg := storetest.EmptyPostgres(t)
+	pg, db, city := replicaCity(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	city := testcity.New(t, db)
 	// Cases dispatched to each unit ten days before the city's clock:
 	// both units have something due, so each gets a weekly notice.
 	for i, unit := range []int64{city.UnitA.ID, city.UnitB.ID, city.UnitA.ID} {
