@@ -673,7 +673,8 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 		}
 	}
 	if tx.Dialect() == store.Postgres {
-		// the number, late (above); its row leaves with the case's
+		// the number, taken last (above); writeHeld writes it with the
+		// actions' changes
 		if c.No, err = s.nextNo(ctx, tx, now); err != nil {
 			return nil, err
 		}
