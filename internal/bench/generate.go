@@ -314,20 +314,19 @@ func insertTerms(ctx context.Context, tx *store.Tx, rows [][]any) error {
 	pg := tx.Dialect() == store.Postgres
 	for start := 0; start < len(rows); start += 10000 {
 		chunk := rows[start:min(start+10000, len(rows))]
-		args := make([]any, 0, 3*len(chunk))
+		args := make([]any, 0, 4*len(chunk))
 		for _, row := range chunk {
 			args = append(args, row...)
 			if pg {
-				args = append(args, row[0])
+				args = append(args, row[0], row[0])
 			}
 		}
 		q := tx.Dialect().SearchInsert(len(chunk))
 		if pg {
-			// with the lead unit's token (a generated case has no
-			// cooperating units): an update after the insert wrote every
+			// with the unit tokens: an update after the insert wrote every
 			// term's GIN entry again, seconds a batch in a large city
-			q = `INSERT INTO case_search (case_id, terms) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, to_tsvector('simple', ?)
-				|| array_to_tsvector(ARRAY(SELECT '#u' || c.lead_unit_id FROM cases c WHERE c.id = ? AND c.lead_unit_id IS NOT NULL))),`, len(chunk)), ",")
+			q = `INSERT INTO case_search (case_id, terms) VALUES ` +
+				strings.TrimSuffix(strings.Repeat(`(?, to_tsvector('simple', ?) || `+workflow.UnitTokensSQL("?")+`),`, len(chunk)), ",")
 		}
 		if _, err := tx.Exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("index generated cases: %w", err)

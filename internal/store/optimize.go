@@ -151,10 +151,6 @@ func (db *DB) VacuumQueues(ctx context.Context) ([]string, error) {
 	if db.Dialect != Postgres {
 		return nil, nil
 	}
-	names := make([]any, len(queueTables))
-	for i, n := range queueTables {
-		names[i] = n
-	}
 	// Dead rows, or a file far larger than its few live rows need: a
 	// vacuum gives back the empty pages at the file's end (when the
 	// queue's last rows are done), and until then the planner reads the
@@ -162,10 +158,10 @@ func (db *DB) VacuumQueues(ctx context.Context) ([]string, error) {
 	// bloated index (5 ms a poll for 21 MB).
 	due, err := Collect(ctx, db.Reader(), func(r Scanner) (name string, err error) { return name, r.Scan(&name) },
 		`SELECT relname FROM pg_stat_user_tables
-		WHERE schemaname = current_schema() AND relname IN `+In(len(names))+`
+		WHERE schemaname = current_schema() AND relname = ANY(?)
 		AND COALESCE(GREATEST(last_vacuum, last_autovacuum), 'epoch') < now() - make_interval(secs => ?)
 		AND (n_dead_tup > ? OR pg_relation_size(relid) > ? AND n_live_tup < ?) ORDER BY relname`,
-		append(append([]any{}, names...), queueVacuumAge.Seconds(), queueDeadRows, queueBloatBytes, queueDeadRows)...)
+		queueTables, queueVacuumAge.Seconds(), queueDeadRows, queueBloatBytes, queueDeadRows)
 	if err != nil {
 		return nil, fmt.Errorf("queues to vacuum: %w", err)
 	}

@@ -270,7 +270,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		// the case's units changed: their search tokens follow (PostgreSQL;
 		// a case filed in this transaction has no index row yet, and gets
 		// its tokens when it is indexed at the end: indexNewCase)
-		if err := IndexUnits(ctx, tx, c.ID, c.ID); err != nil {
+		if err := indexUnits(ctx, tx, c.ID); err != nil {
 			return err
 		}
 	}
@@ -379,6 +379,9 @@ func writeCase(ctx context.Context, tx *store.Tx, c *Case, before []column, bump
 			args = append(args, col.val)
 		}
 	}
+	if bumps == 0 && len(args) == 2 {
+		return nil // no action, no change
+	}
 	// Locked since it was read: the version is the one read.
 	if err := tx.Defer(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, c.ID)...); err != nil {
 		return fmt.Errorf("update case %d: %w", c.ID, err)
@@ -397,7 +400,7 @@ type heldRow struct {
 func (s *Service) writeHeld(ctx context.Context, tx *store.Tx, c *Case) error {
 	h := c.held
 	c.held = nil
-	if h == nil || h.bumps == 0 && slices.Equal(h.base, caseColumns(c)) {
+	if h == nil {
 		return nil
 	}
 	return writeCase(ctx, tx, c, h.base, h.bumps)

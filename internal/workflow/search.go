@@ -159,24 +159,31 @@ func searchGroups(q string) (groups [][]string, prefix []bool) {
 // search to the unit's cases. Without it, a word found in 33,000 cases of
 // a million, of which a unit holds a thousand, made the engine read and
 // check all 33,000. The tokens follow every action that changes a case's
-// units (IndexUnits); the scope condition still decides what a reader
+// units (indexUnits); the scope condition still decides what a reader
 // sees.
 
-// searchUnits sets the unit tokens of the indexed cases that its WHERE
-// (appended by the caller, on s) selects, from their lead and
-// cooperating units. Migration 0030 ran it once over every case.
-const searchUnits = `UPDATE case_search s SET terms = ts_delete(s.terms, ARRAY(SELECT lexeme FROM unnest(s.terms) WHERE lexeme LIKE '#u%'))
-	|| array_to_tsvector(ARRAY(SELECT '#u' || c.lead_unit_id FROM cases c WHERE c.id = s.case_id AND c.lead_unit_id IS NOT NULL
-		UNION SELECT '#u' || cu.unit_id FROM case_coop_units cu WHERE cu.case_id = s.case_id)) WHERE `
+// UnitTokensSQL is the unit tokens (PostgreSQL) of the case whose id is
+// the SQL expression id, from its lead and cooperating units as its rows
+// hold them, as a tsvector. With a placeholder for id, the id is bound
+// twice.
+func UnitTokensSQL(id string) string {
+	return `array_to_tsvector(ARRAY(SELECT '#u' || c.lead_unit_id FROM cases c WHERE c.id = ` + id + ` AND c.lead_unit_id IS NOT NULL
+		UNION SELECT '#u' || cu.unit_id FROM case_coop_units cu WHERE cu.case_id = ` + id + `))`
+}
 
-// IndexUnits brings the unit tokens of the cases with ids from..to up to
-// date, in tx (PostgreSQL; nothing on SQLite).
-func IndexUnits(ctx context.Context, tx *store.Tx, from, to int64) error {
+// searchUnits sets the unit tokens of one indexed case (its id bound).
+// Migration 0030 ran the same over every case.
+var searchUnits = `UPDATE case_search s SET terms = ts_delete(s.terms, ARRAY(SELECT lexeme FROM unnest(s.terms) WHERE lexeme LIKE '#u%'))
+	|| ` + UnitTokensSQL("s.case_id") + ` WHERE s.case_id = ?`
+
+// indexUnits brings the unit tokens of an indexed case up to date, in tx
+// (PostgreSQL; nothing on SQLite).
+func indexUnits(ctx context.Context, tx *store.Tx, id int64) error {
 	if tx.Dialect() != store.Postgres {
 		return nil
 	}
-	if err := tx.Defer(ctx, searchUnits+`s.case_id BETWEEN ? AND ?`, from, to); err != nil {
-		return fmt.Errorf("index the units of cases %d–%d: %w", from, to, err)
+	if err := tx.Defer(ctx, searchUnits, id); err != nil {
+		return fmt.Errorf("index the units of case %d: %w", id, err)
 	}
 	return nil
 }
@@ -185,45 +192,36 @@ func IndexUnits(ctx context.Context, tx *store.Tx, from, to int64) error {
 // tsquery literal.
 func unitToken(unitID int64) string { return "'#u" + strconv.FormatInt(unitID, 10) + "'" }
 
-// indexCase adds a new case to the search index, in its transaction.
-func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, address string) error {
-	if err := tx.Defer(ctx, tx.Dialect().SearchInsert(1), id, SearchTerms(no, description, address)); err != nil {
-		return fmt.Errorf("index case %s: %w", no, err)
-	}
-	return nil
-}
-
 // indexNewCase indexes a case filed in tx at the transaction's end (Late):
 // outside the savepoints of the intake's group commit, so that the
 // batch's cases make one FTS5 segment instead of one each. Its unit
-// tokens (PostgreSQL) are set there too, as the actions that set its
-// units in the meantime found no row to update. no is read then: on
-// PostgreSQL the case gets its number at the end of its report.
+// tokens (PostgreSQL) are written with it: the actions that set its units
+// in the meantime leave them to it. no is read then: on PostgreSQL the
+// case gets its number at the end of its report.
 func indexNewCase(ctx context.Context, tx *store.Tx, id int64, no *string, description, address string) {
 	tx.Late(func() error {
-		return indexWithUnits(ctx, tx, id, *no, description, address)
+		return indexCase(ctx, tx, id, *no, description, address)
 	})
 }
 
-// indexWithUnits adds a case to the search index in tx, on PostgreSQL with
-// its unit tokens as its rows hold them now: in one insert, where an
-// update after it wrote every term's GIN entry a second time (357 µs a
-// new case; a backlog run over a large city spent seconds a batch).
-func indexWithUnits(ctx context.Context, tx *store.Tx, id int64, no, description, address string) error {
-	if tx.Dialect() != store.Postgres {
-		return indexCase(ctx, tx, id, no, description, address)
+// indexCase adds a case to the search index in tx; on PostgreSQL with its
+// unit tokens as its rows hold them now, in the same insert (an update
+// after it wrote every term's GIN entry a second time: 357 µs a new case,
+// and seconds a batch for a backlog run over a large city).
+func indexCase(ctx context.Context, tx *store.Tx, id int64, no, description, address string) error {
+	q, args := tx.Dialect().SearchInsert(1), []any{id, SearchTerms(no, description, address)}
+	if tx.Dialect() == store.Postgres {
+		q, args = searchInsertWithUnits, append(args, id, id)
 	}
-	if err := tx.Defer(ctx, searchInsertWithUnits, id, SearchTerms(no, description, address), id, id); err != nil {
+	if err := tx.Defer(ctx, q, args...); err != nil {
 		return fmt.Errorf("index case %s: %w", no, err)
 	}
 	return nil
 }
 
 // searchInsertWithUnits adds a case to the search index (PostgreSQL) with
-// its unit tokens as the case's rows hold them now.
-const searchInsertWithUnits = `INSERT INTO case_search (case_id, terms) VALUES (?, to_tsvector('simple', ?)
-	|| array_to_tsvector(ARRAY(SELECT '#u' || c.lead_unit_id FROM cases c WHERE c.id = ? AND c.lead_unit_id IS NOT NULL
-		UNION SELECT '#u' || cu.unit_id FROM case_coop_units cu WHERE cu.case_id = ?)))
+// its unit tokens, or writes its row again.
+var searchInsertWithUnits = `INSERT INTO case_search (case_id, terms) VALUES (?, to_tsvector('simple', ?) || ` + UnitTokensSQL("?") + `)
 	ON CONFLICT (case_id) DO UPDATE SET terms = EXCLUDED.terms`
 
 // PhoneQuery tells whether a search is a phone number, which the office's
@@ -390,7 +388,7 @@ func (s *Service) IndexBacklog(ctx context.Context) (int, error) {
 			}
 			next := int64(0)
 			for _, r := range rows {
-				if err := indexWithUnits(ctx, tx, r.id, r.no, r.desc, r.address); err != nil {
+				if err := indexCase(ctx, tx, r.id, r.no, r.desc, r.address); err != nil {
 					return err
 				}
 				next = r.id - 1
