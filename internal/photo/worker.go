@@ -56,13 +56,46 @@ func (s *Worker) now() time.Time {
 	return time.Now().UTC()
 }
 
+// LastEvent, as Insert's seq, names the trail event appended last in the
+// same transaction, just before (audit.AppendDeferred): its number is read
+// by the photo rows' insert itself, so that on PostgreSQL the event, the
+// photos and their jobs wait for the transaction's next round trip
+// together (store.Tx.Defer).
+const LastEvent int64 = -1
+
+// lastIDSQL reads the id the transaction's last insert into a table gave
+// (its sequence's currval on PostgreSQL; SQLite, with one writer, has
+// last_insert_rowid and, for the trail's numbers, the highest one).
+var lastIDSQL = map[store.Dialect]map[string]string{
+	store.Postgres: {
+		"events": `currval(pg_get_serial_sequence('events', 'seq'))`,
+		"photos": `currval(pg_get_serial_sequence('photos', 'id'))`,
+	},
+	store.SQLite: {
+		"events": `(SELECT MAX(seq) FROM events)`,
+		"photos": `last_insert_rowid()`,
+	},
+}
+
 // Insert writes the photo rows of a case (kind: before, after, evidence;
-// seq: the trail event they came with) and queues each for its derived
-// versions, inside tx; the worker is nudged once tx commits.
+// seq: the trail event they came with, or LastEvent) and queues each for
+// its derived versions, inside tx; the worker is nudged once tx commits.
 func (s *Worker) Insert(ctx context.Context, tx *store.Tx, caseID int64, kind string, seq int64, now time.Time, files []File) error {
+	last := lastIDSQL[tx.Dialect()]
 	for _, p := range files {
-		id, err := store.InsertID(ctx, tx, `INSERT INTO photos (case_id, kind, path, mime, size, sha256, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			caseID, kind, p.Path, p.Mime, p.Size, p.SHA256, seq, store.Ms(now))
+		args := []any{caseID, kind, p.Path, p.Mime, p.Size, p.SHA256, store.Ms(now)}
+		if seq == LastEvent {
+			err := tx.Defer(ctx, `INSERT INTO photos (case_id, kind, path, mime, size, sha256, created_at, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, `+last["events"]+`)`, args...)
+			if err == nil {
+				err = tx.Defer(ctx, `INSERT INTO photo_jobs (photo_id, run_after) VALUES (`+last["photos"]+`, ?)`, store.Ms(now))
+			}
+			if err != nil {
+				return fmt.Errorf("insert photo: %w", err)
+			}
+			continue
+		}
+		id, err := store.InsertID(ctx, tx, `INSERT INTO photos (case_id, kind, path, mime, size, sha256, created_at, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			append(args, seq)...)
 		if err != nil {
 			return fmt.Errorf("insert photo: %w", err)
 		}

@@ -62,7 +62,7 @@ func (s *Service) Act(ctx context.Context, actor org.Actor, id int64, in ActInpu
 	var out *Case
 	// Grouped: on SQLite, actions that arrive together share a commit.
 	err = s.DB.Grouped(ctx, func(ctx context.Context, tx *store.Tx) error {
-		c, err := s.loadLocked(ctx, tx, actor, id)
+		c, err := s.loadLocked(ctx, tx, actor, id, in.Action)
 		if apperr.Is(err, apperr.NotFound) {
 			return s.lostRace(ctx, tx, actor, id, in.Version)
 		}
@@ -167,7 +167,7 @@ func (s *Service) ActTx(ctx context.Context, tx *store.Tx, actor org.Actor, id i
 	if err != nil {
 		return err
 	}
-	c, err := s.loadLocked(ctx, tx, actor, id)
+	c, err := s.loadLocked(ctx, tx, actor, id, in.Action)
 	if err != nil {
 		return err
 	}
@@ -241,12 +241,9 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 		c.DispatchID = 0
 	}
 	if row.create {
-		tid, err := store.InsertID(ctx, tx, `INSERT INTO dispatches (case_id, unit_id, region_id, dispatched_at, deadline) VALUES (?, ?, ?, ?, ?)`,
-			c.ID, c.LeadUnitID, nullable(c.RegionID), store.Ms(now), store.Ms(c.Deadline))
-		if err != nil {
+		if err := openDispatch(ctx, tx, c, now); err != nil {
 			return fmt.Errorf("insert dispatch: %w", err)
 		}
-		c.DispatchID = tid
 	}
 	if in.Action == Dispatch || in.Action == Return || in.Action == Reopen || in.Action == Relapse {
 		if err := tx.Defer(ctx, `DELETE FROM case_coop_units WHERE case_id = ?`, c.ID); err != nil {
@@ -274,8 +271,12 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			return err
 		}
 	}
-	seq, err := s.appendEvent(ctx, tx, actor, now, c.ID, in.Action, from, c.State, in.Opinion, data, len(in.Photos) > 0)
-	if err != nil {
+	if _, err := s.appendEvent(ctx, tx, actor, now, c.ID, in.Action, from, c.State, in.Opinion, data, false); err != nil {
+		return err
+	}
+	// The photos name the event just appended (photo.LastEvent): they
+	// follow it before any other write.
+	if err := s.PhotoJobs.Insert(ctx, tx, c.ID, photoKind, photo.LastEvent, now, in.Photos); err != nil {
 		return err
 	}
 	if err := alertAfter(ctx, tx, actor, c, in.Action, now); err != nil {
@@ -286,7 +287,23 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, cal *workcal.Calendar
 			return fmt.Errorf("notify: %w", err)
 		}
 	}
-	return s.PhotoJobs.Insert(ctx, tx, c.ID, photoKind, seq, now, in.Photos)
+	return nil
+}
+
+// openDispatch inserts c's new dispatch row and sets c.DispatchID: with
+// the id its locked read drew (loadLocked), the insert waits for the next
+// round trip; without, it returns the id.
+func openDispatch(ctx context.Context, tx *store.Tx, c *Case, now time.Time) error {
+	const cols = `case_id, unit_id, region_id, dispatched_at, deadline`
+	args := []any{c.ID, c.LeadUnitID, nullable(c.RegionID), store.Ms(now), store.Ms(c.Deadline)}
+	if id := c.nextDispatchID; id != 0 {
+		c.nextDispatchID = 0
+		c.DispatchID = id
+		return tx.Defer(ctx, `INSERT INTO dispatches (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?)`, append([]any{id}, args...)...)
+	}
+	id, err := store.InsertID(ctx, tx, `INSERT INTO dispatches (`+cols+`) VALUES (?, ?, ?, ?, ?)`, args...)
+	c.DispatchID = id
+	return err
 }
 
 // Notifier is told of every change of a case's state, inside the

@@ -1,9 +1,9 @@
 package workflow
 
 import (
-	"database/sql"
-	"errors"
+	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"chuangwen/internal/apperr"
@@ -121,20 +121,9 @@ func (a *actCtx) dispatch() error {
 		a.data["by_table"] = true
 	}
 	coops = dedupe(coops, lead)
-	var leadName string
-	for _, u := range append([]int64{lead}, coops...) {
-		var active bool
-		var name string
-		err := a.tx.QueryRow(a.ctx, `SELECT active, name FROM units WHERE id = ?`, u).Scan(&active, &name)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if err != nil || !active {
-			return apperr.New(apperr.Invalid, "unit.not_found")
-		}
-		if u == lead {
-			leadName = name
-		}
+	leadName, err := activeUnits(a.ctx, a.tx, lead, coops)
+	if err != nil {
+		return err
 	}
 	d, err := a.newDeadline()
 	if err != nil {
@@ -145,6 +134,41 @@ func (a *actCtx) dispatch() error {
 	a.data["lead_unit_id"], a.data["coop_unit_ids"] = lead, coops
 	a.row.create = true
 	return nil
+}
+
+// activeUnits checks, in one statement, that the lead and cooperating
+// units exist and are active, and returns the lead's name.
+func activeUnits(ctx context.Context, tx *store.Tx, lead int64, coops []int64) (string, error) {
+	ids := append([]any{lead}, anyIDs(coops)...)
+	var leadName string
+	found := 0
+	err := store.Each(ctx, tx, func(r store.Scanner) error {
+		var id int64
+		var name string
+		if err := r.Scan(&id, &name); err != nil {
+			return err
+		}
+		found++
+		if id == lead {
+			leadName = name
+		}
+		return nil
+	}, `SELECT id, name FROM units WHERE active = TRUE AND id IN (?`+strings.Repeat(`, ?`, len(coops))+`)`, ids...)
+	if err != nil {
+		return "", err
+	}
+	if found != len(ids) {
+		return "", apperr.New(apperr.Invalid, "unit.not_found")
+	}
+	return leadName, nil
+}
+
+func anyIDs(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 // acknowledge 签收: the unit has taken the case.

@@ -127,6 +127,9 @@ type Case struct {
 	// category as this transaction read it.
 	held         *heldRow
 	cat          *Category
+	// nextDispatchID: the id the dispatch row this action opens takes
+	// (PostgreSQL; 0: the insert returns it).
+	nextDispatchID int64
 	DispatchID   int64     `json:"-"`
 	Deadline     time.Time `json:"deadline,omitzero"`
 	WarnAt       time.Time `json:"warn_at,omitzero"`
@@ -265,41 +268,73 @@ func (s *Service) load(ctx context.Context, q store.Queryer, actor org.Actor, id
 // locked as it is read (FOR UPDATE), so that concurrent actors take
 // their turns and the one that waited reads the case as the first left
 // it. (A SQLite write transaction holds the database's only write lock
-// from its first statement, so there the lock is implied.)
-func (s *Service) loadLocked(ctx context.Context, tx *store.Tx, actor org.Actor, id int64) (c *Case, err error) {
+// from its first statement, so there the lock is implied.) The same read
+// takes the case's category (c.cat: a deadline needs its limits) and, on
+// PostgreSQL, when action opens a dispatch row, that row's id from its
+// sequence, so that the row's insert can wait for the next round trip
+// (store.Tx.Defer): an acknowledgement is BEGIN with this read, the
+// checks' reads, and the writes with the COMMIT.
+func (s *Service) loadLocked(ctx context.Context, tx *store.Tx, actor org.Actor, id int64, action Action) (c *Case, err error) {
+	var cat Category
+	var unit string
+	catCol := extraCol{caseCategoryCols, categoryDest(&cat, &unit)}
 	defer func() {
-		if c != nil {
-			c.locked = true
+		if c == nil {
+			return
+		}
+		c.locked = true
+		if cat.ID != 0 && cat.ID == c.CategoryID {
+			cat.LimitUnit = workcal.Unit(unit)
+			c.cat = &cat
 		}
 	}()
 	if tx.Dialect() != store.Postgres {
-		return s.loadCase(ctx, tx, actor, id, "")
+		return s.loadCase(ctx, tx, actor, id, "", catCol)
 	}
-	// The row lock is taken as the case is read. A statement that waited
-	// for the lock reads the case row as the one before it left it, but
-	// everything else (its cooperating units, so its scope; the names)
-	// as it was when the statement began: the case's version read from
-	// that same older snapshot tells. Then the case is read again, now
-	// that it is locked and no one can change it.
+	// A statement that waited for the lock reads the case row as the one
+	// before it left it, but everything else (its cooperating units, so
+	// its scope; the names) as it was when the statement began: the
+	// case's version read from that same older snapshot tells. Then the
+	// case is read again, now that it is locked and no one can change it.
 	var snapVersion int
-	c, err = s.loadCase(ctx, tx, actor, id, " FOR UPDATE OF c", `(SELECT c2.version FROM cases c2 WHERE c2.id = c.id)`, &snapVersion)
+	var next int64
+	extra := []extraCol{catCol, {`(SELECT c2.version FROM cases c2 WHERE c2.id = c.id)`, []any{&snapVersion}}}
+	if opensDispatch(action) {
+		extra = append(extra, extraCol{`nextval(pg_get_serial_sequence('dispatches', 'id'))`, []any{&next}})
+	}
+	c, err = s.loadCase(ctx, tx, actor, id, " FOR UPDATE OF c", extra...)
 	if err == nil && c.Version != snapVersion {
-		return s.loadCase(ctx, tx, actor, id, "")
+		return s.loadCase(ctx, tx, actor, id, "", catCol)
+	}
+	if c != nil {
+		c.nextDispatchID = next
 	}
 	return c, err
 }
 
+// opensDispatch tells the actions whose step opens a new dispatch row
+// (dispatchChange.create); another action that did would insert its row
+// at once instead (apply).
+func opensDispatch(a Action) bool { return a == Dispatch || a == VerifyFail }
+
+// extraCol is one more expression a read of a case takes, and where it
+// scans to.
+type extraCol struct {
+	sql  string
+	dest []any
+}
+
 // loadCase reads a case in actor's scope; suffix ends the statement, and
-// extra, a column's SQL and where to scan it, reads one more column.
-func (s *Service) loadCase(ctx context.Context, q store.Queryer, actor org.Actor, id int64, suffix string, extra ...any) (*Case, error) {
+// extra are more columns to read.
+func (s *Service) loadCase(ctx context.Context, q store.Queryer, actor org.Actor, id int64, suffix string, extra ...extraCol) (*Case, error) {
 	cond, args := actor.CaseScope(q.Dialect())
 	var coops sql.NullString
 	var c *Case
 	cols := caseCols + `, ` + coopAgg[q.Dialect()]
 	dest := []any{&coops}
-	if len(extra) == 2 {
-		cols += `, ` + extra[0].(string)
-		dest = append(dest, extra[1])
+	for _, e := range extra {
+		cols += `, ` + e.sql
+		dest = append(dest, e.dest...)
 	}
 	query, qargs := `SELECT `+cols+caseFrom+` WHERE c.id = ? AND `+cond+suffix, append([]any{id}, args...)
 	var err error
@@ -633,11 +668,11 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 			data["recurrence_of"] = earlier
 		}
 	}
-	seq, err := s.appendEvent(ctx, tx, actor, now, id, Report, "", Reported, "", data, len(in.Photos) > 0)
-	if err != nil {
+	if _, err := s.appendEvent(ctx, tx, actor, now, id, Report, "", Reported, "", data, false); err != nil {
 		return nil, err
 	}
-	if err := s.PhotoJobs.Insert(ctx, tx, id, "before", seq, now, in.Photos); err != nil {
+	// (the photos name the event just appended: photo.LastEvent)
+	if err := s.PhotoJobs.Insert(ctx, tx, id, "before", photo.LastEvent, now, in.Photos); err != nil {
 		return nil, err
 	}
 	c, err := s.load(ctx, tx, org.System, id)

@@ -105,11 +105,23 @@ const categoryCols = `id, code, COALESCE(parent_id, 0), name, standard, limit_un
 func scanCategory(r store.Scanner) (Category, error) {
 	var c Category
 	var unit string
-	err := r.Scan(&c.ID, &c.Code, &c.ParentID, &c.Name, &c.Standard, &unit, &c.LimitNormal, &c.LimitUrgent, &c.LimitCritical, &c.Active,
-		&c.Hint, &c.StaffOnly, &c.AutoAccept, &c.AutoDispatch, &c.DupRadiusM)
+	err := r.Scan(categoryDest(&c, &unit)...)
 	c.LimitUnit = workcal.Unit(unit)
 	return c, err
 }
+
+// categoryDest is where categoryCols (or caseCategoryCols) scan to; the
+// caller sets LimitUnit from unit.
+func categoryDest(c *Category, unit *string) []any {
+	return []any{&c.ID, &c.Code, &c.ParentID, &c.Name, &c.Standard, unit, &c.LimitNormal, &c.LimitUrgent, &c.LimitCritical, &c.Active,
+		&c.Hint, &c.StaffOnly, &c.AutoAccept, &c.AutoDispatch, &c.DupRadiusM}
+}
+
+// caseCategoryCols are categoryCols read through a case's join (caseFrom's
+// cat), for the action's locked read: a category that is gone reads as ID 0.
+const caseCategoryCols = `COALESCE(cat.id, 0), COALESCE(cat.code, ''), COALESCE(cat.parent_id, 0), COALESCE(cat.name, ''), COALESCE(cat.standard, ''),
+	COALESCE(cat.limit_unit, ''), COALESCE(cat.limit_normal, 0), COALESCE(cat.limit_urgent, 0), COALESCE(cat.limit_critical, 0), COALESCE(cat.active, FALSE),
+	COALESCE(cat.hint, ''), COALESCE(cat.staff_only, FALSE), COALESCE(cat.auto_accept, FALSE), COALESCE(cat.auto_dispatch, FALSE), COALESCE(cat.dup_radius_m, 0)`
 
 // Categories lists all categories ordered by code (大类 before its 小类).
 // They change rarely and are read on every public page, Open311 call and
