@@ -125,32 +125,32 @@ type Case struct {
 	// (the auto-accept and auto-dispatch) leave the row's changes to one
 	// UPDATE at its end (writeHeld) instead of one each; cat: the
 	// category as this transaction read it.
-	held         *heldRow
-	cat          *Category
+	held *heldRow
+	cat  *Category
 	// nextDispatchID: the id the dispatch row this action opens takes
 	// (PostgreSQL; 0: the insert returns it).
 	nextDispatchID int64
-	DispatchID   int64     `json:"-"`
-	Deadline     time.Time `json:"deadline,omitzero"`
-	WarnAt       time.Time `json:"warn_at,omitzero"`
-	Warning      int       `json:"warning"` // 0 none, 1 yellow, 2 red (overdue)
-	Overdue      bool      `json:"overdue"`
-	OverdueAt    time.Time `json:"overdue_at,omitzero"`
-	Supervised   bool      `json:"supervised"`
-	ReworkCount  int       `json:"rework_count"`
-	ReturnCount  int       `json:"return_count"`
-	ExtPending   bool      `json:"extension_pending"`
-	ExtDeadline  time.Time `json:"extension_deadline,omitzero"`
-	ExtReason    string    `json:"extension_reason,omitempty"`
-	MergedInto   int64     `json:"merged_into,omitempty"`
-	Reporter     *Reporter `json:"reporter,omitempty"`
-	ReportedAt   time.Time `json:"reported_at"`
-	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
-	DispatchedAt time.Time `json:"dispatched_at,omitzero"`
-	ClosedAt     time.Time `json:"closed_at,omitzero"`
-	UpdatedAt    time.Time `json:"updated_at"`
-	Version      int       `json:"version"`
-	Photos       []Photo   `json:"photos,omitempty"`
+	DispatchID     int64     `json:"-"`
+	Deadline       time.Time `json:"deadline,omitzero"`
+	WarnAt         time.Time `json:"warn_at,omitzero"`
+	Warning        int       `json:"warning"` // 0 none, 1 yellow, 2 red (overdue)
+	Overdue        bool      `json:"overdue"`
+	OverdueAt      time.Time `json:"overdue_at,omitzero"`
+	Supervised     bool      `json:"supervised"`
+	ReworkCount    int       `json:"rework_count"`
+	ReturnCount    int       `json:"return_count"`
+	ExtPending     bool      `json:"extension_pending"`
+	ExtDeadline    time.Time `json:"extension_deadline,omitzero"`
+	ExtReason      string    `json:"extension_reason,omitempty"`
+	MergedInto     int64     `json:"merged_into,omitempty"`
+	Reporter       *Reporter `json:"reporter,omitempty"`
+	ReportedAt     time.Time `json:"reported_at"`
+	AcceptedAt     time.Time `json:"accepted_at,omitzero"`
+	DispatchedAt   time.Time `json:"dispatched_at,omitzero"`
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	Version        int       `json:"version"`
+	Photos         []Photo   `json:"photos,omitempty"`
 	// Grid placement and routing (how the case got where it is).
 	GridCellID   int64    `json:"grid_cell_id,omitempty"`
 	LocationFlag string   `json:"location_flag,omitempty"`
