@@ -2,6 +2,7 @@ package assess
 
 import (
 	"bytes"
+	"chuangwen/internal/sheet"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -277,8 +278,11 @@ func (s *Service) ExportSites(ctx context.Context, actor org.Actor, format Forma
 	}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	if err := cw.WriteAll(rows); err != nil {
-		return err
+	for _, row := range rows {
+		_ = cw.Write(sheet.SafeCSV(row))
+	}
+	if cw.Flush(); cw.Error() != nil {
+		return cw.Error()
 	}
 	_, err = w.Write(buf.Bytes())
 	return err

@@ -3,6 +3,7 @@ package assess
 import (
 	"bufio"
 	"bytes"
+	"chuangwen/internal/sheet"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -191,7 +192,7 @@ func csvTable(r io.Reader, pl *problemList, columns, required []string) *table {
 				t.add(row, "", "assess.not_utf8")
 				return nil, row, errStop
 			}
-			rec[i] = strings.TrimSpace(f)
+			rec[i] = sheet.UnquoteCSV(strings.TrimSpace(f))
 		}
 		return rec, row, nil
 	}

@@ -79,8 +79,8 @@ func TestXLSXRoundTripAwkwardValues(t *testing.T) {
 	}
 }
 
-// sheet builds a workbook from rows, every cell as text.
-func sheet(t *testing.T, name string, rows [][]string) []byte {
+// workbook builds a workbook from rows, every cell as text.
+func workbook(t *testing.T, name string, rows [][]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := writeSheet(&buf, name, rows, nil); err != nil {
@@ -105,7 +105,7 @@ func TestXLSXHandMade(t *testing.T) {
 		{"", "4.2", "4.2.1", "问卷", "1", "survey", "survey", "", "", "", "满意度", ""},
 		{"5", "5.1", "5.1.1", "材料", "1", "document", "graded", "", "", "文明实践", "台账", ""},
 	}
-	ed, problems := ParseXLSX(bytes.NewReader(sheet(t, "Sheet1", rows)), ParseOptions{})
+	ed, problems := ParseXLSX(bytes.NewReader(workbook(t, "Sheet1", rows)), ParseOptions{})
 	for _, p := range problems {
 		t.Errorf("%v", p)
 	}
@@ -141,7 +141,7 @@ func TestXLSXProblemsPlaced(t *testing.T) {
 		{"negative_list", "name", "site_types"},
 		{"N1", "", "背街小巷"},
 	}
-	_, problems := ParseXLSX(bytes.NewReader(sheet(t, "体系", rows)), ParseOptions{Units: map[string]bool{}})
+	_, problems := ParseXLSX(bytes.NewReader(workbook(t, "体系", rows)), ParseOptions{Units: map[string]bool{}})
 	var got []string
 	for _, p := range problems {
 		if p.Sheet != "体系" || !p.Table {
@@ -176,7 +176,7 @@ func TestXLSXProblemsPlaced(t *testing.T) {
 
 func TestXLSXBadHeaderAndFile(t *testing.T) {
 	rows := [][]string{{"edition", "x"}, {"name", "x"}, {"project", "code", "name", "pionts"}}
-	_, problems := ParseXLSX(bytes.NewReader(sheet(t, "S", rows)), ParseOptions{})
+	_, problems := ParseXLSX(bytes.NewReader(workbook(t, "S", rows)), ParseOptions{})
 	var keys []string
 	for _, p := range problems {
 		keys = append(keys, p.Key+" "+p.Arg("column")+" "+fmt.Sprint(p.Line))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,7 +100,7 @@ func (s *Server) exportCases(w http.ResponseWriter, r *http.Request) {
 			bw.WriteString("\ufeff") // Excel reads UTF-8 when the file starts with a BOM
 			return cw.Write(header)
 		}, func(c *workflow.ExportRow) error {
-			row = csvSafe(s.caseRow(t, c, row))
+			row = sheet.SafeCSV(s.caseRow(t, c, row))
 			return cw.Write(row)
 		})
 		if err == nil {
@@ -209,37 +210,27 @@ func readAhead(ctx context.Context, read func(ctx context.Context, begin func() 
 	return <-done
 }
 
-// csvSafe keeps a spreadsheet from reading a cell of the CSV as a formula
-// (a description that starts with = + - @): such a cell gets a leading
-// apostrophe, which Excel shows as text. The XLSX export writes text
-// cells and needs none of this.
-func csvSafe(row []string) []string {
-	for i, c := range row {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			row[i] = "'" + c
-		}
-	}
-	return row
-}
-
 // sendTable sends a console table as CSV (UTF-8 with a BOM, so that
 // Excel reads it) or XLSX, as name's extension says; numeric columns are
 // numbers in the workbook. The tables it serves are bounded by the
 // city's size (units, districts, a round's ledger); the case list, which
 // is not, streams (exportCases).
-func (s *Server) sendTable(w http.ResponseWriter, r *http.Request, name, sheet string, rows [][]string, numeric ...int) {
+func (s *Server) sendTable(w http.ResponseWriter, r *http.Request, name, sheetName string, rows [][]string, numeric ...int) {
 	var buf bytes.Buffer
 	format := assess.FormatXLSX
 	if strings.HasSuffix(name, ".csv") {
 		format = assess.FormatCSV
 		buf.WriteString("\ufeff")
 		cw := csv.NewWriter(&buf)
-		_ = cw.WriteAll(rows)
+		for _, row := range rows {
+			_ = cw.Write(sheet.SafeCSV(slices.Clone(row)))
+		}
+		cw.Flush()
 		if err := cw.Error(); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-	} else if err := assess.WriteTable(&buf, sheet, rows, numeric...); err != nil {
+	} else if err := assess.WriteTable(&buf, sheetName, rows, numeric...); err != nil {
 		s.fail(w, r, err)
 		return
 	}

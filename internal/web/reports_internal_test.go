@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -24,16 +25,6 @@ func TestRankingBars(t *testing.T) {
 	if len(bars) != 3 || bars[0].Name != "西区" || bars[0].Text != "90.0%" || bars[0].Width != 270 ||
 		bars[2].Name != "北区" || !bars[2].Low || bars[1].Low || bars[1].Width != 150 {
 		t.Errorf("bars %+v", bars)
-	}
-}
-
-func TestCSVSafe(t *testing.T) {
-	got := csvSafe([]string{"=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "路边", "", "2026-000001"})
-	want := []string{"'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "路边", "", "2026-000001"}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("%d: %q, want %q", i, got[i], want[i])
-		}
 	}
 }
 
@@ -94,5 +85,21 @@ func TestExportTime(t *testing.T) {
 	}
 	if s.exportTime(time.Time{}) != "" {
 		t.Error("zero time")
+	}
+}
+
+// Every CSV table the console sends (rankings, ledgers, rounds' results)
+// quotes a cell a spreadsheet would read as a formula, and leaves the
+// caller's rows as they were.
+func TestSendTableCSVHasNoFormula(t *testing.T) {
+	rows := [][]string{{"单位", "得分", "备注"}, {"=HYPERLINK(\"http://evil.example\")", "-2.5", "@SUM(A1)"}, {"环卫处", "97", "-"}}
+	rec := httptest.NewRecorder()
+	(&Server{}).sendTable(rec, httptest.NewRequest("GET", "/x.csv", nil), "x.csv", "表", rows, 1)
+	want := "\ufeff单位,得分,备注\n\"'=HYPERLINK(\"\"http://evil.example\"\")\",-2.5,'@SUM(A1)\n环卫处,97,'-\n"
+	if got := rec.Body.String(); got != want {
+		t.Fatalf("csv %q, want %q", got, want)
+	}
+	if rows[1][0] != "=HYPERLINK(\"http://evil.example\")" {
+		t.Errorf("rows changed: %q", rows[1])
 	}
 }
