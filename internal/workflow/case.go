@@ -581,6 +581,19 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 	}
 	if in.RegionID == 0 {
 		in.RegionID = loc.RegionID
+		// A place named by its point: a district's or a street's staff
+		// report within their area, as they would have had to name it.
+		if actor.Scope == org.ScopeRegion {
+			var path string
+			if in.RegionID != 0 {
+				if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path); err != nil {
+					return nil, err
+				}
+			}
+			if path == "" || !actor.SeesRegionPath(path) {
+				return nil, apperr.New(apperr.Invalid, "case.location_out_of_scope")
+			}
+		}
 	} else {
 		var path string
 		err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path)
