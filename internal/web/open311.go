@@ -521,8 +521,10 @@ func (b open311Backend) PostUpdate(ctx context.Context, r *http.Request, in open
 	if err != nil || actor.Role != org.RoleClient || !mayOpen311(actor) {
 		return "", open311.Forbidden(b.msg(lang, "open311.bad_api_key"))
 	}
+	// first_name, last_name, email and phone name a person: not kept with
+	// an update (see workflow.PostClientUpdate).
 	u := workflow.ClientUpdate{UpdateID: in.UpdateID, Status: in.Status, At: in.At, Description: in.Description,
-		Name: personName(in.FirstName, in.LastName), MediaURLs: in.MediaURLs, Attributes: in.Attributes}
+		MediaURLs: in.MediaURLs, Attributes: in.Attributes}
 	up, _ := in.Uploads.(*o311Uploads)
 	if up != nil {
 		u.Photos = up.up.Files()

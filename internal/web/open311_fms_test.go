@@ -227,6 +227,11 @@ func TestOpen311FixMyStreet(t *testing.T) {
 		if err := db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE action = 'client.update' AND opinion = ?`, "还是很脏\n请再处理").Scan(&n); err != nil || n != 1 {
 			t.Errorf("client updates on the trail: %d %v", n, err)
 		}
+		// The name the client sent with it is kept nowhere: the trail is
+		// permanent and the case's units read it.
+		if err := db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE action = 'client.update' AND data LIKE ?`, "%Test%").Scan(&n); err != nil || n != 0 {
+			t.Errorf("the updater's name on the trail: %d events %v", n, err)
+		}
 		if page := s.acc.do("GET", fmt.Sprintf("/cases/%d", c2.ID), nil, ""); !strings.Contains(page.body, "外部系统更新") {
 			t.Error("the trail does not show the client's update")
 		}

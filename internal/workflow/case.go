@@ -400,7 +400,31 @@ func (s *Service) Timeline(ctx context.Context, actor org.Actor, id int64) ([]au
 	if _, err := s.load(ctx, s.DB.Reader(), actor, id); err != nil {
 		return nil, err
 	}
-	return audit.ForCase(ctx, s.DB.Reader(), id)
+	evs, err := audit.ForCase(ctx, s.DB.Reader(), id)
+	for i := range evs {
+		evs[i].Data = withoutClientName(evs[i])
+	}
+	return evs, err
+}
+
+// withoutClientName is e's data without the name of the person a client
+// system said wrote its update, which earlier versions kept there: the
+// chain keeps it (an event is never rewritten), the timeline shows it to
+// no one.
+func withoutClientName(e audit.Entry) string {
+	if e.Action != ActionClientUpdate || !strings.Contains(e.Data, `"name"`) {
+		return e.Data
+	}
+	var m map[string]any
+	if json.Unmarshal([]byte(e.Data), &m) != nil {
+		return e.Data
+	}
+	delete(m, "name")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return e.Data
+	}
+	return string(b)
 }
 
 // NewCase is a report of a problem. Coordinates are WGS-84; the edges

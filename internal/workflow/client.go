@@ -88,7 +88,6 @@ type ClientUpdate struct {
 	Status      string // the status the client gave, as received
 	At          time.Time
 	Description string
-	Name        string // who wrote it, as the client gave it
 	MediaURLs   []string
 	Attributes  map[string][]string
 	Photos      []photo.File
@@ -139,10 +138,10 @@ func (s *Service) PostClientUpdate(ctx context.Context, actor org.Actor, no stri
 		}
 		now := s.now()
 		data := map[string]any{"client_update_id": u.UpdateID}
-		for k, v := range map[string]string{"status": u.Status, "name": u.Name} {
-			if v != "" {
-				data[k] = v
-			}
+		// (The name of who wrote it, which a client may send, is not
+		// kept: the trail is permanent and the case's units read it.)
+		if u.Status != "" {
+			data["status"] = u.Status
 		}
 		if !u.At.IsZero() {
 			data["client_at"] = u.At.UTC().Format(time.RFC3339)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"chuangwen/internal/apperr"
+	"chuangwen/internal/audit"
 	"chuangwen/internal/org"
 	"chuangwen/internal/store"
 	"chuangwen/internal/testcity"
@@ -91,6 +92,33 @@ func TestPostClientUpdate(t *testing.T) {
 		}
 		if _, err := f.svc.PostClientUpdate(f.ctx, f.acceptor, c.No, workflow.ClientUpdate{UpdateID: "u4", Description: "x"}); !apperr.Is(err, apperr.Forbidden) {
 			t.Errorf("by staff: %v", err)
+		}
+	})
+}
+
+// The timeline does not show the name of an update's writer that earlier
+// versions put in the trail's event (kept there by the chain).
+func TestTimelineHidesAClientUpdatersName(t *testing.T) {
+	testcity.Both(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c := f.dispatched(f.unitA)
+		err := db.WithTx(f.ctx, func(tx *store.Tx) error {
+			_, err := audit.Append(f.ctx, tx, &audit.Entry{At: f.clk.Now(), ActorName: "API:热线", ActorRole: "client", Action: workflow.ActionClientUpdate,
+				CaseID: c.ID, Opinion: "市民再次来电", Data: `{"client_update_id":"u1","name":"张三","status":"OPEN"}`})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []org.Actor{f.handlerA, f.acceptor} {
+			tl, err := f.svc.Timeline(f.ctx, who, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := tl[len(tl)-1]
+			if last.Action != workflow.ActionClientUpdate || strings.Contains(last.Data, "张三") || !strings.Contains(last.Data, `"status":"OPEN"`) {
+				t.Errorf("%s reads %+v", who.Name, last)
+			}
 		}
 	})
 }
