@@ -52,7 +52,10 @@ Commands:
   user add         add a user: --username U --role R [--unit CODE] [--scope city|region|unit] [--region CODE] [--name NAME]
   user reset       reset a password: --username U (prints a new one-time password)
   user reset-2fa   turn off a user's two-factor sign-in (a lost phone; an unreadable data key): --username U
-  token create     create an API token: --name NAME [--unit CODE] (the token is on the last line)
+  token create     create an API token: --name NAME [--unit CODE] (the token is on the last line); a name
+                   names one client system, and a second live token of the same name is refused
+  token rotate     a new token for the client system of the live token named --name NAME (same role, unit
+                   and scope; the token is on the last line); the old one stays valid until revoked
   audit verify     walk the hash-chained trail; exit status 1 if it is broken
   audit figures    recompute a period's unit and region figures from the trail and print every difference
                    from the stored ones: --from YYYY-MM-DD --to YYYY-MM-DD (both days included, in --tz);
@@ -102,6 +105,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"user reset":       cmdUserReset,
 	"user reset-2fa":   cmdUserResetTwoFactor,
 	"token create":     cmdTokenCreate,
+	"token rotate":     cmdTokenRotate,
 	"audit verify":     cmdAuditVerify,
 	"audit figures":    cmdAuditFigures,
 	"bench":            cmdBench,
@@ -692,6 +696,33 @@ func cmdTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 			return explain(err)
 		}
 		fmt.Fprintf(stdout, "API token %q created (role %s, scope %s). Send it as \"Authorization: Bearer <token>\". It is shown only once:\n%s\n", t.Name, t.Role, t.Scope, t.Secret)
+		return nil
+	})
+}
+
+func cmdTokenRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var name string
+	return withApp(ctx, "token rotate", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "the name of the live token to rotate (required)")
+	}, func(a *app) error {
+		ts, err := a.orgs.Tokens(ctx)
+		if err != nil {
+			return err
+		}
+		var id int64
+		for _, t := range ts {
+			if t.Name == strings.TrimSpace(name) && !t.Revoked {
+				id = t.ID // the newest, listed last
+			}
+		}
+		if id == 0 {
+			return fmt.Errorf("--name %q: no live token of that name", name)
+		}
+		t, err := a.orgs.RotateToken(ctx, org.System, id)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "API token %q rotated (role %s, scope %s); the old one stays valid until it is revoked in the console. It is shown only once:\n%s\n", t.Name, t.Role, t.Scope, t.Secret)
 		return nil
 	})
 }

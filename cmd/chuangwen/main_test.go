@@ -62,6 +62,16 @@ func TestCommands(t *testing.T) {
 	if _, err := runCmd(t, "token", "create", d, "--name", "x", "--unit", "NOPE"); err == nil {
 		t.Fatal("token for an unknown unit was created")
 	}
+	if out, err := runCmd(t, "token", "create", d, "--name", "12345热线"); err == nil || !strings.Contains(err.Error(), "rotate") {
+		t.Fatalf("a second live token of one name: %v %s", err, out)
+	}
+	out, err = runCmd(t, "token", "rotate", d, "--name", "12345热线")
+	if err != nil || !strings.HasPrefix(lastLine(out), "cw_") || !strings.Contains(out, "stays valid") {
+		t.Fatalf("token rotate: %v %s", err, out)
+	}
+	if _, err := runCmd(t, "token", "rotate", d, "--name", "无此令牌"); err == nil {
+		t.Fatal("rotated a token that does not exist")
+	}
 	out, err = runCmd(t, "user", "add", d, "--username", "newbie", "--role", "inspector")
 	if err != nil || !strings.Contains(out, "one-time password") {
 		t.Fatalf("user add: %v %s", err, out)

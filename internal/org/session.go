@@ -390,15 +390,53 @@ func (s *Store) CreateScopedToken(ctx context.Context, actor Actor, name string,
 				return err
 			}
 		}
-		id, err := store.InsertID(ctx, tx, `INSERT INTO api_tokens (name, token_hash, role, unit_id, scope, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			t.Name, sessionKey(t.Secret), string(t.Role), nullable(unitID), scope, t.Created)
+		// A client system is known by its token's name (the requests it
+		// filed are its own to update): two live tokens of one name are
+		// one client, which only a rotation makes.
+		var live int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM api_tokens WHERE name = ? AND revoked_at = 0`, name).Scan(&live); err != nil {
+			return err
+		}
+		if live > 0 {
+			return apperr.New(apperr.Conflict, "token.name_taken", "name", name)
+		}
+		return s.insertToken(ctx, tx, actor, &t, "token.create", map[string]any{"name": name, "unit_id": unitID, "scope": scope})
+	})
+	return t, err
+}
+
+// RotateToken makes a new token for the client of live token id: the
+// same name (so the same client, with its requests), role, unit and
+// scope. The old token stays valid until it is revoked, so that the
+// client can switch without a gap.
+func (s *Store) RotateToken(ctx context.Context, actor Actor, id int64) (Token, error) {
+	var t Token
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		var role string
+		err := tx.QueryRow(ctx, `SELECT name, role, COALESCE(unit_id, 0), scope FROM api_tokens WHERE id = ? AND revoked_at = 0`, id).
+			Scan(&t.Name, &role, &t.UnitID, &t.Scope)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "token.not_found")
+		}
 		if err != nil {
 			return err
 		}
-		t.ID = id
-		return s.logAdmin(ctx, tx, actor, "token.create", map[string]any{"id": id, "name": name, "unit_id": unitID, "scope": scope})
+		t.Role, t.Secret, t.Created = Role(role), TokenPrefix+RandomToken(30), store.Ms(s.now())
+		return s.insertToken(ctx, tx, actor, &t, "token.rotate", map[string]any{"replaces": id, "name": t.Name})
 	})
 	return t, err
+}
+
+// insertToken stores t (its ID set) and puts action on the trail.
+func (s *Store) insertToken(ctx context.Context, tx *store.Tx, actor Actor, t *Token, action string, data map[string]any) error {
+	id, err := store.InsertID(ctx, tx, `INSERT INTO api_tokens (name, token_hash, role, unit_id, scope, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.Name, sessionKey(t.Secret), string(t.Role), nullable(t.UnitID), t.Scope, t.Created)
+	if err != nil {
+		return err
+	}
+	t.ID = id
+	data["id"] = id
+	return s.logAdmin(ctx, tx, actor, action, data)
 }
 
 // RevokeToken disables a token for good.

@@ -39,6 +39,7 @@ const testPassword = testcity.Password
 // a 3 × 3 block of grid cells lies in its first community.
 type fixture struct {
 	t        testing.TB
+	tokens   int // tokens made (bearerScoped)
 	url      string
 	db       *store.DB
 	orgs     *org.Store
@@ -171,7 +172,8 @@ func (f *fixture) bearer(unitID int64) *client {
 
 func (f *fixture) bearerScoped(unitID int64, scope string) *client {
 	f.t.Helper()
-	tok, err := f.orgs.CreateScopedToken(context.Background(), org.System, "test", unitID, scope)
+	f.tokens++ // (a token's name names one client system)
+	tok, err := f.orgs.CreateScopedToken(context.Background(), org.System, fmt.Sprintf("test-%d", f.tokens), unitID, scope)
 	if err != nil {
 		f.t.Fatal(err)
 	}

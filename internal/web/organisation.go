@@ -23,6 +23,7 @@ func (s *Server) organisationRoutes() []route {
 		{method: "GET", path: "/api/v1/tokens", api: true, roles: admin, summary: "API tokens (without secrets)", resp: "Tokens", h: listJSON(s, s.Org.Tokens)},
 		{method: "POST", path: "/api/v1/tokens", api: true, status: 201, roles: admin, summary: "Create an API token; the secret is in the answer only", body: "NewToken", resp: "Token", h: createJSON(s, s.createToken)},
 		{method: "DELETE", path: "/api/v1/tokens/{id}", api: true, roles: admin, summary: "Revoke a token", resp: "object", h: s.apiRevokeToken},
+		{method: "POST", path: "/api/v1/tokens/{id}/rotate", api: true, status: 201, roles: admin, summary: "A new token for the same client (name, role, unit, scope); the old one stays valid until revoked; the secret is in the answer only", resp: "Token", h: s.apiRotateToken},
 		{method: "GET", path: "/admin/users", roles: admin, h: s.pageUsers},
 		{method: "POST", path: "/admin/users", roles: admin, h: s.postUser},
 		{method: "POST", path: "/admin/users/{id}", roles: admin, h: s.postUserUpdate},
@@ -35,6 +36,7 @@ func (s *Server) organisationRoutes() []route {
 		{method: "GET", path: "/admin/tokens", roles: admin, h: s.pageTokens},
 		{method: "POST", path: "/admin/tokens", roles: admin, h: s.postToken},
 		{method: "POST", path: "/admin/tokens/{id}/revoke", roles: admin, h: s.postRevokeToken},
+		{method: "POST", path: "/admin/tokens/{id}/rotate", roles: admin, h: s.postRotateToken},
 	}
 }
 
@@ -92,6 +94,19 @@ func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond(s, w, r, map[string]bool{"ok": true}, s.Org.RevokeToken(r.Context(), actorOf(r), id))
+}
+
+func (s *Server) apiRotateToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	var t org.Token
+	if err == nil {
+		t, err = s.Org.RotateToken(r.Context(), actorOf(r), id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
 }
 
 func (s *Server) pageUsers(w http.ResponseWriter, r *http.Request) { s.showUsers(w, r, 200, "") }
@@ -263,6 +278,22 @@ func (s *Server) postRevokeToken(w http.ResponseWriter, r *http.Request) {
 		err = s.Org.RevokeToken(r.Context(), actorOf(r), id)
 	}
 	s.adminDone(w, r, "/admin/tokens", err, func(c int, m string) { s.showTokens(w, r, c, m, "") })
+}
+
+// postRotateToken shows the rotated token's new secret once, as a new
+// token's.
+func (s *Server) postRotateToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	var t org.Token
+	if err == nil {
+		t, err = s.Org.RotateToken(r.Context(), actorOf(r), id)
+	}
+	if err != nil {
+		code, msg := s.message(r, err)
+		s.showTokens(w, r, status(code), msg, "")
+		return
+	}
+	s.showTokens(w, r, http.StatusOK, "", t.Secret)
 }
 
 // passwordJSON is the body of a password reset.
