@@ -106,7 +106,19 @@ func (s *Service) Register(ctx context.Context, r Registration) (int64, error) {
 	if msg := org.CheckPasswordPolicy(r.Password); msg != "" {
 		return 0, apperr.New(apperr.Invalid, msg)
 	}
-	// the cheap refusals before the costly hash
+	if ok, err := store.Exists(ctx, s.DB.Reader(), "volunteer_teams", r.TeamID); err != nil {
+		return 0, err
+	} else if !ok {
+		return 0, apperr.New(apperr.Invalid, "volunteer.team_unknown")
+	}
+	// The password is hashed before the duplicates are looked for, so
+	// that a registration of a phone or a number already held takes as
+	// long as a new one: the public page answers both alike
+	// (web.postVolRegister), and the time must not tell either.
+	hash, err := s.Org.HashSecret(ctx, r.Password)
+	if err != nil {
+		return 0, err
+	}
 	var dupID, dupPhone int
 	if err := s.DB.Reader().QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM volunteers WHERE id_hash = ?), (SELECT COUNT(*) FROM volunteers WHERE phone = ?)`,
 		s.Seal.hash(r.IDNumber), r.Phone).Scan(&dupID, &dupPhone); err != nil {
@@ -117,15 +129,6 @@ func (s *Service) Register(ctx context.Context, r Registration) (int64, error) {
 	}
 	if dupPhone > 0 {
 		return 0, apperr.New(apperr.Conflict, "volunteer.phone_registered")
-	}
-	if ok, err := store.Exists(ctx, s.DB.Reader(), "volunteer_teams", r.TeamID); err != nil {
-		return 0, err
-	} else if !ok {
-		return 0, apperr.New(apperr.Invalid, "volunteer.team_unknown")
-	}
-	hash, err := s.Org.HashSecret(ctx, r.Password)
-	if err != nil {
-		return 0, err
 	}
 	var id int64
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
@@ -212,6 +215,13 @@ func (s *Service) Decide(ctx context.Context, actor org.Actor, id int64, approve
 		}
 		if !approve {
 			if _, err := tx.Exec(ctx, `DELETE FROM volunteer_sessions WHERE volunteer_id = ?`, id); err != nil {
+				return err
+			}
+			// A rejected registration holds neither the phone nor the
+			// identity number: whoever they belong to may register
+			// (a registration made in someone else's name is rejected by
+			// the coordinator, who calls the phone, and frees it).
+			if _, err := tx.Exec(ctx, `UPDATE volunteers SET phone = '', id_hash = ? WHERE id = ?`, fmt.Sprintf("released:%d", id), id); err != nil {
 				return err
 			}
 		}

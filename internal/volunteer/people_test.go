@@ -231,14 +231,20 @@ func TestRegistration(t *testing.T) {
 			t.Error("the identity number opened under another data key")
 		}
 
-		// a rejected registration cannot sign in
+		// a rejected registration cannot sign in, and holds neither the
+		// phone nor the number: their owner registers (a registration in
+		// someone else's name, rejected, frees them)
 		e.n = 50 // past the numbers and phones used above
 		rid := e.register(e.teamA, "李四")
 		must(t, s.Decide(ctx, e.coordA, rid, false), "reject")
 		_, err = s.Login(ctx, phone(e.n), testcity.Password, "10.0.0.1")
-		wantErr(t, err, apperr.Forbidden, "volunteer.login_rejected", "login when rejected")
-		if v, _ := s.Volunteer(ctx, c.Admin, rid); v.Status != volunteer.StatusRejected {
-			t.Errorf("rejected volunteer's status = %q", v.Status)
+		wantErr(t, err, apperr.Unauthorized, "login.failed", "login when rejected")
+		if v, _ := s.Volunteer(ctx, c.Admin, rid); v.Status != volunteer.StatusRejected || v.Phone != "" {
+			t.Errorf("rejected volunteer = %+v", v)
+		}
+		owner := volunteer.Registration{Name: "李四本人", Phone: phone(e.n), IDNumber: idNumber(e.n), TeamID: e.teamA.ID, Password: testcity.Password, Consent: true}
+		if _, err := s.Register(ctx, owner); err != nil {
+			t.Errorf("the owner registers the freed phone and number: %v", err)
 		}
 	})
 }

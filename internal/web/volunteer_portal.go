@@ -189,6 +189,9 @@ func (s *Server) showVolRegister(w http.ResponseWriter, r *http.Request, code in
 }
 
 func (s *Server) postVolRegister(w http.ResponseWriter, r *http.Request) {
+	// (the phone pages' own limit: a recruitment drive registers a crowd
+	// behind one address; what a registration answers tells nothing, so
+	// a prober gains nothing from the volume)
 	if !s.volunteerGuard(w, r, true) {
 		return
 	}
@@ -201,6 +204,13 @@ func (s *Server) postVolRegister(w http.ResponseWriter, r *http.Request) {
 				IDNumber: r.FormValue("id_number"), NationalNo: r.FormValue("national_no"), Skills: r.FormValue("skills"),
 				TeamID: team, Password: r.FormValue("password"), Consent: r.FormValue("consent") == "1"})
 		}
+	}
+	if ae, ok := apperr.As(err); ok && ae.Code == apperr.Conflict && (ae.Key == "volunteer.phone_registered" || ae.Key == "volunteer.id_registered") {
+		// A phone or a number already registered is answered as a new
+		// registration (whose notice says what to do if it was): the page
+		// must not tell anyone whether a phone or an identity number is
+		// someone's registration. Nothing is stored.
+		err = nil
 	}
 	if err != nil {
 		code, msg := s.message(r, err)

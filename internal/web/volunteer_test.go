@@ -155,8 +155,26 @@ func TestVolunteerJourney(t *testing.T) {
 		if res = anon.do("GET", "/v/login?registered=1", nil, ""); !strings.Contains(res.body, `id="registered"`) {
 			t.Fatalf("after registering: %s", res.body)
 		}
-		if res = anon.form("POST", "/v/register", form); res.StatusCode != 409 || !strings.Contains(res.body, "已注册") {
-			t.Fatalf("register twice: %d", res.StatusCode)
+		// A phone or an identity number registered already is answered
+		// as a new registration, and nothing is stored: the page tells no
+		// one whose they are.
+		again := url.Values{}
+		for k, v := range form {
+			again[k] = v
+		}
+		again.Set("name", "冒名者")
+		again.Set("id_number", idNumber(8))
+		if res = anon.form("POST", "/v/register", again); res.StatusCode != 303 || res.Header.Get("Location") != "/v/login?registered=1" {
+			t.Fatalf("the phone again: %d %s", res.StatusCode, res.body)
+		}
+		again.Set("phone", "13800000088")
+		again.Set("id_number", idNumber(7))
+		if res = anon.form("POST", "/v/register", again); res.StatusCode != 303 || res.Header.Get("Location") != "/v/login?registered=1" {
+			t.Fatalf("the identity number again: %d %s", res.StatusCode, res.body)
+		}
+		var held int
+		if err := f.db.Reader().QueryRow(context.Background(), `SELECT COUNT(*) FROM volunteers WHERE name = '冒名者'`).Scan(&held); err != nil || held != 0 {
+			t.Fatalf("duplicates stored: %d %v", held, err)
 		}
 		// a cross-site form is refused
 		req, _ := http.NewRequest("POST", f.url+"/v/register", strings.NewReader(form.Encode()))
