@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ func decodeJSON(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return apperr.New(apperr.TooLarge, "body_too_large", "mb", "1")
 		}
-		return apperr.New(apperr.Invalid, "bad_json", "detail", err.Error())
+		return apperr.New(apperr.Invalid, "json.unreadable")
 	}
 	// encoding/json would quietly turn bytes that are not UTF-8 into
 	// U+FFFD; the sender is told instead (a \u0000 escape is caught where
@@ -39,12 +40,61 @@ func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return apperr.New(apperr.Invalid, "bad_json", "detail", err.Error())
+		return jsonError(err)
 	}
 	if dec.More() {
-		return apperr.New(apperr.Invalid, "bad_json", "detail", "trailing data")
+		return apperr.New(apperr.Invalid, "json.trailing")
 	}
 	return nil
+}
+
+// jsonError says in the user's words what is wrong with a JSON body (the
+// decoder's own message names Go's types).
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return apperr.New(apperr.Invalid, "json.empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.New(apperr.Invalid, "json.truncated")
+	case errors.As(err, &syn):
+		return apperr.New(apperr.Invalid, "json.syntax", "offset", strconv.FormatInt(syn.Offset, 10))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return apperr.New(apperr.Invalid, "json.wrong_body", "want", "json.type."+jsonKind(typ.Type))
+		}
+		return apperr.New(apperr.Invalid, "json.wrong_type", "field", typ.Field, "want", "json.type."+jsonKind(typ.Type))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return apperr.New(apperr.Invalid, "json.unknown_field", "field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+	}
+	return apperr.New(apperr.Invalid, "json.invalid")
+}
+
+// jsonKind names the JSON value a Go type takes.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	}
+	return "value"
 }
 
 func isMultipart(r *http.Request) bool {
