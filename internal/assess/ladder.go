@@ -194,6 +194,9 @@ func (s *Service) Escalations(ctx context.Context, actor org.Actor, kind, subjec
 	}
 	cond, args := "1 = 1", []any{}
 	if kind != "" {
+		if kind != SubjectDistrict && kind != SubjectUnit {
+			return nil, apperr.New(apperr.Invalid, "assess.bad_subject_kind", "kind", kind)
+		}
 		cond, args = cond+" AND e.subject_kind = ?", append(args, kind)
 	}
 	if subject != "" {

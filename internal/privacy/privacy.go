@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,6 +204,9 @@ const (
 	KindVolExport  = "volunteer_export"
 )
 
+// Kinds are the access log's kinds, in the order the console lists them.
+var Kinds = []string{KindReporter, KindCaseList, KindCaseExport, KindPhone, KindVolunteer, KindVolExport}
+
 // Access is a line of the access log.
 type Access struct {
 	ID      int64  `json:"id"`
@@ -261,6 +265,9 @@ func (s *Service) Accesses(ctx context.Context, actor org.Actor, f AccessFilter)
 		where, args = append(where, "user_id = ?"), append(args, f.UserID)
 	}
 	if f.Kind != "" {
+		if !slices.Contains(Kinds, f.Kind) {
+			return nil, apperr.New(apperr.Invalid, "privacy.bad_kind", "kind", f.Kind)
+		}
 		where, args = append(where, "kind = ?"), append(args, f.Kind)
 	}
 	if f.Subject != 0 {

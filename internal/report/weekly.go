@@ -605,7 +605,11 @@ func (s *Service) Notices(ctx context.Context, actor org.Actor, week string) ([]
 		return nil, apperr.New(apperr.Forbidden, "forbidden")
 	}
 	if week != "" {
-		cond, args = cond+" AND n.week = ?", append(args, week)
+		wk, err := ParseWeek(week)
+		if err != nil {
+			return nil, err
+		}
+		cond, args = cond+" AND n.week = ?", append(args, wk.String())
 	}
 	return s.notices(ctx, cond, args...)
 }

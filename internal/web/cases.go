@@ -87,6 +87,9 @@ func (s *Server) filterFrom(r *http.Request) (workflow.Filter, error) {
 			if err != nil || n < 0 {
 				return f, errInvalid("bad_number", "field", p.name)
 			}
+			if p.name == "warning" && n > 2 {
+				return f, errInvalid("case.bad_warning")
+			}
 			*p.dst = n
 		}
 	}

@@ -20,7 +20,7 @@ func TestJSONErrorsInTheUsersWords(t *testing.T) {
 			{`{"name": 1}`, "字段 name 的值类型不对，应为文本"},
 			{`{"name": "x", "query": {"state": 5}}`, "应为"},
 			{`[1]`, "请求内容的类型不对，应为对象"},
-			{`{"name": "x", "zzz": 1}`, "不认识的字段：zzz"},
+			{`{"name": "x", "zzz": 1}`, "JSON 中有不认识的字段：zzz"},
 			{`{"name": "x"} {}`, "JSON 之后还有多余的内容"},
 		} {
 			res := acc.do("POST", "/api/v1/filters", strings.NewReader(tc.body), "application/json")

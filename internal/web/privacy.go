@@ -34,12 +34,22 @@ func (s *Server) accessed(r *http.Request, kind string, subject int64, detail st
 	s.Privacy.Record(r.Context(), a, kind, subject, detail, s.clientIP(r))
 }
 
-func (s *Server) accessFilter(r *http.Request) privacy.AccessFilter {
+func (s *Server) accessFilter(r *http.Request) (privacy.AccessFilter, error) {
 	q := r.URL.Query()
 	f := privacy.AccessFilter{Kind: q.Get("kind")}
-	f.UserID, _ = strconv.ParseInt(q.Get("user"), 10, 64)
-	f.Subject, _ = strconv.ParseInt(q.Get("subject"), 10, 64)
-	return f
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"user", &f.UserID}, {"subject", &f.Subject}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return f, errInvalid("bad_number", "field", p.name)
+			}
+			*p.dst = n
+		}
+	}
+	return f, nil
 }
 
 func (s *Server) apiAccessLog(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +57,11 @@ func (s *Server) apiAccessLog(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, []privacy.Access{})
 		return
 	}
-	list, err := s.Privacy.Accesses(r.Context(), actorOf(r), s.accessFilter(r))
+	f, err := s.accessFilter(r)
+	var list []privacy.Access
+	if err == nil {
+		list, err = s.Privacy.Accesses(r.Context(), actorOf(r), f)
+	}
 	if list == nil {
 		list = []privacy.Access{}
 	}
@@ -68,8 +82,11 @@ func (s *Server) showPrivacy(w http.ResponseWriter, r *http.Request, code int, m
 		s.fail(w, r, err)
 		return
 	}
-	f := s.accessFilter(r)
-	list, err := s.Privacy.Accesses(r.Context(), actorOf(r), f)
+	f, err := s.accessFilter(r)
+	var list []privacy.Access
+	if err == nil {
+		list, err = s.Privacy.Accesses(r.Context(), actorOf(r), f)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -78,7 +95,7 @@ func (s *Server) showPrivacy(w http.ResponseWriter, r *http.Request, code int, m
 		days = strconv.Itoa(st.RetentionDays)
 	}
 	s.renderStatus(w, r, code, "admin_privacy", map[string]any{"Days": days, "Log": list, "F": f,
-		"Kinds": []string{privacy.KindReporter, privacy.KindCaseList, privacy.KindCaseExport, privacy.KindPhone, privacy.KindVolunteer, privacy.KindVolExport}, "Error": msg})
+		"Kinds": privacy.Kinds, "Error": msg})
 }
 
 func (s *Server) postPrivacy(w http.ResponseWriter, r *http.Request) {
