@@ -457,3 +457,23 @@ func TestOverlapProperties(t *testing.T) {
 		t.Errorf("%d of %d pairs overlap: the sample is lopsided", overlapping, pairs)
 	}
 }
+
+// Whitespace wherever JSON allows it, as Python's json.dumps (", "), QGIS
+// and GDAL ("[ 102.7, 25.0 ]") and pretty printers write it, reads as
+// the compact form does.
+func TestCoordinatesWithWhitespace(t *testing.T) {
+	compact, problems := parse(t, fc(okFeature))
+	if len(problems) != 0 || len(compact) != 1 {
+		t.Fatalf("compact: %d cells, %+v", len(compact), problems)
+	}
+	for _, coords := range []string{
+		`[[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]`,
+		`[ [ [ 0, 0 ], [ 1, 0 ], [ 1, 1 ], [ 0, 1 ], [ 0, 0 ] ] ]`,
+		"[\n  [\n    [\n      0,\n      0\n    ],\n    [1 ,0] ,\n\t[1,\t1],\r\n[0,1],[0,0, 12.5]\n  ]\n]",
+	} {
+		cells, problems := parse(t, fc(feature(`{"grid_code":"A1"}`, polygon(coords))))
+		if len(problems) != 0 || len(cells) != 1 || !reflect.DeepEqual(cells[0].Geometry, compact[0].Geometry) {
+			t.Errorf("%q: %d cells, %+v", coords, len(cells), problems)
+		}
+	}
+}

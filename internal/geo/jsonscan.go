@@ -183,7 +183,7 @@ func (s *coordScanner) next(first bool) (more bool) {
 		return false
 	case ',':
 		if !first {
-			s.i++
+			s.i = skipSpace(s.b, s.i+1)
 		}
 	}
 	return true
