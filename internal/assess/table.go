@@ -20,6 +20,9 @@ import (
 const (
 	// MaxTableBytes is the largest CSV file read.
 	MaxTableBytes = 256 << 20
+	// MaxSheetColumns bounds a workbook row's width (the widest of the
+	// assessment's tables has a few dozen columns).
+	MaxSheetColumns = 200
 	// MaxWorkbookBytes is the largest XLSX file read, and the most its
 	// parts may unpack to is MaxWorkbookBytes × 8.
 	MaxWorkbookBytes = 32 << 20
@@ -277,16 +280,47 @@ func sheetRows(r io.Reader) (string, [][]string, error) {
 	if len(sheets) == 0 {
 		return "", nil, errors.New("the workbook has no sheet")
 	}
-	rows, err := f.GetRows(sheets[0], excelize.Options{RawCellValue: true})
+	// Row by row, each checked for its width as it comes: a workbook of a
+	// few kilobytes whose rows each hold one cell in the last column
+	// (XFD) would otherwise be expanded, whole, into 16,384 cells a row.
+	it, err := f.Rows(sheets[0])
 	if err != nil {
 		return sheets[0], nil, err
 	}
-	for _, rec := range rows {
+	defer it.Close()
+	var rows [][]string
+	for it.Next() {
+		rec, err := it.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return sheets[0], nil, err
+		}
+		if len(rec) > MaxSheetColumns {
+			return sheets[0], nil, tooWide{row: len(rows) + 1, columns: len(rec)}
+		}
 		for i, c := range rec {
 			rec[i] = strings.TrimSpace(c)
 		}
+		rows = append(rows, rec)
 	}
-	return sheets[0], rows, nil
+	return sheets[0], rows, it.Error()
+}
+
+// tooWide is a workbook row wider than MaxSheetColumns.
+type tooWide struct{ row, columns int }
+
+func (e tooWide) Error() string {
+	return fmt.Sprintf("row %d has %d columns, more than %d", e.row, e.columns, MaxSheetColumns)
+}
+
+// sheetProblem is the problem a workbook that sheetRows could not read
+// has, in sheet.
+func sheetProblem(sheet string, err error) Problem {
+	var w tooWide
+	if errors.As(err, &w) {
+		return Problem{Line: w.row, Key: "assess.too_wide", Table: true, Sheet: sheet,
+			Args: []string{"path", "", "line", strconv.Itoa(w.row), "columns", strconv.Itoa(w.columns), "max", strconv.Itoa(MaxSheetColumns)}}
+	}
+	return Problem{Key: "assess.xlsx_read", Table: true, Sheet: sheet, Args: []string{"path", "", "line", "0", "detail", err.Error()}}
 }
 
 // xlsxTable reads the first sheet of a workbook as a table whose header
@@ -297,7 +331,7 @@ func xlsxTable(r io.Reader, pl *problemList, columns, required []string) *table 
 	sheet, rows, err := sheetRows(r)
 	t.sheet = sheet
 	if err != nil {
-		t.add(0, "", "assess.xlsx_read", "detail", err.Error())
+		t.pl.add(sheetProblem(sheet, err))
 		return nil
 	}
 	i := 0

@@ -48,8 +48,7 @@ var (
 func ParseXLSX(r io.Reader, opt ParseOptions) (Edition, []Problem) {
 	sheet, rows, err := sheetRows(r)
 	if err != nil {
-		return Edition{}, []Problem{{Key: "assess.xlsx_read", Table: true, Sheet: sheet,
-			Args: []string{"path", "", "line", "0", "detail", err.Error()}}}
+		return Edition{}, []Problem{sheetProblem(sheet, err)}
 	}
 	b := &sheetTree{pl: &problemList{}}
 	b.meta = &table{sheet: sheet, pl: b.pl}
