@@ -48,6 +48,9 @@ func validText(s string) bool {
 // list gathers a comma-list parameter that may also be repeated, trimmed,
 // without empties or repeats, in first-seen order. It is linear in the
 // list's length: FixMyStreet sends every open report of a body at once.
+// MaxServiceCodes is the most service codes one requests query names.
+const MaxServiceCodes = 500
+
 func list(form url.Values, name string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
@@ -313,6 +316,10 @@ func parseQuery(form url.Values, now time.Time, loc *time.Location, extended boo
 	}
 	if q.ServiceCodes, err = list(form, "service_code"); err != nil {
 		return Query{}, err
+	}
+	if len(q.ServiceCodes) > MaxServiceCodes {
+		// (a city has a few dozen services; the database binds each code)
+		return Query{}, keyed(http.StatusBadRequest, "open311.too_many_values", "param", "service_code", "max", strconv.Itoa(MaxServiceCodes))
 	}
 	statuses, err := list(form, "status")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -176,6 +177,7 @@ func TestRequestsQueryErrors(t *testing.T) {
 		{"extensions=yes", 400, "extensions"},
 		{"service_request_id=" + strings.Join(ids, ",") + ",a%01b", 400, "service_request_id"},
 		{"service_code=a%00b", 400, "service_code"},
+		{"service_code=" + manyCodes(open311.MaxServiceCodes+1), 400, "service_code"},
 		{"jurisdiction_id=other.gov.cn", 404, "other.gov.cn"},
 		{"jurisdiction_id=yunchuan.gov.cn&jurisdiction_id=yunchuan.gov.cn", 400, "jurisdiction_id"},
 		{"status=open;closed", 400, ""},
@@ -670,4 +672,13 @@ func TestErrorText(t *testing.T) {
 	if e := open311.BadRequest("x"); e.Status != 400 {
 		t.Error(e)
 	}
+}
+
+// manyCodes is a list of n distinct service codes.
+func manyCodes(n int) string {
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("c%d", i)
+	}
+	return strings.Join(codes, ",")
 }

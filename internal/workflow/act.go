@@ -44,6 +44,9 @@ type ActInput struct {
 	RevisitID int64
 }
 
+// MaxCoopUnits is the most cooperating units one dispatch names.
+const MaxCoopUnits = 50
+
 // opinionRequired lists actions that must say why.
 var opinionRequired = []Action{Reject, Return, RequestExtension, DenyExtension, Postpone, Feedback, VerifyFail, Reopen, Relapse, Void, Comment, Supervise}
 
@@ -147,6 +150,9 @@ func checkInput(in *ActInput) error {
 	}
 	if len([]rune(in.Opinion)) > MaxDescription {
 		return apperr.New(apperr.Invalid, "case.description_too_long", "max", fmt.Sprint(MaxDescription))
+	}
+	if len(in.CoopUnitIDs) > MaxCoopUnits {
+		return apperr.New(apperr.Invalid, "case.too_many_coops", "max", fmt.Sprint(MaxCoopUnits))
 	}
 	if in.Action == Feedback && len(in.Photos) == 0 {
 		return apperr.New(apperr.Invalid, "case.after_photo_required")

@@ -56,6 +56,13 @@ func TestActionRowsNamedWithoutReadingBack(t *testing.T) {
 			f.actErr(apperr.Invalid, f.acceptor, c.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitA.ID, CoopUnitIDs: coops})
 		}
 		f.actErr(apperr.Invalid, f.acceptor, c.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitB.ID})
+		// a list longer than a dispatch may name is refused before any
+		// read (40,000 ids had failed the database's bound on variables)
+		many := make([]int64, workflow.MaxCoopUnits+1)
+		for i := range many {
+			many[i] = int64(1000 + i)
+		}
+		f.actErr(apperr.Invalid, f.acceptor, c.ID, workflow.ActInput{Action: workflow.Dispatch, LeadUnitID: f.unitA.ID, CoopUnitIDs: many})
 		if _, err := db.Exec(f.ctx, `UPDATE units SET active = TRUE WHERE id = ?`, f.unitB.ID); err != nil {
 			t.Fatal(err)
 		}
