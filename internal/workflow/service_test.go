@@ -553,6 +553,20 @@ func TestRejectMergeReopenVoid(t *testing.T) {
 				t.Fatalf("still supervised")
 			}
 			f.actErr(apperr.Conflict, f.admin, c.ID, workflow.ActInput{Action: workflow.Unsupervise})
+
+			// a supervised case rejected, or voided, can still be lifted
+			r := f.report()
+			f.act(f.leader, r.ID, workflow.ActInput{Action: workflow.Supervise, Opinion: "挂牌督办"})
+			f.act(f.acceptor, r.ID, workflow.ActInput{Action: workflow.Reject, Opinion: "不属于受理范围"})
+			if r = f.act(f.leader, r.ID, workflow.ActInput{Action: workflow.Unsupervise}); r.Supervised || r.State != workflow.Rejected {
+				t.Fatalf("after lifting on a rejected case: %+v", r)
+			}
+			v := f.inProgress(f.unitA)
+			f.act(f.leader, v.ID, workflow.ActInput{Action: workflow.Supervise, Opinion: "挂牌督办"})
+			f.act(f.admin, v.ID, workflow.ActInput{Action: workflow.Void, Opinion: "重复录入"})
+			if v = f.act(f.admin, v.ID, workflow.ActInput{Action: workflow.Unsupervise}); v.Supervised || v.State != workflow.Voided {
+				t.Fatalf("after lifting on a voided case: %+v", v)
+			}
 		})
 	})
 }
