@@ -68,12 +68,25 @@ func (a *actCtx) accept() error {
 // reject 不予立案: the case leaves the loop; no clock runs.
 func (a *actCtx) reject() error {
 	a.clearTimer()
+	a.leaveSupervision()
 	return nil
+}
+
+// leaveSupervision lifts the listed supervision of a case that leaves the
+// loop without being closed (rejected, merged, voided): a final state
+// allows no action but a comment, so the flag would stay in the
+// supervised list for good. The trail's event says so.
+func (a *actCtx) leaveSupervision() {
+	if a.c.Supervised {
+		a.c.Supervised = false
+		a.data["supervision_lifted"] = true
+	}
 }
 
 // void 作废: the case leaves the loop and every dispatch it had leaves the figures.
 func (a *actCtx) void() error {
 	a.clearTimer()
+	a.leaveSupervision()
 	// A voided case was never a valid case (docs/domain.md, voided
 	// cases): every dispatch it ever had leaves the unit figures, the
 	// returned and reworked ones as well as the one in force (a case
@@ -98,6 +111,7 @@ func (a *actCtx) merge() error {
 		// it as a new case (or reopen the old one) instead.
 		return apperr.New(apperr.Invalid, "case.merge_target")
 	}
+	a.leaveSupervision()
 	a.c.MergedInto = target.ID
 	a.data["merge_into"] = target.No
 	return nil

@@ -101,7 +101,7 @@ var rules = map[Action]rule{
 	Reopen:           {from: []State{Closed}, to: Accepted, roles: []org.Role{org.RoleAcceptor, org.RoleSystem}},
 	Void:             {from: []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}, to: Voided, roles: []org.Role{org.RoleAdmin}},
 	Supervise:        {from: []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying}, roles: []org.Role{org.RoleLeader, org.RoleAcceptor, org.RoleAdmin}},
-	Unsupervise:      {from: []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying, Closed, Rejected, Merged, Voided}, roles: []org.Role{org.RoleLeader, org.RoleAcceptor, org.RoleAdmin}},
+	Unsupervise:      {from: []State{Reported, Accepted, Dispatched, InProgress, Postponed, Verifying, Closed}, roles: []org.Role{org.RoleLeader, org.RoleAcceptor, org.RoleAdmin}},
 	Revisit:          {from: []State{Closed}, roles: []org.Role{org.RoleInspector, org.RoleGrid, org.RoleAcceptor}},
 	Relapse:          {from: []State{Closed}, to: Accepted, roles: []org.Role{org.RoleInspector, org.RoleGrid, org.RoleAcceptor}},
 	Comment:          {from: States, roles: []org.Role{org.RoleAdmin, org.RoleAcceptor, org.RoleHandler, org.RoleInspector, org.RoleGrid, org.RoleLeader}},

@@ -78,16 +78,12 @@ func expectedTransitions() map[workflow.State]map[workflow.Action]workflow.State
 	// Not in the table but implied by it: a postponed case resumes handling.
 	set(sPostponed, workflow.Resume, sInProgress)
 	// Listed supervision (挂牌督办) flags an open case without moving it and
-	// can be lifted while the case is open or once it has left the loop
-	// (closed, rejected, merged, voided: a flag no one could lift would
-	// stay in the supervised list for good).
+	// can be lifted while the case is open or once it is closed.
 	for _, s := range openStates {
 		set(s, workflow.Supervise, s)
 		set(s, workflow.Unsupervise, s)
 	}
-	for _, s := range []workflow.State{sClosed, workflow.Rejected, workflow.Merged, workflow.Voided} {
-		set(s, workflow.Unsupervise, s)
-	}
+	set(sClosed, workflow.Unsupervise, sClosed)
 	// Every action is recorded on the trail; a remark can be added in any
 	// state, final ones included.
 	for _, s := range allStates {
