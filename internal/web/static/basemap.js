@@ -27,7 +27,9 @@
         onEachFeature: function (f, layer) {
           if (f.properties.kind === 'road') roads.push(layer);
           if (f.properties.kind === 'road' && f.properties.name) {
-            labels.push(layer.bindTooltip(f.properties.name, { permanent: true, direction: 'center', className: 'road-label', interactive: false }));
+            var label = document.createElement('span'); // text, not HTML: the name is the base layer's data
+            label.textContent = f.properties.name;
+            labels.push(layer.bindTooltip(label, { permanent: true, direction: 'center', className: 'road-label', interactive: false }));
           }
         }
       }).addTo(map);
