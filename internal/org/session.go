@@ -368,6 +368,9 @@ func (s *Store) CreateScopedToken(ctx context.Context, actor Actor, name string,
 	if name == "" {
 		return Token{}, apperr.New(apperr.Invalid, "token.name_required")
 	}
+	if err := CheckName(name); err != nil {
+		return Token{}, err
+	}
 	if scope == "" {
 		scope = TokenOpen311
 		if unitID != 0 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/audit"
@@ -110,6 +111,9 @@ func (s *Store) CreateRegion(ctx context.Context, actor Actor, r Region) (Region
 	if r.Code == "" || r.Name == "" {
 		return r, apperr.New(apperr.Invalid, "region.required")
 	}
+	if err := CheckName(r.Name); err != nil {
+		return r, err
+	}
 	if !slicesContains(Levels, r.Level) {
 		return r, apperr.New(apperr.Invalid, "region.bad_level", "level", r.Level)
 	}
@@ -177,6 +181,9 @@ func (s *Store) UpdateRegion(ctx context.Context, actor Actor, id int64, name st
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return apperr.New(apperr.Invalid, "region.required")
+	}
+	if err := CheckName(name); err != nil {
+		return err
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "region.not_found"), `UPDATE regions SET name = ? WHERE id = ?`, name, id); err != nil {
@@ -287,11 +294,27 @@ func (s *Store) UpdateUnit(ctx context.Context, actor Actor, u Unit) error {
 	})
 }
 
+// MaxName is the most characters the name of a region, a unit, a user, a
+// token or a category has (a name is a table's cell and a document's
+// heading; the longest of the city's units' full names is a few dozen).
+const MaxName = 100
+
+// CheckName refuses a name longer than MaxName characters.
+func CheckName(name string) error {
+	if utf8.RuneCountInString(name) > MaxName {
+		return apperr.New(apperr.Invalid, "name.too_long", "max", strconv.Itoa(MaxName))
+	}
+	return nil
+}
+
 // checkUnit trims a unit's name and checks it and the kind.
 func checkUnit(u *Unit) error {
 	u.Name = strings.TrimSpace(u.Name)
 	if u.Name == "" {
 		return apperr.New(apperr.Invalid, "unit.required")
+	}
+	if err := CheckName(u.Name); err != nil {
+		return err
 	}
 	if !slicesContains(UnitKinds, u.Kind) {
 		return apperr.New(apperr.Invalid, "unit.bad_kind", "kind", u.Kind)
@@ -376,6 +399,9 @@ func validateUser(u *NewUser) error {
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
+	}
+	if err := CheckName(u.DisplayName); err != nil {
+		return err
 	}
 	if !u.Role.Valid() || u.Role == RoleClient {
 		return apperr.New(apperr.Invalid, "user.bad_role", "role", string(u.Role))

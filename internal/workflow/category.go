@@ -76,6 +76,9 @@ func (c *Category) validate() error {
 	if c.Code == "" || c.Name == "" {
 		return apperr.New(apperr.Invalid, "category.required")
 	}
+	if err := org.CheckName(c.Name); err != nil {
+		return err
+	}
 	if c.DupRadiusM == 0 {
 		c.DupRadiusM = DefaultDupRadiusM
 	}
