@@ -34,6 +34,11 @@ var Roles = []Role{RoleAdmin, RoleAcceptor, RoleHandler, RoleInspector, RoleGrid
 // Valid reports whether r is a role a user or token can hold.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) || r == RoleClient }
 
+// Staff reports whether r is a role of the console's users (not a
+// partner system's client token, not the product itself, whose actor
+// files the public's reports).
+func (r Role) Staff() bool { return slices.Contains(Roles, r) }
+
 // Scope is the part of the city whose cases a user sees.
 type Scope string
 

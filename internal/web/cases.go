@@ -14,6 +14,7 @@ import (
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/geo"
+	"chuangwen/internal/intake"
 	"chuangwen/internal/org"
 	"chuangwen/internal/privacy"
 	"chuangwen/internal/workflow"
@@ -276,14 +277,42 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	c, err := s.Flow.Report(r.Context(), actorOf(r), in)
+	c, replayed, err := s.fileCase(r, in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	up.Keep()
 	w.Header().Set("Location", "/api/v1/cases/"+itoa(c.ID))
-	writeJSON(w, http.StatusCreated, newCaseView(actorOf(r), c))
+	code := http.StatusCreated
+	if replayed {
+		code = http.StatusOK // the first answer again: nothing was filed
+	}
+	writeJSON(w, code, newCaseView(actorOf(r), c))
+}
+
+// fileCase files in for the request's caller, once per idempotency key
+// when the request names one (the Idempotency-Key header; the console
+// form's one-time field): a double submission on a flaky network, or a
+// hotline system's retry, gets the first case back (replayed) instead of
+// filing it twice. The key is the caller's own: a user's, a token's.
+func (s *Server) fileCase(r *http.Request, in workflow.NewCase) (c *workflow.Case, replayed bool, err error) {
+	a := actorOf(r)
+	key := idempotencyKey(r)
+	if key == "" || s.Intake == nil {
+		c, err = s.Flow.Report(r.Context(), a, in)
+		return c, false, err
+	}
+	scope := "user:" + itoa(a.UserID)
+	if a.TokenID != 0 {
+		scope = "token:" + itoa(a.TokenID)
+	}
+	rec, err := s.Intake.Submit(r.Context(), a, intake.Submission{Scope: scope, Key: key, Case: in, IP: s.clientIP(r)})
+	if err != nil {
+		return nil, false, err
+	}
+	c, err = s.Flow.AsFiled(r.Context(), a, rec.CaseID)
+	return c, rec.Replayed, err
 }
 
 // actionJSON is the JSON body of an action.
@@ -672,7 +701,9 @@ func (s *Server) pageNewCase(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Center": s.mapCenter(r)})
+	// Key: the form's one-time idempotency key, so that sending it twice
+	// (a double tap, a retry on a flaky network) files one case.
+	s.render(w, r, "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Center": s.mapCenter(r), "Key": org.RandomToken(18)})
 }
 
 func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
@@ -684,7 +715,7 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
 	}
 	var c *workflow.Case
 	if err == nil {
-		if c, err = s.Flow.Report(r.Context(), actorOf(r), in); err == nil {
+		if c, _, err = s.fileCase(r, in); err == nil {
 			up.Keep()
 		}
 	}
@@ -695,7 +726,11 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		code, msg := s.message(r, err)
-		s.renderStatus(w, r, status(code), "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Error": msg, "Form": r.Form, "Center": s.mapCenter(r)})
+		key := r.FormValue("idempotency_key") // (nothing was filed: the same form may be sent again)
+		if key == "" {
+			key = org.RandomToken(18)
+		}
+		s.renderStatus(w, r, status(code), "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Error": msg, "Form": r.Form, "Center": s.mapCenter(r), "Key": key})
 		return
 	}
 	http.Redirect(w, r, "/cases/"+itoa(c.ID)+"?msg=done", http.StatusSeeOther)

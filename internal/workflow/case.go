@@ -522,6 +522,20 @@ func (s *Service) Report(ctx context.Context, actor org.Actor, in NewCase) (*Cas
 	return out, nil
 }
 
+// AsFiled is case id as the answer to its filing by actor showed it: the
+// whole case, its reporter hidden from whoever may not see one, whatever
+// the case's scope now. It answers a filing repeated under the same
+// idempotency key (intake.Submit found the first one's case for the same
+// caller); nothing else may call it with an id a caller chose.
+func (s *Service) AsFiled(ctx context.Context, actor org.Actor, id int64) (*Case, error) {
+	c, err := s.load(ctx, s.DB.Reader(), org.System, id)
+	if err != nil {
+		return nil, err
+	}
+	hideReporter(actor, c)
+	return c, nil
+}
+
 // PrepareReport checks a report and locates it, outside any transaction.
 func (s *Service) PrepareReport(ctx context.Context, actor org.Actor, in NewCase) (PreparedCase, error) {
 	switch actor.Role {
