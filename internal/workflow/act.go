@@ -351,6 +351,10 @@ func (a *actCtx) newDeadline() (time.Time, error) {
 		if !a.in.Deadline.After(a.now) {
 			return time.Time{}, apperr.New(apperr.Invalid, "case.deadline_past")
 		}
+		if a.in.Deadline.After(a.now.AddDate(1, 0, 0)) {
+			// (a typo's year 9999 would hide the case from every overdue list)
+			return time.Time{}, apperr.New(apperr.Invalid, "case.deadline_far")
+		}
 		return a.in.Deadline.UTC().Truncate(time.Millisecond), nil
 	}
 	cat, err := a.category()

@@ -208,6 +208,9 @@ func (a *actCtx) requestExtension() error {
 	if a.in.Deadline.IsZero() || !a.in.Deadline.After(a.c.Deadline) {
 		return apperr.New(apperr.Invalid, "case.extension_deadline")
 	}
+	if a.in.Deadline.After(a.now.AddDate(1, 0, 0)) {
+		return apperr.New(apperr.Invalid, "case.deadline_far")
+	}
 	if !a.now.Before(a.c.Deadline) {
 		return apperr.New(apperr.Conflict, "case.extension_too_late")
 	}
