@@ -327,10 +327,28 @@ func (d *Doc) rowHeight(ws []float64, cells []string, line float64) float64 {
 	n := 1
 	for i, c := range cells {
 		if i < len(ws) {
-			n = max(n, len(d.wrap(c, ws[i]-2*cellPad)))
+			n = max(n, len(d.cellLines(c, ws[i]-2*cellPad, line)))
 		}
 	}
 	return float64(n)*line + 2*cellPad
+}
+
+// cellLines wraps a cell's text to width w, at most as many lines as fit
+// on a page under the table's header (a row is never split across
+// pages): a longer text ends its last line with "…".
+func (d *Doc) cellLines(text string, w, line float64) []string {
+	lines := d.wrap(text, w)
+	most := int((pageH - 2*margin - 40) / line)
+	if len(lines) <= most {
+		return lines
+	}
+	lines = lines[:most]
+	last := []rune(lines[most-1])
+	for len(last) > 0 && d.textWidth(string(last)+"…") > w {
+		last = last[:len(last)-1]
+	}
+	lines[most-1] = string(last) + "…"
+	return lines
 }
 
 func (d *Doc) row(ws []float64, cols []Col, cells []string, line float64, fill bool) {
@@ -351,7 +369,7 @@ func (d *Doc) row(ws []float64, cols []Col, cells []string, line float64, fill b
 		if fill {
 			align = "C"
 		}
-		for j, l := range d.wrap(text, w-2*cellPad) {
+		for j, l := range d.cellLines(text, w-2*cellPad, line) {
 			d.f.SetXY(x+cellPad, y0+cellPad+float64(j)*line)
 			d.f.CellFormat(w-2*cellPad, line, l, "", 0, align, false, 0, "")
 		}

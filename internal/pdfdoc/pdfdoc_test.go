@@ -92,3 +92,27 @@ func TestUnprintable(t *testing.T) {
 		t.Errorf("text:\n%s", text)
 	}
 }
+
+// TestCellTallerThanAPage: a cell whose text would not fit on one page is
+// cut with "…" where the page ends, and the next row and the footer stay
+// in place (before, the row ran past the footer and off the page).
+func TestCellTallerThanAPage(t *testing.T) {
+	d := pdfdoc.New("长名称", "市文明办", time.Unix(0, 0))
+	long := strings.Repeat("环境卫生管理处", 3000)
+	d.Table([]pdfdoc.Col{{"单位", 1, "L"}, {"得分", 1, "R"}}, [][]string{{"第一行", "1"}, {long, "2"}, {"末行单位", "3"}}, "无")
+	var b bytes.Buffer
+	if err := d.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := pdftest.Read(t, b.Bytes())
+	if !strings.Contains(text, "…") || !strings.Contains(text, "末行单位") {
+		t.Fatalf("the long cell is not cut, or the next row is lost:\n%.500s", text)
+	}
+	if n := strings.Count(text, "环境卫生管理处"); n >= 3000 {
+		t.Errorf("all %d repeats printed", n)
+	}
+	pages := regexp.MustCompile(`市文明办\s+(\d+)\s*/\s*(\d+)`).FindAllStringSubmatch(text, -1)
+	if len(pages) == 0 || len(pages) != atoi(pages[0][2]) {
+		t.Errorf("footers %q", pages)
+	}
+}
