@@ -538,7 +538,8 @@ func (s *Store) UserByName(ctx context.Context, username string) (User, error) {
 }
 
 // SetPassword sets a new password (enforcing the policy), clears or sets
-// the forced-change flag and ends the user's other sessions.
+// the forced-change flag and ends the user's other sessions and any
+// sign-in waiting for its second factor.
 func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, pw string, mustChange bool, keepSession string) error {
 	if key := CheckPasswordPolicy(pw); key != "" {
 		return apperr.New(apperr.Invalid, key)
@@ -552,6 +553,11 @@ func (s *Store) SetPassword(ctx context.Context, actor Actor, id int64, pw strin
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, id, sessionKey(keepSession)); err != nil {
+			return err
+		}
+		// A sign-in half done with the old password (its second factor
+		// still to come) ends too: the new password is the one that counts.
+		if _, err := tx.Exec(ctx, `DELETE FROM login_challenges WHERE user_id = ?`, id); err != nil {
 			return err
 		}
 		return s.logAdmin(ctx, tx, actor, "user.password", map[string]any{"id": id, "must_change": mustChange})

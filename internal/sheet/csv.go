@@ -32,9 +32,15 @@ func UnquoteCSV(cell string) string {
 	return cell
 }
 
-// quoted: an apostrophe before what SafeCSV would quote.
+// quoted: an apostrophe before what SafeCSV would quote (apostrophes
+// before a formula's first character, however many: counted in a loop, a
+// cell of millions of them must not exhaust the stack).
 func quoted(c string) bool {
-	return len(c) > 1 && c[0] == '\'' && (strings.ContainsRune(formulaStart, rune(c[1])) || quoted(c[1:]))
+	if len(c) < 2 || c[0] != '\'' {
+		return false
+	}
+	rest := strings.TrimLeft(c, "'")
+	return rest != "" && strings.ContainsRune(formulaStart, rune(rest[0]))
 }
 
 // plainNumber: an optional sign, digits, and at most one decimal point

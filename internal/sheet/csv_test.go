@@ -1,6 +1,7 @@
 package sheet_test
 
 import (
+	"strings"
 	"testing"
 
 	"chuangwen/internal/sheet"
@@ -22,5 +23,16 @@ func TestSafeCSV(t *testing.T) {
 		if got := sheet.UnquoteCSV(keep); got != keep {
 			t.Errorf("UnquoteCSV(%q) = %q", keep, got)
 		}
+	}
+}
+
+// A cell of tens of millions of apostrophes before a formula is quoted
+// like any other (a recursive check had run out of stack and ended the
+// process).
+func TestSafeCSVManyApostrophes(t *testing.T) {
+	c := strings.Repeat("'", 34<<20) + "=1"
+	got := sheet.SafeCSV([]string{c})[0]
+	if len(got) != len(c)+1 || got[0] != '\'' || sheet.UnquoteCSV(got) != c {
+		t.Fatalf("a cell of %d characters came back as %d", len(c), len(got))
 	}
 }

@@ -228,6 +228,9 @@ func (a *actCtx) approveExtension() error {
 	if !d.After(a.now) {
 		return apperr.New(apperr.Invalid, "case.deadline_past")
 	}
+	if d.After(a.now.AddDate(1, 0, 0)) {
+		return apperr.New(apperr.Invalid, "case.deadline_far")
+	}
 	start := a.c.DispatchedAt
 	a.c.ExtPending, a.c.ExtDeadline, a.c.ExtReason = false, time.Time{}, ""
 	a.setTimer(start, d)

@@ -24,5 +24,8 @@ func TestDeadlineWithinAYear(t *testing.T) {
 		}
 		p := f.inProgress(f.unitA)
 		f.actErr(apperr.Invalid, f.handlerA, p.ID, workflow.ActInput{Action: workflow.RequestExtension, Opinion: "需协调", Deadline: far})
+		// nor can the approval set one further than the request
+		f.act(f.handlerA, p.ID, workflow.ActInput{Action: workflow.RequestExtension, Opinion: "需协调", Deadline: p.Deadline.Add(48 * time.Hour)})
+		f.actErr(apperr.Invalid, f.acceptor, p.ID, workflow.ActInput{Action: workflow.ApproveExtension, Deadline: far})
 	})
 }
