@@ -50,3 +50,26 @@ func TestNamesBounded(t *testing.T) {
 		}
 	})
 }
+
+// A name stored before the bound keeps working: its account can still be
+// changed (disabled) as long as the name stays as it was.
+func TestLongNameStoredBefore(t *testing.T) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := testStore(db, nil)
+		u, err := s.CreateUser(ctx, admin, org.NewUser{Username: "old", DisplayName: "旧", Password: pw, Role: org.RoleLeader})
+		if err != nil {
+			t.Fatal(err)
+		}
+		long := strings.Repeat("长", org.MaxName+20)
+		if _, err := db.Exec(ctx, `UPDATE users SET display_name = ? WHERE id = ?`, long, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateUser(ctx, admin, u.ID, org.NewUser{DisplayName: long, Role: org.RoleLeader}, true); err != nil {
+			t.Errorf("disabling an account whose name is long: %v", err)
+		}
+		if err := s.UpdateUser(ctx, admin, u.ID, org.NewUser{DisplayName: long + "x", Role: org.RoleLeader}, true); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("a longer name: %v", err)
+		}
+	})
+}

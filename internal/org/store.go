@@ -260,6 +260,9 @@ func (s *Store) CreateUnit(ctx context.Context, actor Actor, u Unit) (Unit, erro
 	if err := checkUnit(&u); err != nil {
 		return u, err
 	}
+	if err := CheckName(u.Name); err != nil {
+		return u, err
+	}
 	u.Active = true
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := unitRegionExists(ctx, tx, u); err != nil {
@@ -287,6 +290,9 @@ func (s *Store) UpdateUnit(ctx context.Context, actor Actor, u Unit) error {
 		if err := unitRegionExists(ctx, tx, u); err != nil {
 			return err
 		}
+		if err := nameChanged(ctx, tx, `SELECT name FROM units WHERE id = ?`, u.ID, u.Name); err != nil {
+			return err
+		}
 		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "unit.not_found"), `UPDATE units SET name = ?, kind = ?, region_id = ?, active = ? WHERE id = ?`, u.Name, u.Kind, nullable(u.RegionID), u.Active, u.ID); err != nil {
 			return err
 		}
@@ -307,14 +313,26 @@ func CheckName(name string) error {
 	return nil
 }
 
+// nameChanged checks a new name against MaxName when it is not the one
+// stored (read by query for id): a name stored before the bound keeps
+// working until it is changed, so that an account with one can still be
+// disabled.
+func nameChanged(ctx context.Context, tx *store.Tx, query string, id int64, name string) error {
+	var was string
+	if err := tx.QueryRow(ctx, query, id).Scan(&was); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if was == name {
+		return nil
+	}
+	return CheckName(name)
+}
+
 // checkUnit trims a unit's name and checks it and the kind.
 func checkUnit(u *Unit) error {
 	u.Name = strings.TrimSpace(u.Name)
 	if u.Name == "" {
 		return apperr.New(apperr.Invalid, "unit.required")
-	}
-	if err := CheckName(u.Name); err != nil {
-		return err
 	}
 	if !slicesContains(UnitKinds, u.Kind) {
 		return apperr.New(apperr.Invalid, "unit.bad_kind", "kind", u.Kind)
@@ -400,9 +418,6 @@ func validateUser(u *NewUser) error {
 	if u.DisplayName == "" {
 		u.DisplayName = u.Username
 	}
-	if err := CheckName(u.DisplayName); err != nil {
-		return err
-	}
 	if !u.Role.Valid() || u.Role == RoleClient {
 		return apperr.New(apperr.Invalid, "user.bad_role", "role", string(u.Role))
 	}
@@ -442,6 +457,9 @@ func DefaultScope(r Role) Scope {
 // CreateUser adds an account.
 func (s *Store) CreateUser(ctx context.Context, actor Actor, nu NewUser) (User, error) {
 	if err := validateUser(&nu); err != nil {
+		return User{}, err
+	}
+	if err := CheckName(nu.DisplayName); err != nil {
 		return User{}, err
 	}
 	if !nu.SkipPolicy {
@@ -489,6 +507,9 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id int64, nu NewUse
 		return err
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := nameChanged(ctx, tx, `SELECT display_name FROM users WHERE id = ?`, id, nu.DisplayName); err != nil {
+			return err
+		}
 		if err := tx.Change(ctx, apperr.New(apperr.NotFound, "user.not_found"), `UPDATE users SET display_name = ?, role = ?, unit_id = ?, scope = ?, scope_region_id = ?, disabled = ? WHERE id = ?`,
 			nu.DisplayName, string(nu.Role), nullable(nu.UnitID), string(nu.Scope), nullable(nu.ScopeRegionID), disabled, id); err != nil {
 			return err

@@ -31,6 +31,44 @@ func TestTOTPVectors(t *testing.T) {
 // code never accepted twice, a step either side accepted, recovery codes
 // once each, five codes a challenge, Login refusing the account, the
 // secret sealed to its user and key, and an administrator's reset.
+// A sign-in begun with the old password and waiting for its second
+// factor ends when the password is changed.
+func TestPasswordChangeEndsChallenges(t *testing.T) {
+	storetest.Both(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Date(2026, 12, 6, 9, 0, 10, 0, time.UTC)}
+		s := testStore(db, clk)
+		s.SecretKey = []byte("0123456789abcdef0123456789abcdef")
+		u, err := s.CreateUser(ctx, admin, org.NewUser{Username: "acc", DisplayName: "受理员", Password: pw, Role: org.RoleAcceptor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		self := org.Actor{UserID: u.ID, Name: u.DisplayName, Role: u.Role, Scope: org.ScopeCity}
+		e, err := s.BeginTOTP(ctx, self, u.ID, "own-session")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := org.TOTP(e.Secret, clk.t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recovery, err := s.EnableTOTP(ctx, self, u.ID, "own-session", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step, err := s.StartLogin(ctx, "acc", pw, "10.0.0.1", "t")
+		if err != nil || step.Challenge == "" {
+			t.Fatalf("start: %+v %v", step, err)
+		}
+		if err := s.SetPassword(ctx, self, u.ID, pw+"-new", false, "own-session"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SecondFactor(ctx, step.Challenge, recovery[0], "10.0.0.1", "t"); !apperr.Is(err, apperr.Unauthorized) {
+			t.Errorf("the old password's sign-in completed after the change: %v", err)
+		}
+	})
+}
+
 func TestTwoFactor(t *testing.T) {
 	storetest.Both(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

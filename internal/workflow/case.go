@@ -622,6 +622,10 @@ func (s *Service) ReportTx(ctx context.Context, tx *store.Tx, p PreparedCase) (*
 		// A place named by its point: a district's or a street's staff
 		// report within their area, as they would have had to name it.
 		if actor.Scope == org.ScopeRegion {
+			if in.RegionID == 0 && in.Lat == nil {
+				// an address alone: their area cannot be told from it
+				return nil, apperr.New(apperr.Invalid, "case.location_required")
+			}
 			var path string
 			if in.RegionID != 0 {
 				if err := tx.QueryRow(ctx, `SELECT path FROM regions WHERE id = ?`, in.RegionID).Scan(&path); err != nil {
