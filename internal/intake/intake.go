@@ -90,6 +90,10 @@ type Submission struct {
 	// WantReceipt gives a staff submission a receipt too (the public page
 	// used by a signed-in inspector or grid worker).
 	WantReceipt bool
+	// StaffAPI marks a filing through the staff API or console (made
+	// idempotent by its key): filed as workflow.Service.Report files it,
+	// with no receipt and no abuse list, whoever the caller.
+	StaffAPI bool
 }
 
 // Receipt is the answer to a submission.
@@ -135,7 +139,7 @@ func (s *Service) submit(ctx context.Context, actor org.Actor, sub Submission) (
 	// The abuse list is for the public's channels; staff, who sign in and
 	// answer for what they file, enter a hotline caller's report whatever
 	// the caller's phone.
-	if !actor.Role.Staff() {
+	if !actor.Role.Staff() && !sub.StaffAPI {
 		if err := s.checkBlocked(ctx, sub.Case.DeviceID, sub.Case.ReporterPhone, sub.IP); err != nil {
 			return Receipt{}, err
 		}
@@ -194,7 +198,7 @@ func (s *Service) writeOne(ctx context.Context, tx *store.Tx, j *job) (Receipt, 
 	// public page (never a reward: it is their job). The receipt is
 	// made before the case takes its number (WhenFiled).
 	var code string
-	citizen := actor.Role == org.RoleSystem || actor.Role == org.RoleClient
+	citizen := (actor.Role == org.RoleSystem || actor.Role == org.RoleClient) && !sub.StaffAPI
 	prepared := j.prepared
 	if citizen || sub.WantReceipt {
 		prepared = prepared.WhenFiled(func(ctx context.Context, tx *store.Tx, caseID int64) (err error) {
@@ -284,6 +288,11 @@ func fingerprint(in workflow.NewCase) string {
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", strings.TrimSpace(in.Address), strings.TrimSpace(in.ReporterPhone), in.Source)
 	for _, p := range in.Photos {
 		h.Write([]byte(p.SHA256))
+	}
+	// what staff filing adds (zero on the public's channels, which then
+	// hash as before)
+	if in.RegionID != 0 || in.Urgency != 0 || in.ReporterName != "" || in.ReporterEmail != "" {
+		fmt.Fprintf(h, "\x01%d\x00%d\x00%s\x00%s\x00", in.RegionID, in.Urgency, strings.TrimSpace(in.ReporterName), strings.TrimSpace(in.ReporterEmail))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -307,7 +307,7 @@ func (s *Server) fileCase(r *http.Request, in workflow.NewCase) (c *workflow.Cas
 	if a.TokenID != 0 {
 		scope = "token:" + itoa(a.TokenID)
 	}
-	rec, err := s.Intake.Submit(r.Context(), a, intake.Submission{Scope: scope, Key: key, Case: in, IP: s.clientIP(r)})
+	rec, err := s.Intake.Submit(r.Context(), a, intake.Submission{Scope: scope, Key: key, Case: in, StaffAPI: true})
 	if err != nil {
 		return nil, false, err
 	}
@@ -702,7 +702,9 @@ func (s *Server) pageNewCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Key: the form's one-time idempotency key, so that sending it twice
-	// (a double tap, a retry on a flaky network) files one case.
+	// (a double tap, a retry on a flaky network) files one case; the page
+	// is not kept by the browser, so that going back to it gives a new one.
+	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Center": s.mapCenter(r), "Key": org.RandomToken(18)})
 }
 
@@ -725,11 +727,18 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, lerr)
 			return
 		}
-		code, msg := s.message(r, err)
 		key := r.FormValue("idempotency_key") // (nothing was filed: the same form may be sent again)
-		if key == "" {
+		if ae, ok := apperr.As(err); key == "" || ok && ae.Key == "intake.key_reused" {
+			// The key filed a case already (this form came back from the
+			// browser's history, edited): what is typed now is another
+			// report, with a key of its own.
+			if key != "" {
+				err = apperr.New(apperr.Conflict, "case.form_already_sent")
+			}
 			key = org.RandomToken(18)
 		}
+		code, msg := s.message(r, err)
+		w.Header().Set("Cache-Control", "no-store")
 		s.renderStatus(w, r, status(code), "new_case", map[string]any{"L": l, "Sources": workflow.Sources, "Error": msg, "Form": r.Form, "Center": s.mapCenter(r), "Key": key})
 		return
 	}

@@ -72,6 +72,10 @@ func TestStaffFilingOncePerKey(t *testing.T) {
 		if res := post(acc, "hotline-call-1", other); res.StatusCode != 409 {
 			t.Errorf("the key for other content: %d %s", res.StatusCode, res.body)
 		}
+		other["description"], other["urgency"] = body["description"], 2
+		if res := post(acc, "hotline-call-1", other); res.StatusCode != 409 {
+			t.Errorf("the key for another urgency: %d %s", res.StatusCode, res.body)
+		}
 		tok := f.bearer(0)
 		if res := post(tok, "hotline-call-1", body); res.StatusCode != 201 {
 			t.Errorf("another caller's same key: %d %s", res.StatusCode, res.body)
@@ -96,6 +100,29 @@ func TestStaffFilingOncePerKey(t *testing.T) {
 		}
 		if n := count(); n != before+3 {
 			t.Fatalf("%d cases filed, want 3", n-before)
+		}
+		if cc := page.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("the form may be kept by the browser: Cache-Control %q", cc)
+		}
+		// The same form back from the browser's history, edited into
+		// another report: told so, with a new key to send it under.
+		form.Set("description", "另一处堆放垃圾")
+		r3 := acc.multipart("/cases", form, nil)
+		m3 := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(r3.body)
+		if r3.StatusCode != 409 || !strings.Contains(r3.body, "这份表单已经提交过") || m3 == nil || m3[1] == m[1] {
+			t.Fatalf("the form sent again with other content: %d %.300s", r3.StatusCode, r3.body)
+		}
+		form.Set("idempotency_key", m3[1])
+		if r4 := acc.multipart("/cases", form, nil); r4.StatusCode != 303 || r4.Header.Get("Location") == loc {
+			t.Fatalf("sent under its new key: %d %q", r4.StatusCode, r4.Header.Get("Location"))
+		}
+		if n := count(); n != before+4 {
+			t.Fatalf("%d cases filed, want 4", n-before)
+		}
+		// A partner's token filing by key gets no receipt, as without one.
+		var receipts int
+		if err := db.Reader().QueryRow(context.Background(), `SELECT COUNT(*) FROM receipts`).Scan(&receipts); err != nil || receipts != 0 {
+			t.Errorf("%d receipts for staff API filings (%v)", receipts, err)
 		}
 	})
 }
