@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"chuangwen/internal/audit"
@@ -44,7 +45,14 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("--photos: %w", err)
 	}
 	start := time.Now()
-	m, err := backup.Backup(ctx, backup.Options{DB: db, DSN: cfg.DB, Photos: photos, KeyFile: cfg.DataKeyFile, WithKey: withKey, Out: out, Log: log})
+	outside := []string{cfg.Data}
+	if !store.IsPostgres(cfg.DB) {
+		outside = append(outside, filepath.Dir(cfg.DB))
+	}
+	if l, ok := photos.(blob.Local); ok {
+		outside = append(outside, l.Dir)
+	}
+	m, err := backup.Backup(ctx, backup.Options{DB: db, DSN: cfg.DB, Photos: photos, KeyFile: cfg.DataKeyFile, WithKey: withKey, Out: out, Outside: outside, Log: log})
 	if err != nil {
 		return err
 	}
@@ -110,6 +118,13 @@ func cmdCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer dst.Close()
+		// Only an empty database: one that holds anything (an earlier
+		// attempt, another program's tables) would be mixed with the copy.
+		if n, err := store.PublicTables(ctx, dst); err != nil {
+			return err
+		} else if n > 0 {
+			return fmt.Errorf("copy: the target database is not empty (%d tables); create an empty one (or drop the earlier attempt's)", n)
+		}
 		if _, err := dst.Migrate(ctx); err != nil {
 			return err
 		}

@@ -137,6 +137,74 @@ func backupDrill(t *testing.T, data string) {
 	if res, err := runCmd(t, "restore", "--data="+target, "--from", out); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("restore over a database: %v %s", err, res)
 	}
+	// A backup folder inside the data or photo folder is refused (it
+	// would be listed with the photos and copied into itself).
+	if res, err := runCmd(t, "backup", d, "--out", filepath.Join(data, "photos", "bk")); err == nil || !strings.Contains(err.Error(), "inside") {
+		t.Errorf("backup into the photo folder: %v %s", err, res)
+	}
+	if _, err := os.Stat(filepath.Join(data, "photos", "bk")); err == nil {
+		t.Error("the refused backup made its folder in the photos")
+	}
+	// A restore that fails its checks leaves nothing it wrote: a manifest
+	// whose trail head was edited, and one of an engine no one wrote.
+	tamper := func(edit func(string) string) string {
+		t.Helper()
+		dir := t.TempDir()
+		for _, f := range append(append([]backup.File(nil), m.Files...), backup.File{Path: backup.ManifestFile}) {
+			b, err := os.ReadFile(filepath.Join(out, f.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Path == backup.ManifestFile {
+				b = []byte(edit(string(b)))
+			}
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f.Path)), 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f.Path), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	for name, tc := range map[string]struct {
+		edit func(string) string
+		want string
+	}{
+		"an edited trail head": {func(s string) string { return strings.Replace(s, m.AuditHead, strings.Repeat("0", 64), 1) }, "trail ends at"},
+		"an unknown engine":    {func(s string) string { return strings.Replace(s, `"engine": "sqlite"`, `"engine": "mysql"`, 1) }, "mysql"},
+	} {
+		from := tamper(tc.edit)
+		target := t.TempDir()
+		if res, err := runCmd(t, "restore", "--data="+target, "--from", from); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("restore of %s: %v %s", name, err, res)
+		}
+		var left []string
+		filepath.WalkDir(target, func(p string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				left = append(left, p)
+			}
+			return nil
+		})
+		if len(left) > 0 {
+			t.Errorf("restore of %s left %v", name, left)
+		}
+	}
+	// A photo store that holds files already is not restored into.
+	busy := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(busy, "photos", "orig"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(busy, "photos", "orig", "p1.jpg"), []byte("someone's photo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := runCmd(t, "restore", "--data="+busy, "--from", out); err == nil || !strings.Contains(err.Error(), "photo store holds files") {
+		t.Errorf("restore into a photo store with files: %v %s", err, res)
+	}
+	if b, _ := os.ReadFile(filepath.Join(busy, "photos", "orig", "p1.jpg")); string(b) != "someone's photo" {
+		t.Error("the photo store's file was written over")
+	}
+
 	var photo string
 	for _, f := range m.Files {
 		if strings.HasPrefix(f.Path, "photos/") {
@@ -162,6 +230,7 @@ func backupDrill(t *testing.T, data string) {
 	if err != nil {
 		t.Fatalf("copy: %v %s", err, res)
 	}
+
 	if got := headRe.FindStringSubmatch(res); got == nil || got[2] != m.AuditHead {
 		t.Errorf("the trail on PostgreSQL: %s, want head %s", res, m.AuditHead)
 	}
@@ -205,8 +274,25 @@ func backupDrill(t *testing.T, data string) {
 	if err != nil {
 		t.Fatalf("a new user on the copy: %v %s", err, res)
 	}
-	if res, err := runCmd(t, "copy", "--data="+target, "--to", pg); err == nil || !strings.Contains(err.Error(), "already holds data") {
+	// A second copy into the database, which holds the first, is refused
+	// before it writes anything; so is one into a database that holds
+	// another program's table (before, the schema was created beside it
+	// and the copy failed halfway).
+	if res, err := runCmd(t, "copy", "--data="+target, "--to", pg); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("a second copy into the same database: %v %s", err, res)
+	}
+	foreign := storetest.EmptyPostgres(t)
+	if fdb, err := store.Open(ctx, foreign); err != nil {
+		t.Fatal(err)
+	} else {
+		_, err := fdb.Exec(ctx, `CREATE TABLE other_app (x INT)`)
+		fdb.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := runCmd(t, "copy", "--data="+target, "--to", foreign); err == nil || !strings.Contains(err.Error(), "not empty (1 tables)") {
+		t.Errorf("copy into another program's database: %v %s", err, res)
 	}
 
 	// A PostgreSQL installation backs up through pg_dump and restores

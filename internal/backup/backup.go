@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"chuangwen/internal/audit"
@@ -86,8 +87,11 @@ type Options struct {
 	// KeyFile is the data key's file; WithKey puts it in the backup.
 	KeyFile string
 	WithKey bool
-	// Out is the backup folder: absent or empty.
-	Out string
+	// Out is the backup folder: absent or empty, and in none of Outside
+	// (the data folder, the photo folder: a backup written inside the
+	// photos would be listed and copied into itself).
+	Out     string
+	Outside []string
 	Log *slog.Logger
 	Now func() time.Time
 }
@@ -103,6 +107,11 @@ func Backup(ctx context.Context, o Options) (Manifest, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := Manifest{Format: Format, CreatedAt: now().UTC().Truncate(time.Second), WithKey: o.WithKey}
+	for _, dir := range o.Outside {
+		if dir != "" && within(o.Out, dir) {
+			return m, fmt.Errorf("backup: %s is inside %s, which the backup copies or serves from; name a folder elsewhere", o.Out, dir)
+		}
+	}
 	if err := emptyFolder(o.Out); err != nil {
 		return m, err
 	}
@@ -148,6 +157,11 @@ func Backup(ctx context.Context, o Options) (Manifest, error) {
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return m, fmt.Errorf("backup: pg_dump: %v: %s", err, out)
+		}
+		// pg_dump creates the file under the umask: it holds every
+		// reporter's and volunteer's record, for the owner only.
+		if err := os.Chmod(filepath.Join(o.Out, PgDumpFile), 0o600); err != nil {
+			return m, fmt.Errorf("backup: %w", err)
 		}
 	}
 	log.Info("backup: database copied", "engine", m.Engine, "schema", m.SchemaVersion)
@@ -208,8 +222,7 @@ type RestoreReport struct {
 // database, the photos and the data key in place. It refuses to write over
 // an existing SQLite file or a different data key: restoring is for an
 // empty installation (move the old one aside first).
-func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
-	var rep RestoreReport
+func Restore(ctx context.Context, o RestoreOptions) (rep RestoreReport, err error) {
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -221,6 +234,9 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 	rep.Manifest = m
 	if err := Check(o.From, m); err != nil {
 		return rep, err
+	}
+	if m.Engine != "sqlite" && m.Engine != "postgres" || m.SchemaVersion < 1 {
+		return rep, fmt.Errorf("restore: the manifest names engine %q, schema version %d: not a backup this program took", m.Engine, m.SchemaVersion)
 	}
 	latest, err := store.LatestVersion()
 	if err != nil {
@@ -254,7 +270,8 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 		}
 	}
 	// The refusals first, then the files, the database last: a restore
-	// cut short leaves no database, and can simply be run again.
+	// that fails leaves nothing it wrote (the photos, the key, the
+	// database are removed again), and can simply be run again.
 	if toPG {
 		if err := pgEmpty(ctx, o.DB); err != nil {
 			return rep, err
@@ -262,6 +279,24 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 	} else if _, err := os.Stat(o.DB); err == nil {
 		return rep, fmt.Errorf("restore: %s exists; restore into a new data folder, or move it aside first", o.DB)
 	}
+	if lister, ok := o.Photos.(blob.Lister); ok {
+		held := errors.New("held")
+		err := lister.List(ctx, "", func(string, time.Time) error { return held })
+		if errors.Is(err, held) {
+			return rep, errors.New("restore: the photo store holds files already; restore into an empty one")
+		}
+		if err != nil {
+			return rep, fmt.Errorf("restore: photos: %w", err)
+		}
+	}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	if rep.KeyRestored {
 		if err := os.MkdirAll(filepath.Dir(o.KeyFile), 0o750); err != nil {
 			return rep, err
@@ -269,6 +304,7 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 		if err := copyFile(filepath.Join(o.From, KeyFile), o.KeyFile, 0o600); err != nil {
 			return rep, fmt.Errorf("restore: data key: %w", err)
 		}
+		undo = append(undo, func() { _ = os.Remove(o.KeyFile) })
 	}
 	src := blob.Local{Dir: filepath.Join(o.From, PhotosDir)}
 	for _, f := range m.Files {
@@ -279,10 +315,13 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 		if _, err := copyObject(ctx, src, o.Photos, key); err != nil {
 			return rep, fmt.Errorf("restore: photo %s: %w", key, err)
 		}
+		undo = append(undo, func() { _ = o.Photos.Delete(context.WithoutCancel(ctx), key) })
 		rep.Photos++
 	}
 	log.Info("restore: photos in place", "files", rep.Photos)
 	if toPG {
+		// the target was empty (pgEmpty): a failure takes it back to empty
+		undo = append(undo, func() { pgClear(context.WithoutCancel(ctx), o.DB, log) })
 		if err := pgRestore(ctx, o.From, o.DB); err != nil {
 			return rep, err
 		}
@@ -291,13 +330,21 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 			return rep, err
 		}
 		tmp := o.DB + ".restoring"
-		_ = os.Remove(tmp) // an earlier attempt's
+		removeSQLite(tmp) // an earlier attempt's
+		undo = append(undo, func() { removeSQLite(tmp) })
 		if err := copyFile(filepath.Join(o.From, SQLiteFile), tmp, 0o600); err != nil {
 			return rep, fmt.Errorf("restore: database: %w", err)
+		}
+		// The copy is checked under its temporary name: a database that
+		// does not open, or whose trail is not the backup's, never takes
+		// the database's name.
+		if _, err := checkRestored(ctx, tmp, m); err != nil {
+			return rep, err
 		}
 		if err := os.Rename(tmp, o.DB); err != nil {
 			return rep, fmt.Errorf("restore: database: %w", err)
 		}
+		undo = append(undo, func() { removeSQLite(o.DB) })
 	}
 	log.Info("restore: database in place", "engine", m.Engine)
 
@@ -306,15 +353,9 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 		return rep, err
 	}
 	defer db.Close()
-	ar, err := audit.Verify(ctx, db)
+	ar, err := checkRestored(ctx, db, m)
 	if err != nil {
 		return rep, err
-	}
-	if !ar.OK {
-		return rep, fmt.Errorf("restore: the restored trail is broken at entry %d: %s", ar.BrokenSeq, ar.Problem)
-	}
-	if m.AuditHead != "" && ar.HeadHash != m.AuditHead {
-		return rep, fmt.Errorf("restore: the restored trail ends at %s, the backup's at %s", ar.HeadHash, m.AuditHead)
 	}
 	rep.AuditEntries, rep.AuditHead = ar.Entries, ar.HeadHash
 	// Restored statistics may not fit the plans: bring them up to date.
@@ -322,6 +363,58 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreReport, error) {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// checkRestored checks a restored database (a *store.DB, or a SQLite
+// file's path): its schema is the manifest's, and its trail verifies and
+// ends where the manifest says.
+func checkRestored(ctx context.Context, target any, m Manifest) (audit.Report, error) {
+	db, ok := target.(*store.DB)
+	if !ok {
+		var err error
+		if db, err = store.Open(ctx, target.(string)); err != nil {
+			return audit.Report{}, fmt.Errorf("restore: the backup's database does not open: %w", err)
+		}
+		defer db.Close()
+	}
+	v, err := db.Version(ctx)
+	if err != nil {
+		return audit.Report{}, fmt.Errorf("restore: the backup's database cannot be read: %w", err)
+	}
+	if v != m.SchemaVersion {
+		return audit.Report{}, fmt.Errorf("restore: the database is at schema version %d, the manifest says %d", v, m.SchemaVersion)
+	}
+	ar, err := audit.Verify(ctx, db)
+	if err != nil {
+		return ar, fmt.Errorf("restore: the trail cannot be read: %w", err)
+	}
+	if !ar.OK {
+		return ar, fmt.Errorf("restore: the restored trail is broken at entry %d: %s", ar.BrokenSeq, ar.Problem)
+	}
+	if m.AuditHead != "" && ar.HeadHash != m.AuditHead {
+		return ar, fmt.Errorf("restore: the restored trail ends at %s, the backup's at %s", ar.HeadHash, m.AuditHead)
+	}
+	return ar, nil
+}
+
+// removeSQLite removes a SQLite database file and its journal files.
+func removeSQLite(path string) {
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		_ = os.Remove(p)
+	}
+}
+
+// pgClear takes a PostgreSQL database that was empty before a restore
+// back to empty.
+func pgClear(ctx context.Context, dsn string, log *slog.Logger) {
+	db, err := store.Open(ctx, dsn)
+	if err == nil {
+		_, err = db.Exec(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public`)
+		db.Close()
+	}
+	if err != nil {
+		log.Error("restore: the target database could not be emptied again; drop and create it before another attempt", "err", err)
+	}
 }
 
 // ReadManifest reads a backup folder's manifest.
@@ -394,19 +487,20 @@ func verifySQLite(ctx context.Context, path string) (audit.Report, error) {
 	return audit.Verify(ctx, db)
 }
 
-// pgEmpty refuses a PostgreSQL target that holds a schema already.
+// pgEmpty refuses a PostgreSQL target that holds any table (of this
+// program or another).
 func pgEmpty(ctx context.Context, dsn string) error {
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
-	v, err := db.Version(ctx)
-	db.Close()
+	defer db.Close()
+	n, err := store.PublicTables(ctx, db)
 	if err != nil {
 		return err
 	}
-	if v != 0 {
-		return fmt.Errorf("restore: the target database is not empty (schema version %d); create an empty one", v)
+	if n != 0 {
+		return fmt.Errorf("restore: the target database is not empty (%d tables); create an empty one", n)
 	}
 	return nil
 }
@@ -440,6 +534,31 @@ func pgPassword(dsn string) (string, []string) {
 	}
 	u.User = url.User(u.User.Username())
 	return u.String(), append(env, "PGPASSWORD="+pw)
+}
+
+// within tells whether path is dir or inside it, symbolic links followed
+// (path need not exist yet: its nearest existing parent is resolved).
+func within(path, dir string) bool {
+	real := func(p string) string {
+		p, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		var rest []string
+		for {
+			if r, err := filepath.EvalSymlinks(p); err == nil {
+				return filepath.Join(append([]string{r}, rest...)...)
+			}
+			parent := filepath.Dir(p)
+			if parent == p {
+				return p
+			}
+			rest = append([]string{filepath.Base(p)}, rest...)
+			p = parent
+		}
+	}
+	p, d := real(path), real(dir)
+	return p == d || strings.HasPrefix(p, d+string(filepath.Separator))
 }
 
 // emptyFolder makes dir, or accepts it if it exists and is empty.

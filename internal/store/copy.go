@@ -29,6 +29,20 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
+// PublicTables counts the tables in the database's schema (this
+// program's or any other's): a target that holds any is not empty.
+func PublicTables(ctx context.Context, db *DB) (int, error) {
+	q := `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()`
+	if db.Dialect == SQLite {
+		q = `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'`
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count tables: %w", err)
+	}
+	return n, nil
+}
+
 // LatestVersion is the schema version this program migrates to.
 func LatestVersion() (int, error) {
 	ms, err := loadMigrations()
