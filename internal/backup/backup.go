@@ -92,8 +92,8 @@ type Options struct {
 	// photos would be listed and copied into itself).
 	Out     string
 	Outside []string
-	Log *slog.Logger
-	Now func() time.Time
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Backup writes a backup of the installation to o.Out.
