@@ -289,16 +289,24 @@ func sheetRows(r io.Reader) (string, [][]string, error) {
 	}
 	defer it.Close()
 	var rows [][]string
+	empty := 0 // empty rows not yet kept: kept once a row follows them (a sheet formatted down to its last row ends in a million)
 	for it.Next() {
 		rec, err := it.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			return sheets[0], nil, err
 		}
 		if len(rec) > MaxSheetColumns {
-			return sheets[0], nil, tooWide{row: len(rows) + 1, columns: len(rec)}
+			return sheets[0], nil, tooWide{row: len(rows) + empty + 1, columns: len(rec)}
 		}
 		for i, c := range rec {
 			rec[i] = strings.TrimSpace(c)
+		}
+		if blank(rec) {
+			empty++
+			continue
+		}
+		for ; empty > 0; empty-- {
+			rows = append(rows, nil)
 		}
 		rows = append(rows, rec)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -186,7 +187,7 @@ func (s *Server) apiImportTree(w http.ResponseWriter, r *http.Request) {
 // editionPath reads {code} and {version}.
 func editionPath(r *http.Request) (string, int, error) {
 	v, err := strconv.Atoi(r.PathValue("version"))
-	if err != nil || v < 1 {
+	if err != nil || v < 1 || v > math.MaxInt32 {
 		return "", 0, apperr.New(apperr.NotFound, "not_found")
 	}
 	return r.PathValue("code"), v, nil

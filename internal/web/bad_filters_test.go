@@ -28,11 +28,17 @@ func TestBadFilterValuesAreRefused(t *testing.T) {
 		{"/api/v1/privacy/access?kind=zzz", "访问类型“zzz”无效"},
 		{"/api/v1/privacy/access?user=abc", "user 不是有效的数字"},
 		{"/api/v1/cases?warning=9", "预警等级应为"},
+		{"/api/v1/webhooks/deliveries?webhook=abc", "webhook 不是有效的数字"},
+		{"/api/v1/webhooks/deliveries?webhook=3000000000", "webhook 不是有效的数字"}, // (PostgreSQL's int4 had answered 500)
+		{"/api/v1/webhooks/deliveries?webhook=-5", "webhook 不是有效的数字"},
 	} {
 		res := admin.do("GET", tc.path, nil, "")
 		if res.StatusCode != 400 || !strings.Contains(res.body, tc.want) {
 			t.Errorf("%s: %d %.300s, want 400 %q", tc.path, res.StatusCode, res.body, tc.want)
 		}
+	}
+	if res := admin.do("GET", "/api/v1/assess/editions/x/3000000000", nil, ""); res.StatusCode != 404 {
+		t.Errorf("an edition version beyond int4: %d %.200s", res.StatusCode, res.body)
 	}
 	for _, ok := range []string{"/api/v1/notices?week=2026-W49", "/api/v1/revisits?week=2026-W49", "/api/v1/assess/escalations?kind=unit",
 		"/api/v1/privacy/access?kind=reporter", "/api/v1/cases?warning=2", "/notices?week=2026-W53", "/revisits?week=2020-W53"} {

@@ -195,7 +195,15 @@ func (s *Server) apiAddWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDeliveries(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.ParseInt(r.URL.Query().Get("webhook"), 10, 64)
+	var id int64
+	if v := r.URL.Query().Get("webhook"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			s.fail(w, r, errInvalid("bad_number", "field", "webhook"))
+			return
+		}
+		id = n
+	}
 	list, err := s.Report.Deliveries(r.Context(), actorOf(r), id, 200)
 	respond(s, w, r, nonNil(list), err)
 }

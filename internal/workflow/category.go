@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,12 @@ func (c Category) Limit(urgency int) workcal.Limit {
 	return workcal.Limit{Value: v, Unit: c.LimitUnit}
 }
 
+// The longest time limits a category may set: a working year.
+const (
+	MaxLimitHours = 2000
+	MaxLimitDays  = 250
+)
+
 func (c *Category) validate() error {
 	c.Code = strings.TrimSpace(c.Code)
 	c.Name = strings.TrimSpace(c.Name)
@@ -86,6 +93,22 @@ func (c *Category) validate() error {
 		return apperr.New(apperr.Invalid, "category.bad_dup_radius")
 	}
 	c.Hint = strings.TrimSpace(c.Hint)
+	// A time limit is at most a working year (250 days, 2,000 hours): a
+	// longer one is a typo, and would keep the city's cases off every
+	// overdue list (and overflow the database's column).
+	most := MaxLimitHours
+	if c.LimitUnit == workcal.Days {
+		most = MaxLimitDays
+	}
+	for _, v := range []int{c.LimitNormal, c.LimitUrgent, c.LimitCritical} {
+		if v > most {
+			unit := "limit.hours"
+			if c.LimitUnit == workcal.Days {
+				unit = "limit.days"
+			}
+			return apperr.New(apperr.Invalid, "category.limit_too_long", "max", strconv.Itoa(most), "unit", unit)
+		}
+	}
 	if c.ParentID == 0 {
 		// A 大类 groups 小类; its limit is only a default for new children.
 		if c.LimitUnit == "" {
