@@ -409,7 +409,9 @@ func removeSQLite(path string) {
 func pgClear(ctx context.Context, dsn string, log *slog.Logger) {
 	db, err := store.Open(ctx, dsn)
 	if err == nil {
-		_, err = db.Exec(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public`)
+		if _, err = db.Exec(ctx, `DROP SCHEMA public CASCADE`); err == nil {
+			_, err = db.Exec(ctx, `CREATE SCHEMA public`)
+		}
 		db.Close()
 	}
 	if err != nil {

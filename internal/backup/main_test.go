@@ -1,0 +1,9 @@
+package backup
+
+import (
+	"testing"
+
+	"chuangwen/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
