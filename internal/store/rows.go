@@ -145,6 +145,14 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// IsBusy reports whether err is SQLite's SQLITE_BUSY: the database's write
+// lock stayed taken longer than the busy timeout (another process writing
+// without a pause).
+func IsBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // checkText refuses a text argument with a NUL byte or bytes that are not
 // UTF-8, whatever path it came by (a form, JSON's \u0000, an import):
 // PostgreSQL rejects both (SQLSTATE 22021, a 500 for the user) and SQLite
