@@ -9,6 +9,7 @@ import (
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/assess"
 	"chuangwen/internal/org"
+	"chuangwen/internal/report"
 	"chuangwen/internal/workflow"
 )
 
@@ -49,13 +50,27 @@ type recurrences struct {
 	Later []workflow.Recurrence `json:"later"`
 }
 
-func (s *Server) revisitFilter(r *http.Request) workflow.RevisitFilter {
+// revisitFilter reads the list's filter; a week must be an ISO week
+// (report.ParseWeek), which the draws are labelled by.
+func (s *Server) revisitFilter(r *http.Request) (workflow.RevisitFilter, error) {
 	q := r.URL.Query()
-	return workflow.RevisitFilter{State: q.Get("state"), Week: strings.TrimSpace(q.Get("week"))}
+	f := workflow.RevisitFilter{State: q.Get("state")}
+	if w := strings.TrimSpace(q.Get("week")); w != "" {
+		wk, err := report.ParseWeek(w)
+		if err != nil {
+			return f, err
+		}
+		f.Week = wk.String()
+	}
+	return f, nil
 }
 
 func (s *Server) apiRevisits(w http.ResponseWriter, r *http.Request) {
-	items, err := s.Flow.Revisits(r.Context(), actorOf(r), s.revisitFilter(r))
+	f, err := s.revisitFilter(r)
+	var items []workflow.RevisitItem
+	if err == nil {
+		items, err = s.Flow.Revisits(r.Context(), actorOf(r), f)
+	}
 	if items == nil {
 		items = []workflow.RevisitItem{}
 	}
@@ -122,7 +137,11 @@ func (s *Server) apiRecurrences(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pageRevisits(w http.ResponseWriter, r *http.Request) {
-	f := s.revisitFilter(r)
+	f, err := s.revisitFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if !r.URL.Query().Has("state") {
 		f.State = workflow.RevisitPending
 	}

@@ -351,9 +351,8 @@ func (a *actCtx) newDeadline() (time.Time, error) {
 		if !a.in.Deadline.After(a.now) {
 			return time.Time{}, apperr.New(apperr.Invalid, "case.deadline_past")
 		}
-		if a.in.Deadline.After(a.now.AddDate(1, 0, 0)) {
-			// (a typo's year 9999 would hide the case from every overdue list)
-			return time.Time{}, apperr.New(apperr.Invalid, "case.deadline_far")
+		if err := a.withinAYear(a.in.Deadline); err != nil {
+			return time.Time{}, err
 		}
 		return a.in.Deadline.UTC().Truncate(time.Millisecond), nil
 	}
@@ -366,6 +365,15 @@ func (a *actCtx) newDeadline() (time.Time, error) {
 		return time.Time{}, apperr.New(apperr.Invalid, "category.bad_limit")
 	}
 	return a.cal.Deadline(a.now, lim).UTC(), nil
+}
+
+// withinAYear refuses a deadline given by hand more than a year away (a
+// typo's year 9999 would keep the case off every overdue list).
+func (a *actCtx) withinAYear(d time.Time) error {
+	if d.After(a.now.AddDate(1, 0, 0)) {
+		return apperr.New(apperr.Invalid, "case.deadline_far")
+	}
+	return nil
 }
 
 // setTimer starts the clock of a handling that runs from start.

@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"chuangwen/internal/apperr"
@@ -167,7 +166,7 @@ func activeUnits(ctx context.Context, tx *store.Tx, lead int64, coops []int64) (
 			leadName = name
 		}
 		return nil
-	}, `SELECT id, name FROM units WHERE active = TRUE AND id IN (?`+strings.Repeat(`, ?`, len(coops))+`)`, ids...)
+	}, `SELECT id, name FROM units WHERE active = TRUE AND id IN `+store.In(len(ids)), ids...)
 	if err != nil {
 		return "", err
 	}
@@ -208,8 +207,8 @@ func (a *actCtx) requestExtension() error {
 	if a.in.Deadline.IsZero() || !a.in.Deadline.After(a.c.Deadline) {
 		return apperr.New(apperr.Invalid, "case.extension_deadline")
 	}
-	if a.in.Deadline.After(a.now.AddDate(1, 0, 0)) {
-		return apperr.New(apperr.Invalid, "case.deadline_far")
+	if err := a.withinAYear(a.in.Deadline); err != nil {
+		return err
 	}
 	if !a.now.Before(a.c.Deadline) {
 		return apperr.New(apperr.Conflict, "case.extension_too_late")
@@ -228,8 +227,8 @@ func (a *actCtx) approveExtension() error {
 	if !d.After(a.now) {
 		return apperr.New(apperr.Invalid, "case.deadline_past")
 	}
-	if d.After(a.now.AddDate(1, 0, 0)) {
-		return apperr.New(apperr.Invalid, "case.deadline_far")
+	if err := a.withinAYear(d); err != nil {
+		return err
 	}
 	start := a.c.DispatchedAt
 	a.c.ExtPending, a.c.ExtDeadline, a.c.ExtReason = false, time.Time{}, ""

@@ -96,18 +96,12 @@ func (c *Category) validate() error {
 	// A time limit is at most a working year (250 days, 2,000 hours): a
 	// longer one is a typo, and would keep the city's cases off every
 	// overdue list (and overflow the database's column).
-	most := MaxLimitHours
+	most, unit := MaxLimitHours, "limit.hours"
 	if c.LimitUnit == workcal.Days {
-		most = MaxLimitDays
+		most, unit = MaxLimitDays, "limit.days"
 	}
-	for _, v := range []int{c.LimitNormal, c.LimitUrgent, c.LimitCritical} {
-		if v > most {
-			unit := "limit.hours"
-			if c.LimitUnit == workcal.Days {
-				unit = "limit.days"
-			}
-			return apperr.New(apperr.Invalid, "category.limit_too_long", "max", strconv.Itoa(most), "unit", unit)
-		}
+	if max(c.LimitNormal, c.LimitUrgent, c.LimitCritical) > most {
+		return apperr.New(apperr.Invalid, "category.limit_too_long", "max", strconv.Itoa(most), "unit", unit)
 	}
 	if c.ParentID == 0 {
 		// A 大类 groups 小类; its limit is only a default for new children.

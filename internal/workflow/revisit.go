@@ -147,22 +147,6 @@ func RevisitWeek(monday time.Time) string {
 	return fmt.Sprintf("%d-W%02d", y, w)
 }
 
-// validWeek tells an ISO week label that names a week ("2026-W49"; no
-// "2026-W53" in a year of 52 weeks).
-func validWeek(s string) bool {
-	if len(s) != 8 || s[4:6] != "-W" {
-		return false
-	}
-	y, err1 := strconv.Atoi(s[:4])
-	w, err2 := strconv.Atoi(s[6:])
-	if err1 != nil || err2 != nil || w < 1 || w > 53 {
-		return false
-	}
-	jan4 := time.Date(y, 1, 4, 0, 0, 0, 0, time.UTC) // in week 1 always
-	monday := jan4.AddDate(0, 0, 7*(w-1)-(int(jan4.Weekday())+6)%7)
-	return RevisitWeek(monday) == s
-}
-
 // WeekMonday is the Monday 00:00, in loc, of the week holding t.
 func WeekMonday(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
@@ -415,9 +399,6 @@ func (s *Service) Revisits(ctx context.Context, actor org.Actor, f RevisitFilter
 		}
 		where = append(where, "v.state = ?")
 		args = append(args, f.State)
-	}
-	if f.Week != "" && !validWeek(f.Week) {
-		return nil, apperr.New(apperr.Invalid, "report.bad_week", "week", f.Week)
 	}
 	if f.Week != "" {
 		where = append(where, "v.week = ?")
