@@ -2,9 +2,9 @@ package web
 
 import (
 	"io"
+	"math"
 	"net/http"
 	"path"
-	"strconv"
 
 	"chuangwen/internal/apperr"
 	"chuangwen/internal/org"
@@ -195,14 +195,13 @@ func (s *Server) apiAddWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiDeliveries(w http.ResponseWriter, r *http.Request) {
-	var id int64
-	if v := r.URL.Query().Get("webhook"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || n < 1 {
-			s.fail(w, r, errInvalid("bad_number", "field", "webhook"))
-			return
-		}
-		id = n
+	id, err := formInt(r, "webhook")
+	if err == nil && id > math.MaxInt32 { // (PostgreSQL types the filter as int4)
+		err = errInvalid("bad_number", "field", "webhook")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	list, err := s.Report.Deliveries(r.Context(), actorOf(r), id, 200)
 	respond(s, w, r, nonNil(list), err)

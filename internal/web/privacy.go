@@ -37,19 +37,12 @@ func (s *Server) accessed(r *http.Request, kind string, subject int64, detail st
 func (s *Server) accessFilter(r *http.Request) (privacy.AccessFilter, error) {
 	q := r.URL.Query()
 	f := privacy.AccessFilter{Kind: q.Get("kind")}
-	for _, p := range []struct {
-		name string
-		dst  *int64
-	}{{"user", &f.UserID}, {"subject", &f.Subject}} {
-		if v := q.Get(p.name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return f, errInvalid("bad_number", "field", p.name)
-			}
-			*p.dst = n
-		}
+	var err error
+	if f.UserID, err = formInt(r, "user"); err != nil {
+		return f, err
 	}
-	return f, nil
+	f.Subject, err = formInt(r, "subject")
+	return f, err
 }
 
 func (s *Server) apiAccessLog(w http.ResponseWriter, r *http.Request) {
