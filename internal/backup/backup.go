@@ -324,6 +324,7 @@ func Restore(ctx context.Context, o RestoreOptions) (rep RestoreReport, err erro
 		rep.Photos++
 	}
 	log.Info("restore: photos in place", "files", rep.Photos)
+	var ar audit.Report
 	if toPG {
 		// the target was empty (pgEmpty): a failure takes it back to empty
 		undo = append(undo, func() { pgClear(context.WithoutCancel(ctx), o.DB, log) })
@@ -343,7 +344,13 @@ func Restore(ctx context.Context, o RestoreOptions) (rep RestoreReport, err erro
 		// The copy is checked under its temporary name: a database that
 		// does not open, or whose trail is not the backup's, never takes
 		// the database's name.
-		if _, err := checkRestored(ctx, tmp, m); err != nil {
+		tdb, err := store.Open(ctx, tmp)
+		if err != nil {
+			return rep, fmt.Errorf("restore: the backup's database does not open: %w", err)
+		}
+		ar, err = checkRestored(ctx, tdb, m)
+		tdb.Close()
+		if err != nil {
 			return rep, err
 		}
 		if err := os.Rename(tmp, o.DB); err != nil {
@@ -358,9 +365,10 @@ func Restore(ctx context.Context, o RestoreOptions) (rep RestoreReport, err erro
 		return rep, err
 	}
 	defer db.Close()
-	ar, err := checkRestored(ctx, db, m)
-	if err != nil {
-		return rep, err
+	if toPG { // (a SQLite copy was checked before it took its name)
+		if ar, err = checkRestored(ctx, db, m); err != nil {
+			return rep, err
+		}
 	}
 	rep.AuditEntries, rep.AuditHead = ar.Entries, ar.HeadHash
 	// Restored statistics may not fit the plans: bring them up to date.
@@ -370,18 +378,9 @@ func Restore(ctx context.Context, o RestoreOptions) (rep RestoreReport, err erro
 	return rep, nil
 }
 
-// checkRestored checks a restored database (a *store.DB, or a SQLite
-// file's path): its schema is the manifest's, and its trail verifies and
-// ends where the manifest says.
-func checkRestored(ctx context.Context, target any, m Manifest) (audit.Report, error) {
-	db, ok := target.(*store.DB)
-	if !ok {
-		var err error
-		if db, err = store.Open(ctx, target.(string)); err != nil {
-			return audit.Report{}, fmt.Errorf("restore: the backup's database does not open: %w", err)
-		}
-		defer db.Close()
-	}
+// checkRestored checks a restored database: its schema is the
+// manifest's, and its trail verifies and ends where the manifest says.
+func checkRestored(ctx context.Context, db *store.DB, m Manifest) (audit.Report, error) {
 	v, err := db.Version(ctx)
 	if err != nil {
 		return audit.Report{}, fmt.Errorf("restore: the backup's database cannot be read: %w", err)
